@@ -1,0 +1,39 @@
+"""Error types raised by dsviz_widget.
+
+Every error a user can cause derives from :class:`DsvizError`, so ``except dv.DsvizError``
+catches all of them; each subclass also derives from the builtin a caller would expect
+(``ValueError``, ``KeyError``, ...), so existing handlers keep working.
+"""
+
+from __future__ import annotations
+
+
+class DsvizError(Exception):
+    """Base class of every error dsviz_widget raises on purpose."""
+
+
+class ValidationError(DsvizError, ValueError):
+    """A value given by the user does not fit (image shape, box, mask, table cell, name)."""
+
+
+class UnsafePathError(ValidationError):
+    """A name or path would escape its directory (``..``, absolute, NUL, backslash, ...)."""
+
+
+class NotFoundError(DsvizError, KeyError):
+    """An artifact, version, alias, entry or run does not exist."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class IntegrityError(DsvizError):
+    """A stored file's bytes no longer match the digest recorded for them."""
+
+
+class ImmutableError(DsvizError):
+    """An attempt to change an artifact version that has been logged."""
+
+
+class StoreError(DsvizError, OSError):
+    """The store could not be read or written (disk full, permissions, I/O error)."""
