@@ -17,7 +17,9 @@ def _enabled() -> bool:
     return os.environ.get("DSVIZ_PROGRESS", "1") not in ("0", "false", "no")
 
 
-def progress(iterable: Iterable[T], *, desc: str, total: int | None = None, unit: str = "it") -> Iterator[T]:
+def progress(
+    iterable: Iterable[T], *, desc: str, total: int | None = None, unit: str = "it"
+) -> Iterator[T]:
     """Iterate over ``iterable`` with a delayed progress bar."""
     if not _enabled():
         yield from iterable
@@ -31,6 +33,4 @@ def progress_bar(*, desc: str, total: int | None = None, unit: str = "it") -> An
     """A manual progress bar (call ``update(n)`` and ``close()``), delayed by a second."""
     from tqdm.auto import tqdm
 
-    return tqdm(
-        desc=desc, total=total, unit=unit, delay=1.0, leave=False, disable=not _enabled()
-    )
+    return tqdm(desc=desc, total=total, unit=unit, delay=1.0, leave=False, disable=not _enabled())

@@ -1,0 +1,144 @@
+"""Conversion between in-memory columns and the storage Arrow representation.
+
+Writing: typed columns (Arrow chunks for scalars, Python objects for media) become record
+batches with field kinds, derived columns and the ``dsviz`` table metadata.
+Reading: storage arrays become the Python values users put in (``Image`` objects, dicts,
+numpy arrays), with media bytes read lazily through a blob reader.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from dsviz_widget import _derived
+from dsviz_widget._cells import (
+    JSON_KINDS,
+    MEDIA_KINDS,
+    STORAGE_TYPES,
+    array_from_record,
+)
+from dsviz_widget._errors import ValidationError
+from dsviz_widget.engine import KIND_KEY, META_KEY
+from dsviz_widget.media import Audio, BlobReader, Classes, Image, Origin
+
+FORMAT_VERSION = 1
+
+
+def field(name: str, kind: str, type_: pa.DataType | None = None) -> pa.Field:
+    return pa.field(name, type_ or STORAGE_TYPES[kind], metadata={KIND_KEY: kind.encode()})
+
+
+def table_metadata(
+    classes: dict[str, list[dict[str, Any]]], derived: Sequence[_derived.Derived]
+) -> dict[bytes, bytes]:
+    meta = {"format": FORMAT_VERSION, "classes": classes, "derived": [d.to_json() for d in derived]}
+    return {META_KEY: json.dumps(meta, sort_keys=True).encode()}
+
+
+def read_metadata(schema: pa.Schema) -> dict[str, Any]:
+    raw = (schema.metadata or {}).get(META_KEY)
+    if not raw:
+        return {"format": FORMAT_VERSION, "classes": {}, "derived": []}
+    meta: dict[str, Any] = json.loads(raw)
+    if meta.get("format", 0) > FORMAT_VERSION:
+        raise ValidationError(
+            f"this table was written by a newer dsviz_widget (format {meta['format']}); upgrade to read it"
+        )
+    return meta
+
+
+def kinds_of(schema: pa.Schema) -> dict[str, str]:
+    from dsviz_widget._cells import kind_of_arrow
+
+    out = {}
+    for f in schema:
+        raw = (f.metadata or {}).get(KIND_KEY)
+        out[f.name] = raw.decode() if raw else kind_of_arrow(f.type)
+    return out
+
+
+def media_array(kind: str, cells: Sequence[Any]) -> pa.Array:
+    records = [None if c is None else c._storage_record() for c in cells]
+    return pa.array(records, type=STORAGE_TYPES[kind])
+
+
+def collect_classes(
+    image_columns: Sequence[Sequence[Image | None]],
+) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for cells in image_columns:
+        for img in cells:
+            if img is not None and img.classes is not None and img.classes.digest not in out:
+                out[img.classes.digest] = img.classes.to_json()
+    return out
+
+
+class Decoder:
+    """Turns storage arrays back into Python cell values for one table."""
+
+    def __init__(
+        self,
+        schema: pa.Schema,
+        reader: BlobReader | None,
+        origin_of: Callable[[str], Origin | None] | None = None,
+    ) -> None:
+        self.kinds = kinds_of(schema)
+        meta = read_metadata(schema)
+        self.classes = {d: Classes(items) for d, items in meta.get("classes", {}).items()}
+        self.reader = reader or _no_reader
+        self.origin_of = origin_of
+
+    def column(self, name: str, array: pa.Array | pa.ChunkedArray) -> list[Any]:
+        kind = self.kinds[name]
+        values = array.to_pylist()
+        if kind in JSON_KINDS:
+            return [None if v is None else json.loads(v) for v in values]
+        if kind == "array":
+            return [None if v is None else array_from_record(v) for v in values]
+        if kind == "image":
+            return [
+                None
+                if v is None
+                else Image._from_record(
+                    v,
+                    self.classes.get(v["classes"]) if v["classes"] else None,
+                    self.reader,
+                    self.origin_of,
+                )
+                for v in values
+            ]
+        if kind == "audio":
+            return [None if v is None else Audio._from_record(v, self.reader) for v in values]
+        return values
+
+    def batches_as_rows(
+        self, batches: Iterator[pa.RecordBatch], columns: Sequence[str]
+    ) -> Iterator[list[Any]]:
+        for batch in batches:
+            cols = [self.column(c, batch.column(c)) for c in columns]
+            for row in zip(*cols, strict=True):
+                yield list(row)
+
+
+def _no_reader(digest: str) -> bytes:
+    raise ValidationError(
+        f"the bytes of media file {digest[:12]}... are not available: this table was read outside a store"
+    )
+
+
+def to_pandas_column(decoder: Decoder, name: str, array: pa.ChunkedArray) -> Any:
+    """A pandas-ready column: vectorised for scalar kinds, object values for the others."""
+    kind = decoder.kinds[name]
+    if kind in MEDIA_KINDS or kind in JSON_KINDS or kind == "array":
+        out = np.empty(len(array), dtype=object)
+        for i, value in enumerate(
+            decoder.column(name, array)
+        ):  # slice assignment would broadcast arrays
+            out[i] = value
+        return out
+    return array.to_pandas()

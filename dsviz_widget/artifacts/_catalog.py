@@ -1,0 +1,345 @@
+"""The catalog: one SQLite database of artifacts, versions, aliases, runs and lineage.
+
+A version becomes visible in one SQLite transaction (``BEGIN IMMEDIATE``), after all of
+its files are stored. Writers in any number of threads and processes serialise on that
+short transaction, each computing the next version number inside it, so no two writers
+get the same number and none is lost. WAL mode lets readers proceed during writes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dsviz_widget._errors import NotFoundError, StoreError, ValidationError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS artifacts (
+    name TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+    artifact TEXT NOT NULL REFERENCES artifacts(name),
+    version INTEGER NOT NULL,
+    manifest TEXT NOT NULL,
+    content TEXT NOT NULL,
+    description TEXT,
+    metadata TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    run_id TEXT,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (artifact, version)
+);
+CREATE TABLE IF NOT EXISTS aliases (
+    artifact TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (artifact, alias)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    project TEXT,
+    job_type TEXT,
+    name TEXT,
+    config TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lineage (
+    run_id TEXT NOT NULL,
+    artifact TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('used', 'produced')),
+    at REAL NOT NULL,
+    PRIMARY KEY (run_id, artifact, version, direction)
+);
+"""
+
+_ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_VERSION = re.compile(r"^v(\d+)$")
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    artifact: str
+    type: str
+    version: int
+    manifest: str
+    content: str
+    description: str | None
+    metadata: dict[str, Any]
+    size: int
+    run_id: str | None
+    created_at: float
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.artifact}:v{self.version}"
+
+
+def check_alias(alias: object) -> str:
+    if not isinstance(alias, str) or not _ALIAS.match(alias):
+        raise ValidationError(f"invalid alias {alias!r}: use letters, digits, '.', '_' or '-'")
+    if alias == "latest" or _VERSION.match(alias):
+        raise ValidationError(
+            f"alias {alias!r} is reserved (latest and v<N> are given automatically)"
+        )
+    return alias
+
+
+class Catalog:
+    """Thin typed access to ``catalog.sqlite``; one connection per thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        db = self._connect()
+        try:
+            db.executescript(_SCHEMA)  # CREATE IF NOT EXISTS: safe to race with other processes
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot create the catalog {self.path}: {exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            try:
+                db = sqlite3.connect(self.path, timeout=120.0, isolation_level=None)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")
+                db.execute("PRAGMA busy_timeout=120000")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open the catalog {self.path}: {exc}") from exc
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write the catalog {self.path}: {exc}") from exc
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                db.execute("ROLLBACK")
+                raise StoreError(f"cannot commit to the catalog {self.path}: {exc}") from exc
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._connect().execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the catalog {self.path}: {exc}") from exc
+
+    # -- versions ----------------------------------------------------------------------------
+    def publish(
+        self,
+        artifact: str,
+        type_: str,
+        manifest: str,
+        content: str,
+        description: str | None,
+        metadata: dict[str, Any],
+        size: int,
+        run_id: str | None,
+        aliases: list[str],
+    ) -> tuple[VersionRow, bool]:
+        """Insert the next version (or find that the latest has the same content).
+
+        Returns the version and whether it is new.
+        """
+        now = time.time()
+        with self._write() as db:
+            row = db.execute("SELECT type FROM artifacts WHERE name = ?", (artifact,)).fetchone()
+            if row is None:
+                db.execute("INSERT INTO artifacts VALUES (?, ?, ?)", (artifact, type_, now))
+            elif row[0] != type_:
+                raise ValidationError(
+                    f"artifact {artifact!r} has type {row[0]!r}; cannot log a version of type {type_!r}"
+                )
+            latest = db.execute(
+                "SELECT version, content FROM versions WHERE artifact = ? ORDER BY version DESC LIMIT 1",
+                (artifact,),
+            ).fetchone()
+            created = not (latest is not None and latest[1] == content)
+            if created:
+                version = 0 if latest is None else latest[0] + 1
+                db.execute(
+                    "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        artifact,
+                        version,
+                        manifest,
+                        content,
+                        description,
+                        json.dumps(metadata),
+                        size,
+                        run_id,
+                        now,
+                    ),
+                )
+            else:
+                version = latest[0]
+            for alias in aliases:
+                db.execute(
+                    "INSERT INTO aliases VALUES (?, ?, ?) ON CONFLICT (artifact, alias) DO UPDATE SET version = excluded.version",
+                    (artifact, alias, version),
+                )
+            if run_id is not None:
+                db.execute(
+                    "INSERT OR IGNORE INTO lineage VALUES (?, ?, ?, 'produced', ?)",
+                    (run_id, artifact, version, now),
+                )
+        return self.version(artifact, version), created
+
+    def resolve(self, spec: str) -> VersionRow:
+        """``name``, ``name:latest``, ``name:v3`` or ``name:<alias>`` -> the version row."""
+        name, _, tag = spec.partition(":")
+        tag = tag or "latest"
+        known = self._read("SELECT 1 FROM artifacts WHERE name = ?", (name,))
+        if not known:
+            close = self._close_names(name)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise NotFoundError(f"no artifact named {name!r} in the store{hint}")
+        if tag == "latest":
+            rows = self._read("SELECT MAX(version) FROM versions WHERE artifact = ?", (name,))
+            return self.version(name, rows[0][0])
+        match = _VERSION.match(tag)
+        if match:
+            return self.version(name, int(match.group(1)))
+        rows = self._read(
+            "SELECT version FROM aliases WHERE artifact = ? AND alias = ?", (name, tag)
+        )
+        if not rows:
+            have = [
+                r[0] for r in self._read("SELECT alias FROM aliases WHERE artifact = ?", (name,))
+            ]
+            raise NotFoundError(
+                f"artifact {name!r} has no version or alias {tag!r} (aliases: {sorted(have) or 'none'}; "
+                f"versions: v0..v{self._max_version(name)})"
+            )
+        return self.version(name, rows[0][0])
+
+    def version(self, artifact: str, version: int) -> VersionRow:
+        rows = self._read(
+            "SELECT v.artifact, a.type, v.version, v.manifest, v.content, v.description, v.metadata, "
+            "v.size, v.run_id, v.created_at FROM versions v JOIN artifacts a ON a.name = v.artifact "
+            "WHERE v.artifact = ? AND v.version = ?",
+            (artifact, version),
+        )
+        if not rows:
+            top = self._max_version(artifact)
+            have = f"v0..v{top}" if top is not None else "none"
+            raise NotFoundError(
+                f"artifact {artifact!r} has no version v{version} (versions: {have})"
+            )
+        r = rows[0]
+        aliases = tuple(
+            sorted(
+                a[0]
+                for a in self._read(
+                    "SELECT alias FROM aliases WHERE artifact = ? AND version = ?",
+                    (artifact, version),
+                )
+            )
+        )
+        if self._max_version(artifact) == version:
+            aliases = ("latest", *aliases)
+        return VersionRow(
+            r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9], aliases
+        )
+
+    def versions(self, artifact: str) -> list[VersionRow]:
+        rows = self._read(
+            "SELECT version FROM versions WHERE artifact = ? ORDER BY version", (artifact,)
+        )
+        return [self.version(artifact, r[0]) for r in rows]
+
+    def artifact_names(self) -> list[str]:
+        return [r[0] for r in self._read("SELECT name FROM artifacts ORDER BY name")]
+
+    def manifests(self) -> list[tuple[str, int, str]]:
+        return [
+            (r[0], r[1], r[2])
+            for r in self._read("SELECT artifact, version, manifest FROM versions")
+        ]
+
+    def _max_version(self, artifact: str) -> int | None:
+        rows = self._read("SELECT MAX(version) FROM versions WHERE artifact = ?", (artifact,))
+        return rows[0][0] if rows else None
+
+    def _close_names(self, name: str) -> list[str]:
+        import difflib
+
+        return difflib.get_close_matches(name, self.artifact_names(), n=3)
+
+    # -- runs and lineage --------------------------------------------------------------------
+    def start_run(
+        self,
+        run_id: str,
+        project: str | None,
+        job_type: str | None,
+        name: str | None,
+        config: dict[str, Any],
+    ) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, NULL, 'running')",
+                (run_id, project, job_type, name, json.dumps(config, default=str), time.time()),
+            )
+
+    def finish_run(self, run_id: str, state: str = "finished") -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE runs SET finished_at = ?, state = ? WHERE id = ?",
+                (time.time(), state, run_id),
+            )
+
+    def record_use(self, run_id: str, artifact: str, version: int) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO lineage VALUES (?, ?, ?, 'used', ?)",
+                (run_id, artifact, version, time.time()),
+            )
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        rows = self._read(
+            "SELECT id, project, job_type, name, config, started_at, finished_at, state FROM runs WHERE id = ?",
+            (run_id,),
+        )
+        if not rows:
+            raise NotFoundError(f"no run with id {run_id!r}")
+        r = rows[0]
+        return {
+            "id": r[0],
+            "project": r[1],
+            "job_type": r[2],
+            "name": r[3],
+            "config": json.loads(r[4]),
+            "started_at": r[5],
+            "finished_at": r[6],
+            "state": r[7],
+        }
+
+    def lineage_edges(self) -> list[tuple[str, str, int, str]]:
+        return [
+            (r[0], r[1], r[2], r[3])
+            for r in self._read("SELECT run_id, artifact, version, direction FROM lineage")
+        ]

@@ -1,0 +1,195 @@
+"""Content-addressed file storage: every file is stored once, under its SHA-256.
+
+Writes go to ``tmp/`` first, are fsynced, and are then hard-linked into ``objects/``. A
+link is an exclusive create: an object that exists already is never replaced (its bytes
+are, by construction, the same). A crash leaves at worst an unreferenced temporary file
+or object, never a half-written object under a digest name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from dsviz_widget._errors import IntegrityError, StoreError, ValidationError
+
+_HEX = re.compile(r"^[0-9a-f]{64}$")
+_CHUNK = 1 << 20
+
+
+def check_digest(digest: object) -> str:
+    if not isinstance(digest, str) or not _HEX.match(digest):
+        raise ValidationError(f"not a SHA-256 digest: {digest!r}")
+    return digest
+
+
+class ObjectStore:
+    """The ``objects/`` and ``tmp/`` directories of a store root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.objects = root / "objects"
+        self.tmp = root / "tmp"
+        self._verified: dict[str, tuple[int, int, int]] = {}
+        self._lock = threading.Lock()
+        self._dirty_dirs: set[Path] = set()
+
+    def path(self, digest: str) -> Path:
+        check_digest(digest)
+        return self.objects / digest[:2] / digest
+
+    def has(self, digest: str) -> bool:
+        return self.path(digest).is_file()
+
+    # -- writing -----------------------------------------------------------------------------
+    def put_bytes(self, data: bytes, digest: str | None = None) -> str:
+        """Store ``data``; returns its digest. Cheap when the object exists already."""
+        digest = digest or hashlib.sha256(data).hexdigest()
+        if self.has(digest):
+            return digest
+        tmp = self._tmp_path()
+        try:
+            with open(tmp, "xb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            self._link(tmp, digest)
+        finally:
+            _unlink_quietly(tmp)
+        return digest
+
+    def put_file(self, src: Path) -> tuple[str, int]:
+        """Store a file copied from ``src`` (hashing while copying); returns (digest, size)."""
+        tmp = self._tmp_path()
+        h = hashlib.sha256()
+        size = 0
+        try:
+            with open(tmp, "xb") as out, open(src, "rb") as f:
+                while chunk := f.read(_CHUNK):
+                    h.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            digest = h.hexdigest()
+            if not self.has(digest):
+                self._link(tmp, digest)
+        finally:
+            _unlink_quietly(tmp)
+        return digest, size
+
+    def adopt(self, tmp: Path) -> tuple[str, int]:
+        """Hash a finished temporary file (written by the caller under ``new_tmp()``) and store it."""
+        h = hashlib.sha256()
+        size = 0
+        try:
+            with open(tmp, "rb+") as f:
+                while chunk := f.read(_CHUNK):
+                    h.update(chunk)
+                    size += len(chunk)
+                os.fsync(f.fileno())
+            digest = h.hexdigest()
+            if not self.has(digest):
+                self._link(tmp, digest)
+        finally:
+            _unlink_quietly(tmp)
+        return digest, size
+
+    def new_tmp(self) -> Path:
+        return self._tmp_path()
+
+    def _tmp_path(self) -> Path:
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        return self.tmp / f"{os.getpid()}-{uuid.uuid4().hex}.part"
+
+    def _link(self, tmp: Path, digest: str) -> None:
+        final = self.path(digest)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.link(tmp, final)
+        except FileExistsError:
+            return  # same digest, same bytes: a concurrent writer got there first
+        except OSError as exc:
+            raise StoreError(
+                f"could not store object {digest[:12]} in {self.objects}: {exc}"
+            ) from exc
+        with self._lock:
+            self._dirty_dirs.add(final.parent)
+
+    def sync_dirs(self) -> None:
+        """fsync the directories that received new objects, so their names are durable."""
+        with self._lock:
+            dirs, self._dirty_dirs = self._dirty_dirs, set()
+        for d in dirs:
+            _fsync_dir(d)
+
+    # -- reading -----------------------------------------------------------------------------
+    def read(self, digest: str, what: str) -> bytes:
+        """The bytes of an object, checked against its digest."""
+        path = self.path(digest)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise IntegrityError(
+                f"{what}: stored file {digest} is missing from {self.objects}"
+            ) from None
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise IntegrityError(
+                f"{what}: stored file {path} is corrupt (its SHA-256 does not match)"
+            )
+        return data
+
+    def verified_path(self, digest: str, what: str) -> Path:
+        """The path of an object whose content was checked against its digest.
+
+        Large files (Parquet tables) are hashed once per process, and again only if their
+        size or modification time changes.
+        """
+        path = self.path(digest)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise IntegrityError(
+                f"{what}: stored file {digest} is missing from {self.objects}"
+            ) from None
+        key = (st.st_size, st.st_mtime_ns, st.st_ino)
+        if self._verified.get(digest) == key:
+            return path
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                h.update(chunk)
+        if h.hexdigest() != digest:
+            raise IntegrityError(
+                f"{what}: stored file {path} is corrupt (its SHA-256 does not match)"
+            )
+        self._verified[digest] = key
+        return path
+
+    def iter_digests(self) -> Iterable[str]:
+        if not self.objects.is_dir():
+            return
+        for sub in sorted(self.objects.iterdir()):
+            for f in sorted(sub.iterdir()):
+                if _HEX.match(f.name):
+                    yield f.name
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _unlink_quietly(path: Path) -> None:
+    path.unlink(missing_ok=True)

@@ -1,0 +1,255 @@
+"""How each media object becomes artifact entries, and how entries become objects again.
+
+Entry names for an object added as ``name``:
+
+- ``Table``: ``name.table.parquet`` and, when it has media, ``name.media.parquet`` (an index
+  of the media files its rows use: digest, extension, size, and the artifact version it is
+  borrowed from). Media bytes are objects by digest, so a table of 100M rows does not
+  make a manifest of 100M lines.
+- ``JoinedTable``: ``name.joined-table.json`` plus its two tables under ``name.joined/``;
+  tables that are already logged are borrowed (``ref``), not copied.
+- ``Image`` / ``Audio``: ``name.image.json`` / ``name.audio.json`` plus ``media/..`` entries.
+- ``Classes``: ``name.classes.json``. Plain files: the name itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dsviz_widget._digest import canonical_json
+from dsviz_widget._errors import IntegrityError, NotFoundError, ValidationError
+from dsviz_widget._progress import progress_bar
+from dsviz_widget.artifacts._catalog import VersionRow
+from dsviz_widget.artifacts._manifest import Entry, Manifest, media_entry
+from dsviz_widget.artifacts._store import Store
+from dsviz_widget.media import Audio, Blob, Classes, Image, Origin
+from dsviz_widget.table import JoinedTable, Table
+
+SUFFIXES = {
+    ".table.parquet": Table,
+    ".joined-table.json": JoinedTable,
+    ".image.json": Image,
+    ".audio.json": Audio,
+    ".classes.json": Classes,
+}
+MEDIA_INDEX = pa.schema(
+    [
+        ("digest", pa.string()),
+        ("ext", pa.string()),
+        ("size", pa.int64()),
+        ("ref_artifact", pa.string()),
+        ("ref_version", pa.int64()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Logged:
+    """Where a table read from a store lives: lets it be borrowed instead of copied."""
+
+    root: Path
+    artifact: str
+    version: int
+    entries: dict[str, Entry]
+
+
+# -- writing ---------------------------------------------------------------------------------
+def write(store: Store, name: str, obj: Any) -> dict[str, Entry]:
+    if isinstance(obj, Table):
+        return _write_table(store, name, obj)
+    if isinstance(obj, JoinedTable):
+        return _write_joined(store, name, obj)
+    if isinstance(obj, Image):
+        entries = _write_blobs(store, obj._storage_blobs())
+        doc = {
+            "record": obj._storage_record(),
+            "classes": obj.classes.to_json() if obj.classes else None,
+        }
+        return {**entries, f"{name}.image.json": _put_json(store, doc)}
+    if isinstance(obj, Audio):
+        entries = _write_blobs(store, obj._storage_blobs())
+        return {
+            **entries,
+            f"{name}.audio.json": _put_json(store, {"record": obj._storage_record()}),
+        }
+    if isinstance(obj, Classes):
+        return {f"{name}.classes.json": _put_json(store, obj.to_json())}
+    raise ValidationError(f"cannot add {type(obj).__name__} to an artifact")
+
+
+def write_file(store: Store, src: Path) -> Entry:
+    digest, size = store.objects.put_file(src)
+    return Entry(digest, size)
+
+
+def _put_json(store: Store, doc: Any) -> Entry:
+    data = canonical_json(doc)
+    return Entry(store.objects.put_bytes(data), len(data))
+
+
+def _ref(blob: Blob) -> tuple[str, int] | None:
+    return (blob.origin.artifact, blob.origin.version) if blob.origin is not None else None
+
+
+def _store_blob(store: Store, blob: Blob) -> int:
+    """Store one media file unless present; returns its size. Borrowed files are not read."""
+    path = store.objects.path(blob.digest)
+    if path.is_file():
+        return path.stat().st_size
+    data = blob.data()
+    store.objects.put_bytes(data, blob.digest)
+    return len(data)
+
+
+def _write_blobs(store: Store, blobs: list[tuple[Blob, str]]) -> dict[str, Entry]:
+    return {
+        media_entry(b.digest): Entry(b.digest, _store_blob(store, b), _ref(b)) for b, _ in blobs
+    }
+
+
+def _write_table(store: Store, name: str, table: Table) -> dict[str, Entry]:
+    logged: Logged | None = (
+        getattr(table._stored, "logged", None) if table._stored is not None else None
+    )
+    if logged is not None and logged.root == store.root:
+        # Borrow the stored files: a manifest line each, no bytes written.
+        ref = (logged.artifact, logged.version)
+        return {
+            f"{name}{suffix}": Entry(e.digest, e.size, e.ref or ref)
+            for suffix, e in logged.entries.items()
+        }
+    index: dict[str, tuple[str, int, tuple[str, int] | None]] = {}
+    bar = progress_bar(desc=f"storing media of {name!r}", unit="file")
+    try:
+        for blob, ext in table._media_blobs():
+            if blob.digest not in index:
+                index[blob.digest] = (ext, _store_blob(store, blob), _ref(blob))
+                bar.update(1)
+    finally:
+        bar.close()
+    schema, batches = table._storage_batches()
+    tmp = store.objects.new_tmp()
+    try:
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for batch in batches:
+                writer.write_batch(batch)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    digest, size = store.objects.adopt(tmp)
+    entries = {f"{name}.table.parquet": Entry(digest, size)}
+    if index:
+        rows = sorted(index.items())
+        media = pa.table(
+            [
+                [d for d, _ in rows],
+                [v[0] for _, v in rows],
+                [v[1] for _, v in rows],
+                [v[2][0] if v[2] else None for _, v in rows],
+                [v[2][1] if v[2] else None for _, v in rows],
+            ],
+            schema=MEDIA_INDEX,
+        )
+        tmp = store.objects.new_tmp()
+        pq.write_table(media, tmp)
+        mdigest, msize = store.objects.adopt(tmp)
+        entries[f"{name}.media.parquet"] = Entry(mdigest, msize)
+    return entries
+
+
+def _write_joined(store: Store, name: str, jt: JoinedTable) -> dict[str, Entry]:
+    entries: dict[str, Entry] = {}
+    for part, table in (("table1", jt.table1), ("table2", jt.table2)):
+        entries.update(_write_table(store, f"{name}.joined/{part}", table))
+    doc = {"join_key": jt.join_key, "tables": [f"{name}.joined/table1", f"{name}.joined/table2"]}
+    entries[f"{name}.joined-table.json"] = _put_json(store, doc)
+    return entries
+
+
+# -- reading ---------------------------------------------------------------------------------
+def find(manifest: Manifest, name: str, label: str) -> tuple[str, type | None]:
+    """The entry holding ``name``: a media object by suffix, or a plain file."""
+    for suffix, kind in SUFFIXES.items():
+        if name + suffix in manifest.entries:
+            return name + suffix, kind
+    if name in manifest.entries:
+        return name, None
+    objects = sorted(
+        {
+            e[: -len(s)]
+            for e in manifest.entries
+            for s in SUFFIXES
+            if e.endswith(s) and ".joined/" not in e
+        }
+    )
+    files = sorted(
+        e
+        for e in manifest.entries
+        if not e.startswith("media/")
+        and not any(e.endswith(s) for s in SUFFIXES)
+        and ".joined/" not in e
+        and not e.endswith(".media.parquet")
+    )
+    raise NotFoundError(
+        f"{label} has no entry {name!r} (objects: {objects or 'none'}; files: {files or 'none'})"
+    )
+
+
+def read(store: Store, row: VersionRow, name: str) -> Any:
+    manifest = store.manifest(row)
+    entry_name, kind = find(manifest, name, row.qualified_name)
+    label = f"{row.qualified_name}/{name}"
+    if kind is None:
+        return store.objects.verified_path(manifest.entries[entry_name].digest, label)
+    if kind is Table:
+        return _read_table(store, row, manifest, name, label)
+    doc = _read_json(store, manifest.entries[entry_name], label)
+    origin_of = _origin_of(row)
+    try:
+        if kind is JoinedTable:
+            t1, t2 = (_read_table(store, row, manifest, t, f"{label}/{t}") for t in doc["tables"])
+            return JoinedTable(t1, t2, doc["join_key"])
+        if kind is Image:
+            classes = Classes(doc["classes"]) if doc.get("classes") else None
+            return Image._from_record(doc["record"], classes, store.read_blob, origin_of)
+        if kind is Audio:
+            return Audio._from_record(doc["record"], store.read_blob)
+        return Classes(doc)
+    except (KeyError, TypeError) as exc:
+        raise IntegrityError(f"{label}: stored description is malformed ({exc})") from None
+
+
+def _read_table(store: Store, row: VersionRow, manifest: Manifest, name: str, label: str) -> Table:
+    entry = manifest.entries[f"{name}.table.parquet"]
+    path = store.objects.verified_path(entry.digest, label)
+    table = Table._from_stored([str(path)], store.read_blob, _origin_of(row), label, entry.digest)
+    own = {
+        s: manifest.entries[name + s]
+        for s in (".table.parquet", ".media.parquet")
+        if name + s in manifest.entries
+    }
+    assert table._stored is not None
+    table._stored.logged = Logged(store.root, row.artifact, row.version, own)
+    return table
+
+
+def _read_json(store: Store, entry: Entry, label: str) -> Any:
+    data = store.objects.read(entry.digest, label)
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise IntegrityError(f"{label}: stored description is not JSON ({exc})") from None
+
+
+def _origin_of(row: VersionRow) -> Callable[[str], Origin]:
+    def origin(digest: str) -> Origin:
+        return Origin(row.artifact, row.version, media_entry(digest))
+
+    return origin

@@ -1,0 +1,135 @@
+"""The store: a root directory with the catalog database and the content-addressed files.
+
+Layout (docs/architecture.md)::
+
+    <root>/catalog.sqlite   artifacts, versions, aliases, runs, lineage
+    <root>/objects/ab/...   file contents by SHA-256
+    <root>/tmp/             in-flight writes
+
+The root is ``dv.init(dir=...)``, else ``$DSVIZ_DIR``, else ``~/.dsviz``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from dsviz_widget._errors import IntegrityError, NotFoundError, StoreError
+from dsviz_widget.artifacts._catalog import Catalog, VersionRow
+from dsviz_widget.artifacts._manifest import Manifest
+from dsviz_widget.artifacts._objects import ObjectStore
+
+DEFAULT_DIR = "~/.dsviz"
+_open: dict[Path, Store] = {}
+_open_lock = threading.Lock()
+
+
+def default_root() -> Path:
+    """``$DSVIZ_DIR`` if set, else ``~/.dsviz``."""
+    return Path(os.environ.get("DSVIZ_DIR") or DEFAULT_DIR).expanduser()
+
+
+class Store:
+    """One store root. Use :func:`open_store` to share instances per directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store directory {root}: {exc}") from exc
+        self.objects = ObjectStore(root)
+        self.catalog = Catalog(root / "catalog.sqlite")
+        self._manifests: dict[str, Manifest] = {}
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    def manifest(self, row: VersionRow) -> Manifest:
+        cached = self._manifests.get(row.manifest)
+        if cached is None:
+            data = self.objects.read(row.manifest, f"manifest of {row.qualified_name}")
+            cached = Manifest.from_bytes(data, f"manifest of {row.qualified_name}")
+            self._manifests[row.manifest] = cached
+        return cached
+
+    def read_blob(self, digest: str) -> bytes:
+        return self.objects.read(digest, f"media file {digest[:12]}")
+
+    def verify(self) -> VerifyReport:
+        """Check every file every version refers to; names each missing or damaged file."""
+        report = VerifyReport()
+        for artifact, version, manifest_digest in self.catalog.manifests():
+            label = f"{artifact}:v{version}"
+            try:
+                manifest = Manifest.from_bytes(
+                    self.objects.read(manifest_digest, f"manifest of {label}"), label
+                )
+            except IntegrityError as exc:
+                report.problems.append(str(exc))
+                continue
+            for name, entry in manifest.entries.items():
+                self._check(report, entry.digest, f"{label} entry {name!r}")
+                if name.endswith(".media.parquet"):
+                    try:
+                        path = self.objects.verified_path(entry.digest, label)
+                        digests = (
+                            pq.read_table(path, columns=["digest"]).column("digest").to_pylist()
+                        )
+                    except (IntegrityError, OSError):
+                        continue
+                    for digest in digests:
+                        self._check(
+                            report, digest, f"{label} media file {digest[:12]} (in {name!r})"
+                        )
+        return report
+
+    def _check(self, report: VerifyReport, digest: str, what: str) -> None:
+        if digest in report.checked:
+            if digest in report.bad:
+                report.problems.append(f"{what}: {report.bad[digest]}")
+            return
+        report.checked.add(digest)
+        try:
+            self.objects.verified_path(digest, what)
+        except IntegrityError as exc:
+            report.bad[digest] = str(exc)
+            report.problems.append(str(exc))
+
+
+@dataclass
+class VerifyReport:
+    """What ``dv.verify()`` found: ``ok`` is True when every file matched its digest."""
+
+    problems: list[str] = field(default_factory=list)
+    checked: set[str] = field(default_factory=set)
+    bad: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def __repr__(self) -> str:
+        if self.ok:
+            return f"VerifyReport(ok: {len(self.checked)} files checked)"
+        lines = "\n  ".join(self.problems[:20])
+        return (
+            f"VerifyReport({len(self.problems)} problems in {len(self.checked)} files:\n  {lines})"
+        )
+
+
+def open_store(root: str | os.PathLike[str] | None = None) -> Store:
+    """The store at ``root`` (or the default root), opened once per process."""
+    path = Path(root).expanduser() if root is not None else default_root()
+    if "\x00" in str(path):
+        raise NotFoundError("store directory contains a NUL byte")
+    path = path.resolve()
+    with _open_lock:
+        store = _open.get(path)
+        if store is None:
+            store = _open[path] = Store(path)
+        return store

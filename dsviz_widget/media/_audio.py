@@ -1,0 +1,169 @@
+"""``Audio``: samples and a sample rate, or an audio file, with an optional caption."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dsviz_widget._errors import ValidationError
+from dsviz_widget.media._blob import Blob, BlobReader
+from dsviz_widget.media._codec import MAX_FILE_BYTES
+from dsviz_widget.media._wav import decode_wav, encode_wav, wav_sample_rate
+
+_MAGIC = (
+    (b"RIFF", "wav"),
+    (b"OggS", "ogg"),
+    (b"fLaC", "flac"),
+    (b"ID3", "mp3"),
+    (b"\xff\xfb", "mp3"),
+)
+
+
+class Audio:
+    """A sound clip.
+
+    Parameters
+    ----------
+    data_or_path : numpy array, path or bytes
+        An array of shape (frames,) or (frames, channels), int16/int32/uint8/float32/float64,
+        stored exactly as WAV; or a WAV, OGG, FLAC or MP3 file, stored as it is.
+    sample_rate : int
+        Required for arrays; read from the header for WAV files.
+    caption : str, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> clip = Audio(np.zeros(800, dtype=np.float32), sample_rate=8000)
+    >>> clip.duration
+    0.1
+    """
+
+    def __init__(
+        self, data_or_path: Any, sample_rate: int | None = None, caption: str | None = None
+    ) -> None:
+        if caption is not None and not isinstance(caption, str):
+            raise ValidationError("Audio caption must be a string")
+        self._caption = caption
+        self._blob: Blob
+        self._format: str
+        self._rate: int | None
+        if isinstance(data_or_path, Audio):
+            self._blob, self._format, self._rate = (
+                data_or_path._blob,
+                data_or_path._format,
+                data_or_path._rate,
+            )
+            return
+        if isinstance(data_or_path, (np.ndarray, list)):
+            arr = np.asarray(data_or_path)
+            if arr.ndim not in (1, 2) or arr.size == 0:
+                raise ValidationError(
+                    f"Audio arrays must be (frames,) or (frames, channels), got shape {arr.shape}"
+                )
+            if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+                raise ValidationError("Audio samples contain NaN or infinity")
+            if (
+                isinstance(sample_rate, bool)
+                or not isinstance(sample_rate, (int, np.integer))
+                or sample_rate <= 0
+            ):
+                raise ValidationError(
+                    f"Audio from an array needs a positive int sample_rate, got {sample_rate!r}"
+                )
+            if arr.dtype.kind == "f" and arr.dtype.itemsize not in (4, 8):
+                arr = arr.astype(np.float32)
+            self._blob = Blob.of(encode_wav(arr, int(sample_rate)))
+            self._format, self._rate = "wav", int(sample_rate)
+            return
+        if isinstance(data_or_path, (str, os.PathLike)):
+            path = os.fspath(data_or_path)
+            if "\x00" in path or not Path(path).is_file():
+                raise ValidationError(f"Audio: no such audio file: {path!r}")
+            if Path(path).stat().st_size > MAX_FILE_BYTES:
+                raise ValidationError(f"Audio: {path!r} is larger than {MAX_FILE_BYTES} bytes")
+            data = Path(path).read_bytes()
+        elif isinstance(data_or_path, (bytes, bytearray)):
+            data = bytes(data_or_path)
+        else:
+            raise ValidationError(
+                f"Audio expects a numpy array, path or bytes, got {type(data_or_path).__name__}"
+            )
+        fmt = next((name for magic, name in _MAGIC if data.startswith(magic)), None)
+        if fmt is None:
+            raise ValidationError("Audio: unrecognised audio file (expected WAV, OGG, FLAC or MP3)")
+        rate = wav_sample_rate(data) if fmt == "wav" else None
+        if fmt == "wav" and rate is None:
+            raise ValidationError("Audio: the WAV file is corrupt or uses an unsupported encoding")
+        self._blob, self._format, self._rate = Blob.of(data), fmt, rate or sample_rate
+
+    @property
+    def sample_rate(self) -> int | None:
+        return self._rate
+
+    @property
+    def caption(self) -> str | None:
+        return self._caption
+
+    @property
+    def format(self) -> str:
+        return self._format
+
+    @property
+    def digest(self) -> str:
+        return self._blob.digest
+
+    @property
+    def duration(self) -> float | None:
+        """Length in seconds (WAV only)."""
+        if self._format != "wav" or not self._rate:
+            return None
+        samples, rate = decode_wav(self._blob.data())
+        return samples.shape[0] / rate
+
+    def to_bytes(self) -> bytes:
+        return self._blob.data()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if self._format != "wav":
+            raise ValidationError(f"only WAV audio can be read as samples, this is {self._format}")
+        arr = decode_wav(self._blob.data())[0]
+        return arr.astype(dtype) if dtype is not None else arr
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Audio):
+            return NotImplemented
+        return (self.digest, self._rate, self._caption) == (
+            other.digest,
+            other._rate,
+            other._caption,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Audio({self._format}, sample_rate={self._rate}, caption={self._caption!r})"
+
+    def _storage_blobs(self) -> list[tuple[Blob, str]]:
+        return [(self._blob, self._format)]
+
+    def _storage_record(self) -> dict[str, Any]:
+        return {
+            "digest": self.digest,
+            "format": self._format,
+            "sample_rate": self._rate,
+            "caption": self._caption,
+        }
+
+    @classmethod
+    def _from_record(cls, record: Mapping[str, Any], reader: BlobReader) -> Audio:
+        self = cls.__new__(cls)
+        self._blob = Blob(record["digest"], reader=reader)
+        self._format = record["format"]
+        self._rate = record.get("sample_rate")
+        self._caption = record.get("caption")
+        return self
