@@ -17,6 +17,7 @@ from dsviz_widget._errors import (
 )
 from dsviz_widget._query import Comparison, compare, show
 from dsviz_widget.artifacts import Artifact
+from dsviz_widget import run
 from dsviz_widget.media import Audio, Classes, Image
 from dsviz_widget.run import Run, finish, init, lineage, log_artifact, use_artifact, verify
 from dsviz_widget.table import JoinedTable, Table

@@ -57,6 +57,7 @@ class ObjectStore:
             with open(tmp, "xb") as f:
                 f.write(data)
                 f.flush()
+                os.fchmod(f.fileno(), 0o444)  # stored objects are never modified in place
                 os.fsync(f.fileno())
             self._link(tmp, digest)
         finally:
@@ -75,6 +76,7 @@ class ObjectStore:
                     out.write(chunk)
                     size += len(chunk)
                 out.flush()
+                os.fchmod(out.fileno(), 0o444)
                 os.fsync(out.fileno())
             digest = h.hexdigest()
             if not self.has(digest):
@@ -92,6 +94,7 @@ class ObjectStore:
                 while chunk := f.read(_CHUNK):
                     h.update(chunk)
                     size += len(chunk)
+                os.fchmod(f.fileno(), 0o444)
                 os.fsync(f.fileno())
             digest = h.hexdigest()
             if not self.has(digest):

@@ -111,8 +111,7 @@ def array_to_pil(arr: np.ndarray, where: str) -> PILImage.Image:
         arr = arr.astype(np.uint8)
     else:
         raise ValidationError(f"{where}: unsupported image dtype {arr.dtype}")
-    mode = "L" if arr.ndim == 2 else ("RGB" if arr.shape[2] == 3 else "RGBA")
-    return PILImage.fromarray(np.ascontiguousarray(arr), mode=mode)
+    return PILImage.fromarray(np.ascontiguousarray(arr))  # L, RGB or RGBA from the shape
 
 
 def encode_png(im: PILImage.Image) -> bytes:

@@ -92,9 +92,9 @@ def validate_masks(
 def encode_mask(arr: np.ndarray) -> bytes:
     """A lossless PNG of the class ids: 8-bit when they fit, else 16-bit."""
     if arr.size == 0 or int(arr.max()) < 256:
-        im = PILImage.fromarray(arr.astype(np.uint8), mode="L")
+        im = PILImage.fromarray(arr.astype(np.uint8))  # mode L
     else:
-        im = PILImage.fromarray(arr.astype(np.uint16), mode="I;16")
+        im = PILImage.fromarray(arr.astype(np.uint16))  # mode I;16
     buf = io.BytesIO()
     im.save(buf, format="PNG", compress_level=3)
     return buf.getvalue()
