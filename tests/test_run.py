@@ -54,7 +54,7 @@ def test_a_failing_block_marks_the_run_failed(store_dir: Path) -> None:
 
 
 def test_bad_arguments(store_dir: Path) -> None:
-    with pytest.raises(dv.ValidationError, match="log_artifact takes a dv.Artifact"):
+    with pytest.raises(dv.ValidationError, match=r"log_artifact takes a dv\.Artifact"):
         dv.log_artifact("raw")  # type: ignore[arg-type]
     with pytest.raises(dv.ValidationError, match="not logged yet"):
         dv.use_artifact(dv.Artifact("nope", type="t"))

@@ -22,36 +22,26 @@ class _FakeKeras:
 def test_cifar_example_runs_as_the_seed_writes_it(store_dir: Path) -> None:
     import dsviz_widget as wandb  # the only change: the import
 
-    class tf:  # noqa: N801 - mimics the module path the seed uses
-        class keras:  # noqa: N801
-            class datasets:  # noqa: N801
+    class tf:  # mimics the module path the seed uses
+        class keras:
+            class datasets:
                 cifar10 = _FakeKeras
 
     # --- the seed's code, verbatim ---
-    classes = [
-        "airplane",
-        "automobile",
-        "bird",
-        "cat",
-        "deer",
-        "dog",
-        "frog",
-        "horse",
-        "ship",
-        "truck",
-    ]
+    classes = ['airplane', 'automobile', 'bird', 'cat',
+               'deer', 'dog', 'frog', 'horse', 'ship', 'truck']
     _, (x_test, y_test) = tf.keras.datasets.cifar10.load_data()
 
-    wandb.init(job_type="create-dataset")  # start tracking program execution
+    wandb.init(job_type='create-dataset') # start tracking program execution
 
     # construct a table containing our dataset
-    table = wandb.Table(("image", "label"))
+    table = wandb.Table(('image', 'label'))
     for x, y in zip(x_test[:1000], y_test[:1000]):
         table.add_data(wandb.Image(x), classes[y[0]])
 
     # put the table in an artifact and save it
-    dataset_artifact = wandb.Artifact("my-dataset", type="dataset")
-    dataset_artifact.add(table, "dataset")
+    dataset_artifact = wandb.Artifact('my-dataset', type='dataset')
+    dataset_artifact.add(table, 'dataset')
     wandb.log_artifact(dataset_artifact)
     # --- end of the seed's code ---
 
