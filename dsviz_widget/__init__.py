@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from dsviz_widget import run
 from dsviz_widget._errors import (
     DsvizError,
     ImmutableError,
@@ -17,7 +18,6 @@ from dsviz_widget._errors import (
 )
 from dsviz_widget._query import Comparison, compare, show
 from dsviz_widget.artifacts import Artifact
-from dsviz_widget import run
 from dsviz_widget.media import Audio, Classes, Image
 from dsviz_widget.run import Run, finish, init, lineage, log_artifact, use_artifact, verify
 from dsviz_widget.table import JoinedTable, Table
@@ -46,6 +46,7 @@ __all__ = [
     "init",
     "lineage",
     "log_artifact",
+    "run",
     "show",
     "use_artifact",
     "verify",

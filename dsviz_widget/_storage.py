@@ -24,6 +24,7 @@ from dsviz_widget._cells import (
 )
 from dsviz_widget._errors import ValidationError
 from dsviz_widget.engine import KIND_KEY, META_KEY
+from dsviz_widget.engine._source import kinds_of
 from dsviz_widget.media import Audio, BlobReader, Classes, Image, Origin
 
 FORMAT_VERSION = 1
@@ -50,16 +51,6 @@ def read_metadata(schema: pa.Schema) -> dict[str, Any]:
             f"this table was written by a newer dsviz_widget (format {meta['format']}); upgrade to read it"
         )
     return meta
-
-
-def kinds_of(schema: pa.Schema) -> dict[str, str]:
-    from dsviz_widget._cells import kind_of_arrow
-
-    out = {}
-    for f in schema:
-        raw = (f.metadata or {}).get(KIND_KEY)
-        out[f.name] = raw.decode() if raw else kind_of_arrow(f.type)
-    return out
 
 
 def media_array(kind: str, cells: Sequence[Any]) -> pa.Array:

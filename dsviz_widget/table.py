@@ -15,11 +15,11 @@ from dsviz_widget._cells import (
     MEDIA_KINDS,
     STORAGE_TYPES,
     describe,
-    kind_of_arrow,
     kind_of_value,
     to_cell,
 )
 from dsviz_widget._errors import NotFoundError, ValidationError
+from dsviz_widget.engine._source import kind_of_arrow, kinds_of
 from dsviz_widget.media import Blob, BlobReader, Origin
 
 if TYPE_CHECKING:
@@ -181,7 +181,7 @@ class Table:
         audio descriptions come back as dict columns, since their bytes are not in Arrow.
         """
         self = cls(columns=[])
-        kinds = _storage.kinds_of(table.schema)
+        kinds = kinds_of(table.schema)
         names = _check_names(table.column_names)
         for name in names:
             col = _Column(name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import threading
 import uuid
 from collections.abc import Iterable
@@ -65,25 +66,14 @@ class ObjectStore:
         return digest
 
     def put_file(self, src: Path) -> tuple[str, int]:
-        """Store a file copied from ``src`` (hashing while copying); returns (digest, size)."""
+        """Store a copy of the file at ``src``; returns (digest, size)."""
         tmp = self._tmp_path()
-        h = hashlib.sha256()
-        size = 0
         try:
-            with open(tmp, "xb") as out, open(src, "rb") as f:
-                while chunk := f.read(_CHUNK):
-                    h.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-                out.flush()
-                os.fchmod(out.fileno(), 0o444)
-                os.fsync(out.fileno())
-            digest = h.hexdigest()
-            if not self.has(digest):
-                self._link(tmp, digest)
-        finally:
+            shutil.copyfile(src, tmp)
+        except OSError as exc:
             _unlink_quietly(tmp)
-        return digest, size
+            raise StoreError(f"could not copy {str(src)!r} into the store: {exc}") from exc
+        return self.adopt(tmp)
 
     def adopt(self, tmp: Path) -> tuple[str, int]:
         """Hash a finished temporary file (written by the caller under ``new_tmp()``) and store it."""

@@ -41,7 +41,7 @@ class Source:
             arrow=table,
             name=name,
             num_rows=table.num_rows,
-            _kinds=_kinds_of(table.schema),
+            _kinds=kinds_of(table.schema),
         )
 
     @classmethod
@@ -55,7 +55,7 @@ class Source:
             parquet=tuple(str(p) for p in paths),
             name=name,
             num_rows=rows,
-            _kinds=_kinds_of(schema),
+            _kinds=kinds_of(schema),
         )
 
     @property
@@ -70,15 +70,17 @@ class Source:
         return json.loads(raw) if raw else {"format": 1, "classes": {}, "derived": []}
 
 
-def _kinds_of(schema: pa.Schema) -> dict[str, str]:
+def kinds_of(schema: pa.Schema) -> dict[str, str]:
+    """Column name -> kind, from field metadata or, for plain Arrow data, from the type."""
     kinds: dict[str, str] = {}
     for f in schema:
         raw = (f.metadata or {}).get(KIND_KEY)
-        kinds[f.name] = raw.decode() if raw else _guess_kind(f.type)
+        kinds[f.name] = raw.decode() if raw else kind_of_arrow(f.type)
     return kinds
 
 
-def _guess_kind(t: pa.DataType) -> str:
+def kind_of_arrow(t: pa.DataType) -> str:
+    """The kind of a column without dsviz metadata, from its Arrow type."""
     if pa.types.is_integer(t):
         return "int"
     if pa.types.is_floating(t):
