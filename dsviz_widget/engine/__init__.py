@@ -2,6 +2,25 @@
 
 from __future__ import annotations
 
+from dsviz_widget.engine._engine import Engine
+from dsviz_widget.engine._errors import FilterError, QueryError
+from dsviz_widget.engine._join import DerivedSource, compare_sources, join_sources
+from dsviz_widget.engine._parser import parse_filter
+from dsviz_widget.engine._query import Query
 from dsviz_widget.engine._source import KIND_KEY, META_KEY, Source
+from dsviz_widget.engine._view import View
 
-__all__ = ["KIND_KEY", "META_KEY", "Source"]
+__all__ = [
+    "KIND_KEY",
+    "META_KEY",
+    "DerivedSource",
+    "Engine",
+    "FilterError",
+    "Query",
+    "QueryError",
+    "Source",
+    "View",
+    "compare_sources",
+    "join_sources",
+    "parse_filter",
+]

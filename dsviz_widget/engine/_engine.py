@@ -1,0 +1,116 @@
+"""The :class:`Engine`: one locked-down DuckDB connection and a cache of views."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from dsviz_widget.engine._connection import open_connection
+from dsviz_widget.engine._query import Query
+from dsviz_widget.engine._relation import Relation, relation_for
+from dsviz_widget.engine._view import View
+
+
+class Engine:
+    """Answers queries over sources; safe to call from several threads (one at a time).
+
+    Parameters
+    ----------
+    memory_limit:
+        DuckDB's memory limit; bigger sorts spill to temporary files.
+    background:
+        Compute a sorted or filtered view's full row order in a background thread after
+        its first page, so that later deep pages are fast.
+    max_views:
+        How many views (and their row orders) to keep for reuse.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from dsviz_widget.engine import Engine, Query, Source
+    >>> src = Source.from_arrow(pa.table({"label": ["cat", "dog", "cat"], "score": [0.9, 0.2, 0.4]}))
+    >>> view = Engine().view(src, Query(filter="label == 'cat'", sort=["-score"]))
+    >>> view.num_rows, view.page(0, 10).column("_row").to_pylist()
+    (2, [0, 2])
+    """
+
+    def __init__(self, memory_limit: str = "256MB", background: bool = True,
+                 max_views: int = 8) -> None:
+        self._lock = threading.RLock()
+        self.memory_limit = memory_limit
+        self.background = background
+        self.max_views = max_views
+        self._allowed: frozenset[str] = frozenset()
+        self._con = open_connection(memory_limit=memory_limit)
+        self._relations: OrderedDict[int, tuple[object, Relation]] = OrderedDict()
+        self._views: OrderedDict[tuple[Any, ...], tuple[object, View]] = OrderedDict()
+
+    def _connection(self, relation: Relation) -> duckdb.DuckDBPyConnection:
+        """The connection, reopened if ``relation`` reads files it may not read yet."""
+        paths = frozenset(relation.allowed_paths)
+        if not paths <= self._allowed:
+            # DuckDB cannot widen allowed_paths once external access is off, so a new
+            # connection is opened with the union; views keep their orders as arrays.
+            self._allowed = self._allowed | paths
+            self._con = open_connection(self._allowed, memory_limit=self.memory_limit)
+        return self._con
+
+    def _cursor(self, relation: Relation) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            return self._connection(relation).cursor()
+
+    def _relation(self, source: object) -> Relation:
+        key = id(source)
+        hit = self._relations.get(key)
+        if hit is not None and hit[0] is source:
+            self._relations.move_to_end(key)
+            return hit[1]
+        rel = relation_for(source)
+        self._relations[key] = (source, rel)  # the strong ref keeps id(source) unique
+        while len(self._relations) > 4 * self.max_views:
+            self._relations.popitem(last=False)
+        return rel
+
+    def view(self, source: object, query: Query | None = None) -> View:
+        """A :class:`View` of ``source`` under ``query`` (reused if asked again)."""
+        query = query if query is not None else Query()
+        with self._lock:
+            rel = self._relation(source)
+            key = (id(source), query.key())
+            hit = self._views.get(key)
+            if hit is not None and hit[0] is source:
+                self._views.move_to_end(key)
+                return hit[1]
+        view = View(self, rel, query)
+        with self._lock:
+            self._views[key] = (source, view)
+            while len(self._views) > self.max_views:
+                self._views.popitem(last=False)
+        return view
+
+    def query(
+        self,
+        source: object,
+        filter: str | None = None,
+        sort: Sequence[str] = (),
+        group_by: Sequence[str] = (),
+        columns: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int = 50,
+        aggregates: dict[str, Sequence[str]] | None = None,
+    ) -> pa.Table:
+        """One page of ``source`` in a single call; see :class:`Query` and :meth:`View.page`."""
+        q = Query(filter=filter, sort=sort, group_by=group_by, columns=columns,
+                  aggregates=aggregates)
+        return self.view(source, q).page(offset, limit)
+
+    def close(self) -> None:
+        with self._lock:
+            self._views.clear()
+            self._relations.clear()
+            self._con.close()

@@ -1,0 +1,262 @@
+"""Joins and version comparison as relations the engine can view like any table.
+
+A join is computed once into a *row map*: one row per output row, holding the ``_row`` of
+each part (null where an outer join has no match). The output's ``_row`` is the position
+in that map, so it is stable for the joined source. Queries join the map back to the
+parts in SQL; a page fetches only its rows from each part by id and evaluates the same
+projection over those few rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from dsviz_widget.engine._compile import ColumnInfo, quote_ident
+from dsviz_widget.engine._connection import open_connection
+from dsviz_widget.engine._errors import QueryError
+from dsviz_widget.engine._relation import ROW, Relation, relation_for
+from dsviz_widget.engine._source import KIND_KEY, Source
+from dsviz_widget.engine._tokens import unknown_column_message
+
+_names = itertools.count()
+_HOW = {"inner": "INNER", "left": "LEFT", "outer": "FULL OUTER"}
+
+
+class JoinRelation:
+    """Parts joined on key columns (or row by row when ``on`` is empty)."""
+
+    def __init__(
+        self,
+        parts: list[Relation],
+        on: list[str],
+        how: str,
+        labels: list[str],
+        suffix_all: bool,
+        compare: bool,
+    ) -> None:
+        if how not in _HOW:
+            raise QueryError(f"how must be one of {', '.join(_HOW)}, got {how!r}")
+        self.parts = parts
+        self.how = how
+        self.on = on
+        self.labels = labels
+        self.compare = compare
+        self.name = f"_dsviz_join{next(_names)}"
+        for label, part in zip(labels, parts, strict=True):
+            for key in on:
+                if key not in part.columns:
+                    raise QueryError(f"on: {unknown_column_message(key, list(part.columns))} "
+                                     f"(in {label})")
+        # Output column name -> SQL over the aliases m (map), p0, p1, ...
+        self.exprs: dict[str, str] = {}
+        self.columns: dict[str, ColumnInfo] = {}
+        for key in on:
+            self.exprs[key] = "COALESCE(" + ", ".join(
+                f"p{i}.{quote_ident(key)}" for i in range(len(parts))) + ")"
+            self.columns[key] = ColumnInfo(key, parts[0].columns[key].kind,
+                                           parts[0].columns[key].type)
+        seen: dict[str, int] = {}
+        for part in parts:
+            for c in part.columns:
+                if c not in on:
+                    seen[c] = seen.get(c, 0) + 1
+        for i, (label, part) in enumerate(zip(labels, parts, strict=True)):
+            for c, info in part.columns.items():
+                if c in on:
+                    continue
+                out = f"{c}@{label}" if suffix_all or seen[c] > 1 else c
+                self.exprs[out] = f"p{i}.{quote_ident(c)}"
+                self.columns[out] = ColumnInfo(out, info.kind, info.type)
+        if compare:
+            self._add_compare_columns()
+        self.allowed_paths = tuple(p for part in parts for p in part.allowed_paths)
+        self.map = self._build_map()
+        self.num_rows = self.map.num_rows
+
+    def _add_compare_columns(self) -> None:
+        parts = self.parts
+        shared = [c for c in parts[0].columns
+                  if c not in self.on and all(c in p.columns for p in parts[1:])]
+        diffs = [f"(m._p{i} IS NULL)" for i in range(len(parts))]
+        for c in shared:
+            q = quote_ident(c)
+            diffs += [f"(p{i}.{q} IS DISTINCT FROM p0.{q})" for i in range(1, len(parts))]
+        self.exprs["changed"] = "(" + " OR ".join(diffs) + ")"
+        self.columns["changed"] = ColumnInfo("changed", "bool", pa.bool_())
+        last = len(parts) - 1
+        for c in shared:
+            infos = [p.columns[c] for p in parts]
+            if all(i.cls == "num" for i in infos):
+                q = quote_ident(c)
+                name = f"{c}@delta"
+                self.exprs[name] = f"(p{last}.{q}::DOUBLE - p0.{q}::DOUBLE)"
+                self.columns[name] = ColumnInfo(name, "float", pa.float64())
+
+    def _build_map(self) -> pa.Table:
+        con = open_connection(self.allowed_paths)
+        try:
+            srcs = [part.sql(con) for part in self.parts]
+            if not self.on:
+                n = {p.num_rows for p in self.parts}
+                if len(n) != 1:
+                    raise QueryError(
+                        "without 'on', the tables are aligned row by row and must have the same "
+                        f"number of rows; got {', '.join(str(p.num_rows) for p in self.parts)}")
+                ids = pa.array(np.arange(n.pop(), dtype=np.int64))
+                return pa.table({f"_p{i}": ids for i in range(len(self.parts))})
+            sql = f"SELECT p0.{ROW} AS _p0"
+            for i in range(1, len(self.parts)):
+                sql += f", p{i}.{ROW} AS _p{i}"
+            sql += f" FROM {srcs[0]} p0"
+            how = _HOW[self.how]
+            for i in range(1, len(self.parts)):
+                conds = []
+                for key in self.on:
+                    left = "COALESCE(" + ", ".join(
+                        f"p{j}.{quote_ident(key)}" for j in range(i)) + ")" if i > 1 else \
+                        f"p0.{quote_ident(key)}"
+                    conds.append(f"{left} = p{i}.{quote_ident(key)}")
+                sql += f" {how} JOIN {srcs[i]} p{i} ON {' AND '.join(conds)}"
+            sql += " ORDER BY " + ", ".join(f"_p{i} NULLS LAST" for i in range(len(self.parts)))
+            return con.sql(sql).to_arrow_table()
+        finally:
+            con.close()
+
+    def sql(self, con: duckdb.DuckDBPyConnection) -> str:
+        name = self.name
+        con.register(name, self.map.append_column(
+            ROW, pa.array(np.arange(self.num_rows, dtype=np.int64))))
+        return self._projection(con, quote_ident(name),
+                                [part.sql(con) for part in self.parts])
+
+    def _projection(self, con: duckdb.DuckDBPyConnection, map_sql: str, part_sqls: list[str]
+                    ) -> str:
+        select = [f"m.{ROW} AS {ROW}"] + [f"{e} AS {quote_ident(n)}"
+                                          for n, e in self.exprs.items()]
+        sql = f"SELECT {', '.join(select)} FROM {map_sql} m"
+        for i, psql in enumerate(part_sqls):
+            sql += f" LEFT JOIN {psql} p{i} ON p{i}.{ROW} = m._p{i}"
+        return f"({sql})"
+
+    def fetch(self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]
+              ) -> pa.Table:
+        ids = np.asarray(ids, dtype=np.int64)
+        small_map = self.map.take(pa.array(ids)).append_column(ROW, pa.array(ids))
+        small_map = small_map.append_column("_pos", pa.array(np.arange(len(ids))))
+        tag = f"{self.name}_page"
+        con.register(f"{tag}_m", small_map)
+        part_sqls = []
+        for i, part in enumerate(self.parts):
+            col = small_map.column(f"_p{i}")
+            wanted = np.unique(col.drop_null().to_numpy()).astype(np.int64)
+            rows = part.fetch(con, wanted, list(part.columns))
+            con.register(f"{tag}_{i}", rows)
+            part_sqls.append(quote_ident(f"{tag}_{i}"))
+        sql = self._projection(con, quote_ident(f"{tag}_m"), part_sqls)
+        names = ", ".join(quote_ident(c) for c in columns)
+        # Repeated ids would repeat in the join, so order by the page position instead.
+        out = con.sql(
+            f"SELECT {names}, q.{ROW} FROM {sql} q JOIN {quote_ident(tag + '_m')} pm "
+            f"ON pm.{ROW} = q.{ROW} ORDER BY pm._pos").to_arrow_table()
+        arrays = []
+        for c in columns:
+            want = self.columns[c].type
+            col = out.column(c)
+            arrays.append(col if col.type == want else col.cast(want))
+        arrays.append(out.column(ROW).cast(pa.int64()))
+        return pa.table(arrays, names=[*columns, ROW])
+
+
+@dataclass(frozen=True, eq=False)
+class DerivedSource(Source):
+    """What :func:`join_sources` and :func:`compare_sources` return: a Source whose rows
+    come from other sources (neither ``arrow`` nor ``parquet`` is set). View it with an
+    :class:`Engine` like any Source; its ``schema`` carries each column's kind."""
+
+    _relation: JoinRelation | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, relation: JoinRelation, name: str) -> DerivedSource:
+        schema = pa.schema([
+            pa.field(c, i.type, metadata={KIND_KEY: i.kind.encode()})
+            for c, i in relation.columns.items()
+        ])
+        return cls(schema=schema, name=name, num_rows=relation.num_rows,
+                   _kinds={c: i.kind for c, i in relation.columns.items()},
+                   _relation=relation)
+
+    @property
+    def columns(self) -> list[str]:
+        return self.schema.names
+
+
+def _keys(on: str | Sequence[str] | None) -> list[str]:
+    if on is None:
+        return []
+    return [on] if isinstance(on, str) else list(on)
+
+
+def join_sources(left: Source | DerivedSource, right: Source | DerivedSource,
+                 on: str | Sequence[str], how: str = "inner",
+                 labels: Sequence[str] = ("left", "right")) -> DerivedSource:
+    """Join two sources on key column(s), like ``JoinedTable``.
+
+    The keys appear once; other columns keep their names unless both sides have them,
+    then they are suffixed ``"@left"`` / ``"@right"`` (or ``labels``). Output rows are in
+    left order, then right order (unmatched right rows of an outer join last).
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from dsviz_widget.engine import Engine, Source, join_sources
+    >>> a = Source.from_arrow(pa.table({"id": [1, 2], "image": ["a.png", "b.png"]}))
+    >>> b = Source.from_arrow(pa.table({"id": [2, 1], "pred": ["dog", "cat"]}))
+    >>> Engine().query(join_sources(a, b, "id")).to_pydict()
+    {'id': [1, 2], 'image': ['a.png', 'b.png'], 'pred': ['cat', 'dog'], '_row': [0, 1]}
+    """
+    keys = _keys(on)
+    if not keys:
+        raise QueryError("join_sources needs at least one key column in 'on'")
+    rel = JoinRelation([relation_for(left), relation_for(right)], keys, how, list(labels),
+                       suffix_all=False, compare=False)
+    return DerivedSource.of(rel, f"join({_name(left)}, {_name(right)})")
+
+
+def compare_sources(sources: Sequence[Source | DerivedSource], labels: Sequence[str] | None = None,
+                    on: str | Sequence[str] | None = None) -> DerivedSource:
+    """Align two or more versions of a table for comparison.
+
+    Rows are matched on ``on`` (an outer join: rows missing from a version show nulls) or,
+    without ``on``, row by row (the tables must have equal lengths). Key columns appear
+    once; every other column is suffixed with its version label (``"score@v0"``). A
+    boolean ``changed`` column is true where any shared column differs or the row is
+    missing from a version; ``"<col>@delta"`` is last minus first for numeric columns.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from dsviz_widget.engine import Engine, Source, compare_sources
+    >>> v0 = Source.from_arrow(pa.table({"id": [1, 2], "score": [0.5, 0.9]}))
+    >>> v1 = Source.from_arrow(pa.table({"id": [1, 2], "score": [0.5, 0.7]}))
+    >>> cmp = compare_sources([v0, v1], on="id")
+    >>> Engine().query(cmp, filter="changed", columns=["id", "score@delta"]).to_pydict()
+    {'id': [2], 'score@delta': [-0.20000000000000007], '_row': [1]}
+    """
+    if len(sources) < 2:
+        raise QueryError("compare_sources needs at least two sources")
+    names = list(labels) if labels is not None else [f"v{i}" for i in range(len(sources))]
+    if len(names) != len(sources) or len(set(names)) != len(names):
+        raise QueryError(f"labels must be {len(sources)} distinct names, got {names}")
+    rel = JoinRelation([relation_for(s) for s in sources], _keys(on), "outer", names,
+                       suffix_all=True, compare=True)
+    return DerivedSource.of(rel, "compare(" + ", ".join(_name(s) for s in sources) + ")")
+
+
+def _name(source: object) -> str:
+    return str(getattr(source, "name", "table"))

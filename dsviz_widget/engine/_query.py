@@ -1,0 +1,89 @@
+"""The structured query a view answers: filter text, sort keys, group keys, columns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from dsviz_widget.engine._errors import QueryError
+from dsviz_widget.engine._tokens import unknown_column_message
+
+AGGREGATES = ("count", "mean", "min", "max", "sum")
+DEFAULT_AGGREGATES = ("mean", "min", "max")
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to show of a table.
+
+    Parameters
+    ----------
+    filter:
+        Filter-language text (see :func:`parse_filter`), or ``None`` for all rows.
+    sort:
+        Column names, first key first; a ``"-"`` prefix sorts descending. Nulls (and NaN)
+        always sort last; ties keep the source order.
+    group_by:
+        Columns to group by; the view then has one row per group.
+    aggregates:
+        With ``group_by``: ``{column: ["mean", "min", "max", "sum", "count"]}``. ``None``
+        means mean/min/max of every numeric column. Output columns are named
+        ``"mean(score)"`` and so on.
+    columns:
+        Columns to return, in order; ``None`` means all.
+
+    Examples
+    --------
+    >>> Query(filter="score > 0.5", sort=["-score", "id"])
+    Query(filter='score > 0.5', sort=('-score', 'id'), group_by=(), aggregates=None, columns=None)
+    """
+
+    filter: str | None = None
+    sort: Sequence[str] = field(default=())
+    group_by: Sequence[str] = field(default=())
+    aggregates: dict[str, Sequence[str]] | None = None
+    columns: Sequence[str] | None = None
+
+    def __post_init__(self) -> None:
+        # Accept a bare string where a list is expected, and freeze lists for hashing.
+        for name in ("sort", "group_by"):
+            value = getattr(self, name)
+            if value is None:
+                value = ()
+            if isinstance(value, str):
+                value = (value,)
+            object.__setattr__(self, name, tuple(value))
+        if self.columns is not None:
+            cols = (self.columns,) if isinstance(self.columns, str) else self.columns
+            object.__setattr__(self, "columns", tuple(cols))
+        if self.filter is not None and not isinstance(self.filter, str):
+            raise QueryError(f"filter must be a string, got {type(self.filter).__name__}")
+        if isinstance(self.filter, str) and not self.filter.strip():
+            object.__setattr__(self, "filter", None)
+
+    def key(self) -> tuple[object, ...]:
+        aggs = None if self.aggregates is None else tuple(
+            sorted((k, tuple(v)) for k, v in self.aggregates.items()))
+        return (self.filter, tuple(self.sort), tuple(self.group_by), aggs,
+                None if self.columns is None else tuple(self.columns))
+
+
+def check_columns(names: Sequence[str], columns: Sequence[str], what: str) -> None:
+    for name in names:
+        if not isinstance(name, str):
+            raise QueryError(f"{what}: column names must be strings, got {name!r}")
+        if name not in columns:
+            raise QueryError(f"{what}: {unknown_column_message(name, columns)}")
+
+
+def parse_sort_key(key: str, columns: Sequence[str]) -> tuple[str, bool]:
+    """``"-score"`` -> ``("score", True)``; an exact column name wins over the prefix."""
+    if not isinstance(key, str) or not key:
+        raise QueryError(f"sort: keys must be non-empty strings, got {key!r}")
+    if key in columns:
+        return key, False
+    if key.startswith("-") and key[1:] in columns:
+        return key[1:], True
+    if key.startswith("+") and key[1:] in columns:
+        return key[1:], False
+    raise QueryError(f"sort: {unknown_column_message(key.lstrip('+-'), columns)}")

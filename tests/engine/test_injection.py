@@ -1,0 +1,186 @@
+"""Hostile text as a whole filter, as a string literal and as a column name.
+
+Each is either a clear error or a literal match; no statement ever reaches the file
+system: a canary file is never read into results, COPY targets are never created, and
+Python opens no file while queries run (audit hook).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from dsviz_widget.engine import Engine, FilterError, Query, QueryError, Source
+from dsviz_widget.engine._view import format_literal
+
+SECRET = "TOP-SECRET-CANARY-4711"
+
+
+def corpus(tmp: Path) -> list[str]:
+    canary = tmp / "canary.txt"
+    out = tmp / "pwned.csv"
+    return [
+        "1; DROP TABLE t",
+        "'; DROP TABLE t; --",
+        "\"; DROP TABLE t; --",
+        f";COPY (SELECT 1) TO '{out}'",
+        f"x' ; COPY (SELECT 42) TO '{out}' ; --",
+        f"COPY t TO '{out}' (FORMAT CSV)",
+        "read_text('/etc/passwd')",
+        f"read_text('{canary}')",
+        f"(SELECT content FROM read_text('{canary}'))",
+        f"label == (SELECT * FROM read_csv('{canary}'))",
+        "' OR '1'='1",
+        "\" OR \"1\"=\"1",
+        "1 OR 1=1",
+        "score > 0 UNION SELECT * FROM duckdb_settings()",
+        "/* comment */ 1",
+        "score -- comment",
+        "#",
+        "' --",
+        "`",
+        "``",
+        "'",
+        "\"",
+        "\\",
+        "\\'",
+        "\0",
+        "$1",
+        "?",
+        "INSTALL httpfs; LOAD httpfs",
+        "ATTACH '/tmp/x.db' AS x",
+        "SET enable_external_access = true",
+        "PRAGMA version",
+        "__import__('os').system('touch /tmp/pwned')",
+        "().__class__.__bases__[0].__subclasses__()",
+        "__builtins__",
+        "eval('1')",
+        "lambda: 0",
+        "${jndi:ldap://x}",
+        "{{7*7}}",
+        "%s%s%s%n",
+        "'; SELECT getenv('HOME'); --",
+        "glob('/*')",
+        "\u202e' OR 1=1",
+    ]
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Path:
+    (tmp_path / "canary.txt").write_text(SECRET)
+    return tmp_path
+
+
+def _assert_clean(sandbox: Path, table: pa.Table | None = None) -> None:
+    assert not (sandbox / "pwned.csv").exists()
+    assert not Path("/tmp/pwned").exists()
+    if table is not None:
+        assert SECRET not in str(table.to_pydict())
+
+
+@pytest.fixture
+def no_python_opens():
+    opened: list[str] = []
+
+    def hook(event: str, args: tuple[object, ...]) -> None:
+        if event == "open" and watching:
+            opened.append(str(args[0]))
+
+    watching = False
+    sys.addaudithook(hook)  # hooks cannot be removed; the flag switches this one off
+
+    class Ctl:
+        def __enter__(self) -> list[str]:
+            nonlocal watching
+            watching = True
+            return opened
+
+        def __exit__(self, *exc: object) -> None:
+            nonlocal watching
+            watching = False
+
+    return Ctl()
+
+
+def test_whole_expression_is_an_error(sandbox: Path, no_python_opens) -> None:
+    eng = Engine()
+    src = Source.from_arrow(pa.table({"label": ["a", "b"], "score": [0.1, 0.2]}))
+    with no_python_opens as opened:
+        for text in corpus(sandbox):
+            try:
+                view = eng.view(src, Query(filter=text))
+            except FilterError as err:
+                assert 0 <= err.position <= len(text)
+                assert err.caret.splitlines()[-1].endswith("^")
+                continue
+            # Anything that parses must be an ordinary expression over real columns.
+            page = view.page(0, 10)
+            _assert_clean(sandbox, page)
+    assert [p for p in opened if "canary" in p or "passwd" in p] == []
+    _assert_clean(sandbox)
+
+
+def test_as_string_literal_matches_literally(sandbox: Path, no_python_opens) -> None:
+    texts = corpus(sandbox)
+    eng = Engine()
+    src = Source.from_arrow(pa.table({"label": [*texts, "plain"]}))
+    with no_python_opens:
+        for i, text in enumerate(texts):
+            view = eng.view(src, Query(filter=f"label == {format_literal(text)}"))
+            page = view.page(0, 10)
+            assert page.column("_row").to_pylist() == [i], text
+            assert page.column("label").to_pylist() == [text]
+            contains = eng.view(src, Query(filter=f"label contains {format_literal(text)}"))
+            assert i in contains.page(0, 100).column("_row").to_pylist()
+    _assert_clean(sandbox)
+
+
+def test_as_column_name(sandbox: Path) -> None:
+    texts = [t for t in corpus(sandbox) if "\0" not in t]
+    eng = Engine()
+    src = Source.from_arrow(pa.table({t: [i, i + 1] for i, t in enumerate(texts)}))
+    for i, name in enumerate(texts):
+        quoted = "`" + name.replace("`", "``") + "`"
+        for text in (f"{quoted} == {i}", f"row[{format_literal(name)}] == {i + 1}"):
+            page = eng.view(src, Query(filter=text, sort=["-" + name], columns=[name])).page(0, 5)
+            assert page.column(name).to_pylist() == [i if "`" in text[:1] else i + 1]
+        grouped = eng.view(src, Query(group_by=[name])).page(0, 5)
+        assert grouped.column(name).to_pylist() == [i, i + 1]
+        assert eng.view(src, Query()).summary(name)["max"] == i + 1
+    _assert_clean(sandbox)
+
+
+def test_unknown_hostile_column_names_are_errors(sandbox: Path) -> None:
+    eng = Engine()
+    src = Source.from_arrow(pa.table({"x": [1]}))
+    for name in corpus(sandbox):
+        with pytest.raises(QueryError):
+            eng.view(src, Query(sort=[name]))
+        with pytest.raises(QueryError):
+            eng.view(src, Query(columns=[name]))
+        with pytest.raises(QueryError):
+            eng.view(src, Query(group_by=[name]))
+
+
+def test_connection_cannot_reach_files_or_change_settings(sandbox: Path) -> None:
+    import duckdb
+
+    eng = Engine()
+    con = eng._con
+    for sql in [
+        f"SELECT * FROM read_text('{sandbox / 'canary.txt'}')",
+        "SELECT * FROM read_text('/etc/passwd')",
+        f"COPY (SELECT 1) TO '{sandbox / 'pwned.csv'}'",
+        f"ATTACH '{sandbox / 'x.db'}' AS x",
+        "SET enable_external_access = true",
+        "SET allowed_paths = ['/etc/passwd']",
+        "RESET lock_configuration",
+        "LOAD httpfs",
+    ]:
+        with pytest.raises(duckdb.Error):
+            con.execute(sql).fetchall()
+    _assert_clean(sandbox)
+    assert not (sandbox / "x.db").exists()
