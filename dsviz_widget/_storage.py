@@ -53,9 +53,33 @@ def read_metadata(schema: pa.Schema) -> dict[str, Any]:
     return meta
 
 
-def media_array(kind: str, cells: Sequence[Any]) -> pa.Array:
-    records = [None if c is None else c._storage_record() for c in cells]
-    return pa.array(records, type=STORAGE_TYPES[kind])
+def distinct(cells: Sequence[Any]) -> tuple[list[Any], pa.Array]:
+    """The distinct objects among ``cells`` (by identity) and each cell's index into them.
+
+    Media columns often repeat a few objects (a pool of images behind millions of rows), so
+    records and derived values are computed once per object and spread with ``take``.
+    """
+    seen: dict[int, int] = {}
+    uniq: list[Any] = []
+    index = np.empty(len(cells), dtype=np.int64)
+    for i, cell in enumerate(cells):
+        key = id(cell)
+        j = seen.get(key)
+        if j is None:
+            j = seen[key] = len(uniq)
+            uniq.append(cell)
+        index[i] = j
+    return uniq, pa.array(index)
+
+
+def media_array(
+    kind: str, cells: Sequence[Any], spread: tuple[list[Any], pa.Array] | None = None
+) -> pa.Array:
+    uniq, index = spread or distinct(cells)
+    records = pa.array(
+        [None if c is None else c._storage_record() for c in uniq], type=STORAGE_TYPES[kind]
+    )
+    return records.take(index)
 
 
 def collect_classes(

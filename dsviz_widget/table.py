@@ -501,13 +501,16 @@ class Table:
             for start in range(0, max(n, 1), batch_rows):
                 stop = min(start + batch_rows, n)
                 cols: list[pa.Array] = []
+                spreads = {}
                 for c in self._cols:
                     if c.kind in MEDIA_KINDS:
-                        cols.append(_storage.media_array(c.kind or "", c.objects[start:stop]))
+                        spreads[c.name] = _storage.distinct(c.objects[start:stop])
+                        cols.append(_storage.media_array(c.kind or "", [], spreads[c.name]))
                     else:
                         cols.append(arrays[c.name].slice(start, stop - start).combine_chunks())
                 for d in derived:
-                    cols.append(_derived.values(d, images[d.source][start:stop]))
+                    uniq, index = spreads[d.source]
+                    cols.append(_derived.values(d, uniq).take(index))
                 yield pa.RecordBatch.from_arrays(cols, schema=schema)
 
         return schema, batches()
