@@ -58,7 +58,7 @@ def plan(columns: Mapping[str, Sequence[Image | None]], taken: Sequence[str]) ->
         per_group_classes: dict[str, dict[int, None]] = {}
         per_group_scores: dict[str, dict[str, None]] = {}
         per_mask_classes: dict[str, dict[int, None]] = {}
-        for img in {id(c): c for c in cells}.values():  # each distinct object once
+        for img in {id(c): c for c in cells}.values():  # each distinct object once (callers may pass distinct cells)
             if img is None:
                 continue
             stats = img._stats()

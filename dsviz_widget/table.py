@@ -165,7 +165,7 @@ class Table:
         for name, (_, series) in zip(names, df.items(), strict=True):
             col = _Column(name)
             if series.dtype == object:
-                _fill_from_values(col, series.tolist(), name)
+                _fill_from_object_series(col, series, name)
             else:
                 arr = pa.Array.from_pandas(series)
                 _fill_from_arrow(col, arr)
@@ -489,10 +489,12 @@ class Table:
             stored = self._stored
             return stored.schema, stored.batches(batch_rows=batch_rows)
         images = {c.name: c.objects for c in self._cols if c.kind == "image"}
-        derived = _derived.plan(images, self.columns)
+        derived = _derived.plan({n: self._distinct(n) for n in images}, self.columns)
         fields = [_storage.field(c.name, c.kind or "str", _arrow_type(c)) for c in self._cols]
         fields += [_storage.field(d.name, "derived", d.arrow_type) for d in derived]
-        meta = _storage.table_metadata(_storage.collect_classes(list(images.values())), derived)
+        meta = _storage.table_metadata(
+            _storage.collect_classes([self._distinct(n) for n in images]), derived
+        )
         schema = pa.schema(fields, metadata=meta)
         arrays = {c.name: c.arrow() for c in self._cols if c.kind not in MEDIA_KINDS}
         n = self._n
@@ -516,7 +518,7 @@ class Table:
         return schema, batches()
 
     def _media_blobs(self) -> Iterator[tuple[Blob, str]]:
-        """Every media file the table's cells need, with extensions (duplicates included)."""
+        """Every media file the table's cells need, with extensions (repeats possible)."""
         if self._stored is not None:
             media = [n for n in self.columns if self._stored.decoder.kinds[n] in MEDIA_KINDS]
             for batch in self._stored.batches(media):
@@ -527,9 +529,17 @@ class Table:
             return
         for col in self._cols:
             if col.kind in MEDIA_KINDS:
-                for obj in col.objects:
+                for obj in self._distinct(col.name):
                     if obj is not None:
                         yield from obj._storage_blobs()
+
+    def _distinct(self, name: str) -> list[Any]:
+        """The distinct objects of an in-memory media column, by identity (cached)."""
+        key = f"distinct:{name}"
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = list({id(o): o for o in self._index[name].objects}.values())
+        return found
 
     def _read_blob(self, digest: str) -> bytes:
         """Bytes of a media file this table refers to (verified by the store when stored)."""
@@ -583,6 +593,24 @@ def _fill_from_arrow(col: _Column, array: pa.Array | pa.ChunkedArray) -> None:
         array = array.cast(pa.string())
     col.kind = kind_of_arrow(array.type)
     col.chunks = list(array.chunks) if isinstance(array, pa.ChunkedArray) else [array]
+
+
+def _fill_from_object_series(col: _Column, series: Any, name: str) -> None:
+    """An ``object`` column: vectorised when Arrow reads it as plain strings or numbers."""
+    try:
+        array = pa.Array.from_pandas(series)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        array = None
+    if array is not None and (
+        pa.types.is_string(array.type)
+        or pa.types.is_large_string(array.type)
+        or pa.types.is_boolean(array.type)
+        or pa.types.is_int64(array.type)
+        or pa.types.is_float64(array.type)
+    ):
+        _fill_from_arrow(col, array)
+        return
+    _fill_from_values(col, series.tolist(), name)
 
 
 def _fill_from_values(col: _Column, values: list[Any], name: str) -> None:

@@ -202,7 +202,7 @@ class Artifact:
             entries[name] = _serialize.write_file(store, path)
         manifest = Manifest(entries)
         manifest_digest = store.objects.put_bytes(manifest.to_bytes())
-        store.objects.sync_dirs()
+        store.objects.sync()  # every file durable before the version that names them
         row, created = store.catalog.publish(
             self.name,
             self.type,

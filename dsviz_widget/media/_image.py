@@ -181,9 +181,9 @@ class Image:
 
     def _mask_blob_map(self) -> dict[str, Blob]:
         if self._mask_blobs is None:
-            self._mask_blobs = {
-                g: Blob.of(encode_mask(a)) for g, a in (self._mask_arrays or {}).items()
-            }
+            if not self._mask_arrays:
+                return {}  # no masks: keep "no masks" apart from "an empty set of masks"
+            self._mask_blobs = {g: Blob.of(encode_mask(a)) for g, a in self._mask_arrays.items()}
         return self._mask_blobs
 
     def _storage_blobs(self) -> list[tuple[Blob, str]]:

@@ -168,6 +168,14 @@ print(json.dumps({{
     }
 
 
+def test_images_without_overlays_stay_equal_after_logging(store_dir: Path) -> None:
+    pool = [dv.Image(np.full((4, 4), i, np.uint8)) for i in range(3)]
+    t = dv.Table(("id", "image"), data=[[i, pool[i % 3]] for i in range(10)])
+    back = log_and_reopen(t)
+    assert back.get_column("image") == t.get_column("image")  # type: ignore[union-attr]
+    assert back == t
+
+
 @pytest.mark.parametrize("n", [0, 1])
 def test_tiny_tables(store_dir: Path, n: int) -> None:
     t = dv.Table(("a", "b"), data=[[1, "x"]] * n)

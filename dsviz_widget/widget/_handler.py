@@ -1,0 +1,371 @@
+"""The kernel side of the widget protocol: validate a request, ask the engine, answer.
+
+:class:`MessageHandler` knows nothing of Jupyter: ``handle(msg)`` takes the plain dict the
+browser sent and returns ``(reply, buffers)``. The widget class forwards custom messages to
+it; the protocol tests call it directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+import pyarrow as pa
+
+from dsviz_widget.engine import Engine, FilterError, Query, QueryError, Source
+from dsviz_widget.widget._arrow import ROW, for_browser, take_rows, to_ipc
+from dsviz_widget.widget._media import MediaCache, MediaError
+from dsviz_widget.widget._protocol import (
+    MAX_PAGE_ROWS,
+    MAX_THUMB_SIZE,
+    MAX_THUMBNAILS,
+    MIN_THUMB_SIZE,
+    PROTOCOL_VERSION,
+    REQUEST_KINDS,
+    ColumnInfo,
+    CompareInfo,
+    ErrorResponse,
+    InfoResponse,
+    MediaItem,
+    PageResponse,
+    SummaryResponse,
+    ThumbnailsResponse,
+)
+
+log = logging.getLogger("dsviz_widget.widget")
+
+#: Requests slower than this are logged at WARNING with their query.
+SLOW_SECONDS = 1.0
+#: Sample images per group row.
+GROUP_SAMPLES = 4
+SAMPLES = "_sample_images"
+
+Reply = tuple[dict[str, Any], list[bytes]]
+
+
+class BadRequest(ValueError):
+    """A request that does not follow the protocol (wrong field type, out of range, ...)."""
+
+
+class MessageHandler:
+    """Answers the browser's requests for one table.
+
+    Parameters
+    ----------
+    source:
+        What the engine queries.
+    read_blob:
+        ``digest -> bytes`` of an image or mask file.
+    name:
+        Label shown in the widget's status bar.
+    compare:
+        ``{"labels": [...], "on": key}`` when ``source`` comes from ``compare_sources``.
+    classes:
+        Extra ``{classes digest: [{id, name, color}]}`` (a comparison's inputs' classes).
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        read_blob: Callable[[str], bytes],
+        *,
+        name: str | None = None,
+        compare: CompareInfo | None = None,
+        classes: dict[str, list[dict[str, Any]]] | None = None,
+        engine: Engine | None = None,
+    ) -> None:
+        self.source = source
+        self.name = name or source.name
+        self.compare = compare
+        self.engine = engine or Engine()
+        self.media = MediaCache(read_blob)
+        self._views: OrderedDict[str, Any] = OrderedDict()
+        self.kinds = source.kinds
+        self.classes = dict(source.metadata.get("classes") or {})
+        self.classes.update(classes or {})
+
+    # ---- entry point -------------------------------------------------------------------
+
+    def handle(self, msg: object, buffers: object = None) -> Reply:
+        """Answer one request. Never raises: problems become an ``error`` reply."""
+        started = time.perf_counter()
+        req_id = ""
+        kind = ""
+        try:
+            if not isinstance(msg, Mapping):
+                raise BadRequest(f"a request must be a JSON object, got {type(msg).__name__}")
+            raw_id = msg.get("id")
+            req_id = raw_id if isinstance(raw_id, str) else ""
+            if not req_id:
+                raise BadRequest("the request has no string 'id'")
+            raw_kind = msg.get("kind")
+            kind = raw_kind if isinstance(raw_kind, str) else ""
+            if kind not in REQUEST_KINDS:
+                raise BadRequest(
+                    f"unknown request kind {raw_kind!r}; expected one of {', '.join(REQUEST_KINDS)}"
+                )
+            method: Callable[[Mapping[str, Any]], Reply] = getattr(self, f"_{kind}")
+            reply, out = method(msg)
+            reply["id"] = req_id
+        except FilterError as exc:
+            return self._error(req_id, kind, exc.message, exc.position), []
+        except (BadRequest, QueryError, IndexError) as exc:
+            return self._error(req_id, kind, str(exc)), []
+        except Exception as exc:  # the kernel must answer: a silent failure hangs the UI
+            log.exception("widget request %s failed", kind)
+            return self._error(req_id, kind, f"{type(exc).__name__}: {exc}"), []
+        elapsed = time.perf_counter() - started
+        if elapsed > SLOW_SECONDS:
+            log.warning("slow widget request %s took %.2f s: %s", kind, elapsed, _brief(msg))
+        return reply, out
+
+    @staticmethod
+    def _error(req_id: str, kind: str, message: str, position: int = -1) -> dict[str, Any]:
+        err: ErrorResponse = {
+            "id": req_id,
+            "kind": "error",
+            "request_kind": kind,
+            "error": message,
+            "position": position,
+        }
+        return dict(err)
+
+    # ---- requests ----------------------------------------------------------------------
+
+    def _info(self, msg: Mapping[str, Any]) -> Reply:
+        columns: list[ColumnInfo] = [
+            {"name": f.name, "kind": self.kinds.get(f.name, "native"), "type": str(f.type)}
+            for f in self.source.schema
+        ]
+        reply: InfoResponse = {
+            "id": "",
+            "kind": "info-response",
+            "name": self.name,
+            "total_rows": self.source.num_rows,
+            "columns": columns,
+            "classes": self.classes,
+            "compare": self.compare,
+            "protocol": PROTOCOL_VERSION,
+        }
+        return dict(reply), []
+
+    def _page(self, msg: Mapping[str, Any]) -> Reply:
+        spec = _query_spec(msg.get("query"))
+        offset = _int(msg, "offset", 0, None)
+        limit = _int(msg, "limit", 0, MAX_PAGE_ROWS)
+        started = time.perf_counter()
+        view = self.view(spec)
+        page = view.page(offset, limit)
+        grouped = bool(spec.get("group_by")) and not spec.get("group")
+        if grouped:
+            page = self._with_samples(page)
+        table = for_browser(page, self.kinds)
+        reply: PageResponse = {
+            "id": "",
+            "kind": "page-response",
+            "offset": offset,
+            "num_rows": int(view.num_rows),
+            "total_rows": int(view.total_rows),
+            "grouped": grouped,
+            "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+        return dict(reply), [to_ipc(table)]
+
+    def _summary(self, msg: Mapping[str, Any]) -> Reply:
+        spec = _query_spec(msg.get("query"))
+        column = msg.get("column")
+        if not isinstance(column, str) or not column:
+            raise BadRequest("'column' must be a non-empty string")
+        summary = self.view(spec).summary(column)
+        reply: SummaryResponse = {
+            "id": "",
+            "kind": "summary-response",
+            "column": column,
+            "summary": _jsonable(summary),
+        }
+        return dict(reply), []
+
+    def _thumbnails(self, msg: Mapping[str, Any]) -> Reply:
+        images = _digests(msg, "images")
+        masks = _digests(msg, "masks")
+        if len(images) + len(masks) > MAX_THUMBNAILS:
+            raise BadRequest(
+                f"too many thumbnails in one request ({len(images) + len(masks)}; "
+                f"at most {MAX_THUMBNAILS})"
+            )
+        size = _int(msg, "size", MIN_THUMB_SIZE, MAX_THUMB_SIZE)
+        items: list[MediaItem] = []
+        buffers: list[bytes] = []
+        for role, digests in (("image", images), ("mask", masks)):
+            for digest in digests:
+                try:
+                    enc = self.media.get(role, digest, size)
+                except MediaError as exc:
+                    items.append(_media_item(digest, role, -1, "", 0, 0, "", str(exc)))
+                    continue
+                items.append(
+                    _media_item(digest, role, len(buffers), enc.mime, enc.width, enc.height,
+                                enc.dtype, "")
+                )
+                buffers.append(enc.data)
+        reply: ThumbnailsResponse = {"id": "", "kind": "thumbnails-response", "items": items}
+        return dict(reply), buffers
+
+    # ---- engine ------------------------------------------------------------------------
+
+    def query(self, spec: Mapping[str, Any]) -> Query:
+        """The engine query for a browser query spec (validated)."""
+        filt = self._filter_text(spec)
+        columns = spec.get("columns") or None
+        sort = list(spec.get("sort") or [])
+        group_by = list(spec.get("group_by") or [])
+        group = spec.get("group")
+        if group:
+            parent = self.engine.view(self.source, Query(filter=filt or None, group_by=group_by))
+            q = parent.group_query(dict(group))
+            return dataclasses.replace(q, sort=sort, columns=columns)
+        return Query(filter=filt or None, sort=sort, group_by=group_by, columns=columns)
+
+    def _filter_text(self, spec: Mapping[str, Any]) -> str:
+        user = str(spec.get("filter") or "")
+        user = user if user.strip() else ""
+        if spec.get("changed_only") and self.compare is not None:
+            # Composed from the user's text and a column name, then parsed by the engine's own
+            # parser like any filter: never pasted into SQL.
+            return f"({user}) and changed" if user else "changed"
+        return user
+
+    def view(self, spec: Mapping[str, Any]) -> Any:
+        """An engine view for the spec; the last few are kept so paging does not recount."""
+        key = json.dumps(spec, sort_keys=True, default=str)
+        hit = self._views.get(key)
+        if hit is not None:
+            self._views.move_to_end(key)
+            return hit
+        try:
+            view = self.engine.view(self.source, self.query(spec))
+        except FilterError as exc:
+            user = str(spec.get("filter") or "")
+            if exc.text != user and user.strip():  # composed for changed_only: point into the user's text
+                raise FilterError(exc.message, exc.position - 1, user) from None
+            raise
+        self._views[key] = view
+        while len(self._views) > 8:
+            self._views.popitem(last=False)
+        return view
+
+    def _with_samples(self, page: pa.Table) -> pa.Table:
+        """Add each group's first sample image digests (first image column) to a group page."""
+        image_cols = [n for n, k in self.kinds.items() if k == "image"]
+        if not image_cols or "_sample_rows" not in page.column_names:
+            return page
+        col = image_cols[0]
+        samples = [list(rows or [])[:GROUP_SAMPLES] for rows in page.column("_sample_rows").to_pylist()]
+        flat = sorted({r for rows in samples for r in rows})
+        cells = take_rows(self.source, flat, [col], self.engine).column(0).to_pylist() if flat else []
+        by_row = {r: (c or {}).get("digest") for r, c in zip(flat, cells, strict=True)}
+        digests = [[by_row[r] for r in rows if by_row.get(r)] for rows in samples]
+        return page.append_column(SAMPLES, pa.array(digests, pa.list_(pa.string())))
+
+    def rows(self, row_ids: list[int]) -> pa.Table:
+        """Source rows by row id, with a ``_row`` column (what ``widget.selected`` shows)."""
+        table = take_rows(self.source, row_ids, engine=self.engine)
+        return table.append_column(ROW, pa.array(row_ids, pa.int64()))
+
+
+# ---- validation helpers ---------------------------------------------------------------
+
+
+def _int(msg: Mapping[str, Any], key: str, lo: int, hi: int | None) -> int:
+    value = msg.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise BadRequest(f"'{key}' must be an integer, got {value!r}")
+    n = int(value)
+    if n < lo:
+        raise BadRequest(f"'{key}' must be at least {lo}, got {n}")
+    if hi is not None and n > hi:
+        raise BadRequest(f"'{key}' must be at most {hi}, got {n}")
+    return n
+
+
+def _str_list(value: object, what: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadRequest(f"'{what}' must be a list of strings")
+    return list(value)
+
+
+def _digests(msg: Mapping[str, Any], key: str) -> list[str]:
+    values = _str_list(msg.get(key), key)
+    for d in values:
+        if len(d) != 64 or any(c not in "0123456789abcdef" for c in d):
+            raise BadRequest(f"'{key}' holds {d[:80]!r}, which is not a SHA-256 hex digest")
+    return list(dict.fromkeys(values))
+
+
+def _query_spec(raw: object) -> dict[str, Any]:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise BadRequest("'query' must be an object")
+    known = {"filter", "sort", "group_by", "columns", "changed_only", "group"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise BadRequest(f"unknown query field(s): {', '.join(map(str, unknown))}")
+    filt = raw.get("filter") or ""
+    if not isinstance(filt, str):
+        raise BadRequest("'filter' must be a string")
+    if len(filt) > 10_000:
+        raise BadRequest("'filter' is longer than 10,000 characters")
+    group = raw.get("group")
+    if group is not None and not isinstance(group, Mapping):
+        raise BadRequest("'group' must be an object of key values")
+    return {
+        "filter": filt,
+        "sort": _str_list(raw.get("sort"), "sort"),
+        "group_by": _str_list(raw.get("group_by"), "group_by"),
+        "columns": _str_list(raw.get("columns"), "columns") or None,
+        "changed_only": bool(raw.get("changed_only", False)),
+        "group": dict(group) if group else None,
+    }
+
+
+def _media_item(
+    digest: str, role: str, buffer: int, mime: str, width: int, height: int, dtype: str, error: str
+) -> MediaItem:
+    return {
+        "digest": digest,
+        "role": cast(Any, role),
+        "buffer": buffer,
+        "mime": mime,
+        "width": width,
+        "height": height,
+        "dtype": dtype,
+        "error": error,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """numpy / Arrow scalars and NaN to plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    return str(value)
+
+
+def _brief(msg: object) -> str:
+    text = json.dumps(msg, default=str)
+    return text if len(text) < 300 else text[:297] + "..."

@@ -1,0 +1,157 @@
+"""Every message kind the widget's browser side and kernel side exchange, with its shape.
+
+MUST STAY IN STEP WITH ``js/src/protocol.ts``; ``tests/widget/test_protocol_sync.py`` checks
+that both files name the same kinds and the same fields.
+
+The browser pulls, the kernel answers. A request is ``{"id": str, "kind": <request kind>, ...}``;
+its answer echoes the id with ``kind`` set to ``"<kind>-response"`` (or ``"error"``). Bulk
+data travels in the message buffers, never in the JSON: a page is one Arrow IPC stream, a
+thumbnail is its encoded image bytes (JPEG / PNG), a mask is raw little-endian class ids.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict, get_args
+
+PROTOCOL_VERSION = 1
+
+RequestKind = Literal["info", "page", "summary", "thumbnails"]
+ResponseKind = Literal[
+    "info-response", "page-response", "summary-response", "thumbnails-response", "error"
+]
+
+REQUEST_KINDS: tuple[str, ...] = get_args(RequestKind)
+RESPONSE_KINDS: tuple[str, ...] = get_args(ResponseKind)
+
+# Requests larger than these are refused with an error rather than silently clamped, so a
+# buggy client is noticed; the browser asks for far less.
+MAX_PAGE_ROWS = 5_000
+MAX_THUMBNAILS = 500
+MIN_THUMB_SIZE = 16
+MAX_THUMB_SIZE = 2_048
+
+
+class QuerySpec(TypedDict, total=False):
+    """The structured query the browser sends; never SQL. All fields optional."""
+
+    filter: str
+    sort: list[str]  # column names, "-" prefix for descending
+    group_by: list[str]
+    columns: list[str] | None  # None or [] means every column
+    changed_only: bool  # compare mode: only rows whose values differ between versions
+    group: dict[str, object] | None  # drill into one group: its key values
+
+
+class InfoRequest(TypedDict):
+    id: str
+    kind: Literal["info"]
+
+
+class PageRequest(TypedDict):
+    id: str
+    kind: Literal["page"]
+    query: QuerySpec
+    offset: int
+    limit: int
+
+
+class SummaryRequest(TypedDict):
+    id: str
+    kind: Literal["summary"]
+    query: QuerySpec
+    column: str
+
+
+class ThumbnailsRequest(TypedDict):
+    id: str
+    kind: Literal["thumbnails"]
+    images: list[str]  # digests of image files
+    masks: list[str]  # digests of mask PNGs
+    size: int  # longest side in pixels
+
+
+Request = InfoRequest | PageRequest | SummaryRequest | ThumbnailsRequest
+
+
+class ColumnInfo(TypedDict):
+    name: str
+    kind: str  # docs/architecture.md kinds: int, float, bool, str, image, derived, ...
+    type: str  # Arrow type as text
+
+
+class CompareInfo(TypedDict):
+    labels: list[str]
+    on: str
+
+
+class InfoResponse(TypedDict):
+    id: str
+    kind: Literal["info-response"]
+    name: str
+    total_rows: int
+    columns: list[ColumnInfo]
+    classes: dict[str, list[dict[str, object]]]  # classes digest -> [{id, name, color}]
+    compare: CompareInfo | None
+    protocol: int
+
+
+class PageResponse(TypedDict):
+    """Buffers: ``[arrow_ipc_stream]``."""
+
+    id: str
+    kind: Literal["page-response"]
+    offset: int
+    num_rows: int  # rows (or groups) matching the query
+    total_rows: int  # rows of the unfiltered table
+    grouped: bool
+    elapsed_ms: float
+
+
+class SummaryResponse(TypedDict):
+    id: str
+    kind: Literal["summary-response"]
+    column: str
+    summary: dict[str, object]
+
+
+class MediaItem(TypedDict):
+    digest: str
+    role: Literal["image", "mask"]
+    buffer: int  # index into the message buffers, -1 when missing
+    mime: str  # "image/jpeg", "image/png"; for masks "application/x-class-ids"
+    width: int
+    height: int
+    dtype: str  # masks: "uint8" / "uint16"; images: ""
+    error: str  # empty unless the blob could not be read
+
+
+class ThumbnailsResponse(TypedDict):
+    """Buffers: one per item whose ``buffer`` is not -1."""
+
+    id: str
+    kind: Literal["thumbnails-response"]
+    items: list[MediaItem]
+
+
+class ErrorResponse(TypedDict):
+    id: str
+    kind: Literal["error"]
+    request_kind: str
+    error: str
+    position: int  # filter errors: 0-based character offset in the filter text, else -1
+
+
+Response = InfoResponse | PageResponse | SummaryResponse | ThumbnailsResponse | ErrorResponse
+
+# Field names per message kind: what the sync test compares with protocol.ts.
+FIELDS: dict[str, type] = {
+    "info": InfoRequest,
+    "page": PageRequest,
+    "summary": SummaryRequest,
+    "thumbnails": ThumbnailsRequest,
+    "info-response": InfoResponse,
+    "page-response": PageResponse,
+    "summary-response": SummaryResponse,
+    "thumbnails-response": ThumbnailsResponse,
+    "error": ErrorResponse,
+}

@@ -1,0 +1,155 @@
+"""The notebook widget: a paged, virtualised view of one table (or a comparison of versions)."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable
+from typing import Any
+
+import anywidget
+import pandas as pd
+import traitlets as t
+
+from dsviz_widget.engine import Query, Source
+from dsviz_widget.widget._handler import MessageHandler
+from dsviz_widget.widget._protocol import CompareInfo
+from dsviz_widget.widget._worker import Worker
+
+STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
+
+
+class DatasetWidget(anywidget.AnyWidget):
+    """A table in the notebook: sort, filter, group, image overlays, compare mode.
+
+    The browser pulls pages, thumbnails and summaries through custom messages (see
+    ``_protocol.py``); only the small view state below is synced. Set any of it from Python
+    and the view follows; read it to see what the user chose.
+
+    Examples
+    --------
+    >>> w = show(table, filter="score > 0.5", sort=["-score"])  # doctest: +SKIP
+    >>> w.group_by = ["label"]                                    # doctest: +SKIP
+    >>> w.selected                                                # doctest: +SKIP
+    """
+
+    _esm = STATIC / "widget.js"
+    _css = STATIC / "widget.css"
+
+    filter = t.Unicode("").tag(sync=True)
+    """Filter expression in the filter language (e.g. ``score > 0.5 and label == 'cat'``).
+
+    An empty string shows every row. A malformed expression leaves the rows as they were and
+    shows the error, with a caret at its position, under the filter bar.
+    """
+
+    sort = t.List(t.Unicode()).tag(sync=True)
+    """Sort keys, most significant first: column names, ``"-"`` prefix for descending.
+
+    Clicking a header sets one key; shift-click adds or flips a key.
+    """
+
+    group_by = t.List(t.Unicode()).tag(sync=True)
+    """Columns to group by. Non-empty shows one row per group with its ``count``, numeric
+    aggregates and sample images; ``[]`` shows rows."""
+
+    group = t.Dict(allow_none=True, default_value=None).tag(sync=True)
+    """The group being looked into (its key values), or ``None``. Clicking a group row sets
+    it; the view then shows that group's rows."""
+
+    columns = t.List(t.Unicode()).tag(sync=True)
+    """Visible columns in order; ``[]`` shows every column."""
+
+    selection = t.List(t.Int()).tag(sync=True)
+    """Source row ids (the ``_row`` of each row) of the selected rows; see :attr:`selected`."""
+
+    page_size = t.Int(100).tag(sync=True)
+    """Rows fetched per request while scrolling (10-1000)."""
+
+    height = t.Int(520).tag(sync=True)
+    """Height of the widget in pixels."""
+
+    score_threshold = t.Float(0.0).tag(sync=True)
+    """Boxes whose score is below this are hidden (boxes without scores are always shown)."""
+
+    mask_opacity = t.Float(0.45).tag(sync=True)
+    """Opacity of mask overlays, from 0 (hidden) to 1."""
+
+    hidden_classes = t.Dict(value_trait=t.List(t.Int())).tag(sync=True)
+    """Per image column, the class ids whose boxes and mask pixels are hidden:
+    ``{"image": [0, 3]}``."""
+
+    changed_only = t.Bool(False).tag(sync=True)
+    """Compare mode: show only the rows whose values differ between the versions."""
+
+    def __init__(
+        self,
+        source: Source,
+        read_blob: Callable[[str], bytes],
+        *,
+        name: str | None = None,
+        compare: CompareInfo | None = None,
+        classes: dict[str, list[dict[str, Any]]] | None = None,
+        **view_state: Any,
+    ) -> None:
+        if not (STATIC / "widget.js").exists():
+            raise RuntimeError(
+                "the widget's JavaScript bundle is missing: reinstall the package "
+                "(pip install -e .) or build it with `cd js && npm install && npm run build`"
+            )
+        super().__init__(**view_state)
+        self._handler = MessageHandler(source, read_blob, name=name, compare=compare, classes=classes)
+        self._worker = Worker(self._handler, self._reply)
+        self.on_msg(self._on_custom_msg)
+
+    @t.validate("page_size")
+    def _valid_page_size(self, proposal: Any) -> int:
+        return int(min(1000, max(10, proposal["value"])))
+
+    @t.validate("mask_opacity")
+    def _valid_opacity(self, proposal: Any) -> float:
+        return float(min(1.0, max(0.0, proposal["value"])))
+
+    def _on_custom_msg(self, _widget: object, content: object, buffers: object) -> None:
+        self._worker.submit(content)
+
+    def _reply(self, content: dict[str, Any], buffers: list[bytes]) -> None:
+        self.send(content, buffers)
+
+    def close(self) -> None:
+        self._worker.close()
+        super().close()
+
+    @property
+    def source(self) -> Source:
+        """What the widget shows, as the engine sees it."""
+        return self._handler.source
+
+    @property
+    def query(self) -> Query:
+        """The engine query for the current view state."""
+        return self._handler.query(self._spec())
+
+    def _spec(self) -> dict[str, Any]:
+        return {
+            "filter": self.filter,
+            "sort": list(self.sort),
+            "group_by": list(self.group_by),
+            "columns": list(self.columns) or None,
+            "changed_only": self.changed_only,
+            "group": self.group,
+        }
+
+    @property
+    def num_rows(self) -> int:
+        """Rows (or groups) the current view state shows."""
+        return int(self._handler.view(self._spec()).num_rows)
+
+    @property
+    def selected(self) -> pd.DataFrame:
+        """The selected rows as a DataFrame, in selection order, indexed by source row id."""
+        table = self._handler.rows(list(self.selection))
+        return table.to_pandas().set_index("_row")
+
+    def page(self, offset: int = 0, limit: int = 50) -> pd.DataFrame:
+        """Rows ``offset .. offset+limit`` of the current view, as the grid shows them."""
+        return self._handler.view(self._spec()).page(offset, limit).to_pandas()

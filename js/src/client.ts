@@ -1,0 +1,160 @@
+// Request/response over the widget's custom messages: ids, timeouts, cancellation.
+//
+// The kernel answers requests one by one; cancelling here means the answer, when it comes, is
+// dropped and the caller's promise is rejected at once. A request sent on a `channel` cancels
+// the previous unfinished request on that channel: scrolling or typing fast never leaves a queue
+// of stale pages to render.
+
+import type { Request, RequestKind, ResponseFor } from "./protocol";
+import { isResponse } from "./protocol";
+
+export interface Transport {
+  send(msg: Request, buffers: ArrayBuffer[]): void;
+  /** Subscribe to custom messages; returns the unsubscribe function. */
+  listen(handler: (msg: unknown, buffers: DataView[]) => void): () => void;
+}
+
+export type RequestErrorReason = "timeout" | "cancelled" | "server" | "closed";
+
+export class RequestError extends Error {
+  readonly reason: RequestErrorReason;
+  /** For filter errors: 0-based character offset in the filter text, else -1. */
+  readonly position: number;
+  readonly requestKind: string;
+
+  constructor(reason: RequestErrorReason, message: string, requestKind: string, position = -1) {
+    super(message);
+    this.name = "RequestError";
+    this.reason = reason;
+    this.position = position;
+    this.requestKind = requestKind;
+  }
+}
+
+export interface Answer<K extends RequestKind> {
+  msg: ResponseFor[K];
+  buffers: DataView[];
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** A newer request on the same channel cancels this one. */
+  channel?: string;
+}
+
+type RequestBody<K extends RequestKind> = Omit<Extract<Request, { kind: K }>, "id" | "kind">;
+
+interface Pending {
+  kind: RequestKind;
+  resolve: (answer: { msg: unknown; buffers: DataView[] }) => void;
+  reject: (error: RequestError) => void;
+  timer: ReturnType<typeof setTimeout>;
+  channel: string | undefined;
+  cleanup: () => void;
+}
+
+export class RequestClient {
+  private readonly pending = new Map<string, Pending>();
+  private readonly channels = new Map<string, string>();
+  private readonly unlisten: () => void;
+  private counter = 0;
+  private closed = false;
+  readonly defaultTimeoutMs: number;
+
+  constructor(
+    private readonly transport: Transport,
+    options: { timeoutMs?: number } = {},
+  ) {
+    this.defaultTimeoutMs = options.timeoutMs ?? 60_000;
+    this.unlisten = transport.listen((msg, buffers) => this.receive(msg, buffers));
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  request<K extends RequestKind>(
+    kind: K,
+    body: RequestBody<K>,
+    options: RequestOptions = {},
+  ): Promise<Answer<K>> {
+    if (this.closed) {
+      return Promise.reject(new RequestError("closed", "the widget was closed", kind));
+    }
+    const id = `r${++this.counter}`;
+    const { channel, signal } = options;
+    if (channel !== undefined) {
+      const previous = this.channels.get(channel);
+      if (previous !== undefined) this.cancel(previous, "superseded by a newer request");
+      this.channels.set(channel, id);
+    }
+    return new Promise<Answer<K>>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new RequestError("cancelled", "cancelled", kind));
+        return;
+      }
+      const onAbort = (): void => this.cancel(id, "cancelled");
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+      const timer = setTimeout(() => {
+        this.settle(id)?.reject(
+          new RequestError("timeout", `the kernel did not answer within ${timeoutMs / 1000} s`, kind),
+        );
+      }, timeoutMs);
+      this.pending.set(id, {
+        kind,
+        resolve: resolve as Pending["resolve"],
+        reject,
+        timer,
+        channel,
+        cleanup: () => signal?.removeEventListener("abort", onAbort),
+      });
+      const msg = { ...body, id, kind } as unknown as Request;
+      this.transport.send(msg, []);
+    });
+  }
+
+  /** Cancel one request by id: its promise rejects now and its answer will be ignored. */
+  cancel(id: string, why = "cancelled"): void {
+    const entry = this.settle(id);
+    entry?.reject(new RequestError("cancelled", why, entry.kind));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const id of [...this.pending.keys()]) {
+      this.settle(id)?.reject(new RequestError("closed", "the widget was closed", "close"));
+    }
+    this.unlisten();
+  }
+
+  private settle(id: string): Pending | undefined {
+    const entry = this.pending.get(id);
+    if (entry === undefined) return undefined;
+    this.pending.delete(id);
+    clearTimeout(entry.timer);
+    entry.cleanup();
+    if (entry.channel !== undefined && this.channels.get(entry.channel) === id) {
+      this.channels.delete(entry.channel);
+    }
+    return entry;
+  }
+
+  private receive(msg: unknown, buffers: DataView[]): void {
+    if (!isResponse(msg)) return;
+    const entry = this.settle(msg.id);
+    if (entry === undefined) return; // cancelled, timed out, or not ours
+    if (msg.kind === "error") {
+      entry.reject(
+        new RequestError("server", msg.error, msg.request_kind || entry.kind, msg.position ?? -1),
+      );
+    } else if (msg.kind !== `${entry.kind}-response`) {
+      entry.reject(
+        new RequestError("server", `expected ${entry.kind}-response, got ${msg.kind}`, entry.kind),
+      );
+    } else {
+      entry.resolve({ msg, buffers });
+    }
+  }
+}

@@ -1,0 +1,175 @@
+// Every message kind the browser side and the kernel side exchange, with its shape.
+//
+// MUST STAY IN STEP WITH dsviz_widget/widget/_protocol.py; tests/widget/test_protocol_sync.py
+// checks that both files name the same kinds and the same fields (one field per line below).
+//
+// The browser pulls, the kernel answers: a request is {id, kind, ...}; its answer echoes the id
+// with kind "<kind>-response" (or "error"). Bulk data travels in buffers: a page is one Arrow
+// IPC stream, a thumbnail its encoded image bytes, a mask raw little-endian class ids.
+
+export const PROTOCOL_VERSION = 1;
+
+export const REQUEST_KINDS = ["info", "page", "summary", "thumbnails"] as const;
+export const RESPONSE_KINDS = [
+  "info-response",
+  "page-response",
+  "summary-response",
+  "thumbnails-response",
+  "error",
+] as const;
+
+export type RequestKind = (typeof REQUEST_KINDS)[number];
+export type ResponseKind = (typeof RESPONSE_KINDS)[number];
+
+export interface QuerySpec {
+  filter?: string;
+  sort?: string[];
+  group_by?: string[];
+  columns?: string[] | null;
+  changed_only?: boolean;
+  group?: Record<string, unknown> | null;
+}
+
+export interface InfoRequest {
+  id: string;
+  kind: "info";
+}
+
+export interface PageRequest {
+  id: string;
+  kind: "page";
+  query: QuerySpec;
+  offset: number;
+  limit: number;
+}
+
+export interface SummaryRequest {
+  id: string;
+  kind: "summary";
+  query: QuerySpec;
+  column: string;
+}
+
+export interface ThumbnailsRequest {
+  id: string;
+  kind: "thumbnails";
+  images: string[];
+  masks: string[];
+  size: number;
+}
+
+export type Request = InfoRequest | PageRequest | SummaryRequest | ThumbnailsRequest;
+
+export interface ColumnInfo {
+  name: string;
+  kind: string;
+  type: string;
+}
+
+export interface ClassInfo {
+  id: number;
+  name: string;
+  color?: string;
+}
+
+export interface CompareInfo {
+  labels: string[];
+  on: string;
+}
+
+export interface InfoResponse {
+  id: string;
+  kind: "info-response";
+  name: string;
+  total_rows: number;
+  columns: ColumnInfo[];
+  classes: Record<string, ClassInfo[]>;
+  compare: CompareInfo | null;
+  protocol: number;
+}
+
+export interface PageResponse {
+  id: string;
+  kind: "page-response";
+  offset: number;
+  num_rows: number;
+  total_rows: number;
+  grouped: boolean;
+  elapsed_ms: number;
+}
+
+export interface HistogramSummary {
+  type: "histogram";
+  edges: number[];
+  counts: number[];
+  nulls: number;
+  min: number | null;
+  max: number | null;
+}
+
+export interface TopSummary {
+  type: "top";
+  values: unknown[];
+  counts: number[];
+  nulls: number;
+  distinct: number;
+}
+
+export type Summary = HistogramSummary | TopSummary;
+
+export interface SummaryResponse {
+  id: string;
+  kind: "summary-response";
+  column: string;
+  summary: Summary;
+}
+
+export interface MediaItem {
+  digest: string;
+  role: "image" | "mask";
+  buffer: number;
+  mime: string;
+  width: number;
+  height: number;
+  dtype: string;
+  error: string;
+}
+
+export interface ThumbnailsResponse {
+  id: string;
+  kind: "thumbnails-response";
+  items: MediaItem[];
+}
+
+export interface ErrorResponse {
+  id: string;
+  kind: "error";
+  request_kind: string;
+  error: string;
+  position: number;
+}
+
+export type Response =
+  | InfoResponse
+  | PageResponse
+  | SummaryResponse
+  | ThumbnailsResponse
+  | ErrorResponse;
+
+/** The response type that answers each request kind. */
+export interface ResponseFor {
+  info: InfoResponse;
+  page: PageResponse;
+  summary: SummaryResponse;
+  thumbnails: ThumbnailsResponse;
+}
+
+export function isResponse(value: unknown): value is Response {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as { id?: unknown; kind?: unknown };
+  return (
+    typeof v.id === "string" &&
+    typeof v.kind === "string" &&
+    (RESPONSE_KINDS as readonly string[]).includes(v.kind)
+  );
+}

@@ -1,0 +1,40 @@
+// Header summaries: a small histogram or the top values of a column, drawn as SVG.
+
+import { svg } from "./dom";
+import { formatCount, formatNumber } from "./format";
+import type { Summary } from "./protocol";
+
+export function summaryText(s: Summary): string {
+  if (s.type === "histogram") {
+    const lo = s.min === null ? "—" : formatNumber(s.min);
+    const hi = s.max === null ? "—" : formatNumber(s.max);
+    return `min ${lo} · max ${hi}${s.nulls ? ` · ${formatCount(s.nulls)} null` : ""}`;
+  }
+  const parts = s.values.slice(0, 8).map((v, i) => `${String(v)}: ${formatCount(s.counts[i] ?? 0)}`);
+  return `${formatCount(s.distinct)} distinct\n${parts.join("\n")}`;
+}
+
+export function drawSummary(s: Summary, width: number, height: number): SVGSVGElement {
+  const root = svg("svg", { class: "dv-summary", width, height, viewBox: `0 0 ${width} ${height}` });
+  root.appendChild(svg("title", {}, summaryText(s)));
+  if (s.type === "histogram") {
+    const counts = s.counts;
+    const max = Math.max(1, ...counts);
+    const bw = counts.length ? width / counts.length : width;
+    counts.forEach((c, i) => {
+      const bh = c === 0 ? 0 : Math.max(1, (c / max) * (height - 2));
+      root.appendChild(svg("rect", { class: "dv-hist", x: i * bw + 0.5, y: height - bh, width: Math.max(1, bw - 1), height: bh }));
+    });
+    return root;
+  }
+  const total = s.counts.reduce((a, b) => a + b, 0) + s.nulls;
+  const rows = Math.min(3, s.values.length);
+  const rh = height / 3;
+  for (let i = 0; i < rows; i++) {
+    const frac = total ? (s.counts[i] ?? 0) / total : 0;
+    root.appendChild(svg("rect", { class: "dv-top", x: 0, y: i * rh + 1, width: Math.max(1, frac * width), height: rh - 2 }));
+    const pct = total ? ` ${Math.round(frac * 100)}%` : "";
+    root.appendChild(svg("text", { class: "dv-top-text", x: 3, y: i * rh + rh - 2.5 }, `${String(s.values[i])}${pct}`));
+  }
+  return root;
+}

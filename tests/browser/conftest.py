@@ -1,0 +1,206 @@
+"""A real JupyterLab on 127.0.0.1 and headless Chromium driving it (Playwright, sync API).
+
+Locally the suite skips with a reason when Chromium or the built JS bundle is missing; on CI
+(``CI=true``) it fails instead, so a broken set-up cannot pass as green.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+SYNTH = REPO / "tests" / "widget" / "_synth.py"
+BUNDLE = REPO / "dsviz_widget" / "static" / "widget.js"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--headless", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"browser tests cannot run on CI: {reason}")
+    pytest.skip(reason)
+
+
+def _chromium() -> str:
+    for path in (os.environ.get("DSVIZ_CHROMIUM", ""), "/usr/bin/chromium", "/usr/bin/chromium-browser",
+                 shutil.which("chromium") or ""):
+        if path and Path(path).exists():
+            return path
+    _unavailable("Chromium not found: apt-get install -y chromium (or set DSVIZ_CHROMIUM)")
+    raise AssertionError  # unreachable
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Lab:
+    """A running JupyterLab: where its notebooks live and how to open them."""
+
+    def __init__(self, root: Path, port: int, token: str, proc: subprocess.Popen[bytes]) -> None:
+        self.root, self.port, self.token, self.proc = root, port, token, proc
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def write_notebook(self, name: str, cells: list[str]) -> str:
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, str(self.root / name))
+        return name
+
+    def url(self, name: str) -> str:
+        return f"{self.base}/lab/tree/{name}?token={self.token}&reset"
+
+
+@contextlib.contextmanager
+def start_lab(root: Path, config: Path, runtime: Path) -> Iterator[Lab]:
+    """Start JupyterLab serving ``root`` (with _synth.py copied in) and stop it afterwards."""
+    shutil.copy(SYNTH, root / "_synth.py")
+    (config / "labconfig").mkdir(exist_ok=True)
+    # No news / update toasts over the notebook.
+    (config / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": {
+        "@jupyterlab/apputils-extension:announcements": True}}))
+    port, token = _free_port(), uuid.uuid4().hex
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["JUPYTER_CONFIG_DIR"] = str(config)
+    env["JUPYTER_RUNTIME_DIR"] = str(runtime)
+    env["DSVIZ_PROGRESS"] = "0"
+    with (root / "lab.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.open_browser=False",
+             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+             "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None", "--allow-root",
+             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    with urllib.request.urlopen(
+                            f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2):
+                        break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("JupyterLab did not start:\n"
+                                           + (root / "lab.log").read_text()[-3000:]) from None
+                    time.sleep(0.3)
+            yield Lab(root, port, token, proc)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def launch_chromium(playwright: Any, path: str) -> Any:
+    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    try:
+        import jupyterlab  # noqa: F401
+    except ImportError:
+        _unavailable("jupyterlab is not installed (pip install -e '.[test]')")
+    if not BUNDLE.exists():
+        _unavailable(f"the JS bundle {BUNDLE} is missing: pip install -e . (or cd js && npm run build)")
+    try:
+        with start_lab(tmp_path_factory.mktemp("lab"), tmp_path_factory.mktemp("jupyter-config"),
+                       tmp_path_factory.mktemp("jupyter-runtime")) as running:
+            yield running
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    path = _chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as p:
+        b = launch_chromium(p, path)
+        yield b
+        b.close()
+
+
+class Session:
+    """One page: records dialogs and console errors so tests can assert nothing ran."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.dialogs: list[str] = []
+        self.console_errors: list[str] = []
+        page.on("dialog", self._dialog)
+        page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.console_errors.append(str(e)))
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def shot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        widget = self.page.locator(".dv-root").last
+        if widget.count():
+            widget.screenshot(path=str(path))
+        else:
+            self.page.screenshot(path=str(path))
+        return path
+
+
+@pytest.fixture
+def session(browser: Any) -> Iterator[Session]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield Session(page)
+    context.close()
+
+
+def run_notebook(lab: Lab, session: Session, name: str, cells: list[str]) -> Any:
+    """Open a notebook with these cells, run them all, return the last widget's root locator."""
+    lab.write_notebook(name, cells)
+    page = session.page
+    page.goto(lab.url(name))
+    page.wait_for_function(
+        "() => window.jupyterapp && document.querySelector('.jp-Notebook') &&"
+        " window.jupyterapp.shell.currentWidget && window.jupyterapp.shell.currentWidget.sessionContext"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel", timeout=60_000)
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+        timeout=60_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    root = page.locator(".dv-root").last
+    root.wait_for(state="visible", timeout=60_000)
+    return root
