@@ -19,7 +19,7 @@ from dsviz_widget._errors import (
 from dsviz_widget._query import Comparison, compare, show
 from dsviz_widget.artifacts import Artifact
 from dsviz_widget.media import Audio, Classes, Image
-from dsviz_widget.run import Run, finish, init, lineage, log_artifact, use_artifact, verify
+from dsviz_widget.run import Run, finish, gc, init, lineage, log_artifact, use_artifact, verify
 from dsviz_widget.table import JoinedTable, Table
 
 __version__ = "0.1.0"
@@ -43,6 +43,7 @@ __all__ = [
     "__version__",
     "compare",
     "finish",
+    "gc",
     "init",
     "lineage",
     "log_artifact",

@@ -18,6 +18,7 @@ from typing import Any
 
 from dsviz_widget._errors import NotFoundError, ValidationError
 from dsviz_widget.artifacts import Artifact, Store, VerifyReport, open_store
+from dsviz_widget.artifacts._store import GcReport
 
 _current: Run | None = None
 _lock = threading.RLock()
@@ -181,6 +182,15 @@ def verify(dir: str | os.PathLike[str] | None = None) -> VerifyReport:
     """Check every stored file against its digest; the report names each damaged file."""
     store = _current.store if _current is not None and dir is None else open_store(dir)
     return store.verify()
+
+
+def gc(dir: str | os.PathLike[str] | None = None, grace_seconds: float = 3600.0) -> GcReport:
+    """Remove stored files that no version refers to (left by interrupted saves).
+
+    Files younger than ``grace_seconds`` are kept; saves in progress are waited for.
+    """
+    store = _current.store if _current is not None and dir is None else open_store(dir)
+    return store.gc(grace_seconds)
 
 
 class Lineage(dict[str, Any]):

@@ -195,6 +195,10 @@ class Artifact:
         """Write files, then publish the version in one transaction. Returns True if new."""
         self._check_mutable()
         aliases = [check_alias(a) for a in aliases]
+        with store.saving():
+            return self._write_and_publish(store, aliases, run_id)
+
+    def _write_and_publish(self, store: Store, aliases: list[str], run_id: str | None) -> bool:
         entries: dict[str, Entry] = {}
         for name, obj in self._objects.items():
             entries.update(_serialize.write(store, name, obj))

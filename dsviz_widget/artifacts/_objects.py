@@ -38,7 +38,7 @@ class ObjectStore:
         self.root = root
         self.objects = root / "objects"
         self.tmp = root / "tmp"
-        self._verified: dict[str, tuple[int, int, int]] = {}
+        self._verified: dict[str, tuple[int, int]] = {}
         self._local = threading.local()
 
     def path(self, digest: str) -> Path:
@@ -48,11 +48,21 @@ class ObjectStore:
     def has(self, digest: str) -> bool:
         return self.path(digest).is_file()
 
+    def claim(self, digest: str) -> int | None:
+        """Size of an existing object, refreshing its mtime so ``gc``'s grace period covers
+        the save about to refer to it; None if the object does not exist."""
+        path = self.path(digest)
+        try:
+            os.utime(path)
+            return path.stat().st_size
+        except FileNotFoundError:
+            return None
+
     # -- writing -----------------------------------------------------------------------------
     def put_bytes(self, data: bytes, digest: str | None = None) -> str:
         """Store ``data``; returns its digest. Cheap when the object exists already."""
         digest = digest or hashlib.sha256(data).hexdigest()
-        if self.has(digest):
+        if self.claim(digest) is not None:
             return digest
         tmp = self._tmp_path()
         try:
@@ -85,7 +95,7 @@ class ObjectStore:
                     size += len(chunk)
                 os.fchmod(f.fileno(), 0o444)
             digest = h.hexdigest()
-            if not self.has(digest):
+            if self.claim(digest) is None:
                 self._link(tmp, digest)
         finally:
             _unlink_quietly(tmp)
@@ -150,11 +160,7 @@ class ObjectStore:
         return data
 
     def verified_path(self, digest: str, what: str) -> Path:
-        """The path of an object whose content was checked against its digest.
-
-        Large files (Parquet tables) are hashed once per process, and again only if their
-        size or modification time changes.
-        """
+        """The path of an object whose content was checked against its digest."""
         path = self.path(digest)
         try:
             st = path.stat()
@@ -162,7 +168,7 @@ class ObjectStore:
             raise IntegrityError(
                 f"{what}: stored file {digest} is missing from {self.objects}"
             ) from None
-        key = (st.st_size, st.st_mtime_ns, st.st_ino)
+        key = (st.st_size, st.st_ino)  # not mtime: claim() refreshes it on every reuse
         if self._verified.get(digest) == key:
             return path
         h = hashlib.sha256()

@@ -101,9 +101,9 @@ def _ref(blob: Blob) -> tuple[str, int] | None:
 
 def _store_blob(store: Store, blob: Blob) -> int:
     """Store one media file unless present; returns its size. Borrowed files are not read."""
-    path = store.objects.path(blob.digest)
-    if path.is_file():
-        return path.stat().st_size
+    size = store.objects.claim(blob.digest)
+    if size is not None:
+        return size
     data = blob.data()
     store.objects.put_bytes(data, blob.digest)
     return len(data)

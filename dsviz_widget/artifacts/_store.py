@@ -11,8 +11,12 @@ The root is ``dv.init(dir=...)``, else ``$DSVIZ_DIR``, else ``~/.dsviz``.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +61,58 @@ class Store:
             self._manifests[row.manifest] = cached
         return cached
 
+    @contextmanager
+    def saving(self) -> Iterator[None]:
+        """Held (shared) for the whole of a save, so ``gc`` (exclusive) never runs mid-save."""
+        with _flock(self.root / "gc.lock", fcntl.LOCK_SH):
+            yield
+
+    def gc(self, grace_seconds: float = 3600.0) -> GcReport:
+        """Remove files no version refers to: crashed saves' objects and temporary files.
+
+        Waits for saves in progress (they hold the lock shared). Files younger than
+        ``grace_seconds`` stay, as a second guard for anything in flight; an object a save
+        reuses has its mtime refreshed (``ObjectStore.claim``), so it counts as young.
+        """
+        report = GcReport()
+        with _flock(self.root / "gc.lock", fcntl.LOCK_EX):
+            keep = self._referenced()
+            cutoff = time.time() - grace_seconds
+            for digest in list(self.objects.iter_digests()):
+                path = self.objects.path(digest)
+                if digest in keep:
+                    continue
+                if path.stat().st_mtime < cutoff:
+                    report.removed_bytes += path.stat().st_size
+                    path.unlink()
+                    report.removed_objects += 1
+                else:
+                    report.kept_young += 1
+            if self.objects.tmp.is_dir():
+                for tmp in self.objects.tmp.iterdir():
+                    if tmp.stat().st_mtime < cutoff:
+                        report.removed_bytes += tmp.stat().st_size
+                        tmp.unlink()
+                        report.removed_tmp += 1
+        return report
+
+    def _referenced(self) -> set[str]:
+        keep: set[str] = set()
+        for artifact, version, manifest_digest in self.catalog.manifests():
+            keep.add(manifest_digest)
+            label = f"{artifact}:v{version}"
+            manifest = Manifest.from_bytes(
+                self.objects.read(manifest_digest, f"manifest of {label}"), label
+            )
+            for name, entry in manifest.entries.items():
+                keep.add(entry.digest)
+                if name.endswith(".media.parquet"):
+                    path = self.objects.verified_path(entry.digest, f"{label} {name}")
+                    keep.update(
+                        pq.read_table(path, columns=["digest"]).column("digest").to_pylist()
+                    )
+        return keep
+
     def read_blob(self, digest: str) -> bytes:
         return self.objects.read(digest, f"media file {digest[:12]}")
 
@@ -99,6 +155,26 @@ class Store:
         except IntegrityError as exc:
             report.bad[digest] = str(exc)
             report.problems.append(str(exc))
+
+
+@dataclass
+class GcReport:
+    """What ``dv.gc()`` removed."""
+
+    removed_objects: int = 0
+    removed_tmp: int = 0
+    removed_bytes: int = 0
+    kept_young: int = 0
+
+
+@contextmanager
+def _flock(path: Path, mode: int) -> Iterator[None]:
+    with open(path, "a+b") as f:
+        fcntl.flock(f.fileno(), mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 @dataclass
