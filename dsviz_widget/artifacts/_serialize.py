@@ -14,6 +14,7 @@ Entry names for an object added as ``name``:
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -138,14 +139,17 @@ def _write_table(store: Store, name: str, table: Table) -> dict[str, Entry]:
     schema, batches = table._storage_batches()
     first = next(batches)
     tmp = store.objects.new_tmp()
+    bar = progress_bar(desc=f"writing {name!r}", total=len(table), unit="row")
     try:
         with pq.ParquetWriter(tmp, schema, use_dictionary=_dictionary_columns(first)) as writer:
-            writer.write_batch(first)
-            for batch in batches:
+            for batch in itertools.chain([first], batches):
                 writer.write_batch(batch)
+                bar.update(batch.num_rows)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        bar.close()
     digest, size = store.objects.adopt(tmp)
     entries = {f"{name}.table.parquet": Entry(digest, size)}
     if index:

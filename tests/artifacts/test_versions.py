@@ -106,3 +106,14 @@ def test_store_root_from_init_then_env(tmp_path: Path, store_dir: Path) -> None:
 
 def _object_count(root: Path) -> int:
     return sum(1 for _ in (root / "objects").rglob("*") if _.is_file())
+
+
+def test_long_saves_show_a_progress_bar_quick_ones_stay_silent(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log((1, 2, 3), name="quick")
+    assert "writing" not in capsys.readouterr().err  # under the one-second delay: silent
+    monkeypatch.setenv("DSVIZ_PROGRESS_DELAY", "0")
+    log(tuple(range(1000)), name="slow")
+    err = capsys.readouterr().err
+    assert "writing 't'" in err and "/1000" in err
