@@ -26,8 +26,15 @@ import tempfile
 import time
 from pathlib import Path
 
-SCENARIOS = ["first_page", "filtered_page", "sorted_page", "deep_page", "group_by",
-             "filtered_count", "summary"]
+SCENARIOS = [
+    "first_page",
+    "filtered_page",
+    "sorted_page",
+    "deep_page",
+    "group_by",
+    "filtered_count",
+    "summary",
+]
 SYSTEMS = ["dsviz", "duckdb", "pandas"]
 LIMIT = 50
 FILTER = "score > 0.5 and label == 'cat'"
@@ -44,14 +51,16 @@ def make_data(path: Path, n: int) -> None:
     step = 1_000_000
     for start in range(0, n, step):
         m = min(step, n - start)
-        batch = pa.table({
-            "id": pa.array(np.arange(start, start + m)),
-            "score": pa.array(rng.random(m)),
-            "label": pa.array(labels[rng.integers(0, len(labels), m)]),
-            "n_boxes": pa.array(rng.integers(0, 12, m)),
-            "%_vegetation": pa.array(rng.random(m)),
-            "caption": pa.array([f"image {i}" for i in range(start, start + m)]),
-        })
+        batch = pa.table(
+            {
+                "id": pa.array(np.arange(start, start + m)),
+                "score": pa.array(rng.random(m)),
+                "label": pa.array(labels[rng.integers(0, len(labels), m)]),
+                "n_boxes": pa.array(rng.integers(0, 12, m)),
+                "%_vegetation": pa.array(rng.random(m)),
+                "caption": pa.array([f"image {i}" for i in range(start, start + m)]),
+            }
+        )
         if writer is None:
             writer = pq.ParquetWriter(path, batch.schema)
         writer.write_table(batch, row_group_size=128 * 1024)
@@ -110,7 +119,7 @@ def run_one(system: str, scenario: str, path: str, n: int, repeat: int) -> dict[
             "sorted_page": f"SELECT * FROM {t} ORDER BY score DESC LIMIT {LIMIT}",
             "deep_page": f"SELECT * FROM {t} ORDER BY score DESC LIMIT {LIMIT} OFFSET {deep}",
             "group_by": f"SELECT label, count(*), avg(score), min(score), max(score), "
-                        f"avg(n_boxes) FROM {t} GROUP BY label ORDER BY label",
+            f"avg(n_boxes) FROM {t} GROUP BY label ORDER BY label",
             "filtered_count": f"SELECT count(*) FROM {t} WHERE score > 0.5 AND label = 'cat'",
             "summary": f"SELECT histogram(floor(score * 20)) FROM {t}",
         }[scenario]
@@ -131,10 +140,11 @@ def run_one(system: str, scenario: str, path: str, n: int, repeat: int) -> dict[
             elif scenario == "sorted_page":
                 df.nlargest(LIMIT, "score")
             elif scenario == "deep_page":
-                df.sort_values("score", ascending=False).iloc[deep:deep + LIMIT]
+                df.sort_values("score", ascending=False).iloc[deep : deep + LIMIT]
             elif scenario == "group_by":
-                df.groupby("label").agg({"score": ["count", "mean", "min", "max"],
-                                         "n_boxes": "mean"})
+                df.groupby("label").agg(
+                    {"score": ["count", "mean", "min", "max"], "n_boxes": "mean"}
+                )
             elif scenario == "filtered_count":
                 int(((df.score > 0.5) & (df.label == "cat")).sum())
             elif scenario == "summary":
@@ -145,8 +155,12 @@ def run_one(system: str, scenario: str, path: str, n: int, repeat: int) -> dict[
             once(i)
             times.append(time.perf_counter() - t0)
     rss = _peak_rss_mb()
-    return {"median": statistics.median(times), "p95": sorted(times)[int(0.95 * (len(times) - 1))],
-            "first": first, "rss_mb": rss}
+    return {
+        "median": statistics.median(times),
+        "p95": sorted(times)[int(0.95 * (len(times) - 1))],
+        "first": first,
+        "rss_mb": rss,
+    }
 
 
 def _peak_rss_mb() -> float:
@@ -185,12 +199,24 @@ def main() -> None:
                 for system in args.systems:
                     if system == "pandas" and n > 10_000_000:
                         continue
-                    repeat = 20 if system == "dsviz" and scenario == "deep_page" else (
-                        3 if system == "pandas" or n >= 10_000_000 else 5)
+                    repeat = (
+                        20
+                        if system == "dsviz" and scenario == "deep_page"
+                        else (3 if system == "pandas" or n >= 10_000_000 else 5)
+                    )
                     out = subprocess.run(
-                        [sys.executable, __file__, "--_child", system, scenario, str(path),
-                         str(n), str(repeat)],
-                        capture_output=True, text=True,
+                        [
+                            sys.executable,
+                            __file__,
+                            "--_child",
+                            system,
+                            scenario,
+                            str(path),
+                            str(n),
+                            str(repeat),
+                        ],
+                        capture_output=True,
+                        text=True,
                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
                     )
                     if out.returncode:
@@ -200,9 +226,11 @@ def main() -> None:
                     r.update(rows=n, system=system, scenario=scenario)
                     results.append(r)
                     extra = f" (first deep page {r['first'] * 1000:.0f} ms)" if r["first"] else ""
-                    print(f"{n:>11,} {scenario:15} {system:7} median {r['median'] * 1000:9.1f} ms"
-                          f"  p95 {r['p95'] * 1000:9.1f} ms  peak RSS {r['rss_mb']:7.0f} MB{extra}",
-                          flush=True)
+                    print(
+                        f"{n:>11,} {scenario:15} {system:7} median {r['median'] * 1000:9.1f} ms"
+                        f"  p95 {r['p95'] * 1000:9.1f} ms  peak RSS {r['rss_mb']:7.0f} MB{extra}",
+                        flush=True,
+                    )
     print(json.dumps(results))
 
 

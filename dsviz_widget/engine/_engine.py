@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from dsviz_widget.engine._background import Worker, temp_dir
 from dsviz_widget.engine._connection import open_connection
 from dsviz_widget.engine._query import Query
 from dsviz_widget.engine._relation import Relation, relation_for
@@ -24,8 +25,9 @@ class Engine:
     memory_limit:
         DuckDB's memory limit; bigger sorts spill to temporary files.
     background:
-        Compute a sorted or filtered view's full row order in a background thread after
-        its first page, so that later deep pages are fast.
+        After the first page of a sorted or filtered view, write its full row order (and,
+        for big Parquet sources, a row store readable by id) in a background thread with
+        its own small DuckDB memory limit, so that later pages at any depth are fast.
     max_views:
         How many views (and their row orders) to keep for reuse.
 
@@ -46,7 +48,8 @@ class Engine:
         self.background = background
         self.max_views = max_views
         self._allowed: frozenset[str] = frozenset()
-        self._con = open_connection(memory_limit=memory_limit)
+        self._con = self._open(frozenset())
+        self._worker = Worker()
         self._relations: OrderedDict[int, tuple[object, Relation]] = OrderedDict()
         self._views: OrderedDict[tuple[Any, ...], tuple[object, View]] = OrderedDict()
 
@@ -57,8 +60,11 @@ class Engine:
             # DuckDB cannot widen allowed_paths once external access is off, so a new
             # connection is opened with the union; views keep their orders as arrays.
             self._allowed = self._allowed | paths
-            self._con = open_connection(self._allowed, memory_limit=self.memory_limit)
+            self._con = self._open(self._allowed)
         return self._con
+
+    def _open(self, paths: frozenset[str]) -> duckdb.DuckDBPyConnection:
+        return open_connection(paths, memory_limit=self.memory_limit, temp_directory=temp_dir())
 
     def _cursor(self, relation: Relation) -> duckdb.DuckDBPyConnection:
         with self._lock:
@@ -110,6 +116,8 @@ class Engine:
         return self.view(source, q).page(offset, limit)
 
     def close(self) -> None:
+        """Stop background work and drop every view (their temp files go with them)."""
+        self._worker.stop()
         with self._lock:
             self._views.clear()
             self._relations.clear()

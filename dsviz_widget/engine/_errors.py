@@ -1,14 +1,17 @@
 """Errors the engine raises for bad user input.
 
-Both derive from :class:`ValueError` so plain ``except ValueError`` handlers keep working.
+Both derive from :class:`dsviz_widget.ValidationError` (so ``except dv.DsvizError`` catches
+them) and from :class:`ValueError`, so plain ``except ValueError`` handlers keep working.
 A :class:`FilterError` points at a character of the filter text, so the widget can draw
 the message under the filter bar with a caret.
 """
 
 from __future__ import annotations
 
+from dsviz_widget._errors import ValidationError  # a leaf module: no import cycle
 
-class QueryError(ValueError):
+
+class QueryError(ValidationError):
     """A query cannot run: unknown column, wrong sort key, bad aggregate, bad paging."""
 
 

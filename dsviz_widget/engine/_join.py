@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from dsviz_widget.engine._background import Worker
 from dsviz_widget.engine._compile import ColumnInfo, quote_ident
 from dsviz_widget.engine._connection import open_connection
 from dsviz_widget.engine._errors import QueryError
@@ -127,6 +128,10 @@ class JoinRelation:
             return con.sql(sql).to_arrow_table()
         finally:
             con.close()
+
+    def prepare(self, worker: Worker) -> None:
+        for part in self.parts:
+            part.prepare(worker)
 
     def sql(self, con: duckdb.DuckDBPyConnection) -> str:
         name = self.name

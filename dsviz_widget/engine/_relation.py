@@ -2,23 +2,30 @@
 
 Every relation exposes a ``_row`` column: the row's position in the source, stable for
 the life of the source. Views keep their row order as an array of ``_row`` ids, and a
-page is fetched by id (``take`` on Arrow, row-number pushdown on Parquet) rather than by
+page is fetched by id (``take`` on Arrow; on Parquet, a memory-mapped read of the source's
+row store once it exists, row-number pushdown in DuckDB until then) rather than by
 re-running the sorted query with a deep ``OFFSET``.
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Protocol
+import math
+from typing import Any, Protocol
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from dsviz_widget.engine._background import RowStore, Worker, row_store
 from dsviz_widget.engine._compile import ColumnInfo, quote_ident
 from dsviz_widget.engine._source import Source
 
 ROW = "_row"
+# Parquet sources from this many rows get a row store when a sorted or filtered view needs
+# pages by id (below it, DuckDB reads any rows of the file in a few milliseconds).
+ROW_STORE_MIN_ROWS = 200_000
 _names = itertools.count()
 
 
@@ -42,6 +49,10 @@ class Relation(Protocol):
     def fetch(self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]
               ) -> pa.Table:
         """Rows ``ids`` (in that order, repeats allowed) with ``columns`` and ``_row``."""
+        ...
+
+    def prepare(self, worker: Worker) -> None:
+        """Start whatever makes reads by scattered ids fast (called by sorted/filtered views)."""
         ...
 
 
@@ -74,6 +85,9 @@ class ArrowRelation:
         con.register(self.name, self._with_row)
         return quote_ident(self.name)
 
+    def prepare(self, worker: Worker) -> None:
+        pass  # in memory: take() is already random access
+
     def fetch(self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]
               ) -> pa.Table:
         idx = pa.array(np.asarray(ids, dtype=np.int64))
@@ -89,15 +103,63 @@ class ParquetRelation:
         self.name = f"_dsviz_src{next(_names)}"
         self.paths = source.parquet
         self.columns = columns_of(source.schema, source.kinds)
-        import pyarrow.parquet as pq
-
         counts = [pq.ParquetFile(p).metadata.num_rows for p in self.paths]
         self.offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self.num_rows = int(self.offsets[-1])
+        self.store: RowStore | None = None
+        self._bounds: dict[str, tuple[Any, Any] | None] = {}
 
     @property
     def allowed_paths(self) -> tuple[str, ...]:
         return self.paths
+
+    def prepare(self, worker: Worker) -> None:
+        if self.num_rows < ROW_STORE_MIN_ROWS:
+            return
+        store = self.store
+        if store is None or store.cancelled or store.error is not None:
+            store, new = row_store(self.paths, self.source.schema)
+            self.store = store
+            if new:
+                worker.submit(store)
+
+    def finite_bounds(self, column: str) -> tuple[Any, Any] | None:
+        """Exact finite (min, max) of a numeric column from the files' statistics, or None
+        when any row group lacks them or they are not finite (then a scan decides)."""
+        if column in self._bounds:
+            return self._bounds[column]
+        t = self.columns[column].type
+        found: tuple[Any, Any] | None = None
+        if pa.types.is_integer(t) or pa.types.is_floating(t):
+            lo: Any = None
+            hi: Any = None
+            try:
+                for p in self.paths:
+                    md = pq.ParquetFile(p).metadata
+                    idx = md.schema.to_arrow_schema().get_field_index(column)
+                    for g in range(md.num_row_groups):
+                        rg = md.row_group(g)
+                        if rg.num_rows == 0:
+                            continue
+                        st = rg.column(idx).statistics
+                        if st is None or not st.has_min_max:
+                            raise LookupError(column)
+                        lo = st.min if lo is None else min(lo, st.min)
+                        hi = st.max if hi is None else max(hi, st.max)
+                if lo is not None and hi is not None and all(
+                        isinstance(v, (int, float)) and math.isfinite(v) for v in (lo, hi)):
+                    found = (lo, hi)
+            except (LookupError, OSError, ValueError):
+                found = None
+        self._bounds[column] = found
+        return found
+
+    def _ready_store(self) -> RowStore | None:
+        store = self.store
+        if (store is not None and store.done.is_set() and store.error is None
+                and not store.cancelled):
+            return store
+        return None
 
     def _cols_sql(self) -> str:
         return ", ".join(quote_ident(c) for c in self.columns)
@@ -116,6 +178,9 @@ class ParquetRelation:
         # The table-level metadata (classes, derived columns) travels with every page.
         schema = pa.schema([self.source.schema.field(c) for c in columns],
                            metadata=self.source.schema.metadata)
+        store = self._ready_store()
+        if store is not None:
+            return _conform(store.take(ids, columns), schema).append_column(ROW, pa.array(ids))
         pieces: list[pa.Table] = []
         wanted: list[np.ndarray] = []
         cols = ", ".join([*(quote_ident(c) for c in columns), "file_row_number"])

@@ -1,24 +1,25 @@
 """A view: one query over one relation, with exact counts and pages at any depth.
 
-The view's row order is kept as an array of ``_row`` ids (int32 when the table allows,
-so 10M rows cost 40 MB). The first pages of a new sort are answered by a top-N query,
-which is fast, while the full order is computed once in the background; every later
-page is a slice of that array plus a fetch by id, so its cost does not grow with depth.
+Pages are read by ``_row`` id. The first pages of a new sort or filter come from a top-N
+query that selects only ``_row`` (so DuckDB keeps just the ids and the sort keys), followed
+by a read of those few rows. Meanwhile the view's full order is written, in the background,
+to a private temp file (see ``_background``); every later page at any depth is a slice of
+that file plus a read by id, so its cost does not grow with depth and memory stays flat.
+Unsorted, unfiltered views need no order: page ``k`` is rows ``k*n .. (k+1)*n``.
 """
 
 from __future__ import annotations
 
-import atexit
 import math
-import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
+from dsviz_widget.engine._background import OrderJob, Worker
 from dsviz_widget.engine._compile import ColumnInfo, column_sql, compile_filter, quote_ident
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._parser import parse_filter
@@ -35,19 +36,10 @@ from dsviz_widget.engine._summary import summarize
 if TYPE_CHECKING:
     from dsviz_widget.engine._engine import Engine
 
-TOP_N = 2_000  # pages ending above this depth wait for the materialised order
+TOP_N = 2_000  # pages ending above this depth wait for the view's order
+ORDER_WAIT_S = 300.0  # then a deep page gives up waiting and sorts with OFFSET itself
 MAX_LIMIT = 100_000
 SAMPLE_ROWS = 4
-# DuckDB aborts the process if the interpreter exits while a daemon thread is inside a
-# query, so exit waits for the (bounded, about a second) background sorts to finish.
-_BACKGROUND: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
-
-
-@atexit.register
-def _join_background() -> None:
-    for thread in list(_BACKGROUND):
-        thread.join()
-
 
 _AGG_SQL = {"mean": "avg", "min": "min", "max": "max", "sum": "sum", "count": "count"}
 
@@ -69,6 +61,27 @@ def run_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) ->
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise QueryError(f"the query failed: {first}") from exc
+
+
+def ids_query(where: str, order_by: str | None, cast: str = "",
+              limit: int | None = None, offset: int = 0) -> Callable[[str], str]:
+    """FROM-able source SQL -> ``SELECT _row`` of the view, in view order."""
+    def make(src: str) -> str:
+        sql = f"SELECT {ROW}{cast} AS {ROW} FROM {src} WHERE {where}"
+        if order_by is not None:
+            sql += f" ORDER BY {order_by}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+            if offset:
+                sql += f" OFFSET {int(offset)}"
+        return sql
+    return make
+
+
+def _drop_order(worker: Worker, job: OrderJob) -> None:
+    worker.cancel(job)
+    if job.done.is_set():
+        job.discard()
 
 
 class View:
@@ -103,9 +116,9 @@ class View:
                 raise QueryError(f"group_by: column {g!r} is an {cols[g].kind} column and "
                                  "cannot be grouped; group by one of its derived columns")
         self.total_rows = relation.num_rows
-        self._order: np.ndarray | None = None
-        self._order_error: BaseException | None = None
-        self._thread: threading.Thread | None = None
+        self._order: np.ndarray | None = None  # small views: the order in memory
+        self._job: OrderJob | None = None  # bigger ones: the order in a temp file
+        self._start_pending = False
         self._groups: pa.Table | None = None
         if self.group_by:
             self._groups = self._run_groups()
@@ -135,13 +148,12 @@ class View:
                 for n, desc in self.sort]
         return ", ".join([*keys, f"{ROW} ASC"])
 
-    def _ids_sql(self, src: str, limit: int | None = None) -> str:
-        sql = f"SELECT {ROW} FROM {src} WHERE {self.where}"
-        if self.sort:
-            sql += f" ORDER BY {self._order_by()}"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        return sql
+    def _ids_sql(self, limit: int | None = None, offset: int = 0, cast: str = "",
+                 ordered: bool = False) -> Callable[[str], str]:
+        """The view's ids in order. Without a sort, the scan's order is the source order
+        (``preserve_insertion_order``); ``ordered`` adds an explicit ``ORDER BY _row``."""
+        order_by = self._order_by() if self.sort else (f"{ROW} ASC" if ordered else None)
+        return ids_query(self.where, order_by, cast, limit, offset)
 
     # -- row order -----------------------------------------------------------------
     @property
@@ -149,48 +161,62 @@ class View:
         """No filter and no sort: row ids are simply ``offset .. offset + limit``."""
         return self.query.filter is None and not self.sort
 
-    def _materialise(self, con: duckdb.DuckDBPyConnection) -> np.ndarray:
-        src = self.relation.sql(con)
-        dtype = "INTEGER" if self.total_rows < 2**31 else "BIGINT"
-        sql = self._ids_sql(src).replace(f"SELECT {ROW}", f"SELECT {ROW}::{dtype} AS r", 1)
-        ids = run_sql(con, sql, self.params).fetchnumpy()["r"]
-        ids = np.asarray(ids)
+    def _run_ids(self, make_sql: Callable[[str], str]) -> np.ndarray:
+        """Run an ids query in the foreground; ids of an unsorted view come back sorted."""
+        with self.engine._lock:
+            con = self.engine._connection(self.relation)
+            got = run_sql(con, make_sql(self.relation.sql(con)), self.params).fetchnumpy()[ROW]
+        ids = np.asarray(got, dtype=np.int64)
         if not self.sort and len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
             ids = np.sort(ids)  # the scan should keep source order; never rely on it silently
         return ids
 
-    def _start_background(self) -> None:
-        if self._thread is not None or self._order is not None:
-            return
-        cursor = self.engine._cursor(self.relation)
+    def _order_job(self) -> OrderJob:
+        """This view's background order (created and queued on first use)."""
+        with self.engine._lock:
+            job = self._job
+            if job is None or (job.done.is_set() and (job.cancelled or job.error is not None)):
+                big = self.total_rows >= 2**31
+                dtype = np.dtype(np.int64 if big else np.int32)
+                cast = "::BIGINT" if big else "::INTEGER"
+                job = OrderJob(self.relation, self._ids_sql(cast=cast, ordered=True),
+                               list(self.params), dtype, self.num_rows)
+                self._job = job
+                weakref.finalize(self, _drop_order, self.engine._worker, job)
+                if self.engine.background:
+                    self.relation.prepare(self.engine._worker)
+                    self.engine._worker.submit(job)
+        return job
 
-        def work() -> None:
-            try:
-                self._order = self._materialise(cursor)
-            except BaseException as exc:  # reported by the next page() that needs it
-                self._order_error = exc
-            finally:
-                cursor.close()
-
-        self._thread = threading.Thread(target=work, name="dsviz-order", daemon=True)
-        _BACKGROUND.add(self._thread)
-        self._thread.start()
+    def _full_order(self) -> np.ndarray | None:
+        """The whole order if it is (or can be made) available; None means: fall back."""
+        if self._order is not None:
+            return self._order
+        if self.num_rows <= TOP_N:
+            self._order = self._run_ids(self._ids_sql())
+            return self._order
+        job = self._order_job()
+        if not self.engine.background and not job.done.is_set():
+            self.engine._worker.run_sync(job)
+        else:
+            self.engine._worker.wait(job, ORDER_WAIT_S)
+        if job.done.is_set() and job.error is None and not job.cancelled:
+            return job.order()
+        if job.error is not None:
+            err, self._job = job.error, None
+            if isinstance(err, QueryError):
+                raise err
+            raise QueryError(f"the query failed: {err}") from err
+        return None
 
     def order(self) -> np.ndarray:
         """The view's ``_row`` ids in display order (computed once, then reused)."""
         if self.natural:
             return np.arange(self.total_rows, dtype=np.int64)
-        if self._order is None:
-            if self._thread is not None:
-                self._thread.join()
-                if self._order_error is not None:
-                    err, self._order_error, self._thread = self._order_error, None, None
-                    raise err
-            if self._order is None:
-                with self.engine._lock:
-                    self._order = self._materialise(self.engine._connection(self.relation))
-        assert self._order is not None
-        return self._order
+        got = self._full_order()
+        if got is None:
+            got = self._run_ids(self._ids_sql())
+        return np.array(got)
 
     def ids(self, offset: int, limit: int) -> np.ndarray:
         """Row ids of ``[offset, offset + limit)`` of the view."""
@@ -199,18 +225,19 @@ class View:
             return np.zeros(0, dtype=np.int64)
         if self.natural:
             return np.arange(offset, stop, dtype=np.int64)
-        if self._order is None and self.num_rows <= TOP_N:
-            with self.engine._lock:
-                self._order = self._materialise(self.engine._connection(self.relation))
-        if self._order is None and stop <= TOP_N and self._thread is None:
-            with self.engine._lock:
-                con = self.engine._connection(self.relation)
-                sql = self._ids_sql(self.relation.sql(con), limit=stop)
-                got = run_sql(con, sql, self.params).fetchnumpy()[ROW]
-            if self.engine.background:
-                self._start_background()
-            return np.asarray(got, dtype=np.int64)[offset:stop]
-        return np.asarray(self.order()[offset:stop], dtype=np.int64)
+        if self._order is not None:
+            return np.asarray(self._order[offset:stop], dtype=np.int64)
+        job = self._job
+        ready = job is not None and job.done.is_set() and job.error is None and not job.cancelled
+        if not ready and stop <= TOP_N and self.num_rows > TOP_N:
+            # A shallow page of a new sort or filter: top-N over the ids alone.
+            got = self._run_ids(self._ids_sql(limit=stop))
+            self._start_pending = self.engine.background
+            return got[offset:stop]
+        order = self._full_order()
+        if order is None:  # the background order was cancelled or is taking too long
+            return self._run_ids(self._ids_sql(limit=stop - offset, offset=offset))
+        return np.asarray(order[offset:stop], dtype=np.int64)
 
     # -- public API ------------------------------------------------------------------
     def page(self, offset: int = 0, limit: int = 50) -> pa.Table:
@@ -231,39 +258,18 @@ class View:
         offset, limit = _check_paging(offset, limit)
         if self._groups is not None:
             return self._groups.slice(offset, limit)
-        stop = min(offset + limit, self.num_rows)
-        if (not self.natural and self._order is None and self._thread is None
-                and self.num_rows > TOP_N and offset < stop <= TOP_N):
-            return self._top_page(offset, stop)
         ids = self.ids(offset, limit)
         with self.engine._lock:
             con = self.engine._connection(self.relation)
             try:
-                return self.relation.fetch(con, ids, self.columns)
+                page = self.relation.fetch(con, ids, self.columns)
             except duckdb.Error as exc:
                 raise QueryError(f"reading rows failed: {exc}") from exc
-
-    def _top_page(self, offset: int, stop: int) -> pa.Table:
-        """A shallow page straight from a top-N query (one scan), before the order exists."""
-        cols = ", ".join(quote_ident(c) for c in self.columns)
-        with self.engine._lock:
-            con = self.engine._connection(self.relation)
-            sql = self._ids_sql(self.relation.sql(con), limit=stop - offset).replace(
-                f"SELECT {ROW}", f"SELECT {cols}, {ROW}", 1) + f" OFFSET {int(offset)}"
-            got = run_arrow(con, sql, self.params)
-        if self.engine.background:
-            self._start_background()
-        fields = [self.relation.columns[c] for c in self.columns]
-        arrays = [got.column(f.name) if got.column(f.name).type == f.type
-                  else got.column(f.name).cast(f.type) for f in fields]
-        table = pa.table([*arrays, got.column(ROW).cast(pa.int64())],
-                         names=[*self.columns, ROW])
-        meta = getattr(getattr(self.relation, "source", None), "schema", None)
-        if meta is not None:
-            table = table.cast(pa.schema(
-                [*(meta.field(c) for c in self.columns), pa.field(ROW, pa.int64())],
-                metadata=meta.metadata))
-        return table
+        if self._start_pending:
+            # After the page is read, not before: the two never compete for memory or cores.
+            self._start_pending = False
+            self._order_job()  # the full order, for the pages that follow
+        return page
 
     def summary(self, column: str, bins: int = 20) -> dict[str, Any]:
         """Histogram or top values of ``column`` over the rows matching the filter.
@@ -275,11 +281,15 @@ class View:
         """
         check_columns([column], list(self.relation.columns), "summary")
         info: ColumnInfo = self.relation.columns[column]
+        bounds = None
+        finite_bounds = getattr(self.relation, "finite_bounds", None)
+        if info.cls == "num" and self.query.filter is None and finite_bounds is not None:
+            bounds = finite_bounds(column)  # Parquet statistics: saves a scan
         with self.engine._lock:
             con = self.engine._connection(self.relation)
             try:
                 return summarize(con, self.relation.sql(con), self.where, list(self.params),
-                                 info, bins=bins)
+                                 info, bins=bins, bounds=bounds)
             except duckdb.Error as exc:
                 raise QueryError(f"summary of {column!r} failed: {exc}") from exc
 
@@ -393,6 +403,3 @@ def _check_paging(offset: object, limit: object) -> tuple[int, int]:
         raise QueryError(f"limit must be at most {MAX_LIMIT}, got {limit}")
     return int(offset), int(limit)  # type: ignore[call-overload]
 
-
-SortKeys = Sequence[tuple[str, bool]]
-Materialiser = Callable[[duckdb.DuckDBPyConnection], np.ndarray]

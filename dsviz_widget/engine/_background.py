@@ -1,0 +1,408 @@
+"""Background work that makes deep pages cheap, with bounded memory and private temp files.
+
+Two kinds of job run on one worker thread per engine, one job at a time:
+
+- a **row store** (:class:`RowStore`): a Parquet source decoded once into an uncompressed
+  Arrow IPC file in source order, so that any row can be read by id in microseconds through
+  a memory map (Parquet itself can only be decoded a whole page at a time). Python writes
+  it with pyarrow, one row group at a time; DuckDB never writes files. Shared by every view
+  (and engine) of the same files.
+- a **view order** (:class:`OrderJob`): the ``_row`` ids of a sorted or filtered view in
+  view order, streamed from DuckDB into a flat int32/int64 file that pages read through
+  ``numpy.memmap``. It runs on its own DuckDB connection (one thread, a small memory limit,
+  spilling to the private temp dir) with the same lockdown as the engine's connection.
+
+A page of any view at any depth is then a slice of the order plus a read by id, so its
+cost does not depend on the depth. Everything lives in one private temp dir, removed at
+exit; a view's order file is removed when the view is dropped.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import mmap
+import os
+import shutil
+import tempfile
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dsviz_widget.engine._connection import open_connection
+
+BG_MEMORY = "64MB"  # DuckDB memory limit of a background sort (it spills beyond)
+BG_THREADS = 1  # leave a core to the foreground on small machines
+MAX_ROW_STORES = 4  # row stores kept on disk (least recently used are deleted)
+
+_tmp_lock = threading.Lock()
+_tmp_dir: str | None = None
+
+
+def temp_dir() -> str:
+    """The engine's private temp dir (created on first use, removed at exit)."""
+    global _tmp_dir
+    with _tmp_lock:
+        if _tmp_dir is None or not os.path.isdir(_tmp_dir):
+            _tmp_dir = tempfile.mkdtemp(prefix="dsviz-engine-")
+        return _tmp_dir
+
+
+def new_temp_path(suffix: str) -> str:
+    fd, path = tempfile.mkstemp(suffix=suffix, dir=temp_dir())
+    os.close(fd)
+    return path
+
+
+def remove_file(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+# -- jobs ------------------------------------------------------------------------------
+class Job:
+    """One unit of background work. ``run`` gets a DuckDB connection (or ``None``)."""
+
+    needs_duckdb = True
+    allowed_paths: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self.cancelled = False
+
+    def run(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        """Undo partial output after a failure or cancellation."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.done.wait(timeout)
+
+
+class OrderJob(Job):
+    """Stream a view's ``_row`` ids in view order into a flat file."""
+
+    def __init__(self, relation: Any, make_sql: Callable[[str], str], params: list[object],
+                 dtype: np.dtype[Any], num_rows: int) -> None:
+        super().__init__()
+        self.relation = relation
+        self.make_sql = make_sql  # FROM-able source SQL -> SELECT of one id column
+        self.params = params
+        self.dtype = dtype
+        self.num_rows = num_rows
+        self.allowed_paths = tuple(relation.allowed_paths)
+        self.path = new_temp_path(".order")
+        self._order: np.ndarray | None = None
+
+    def run(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        assert con is not None
+        sql = self.make_sql(self.relation.sql(con))
+        rows = 0
+        with open(self.path, "wb") as f:
+            for batch in con.sql(sql, params=self.params).to_arrow_reader(1 << 17):
+                ids = np.asarray(batch.column(0).to_numpy(), dtype=self.dtype)
+                ids.tofile(f)
+                rows += len(ids)
+        if rows != self.num_rows:
+            raise RuntimeError(f"view order has {rows} rows, expected {self.num_rows}")
+
+    def order(self) -> np.ndarray:
+        """The ids (a read-only memory map: pages touch only what they read)."""
+        if self._order is None:
+            if self.num_rows == 0:
+                self._order = np.zeros(0, dtype=self.dtype)
+            else:
+                self._order = np.memmap(self.path, dtype=self.dtype, mode="r",
+                                        shape=(self.num_rows,))
+        return self._order
+
+    def discard(self) -> None:
+        self._order = None
+        remove_file(self.path)
+
+
+class RowStore(Job):
+    """A Parquet source's rows in an uncompressed Arrow IPC file, readable by row id."""
+
+    needs_duckdb = False
+
+    def __init__(self, paths: tuple[str, ...], schema: pa.Schema) -> None:
+        super().__init__()
+        self.paths = paths
+        self.schema = schema
+        self.path = new_temp_path(".arrow")
+        self.starts = np.zeros(1, dtype=np.int64)
+        self._lock = threading.Lock()
+        self._map: mmap.mmap | None = None
+        self._reader: pa.ipc.RecordBatchFileReader | None = None
+
+    def run(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        sizes: list[int] = []
+        names = self.schema.names
+        with pa.OSFile(self.path, "wb") as sink, pa.ipc.new_file(sink, self.schema) as w:
+            for p in self.paths:
+                pf = pq.ParquetFile(p)
+                for g in range(pf.num_row_groups):
+                    if self.cancelled:
+                        raise _Cancelled()
+                    t = pf.read_row_group(g, columns=names)
+                    if not t.schema.equals(self.schema, check_metadata=True):
+                        t = pa.Table.from_arrays(t.columns, schema=self.schema) if t.schema.equals(
+                            self.schema) else t.cast(self.schema)
+                    for b in t.to_batches(max_chunksize=8192):
+                        if b.num_rows:
+                            w.write_batch(b)
+                            sizes.append(b.num_rows)
+                    del t
+                    pa.default_memory_pool().release_unused()  # keep the footprint flat
+        self.starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+
+    def _open(self) -> pa.ipc.RecordBatchFileReader:
+        if self._reader is None:
+            with open(self.path, "rb") as f:
+                self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            if hasattr(mmap, "MADV_RANDOM"):
+                self._map.madvise(mmap.MADV_RANDOM)  # no read-around: a row is a few pages
+            self._reader = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(self._map)))
+        return self._reader
+
+    def take(self, ids: np.ndarray, columns: list[str]) -> pa.Table:
+        """Rows ``ids`` (in that order) with ``columns``; always a copy, never the map."""
+        ids = np.asarray(ids, dtype=np.int64)
+        with self._lock:
+            reader = self._open()
+            which = np.searchsorted(self.starts, ids, side="right") - 1
+            by_batch = np.argsort(which, kind="stable")
+            sorted_which = which[by_batch]
+            cuts = np.flatnonzero(np.diff(sorted_which)) + 1
+            parts = []
+            for chunk in np.split(np.arange(len(ids)), cuts):
+                if not len(chunk):
+                    continue
+                k = int(sorted_which[chunk[0]])
+                local = ids[by_batch[chunk]] - self.starts[k]
+                batch = reader.get_batch(k).select(columns)
+                parts.append(batch.take(pa.array(local)))
+            if parts:
+                table = pa.Table.from_batches(parts)
+            else:
+                table = self.schema.empty_table().select(columns)
+            if len(ids) and not bool(np.all(by_batch[1:] > by_batch[:-1])):
+                inverse = np.empty_like(by_batch)
+                inverse[by_batch] = np.arange(len(by_batch))
+                table = table.take(pa.array(inverse))
+            if self._map is not None and hasattr(mmap, "MADV_DONTNEED"):
+                # Drop the pages just read from this process's resident set (they stay in
+                # the page cache), so browsing never grows kernel memory.
+                self._map.madvise(mmap.MADV_DONTNEED)
+        return table
+
+    def close(self) -> None:
+        with self._lock:
+            self._reader = None
+            self._map = None  # closed when the last buffer over it is freed
+
+    def discard(self) -> None:
+        self.close()
+        remove_file(self.path)
+
+
+class _Cancelled(Exception):
+    pass
+
+
+_stores: OrderedDict[tuple[Any, ...], RowStore] = OrderedDict()
+_stores_lock = threading.Lock()
+
+
+def row_store(paths: tuple[str, ...], schema: pa.Schema) -> tuple[RowStore, bool]:
+    """The shared row store of these files, and whether it is new (needs running)."""
+    key: tuple[Any, ...] = tuple((p, *_stat(p)) for p in paths)
+    with _stores_lock:
+        hit = _stores.get(key)
+        if hit is not None and not hit.cancelled and hit.error is None:
+            _stores.move_to_end(key)
+            return hit, False
+        store = RowStore(paths, schema)
+        _stores[key] = store
+        while len(_stores) > MAX_ROW_STORES:
+            _, old = _stores.popitem(last=False)
+            old.cancelled = True
+            if old.done.is_set():
+                old.discard()
+        return store, True
+
+
+def _stat(path: str) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
+
+
+# -- the worker ------------------------------------------------------------------------
+class Worker:
+    """Runs jobs one at a time on a daemon thread: row stores first, then view orders,
+    newest first. A running view order is interrupted (and queued again) when a newer one
+    arrives or another one is waited for, so the view the user looks at goes first."""
+
+    def __init__(self, memory_limit: str = BG_MEMORY, threads: int = BG_THREADS) -> None:
+        self.memory_limit = memory_limit
+        self.threads = threads
+        self._cv = threading.Condition()
+        self._queue: list[Job] = []  # last = next to run
+        self._running: Job | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        _WORKERS.add(self)
+
+    def submit(self, job: Job, *, urgent: bool = False) -> None:
+        with self._cv:
+            if self._stopped:
+                job.cancelled = True
+                job.done.set()
+                return
+            if job in self._queue:
+                self._queue.remove(job)
+            if isinstance(job, RowStore):
+                self._queue.append(job)  # row stores always first
+            else:
+                stores = [j for j in self._queue if isinstance(j, RowStore)]
+                rest = [j for j in self._queue if not isinstance(j, RowStore)]
+                self._queue = [*rest, job, *stores]
+                running = self._running
+                if running is not None and isinstance(running, OrderJob) and running is not job:
+                    self._interrupt()
+            if urgent:
+                self._queue.remove(job)
+                self._queue.append(job)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="dsviz-engine-bg",
+                                                daemon=True)
+                self._thread.start()
+            self._cv.notify_all()
+
+    def wait(self, job: Job, timeout: float | None = None) -> bool:
+        """Wait for ``job``, moving it to the front of the queue."""
+        if not job.done.is_set() and self._running is not job:
+            self.submit(job, urgent=True)
+        return job.wait(timeout)
+
+    def run_sync(self, job: Job) -> None:
+        """Run ``job`` in the calling thread (engines without background work)."""
+        con = None
+        try:
+            if job.needs_duckdb:
+                con = open_connection(job.allowed_paths, memory_limit=self.memory_limit,
+                                      threads=self.threads, temp_directory=temp_dir())
+            job.run(con)
+        except BaseException as exc:
+            job.discard()
+            job.error = exc
+        finally:
+            job.done.set()
+            if con is not None:
+                con.close()
+
+    def cancel(self, job: Job) -> None:
+        with self._cv:
+            job.cancelled = True
+            if job in self._queue:
+                self._queue.remove(job)
+                job.done.set()
+            elif self._running is job:
+                self._interrupt()
+
+    def _interrupt(self) -> None:
+        if self._con is not None:
+            with contextlib.suppress(duckdb.Error):
+                self._con.interrupt()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                while not self._queue and not self._stopped:
+                    if not self._cv.wait(timeout=5.0) and not self._queue:
+                        self._thread = None
+                        return  # idle: the thread ends (a new one starts on submit)
+                if self._stopped:
+                    return
+                job = self._queue.pop()
+                self._running = job
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
+        con = None
+        requeue = False
+        try:
+            if job.cancelled:
+                raise _Cancelled()
+            if job.needs_duckdb:
+                con = open_connection(job.allowed_paths, memory_limit=self.memory_limit,
+                                      threads=self.threads, temp_directory=temp_dir())
+                with self._cv:
+                    self._con = con
+            job.run(con)
+            if job.cancelled:
+                job.discard()
+        except BaseException as exc:
+            job.discard()
+            interrupted = isinstance(exc, (duckdb.InterruptException, _Cancelled))
+            if interrupted and not job.cancelled and not self._stopped:
+                requeue = True
+            elif not interrupted:
+                job.error = exc
+        finally:
+            with self._cv:
+                self._con = None
+                self._running = None
+                if requeue:
+                    if isinstance(job, OrderJob):
+                        job.path = new_temp_path(".order")
+                    self._queue.insert(0, job)
+                else:
+                    job.done.set()
+                self._cv.notify_all()
+            if con is not None:
+                con.close()
+
+    def stop(self) -> None:
+        with self._cv:
+            self._stopped = True
+            pending, self._queue = self._queue, []
+            running = self._running
+            if running is not None:
+                running.cancelled = True
+            self._interrupt()
+            self._cv.notify_all()
+            thread = self._thread
+        for job in pending:
+            job.cancelled = True
+            job.done.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+
+_WORKERS: weakref.WeakSet[Worker] = weakref.WeakSet()
+
+
+@atexit.register
+def _shutdown() -> None:
+    # DuckDB aborts the process if the interpreter exits while a thread is inside a
+    # query, so running queries are interrupted and their threads joined first.
+    for worker in list(_WORKERS):
+        worker.stop()
+    with _stores_lock:
+        for store in _stores.values():
+            store.close()
+        _stores.clear()
+    if _tmp_dir is not None:
+        shutil.rmtree(_tmp_dir, ignore_errors=True)

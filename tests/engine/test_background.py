@@ -1,0 +1,231 @@
+"""The background machinery behind deep pages: view orders in temp files, Parquet row
+stores read by id, cancellation, clean-up, bounded memory; and one-scan summaries."""
+
+from __future__ import annotations
+
+import gc
+import os
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import dsviz_widget as dv
+from dsviz_widget.engine import (
+    Engine,
+    FilterError,
+    Query,
+    QueryError,
+    Source,
+    _background,
+    _relation,
+    _view,
+)
+
+N = 30_000
+
+
+@pytest.fixture()
+def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Exercise the big-table paths on small tables.
+    monkeypatch.setattr(_view, "TOP_N", 300)
+    monkeypatch.setattr(_relation, "ROW_STORE_MIN_ROWS", 0)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> tuple[pa.Table, str, str]:
+    rng = np.random.default_rng(7)
+    score = rng.random(N)
+    score[rng.integers(0, N, 300)] = np.nan
+    labels = np.array(["cat", "dog", "car", "tree", None], dtype=object)
+    t = pa.table({
+        "id": pa.array(np.arange(N)),
+        "score": pa.array(score, mask=rng.random(N) < 0.01),
+        "label": pa.array(labels[rng.integers(0, 5, N)].tolist(), pa.string()),
+        "k": pa.array(rng.integers(0, 7, N)),
+        "caption": pa.array([f"image {i} ü" for i in range(N)]),
+    }).replace_schema_metadata({b"dsviz": b'{"format": 1, "classes": {}, "derived": []}'})
+    d = tmp_path_factory.mktemp("bg")
+    pq.write_table(t.slice(0, N // 3), d / "a.parquet", row_group_size=2_000)
+    pq.write_table(t.slice(N // 3), d / "b.parquet", row_group_size=3_000)
+    return t, str(d / "a.parquet"), str(d / "b.parquet")
+
+
+def _reference(t: pa.Table, q: Query) -> np.ndarray:
+    view = Engine(background=False).view(Source.from_arrow(t), q)
+    return view.order()
+
+
+QUERIES = [
+    Query(sort=["-score"]),
+    Query(sort=["label", "-k", "score"]),
+    Query(filter="score > 0.3 and label != 'dog'"),
+    Query(filter="k >= 2", sort=["caption"]),
+]
+
+
+@pytest.mark.parametrize("q", QUERIES)
+def test_pages_from_order_and_row_store_equal_full_sort(
+        small_thresholds: None, data: tuple[pa.Table, str, str], q: Query) -> None:
+    t, a, b = data
+    want = _reference(t, q)
+    src = Source.from_parquet([a, b])
+    eng = Engine()
+    view = eng.view(src, q)
+    assert view.num_rows == len(want)
+    # Shallow pages first (top-N, before the order and the row store exist) ...
+    first = view.page(0, 100)
+    assert first.column("_row").to_numpy().tolist() == want[:100].tolist()
+    # ... then pages at many depths, some while the background work is still running.
+    offsets = [0, 250, 299, 5_000, len(want) - 37, 1_234, len(want) // 2, 17]
+    for i, off in enumerate(offsets):
+        if i == 3:
+            eng._worker.wait(view._order_job())
+            assert view.relation.store is not None
+            view.relation.store.wait(30)
+            assert view.relation.store.done.is_set()
+        page = view.page(off, 64)
+        assert page.column("_row").to_numpy().tolist() == want[off:off + 64].tolist()
+        expect = t.take(pa.array(want[off:off + 64]))
+        for c in t.column_names:
+            assert str(page.column(c).to_pylist()) == str(expect.column(c).to_pylist())
+        assert page.schema.metadata == t.schema.metadata
+    assert np.array_equal(view.order(), want)
+    eng.close()
+
+
+def test_row_store_pages_equal_duckdb_pages(small_thresholds: None,
+                                            data: tuple[pa.Table, str, str]) -> None:
+    _, a, b = data
+    src = Source.from_parquet([a, b])
+    plain = Engine(background=False).view(src, Query(sort=["k", "-id"]))
+    eng = Engine()
+    view = eng.view(src, Query(sort=["k", "-id"]))
+    view.page(0, 10)
+    eng._worker.wait(view._order_job())
+    view.relation.store.wait(30)
+    rng = np.random.default_rng(3)
+    for off in rng.integers(0, N - 80, 25):
+        x, y = plain.page(int(off), 80), view.page(int(off), 80)
+        assert x.schema.equals(y.schema, check_metadata=True)
+        assert str(x.to_pydict()) == str(y.to_pydict())  # str: NaN == NaN
+    # Repeated and unordered ids read back in the order asked for.
+    ids = np.array([5, 29_999, 5, 12_000, 0, 9_999, 10_000])
+    got = view.relation.fetch(eng._con, ids, ["id", "caption"])
+    assert got.column("id").to_pylist() == ids.tolist() == got.column("_row").to_pylist()
+    eng.close()
+
+
+def test_order_file_removed_when_view_dropped(data: tuple[pa.Table, str, str]) -> None:
+    t, _, _ = data
+    eng = Engine()
+    view = eng.view(Source.from_arrow(t), Query(sort=["-score"]))
+    view.page(10_000, 5)  # deep: waits for the background order
+    job = view._job
+    assert job is not None and os.path.exists(job.path)
+    path = job.path
+    eng._views.clear()
+    del view
+    gc.collect()
+    assert not os.path.exists(path)
+    eng.close()
+
+
+def test_newer_order_interrupts_older_which_is_requeued(data: tuple[pa.Table, str, str]) -> None:
+    t, _, _ = data
+    eng = Engine()
+    src = Source.from_arrow(t)
+    views = [eng.view(src, Query(sort=[s])) for s in ("score", "-k", "caption", "-label")]
+    for v in views:
+        v.page(0, 5)  # each queues its order; later ones go first
+    for v in views:
+        want = _reference(t, v.query)
+        assert np.array_equal(v.order(), want)
+        assert v.page(20_000, 7).column("_row").to_numpy().tolist() == want[20_000:20_007].tolist()
+    eng.close()
+
+
+def test_background_off_and_closed_engine(data: tuple[pa.Table, str, str]) -> None:
+    t, _, _ = data
+    q = Query(filter="label == 'cat'", sort=["-k", "id"])
+    want = _reference(t, q)
+    eng = Engine(background=False)
+    view = eng.view(Source.from_arrow(t), q)
+    assert view.page(3_000, 10).column("_row").to_numpy().tolist() == want[3_000:3_010].tolist()
+    eng.close()
+    assert not list(eng._worker._queue)
+
+
+def test_browsing_keeps_memory_flat(small_thresholds: None,
+                                    data: tuple[pa.Table, str, str]) -> None:
+    _, a, b = data
+    eng = Engine()
+    view = eng.view(Source.from_parquet([a, b]), Query(sort=["-score"]))
+    view.page(0, 50)
+    eng._worker.wait(view._order_job())
+    view.relation.store.wait(30)
+
+    def rss_kb() -> int:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    rng = np.random.default_rng(0)
+    for off in rng.integers(0, N - 50, 50):
+        view.page(int(off), 50)
+    before = rss_kb()
+    for off in rng.integers(0, N - 50, 400):
+        view.page(int(off), 50)
+    assert rss_kb() - before < 20_000  # the memory map's pages are dropped after each read
+    eng.close()
+
+
+def test_temp_files_live_in_the_private_dir(data: tuple[pa.Table, str, str]) -> None:
+    t, _, _ = data
+    eng = Engine()
+    view = eng.view(Source.from_arrow(t), Query(sort=["k"]))
+    view.page(9_000, 3)
+    assert view._job is not None
+    assert os.path.dirname(view._job.path) == _background.temp_dir()
+    eng.close()
+
+
+def test_summary_from_parquet_statistics_equals_scan(data: tuple[pa.Table, str, str]) -> None:
+    t, a, b = data
+    eng = Engine()
+    pq_view = eng.view(Source.from_parquet([a, b]), Query())
+    arrow_view = eng.view(Source.from_arrow(t), Query())
+    for col in ("score", "k", "id", "label", "caption"):
+        assert pq_view.summary(col) == arrow_view.summary(col), col
+    assert pq_view.relation.finite_bounds("score") is not None
+
+
+def test_summary_with_infinities_falls_back_to_a_scan(tmp_path) -> None:
+    t = pa.table({"x": [1.0, float("inf"), float("nan"), None, -2.0, 3.0]})
+    pq.write_table(t, tmp_path / "x.parquet")
+    eng = Engine()
+    view = eng.view(Source.from_parquet([str(tmp_path / "x.parquet")]), Query())
+    assert view.relation.finite_bounds("x") is None
+    s = view.summary("x", bins=5)
+    assert (s["min"], s["max"], s["nulls"]) == (-2.0, 3.0, 2)
+    assert sum(s["counts"]) == 4 and s["counts"][-1] == 2  # inf lands in the last bin
+    assert s == eng.view(Source.from_arrow(t), Query()).summary("x", bins=5)
+
+
+def test_top_values_one_scan() -> None:
+    t = pa.table({"s": ["a", "b", None, "a", "c", None, "a", "b"]})
+    s = Engine().view(Source.from_arrow(t), Query()).summary("s")
+    assert s == {"type": "top", "values": ["a", "b", "c"], "counts": [3, 2, 1], "nulls": 2,
+                 "distinct": 3}
+    empty = Engine().view(Source.from_arrow(t), Query(filter="s == 'z'")).summary("s")
+    assert empty == {"type": "top", "values": [], "counts": [], "nulls": 0, "distinct": 0}
+
+
+def test_errors_are_dsviz_errors() -> None:
+    assert issubclass(QueryError, dv.DsvizError) and issubclass(QueryError, ValueError)
+    assert issubclass(FilterError, dv.ValidationError)
+    with pytest.raises(dv.DsvizError):
+        Engine().view(Source.from_arrow(pa.table({"x": [1]})), Query(filter="x >"))
