@@ -51,6 +51,8 @@ def demo(args: argparse.Namespace) -> int:
         cmd.append("--no-browser")
     if args.ip:
         cmd.append(f"--ip={args.ip}")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and CI machines often run as root
     cmd.append(str(quickstart))
     print("dsviz demo: starting JupyterLab:", " ".join(cmd))
     return subprocess.call(cmd, cwd=work, env=env)

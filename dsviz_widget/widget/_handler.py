@@ -16,17 +16,21 @@ from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from dsviz_widget.engine import Engine, FilterError, Query, QueryError, Source
 from dsviz_widget.widget._arrow import ROW, for_browser, take_rows, to_ipc
 from dsviz_widget.widget._media import MediaCache, MediaError
 from dsviz_widget.widget._protocol import (
+    MAX_BLOB_BYTES,
     MAX_PAGE_ROWS,
     MAX_THUMB_SIZE,
     MAX_THUMBNAILS,
     MIN_THUMB_SIZE,
     PROTOCOL_VERSION,
     REQUEST_KINDS,
+    BlobResponse,
     ColumnInfo,
     CompareInfo,
     ErrorResponse,
@@ -44,6 +48,8 @@ SLOW_SECONDS = 1.0
 #: Sample images per group row.
 GROUP_SAMPLES = 4
 SAMPLES = "_sample_images"
+#: MIME type of each audio format the store keeps (media/_audio.py).
+AUDIO_MIME = {"wav": "audio/wav", "ogg": "audio/ogg", "flac": "audio/flac", "mp3": "audio/mpeg"}
 
 Reply = tuple[dict[str, Any], list[bytes]]
 
@@ -88,6 +94,8 @@ class MessageHandler:
         self.kinds = source.kinds
         self.classes = dict(source.metadata.get("classes") or {})
         self.classes.update(classes or {})
+        self._read_blob = read_blob
+        self._audio: dict[str, str] | None = None  # digest -> format, made on the first blob request
 
     # ---- entry point -------------------------------------------------------------------
 
@@ -216,6 +224,59 @@ class MessageHandler:
         reply: ThumbnailsResponse = {"id": "", "kind": "thumbnails-response", "items": items}
         return dict(reply), buffers
 
+    def _blob(self, msg: Mapping[str, Any]) -> Reply:
+        digest = msg.get("digest")
+        if not isinstance(digest, str) or not _is_digest(digest):
+            raise BadRequest(f"'digest' must be a SHA-256 hex digest, got {str(digest)[:80]!r}")
+        fmt = self.audio_files().get(digest)
+        if fmt is None:
+            # Never a way to read arbitrary store objects: only what this table's audio cells name.
+            raise BadRequest(f"no audio cell of this table refers to the file {digest[:12]}")
+        try:
+            data = self._read_blob(digest)
+        except Exception as exc:
+            raise BadRequest(f"cannot read audio {digest[:12]}: {exc}") from None
+        if len(data) > MAX_BLOB_BYTES:
+            raise BadRequest(f"audio {digest[:12]} is {len(data):,} bytes, more than the "
+                             f"{MAX_BLOB_BYTES:,} the widget plays")
+        reply: BlobResponse = {
+            "id": "",
+            "kind": "blob-response",
+            "digest": digest,
+            "mime": AUDIO_MIME.get(fmt, "application/octet-stream"),
+            "size": len(data),
+        }
+        return dict(reply), [bytes(data)]
+
+    def audio_files(self) -> dict[str, str]:
+        """``digest -> format`` of every file the table's audio columns refer to (read once)."""
+        if self._audio is None:
+            names = [n for n, k in self.kinds.items() if k == "audio"]
+            found: dict[str, str] = {}
+            if names:
+                cols = self._read_columns(names)
+                for name in names:
+                    col = cols.column(name)
+                    pairs = pa.table({"d": pc.struct_field(col, "digest"),
+                                      "f": pc.struct_field(col, "format")})
+                    pairs = pairs.filter(pc.is_valid(pairs.column("d"))).group_by(["d", "f"]).aggregate([])
+                    for d, f in zip(pairs.column("d").to_pylist(), pairs.column("f").to_pylist(),
+                                    strict=True):
+                        found[d] = f or ""
+            self._audio = found
+        return self._audio
+
+    def _read_columns(self, names: list[str]) -> pa.Table:
+        """Whole columns of the source (audio descriptions: small, read once)."""
+        if self.source.arrow is not None:
+            return self.source.arrow.select(names)
+        if self.source.parquet:
+            return pa.concat_tables([pq.read_table(p, columns=names) for p in self.source.parquet])
+        view = self.engine.view(self.source, Query(columns=names))
+        step = 100_000
+        parts = [view.page(o, step).select(names) for o in range(0, max(1, view.num_rows), step)]
+        return pa.concat_tables(parts)
+
     # ---- engine ------------------------------------------------------------------------
 
     def query(self, spec: Mapping[str, Any]) -> Query:
@@ -301,10 +362,14 @@ def _str_list(value: object, what: str) -> list[str]:
     return list(value)
 
 
+def _is_digest(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
 def _digests(msg: Mapping[str, Any], key: str) -> list[str]:
     values = _str_list(msg.get(key), key)
     for d in values:
-        if len(d) != 64 or any(c not in "0123456789abcdef" for c in d):
+        if not _is_digest(d):
             raise BadRequest(f"'{key}' holds {d[:80]!r}, which is not a SHA-256 hex digest")
     return list(dict.fromkeys(values))
 

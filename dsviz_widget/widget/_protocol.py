@@ -6,7 +6,8 @@ that both files name the same kinds and the same fields.
 The browser pulls, the kernel answers. A request is ``{"id": str, "kind": <request kind>, ...}``;
 its answer echoes the id with ``kind`` set to ``"<kind>-response"`` (or ``"error"``). Bulk
 data travels in the message buffers, never in the JSON: a page is one Arrow IPC stream, a
-thumbnail is its encoded image bytes (JPEG / PNG), a mask is raw little-endian class ids.
+thumbnail is its encoded image bytes (JPEG / PNG), a mask is raw little-endian class ids,
+an audio clip is its file's bytes as stored.
 """
 
 from __future__ import annotations
@@ -15,9 +16,14 @@ from typing import Literal, TypedDict, get_args
 
 PROTOCOL_VERSION = 1
 
-RequestKind = Literal["info", "page", "summary", "thumbnails"]
+RequestKind = Literal["info", "page", "summary", "thumbnails", "blob"]
 ResponseKind = Literal[
-    "info-response", "page-response", "summary-response", "thumbnails-response", "error"
+    "info-response",
+    "page-response",
+    "summary-response",
+    "thumbnails-response",
+    "blob-response",
+    "error",
 ]
 
 REQUEST_KINDS: tuple[str, ...] = get_args(RequestKind)
@@ -29,6 +35,8 @@ MAX_PAGE_ROWS = 5_000
 MAX_THUMBNAILS = 500
 MIN_THUMB_SIZE = 16
 MAX_THUMB_SIZE = 2_048
+#: Largest media file a ``blob`` request answers with (a long WAV clip is a few MB).
+MAX_BLOB_BYTES = 64 * 1024 * 1024
 
 
 class QuerySpec(TypedDict, total=False):
@@ -70,7 +78,16 @@ class ThumbnailsRequest(TypedDict):
     size: int  # longest side in pixels
 
 
-Request = InfoRequest | PageRequest | SummaryRequest | ThumbnailsRequest
+class BlobRequest(TypedDict):
+    """The bytes of one media file. Only files the table's audio columns refer to are served:
+    the browser cannot read arbitrary objects of the store by guessing digests."""
+
+    id: str
+    kind: Literal["blob"]
+    digest: str  # SHA-256 hex of the file
+
+
+Request = InfoRequest | PageRequest | SummaryRequest | ThumbnailsRequest | BlobRequest
 
 
 class ColumnInfo(TypedDict):
@@ -133,6 +150,16 @@ class ThumbnailsResponse(TypedDict):
     items: list[MediaItem]
 
 
+class BlobResponse(TypedDict):
+    """Buffers: ``[file_bytes]``."""
+
+    id: str
+    kind: Literal["blob-response"]
+    digest: str
+    mime: str  # "audio/wav", "audio/ogg", "audio/flac", "audio/mpeg"
+    size: int  # bytes
+
+
 class ErrorResponse(TypedDict):
     id: str
     kind: Literal["error"]
@@ -141,7 +168,9 @@ class ErrorResponse(TypedDict):
     position: int  # filter errors: 0-based character offset in the filter text, else -1
 
 
-Response = InfoResponse | PageResponse | SummaryResponse | ThumbnailsResponse | ErrorResponse
+Response = (
+    InfoResponse | PageResponse | SummaryResponse | ThumbnailsResponse | BlobResponse | ErrorResponse
+)
 
 # Field names per message kind: what the sync test compares with protocol.ts.
 FIELDS: dict[str, type] = {
@@ -149,9 +178,11 @@ FIELDS: dict[str, type] = {
     "page": PageRequest,
     "summary": SummaryRequest,
     "thumbnails": ThumbnailsRequest,
+    "blob": BlobRequest,
     "info-response": InfoResponse,
     "page-response": PageResponse,
     "summary-response": SummaryResponse,
     "thumbnails-response": ThumbnailsResponse,
+    "blob-response": BlobResponse,
     "error": ErrorResponse,
 }

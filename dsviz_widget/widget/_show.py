@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from dsviz_widget._errors import ValidationError
 from dsviz_widget.engine import Source, compare_sources
 from dsviz_widget.widget._protocol import CompareInfo
+from dsviz_widget.widget._views import NOT_LOGGED, VIEW_FIELDS, view_store_for
 from dsviz_widget.widget._widget import DatasetWidget
 
 BlobReader = Callable[[str], bytes]
@@ -26,7 +28,7 @@ def _parts(obj: Any, read_blob: BlobReader | None) -> tuple[Source, BlobReader]:
 
 
 def show(obj: Any, *, read_blob: BlobReader | None = None, name: str | None = None,
-         **view_state: Any) -> DatasetWidget:
+         view: str | None = None, **view_state: Any) -> DatasetWidget:
     """Show a table in the notebook and return the widget.
 
     Parameters
@@ -36,6 +38,9 @@ def show(obj: Any, *, read_blob: BlobReader | None = None, name: str | None = No
         and ``_read_blob()``), or an engine ``Source`` together with ``read_blob``.
     read_blob:
         ``digest -> bytes`` of image and mask files; taken from ``obj`` when it has one.
+    view:
+        Reopen a view saved with ``widget.save_view(view)`` (tables read from an artifact).
+        Other keyword arguments override what the saved view says.
     **view_state:
         Initial ``filter``, ``sort``, ``group_by``, ``columns``, ``height``, ...
 
@@ -43,7 +48,16 @@ def show(obj: Any, *, read_blob: BlobReader | None = None, name: str | None = No
     --------
     >>> import dsviz_widget as dv                                 # doctest: +SKIP
     >>> w = dv.show(table, filter="score > 0.5", sort=["-score"]) # doctest: +SKIP
+    >>> w = dv.show(table, view="low-confidence")                 # doctest: +SKIP
     """
+    views = obj._views if isinstance(obj, DatasetWidget) else view_store_for(obj)
+    if view is not None:
+        if views is None:
+            raise ValidationError(NOT_LOGGED)
+        saved = views.load(view)
+        # Keys the saved view lacks go back to their defaults, so the view looks as saved.
+        defaults = {k: DatasetWidget.class_traits()[k].default() for k in VIEW_FIELDS}
+        view_state = {**defaults, **saved, **view_state}
     if isinstance(obj, DatasetWidget):
         for key, value in view_state.items():
             setattr(obj, key, value)
@@ -51,7 +65,7 @@ def show(obj: Any, *, read_blob: BlobReader | None = None, name: str | None = No
     source, reader = _parts(obj, read_blob)
     compare_info, classes = _comparison(obj, source)
     return DatasetWidget(source, reader, name=name, compare=compare_info, classes=classes,
-                         **view_state)
+                         views=views, **view_state)
 
 
 def _comparison(obj: Any, source: Source) -> tuple[CompareInfo | None, dict[str, Any] | None]:

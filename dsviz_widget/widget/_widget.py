@@ -10,9 +10,11 @@ import anywidget
 import pandas as pd
 import traitlets as t
 
+from dsviz_widget._errors import ValidationError
 from dsviz_widget.engine import Query, Source
 from dsviz_widget.widget._handler import MessageHandler
 from dsviz_widget.widget._protocol import CompareInfo
+from dsviz_widget.widget._views import NOT_LOGGED, ViewStore
 from dsviz_widget.widget._worker import Worker
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
@@ -63,7 +65,8 @@ class DatasetWidget(anywidget.AnyWidget):
     """Source row ids (the ``_row`` of each row) of the selected rows; see :attr:`selected`."""
 
     page_size = t.Int(100).tag(sync=True)
-    """Rows fetched per request while scrolling (10-1000)."""
+    """Rows fetched per request while scrolling (10-1000). Changing it refetches the view in
+    blocks of the new size."""
 
     height = t.Int(520).tag(sync=True)
     """Height of the widget in pixels."""
@@ -89,6 +92,7 @@ class DatasetWidget(anywidget.AnyWidget):
         name: str | None = None,
         compare: CompareInfo | None = None,
         classes: dict[str, list[dict[str, Any]]] | None = None,
+        views: ViewStore | None = None,
         **view_state: Any,
     ) -> None:
         if not (STATIC / "widget.js").exists():
@@ -99,6 +103,7 @@ class DatasetWidget(anywidget.AnyWidget):
         super().__init__(**view_state)
         self._handler = MessageHandler(source, read_blob, name=name, compare=compare, classes=classes)
         self._worker = Worker(self._handler, self._reply)
+        self._views = views
         self.on_msg(self._on_custom_msg)
 
     @t.validate("page_size")
@@ -118,6 +123,42 @@ class DatasetWidget(anywidget.AnyWidget):
     def close(self) -> None:
         self._worker.close()
         super().close()
+
+    def save_view(self, name: str) -> None:
+        """Save the view state (filter, sort, group_by, columns, hidden classes, score
+        threshold, mask opacity) under ``name``, with the artifact the table was read from.
+
+        Saving a name again replaces it. Reopen it with ``dv.show(table, view=name)``.
+
+        Examples
+        --------
+        >>> table = dv.use_artifact("preds:latest").get("predictions")  # doctest: +SKIP
+        >>> w = dv.show(table, filter="score < 0.3")                     # doctest: +SKIP
+        >>> w.save_view("low-confidence")                                 # doctest: +SKIP
+        >>> dv.show(table, view="low-confidence").filter                  # doctest: +SKIP
+        'score < 0.3'
+        """
+        if self._views is None:
+            raise ValidationError(NOT_LOGGED)
+        self._views.save(name, self.view_state)
+
+    @property
+    def saved_views(self) -> list[str]:
+        """Names of the views saved for this table (``[]`` for a table not read from an artifact)."""
+        return self._views.names() if self._views is not None else []
+
+    @property
+    def view_state(self) -> dict[str, Any]:
+        """The part of the state a saved view keeps, as plain JSON values."""
+        return {
+            "filter": self.filter,
+            "sort": list(self.sort),
+            "group_by": list(self.group_by),
+            "columns": list(self.columns),
+            "hidden_classes": {k: list(v) for k, v in self.hidden_classes.items()},
+            "score_threshold": float(self.score_threshold),
+            "mask_opacity": float(self.mask_opacity),
+        }
 
     @property
     def source(self) -> Source:

@@ -19,7 +19,7 @@ from dsviz_widget.widget._handler import MessageHandler
 Send = Callable[[dict[str, Any], list[bytes]], None]
 
 # Lower runs first.
-PRIORITY = {"page": 0, "info": 1, "thumbnails": 2, "summary": 3}
+PRIORITY = {"page": 0, "info": 1, "thumbnails": 2, "blob": 2, "summary": 3}
 
 
 def _query_key(msg: Any) -> str:

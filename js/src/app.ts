@@ -1,6 +1,7 @@
 // The widget: toolbar, legend, virtual grid, status bar, detail view; wired to the model.
 
 import { decodePage } from "./arrowpage";
+import { AudioStore, releaseAudio } from "./audio";
 import { renderCell, type CellContext, type RowData } from "./cells";
 import { RequestClient, RequestError, type Transport } from "./client";
 import { groupColumns, nextSort, rowColumns, type Column } from "./columns";
@@ -36,6 +37,7 @@ export class App {
   private readonly client: RequestClient;
   private readonly thumbs: ThumbStore;
   private readonly detailThumbs: ThumbStore;
+  private readonly audio: AudioStore;
   private info: InfoResponse | null = null;
   private cache: PageCache<RowData>;
   private columns: Column[] = [];
@@ -78,6 +80,7 @@ export class App {
     this.client = new RequestClient(modelTransport(model));
     this.thumbs = new ThumbStore(this.client, 256);
     this.detailThumbs = new ThumbStore(this.client, 1024, 40);
+    this.audio = new AudioStore(this.client);
     this.cache = this.newCache();
 
     this.filterBar = new FilterBar((text) => this.setState("filter", text));
@@ -131,17 +134,25 @@ export class App {
       this.queryChanged();
     };
     const onOverlay = (): void => { this.legend.sync(); this.repaintAll(); this.detail.repaint(); };
-    const onSelection = (): void => this.renderRows(true);
+    // Selection only toggles classes on the rows already drawn: rebuilding them would restart
+    // thumbnails and stop a playing clip.
+    const onSelection = (): void => this.renderRows(false);
     const onHeight = (): void => this.applyHeight();
+    const onPageSize = (): void => {
+      this.cache = this.newCache();
+      this.queryChanged();
+    };
     for (const k of QUERY_KEYS) model.on(`change:${k}`, onQuery);
     for (const k of OVERLAY_KEYS) model.on(`change:${k}`, onOverlay);
     model.on("change:selection", onSelection);
     model.on("change:height", onHeight);
+    model.on("change:page_size", onPageSize);
     this.cleanups.push(() => {
       for (const k of QUERY_KEYS) model.off(`change:${k}`, onQuery);
       for (const k of OVERLAY_KEYS) model.off(`change:${k}`, onOverlay);
       model.off("change:selection", onSelection);
       model.off("change:height", onHeight);
+      model.off("change:page_size", onPageSize);
     });
     void this.start();
   }
@@ -150,6 +161,7 @@ export class App {
     cancelAnimationFrame(this.frame);
     clearTimeout(this.summaryTimer);
     for (const c of this.cleanups) c();
+    releaseAudio(this.root);
     this.client.close();
     this.root.remove();
   }
@@ -256,7 +268,7 @@ export class App {
     this.summaries.clear(); // stale histograms would describe other rows
     this.summaryKey = "";
     this.cursor = -1;
-    for (const el of this.rendered.values()) el.remove();
+    for (const el of this.rendered.values()) this.dropRow(el);
     this.rendered.clear();
     this.scroller.scrollTop = 0;
     this.renderChips();
@@ -291,7 +303,10 @@ export class App {
     }
     this.updateStatus();
     this.renderHeader(); // row-number width follows the count
-    this.schedule();
+    // Draw now, not on the next animation frame: the rows are what the user waits for, and
+    // the count and the rows then appear in the same frame.
+    cancelAnimationFrame(this.frame);
+    this.renderRows(false);
     // Header summaries scan every matching row: ask once the user pauses, so a burst of
     // filter edits does not queue full scans in front of the next page.
     clearTimeout(this.summaryTimer);
@@ -325,7 +340,7 @@ export class App {
   private get rowHeight(): number {
     if (this.grouped) return this.columns.some((c) => c.kind === "samples") ? 60 : 32;
     if (this.columns.some((c) => c.kind === "image")) return 96;
-    if (this.columns.some((c) => c.pair)) return 40;
+    if (this.columns.some((c) => c.pair || c.kind === "audio")) return 40;
     return 30;
   }
 
@@ -362,7 +377,7 @@ export class App {
     const selection = new Set(this.model.get("selection"));
     for (const [i, el] of this.rendered) {
       if (i < first || i > last || force) {
-        el.remove();
+        this.dropRow(el);
         this.rendered.delete(i);
       }
     }
@@ -371,7 +386,7 @@ export class App {
       const row = this.cache.get(i);
       let el = this.rendered.get(i);
       if (el && el.dataset.loaded === "0" && row) {
-        el.remove();
+        this.dropRow(el);
         el = undefined;
       }
       if (!el) {
@@ -386,9 +401,15 @@ export class App {
     }
   }
 
+  private dropRow(el: HTMLElement): void {
+    releaseAudio(el);
+    el.remove();
+  }
+
   private cellContext(): CellContext {
     return {
       thumbs: this.thumbs,
+      audio: this.audio,
       overlay: (c) => this.overlay(c),
       rowHeight: this.rowHeight,
       pairScale: (col) => {

@@ -1,6 +1,7 @@
 // Typed cells. Every value from data becomes text (textContent, SVG text), never HTML.
 
 import type { Column } from "./columns";
+import { renderAudio, type AudioStore } from "./audio";
 import { h, svg } from "./dom";
 import { formatNumber, isNumericKind, jsonPreview } from "./format";
 import { asImageCell, paintImage, type OverlayOptions } from "./imagecell";
@@ -10,6 +11,7 @@ export type RowData = Record<string, unknown>;
 
 export interface CellContext {
   thumbs: ThumbStore;
+  audio: AudioStore;
   overlay: (column: string) => OverlayOptions;
   rowHeight: number;
   /** Compare mode: largest absolute value per pair column, for a shared bar scale. */
@@ -54,10 +56,7 @@ export function renderCell(cell: HTMLElement, column: Column, row: RowData, ctx:
     }
     case "audio": {
       if (value === null || typeof value !== "object") return nullCell(cell);
-      const v = value as Record<string, unknown>;
-      const caption = typeof v.caption === "string" ? v.caption : "";
-      const rate = typeof v.sample_rate === "number" ? ` · ${formatNumber(v.sample_rate)} Hz` : "";
-      cell.textContent = `♪ ${caption}${rate}`;
+      renderAudio(cell, value as Record<string, unknown>, ctx.audio);
       return;
     }
     case "list":

@@ -24,6 +24,7 @@ export function widthFor(kind: string, name: string): number {
   if (kind === "image") return 132;
   if (kind === "samples") return 4 * 52 + 12;
   if (kind === "pair") return 170;
+  if (kind === "audio") return 300;
   if (isNumericKind(kind)) return Math.max(96, Math.min(160, name.length * 8 + 36));
   if (kind === "bool") return Math.max(70, name.length * 8 + 36);
   return Math.max(120, Math.min(240, name.length * 9 + 40));

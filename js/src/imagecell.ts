@@ -132,6 +132,8 @@ export function paintImage(
     host.appendChild(h("span", { class: "dv-img-error", text: "image unavailable", title: thumb.message }));
     return;
   }
+  // Small images drawn larger (digits, icons, low-res crops) stay crisp pixels, not a blur.
+  ctx.imageSmoothingEnabled = frame.w * dpr < thumb.width * 1.5;
   ctx.drawImage(thumb.bitmap, frame.x, frame.y, frame.w, frame.h);
   if (opts.maskOpacity <= 0) return;
   for (const digest of maskDigests(cell)) {

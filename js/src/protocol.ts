@@ -5,16 +5,18 @@
 //
 // The browser pulls, the kernel answers: a request is {id, kind, ...}; its answer echoes the id
 // with kind "<kind>-response" (or "error"). Bulk data travels in buffers: a page is one Arrow
-// IPC stream, a thumbnail its encoded image bytes, a mask raw little-endian class ids.
+// IPC stream, a thumbnail its encoded image bytes, a mask raw little-endian class ids, an audio
+// clip its file's bytes.
 
 export const PROTOCOL_VERSION = 1;
 
-export const REQUEST_KINDS = ["info", "page", "summary", "thumbnails"] as const;
+export const REQUEST_KINDS = ["info", "page", "summary", "thumbnails", "blob"] as const;
 export const RESPONSE_KINDS = [
   "info-response",
   "page-response",
   "summary-response",
   "thumbnails-response",
+  "blob-response",
   "error",
 ] as const;
 
@@ -58,7 +60,14 @@ export interface ThumbnailsRequest {
   size: number;
 }
 
-export type Request = InfoRequest | PageRequest | SummaryRequest | ThumbnailsRequest;
+/** The bytes of one media file; the kernel serves only files the table's audio cells name. */
+export interface BlobRequest {
+  id: string;
+  kind: "blob";
+  digest: string;
+}
+
+export type Request = InfoRequest | PageRequest | SummaryRequest | ThumbnailsRequest | BlobRequest;
 
 export interface ColumnInfo {
   name: string;
@@ -141,6 +150,15 @@ export interface ThumbnailsResponse {
   items: MediaItem[];
 }
 
+/** Buffers: [file bytes]. */
+export interface BlobResponse {
+  id: string;
+  kind: "blob-response";
+  digest: string;
+  mime: string;
+  size: number;
+}
+
 export interface ErrorResponse {
   id: string;
   kind: "error";
@@ -154,6 +172,7 @@ export type Response =
   | PageResponse
   | SummaryResponse
   | ThumbnailsResponse
+  | BlobResponse
   | ErrorResponse;
 
 /** The response type that answers each request kind. */
@@ -162,6 +181,7 @@ export interface ResponseFor {
   page: PageResponse;
   summary: SummaryResponse;
   thumbnails: ThumbnailsResponse;
+  blob: BlobResponse;
 }
 
 export function isResponse(value: unknown): value is Response {

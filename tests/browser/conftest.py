@@ -204,3 +204,30 @@ def run_notebook(lab: Lab, session: Session, name: str, cells: list[str]) -> Any
     root = page.locator(".dv-root").last
     root.wait_for(state="visible", timeout=60_000)
     return root
+
+
+def run_cell(session: Session, code: str, timeout_ms: int = 60_000) -> str:
+    """Add a cell at the end of the open notebook, run it as a person would (a *later* cell, on
+    the live kernel) and return its text output."""
+    page = session.page
+    page.evaluate("""async (code) => {
+      const app = window.jupyterapp;
+      const notebook = app.shell.currentWidget.content;
+      notebook.activeCellIndex = notebook.widgets.length - 1;
+      await app.commands.execute('notebook:insert-cell-below');
+      notebook.activeCell.model.sharedModel.setSource(code);
+      await app.commands.execute('notebook:run-cell');
+    }""", code)
+    page.wait_for_function(
+        """() => {
+          const nb = window.jupyterapp.shell.currentWidget;
+          const cell = nb.content.widgets[nb.content.widgets.length - 1];
+          const count = cell.model.executionCount;
+          return count !== null && count !== undefined
+            && nb.sessionContext.session.kernel.status === 'idle';
+        }""", timeout=timeout_ms)
+    return str(page.evaluate("""() => {
+      const nb = window.jupyterapp.shell.currentWidget.content;
+      const cell = nb.widgets[nb.widgets.length - 1];
+      return cell.node.querySelector('.jp-OutputArea') ?.innerText ?? '';
+    }"""))

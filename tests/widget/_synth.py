@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import wave
 from collections.abc import Callable
 
 import numpy as np
@@ -27,6 +28,10 @@ IMAGE_TYPE = pa.struct([
     ("digest", pa.string()), ("format", pa.string()), ("width", pa.int32()),
     ("height", pa.int32()), ("caption", pa.string()), ("boxes", pa.string()),
     ("masks", pa.string()), ("classes", pa.string()),
+])
+AUDIO_TYPE = pa.struct([
+    ("digest", pa.string()), ("format", pa.string()), ("sample_rate", pa.int64()),
+    ("caption", pa.string()),
 ])
 HOSTILE = [
     "<img src=x onerror=alert(1)>",
@@ -151,3 +156,30 @@ def versions(n: int = 10) -> tuple[pa.Table, pa.Table]:
     s1 = [round(0.1 + 0.08 * i + (0.05 if i % 2 else 0), 3) for i in range(n)]
     v1 = v0.set_column(1, "score", pa.array(s1, pa.float64()))
     return v0, v1
+
+
+def wav(seconds: float = 0.5, rate: int = 8000, freq: float = 440.0) -> bytes:
+    """A mono 16-bit PCM WAV of a sine tone."""
+    t = np.arange(int(seconds * rate)) / rate
+    samples = (np.sin(2 * np.pi * freq * t) * 12000).astype("<i2")
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.tobytes())
+    return out.getvalue()
+
+
+def audio_table(n: int = 3) -> tuple[pa.Table, Callable[[str], bytes], Blobs]:
+    """``n`` rows of id and an audio clip (distinct tones); the blobs also hold one image that
+    no audio cell names, to check the kernel will not serve it as audio."""
+    blobs = Blobs()
+    cells = []
+    for i in range(n):
+        d = blobs.add(wav(0.25 + 0.25 * i, freq=220.0 * (i + 1)))
+        cells.append({"digest": d, "format": "wav", "sample_rate": 8000, "caption": f"tone {i}"})
+    blobs.add(png(Image.new("RGB", (4, 4))))
+    schema = pa.schema([field("id", "int", pa.int64()), field("clip", "audio", AUDIO_TYPE)])
+    cells[-1] = None if n > 2 else cells[-1]  # a null cell among them when there are three or more
+    return pa.table([list(range(n)), pa.array(cells, AUDIO_TYPE)], schema=schema), blobs.read, blobs

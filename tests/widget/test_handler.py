@@ -14,7 +14,12 @@ from PIL import Image
 from dsviz_widget.engine import Source
 from dsviz_widget.widget import _handler
 from dsviz_widget.widget._handler import MessageHandler
-from dsviz_widget.widget._protocol import MAX_PAGE_ROWS, MAX_THUMBNAILS, PROTOCOL_VERSION
+from dsviz_widget.widget._protocol import (
+    MAX_BLOB_BYTES,
+    MAX_PAGE_ROWS,
+    MAX_THUMBNAILS,
+    PROTOCOL_VERSION,
+)
 from tests.widget import _synth
 from tests.widget.conftest import ask, decode
 
@@ -148,6 +153,82 @@ def test_sixteen_bit_masks_keep_large_class_ids() -> None:
     assert item["dtype"] == "uint16"
     ids = np.frombuffer(buffers[0], "<u2").reshape(10, 10)
     assert ids[0, 0] == 300 and ids[9, 9] == 0
+
+
+# ---- audio --------------------------------------------------------------------------------
+
+
+def audio_handler() -> tuple[MessageHandler, pa.Table, _synth.Blobs]:
+    t, read, blobs = _synth.audio_table(3)
+    return MessageHandler(Source.from_arrow(t), read), t, blobs
+
+
+def test_blob_sends_an_audio_cells_file_bytes_and_mime() -> None:
+    h, t, blobs = audio_handler()
+    cell = t.column("clip")[1].as_py()
+    reply, buffers = ask(h, kind="blob", digest=cell["digest"])
+    assert reply == {"id": "t1", "kind": "blob-response", "digest": cell["digest"],
+                     "mime": "audio/wav", "size": len(blobs[cell["digest"]])}
+    assert buffers == [blobs[cell["digest"]]]
+    import wave
+    with wave.open(io.BytesIO(buffers[0])) as w:  # a playable WAV: 0.5 s at 8 kHz
+        assert (w.getframerate(), w.getnframes()) == (8000, 4000)
+    json.dumps(reply)
+
+
+def test_blob_serves_only_files_named_by_audio_cells() -> None:
+    h, t, blobs = audio_handler()
+    audio = {c["digest"] for c in t.column("clip").to_pylist() if c}
+    other = next(d for d in blobs if d not in audio)  # an image in the same store
+    err = error_of(h, kind="blob", digest=other)
+    assert "no audio cell of this table refers to the file" in str(err["error"])
+    # A table without audio columns serves nothing, not even its images.
+    t2, read2, _ = _synth.image_table(2)
+    h2 = MessageHandler(Source.from_arrow(t2), read2)
+    digest = t2.column("image")[0].as_py()["digest"]
+    assert "no audio cell" in str(error_of(h2, kind="blob", digest=digest)["error"])
+
+
+@pytest.mark.parametrize("digest", ["../../catalog.sqlite", "A" * 64, "a" * 63, None, 7, ["a" * 64]])
+def test_blob_digest_must_be_sha256_hex(digest: object) -> None:
+    h, _, _ = audio_handler()
+    assert "'digest' must be a SHA-256 hex digest" in str(error_of(h, kind="blob", digest=digest)["error"])
+
+
+def test_blob_unreadable_or_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
+    t, _, blobs = _synth.audio_table(2)
+    d = t.column("clip")[0].as_py()["digest"]
+    h = MessageHandler(Source.from_arrow(t), lambda _d: (_ for _ in ()).throw(KeyError("gone")))
+    assert "cannot read audio" in str(error_of(h, kind="blob", digest=d)["error"])
+    monkeypatch.setattr(_handler, "MAX_BLOB_BYTES", 10)
+    h = MessageHandler(Source.from_arrow(t), blobs.read)
+    assert f"more than the {10:,}" in str(error_of(h, kind="blob", digest=d)["error"])
+    assert MAX_BLOB_BYTES >= 16 * 1024 * 1024
+
+
+def test_blob_from_parquet_and_a_logged_dv_table(tmp_path, store_dir) -> None:
+    import pyarrow.parquet as pq
+
+    import dsviz_widget as dv
+
+    t, read, _ = _synth.audio_table(3)
+    pq.write_table(t, tmp_path / "a.parquet")
+    h = MessageHandler(Source.from_parquet([str(tmp_path / "a.parquet")]), read)
+    d = t.column("clip")[0].as_py()["digest"]
+    assert ask(h, kind="blob", digest=d)[0]["kind"] == "blob-response"
+    # The user's way: dv.Audio in a dv.Table, logged, read back, shown.
+    tone = np.sin(np.linspace(0, 200, 4000)).astype(np.float32)
+    table = dv.Table(columns=["id", "clip"], data=[[0, dv.Audio(tone, sample_rate=8000, caption="sine")]])
+    art = dv.Artifact("sounds", type="dataset")
+    art.add(table, "clips")
+    dv.log_artifact(art)
+    same = dv.use_artifact("sounds:latest").get("clips")
+    w = dv.show(same)
+    (digest, fmt), = w._handler.audio_files().items()
+    assert fmt == "wav"
+    reply, buffers = ask(w._handler, kind="blob", digest=digest)
+    assert reply["mime"] == "audio/wav" and buffers[0][:4] == b"RIFF"
+    w.close()
 
 
 # ---- errors -------------------------------------------------------------------------------

@@ -55,3 +55,13 @@ def test_limits_agree_with_the_browser() -> None:
     assert 2 * batch <= _protocol.MAX_THUMBNAILS
     app = (TS.parent / "app.ts").read_text()
     assert "Math.min(1000," in app and _protocol.MAX_PAGE_ROWS >= 1000 * 2
+
+
+def test_every_request_kind_has_a_typed_answer_in_the_browser() -> None:
+    body = re.search(r"export interface ResponseFor \{(.*?)\n\}", TS.read_text(), re.S)
+    assert body
+    pairs = dict(re.findall(r"^\s*(\w+): (\w+);", body.group(1), re.M))
+    assert set(pairs) == set(_protocol.REQUEST_KINDS)
+    for kind, iface in pairs.items():
+        m = re.search(rf"export interface {iface} \{{(.*?)\n\}}", TS.read_text(), re.S)
+        assert m and f'kind: "{kind}-response";' in m.group(1), kind
