@@ -209,3 +209,16 @@ def test_derived_names_are_qualified_only_when_ambiguous() -> None:
     t = dv.Table(("a", "b"), data=[[img, img]])
     names = t.derived_columns
     assert "a.gt.n_boxes" in names and "b.pred.n_boxes" in names and "a.%_vegetation" in names
+
+
+def test_compare_and_join_pages_keep_kinds_and_classes() -> None:
+    img = dv.Image(np.zeros((4, 4, 3), np.uint8), classes=CLASSES, boxes={"p": {"box_data": []}})
+    a = dv.Table(("id", "meta", "image"), data=[[0, {"k": 1}, img], [1, {"k": 2}, img]])
+    b = dv.Table(("id", "meta", "image"), data=[[0, {"k": 1}, img], [1, {"k": 3}, img]])
+    changed = dv.compare(a, b, on="id").query(filter="changed")
+    assert changed["meta@a"].tolist() == [{"k": 2}] and changed["meta@b"].tolist() == [{"k": 3}]
+    assert changed["image@b"].iloc[0].classes == CLASSES
+    page = dv.compare(a, b, on="id").query(as_arrow=True)
+    assert CLASSES.digest in page.schema.metadata[b"dsviz"].decode()
+    joined = dv.JoinedTable(a, dv.Table(("id", "tags"), data=[[1, ["x"]]]), "id").query(columns=["id", "tags"])
+    assert joined["tags"].tolist() == [["x"]]

@@ -10,8 +10,10 @@ projection over those few rows.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -22,7 +24,7 @@ from dsviz_widget.engine._compile import ColumnInfo, quote_ident
 from dsviz_widget.engine._connection import open_connection
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._relation import ROW, Relation, relation_for
-from dsviz_widget.engine._source import KIND_KEY, Source
+from dsviz_widget.engine._source import KIND_KEY, META_KEY, Source
 from dsviz_widget.engine._tokens import unknown_column_message
 
 _names = itertools.count()
@@ -175,7 +177,23 @@ class JoinRelation:
             col = out.column(c)
             arrays.append(col if col.type == want else col.cast(want))
         arrays.append(out.column(ROW).cast(pa.int64()))
-        return pa.table(arrays, names=[*columns, ROW])
+        fields = [pa.field(c, self.columns[c].type, metadata={KIND_KEY: self.columns[c].kind.encode()})
+                  for c in columns]
+        schema = pa.schema([*fields, pa.field(ROW, pa.int64())], metadata=self.metadata())
+        return pa.table(arrays, schema=schema)
+
+    def metadata(self) -> dict[bytes, bytes]:
+        """The parts' ``dsviz`` metadata merged: every part's classes, so image overlays in
+        a joined or compared view keep their class names and colours."""
+        classes: dict[str, Any] = {}
+        for part in self.parts:
+            source = getattr(part, "source", None)
+            if source is not None:
+                classes.update(source.metadata.get("classes", {}))
+            elif isinstance(part, JoinRelation):
+                inner = json.loads(part.metadata()[META_KEY])
+                classes.update(inner.get("classes", {}))
+        return {META_KEY: json.dumps({"format": 1, "classes": classes, "derived": []}).encode()}
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,7 +209,7 @@ class DerivedSource(Source):
         schema = pa.schema([
             pa.field(c, i.type, metadata={KIND_KEY: i.kind.encode()})
             for c, i in relation.columns.items()
-        ])
+        ], metadata=relation.metadata())
         return cls(schema=schema, name=name, num_rows=relation.num_rows,
                    _kinds={c: i.kind for c, i in relation.columns.items()},
                    _relation=relation)
