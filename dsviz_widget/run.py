@@ -221,8 +221,9 @@ def lineage(obj: Artifact | Run | str, dir: str | os.PathLike[str] | None = None
     -------
     Lineage
         ``{"nodes": [{"id", "kind": "run" | "artifact", "label", ...}],
-        "edges": [{"source", "target", "kind": "used" | "produced"}]}``; edges go from an
-        artifact version to the run that used it, and from a run to the version it produced.
+        "edges": [{"source", "target", "kind": "used" | "produced"}], "store": root}``; edges
+        go from an artifact version to the run that used it, and from a run to the version it
+        produced; ``store`` is the store directory, so a viewer can open the versions.
     """
     if isinstance(obj, Run):
         store, start = obj.store, f"run:{obj.id}"
@@ -265,6 +266,7 @@ def lineage(obj: Artifact | Run | str, dir: str | os.PathLike[str] | None = None
     return Lineage(
         nodes=nodes,
         edges=[{"source": s, "target": t, "kind": k} for s, t, k in sorted(edges)],
+        store=str(store.root),
     )
 
 
