@@ -107,13 +107,22 @@ class OrderJob(Job):
         assert con is not None
         sql = self.make_sql(self.relation.sql(con))
         rows = 0
-        with open(self.path, "wb") as f:
-            for batch in con.sql(sql, params=self.params).to_arrow_reader(1 << 17):
-                ids = np.asarray(batch.column(0).to_numpy(), dtype=self.dtype)
-                ids.tofile(f)
-                rows += len(ids)
-        if rows != self.num_rows:
-            raise RuntimeError(f"view order has {rows} rows, expected {self.num_rows}")
+        # A fresh file per run, renamed into place when complete: a re-run (after an
+        # interruption) must never truncate a file an earlier memory map still reads,
+        # which would kill the process with SIGBUS.
+        part = new_temp_path(".order.part")
+        try:
+            with open(part, "wb") as f:
+                for batch in con.sql(sql, params=self.params).to_arrow_reader(1 << 17):
+                    ids = np.asarray(batch.column(0).to_numpy(), dtype=self.dtype)
+                    ids.tofile(f)
+                    rows += len(ids)
+            if rows != self.num_rows:
+                raise RuntimeError(f"view order has {rows} rows, expected {self.num_rows}")
+            os.replace(part, self.path)
+        finally:
+            remove_file(part)
+        self._order = None
 
     def order(self) -> np.ndarray:
         """The ids (a read-only memory map: pages touch only what they read)."""
@@ -148,7 +157,19 @@ class RowStore(Job):
     def run(self, con: duckdb.DuckDBPyConnection | None) -> None:
         sizes: list[int] = []
         names = self.schema.names
-        with pa.OSFile(self.path, "wb") as sink, pa.ipc.new_file(sink, self.schema) as w:
+        part = new_temp_path(".arrow.part")  # renamed into place when complete (see OrderJob)
+        try:
+            self._write(part, names, sizes)
+            with self._lock:  # readers see the old file and offsets, or the new ones
+                os.replace(part, self.path)
+                self.starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+                self._reader = None
+                self._map = None
+        finally:
+            remove_file(part)
+
+    def _write(self, part: str, names: list[str], sizes: list[int]) -> None:
+        with pa.OSFile(part, "wb") as sink, pa.ipc.new_file(sink, self.schema) as w:
             for p in self.paths:
                 pf = pq.ParquetFile(p)
                 for g in range(pf.num_row_groups):
@@ -164,7 +185,6 @@ class RowStore(Job):
                             sizes.append(b.num_rows)
                     del t
                     pa.default_memory_pool().release_unused()  # keep the footprint flat
-        self.starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
 
     def _open(self) -> pa.ipc.RecordBatchFileReader:
         if self._reader is None:
