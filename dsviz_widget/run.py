@@ -202,10 +202,10 @@ class Lineage(dict[str, Any]):
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        from dsviz_widget import widget
+        from dsviz_widget.widget._lineage import lineage_view
 
-        draw = getattr(widget, "LineageWidget", None)
-        display(draw(dict(self)) if draw is not None else dict(self))
+        # The graph, and under it the tables of the artifact version clicked in it.
+        display(lineage_view(dict(self)))
 
 
 def lineage(obj: Artifact | Run | str, dir: str | os.PathLike[str] | None = None) -> Lineage:

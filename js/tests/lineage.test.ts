@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { layoutGraph } from "../src/lineage";
+import { clickTarget, collapseGraph, layoutGraph, versionRange, type Graph, type LineageNode } from "../src/lineage";
 
 describe("lineage layout", () => {
   it("layers nodes by their longest path from a source", () => {
@@ -28,5 +28,133 @@ describe("lineage layout", () => {
     });
     expect(placed).toHaveLength(2);
     expect(new Set(placed.map((p) => `${p.x},${p.y}`)).size).toBe(2);
+  });
+
+  it("orders each layer after its neighbours, so parallel chains do not cross", () => {
+    // Runs listed in one order, their outputs in the opposite: r1->m1, r2->m2, r3->m3.
+    const graph = exploded();
+    const placed = layoutGraph(graph);
+    const y = Object.fromEntries(placed.map((p) => [p.id, p.y]));
+    for (const [run, out] of [["run:a", "art:v0"], ["run:b", "art:v1"], ["run:c", "art:v2"]] as const) {
+      expect(y[run]).toBe(y[out]);
+    }
+    // No two nodes share a place, and rows are a full node height apart.
+    const spots = placed.map((p) => `${p.x},${p.y}`);
+    expect(new Set(spots).size).toBe(placed.length);
+    const ys = [...new Set(placed.filter((p) => p.layer === 2).map((p) => p.y))].sort((a, b) => a - b);
+    expect(ys[1]! - ys[0]!).toBeGreaterThanOrEqual(50);
+  });
+
+  it("puts versions in order top to bottom, and the runs that made them beside them", () => {
+    const placed = layoutGraph(exploded());
+    const y = Object.fromEntries(placed.map((p) => [p.id, p.y]));
+    expect(y["art:v0"]!).toBeLessThan(y["art:v1"]!);
+    expect(y["art:v1"]!).toBeLessThan(y["art:v2"]!);
+  });
+
+  it("centres a short layer on a tall one", () => {
+    const placed = layoutGraph(exploded());
+    const data = placed.find((p) => p.id === "data:v0")!;
+    const runs = placed.filter((p) => p.layer === 2).map((p) => p.y);
+    expect(data.y).toBe((Math.min(...runs) + Math.max(...runs)) / 2);
+  });
+});
+
+/** A dataset run making data:v0, then three train runs each using it and making one version. */
+function exploded(): Graph {
+  const run = (id: string, step: string): LineageNode => ({ id, kind: "run", label: step, group: `p/${step}`, step });
+  const art = (id: string, name: string, version: number): LineageNode => ({ id, kind: "artifact", label: `${name}:v${version}`, group: name, step: name, version });
+  return {
+    nodes: [
+      art("art:v2", "preds", 2), art("art:v1", "preds", 1), art("art:v0", "preds", 0), art("data:v0", "data", 0),
+      run("run:a", "train"), run("run:b", "train"), run("run:c", "train"), run("run:d", "dataset"),
+    ],
+    edges: [
+      { source: "run:d", target: "data:v0", kind: "produced" },
+      { source: "data:v0", target: "run:a", kind: "used" },
+      { source: "data:v0", target: "run:b", kind: "used" },
+      { source: "data:v0", target: "run:c", kind: "used" },
+      { source: "run:a", target: "art:v0", kind: "produced" },
+      { source: "run:b", target: "art:v1", kind: "produced" },
+      { source: "run:c", target: "art:v2", kind: "produced" },
+    ],
+  };
+}
+
+describe("collapsing runs into steps", () => {
+  it("draws one node per step and per artifact, with merged edges", () => {
+    const shown = collapseGraph(exploded());
+    const labels = shown.nodes.map((n) => n.label).sort();
+    expect(labels).toEqual(["data:v0", "dataset", "preds ×3", "train ×3"]);
+    const train = shown.nodes.find((n) => n.label === "train ×3")!;
+    expect(train.members.sort()).toEqual(["run:a", "run:b", "run:c"]);
+    expect(train.detail).toBe("3 runs");
+    const preds = shown.nodes.find((n) => n.label === "preds ×3")!;
+    expect(preds.detail).toBe("v0–v2");
+    const edges = shown.edges.map((e) => [e.source, e.target, e.kind, e.count]);
+    expect(edges).toEqual([
+      ["run:d", "data:v0", "produced", 1],
+      ["data:v0", train.id, "used", 3],
+      [train.id, preds.id, "produced", 3],
+    ]);
+  });
+
+  it("keeps single nodes as they are, ids included, so clicks open the same thing", () => {
+    const shown = collapseGraph(exploded());
+    const data = shown.nodes.find((n) => n.id === "data:v0")!;
+    expect(data).toMatchObject({ label: "data:v0", members: ["data:v0"] });
+    expect(clickTarget(data, exploded())).toBe("data:v0");
+  });
+
+  it("opens the newest version when a group of versions is clicked", () => {
+    const graph = exploded();
+    const preds = collapseGraph(graph).nodes.find((n) => n.label === "preds ×3")!;
+    expect(clickTarget(preds, graph)).toBe("art:v2");
+    const train = collapseGraph(graph).nodes.find((n) => n.label === "train ×3")!;
+    expect(clickTarget(train, graph)).toBe(train.id);
+  });
+
+  it("explode shows every run and version", () => {
+    const shown = collapseGraph(exploded(), true);
+    expect(shown.nodes).toHaveLength(8);
+    expect(shown.edges).toHaveLength(7);
+    expect(shown.nodes.every((n) => n.members.length === 1)).toBe(true);
+  });
+
+  it("keeps versions made by different steps apart, so a refining step does not loop on itself", () => {
+    const graph: Graph = {
+      nodes: [
+        { id: "r1", kind: "run", label: "ingest", group: "/ingest", step: "ingest" },
+        { id: "r2", kind: "run", label: "clean", group: "/clean", step: "clean" },
+        { id: "d0", kind: "artifact", label: "data:v0", group: "data", step: "data", version: 0 },
+        { id: "d1", kind: "artifact", label: "data:v1", group: "data", step: "data", version: 1 },
+      ],
+      edges: [
+        { source: "r1", target: "d0", kind: "produced" },
+        { source: "d0", target: "r2", kind: "used" },
+        { source: "r2", target: "d1", kind: "produced" },
+      ],
+    };
+    const shown = collapseGraph(graph);
+    expect(shown.nodes.map((n) => n.label)).toEqual(["ingest", "clean", "data:v0", "data:v1"]);
+    expect(shown.edges).toHaveLength(3);
+  });
+
+  it("groups runs by step within a project, not across projects", () => {
+    const graph: Graph = {
+      nodes: [
+        { id: "a", kind: "run", label: "train", group: "p1/train", step: "train" },
+        { id: "b", kind: "run", label: "train", group: "p2/train", step: "train" },
+      ],
+      edges: [],
+    };
+    expect(collapseGraph(graph).nodes).toHaveLength(2);
+  });
+
+  it("writes version ranges briefly", () => {
+    expect(versionRange([2, 0, 1])).toBe("v0–v2");
+    expect(versionRange([0, 2, 5])).toBe("v0, v2, v5");
+    expect(versionRange([0, 1])).toBe("v0, v1");
+    expect(versionRange([0, 2, 4, 6, 8, 10, 12])).toBe("v0, v2, v4, …, v10, v12");
   });
 });

@@ -1,0 +1,56 @@
+"""Opening the artifact version a person clicked in the lineage graph: which tables it holds,
+and one of them read back for the grid.
+
+Kept apart from the widget class so that the choices (what counts as a table, what a missing
+store or version says) are tested without a notebook.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dsviz_widget._errors import NotFoundError, ValidationError
+from dsviz_widget.artifacts import Artifact, open_store
+from dsviz_widget.artifacts._serialize import SUFFIXES
+from dsviz_widget.table import JoinedTable, Table
+
+# Manifest suffixes of the objects the grid can show.
+_TABLE_SUFFIXES = tuple(s for s, kind in SUFFIXES.items() if kind in (Table, JoinedTable))
+
+
+def open_version(store_root: str, artifact: str, version: int) -> Artifact:
+    """The logged version ``artifact:v<version>`` of the store at ``store_root``.
+
+    Examples
+    --------
+    >>> art = open_version(graph["store"], "predictions", 1)  # doctest: +SKIP
+    >>> art.qualified_name                                     # doctest: +SKIP
+    'predictions:v1'
+    """
+    # open_store would create a missing directory: a graph shown from a store deleted since
+    # should say so, not silently make an empty store there.
+    if not Path(store_root).is_dir():
+        raise NotFoundError(f"the artifact store {store_root} no longer exists")
+    store = open_store(store_root)
+    return Artifact._from_row(store, store.catalog.version(artifact, version))
+
+
+def table_names(art: Artifact) -> list[str]:
+    """Names of the entries of ``art`` that are tables, in ``art.entries()`` order.
+
+    Decided from the manifest alone: ``art.get`` on every entry would read (and check the
+    digest of) each plain file, such as a model's weights, just to learn it is not a table.
+    """
+    manifest = art.manifest
+    if manifest is None:
+        return []
+    return [n for n in art.entries() if any(n + s in manifest.entries for s in _TABLE_SUFFIXES)]
+
+
+def read_table(art: Artifact, name: str) -> Any:
+    """The table entry ``name`` of ``art`` (a ``Table`` or ``JoinedTable``)."""
+    obj = art.get(name)
+    if not isinstance(obj, (Table, JoinedTable)):
+        raise ValidationError(f"{art.qualified_name}/{name} is a {type(obj).__name__}, not a table")
+    return obj
