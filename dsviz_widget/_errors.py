@@ -37,3 +37,22 @@ class ImmutableError(DsvizError):
 
 class StoreError(DsvizError, OSError):
     """The store could not be read or written (disk full, permissions, I/O error)."""
+
+
+#: SQLite's primary result codes for a full disk, an I/O error and a refused write, as errnos.
+_SQLITE_ERRNO = {13: 28, 10: 5, 8: 13, 3: 13, 14: 13}  # FULL, IOERR, READONLY, PERM, CANTOPEN
+
+
+def store_error(what: str, exc: BaseException) -> StoreError:
+    """A :class:`StoreError` saying ``what`` failed because of ``exc``.
+
+    It keeps the ``errno`` of an ``OSError`` (or the errno matching an SQLite disk error), so
+    ``except OSError as e: e.errno == errno.ENOSPC`` keeps working.
+    """
+    err = StoreError(f"{what}: {exc}")
+    code = getattr(exc, "errno", None)
+    if code is None:
+        code = _SQLITE_ERRNO.get((getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF)
+    if code is not None:
+        err.errno = code
+    return err

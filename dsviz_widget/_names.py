@@ -16,6 +16,12 @@ from dsviz_widget._errors import UnsafePathError
 
 _ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _SEGMENT_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\\%:*?\"<>|]")
+#: Characters that change how a name *looks* without being visible: C1 controls, bidi
+#: embeddings / overrides / isolates / marks (``"\u202e..txt"`` shows reversed), line and
+#: paragraph separators, and lone surrogates (not encodable as UTF-8).
+_INVISIBLE_FORBIDDEN = re.compile(
+    "[\x80-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]"
+)
 MAX_ENTRY_LENGTH = 512
 
 
@@ -61,6 +67,8 @@ def _entry_problem(name: str) -> str | None:
         return "absolute paths are not allowed"
     if match := _SEGMENT_FORBIDDEN.search(name):
         return f"character {match.group()!r} is not allowed"
+    if match := _INVISIBLE_FORBIDDEN.search(name):
+        return f"invisible or direction-changing character {match.group()!r} is not allowed"
     for segment in name.split("/"):
         if segment in ("", ".", ".."):
             return f"path segment {segment!r} is not allowed"

@@ -99,10 +99,12 @@ class Artifact:
     def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None) -> None:
         """Add every file under a directory. Symbolic links are refused, so nothing outside it is read."""
         self._check_mutable()
+        prefix = check_entry_name(name, what="directory name") + "/" if name else ""  # before any I/O
         root = Path(os.fspath(local_path))
+        if "\x00" in str(root):
+            raise ValidationError("directory path contains a NUL byte")
         if not root.is_dir() or root.is_symlink():
             raise ValidationError(f"add_dir needs a directory: {str(root)!r}")
-        prefix = check_entry_name(name, what="directory name") + "/" if name else ""
         found: dict[str, Path] = {}
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
             for d in dirnames:

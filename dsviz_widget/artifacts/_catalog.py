@@ -14,12 +14,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dsviz_widget._errors import NotFoundError, StoreError, ValidationError
+from dsviz_widget._errors import NotFoundError, ValidationError, store_error
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS artifacts (
@@ -69,6 +69,14 @@ _ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _VERSION = re.compile(r"^v(\d+)$")
 
 
+def _rollback(db: sqlite3.Connection) -> None:
+    """End a failed transaction. SQLite may have rolled back already (a full disk or an I/O
+    error does), and that must not replace the error being reported."""
+    if db.in_transaction:
+        with suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+
+
 @dataclass(frozen=True)
 class VersionRow:
     artifact: str
@@ -108,7 +116,7 @@ class Catalog:
         try:
             db.executescript(_SCHEMA)  # CREATE IF NOT EXISTS: safe to race with other processes
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot create the catalog {self.path}: {exc}") from exc
+            raise store_error(f"cannot create the catalog {self.path}", exc) from exc
 
     def _connect(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -119,7 +127,7 @@ class Catalog:
                 db.execute("PRAGMA synchronous=FULL")
                 db.execute("PRAGMA busy_timeout=120000")
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot open the catalog {self.path}: {exc}") from exc
+                raise store_error(f"cannot open the catalog {self.path}", exc) from exc
             self._local.db = db
         return db
 
@@ -129,24 +137,27 @@ class Catalog:
         try:
             db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write the catalog {self.path}: {exc}") from exc
+            raise store_error(f"cannot write the catalog {self.path}", exc) from exc
         try:
             yield db
+        except sqlite3.Error as exc:
+            _rollback(db)
+            raise store_error(f"cannot write the catalog {self.path}", exc) from exc
         except BaseException:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise
         else:
             try:
                 db.execute("COMMIT")
             except sqlite3.Error as exc:
-                db.execute("ROLLBACK")
-                raise StoreError(f"cannot commit to the catalog {self.path}: {exc}") from exc
+                _rollback(db)
+                raise store_error(f"cannot commit to the catalog {self.path}", exc) from exc
 
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
             return self._connect().execute(sql, args).fetchall()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot read the catalog {self.path}: {exc}") from exc
+            raise store_error(f"cannot read the catalog {self.path}", exc) from exc
 
     # -- versions ----------------------------------------------------------------------------
     def publish(

@@ -13,16 +13,35 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from dsviz_widget._errors import IntegrityError, StoreError, ValidationError
+from dsviz_widget._errors import (
+    IntegrityError,
+    StoreError,
+    UnsafePathError,
+    ValidationError,
+    store_error,
+)
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
+
+
+@contextmanager
+def io_step(what: str) -> Iterator[None]:
+    """Turn an ``OSError`` of one store step into a :class:`StoreError` naming the step."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except OSError as exc:
+        raise store_error(what, exc) from exc
 
 
 def check_digest(digest: object) -> str:
@@ -53,10 +72,15 @@ class ObjectStore:
         the save about to refer to it; None if the object does not exist."""
         path = self.path(digest)
         try:
-            os.utime(path)
-            return path.stat().st_size
+            with io_step(f"could not refresh stored object {digest[:12]} in {self.objects}"):
+                os.utime(path)
+                return path.stat().st_size
         except FileNotFoundError:
             return None
+        except StoreError as exc:
+            if isinstance(exc.__cause__, FileNotFoundError):
+                return None
+            raise
 
     # -- writing -----------------------------------------------------------------------------
     def put_bytes(self, data: bytes, digest: str | None = None) -> str:
@@ -66,22 +90,40 @@ class ObjectStore:
             return digest
         tmp = self._tmp_path()
         try:
-            with open(tmp, "xb") as f:
+            with io_step(f"could not write a new object to {self.tmp}"), open(tmp, "xb") as f:
                 f.write(data)
                 os.fchmod(f.fileno(), 0o444)  # stored objects are never modified in place
             self._link(tmp, digest)
         finally:
-            _unlink_quietly(tmp)
+            unlink_quietly(tmp)
         return digest
 
     def put_file(self, src: Path) -> tuple[str, int]:
-        """Store a copy of the file at ``src``; returns (digest, size)."""
-        tmp = self._tmp_path()
+        """Store a copy of the file at ``src``; returns (digest, size).
+
+        The source is opened without following a final symbolic link and must be a regular
+        file: a file swapped for a link (or a FIFO) after ``add_file`` / ``add_dir`` checked it
+        is refused, not followed outside the directory that was added.
+        """
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         try:
-            shutil.copyfile(src, tmp)
+            fd = os.open(src, flags)
         except OSError as exc:
-            _unlink_quietly(tmp)
-            raise StoreError(f"could not copy {str(src)!r} into the store: {exc}") from exc
+            if os.path.islink(src):
+                raise UnsafePathError(
+                    f"{str(src)!r} became a symbolic link after it was added; not following it"
+                ) from None
+            raise store_error(f"could not read {str(src)!r} to copy it into the store", exc) from exc
+        with open(fd, "rb") as fsrc:
+            if not stat.S_ISREG(os.fstat(fsrc.fileno()).st_mode):
+                raise UnsafePathError(f"{str(src)!r} is no longer a regular file; not reading it")
+            tmp = self._tmp_path()
+            try:
+                with io_step(f"could not copy {str(src)!r} into the store"), open(tmp, "xb") as f:
+                    shutil.copyfileobj(fsrc, f, _CHUNK)
+            except BaseException:
+                unlink_quietly(tmp)
+                raise
         return self.adopt(tmp)
 
     def adopt(self, tmp: Path) -> tuple[str, int]:
@@ -89,7 +131,10 @@ class ObjectStore:
         h = hashlib.sha256()
         size = 0
         try:
-            with open(tmp, "rb+") as f:
+            with (
+                io_step(f"could not store the new file {tmp.name} of {self.tmp}"),
+                open(tmp, "rb+") as f,
+            ):
                 while chunk := f.read(_CHUNK):
                     h.update(chunk)
                     size += len(chunk)
@@ -98,14 +143,15 @@ class ObjectStore:
             if self.claim(digest) is None:
                 self._link(tmp, digest)
         finally:
-            _unlink_quietly(tmp)
+            unlink_quietly(tmp)
         return digest, size
 
     def new_tmp(self) -> Path:
         return self._tmp_path()
 
     def _tmp_path(self) -> Path:
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        with io_step(f"could not create the store's temporary directory {self.tmp}"):
+            self.tmp.mkdir(parents=True, exist_ok=True)
         return self.tmp / f"{os.getpid()}-{uuid.uuid4().hex}.part"
 
     def _link(self, tmp: Path, digest: str) -> None:
@@ -116,9 +162,7 @@ class ObjectStore:
         except FileExistsError:
             return  # same digest, same bytes: a concurrent writer got there first
         except OSError as exc:
-            raise StoreError(
-                f"could not store object {digest[:12]} in {self.objects}: {exc}"
-            ) from exc
+            raise store_error(f"could not store object {digest[:12]} in {self.objects}", exc) from exc
         self._pending().append(final)
 
     def _pending(self) -> list[Path]:
@@ -136,12 +180,15 @@ class ObjectStore:
         file and directory this thread wrote is fsynced.
         """
         pending = self._pending()
-        if not _syncfs(self.root):
-            for path in pending:
-                _fsync_path(path)
-            for d in {p.parent for p in pending}:
-                _fsync_dir(d)
-        pending.clear()
+        try:
+            with io_step(f"could not flush the store {self.root} to disk"):
+                if not _syncfs(self.root):
+                    for path in pending:
+                        _fsync_path(path)
+                    for d in {p.parent for p in pending}:
+                        _fsync_dir(d)
+        finally:
+            pending.clear()
 
     # -- reading -----------------------------------------------------------------------------
     def read(self, digest: str, what: str) -> bytes:
@@ -209,7 +256,7 @@ def _syncfs(root: Path) -> bool:
     try:
         if _libc.syncfs(fd) != 0:
             err = ctypes.get_errno()
-            raise StoreError(f"could not flush the store {root} to disk: {os.strerror(err)}")
+            raise store_error(f"could not flush the store {root} to disk", OSError(err, os.strerror(err)))
     finally:
         os.close(fd)
     return True
@@ -234,5 +281,8 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _unlink_quietly(path: Path) -> None:
-    path.unlink(missing_ok=True)
+def unlink_quietly(path: Path) -> None:
+    """Remove a temporary file; a failure here must not hide the error being handled (``gc``
+    removes what is left)."""
+    with suppress(OSError):
+        path.unlink(missing_ok=True)

@@ -30,6 +30,7 @@ from dsviz_widget._errors import IntegrityError, NotFoundError, ValidationError
 from dsviz_widget._progress import progress_bar
 from dsviz_widget.artifacts._catalog import VersionRow
 from dsviz_widget.artifacts._manifest import Entry, Manifest, media_entry
+from dsviz_widget.artifacts._objects import io_step, unlink_quietly
 from dsviz_widget.artifacts._store import Store
 from dsviz_widget.media import Audio, Blob, Classes, Image, Origin
 from dsviz_widget.table import JoinedTable, Table
@@ -141,12 +142,15 @@ def _write_table(store: Store, name: str, table: Table) -> dict[str, Entry]:
     tmp = store.objects.new_tmp()
     bar = progress_bar(desc=f"writing {name!r}", total=len(table), unit="row")
     try:
-        with pq.ParquetWriter(tmp, schema, use_dictionary=_dictionary_columns(first)) as writer:
+        with (
+            io_step(f"could not write table {name!r} to {tmp.parent}"),
+            pq.ParquetWriter(tmp, schema, use_dictionary=_dictionary_columns(first)) as writer,
+        ):
             for batch in itertools.chain([first], batches):
                 writer.write_batch(batch)
                 bar.update(batch.num_rows)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        unlink_quietly(tmp)
         raise
     finally:
         bar.close()
@@ -165,7 +169,12 @@ def _write_table(store: Store, name: str, table: Table) -> dict[str, Entry]:
             schema=MEDIA_INDEX,
         )
         tmp = store.objects.new_tmp()
-        pq.write_table(media, tmp)
+        try:
+            with io_step(f"could not write the media index of {name!r} to {tmp.parent}"):
+                pq.write_table(media, tmp)
+        except BaseException:
+            unlink_quietly(tmp)
+            raise
         mdigest, msize = store.objects.adopt(tmp)
         entries[f"{name}.media.parquet"] = Entry(mdigest, msize)
     return entries

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from dsviz_widget._errors import IntegrityError, NotFoundError, StoreError
+from dsviz_widget._errors import IntegrityError, NotFoundError, store_error
 from dsviz_widget.artifacts._catalog import Catalog, VersionRow
 from dsviz_widget.artifacts._manifest import Manifest
 from dsviz_widget.artifacts._objects import ObjectStore
@@ -45,7 +45,7 @@ class Store:
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create the store directory {root}: {exc}") from exc
+            raise store_error(f"cannot create the store directory {root}", exc) from exc
         self.objects = ObjectStore(root)
         self.catalog = Catalog(root / "catalog.sqlite")
         self._manifests: dict[str, Manifest] = {}
@@ -169,7 +169,11 @@ class GcReport:
 
 @contextmanager
 def _flock(path: Path, mode: int) -> Iterator[None]:
-    with open(path, "a+b") as f:
+    try:
+        f = open(path, "a+b")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise store_error(f"cannot open the store's lock file {path}", exc) from exc
+    with f:
         fcntl.flock(f.fileno(), mode)
         try:
             yield

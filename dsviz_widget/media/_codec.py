@@ -47,7 +47,10 @@ def open_checked(
             warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
             im = PILImage.open(source)
     except PILImage.DecompressionBombError as exc:
-        raise ValidationError(f"{where}: image is too large ({exc})") from None
+        raise ValidationError(
+            f"{where}: image is too large ({exc}); dsviz_widget accepts at most "
+            f"{MAX_IMAGE_PIXELS:,} pixels (dsviz_widget.media.MAX_IMAGE_PIXELS)"
+        ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ValidationError(f"{where}: not a readable image ({exc})") from None
     try:

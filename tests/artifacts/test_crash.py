@@ -224,10 +224,16 @@ class Child:
             f"child ended by itself ({self.proc.returncode}) before the kill:\n{err}"
         )
         done: dict[int, int] = {}
-        for line in [*lines, *out.splitlines()]:
-            if not line.startswith("publish"):
-                seed, version = line.split()
-                done[int(version)] = int(seed)
+        output = [*lines, *out.splitlines()]
+        for i, line in enumerate(output):
+            if line.startswith("publish"):
+                continue
+            parts = line.split()
+            if len(parts) != 2 or not all(p.isdigit() for p in parts):
+                # Only the last line can be cut short, by a kill landing mid-print.
+                assert i == len(output) - 1, f"malformed child output line {line!r}"
+                continue
+            done[int(parts[1])] = int(parts[0])
         return done
 
 
