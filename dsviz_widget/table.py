@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from dsviz_widget._cells import (
     kind_of_value,
     to_cell,
 )
-from dsviz_widget._errors import NotFoundError, ValidationError
+from dsviz_widget._errors import DsvizError, IntegrityError, NotFoundError, ValidationError
 from dsviz_widget.engine._source import kind_of_arrow, kinds_of
 from dsviz_widget.media import Blob, BlobReader, Origin
 
@@ -67,6 +68,19 @@ class _Column:
         self.kind = "float"
 
 
+@contextmanager
+def _damaged(label: str) -> Iterator[None]:
+    """Turn any failure to read or decode a Parquet file into one typed, named error."""
+    try:
+        yield
+    except DsvizError:
+        raise
+    except (pa.ArrowException, OSError, ValueError, TypeError, KeyError, IndexError) as exc:
+        raise IntegrityError(
+            f"{label}: the Parquet file is damaged or is not a table ({type(exc).__name__}: {exc})"
+        ) from None
+
+
 class _Stored:
     """A table whose rows live in Parquet files (read lazily, in batches)."""
 
@@ -79,28 +93,39 @@ class _Stored:
         digest: str | None = None,
     ) -> None:
         self.paths = list(paths)
-        self.files = [pq.ParquetFile(p) for p in self.paths]
-        self.schema = self.files[0].schema_arrow
-        self.num_rows = sum(f.metadata.num_rows for f in self.files)
-        self.decoder = _storage.Decoder(self.schema, reader, origin_of)
-        self.reader = reader
         self.label = label
+        with _damaged(label):
+            self.files = [pq.ParquetFile(p) for p in self.paths]
+            self.schema = self.files[0].schema_arrow
+            self.num_rows = sum(f.metadata.num_rows for f in self.files)
+            self.decoder = _storage.Decoder(self.schema, reader, origin_of)
+        self.reader = reader
         self.digest = digest  # of the Parquet file, when it is a stored object
-        self.logged: Any = (
-            None  # set by artifacts/ for tables read from a store: lets them be borrowed
-        )
+        # Set by artifacts/ for tables read from a store: lets them be borrowed, not copied.
+        self.logged: Any = None
 
     def batches(
         self, columns: Sequence[str] | None = None, batch_rows: int = BATCH_ROWS
     ) -> Iterator[pa.RecordBatch]:
-        for f in self.files:
-            yield from f.iter_batches(
-                batch_size=batch_rows, columns=list(columns) if columns else None
-            )
+        with _damaged(self.label):
+            for f in self.files:
+                yield from f.iter_batches(
+                    batch_size=batch_rows, columns=list(columns) if columns else None
+                )
 
     def read(self, columns: Sequence[str] | None = None) -> pa.Table:
-        tables = [f.read(columns=list(columns) if columns else None) for f in self.files]
-        return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+        with _damaged(self.label):
+            tables = [f.read(columns=list(columns) if columns else None) for f in self.files]
+            return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+    def column(self, name: str, array: pa.Array | pa.ChunkedArray) -> list[Any]:
+        """Decoded cells (JSON, arrays, media records) of a column read from the file."""
+        with _damaged(self.label):
+            return self.decoder.column(name, array)
+
+    def rows(self, names: Sequence[str]) -> Iterator[list[Any]]:
+        with _damaged(self.label):
+            yield from self.decoder.batches_as_rows(self.batches(names), names)
 
 
 class Table:
@@ -242,7 +267,7 @@ class Table:
             col.chunks, col.pending, col.objects = [], [], []
             array = data.column(col.name)
             if col.kind in MEDIA_KINDS:
-                col.objects = stored.decoder.column(col.name, array)
+                col.objects = stored.column(col.name, array)
             else:
                 col.chunks = list(array.chunks)
         self._stored = None
@@ -346,7 +371,7 @@ class Table:
         if name not in self._index and name not in self.derived_columns:
             raise NotFoundError(_unknown_column(name, self.columns + self.derived_columns))
         if self._stored is not None:
-            return self._stored.decoder.column(name, self._stored.read([name]).column(name))
+            return self._stored.column(name, self._stored.read([name]).column(name))
         col = self._index.get(name)
         if col is not None and col.kind in MEDIA_KINDS:
             return list(col.objects)
@@ -357,7 +382,7 @@ class Table:
         """Rows as lists of values, streamed in batches."""
         names = self.columns
         if self._stored is not None:
-            yield from self._stored.decoder.batches_as_rows(self._stored.batches(names), names)
+            yield from self._stored.rows(names)
             return
         decoder = _storage.Decoder(self._schema(), self._read_blob)
         for start in range(0, self._n, BATCH_ROWS):
@@ -383,14 +408,16 @@ class Table:
         names = self.columns
         if self._stored is not None:
             table = self._stored.read(names)
-            decoder = self._stored.decoder
+            with _damaged(self._stored.label):
+                columns = {
+                    n: _storage.to_pandas_column(self._stored.decoder, n, table.column(n))
+                    for n in names
+                }
         else:
             table = self._storage_table().select(names)
             decoder = _storage.Decoder(self._schema(), self._read_blob)
-        return pd.DataFrame(
-            {n: _storage.to_pandas_column(decoder, n, table.column(n)) for n in names},
-            columns=names,
-        )
+            columns = {n: _storage.to_pandas_column(decoder, n, table.column(n)) for n in names}
+        return pd.DataFrame(columns, columns=names)
 
     def to_arrow(self) -> pa.Table:
         """The table in its storage form without derived columns (see docs/architecture.md).
@@ -523,7 +550,7 @@ class Table:
             media = [n for n in self.columns if self._stored.decoder.kinds[n] in MEDIA_KINDS]
             for batch in self._stored.batches(media):
                 for name in media:
-                    for obj in self._stored.decoder.column(name, batch.column(name)):
+                    for obj in self._stored.column(name, batch.column(name)):
                         if obj is not None:
                             yield from obj._storage_blobs()
             return
@@ -560,7 +587,8 @@ class Table:
         from dsviz_widget.engine import Source
 
         if self._stored is not None:
-            return Source.from_parquet(self._stored.paths, name=self._stored.label)
+            with _damaged(self._stored.label):
+                return Source.from_parquet(self._stored.paths, name=self._stored.label)
         source = self._cache.get("source")
         if source is None:
             source = Source.from_arrow(self._storage_table(), name="table")

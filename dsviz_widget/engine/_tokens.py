@@ -22,7 +22,9 @@ KEYWORDS = frozenset(
     {"and", "or", "not", "in", "is", "null", "none", "true", "false",
      "contains", "startswith", "endswith"}
 )
-_NUMBER = re.compile(r"(?:\d+(?:_\d+)*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# ASCII digits only: str.isdigit() and \d also accept "²" and "٣", which int() would misread.
+_NUMBER = re.compile(r"(?:[0-9]+(?:_[0-9]+)*(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_ASCII_DIGITS = frozenset("0123456789")
 _NAME_CHAR = re.compile(r"[\w%.@]")
 _OPERATORS = ("==", "!=", "<>", "<=", ">=", "&&", "||", "=", "<", ">", "+", "-", "*", "/",
               "%", "!", "(", ")", "[", "]", ",")
@@ -98,7 +100,7 @@ class Tokenizer:
                 self._string(ch)
             elif ch == "`":
                 self._backtick()
-            elif ch.isdigit() or (ch == "." and text[start + 1 : start + 2].isdigit()):
+            elif ch in _ASCII_DIGITS or (ch == "." and text[start + 1 : start + 2] in _ASCII_DIGITS):
                 self._number()
             elif ch.isalpha() or ch == "_" or (ch == "%" and self._expects_value()):
                 self._name()
@@ -186,9 +188,10 @@ class Tokenizer:
         if any(c in raw for c in ".eE"):
             value = float(raw)
         else:
-            value = int(raw)
-            if value >= 2**63:
+            # Length first: int() of thousands of digits is slow, and refused past 4,300.
+            if len(raw.lstrip("0")) > 19 or int(raw) >= 2**63:
                 raise self.error("integer is too large (at most 2**63 - 1)", start)
+            value = int(raw)
         self.tokens.append(Token("num", value, start, end))
 
     def _name(self) -> None:

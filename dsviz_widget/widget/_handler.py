@@ -7,6 +7,8 @@ it; the protocol tests call it directly.
 
 from __future__ import annotations
 
+import math
+
 import dataclasses
 import json
 import logging
@@ -344,7 +346,12 @@ class MessageHandler:
 
 def _int(msg: Mapping[str, Any], key: str, lo: int, hi: int | None) -> int:
     value = msg.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not math.isfinite(value))  # NaN / inf: int() would raise
+        or value != int(value)
+    ):
         raise BadRequest(f"'{key}' must be an integer, got {value!r}")
     n = int(value)
     if n < lo:

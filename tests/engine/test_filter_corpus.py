@@ -353,3 +353,15 @@ def _parse_only(source: Source, text: str) -> None:
     from dsviz_widget.engine import parse_filter
 
     parse_filter(text, source.schema.names)
+
+
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [("x > ²", 4), ("٣ > 1", 0), ("x > " + "9" * 5000, 4), ("x > 9223372036854775808", 4)],
+)
+def test_non_ascii_digits_and_huge_integers_are_filter_errors(text: str, position: int) -> None:
+    from dsviz_widget.engine import FilterError, parse_filter
+
+    with pytest.raises(FilterError) as info:
+        parse_filter(text, ["x"])
+    assert info.value.position == position
