@@ -61,6 +61,7 @@ class Logged:
     artifact: str
     version: int
     entries: dict[str, Entry]
+    entry: str  # the name the table was added under (``name`` in ``art.add(table, name)``)
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -274,7 +275,7 @@ def _read_table(store: Store, row: VersionRow, manifest: Manifest, name: str, la
         if name + s in manifest.entries
     }
     assert table._stored is not None
-    table._stored.logged = Logged(store.root, row.artifact, row.version, own)
+    table._stored.logged = Logged(store.root, row.artifact, row.version, own, name)
     return table
 
 

@@ -239,10 +239,13 @@ class _Compiler:
             # Python's true division; NaN from 0/0 counts as missing like any NaN.
             q = f"(({lsql})::DOUBLE / ({rsql}))"
             return f"(CASE WHEN isnan({q}) THEN NULL ELSE {q} END)", "num"
+        # TRY: an integer overflow or a modulo by zero gives a missing value (the row does not
+        # match), as division by zero and NaN do, instead of failing the whole query with
+        # DuckDB's wording and no position.
         if node.op == "%":
             # Python's modulo takes the divisor's sign; SQL's takes the dividend's.
-            return f"((({lsql} % {rsql}) + {rsql}) % {rsql})", "num"
-        return f"({lsql} {node.op} {rsql})", "num"
+            return f"TRY((({lsql} % {rsql}) + {rsql}) % {rsql})", "num"
+        return f"TRY({lsql} {node.op} {rsql})", "num"
 
     def in_list(self, node: InList) -> tuple[str, str]:
         sql, cls = self.expr(node.operand)

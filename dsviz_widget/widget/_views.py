@@ -90,13 +90,7 @@ def view_store_for(obj: Any) -> ViewStore | None:
     logged = getattr(stored, "logged", None)
     if logged is None:
         return None
-    # artifacts/ labels a table it reads "<artifact>:v<version>/<entry>"; the entry name is
-    # not kept anywhere else on the table.
-    prefix = f"{logged.artifact}:v{logged.version}/"
-    label = str(getattr(stored, "label", ""))
-    if not label.startswith(prefix):
-        return None
-    return ViewStore(Path(logged.root), logged.artifact, label[len(prefix):])
+    return ViewStore(Path(logged.root), logged.artifact, logged.entry)
 
 
 NOT_LOGGED = (

@@ -234,6 +234,9 @@ KNOWN: dict[str, str] = {}  # none open: the tokenizer's non-ASCII digit and hug
 def _verdict(findings: Findings) -> None:
     new = {k: v for k, v in findings.bugs.items() if not any(known in k for known in KNOWN)}
     assert not new, json.dumps(new, indent=1)[:6000]
+    # Runtime failures of accepted filters (overflow, modulo by zero) give missing values now;
+    # any error that still reaches the user must point at a position.
+    assert not findings.query_errors_without_position, findings.query_errors_without_position
     if findings.bugs:
         pytest.xfail("known engine bug(s): " + "; ".join(
             f"{k} (e.g. {v['expression']!r})" for k, v in findings.bugs.items())[:2000])
