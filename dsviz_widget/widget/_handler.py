@@ -7,11 +7,10 @@ it; the protocol tests call it directly.
 
 from __future__ import annotations
 
-import math
-
 import dataclasses
 import json
 import logging
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
