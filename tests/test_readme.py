@@ -15,7 +15,7 @@ README = (ROOT / "README.md").read_text()
 def test_the_two_set_up_commands() -> None:
     commands = re.findall(r"```bash\n(.+?)\n```", README, re.S)
     assert commands == ['pip install -e ".[demo]" && dsviz demo', 'pip install -e ".[test]" && python -m pytest']
-    assert commands[1].split("&& ")[1] in (ROOT / ".ci" / "run").read_text()  # CI runs the README's command
+    assert commands[1] in (ROOT / ".ci" / "run").read_text()  # CI runs the README's command verbatim
 
 
 def test_quickstart_runs_as_written(tmp_path: Path) -> None:
