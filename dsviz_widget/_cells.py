@@ -8,7 +8,6 @@ float arrives, as pandas would. See docs/architecture.md for the storage represe
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,6 @@ import pyarrow as pa
 from dsviz_widget._errors import ValidationError
 from dsviz_widget.media import Audio, Image
 
-SCALAR_KINDS = ("int", "float", "bool", "str")
 JSON_KINDS = ("list", "dict")
 MEDIA_KINDS = ("image", "audio")
 
@@ -166,7 +164,3 @@ def array_from_record(record: dict[str, Any]) -> np.ndarray:
     if dtype.hasobject:  # never produced by us; refuse rather than unpickle anything
         raise ValidationError("stored array has an object dtype")
     return np.frombuffer(record["data"], dtype=dtype).reshape(record["shape"]).copy()
-
-
-def float_is_nan(value: Any) -> bool:
-    return isinstance(value, float) and math.isnan(value)

@@ -375,7 +375,7 @@ class Table:
         col = self._index.get(name)
         if col is not None and col.kind in MEDIA_KINDS:
             return list(col.objects)
-        decoder = _storage.Decoder(self._schema(), self._read_blob)
+        decoder = self._memory_decoder()
         return decoder.column(name, self._storage_table().column(name))
 
     def __iter__(self) -> Iterator[list[Any]]:
@@ -384,7 +384,7 @@ class Table:
         if self._stored is not None:
             yield from self._stored.rows(names)
             return
-        decoder = _storage.Decoder(self._schema(), self._read_blob)
+        decoder = self._memory_decoder()
         for start in range(0, self._n, BATCH_ROWS):
             stop = min(start + BATCH_ROWS, self._n)
             cols = []
@@ -415,7 +415,7 @@ class Table:
                 }
         else:
             table = self._storage_table().select(names)
-            decoder = _storage.Decoder(self._schema(), self._read_blob)
+            decoder = self._memory_decoder()
             columns = {n: _storage.to_pandas_column(decoder, n, table.column(n)) for n in names}
         return pd.DataFrame(columns, columns=names)
 
@@ -486,10 +486,12 @@ class Table:
 
         return run_query(self, filter, sort, group_by, columns, offset, limit, as_arrow)
 
-    def _decoder(self) -> _storage.Decoder:
-        if self._stored is not None:
-            return self._stored.decoder
-        return _storage.Decoder(self._schema(), self._read_blob)
+    def _memory_decoder(self) -> _storage.Decoder:
+        """Decoder for the in-memory storage form (cached until the table changes)."""
+        decoder = self._cache.get("decoder")
+        if decoder is None:
+            decoder = self._cache["decoder"] = _storage.Decoder(self._schema(), self._read_blob)
+        return decoder
 
     # -- storage (used by artifacts/ and the engine bridge) -----------------------------------
     def _schema(self) -> pa.Schema:

@@ -44,8 +44,7 @@ def test_quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text = text_of(outputs)
     assert "digits:v0 1797 rows" in text
     assert "epoch 5:" in text and "digits-predictions:v5" in text
-    assert widgets_in(outputs) >= 4  # dataset, grouped, mistakes, comparison (+ lineage)
-    assert "'kind': 'produced'" in text or widgets_in(outputs) >= 5
+    assert widgets_in(outputs) == 5  # dataset, grouped, mistakes, comparison, lineage graph
 
 
 @pytest.mark.slow

@@ -197,14 +197,13 @@ class ObjectStore:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise IntegrityError(
-                f"{what}: stored file {digest} is missing from {self.objects}"
-            ) from None
+            raise self._missing(what, digest) from None
         if hashlib.sha256(data).hexdigest() != digest:
-            raise IntegrityError(
-                f"{what}: stored file {path} is corrupt (its SHA-256 does not match)"
-            )
+            raise _corrupt(what, path)
         return data
+
+    def _missing(self, what: str, digest: str) -> IntegrityError:
+        return IntegrityError(f"{what}: stored file {digest} is missing from {self.objects}")
 
     def verified_path(self, digest: str, what: str) -> Path:
         """The path of an object whose content was checked against its digest."""
@@ -212,9 +211,7 @@ class ObjectStore:
         try:
             st = path.stat()
         except FileNotFoundError:
-            raise IntegrityError(
-                f"{what}: stored file {digest} is missing from {self.objects}"
-            ) from None
+            raise self._missing(what, digest) from None
         key = (st.st_size, st.st_ino)  # not mtime: claim() refreshes it on every reuse
         if self._verified.get(digest) == key:
             return path
@@ -223,9 +220,7 @@ class ObjectStore:
             while chunk := f.read(_CHUNK):
                 h.update(chunk)
         if h.hexdigest() != digest:
-            raise IntegrityError(
-                f"{what}: stored file {path} is corrupt (its SHA-256 does not match)"
-            )
+            raise _corrupt(what, path)
         self._verified[digest] = key
         return path
 
@@ -239,6 +234,10 @@ class ObjectStore:
 
 
 _libc: Any = None
+
+
+def _corrupt(what: str, path: Path) -> IntegrityError:
+    return IntegrityError(f"{what}: stored file {path} is corrupt (its SHA-256 does not match)")
 
 
 def _syncfs(root: Path) -> bool:

@@ -1,22 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { AudioStore } from "../src/audio";
-import { RequestClient, type Transport } from "../src/client";
+import { RequestClient } from "../src/client";
+import { FakeTransport } from "./fake-transport";
 import type { Request } from "../src/protocol";
 
-class FakeTransport implements Transport {
-  sent: Request[] = [];
-  private handler: ((msg: unknown, buffers: DataView[]) => void) | null = null;
-  send(msg: Request): void {
-    this.sent.push(msg);
-  }
-  listen(handler: (msg: unknown, buffers: DataView[]) => void): () => void {
-    this.handler = handler;
-    return () => { this.handler = null; };
-  }
+class AudioTransport extends FakeTransport {
   answer(i: number, bytes: number): void {
     const req = this.sent[i] as Extract<Request, { kind: "blob" }>;
     const buf = new DataView(new Uint8Array(bytes).fill(7).buffer);
-    this.handler?.({ id: req.id, kind: "blob-response", digest: req.digest, mime: "audio/wav", size: bytes }, [buf]);
+    this.reply({ id: req.id, kind: "blob-response", digest: req.digest, mime: "audio/wav", size: bytes }, [buf]);
   }
 }
 
@@ -24,7 +16,7 @@ const D = (c: string): string => c.repeat(64);
 
 describe("AudioStore", () => {
   it("asks once per digest, shares the answer and keeps it for the next cell", async () => {
-    const t = new FakeTransport();
+    const t = new AudioTransport();
     const store = new AudioStore(new RequestClient(t));
     const a = store.get(D("a"));
     const b = store.get(D("a"));
@@ -40,7 +32,7 @@ describe("AudioStore", () => {
   });
 
   it("drops the least recently used clips beyond its byte budget", async () => {
-    const t = new FakeTransport();
+    const t = new AudioTransport();
     const store = new AudioStore(new RequestClient(t), 25);
     for (const [i, c] of ["a", "b", "c"].entries()) {
       const p = store.get(D(c));
@@ -53,7 +45,7 @@ describe("AudioStore", () => {
   });
 
   it("forgets a failed request so the next cell can retry", async () => {
-    const t = new FakeTransport();
+    const t = new AudioTransport();
     const client = new RequestClient(t);
     const store = new AudioStore(client);
     const p = store.get(D("e"));

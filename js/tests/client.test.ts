@@ -1,21 +1,7 @@
 import { describe, expect, it, vi, afterEach } from "vitest";
-import { RequestClient, RequestError, type Transport } from "../src/client";
-import type { Request } from "../src/protocol";
+import { RequestClient, RequestError } from "../src/client";
+import { FakeTransport } from "./fake-transport";
 
-class FakeTransport implements Transport {
-  sent: Request[] = [];
-  private handler: ((msg: unknown, buffers: DataView[]) => void) | null = null;
-  send(msg: Request): void {
-    this.sent.push(msg);
-  }
-  listen(handler: (msg: unknown, buffers: DataView[]) => void): () => void {
-    this.handler = handler;
-    return () => { this.handler = null; };
-  }
-  reply(msg: unknown, buffers: DataView[] = []): void {
-    this.handler?.(msg, buffers);
-  }
-}
 
 const page = { query: {}, offset: 0, limit: 10 };
 const pageReply = (id: string) => ({ id, kind: "page-response", offset: 0, num_rows: 5, total_rows: 9, grouped: false, elapsed_ms: 1 });
