@@ -22,26 +22,36 @@ Send = Callable[[dict[str, Any], list[bytes]], None]
 PRIORITY = {"page": 0, "info": 1, "thumbnails": 2, "blob": 2, "summary": 3}
 
 
-def _query_key(msg: Any) -> str:
-    return json.dumps(msg.get("query"), sort_keys=True, default=str) if isinstance(msg, dict) else ""
+def _query_key(msg: dict[str, Any]) -> str:
+    try:
+        return json.dumps(msg.get("query"), sort_keys=True, default=str)
+    except (ValueError, TypeError, RecursionError):  # too deep or odd: equal to no other query
+        return f"<unkeyable {id(msg)}>"
 
 
 class Worker:
     def __init__(self, handler: MessageHandler, send: Send) -> None:
         self._handler = handler
         self._send = send
-        self._pending: list[Any] = []
+        # Only dicts are ever queued (see submit), so everything below may call .get on them.
+        self._pending: list[dict[str, Any]] = []
         self._cond = threading.Condition()
         self._busy = False
         self._closed = False
         self._thread: threading.Thread | None = None
 
     def submit(self, msg: Any) -> None:
-        superseded: list[Any] = []
+        if not isinstance(msg, dict):
+            # A list, string, number or None is not a request: answer it here, on its own,
+            # without queueing it, so it can never reach the code that orders dict requests
+            # (where one such message used to break the next page request).
+            self._answer(*self._handler.handle(msg))
+            return
+        superseded: list[dict[str, Any]] = []
         with self._cond:
-            if isinstance(msg, dict) and msg.get("kind") == "page":
+            if msg.get("kind") == "page":
                 key = _query_key(msg)
-                keep: list[Any] = []
+                keep: list[dict[str, Any]] = []
                 for old in self._pending:
                     stale = old.get("kind") in ("page", "summary") and (
                         old.get("kind") == "page" or _query_key(old) != key)
@@ -53,10 +63,17 @@ class Worker:
                 self._thread.start()
             self._cond.notify()
         for old in superseded:
-            self._send(MessageHandler._error(str(old.get("id", "")), str(old.get("kind", "")),
-                                             "superseded by a newer request"), [])
+            old_id, old_kind = old.get("id"), old.get("kind")
+            self._answer(MessageHandler._error(old_id if isinstance(old_id, str) else "",
+                                               old_kind if isinstance(old_kind, str) else "",
+                                               "superseded by a newer request"), [])
 
-    def _next(self) -> Any | None:
+    def _answer(self, reply: dict[str, Any], buffers: list[bytes]) -> None:
+        # The comm may have closed under us: then there is nobody left to answer.
+        with contextlib.suppress(Exception):
+            self._send(reply, buffers)
+
+    def _next(self) -> dict[str, Any] | None:
         with self._cond:
             while not self._pending and not self._closed:
                 self._busy = False
@@ -64,18 +81,14 @@ class Worker:
                 self._cond.wait()
             if self._closed:
                 return None
-            best = min(range(len(self._pending)), key=lambda i: (
-                PRIORITY.get(str(self._pending[i].get("kind")) if isinstance(self._pending[i], dict)
-                             else "", -1), i))
+            best = min(range(len(self._pending)),
+                       key=lambda i: (PRIORITY.get(str(self._pending[i].get("kind")), -1), i))
             self._busy = True
             return self._pending.pop(best)
 
     def _run(self) -> None:
         while (msg := self._next()) is not None:
-            reply, buffers = self._handler.handle(msg)
-            # The comm may have closed under us: then there is nobody left to answer.
-            with contextlib.suppress(Exception):
-                self._send(reply, buffers)
+            self._answer(*self._handler.handle(msg))  # handle never raises
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until every queued request is answered (for tests and scripts)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import pyarrow as pa
@@ -153,16 +152,18 @@ def test_a_newer_page_supersedes_queued_pages_and_summaries(images, monkeypatch:
     w = show(source, read_blob=read)
     out = sent(w, monkeypatch)
     gate = threading.Event()
+    entered = threading.Event()
     real = w._handler.handle
 
     def slow(msg: Any, buffers: Any = None) -> Any:
         if msg.get("id") == "first":
+            entered.set()
             gate.wait(10)
         return real(msg, buffers)
 
     monkeypatch.setattr(w._handler, "handle", slow)
     w._on_custom_msg(w, {"id": "first", "kind": "info"}, [])
-    time.sleep(0.05)  # "first" is running; the rest queue behind it
+    assert entered.wait(10)  # "first" is running; the rest queue behind it
     old = {"filter": "score > 0.1"}
     new = {"filter": "score > 0.2"}
     w._on_custom_msg(w, {"id": "p1", "kind": "page", "query": old, "offset": 0, "limit": 5}, [])
