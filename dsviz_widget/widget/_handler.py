@@ -17,12 +17,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from dsviz_widget.engine import Engine, FilterError, Query, QueryError, Source
 from dsviz_widget.widget._arrow import ROW, for_browser, take_rows, to_ipc
 from dsviz_widget.widget._media import MediaCache, MediaError
+from dsviz_widget.widget._objects import NotThisTable, Role, TableObjects
 from dsviz_widget.widget._protocol import (
     MAX_BLOB_BYTES,
     MAX_PAGE_ROWS,
@@ -96,7 +95,8 @@ class MessageHandler:
         self.classes = dict(source.metadata.get("classes") or {})
         self.classes.update(classes or {})
         self._read_blob = read_blob
-        self._audio: dict[str, str] | None = None  # digest -> format, made on the first blob request
+        #: The files this table's cells name; every request that sends file bytes asks it first.
+        self.objects = TableObjects(source, self.engine)
 
     # ---- entry point -------------------------------------------------------------------
 
@@ -210,11 +210,13 @@ class MessageHandler:
         size = _int(msg, "size", MIN_THUMB_SIZE, MAX_THUMB_SIZE)
         items: list[MediaItem] = []
         buffers: list[bytes] = []
-        for role, digests in (("image", images), ("mask", masks)):
+        roles: tuple[tuple[Role, list[str]], ...] = (("image", images), ("mask", masks))
+        for role, digests in roles:
             for digest in digests:
                 try:
+                    self.objects.check(role, digest)
                     enc = self.media.get(role, digest, size)
-                except MediaError as exc:
+                except (MediaError, NotThisTable) as exc:
                     items.append(_media_item(digest, role, -1, "", 0, 0, "", str(exc)))
                     continue
                 items.append(
@@ -229,10 +231,11 @@ class MessageHandler:
         digest = msg.get("digest")
         if not isinstance(digest, str) or not _is_digest(digest):
             raise BadRequest(f"'digest' must be a SHA-256 hex digest, got {str(digest)[:80]!r}")
-        fmt = self.audio_files().get(digest)
-        if fmt is None:
-            # Never a way to read arbitrary store objects: only what this table's audio cells name.
-            raise BadRequest(f"no audio cell of this table refers to the file {digest[:12]}")
+        try:
+            self.objects.check("audio", digest)
+        except NotThisTable as exc:
+            raise BadRequest(str(exc)) from None
+        fmt = self.objects.audio_format(digest)
         try:
             data = self._read_blob(digest)
         except Exception as exc:
@@ -248,35 +251,6 @@ class MessageHandler:
             "size": len(data),
         }
         return dict(reply), [bytes(data)]
-
-    def audio_files(self) -> dict[str, str]:
-        """``digest -> format`` of every file the table's audio columns refer to (read once)."""
-        if self._audio is None:
-            names = [n for n, k in self.kinds.items() if k == "audio"]
-            found: dict[str, str] = {}
-            if names:
-                cols = self._read_columns(names)
-                for name in names:
-                    col = cols.column(name)
-                    pairs = pa.table({"d": pc.struct_field(col, "digest"),
-                                      "f": pc.struct_field(col, "format")})
-                    pairs = pairs.filter(pc.is_valid(pairs.column("d"))).group_by(["d", "f"]).aggregate([])
-                    for d, f in zip(pairs.column("d").to_pylist(), pairs.column("f").to_pylist(),
-                                    strict=True):
-                        found[d] = f or ""
-            self._audio = found
-        return self._audio
-
-    def _read_columns(self, names: list[str]) -> pa.Table:
-        """Whole columns of the source (audio descriptions: small, read once)."""
-        if self.source.arrow is not None:
-            return self.source.arrow.select(names)
-        if self.source.parquet:
-            return pa.concat_tables([pq.read_table(p, columns=names) for p in self.source.parquet])
-        view = self.engine.view(self.source, Query(columns=names))
-        step = 100_000
-        parts = [view.page(o, step).select(names) for o in range(0, max(1, view.num_rows), step)]
-        return pa.concat_tables(parts)
 
     # ---- engine ------------------------------------------------------------------------
 

@@ -120,6 +120,15 @@ def image_table(n: int = 12, width: int = 64, height: int = 48, seed: int = 0,
     return table, blobs.read, blobs
 
 
+def one_image(digest: str, mask: str | None = None, width: int = 1, height: int = 1) -> pa.Table:
+    """One row whose image cell names ``digest`` (and ``mask``): what the widget may serve."""
+    masks = json.dumps({"gt": {"digest": mask, "width": width, "height": height}}) if mask else None
+    cell = {"digest": digest, "format": "png", "width": width, "height": height, "caption": None,
+            "boxes": None, "masks": masks, "classes": None}
+    schema = pa.schema([field("image", "image", IMAGE_TYPE)])
+    return pa.table([pa.array([cell], IMAGE_TYPE)], schema=schema)
+
+
 def big_table(n: int = 1_000_000, seed: int = 0) -> pa.Table:
     """``n`` rows of id, score, label, x: no media, built with numpy in well under a second."""
     rng = np.random.default_rng(seed)

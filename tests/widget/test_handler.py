@@ -123,6 +123,11 @@ def test_missing_or_corrupt_blob_is_an_item_error_not_a_failure() -> None:
     t, read, blobs = _synth.image_table(2)
     bad = "0" * 64
     blobs[bad] = b"not an image"
+    # The table's own cells name a file missing from the store and a corrupt one.
+    cells = t.column("image").to_pylist()
+    cells[0]["digest"], cells[1]["digest"] = "f" * 64, bad
+    t = t.set_column(t.schema.get_field_index("image"), t.schema.field("image"),
+                     pa.array(cells, t.schema.field("image").type))
     h = MessageHandler(Source.from_arrow(t), read)
     reply, buffers = ask(h, kind="thumbnails", images=["f" * 64, bad], masks=[], size=64)
     assert reply["kind"] == "thumbnails-response" and buffers == []
@@ -135,7 +140,7 @@ def test_transparent_images_stay_png() -> None:
     blobs = _synth.Blobs()
     im = Image.new("RGBA", (300, 100), (255, 0, 0, 128))
     d = blobs.add(_synth.png(im))
-    h = MessageHandler(Source.from_arrow(pa.table({"x": [1]})), blobs.read)
+    h = MessageHandler(Source.from_arrow(_synth.one_image(d)), blobs.read)
     reply, buffers = ask(h, kind="thumbnails", images=[d], masks=[], size=150)
     item = reply["items"][0]
     assert item["mime"] == "image/png" and (item["width"], item["height"]) == (150, 50)
@@ -147,7 +152,7 @@ def test_sixteen_bit_masks_keep_large_class_ids() -> None:
     arr = np.zeros((10, 10), np.uint16)
     arr[:5] = 300
     d = blobs.add(_synth.png(Image.fromarray(arr)))
-    h = MessageHandler(Source.from_arrow(pa.table({"x": [1]})), blobs.read)
+    h = MessageHandler(Source.from_arrow(_synth.one_image("0" * 64, mask=d)), blobs.read)
     reply, buffers = ask(h, kind="thumbnails", images=[], masks=[d], size=64)
     item = reply["items"][0]
     assert item["dtype"] == "uint16"
@@ -224,7 +229,7 @@ def test_blob_from_parquet_and_a_logged_dv_table(tmp_path, store_dir) -> None:
     dv.log_artifact(art)
     same = dv.use_artifact("sounds:latest").get("clips")
     w = dv.show(same)
-    (digest, fmt), = w._handler.audio_files().items()
+    ((digest, fmt),) = w._handler.objects._load().audio.items()
     assert fmt == "wav"
     reply, buffers = ask(w._handler, kind="blob", digest=digest)
     assert reply["mime"] == "audio/wav" and buffers[0][:4] == b"RIFF"
