@@ -18,13 +18,14 @@ either; when two kernels save the same name at once, the last one wins.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
 from pathlib import Path
 from typing import Any
 
-from dsviz_widget._errors import NotFoundError, ValidationError
+from dsviz_widget._errors import NotFoundError, ValidationError, store_error
 from dsviz_widget._names import check_artifact_name, check_entry_name
 
 #: The view-state traits a saved view holds (selection and paging are not part of a view).
@@ -50,16 +51,21 @@ class ViewStore:
         path = self.path(name)
         doc = {"format": FORMAT, "artifact": self.artifact, "entry": self.entry,
                "view": {k: state[k] for k in VIEW_FIELDS if k in state}}
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             with open(tmp, "w", encoding="utf-8") as f:
                 json.dump(doc, f, indent=1, sort_keys=True)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
+        except OSError as exc:
+            # A full disk or a read-only store: the old view (if any) is still whole, and the
+            # error names the file, so the user knows where space or permission is missing.
+            raise store_error(f"cannot save view {name!r} to {path}", exc) from exc
         finally:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # cleaning up must not hide the real error
+                tmp.unlink(missing_ok=True)
         return path
 
     def load(self, name: str) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def test_a_failed_write_leaves_the_old_view(store_dir: Path, monkeypatch: pytest
         raise OSError("disk full")
 
     monkeypatch.setattr(_views.os, "replace", crash)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(dv.StoreError, match="disk full"):
         w.save_view("v")
     monkeypatch.undo()
     folder = store_dir / "views" / "preds" / "predictions"
@@ -118,3 +118,35 @@ def test_a_corrupt_view_file_is_a_clear_error(store_dir: Path) -> None:
     (store_dir / "views" / "preds" / "predictions" / "v.json").write_text("{not json")
     with pytest.raises(dv.ValidationError, match="not valid JSON"):
         dv.show(table, view="v")
+
+
+@pytest.mark.parametrize("step", ["mkdir", "write", "fsync", "replace"])
+def test_a_full_disk_is_a_store_error_naming_the_file_and_leaves_the_old_view(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    import errno
+
+    w = dv.show(logged_table(), filter="id < 5")
+    w.save_view("v")
+    w.save_view("other")
+    folder = store_dir / "views" / "preds" / "predictions"
+    w.filter = "id < 2"
+
+    def full(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if step == "mkdir":
+        monkeypatch.setattr(_views.Path, "mkdir", full)
+    elif step == "write":
+        monkeypatch.setattr(_views.json, "dump", full)
+    else:
+        monkeypatch.setattr(_views.os, step, full)
+    with pytest.raises(dv.StoreError) as info:
+        w.save_view("v")
+    monkeypatch.undo()
+    err = info.value
+    assert err.errno == errno.ENOSPC and isinstance(err, OSError)
+    assert str(folder / "v.json") in str(err) and "No space left on device" in str(err)
+    # No half-written file and no temporary left behind: the old view reopens as saved.
+    assert sorted(os.listdir(folder)) == ["other.json", "v.json"]
+    assert dv.show(logged_table(), view="v").filter == "id < 5"
