@@ -156,4 +156,20 @@ def to_pandas_column(decoder: Decoder, name: str, array: pa.ChunkedArray) -> Any
         ):  # slice assignment would broadcast arrays
             out[i] = value
         return out
+    if pa.types.is_integer(array.type) and array.null_count:
+        # pandas would make a float64 column of an integer one with nulls, rounding every
+        # value above 2**53; its nullable integer dtype (Int64, UInt8, ...) keeps them exact.
+        # Columns without nulls stay plain numpy ints, so the dtype depends only on the values
+        # returned, the same for query() and to_pandas(), in memory or logged.
+        return array.to_pandas(types_mapper=_nullable_int)
     return array.to_pandas()
+
+
+def _nullable_int(type_: pa.DataType) -> Any:
+    """pandas' nullable dtype for an Arrow integer type (``Int64`` for int64), else None."""
+    if not pa.types.is_integer(type_):
+        return None
+    import pandas as pd
+
+    signed = "Int" if pa.types.is_signed_integer(type_) else "UInt"
+    return pd.api.types.pandas_dtype(f"{signed}{type_.bit_width}")

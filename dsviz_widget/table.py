@@ -12,6 +12,8 @@ import pyarrow.parquet as pq
 
 from dsviz_widget import _derived, _storage
 from dsviz_widget._cells import (
+    INT64_MAX,
+    INT64_MIN,
     JSON_KINDS,
     MEDIA_KINDS,
     STORAGE_TYPES,
@@ -192,8 +194,7 @@ class Table:
             if series.dtype == object:
                 _fill_from_object_series(col, series, name)
             else:
-                arr = pa.Array.from_pandas(series)
-                _fill_from_arrow(col, arr)
+                _fill_from_series(col, series, name)
             self._cols.append(col)
         self._index = {c.name: c for c in self._cols}
         self._n = len(df)
@@ -283,34 +284,50 @@ class Table:
         if self._stored is not None:
             self._materialize()
         row = self._n
+        # Every value is checked and converted before any column changes, so a refused row
+        # leaves the table as it was (no column one value longer than the others).
+        cells: list[Any] = []
+        new_kinds: list[str | None] = []
         for col, value in zip(cols, values, strict=False):  # lengths checked above
             kind = col.kind
-            if kind is None:
-                if value is None:
-                    col.pending.append(None)
-                    continue
+            if kind is None and value is not None:
                 kind = kind_of_value(value)
                 if kind is None:
                     raise ValidationError(
                         f"row {row}, column {col.name!r}: cannot store {describe(value)}; "
                         "use numbers, strings, bools, None, Image, Audio, numpy arrays, lists or dicts"
+                        + ("; tuples would read back as lists" if isinstance(value, tuple) else "")
                     )
-                col.kind = kind
-                if kind in MEDIA_KINDS:
-                    col.objects, col.pending = list(col.pending), []
             elif kind == "int" and type(value) is float:
-                col.widen_to_float()
                 kind = "float"
-            if kind in MEDIA_KINDS:
-                if value is not None and kind_of_value(value) != kind:
+            new_kinds.append(kind)
+            if value is None:
+                cells.append(None)
+            elif kind in MEDIA_KINDS:
+                if kind_of_value(value) != kind:
                     raise ValidationError(
                         f"row {row}, column {col.name!r}: expected {kind}, got {describe(value)}"
                     )
-                col.objects.append(value)
-            elif type(value) is _FAST.get(kind):
-                col.pending.append(value)
+                cells.append(value)
+            elif (
+                # The plain Python values to_cell would pass unchanged, checked inline: this
+                # is the hot loop of ingest.
+                (type(value) is int and kind == "int" and INT64_MIN <= value <= INT64_MAX)
+                or (type(value) is str and kind == "str" and value.isascii())
+                or (type(value) is float and kind == "float")
+                or (type(value) is bool and kind == "bool")
+            ):
+                cells.append(value)
             else:
-                col.pending.append(to_cell(kind, value, row, col.name))
+                cells.append(to_cell(kind or "", value, row, col.name))
+        for col, kind, cell in zip(cols, new_kinds, cells, strict=True):
+            if kind != col.kind:
+                if col.kind == "int":
+                    col.widen_to_float()
+                col.kind = kind
+                if kind in MEDIA_KINDS:
+                    col.objects, col.pending = list(col.pending), []
+            (col.objects if kind in MEDIA_KINDS else col.pending).append(cell)
         self._n = row + 1
         self._cache.clear()
         if len(cols[0].pending if cols else ()) >= FLUSH_ROWS:
@@ -332,14 +349,12 @@ class Table:
         col = _Column(name)
         if isinstance(data, (pa.Array, pa.ChunkedArray)):
             _fill_from_arrow(col, data)
-        elif isinstance(data, np.ndarray) and data.dtype != object and data.ndim == 1:
-            _fill_from_arrow(col, pa.array(data))
-        elif (
+        elif (isinstance(data, np.ndarray) and data.dtype != object and data.ndim == 1) or (
             hasattr(data, "dtype")
             and getattr(data, "dtype", None) is not np.dtype(object)
             and hasattr(data, "to_numpy")
         ):
-            _fill_from_arrow(col, pa.Array.from_pandas(data))
+            _fill_from_series(col, data, name)
         else:
             _fill_from_values(col, list(data), name)
         self._cols.append(col)
@@ -605,9 +620,6 @@ class Table:
         display(show(self))
 
 
-_FAST = {"int": int, "float": float, "str": str, "bool": bool}
-
-
 def _arrow_type(col: _Column) -> pa.DataType:
     if col.kind in MEDIA_KINDS or not col.chunks:
         return STORAGE_TYPES.get(col.kind or "str", pa.string())
@@ -625,11 +637,32 @@ def _fill_from_arrow(col: _Column, array: pa.Array | pa.ChunkedArray) -> None:
     col.chunks = list(array.chunks) if isinstance(array, pa.ChunkedArray) else [array]
 
 
+#: What Arrow raises for values it cannot convert (lone surrogates, huge ints, complex...).
+_ARROW_REFUSALS = (
+    pa.ArrowInvalid,
+    pa.ArrowTypeError,
+    pa.ArrowNotImplementedError,
+    UnicodeEncodeError,
+    OverflowError,
+)
+
+
+def _fill_from_series(col: _Column, data: Any, name: str) -> None:
+    """A typed Series or 1-D array, vectorised; values Arrow refuses are checked one by one,
+    so the error names the row (or the column gets its kind from the Python values)."""
+    try:
+        array = pa.Array.from_pandas(data) if hasattr(data, "to_numpy") else pa.array(data)
+    except _ARROW_REFUSALS:
+        _fill_from_values(col, list(data), name)
+        return
+    _fill_from_arrow(col, array)
+
+
 def _fill_from_object_series(col: _Column, series: Any, name: str) -> None:
     """An ``object`` column: vectorised when Arrow reads it as plain strings or numbers."""
     try:
         array = pa.Array.from_pandas(series)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+    except _ARROW_REFUSALS:
         array = None
     if array is not None and (
         pa.types.is_string(array.type)
@@ -646,13 +679,11 @@ def _fill_from_object_series(col: _Column, series: Any, name: str) -> None:
 def _fill_from_values(col: _Column, values: list[Any], name: str) -> None:
     """Fill a column from Python values, checking each against the column's kind."""
     kind: str | None = None
-    for v in values:
+    for row, v in enumerate(values):
         if v is not None and not _storage_is_missing(v):
             kind = kind_of_value(v)
             if kind is None:
-                raise ValidationError(
-                    f"row {values.index(v)}, column {name!r}: cannot store {describe(v)}"
-                )
+                raise ValidationError(f"row {row}, column {name!r}: cannot store {describe(v)}")
             break
     col.kind = kind
     if kind is None:
@@ -685,6 +716,17 @@ def _check_names(names: list[Any]) -> list[str]:
     for name in names:
         if not isinstance(name, str) or not name:
             raise ValidationError(f"column names must be non-empty strings, got {name!r}")
+        # Arrow, Parquet and DuckDB hold any UTF-8 text as a name, but nothing else: NUL ends
+        # a C string and a lone surrogate is not UTF-8.
+        if "\x00" in name:
+            raise ValidationError(f"column name {name!r} contains a NUL character")
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValidationError(
+                f"column name {name!r} cannot be stored as UTF-8 ({exc.reason} at position "
+                f"{exc.start})"
+            ) from None
         if name in seen:
             raise ValidationError(f"column {name!r} appears twice")
         if name == "_row" or name.startswith("_dsviz"):

@@ -12,6 +12,7 @@ import numpy as np
 from dsviz_widget._errors import ValidationError
 from dsviz_widget.media._blob import Blob, BlobReader
 from dsviz_widget.media._codec import MAX_FILE_BYTES
+from dsviz_widget.media._text import utf8_text
 from dsviz_widget.media._wav import decode_wav, encode_wav, wav_sample_rate
 
 _MAGIC = (
@@ -48,7 +49,7 @@ class Audio:
     ) -> None:
         if caption is not None and not isinstance(caption, str):
             raise ValidationError("Audio caption must be a string")
-        self._caption = caption
+        self._caption = utf8_text(caption, "Audio caption") if caption is not None else None
         self._blob: Blob
         self._format: str
         self._rate: int | None
@@ -60,25 +61,13 @@ class Audio:
             )
             return
         if isinstance(data_or_path, (np.ndarray, list)):
-            arr = np.asarray(data_or_path)
-            if arr.ndim not in (1, 2) or arr.size == 0:
-                raise ValidationError(
-                    f"Audio arrays must be (frames,) or (frames, channels), got shape {arr.shape}"
-                )
-            if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-                raise ValidationError("Audio samples contain NaN or infinity")
-            if (
-                isinstance(sample_rate, bool)
-                or not isinstance(sample_rate, (int, np.integer))
-                or sample_rate <= 0
-            ):
-                raise ValidationError(
-                    f"Audio from an array needs a positive int sample_rate, got {sample_rate!r}"
-                )
-            if arr.dtype.kind == "f" and arr.dtype.itemsize not in (4, 8):
-                arr = arr.astype(np.float32)
-            self._blob = Blob.of(encode_wav(arr, int(sample_rate)))
-            self._format, self._rate = "wav", int(sample_rate)
+            arr = _samples(np.asarray(data_or_path))
+            rate = _sample_rate(sample_rate, required=True)
+            assert rate is not None
+            if arr.nbytes > MAX_FILE_BYTES:
+                raise ValidationError(f"Audio: the samples are larger than {MAX_FILE_BYTES} bytes")
+            self._blob = Blob.of(encode_wav(arr, rate))
+            self._format, self._rate = "wav", rate
             return
         if isinstance(data_or_path, (str, os.PathLike)):
             path = os.fspath(data_or_path)
@@ -99,7 +88,8 @@ class Audio:
         rate = wav_sample_rate(data) if fmt == "wav" else None
         if fmt == "wav" and rate is None:
             raise ValidationError("Audio: the WAV file is corrupt or uses an unsupported encoding")
-        self._blob, self._format, self._rate = Blob.of(data), fmt, rate or sample_rate
+        self._blob, self._format = Blob.of(data), fmt
+        self._rate = rate or _sample_rate(sample_rate, required=False)
 
     @property
     def sample_rate(self) -> int | None:
@@ -167,3 +157,58 @@ class Audio:
         self._rate = record.get("sample_rate")
         self._caption = record.get("caption")
         return self
+
+
+#: Largest sample rate a WAV header holds (32 bits, and so does the byte rate).
+MAX_SAMPLE_RATE = 2**32 - 1
+
+
+def _sample_rate(value: object, *, required: bool) -> int | None:
+    if value is None and not required:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or not 0 < int(value) <= MAX_SAMPLE_RATE
+    ):
+        raise ValidationError(
+            f"Audio needs a sample_rate that is an int in 1..{MAX_SAMPLE_RATE}, got {value!r}"
+        )
+    return int(value)
+
+
+def _samples(arr: np.ndarray) -> np.ndarray:
+    """The samples in a WAV sample type holding exactly the same values, or a refusal.
+
+    WAV holds uint8, int16, int32, float32 and float64 as they are. Other dtypes are widened
+    only where every value survives: int8 -> int16, uint16 -> int32, float16 -> float32,
+    and uint32 / int64 / uint64 -> int32 when the values fit (plain Python int lists arrive
+    as int64). Everything else (bool, complex, object, strings, dates) is refused, never cast.
+    """
+    if arr.ndim not in (1, 2) or arr.size == 0:
+        raise ValidationError(
+            f"Audio arrays must be (frames,) or (frames, channels), got shape {arr.shape}"
+        )
+    dt = arr.dtype
+    if dt.kind == "f":
+        if dt.itemsize > 8:
+            raise ValidationError(f"Audio: {dt} samples would be rounded; convert to float64")
+        if not np.isfinite(arr).all():
+            raise ValidationError("Audio samples contain NaN or infinity")
+        return arr if dt.itemsize in (4, 8) else arr.astype(np.float32)
+    if dt.kind not in "iu":
+        raise ValidationError(
+            f"Audio samples must be integers or floats, got dtype {dt} (convert them first)"
+        )
+    if (dt.kind, dt.itemsize) in (("u", 1), ("i", 2), ("i", 4)):
+        return arr
+    if (dt.kind, dt.itemsize) in (("i", 1), ("u", 2)):
+        return arr.astype(np.int16 if dt.kind == "i" else np.int32)
+    lo, hi = int(arr.min()), int(arr.max())
+    info = np.iinfo(np.int32)
+    if lo < info.min or hi > info.max:
+        raise ValidationError(
+            f"Audio: {dt} samples range {lo}..{hi}, outside int32 (the widest integer WAV); "
+            "scale them or convert to float64"
+        )
+    return arr.astype(np.int32)

@@ -14,6 +14,7 @@ from typing import Any
 
 from dsviz_widget._errors import ValidationError
 from dsviz_widget.media._classes import Classes
+from dsviz_widget.media._text import utf8_text
 
 _CORNERS = ("minX", "maxX", "minY", "maxY")
 _BOX_KEYS = {"position", "domain", "class_id", "scores", "box_caption"}
@@ -34,6 +35,7 @@ def validate_boxes(boxes: object, classes: Classes | None) -> dict[str, dict[str
         if not isinstance(group, str) or not group:
             raise ValidationError(f"box group names must be non-empty strings, got {group!r}")
         where = f"boxes[{group!r}]"
+        utf8_text(group, "box group name")
         if not isinstance(spec, Mapping) or "box_data" not in spec:
             raise ValidationError(f"{where} must be a dict with a 'box_data' list")
         extra = set(spec) - {"box_data"}
@@ -88,7 +90,7 @@ def _box(box: object, where: str, classes: Classes | None) -> dict[str, Any]:
         caption = box["box_caption"]
         if not isinstance(caption, str):
             raise ValidationError(f"{where}['box_caption'] must be a string, got {caption!r}")
-        out["box_caption"] = caption
+        out["box_caption"] = utf8_text(caption, f"{where}['box_caption']")
     return out
 
 
@@ -124,7 +126,7 @@ def _position(pos: object, where: str) -> dict[str, Any]:
 def _score_name(name: object, where: str) -> str:
     if not isinstance(name, str) or not name:
         raise ValidationError(f"{where}['scores'] keys must be non-empty strings, got {name!r}")
-    return name
+    return utf8_text(name, f"{where}['scores'] key")
 
 
 def _number(value: object, where: str) -> float | int:

@@ -8,6 +8,7 @@ from typing import Any
 
 from dsviz_widget._digest import canonical_json, sha256_bytes
 from dsviz_widget._errors import ValidationError
+from dsviz_widget.media._text import utf8_text
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -60,6 +61,7 @@ class Classes:
                 raise ValidationError(f"Classes item {i}: 'id' must be >= 0, got {cid}")
             if not isinstance(name, str) or not name:
                 raise ValidationError(f"Classes item {i}: 'name' must be a non-empty string")
+            utf8_text(name, f"Classes item {i}: 'name'")
             if cid in seen:
                 raise ValidationError(f"Classes item {i}: id {cid} appears twice")
             seen.add(cid)

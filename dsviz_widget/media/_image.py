@@ -32,6 +32,7 @@ from dsviz_widget.media._masks import (
     masks_equal,
     validate_masks,
 )
+from dsviz_widget.media._text import utf8_text
 
 
 class Image:
@@ -75,7 +76,7 @@ class Image:
         self._blob, self._format, self._width, self._height = _pixels(data_or_path, where)
         if caption is not None and not isinstance(caption, str):
             raise ValidationError(f"Image caption must be a string, got {type(caption).__name__}")
-        self._caption = caption
+        self._caption = utf8_text(caption, "Image caption") if caption is not None else None
         if classes is not None and not isinstance(classes, Classes):
             classes = Classes(classes)
         self._classes: Classes | None = classes

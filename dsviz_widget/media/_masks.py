@@ -13,6 +13,7 @@ from PIL import Image as PILImage
 from dsviz_widget._errors import ValidationError
 from dsviz_widget.media._classes import Classes
 from dsviz_widget.media._codec import open_checked
+from dsviz_widget.media._text import utf8_text
 
 
 def mask_array(spec: object, where: str) -> np.ndarray:
@@ -71,6 +72,7 @@ def validate_masks(
         if not isinstance(group, str) or not group:
             raise ValidationError(f"mask group names must be non-empty strings, got {group!r}")
         where = f"masks[{group!r}]"
+        utf8_text(group, "mask group name")
         arr = mask_array(spec, where)
         if arr.shape != (height, width):
             raise ValidationError(

@@ -26,13 +26,18 @@ _DTYPES: dict[tuple[int, int], np.dtype[Any]] = {
 def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
     """WAV bytes of a (frames,) or (frames, channels) array."""
     arr = samples if samples.ndim == 2 else samples.reshape(-1, 1)
-    kind = {"u": _PCM, "i": _PCM, "f": _FLOAT}[arr.dtype.kind]
+    kind = {"u": _PCM, "i": _PCM, "f": _FLOAT}.get(arr.dtype.kind, 0)
     bits = arr.dtype.itemsize * 8
     if (kind, bits) not in _DTYPES:
         raise ValidationError(f"Audio: unsupported sample dtype {samples.dtype}")
     channels = arr.shape[1]
     data = np.ascontiguousarray(arr.astype(_DTYPES[(kind, bits)], copy=False)).tobytes()
     block = channels * bits // 8
+    if sample_rate * block > 0xFFFFFFFF or len(data) > 0xFFFFFFF0:
+        raise ValidationError(
+            f"Audio: {channels} channels of {samples.dtype} at {sample_rate} Hz do not fit a "
+            "WAV header (byte rate and size are 32-bit)"
+        )
     fmt = struct.pack("<HHIIHH", kind, channels, sample_rate, sample_rate * block, block, bits)
     body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
     body += b"data" + struct.pack("<I", len(data)) + data
