@@ -143,9 +143,10 @@ export function clickTarget(node: ShownNode, graph: Graph): string {
   const only = node.members.length === 1 ? node.members[0] : undefined;
   if (only !== undefined) return only;
   if (node.kind !== "artifact") return node.id;
+  const members = new Set(node.members); // a group can hold 50,000 versions: no includes()
   let best: LineageNode | undefined;
   for (const m of graph.nodes) {
-    if (node.members.includes(m.id) && (best === undefined || (m.version ?? -1) >= (best.version ?? -1))) best = m;
+    if (members.has(m.id) && (best === undefined || (m.version ?? -1) >= (best.version ?? -1))) best = m;
   }
   return best?.id ?? node.id;
 }
@@ -176,22 +177,40 @@ export function layoutGraph<N extends LineageNode>(graph: { nodes: N[]; edges: L
     incoming.get(e.target)?.push(e.source);
     outgoing.get(e.source)?.push(e.target);
   }
+  // Longest path from a source, by a depth-first walk with its own stack: a recursive walk
+  // overflows the JS stack on a long chain of versions (about 12,000 deep). It visits nodes in
+  // the order the recursion did, so a back edge of a cycle is ignored at the same place.
   const layer = new Map<string, number>();
-  const visiting = new Set<string>();
-  const depth = (id: string): number => {
-    const known = layer.get(id);
-    if (known !== undefined) return known;
-    if (visiting.has(id)) return 0;
-    visiting.add(id);
-    let d = 0;
-    for (const src of incoming.get(id) ?? []) d = Math.max(d, depth(src) + 1);
-    visiting.delete(id);
-    layer.set(id, d);
-    return d;
+  const onStack = new Set<string>();
+  const depthOf = (root: string): void => {
+    if (layer.has(root)) return;
+    const stack: { id: string; sources: string[]; next: number; depth: number }[] = [];
+    const enter = (id: string): void => {
+      onStack.add(id);
+      stack.push({ id, sources: incoming.get(id) ?? [], next: 0, depth: 0 });
+    };
+    enter(root);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as (typeof stack)[number];
+      if (top.next < top.sources.length) {
+        const src = top.sources[top.next++] as string;
+        const known = layer.get(src);
+        if (known !== undefined) top.depth = Math.max(top.depth, known + 1);
+        else if (onStack.has(src)) top.depth = Math.max(top.depth, 1); // back edge: as if depth 0
+        else enter(src);
+        continue;
+      }
+      stack.pop();
+      onStack.delete(top.id);
+      layer.set(top.id, top.depth);
+      const parent = stack[stack.length - 1];
+      if (parent) parent.depth = Math.max(parent.depth, top.depth + 1);
+    }
   };
   const layers: string[][] = [];
   for (const n of graph.nodes) {
-    const l = depth(n.id);
+    depthOf(n.id);
+    const l = layer.get(n.id) ?? 0;
     while (layers.length <= l) layers.push([]);
     layers[l]?.push(n.id);
   }
@@ -199,6 +218,7 @@ export function layoutGraph<N extends LineageNode>(graph: { nodes: N[]; edges: L
   // the runs that made them in the same order, since ties keep their place.
   const nodeOf = new Map(graph.nodes.map((n) => [n.id, n]));
   for (const ls of layers) {
+    if (ls.length < 2) continue;
     // Each group keeps the place of its first member; within it, versions ascend.
     const groupAt = new Map<string, number>();
     const key = new Map<string, [number, number, number]>();
@@ -218,6 +238,7 @@ export function layoutGraph<N extends LineageNode>(graph: { nodes: N[]; edges: L
   const place = (ls: string[]): void => ls.forEach((id, i) => pos.set(id, i - (ls.length - 1) / 2));
   layers.forEach(place);
   const reorder = (ls: string[], neighbours: Map<string, string[]>): void => {
+    if (ls.length < 2) return; // one node stays at 0: a long chain is mostly such layers
     const key = new Map<string, number>();
     for (const id of ls) {
       const ps = (neighbours.get(id) ?? []).map((o) => pos.get(o)).filter((p): p is number => p !== undefined);
@@ -230,7 +251,9 @@ export function layoutGraph<N extends LineageNode>(graph: { nodes: N[]; edges: L
     for (const ls of layers.slice(0, -1).reverse()) reorder(ls, outgoing);
     for (const ls of layers.slice(1)) reorder(ls, incoming);
   }
-  const tallest = Math.max(0, ...layers.map((ls) => ls.length));
+  // A loop, not Math.max(...spread): spreading 50,000 values overflows the stack as well.
+  let tallest = 0;
+  for (const ls of layers) tallest = Math.max(tallest, ls.length);
   return graph.nodes.map((n) => {
     const l = layer.get(n.id) ?? 0;
     const row = (pos.get(n.id) ?? 0) + (tallest - 1) / 2;
@@ -269,8 +292,12 @@ function drawGraph(area: HTMLElement, model: LineageModel): void {
   const shown = collapseGraph(graph, model.get("explode"));
   const placed = layoutGraph(shown);
   const byId = new Map(placed.map((p) => [p.id, p]));
-  const width = Math.max(300, ...placed.map((p) => p.x + W + 20));
-  const height = Math.max(72, ...placed.map((p) => p.y + H + 16));
+  let width = 300;
+  let height = 72;
+  for (const p of placed) {
+    width = Math.max(width, p.x + W + 20);
+    height = Math.max(height, p.y + H + 16);
+  }
   const root = svg("svg", { class: "dv-lineage-svg", width, height, viewBox: `0 0 ${width} ${height}` });
   const defs = svg("defs");
   const marker = svg("marker", { id: "dv-arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, orient: "auto", markerUnits: "userSpaceOnUse" });

@@ -158,3 +158,73 @@ describe("collapsing runs into steps", () => {
     expect(versionRange([0, 2, 4, 6, 8, 10, 12])).toBe("v0, v2, v4, …, v10, v12");
   });
 });
+
+// Generous timeouts: the machines running this are shared; the layout time is printed.
+describe("lineage layout of very large graphs", { timeout: 120_000 }, () => {
+  // A chain data:v0 -> run 0 -> data:v1 -> run 1 -> ... : each version made from the one before.
+  function chain(versions: number): Graph {
+    const nodes: LineageNode[] = [];
+    const edges: Graph["edges"] = [];
+    for (let v = 0; v < versions; v++) {
+      nodes.push({ id: `data:v${v}`, kind: "artifact", label: `data:v${v}`, group: "data", step: "data", version: v });
+      if (v === 0) continue;
+      nodes.push({ id: `run:${v}`, kind: "run", label: "refine", group: "p/refine", step: "refine" });
+      edges.push({ source: `data:v${v - 1}`, target: `run:${v}`, kind: "used" });
+      edges.push({ source: `run:${v}`, target: `data:v${v}`, kind: "produced" });
+    }
+    return { nodes, edges };
+  }
+
+  it("lays out an exploded chain of 50,000 versions without overflowing the stack", () => {
+    const graph = chain(50_000);
+    const started = performance.now();
+    const placed = layoutGraph(collapseGraph(graph, true));
+    const ms = performance.now() - started;
+    console.log(`layout of a 50,000-version chain (${placed.length} nodes): ${ms.toFixed(0)} ms`);
+    const layer = new Map(placed.map((p) => [p.id, p.layer]));
+    expect(placed).toHaveLength(99_999);
+    expect(layer.get("data:v0")).toBe(0);
+    expect(layer.get("run:1")).toBe(1);
+    expect(layer.get("data:v49999")).toBe(2 * 49_999);
+    // Left to right, one node per layer, all on one row.
+    expect(new Set(placed.map((p) => p.y)).size).toBe(1);
+    expect(ms).toBeLessThan(20_000);
+  });
+
+  it("collapses the same chain and finds the newest version to open", () => {
+    const graph = chain(50_000);
+    const shown = collapseGraph(graph, false);
+    const placed = layoutGraph(shown);
+    expect(placed.length).toBeLessThan(5);
+    const versions = shown.nodes.find((n) => n.kind === "artifact" && n.members.length > 1)!;
+    expect(clickTarget(versions, graph)).toBe("data:v49999");
+  });
+
+  it("lays out a chain with a back edge (a cycle) 50,000 deep", () => {
+    const graph = chain(50_000);
+    graph.edges.push({ source: "data:v49999", target: "run:1", kind: "used" });
+    const placed = layoutGraph(graph);
+    expect(placed).toHaveLength(99_999);
+    expect(new Set(placed.map((p) => `${p.x},${p.y}`)).size).toBe(placed.length);
+  });
+
+  it("lays out a wide graph: one dataset used by 50,000 runs, each making a version", () => {
+    const nodes: LineageNode[] = [{ id: "data:v0", kind: "artifact", label: "data:v0", group: "data", version: 0 }];
+    const edges: Graph["edges"] = [];
+    for (let i = 0; i < 50_000; i++) {
+      nodes.push({ id: `run:${i}`, kind: "run", label: "train", group: "p/train", step: "train" });
+      nodes.push({ id: `preds:v${i}`, kind: "artifact", label: `preds:v${i}`, group: "preds", version: i });
+      edges.push({ source: "data:v0", target: `run:${i}`, kind: "used" });
+      edges.push({ source: `run:${i}`, target: `preds:v${i}`, kind: "produced" });
+    }
+    const started = performance.now();
+    const placed = layoutGraph({ nodes, edges });
+    const ms = performance.now() - started;
+    console.log(`layout of a 50,000-wide graph (${placed.length} nodes): ${ms.toFixed(0)} ms`);
+    expect(new Set(placed.map((p) => `${p.x},${p.y}`)).size).toBe(placed.length);
+    const y = new Map(placed.map((p) => [p.id, p.y]));
+    expect(y.get("run:123")).toBe(y.get("preds:v123")); // each run beside its version
+    expect(y.get("preds:v0")!).toBeLessThan(y.get("preds:v49999")!);
+    expect(ms).toBeLessThan(20_000);
+  });
+});
