@@ -1,14 +1,27 @@
 """Type-check a filter tree and compile it to DuckDB SQL.
 
-The SQL holds only quoted identifiers (column names, doubled quotes escaped) and ``$n``
-placeholders; every value the user typed travels as a bound parameter. Floats are read
-through ``CASE WHEN isnan(x) THEN NULL ELSE x END`` so that NaN behaves like a missing value: it never satisfies a
-comparison, negated or not, and ``x is null`` finds it (as pandas' ``isna`` would).
+The SQL holds only internal column aliases (``c0``, ``c1``, ... : a relation renames the
+source's columns by position, so no user name ever reaches SQL, see ``_relation``) and
+``$n`` placeholders; every value the user typed travels as a bound parameter.
+
+**NaN is a missing value, everywhere.** In a float column, a dict value (JSON ``NaN``), a
+derived column or the result of arithmetic (``inf - inf``), NaN never satisfies a
+comparison, negated or not, ``x is null`` finds it (as pandas' ``isna`` would), it sorts
+last with the nulls, it is counted with the nulls in summaries, and group-by puts it in the
+null group (opened by ``x is null``, exactly that group's rows). In dicts and lists
+stored as JSON text, string operators (``contains``...) see the text ``NaN``.
+
+**Compiled size is linear in the filter's length**: every node's SQL contains each child's
+SQL once. Where an operand is needed twice (Python's modulo, the NaN guard), a non-leaf
+operand is bound once to a lambda parameter instead of being pasted again, which used to
+make ``id % (id % (...))`` grow exponentially.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import pyarrow as pa
 
@@ -30,14 +43,25 @@ from dsviz_widget.engine._tree import (
 # Kinds whose cells are structs or bytes: meaningless to compare; say what to use instead.
 OPAQUE_KINDS = frozenset({"image", "audio", "array"})
 _SQL_OPS = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-_TYPE_WORDS = {"num": "a number", "str": "a string", "bool": "true/false", "json": "a dict value",
-               "null": "null", "native": "a value", "opaque": "an opaque value"}
+_TYPE_WORDS = {
+    "num": "a number",
+    "str": "a string",
+    "bool": "true/false",
+    "json": "a dict value",
+    "null": "null",
+    "native": "a value",
+    "opaque": "an opaque value",
+}
 
 
 def quote_ident(name: str) -> str:
-    """SQL-quote a column name: wrapped in double quotes, inner quotes doubled."""
+    """SQL-quote an identifier *we* made (aliases, registered names), inner quotes doubled.
+
+    User column names never go through here: DuckDB matches quoted names
+    case-insensitively, so ``"Score"`` could find ``score``; SQL uses positional aliases.
+    """
     if "\0" in name:
-        raise ValueError("column names may not contain NUL characters")
+        raise ValueError("identifiers may not contain NUL characters")
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -47,16 +71,20 @@ def type_class(kind: str, arrow_type: pa.DataType) -> str:
         return "opaque"
     if kind == "dict":
         return "dict"
-    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_decimal(
-        arrow_type
+    if (
+        pa.types.is_integer(arrow_type)
+        or pa.types.is_floating(arrow_type)
+        or pa.types.is_decimal(arrow_type)
     ):
         return "num"
     if pa.types.is_boolean(arrow_type):
         return "bool"
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
         return "str"
-    if pa.types.is_struct(arrow_type) or pa.types.is_binary(arrow_type) or pa.types.is_list(
-        arrow_type
+    if (
+        pa.types.is_struct(arrow_type)
+        or pa.types.is_binary(arrow_type)
+        or pa.types.is_list(arrow_type)
     ):
         return "opaque"
     return "native"
@@ -64,9 +92,13 @@ def type_class(kind: str, arrow_type: pa.DataType) -> str:
 
 @dataclass
 class ColumnInfo:
+    """A column as the engine sees it: the user's ``name`` (only ever used at the edges:
+    parsing, messages, result column names) and ``alias``, its name inside SQL."""
+
     name: str
     kind: str
     type: pa.DataType
+    alias: str = ""
 
     @property
     def cls(self) -> str:
@@ -76,6 +108,12 @@ class ColumnInfo:
     def is_float(self) -> bool:
         return pa.types.is_floating(self.type)
 
+    @property
+    def ident(self) -> str:
+        if not self.alias:
+            raise RuntimeError(f"column {self.name!r} has no SQL alias")  # a relation's bug
+        return self.alias
+
 
 @dataclass
 class Compiled:
@@ -83,11 +121,24 @@ class Compiled:
     params: list[object] = field(default_factory=list)
 
 
-def column_sql(col: ColumnInfo, alias: str = "") -> str:
-    ident = (alias + "." if alias else "") + quote_ident(col.name)
+def column_sql(col: ColumnInfo, table: str = "") -> str:
+    ident = (table + "." if table else "") + col.ident
     # Not NULLIF(x, NaN): DuckDB prunes that against Parquet statistics, which pyarrow
     # writes without NaN, and then lets NaN rows through (seen with duckdb 2.0).
     return f"(CASE WHEN isnan({ident}) THEN NULL ELSE {ident} END)" if col.is_float else ident
+
+
+class _E(NamedTuple):
+    """A compiled expression: SQL, type class, whether it is a float and whether it may be
+    NaN (only arithmetic results can be: columns and dict values are read NaN-free)."""
+
+    sql: str
+    cls: str
+    flt: bool = False
+    nan: bool = False
+
+
+_LEAVES = (Literal, Column, Field)
 
 
 class _Compiler:
@@ -95,6 +146,7 @@ class _Compiler:
         self.text = text
         self.columns = columns
         self.params = params
+        self.lambdas = 0
 
     def error(self, message: str, pos: int) -> FilterError:
         return FilterError(message, pos, self.text)
@@ -112,166 +164,220 @@ class _Compiler:
             return repr(node.value)
         return "expression"
 
-    def expr(self, node: Node) -> tuple[str, str]:
-        """Return (sql, type class) of ``node``."""
+    def let(self, node: Node, value: str, body: Callable[[str], str]) -> str:
+        """``body(v)`` where ``v`` stands for ``value``, which is evaluated and written once.
+
+        A leaf's SQL is short, so it is simply repeated. Anything else is bound to a lambda
+        parameter over a one-element list: DuckDB's only way to name a value inside an
+        expression (a macro or NULLIF would copy its argument at bind time)."""
+        if isinstance(node, _LEAVES):
+            return body(value)
+        self.lambdas += 1
+        v = f"_v{self.lambdas}"  # never a column alias (c0, c1, ...)
+        return f"list_apply([{value}], lambda {v}: {body(v)})[1]"
+
+    def guard(self, node: Node, e: _E) -> _E:
+        """NaN -> NULL for a value that may be NaN (see the module docstring)."""
+        if not e.nan:
+            return e
+        sql = self.let(node, e.sql, lambda v: f"(CASE WHEN isnan({v}) THEN NULL ELSE {v} END)")
+        return _E(sql, e.cls, e.flt)
+
+    def expr(self, node: Node) -> _E:
         if isinstance(node, Literal):
             v = node.value
             if v is None:
-                return "NULL", "null"
+                return _E("NULL", "null")
             if isinstance(v, bool):
-                return ("TRUE" if v else "FALSE"), "bool"
+                return _E("TRUE" if v else "FALSE", "bool")
             if isinstance(v, float):
-                return f"{self.bind(v)}::DOUBLE", "num"
+                return _E(f"{self.bind(v)}::DOUBLE", "num", flt=True)
             if isinstance(v, int):
-                return f"{self.bind(v)}::BIGINT", "num"
-            return f"{self.bind(v)}::VARCHAR", "str"
+                return _E(f"{self.bind(v)}::BIGINT", "num")
+            return _E(f"{self.bind(v)}::VARCHAR", "str")
         if isinstance(node, Column):
             info = self.columns[node.name]
             cls = info.cls
-            return column_sql(info), ("str" if cls == "dict" else cls)
+            return _E(column_sql(info), "str" if cls == "dict" else cls, flt=info.is_float)
         if isinstance(node, Field):
             info = self.columns[node.column.name]
             if info.cls != "dict":
-                raise self.error(f"column {info.name!r} holds {info.kind} values, not dicts",
-                                 node.pos)
+                raise self.error(
+                    f"column {info.name!r} holds {info.kind} values, not dicts", node.pos
+                )
             if any('"' in key for key in node.path):
-                raise self.error('dict keys containing \'"\' are not supported', node.pos)
+                raise self.error("dict keys containing '\"' are not supported", node.pos)
             path = "$" + "".join(f'."{key}"' for key in node.path)
-            return f"json_extract_string({quote_ident(info.name)}, {self.bind(path)})", "json"
+            return _E(f"json_extract_string({info.ident}, {self.bind(path)})", "json")
         if isinstance(node, Unary):
-            sql, cls = self.expr(node.operand)
+            e = self.expr(node.operand)
             if node.op == "not":
-                self.need(node.operand, cls, "bool", "'not' needs a condition")
-                return f"(NOT {sql})", "bool"
-            sql, cls = self.as_num(node.operand, sql, cls, "'-' needs a number")
-            return f"(- {sql})", "num"
+                self.need(node.operand, e.cls, "bool", "'not' needs a condition")
+                return _E(f"(NOT {e.sql})", "bool")
+            e = self.as_num(node.operand, e, "'-' needs a number")
+            return _E(f"(- {e.sql})", "num", e.flt, e.nan)
         if isinstance(node, IsNull):
-            sql, _ = self.expr(node.operand)
-            return f"({sql} IS {'NOT ' if node.negated else ''}NULL)", "bool"
+            e = self.guard(node.operand, self.expr(node.operand))
+            return _E(f"({e.sql} IS {'NOT ' if node.negated else ''}NULL)", "bool")
         if isinstance(node, InList):
             return self.in_list(node)
         assert isinstance(node, Binary)
         if node.op in ("and", "or"):
-            lsql, lcls = self.expr(node.left)
-            rsql, rcls = self.expr(node.right)
-            self.need(node.left, lcls, "bool", f"'{node.op}' joins conditions")
-            self.need(node.right, rcls, "bool", f"'{node.op}' joins conditions")
-            return f"({lsql} {node.op.upper()} {rsql})", "bool"
+            return self.junction(node)
         if node.op in COMPARISONS:
             return self.comparison(node)
         if node.op in STRING_OPS:
-            lsql, lcls = self.as_str(node.left, *self.expr(node.left), f"'{node.op}' needs strings")
-            rsql, rcls = self.as_str(node.right, *self.expr(node.right),
-                                     f"'{node.op}' needs strings")
+            why = f"'{node.op}' needs strings"
+            left = self.as_str(node.left, self.expr(node.left), why)
+            right = self.as_str(node.right, self.expr(node.right), why)
             fn = {"contains": "contains", "startswith": "starts_with", "endswith": "ends_with"}
-            return f"{fn[node.op]}({lsql}, {rsql})", "bool"
+            return _E(f"{fn[node.op]}({left.sql}, {right.sql})", "bool")
         assert node.op in ARITHMETIC
         return self.arithmetic(node)
+
+    def junction(self, node: Binary) -> _E:
+        """A chain of ``and`` (or ``or``), however long, as one flat SQL conjunction: no
+        recursion here, and no nesting in the SQL (DuckDB stops at 1,000 levels)."""
+        operands: list[Node] = []
+        stack: list[Node] = [node]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, Binary) and n.op == node.op:
+                stack.append(n.right)
+                stack.append(n.left)
+            else:
+                operands.append(n)
+        parts = []
+        for operand in operands:
+            e = self.expr(operand)
+            self.need(operand, e.cls, "bool", f"'{node.op}' joins conditions")
+            parts.append(e.sql)
+        return _E("(" + f" {node.op.upper()} ".join(parts) + ")", "bool")
 
     def need(self, node: Node, cls: str, want: str, why: str) -> None:
         if cls == "opaque":
             self.opaque(node)
         if cls != want and cls != "native":
-            raise self.error(f"{why}; {self.describe(node)} is {_TYPE_WORDS.get(cls, cls)}",
-                             node.pos)
+            raise self.error(
+                f"{why}; {self.describe(node)} is {_TYPE_WORDS.get(cls, cls)}", node.pos
+            )
 
     def opaque(self, node: Node) -> None:
         name = node.name if isinstance(node, Column) else "?"
         kind = self.columns[name].kind if name in self.columns else "opaque"
         derived = sorted(c for c, i in self.columns.items() if i.kind == "derived")[:4]
-        hint = (f"; filter on its derived columns instead, e.g. {', '.join(derived)}"
-                if derived and kind == "image" else "")
+        hint = (
+            f"; filter on its derived columns instead, e.g. {', '.join(derived)}"
+            if derived and kind == "image"
+            else ""
+        )
         raise self.error(
             f"column {name!r} is {'an' if kind[0] in 'aeiou' else 'a'} {kind} column and "
             f"cannot be compared (only 'is null' works on it){hint}",
             node.pos,
         )
 
-    def as_num(self, node: Node, sql: str, cls: str, why: str) -> tuple[str, str]:
-        if cls == "json":
-            return f"TRY_CAST({sql} AS DOUBLE)", "num"
-        self.need(node, cls, "num", why)
-        return sql, "num"
+    @staticmethod
+    def json_num(sql: str) -> _E:
+        # Python's json writes NaN; read as a number it is missing like any NaN. ``sql`` is a
+        # dict lookup (bounded size), so it may appear twice.
+        num = f"TRY_CAST({sql} AS DOUBLE)"
+        return _E(f"(CASE WHEN isnan({num}) THEN NULL ELSE {num} END)", "num", flt=True)
 
-    def as_str(self, node: Node, sql: str, cls: str, why: str) -> tuple[str, str]:
-        if cls == "json":
-            return sql, "str"
-        self.need(node, cls, "str", why)
-        return sql, "str"
+    def as_num(self, node: Node, e: _E, why: str) -> _E:
+        if e.cls == "json":
+            return self.json_num(e.sql)
+        self.need(node, e.cls, "num", why)
+        return e._replace(cls="num")
 
-    def coerce_json(self, sql: str, other: str) -> str:
+    def as_str(self, node: Node, e: _E, why: str) -> _E:
+        if e.cls == "json":
+            return e._replace(cls="str")
+        self.need(node, e.cls, "str", why)
+        return e._replace(cls="str")
+
+    def coerce_json(self, e: _E, other: str) -> _E:
         if other == "num":
-            return f"TRY_CAST({sql} AS DOUBLE)"
+            return self.json_num(e.sql)
         if other == "bool":
-            return f"TRY_CAST({sql} AS BOOLEAN)"
-        return sql
+            return _E(f"TRY_CAST({e.sql} AS BOOLEAN)", "bool")
+        return _E(e.sql, "str")
 
-    def comparison(self, node: Binary) -> tuple[str, str]:
-        lsql, lcls = self.expr(node.left)
-        rsql, rcls = self.expr(node.right)
-        for side, cls in ((node.left, lcls), (node.right, rcls)):
-            if cls == "opaque":
+    def comparison(self, node: Binary) -> _E:
+        left = self.guard(node.left, self.expr(node.left))
+        right = self.guard(node.right, self.expr(node.right))
+        for side, e in ((node.left, left), (node.right, right)):
+            if e.cls == "opaque":
                 self.opaque(side)
-            if cls == "null":
-                raise self.error("comparing with null never matches; use 'is null' or "
-                                 "'is not null'", side.pos)
-        if lcls == "json":
-            lsql, lcls = self.coerce_json(lsql, rcls), (rcls if rcls != "json" else "str")
-        if rcls == "json":
-            rsql, rcls = self.coerce_json(rsql, lcls), (lcls if lcls != "json" else "str")
-        if lcls != rcls and "native" not in (lcls, rcls):
+            if e.cls == "null":
+                raise self.error(
+                    "comparing with null never matches; use 'is null' or 'is not null'", side.pos
+                )
+        if left.cls == "json":
+            left = self.coerce_json(left, right.cls)
+        if right.cls == "json":
+            right = self.coerce_json(right, left.cls)
+        if left.cls != right.cls and "native" not in (left.cls, right.cls):
             raise self.error(
-                f"cannot compare {self.describe(node.left)} ({_TYPE_WORDS[lcls]}) with "
-                f"{self.describe(node.right)} ({_TYPE_WORDS[rcls]})",
+                f"cannot compare {self.describe(node.left)} ({_TYPE_WORDS[left.cls]}) with "
+                f"{self.describe(node.right)} ({_TYPE_WORDS[right.cls]})",
                 node.pos,
             )
-        return f"({lsql} {_SQL_OPS[node.op]} {rsql})", "bool"
+        return _E(f"({left.sql} {_SQL_OPS[node.op]} {right.sql})", "bool")
 
-    def arithmetic(self, node: Binary) -> tuple[str, str]:
-        lsql, lcls = self.expr(node.left)
-        rsql, rcls = self.expr(node.right)
-        if node.op == "+" and lcls == "str" and rcls == "str":
-            return f"({lsql} || {rsql})", "str"
+    def arithmetic(self, node: Binary) -> _E:
+        left = self.expr(node.left)
+        right = self.expr(node.right)
+        if node.op == "+" and left.cls == "str" and right.cls == "str":
+            return _E(f"({left.sql} || {right.sql})", "str")
         why = f"'{node.op}' needs numbers"
-        lsql, _ = self.as_num(node.left, lsql, lcls, why)
-        rsql, _ = self.as_num(node.right, rsql, rcls, why)
+        left = self.as_num(node.left, left, why)
+        right = self.as_num(node.right, right, why)
+        flt = left.flt or right.flt or node.op == "/"
+        # NaN (inf - inf, 0/0) stays in the value and is turned into NULL where the value is
+        # used (guard), once, instead of at every operator.
         if node.op == "/":
-            # Python's true division; NaN from 0/0 counts as missing like any NaN.
-            q = f"(({lsql})::DOUBLE / ({rsql}))"
-            return f"(CASE WHEN isnan({q}) THEN NULL ELSE {q} END)", "num"
+            # Python's true division (x/0 is ±inf as in pandas; 0/0 is NaN, i.e. missing).
+            return _E(f"(({left.sql})::DOUBLE / ({right.sql}))", "num", True, True)
         # TRY: an integer overflow or a modulo by zero gives a missing value (the row does not
-        # match), as division by zero and NaN do, instead of failing the whole query with
-        # DuckDB's wording and no position.
+        # match), as NaN does, instead of failing the whole query with DuckDB's wording and
+        # no position.
         if node.op == "%":
-            # Python's modulo takes the divisor's sign; SQL's takes the dividend's.
-            return f"TRY((({lsql} % {rsql}) + {rsql}) % {rsql})", "num"
-        return f"TRY({lsql} {node.op} {rsql})", "num"
+            # Python's modulo takes the divisor's sign; SQL's takes the dividend's. The
+            # divisor is needed three times: a non-leaf one is named once (let), not pasted.
+            lsql = left.sql
+            sql = self.let(node.right, right.sql, lambda v: f"TRY(((({lsql}) % {v}) + {v}) % {v})")
+            return _E(sql, "num", flt, flt)
+        return _E(
+            f"TRY({left.sql} {node.op} {right.sql})", "num", flt, flt or left.nan or right.nan
+        )
 
-    def in_list(self, node: InList) -> tuple[str, str]:
-        sql, cls = self.expr(node.operand)
-        if cls == "opaque":
+    def in_list(self, node: InList) -> _E:
+        e = self.guard(node.operand, self.expr(node.operand))
+        if e.cls == "opaque":
             self.opaque(node.operand)
         kinds = set()
         items: list[str] = []
         for lit in node.values:
-            lsql, lcls = self.expr(lit)
-            kinds.add(lcls)
-            items.append(lsql)
-        if cls == "json" and kinds:
-            sql = self.coerce_json(sql, next(iter(kinds)))
-            cls = next(iter(kinds))
+            item = self.expr(lit)
+            kinds.add(item.cls)
+            items.append(item.sql)
+        if e.cls == "json" and kinds:
+            e = self.coerce_json(e, next(iter(kinds)))
         for lit in node.values:
             lcls = self.expr_type_of_literal(lit)
-            if lcls != cls and cls != "native":
+            if lcls != e.cls and e.cls != "native":
                 raise self.error(
-                    f"cannot compare {self.describe(node.operand)} ({_TYPE_WORDS[cls]}) with "
-                    f"{lit.value!r} ({_TYPE_WORDS[lcls]})", lit.pos)
+                    f"cannot compare {self.describe(node.operand)} ({_TYPE_WORDS[e.cls]}) with "
+                    f"{lit.value!r} ({_TYPE_WORDS[lcls]})",
+                    lit.pos,
+                )
         neg = "NOT " if node.negated else ""
         if not items:
             # Unknown (not false) for a missing value, so 'not (x in [])' skips it too.
             value = "TRUE" if node.negated else "FALSE"
-            return f"(CASE WHEN {sql} IS NULL THEN NULL ELSE {value} END)", "bool"
-        return f"({sql} {neg}IN ({', '.join(items)}))", "bool"
+            return _E(f"(CASE WHEN {e.sql} IS NULL THEN NULL ELSE {value} END)", "bool")
+        return _E(f"({e.sql} {neg}IN ({', '.join(items)}))", "bool")
 
     @staticmethod
     def expr_type_of_literal(lit: Literal) -> str:
@@ -289,16 +395,17 @@ def compile_filter(
     """Compile a parsed filter into a SQL boolean expression with ``$n`` parameters.
 
     ``params`` may already hold parameters of the surrounding statement; new ones are
-    appended and numbered after them.
+    appended and numbered after them. The SQL's length is at most a fixed multiple of the
+    filter's (see the module docstring).
     """
     bound: list[object] = params if params is not None else []
     compiler = _Compiler(text, columns, bound)
-    sql, cls = compiler.expr(tree)
-    if cls not in ("bool", "native"):
+    e = compiler.expr(tree)
+    if e.cls not in ("bool", "native"):
         raise FilterError(
             f"the filter must be a condition such as 'x > 0', but {compiler.describe(tree)} "
-            f"is {_TYPE_WORDS.get(cls, cls)}",
+            f"is {_TYPE_WORDS.get(e.cls, e.cls)}",
             tree.pos,
             text,
         )
-    return Compiled(sql, bound)
+    return Compiled(e.sql, bound)

@@ -11,6 +11,9 @@ import duckdb
 import pyarrow as pa
 
 from dsviz_widget.engine._background import Worker, temp_dir
+from dsviz_widget.engine._budget import Budget
+from dsviz_widget.engine._budget import memory_limit as _memory_limit
+from dsviz_widget.engine._budget import query_timeout as _query_timeout
 from dsviz_widget.engine._connection import open_connection
 from dsviz_widget.engine._query import Query
 from dsviz_widget.engine._relation import Relation, relation_for
@@ -23,7 +26,13 @@ class Engine:
     Parameters
     ----------
     memory_limit:
-        DuckDB's memory limit; bigger sorts spill to temporary files.
+        The memory budget of each query (DuckDB's ``memory_limit``, e.g. ``"2GB"``): bigger
+        sorts spill to temporary files; a query that still needs more fails with a
+        :class:`QueryError` saying so. Default: ``$DSVIZ_MEMORY_LIMIT``, else 256MB.
+    query_timeout:
+        The time budget of each query, in seconds: a query still running then is
+        interrupted and fails with a :class:`QueryError` saying so. Default:
+        ``$DSVIZ_QUERY_TIMEOUT``, else 30.
     background:
         After the first page of a sorted or filtered view, write its full row order (and,
         for big Parquet sources, a row store readable by id) in a background thread with
@@ -41,10 +50,16 @@ class Engine:
     (2, [0, 2])
     """
 
-    def __init__(self, memory_limit: str = "256MB", background: bool = True,
-                 max_views: int = 8) -> None:
+    def __init__(
+        self,
+        memory_limit: str | None = None,
+        background: bool = True,
+        max_views: int = 8,
+        query_timeout: float | None = None,
+    ) -> None:
         self._lock = threading.RLock()
-        self.memory_limit = memory_limit
+        self.budget = Budget(_memory_limit(memory_limit), _query_timeout(query_timeout))
+        self.memory_limit = self.budget.memory
         self.background = background
         self.max_views = max_views
         self._allowed: frozenset[str] = frozenset()
@@ -111,8 +126,9 @@ class Engine:
         aggregates: dict[str, Sequence[str]] | None = None,
     ) -> pa.Table:
         """One page of ``source`` in a single call; see :class:`Query` and :meth:`View.page`."""
-        q = Query(filter=filter, sort=sort, group_by=group_by, columns=columns,
-                  aggregates=aggregates)
+        q = Query(
+            filter=filter, sort=sort, group_by=group_by, columns=columns, aggregates=aggregates
+        )
         return self.view(source, q).page(offset, limit)
 
     def close(self) -> None:

@@ -54,16 +54,20 @@ class JoinRelation:
         for label, part in zip(labels, parts, strict=True):
             for key in on:
                 if key not in part.columns:
-                    raise QueryError(f"on: {unknown_column_message(key, list(part.columns))} "
-                                     f"(in {label})")
-        # Output column name -> SQL over the aliases m (map), p0, p1, ...
+                    raise QueryError(
+                        f"on: {unknown_column_message(key, list(part.columns))} (in {label})"
+                    )
+        # Output column name -> SQL over the aliases m (map), p0, p1, ... Parts expose
+        # their columns under positional aliases (ident); so does the join (c0, c1, ...).
         self.exprs: dict[str, str] = {}
         self.columns: dict[str, ColumnInfo] = {}
         for key in on:
-            self.exprs[key] = "COALESCE(" + ", ".join(
-                f"p{i}.{quote_ident(key)}" for i in range(len(parts))) + ")"
-            self.columns[key] = ColumnInfo(key, parts[0].columns[key].kind,
-                                           parts[0].columns[key].type)
+            self.exprs[key] = (
+                "COALESCE("
+                + ", ".join(f"p{i}.{part.columns[key].ident}" for i, part in enumerate(parts))
+                + ")"
+            )
+            self._add(key, parts[0].columns[key].kind, parts[0].columns[key].type)
         seen: dict[str, int] = {}
         for part in parts:
             for c in part.columns:
@@ -74,8 +78,8 @@ class JoinRelation:
                 if c in on:
                     continue
                 out = f"{c}@{label}" if suffix_all or seen[c] > 1 else c
-                self.exprs[out] = f"p{i}.{quote_ident(c)}"
-                self.columns[out] = ColumnInfo(out, info.kind, info.type)
+                self._add(out, info.kind, info.type)
+                self.exprs[out] = f"p{i}.{info.ident}"
         if compare:
             self._add_compare_columns()
         self.allowed_paths = tuple(p for part in parts for p in part.allowed_paths)
@@ -84,22 +88,37 @@ class JoinRelation:
 
     def _add_compare_columns(self) -> None:
         parts = self.parts
-        shared = [c for c in parts[0].columns
-                  if c not in self.on and all(c in p.columns for p in parts[1:])]
+        shared = [
+            c
+            for c in parts[0].columns
+            if c not in self.on and all(c in p.columns for p in parts[1:])
+        ]
         diffs = [f"(m._p{i} IS NULL)" for i in range(len(parts))]
         for c in shared:
-            q = quote_ident(c)
-            diffs += [f"(p{i}.{q} IS DISTINCT FROM p0.{q})" for i in range(1, len(parts))]
+            diffs += [
+                f"(p{i}.{p.columns[c].ident} IS DISTINCT FROM p0.{parts[0].columns[c].ident})"
+                for i, p in enumerate(parts)
+                if i
+            ]
+        self._add("changed", "bool", pa.bool_())
         self.exprs["changed"] = "(" + " OR ".join(diffs) + ")"
-        self.columns["changed"] = ColumnInfo("changed", "bool", pa.bool_())
         last = len(parts) - 1
         for c in shared:
             infos = [p.columns[c] for p in parts]
             if all(i.cls == "num" for i in infos):
-                q = quote_ident(c)
                 name = f"{c}@delta"
-                self.exprs[name] = f"(p{last}.{q}::DOUBLE - p0.{q}::DOUBLE)"
-                self.columns[name] = ColumnInfo(name, "float", pa.float64())
+                self._add(name, "float", pa.float64())
+                self.exprs[name] = (
+                    f"(p{last}.{infos[-1].ident}::DOUBLE - p0.{infos[0].ident}::DOUBLE)"
+                )
+
+    def _add(self, name: str, kind: str, type_: pa.DataType) -> None:
+        if name in self.columns:
+            raise QueryError(
+                f"the result would have two columns named {name!r}; rename one "
+                "of the tables' columns or choose other labels"
+            )
+        self.columns[name] = ColumnInfo(name, kind, type_, f"c{len(self.columns)}")
 
     def _build_map(self) -> pa.Table:
         con = open_connection(self.allowed_paths)
@@ -110,7 +129,8 @@ class JoinRelation:
                 if len(n) != 1:
                     raise QueryError(
                         "without 'on', the tables are aligned row by row and must have the same "
-                        f"number of rows; got {', '.join(str(p.num_rows) for p in self.parts)}")
+                        f"number of rows; got {', '.join(str(p.num_rows) for p in self.parts)}"
+                    )
                 ids = pa.array(np.arange(n.pop(), dtype=np.int64))
                 return pa.table({f"_p{i}": ids for i in range(len(self.parts))})
             sql = f"SELECT p0.{ROW} AS _p0"
@@ -121,10 +141,13 @@ class JoinRelation:
             for i in range(1, len(self.parts)):
                 conds = []
                 for key in self.on:
-                    left = "COALESCE(" + ", ".join(
-                        f"p{j}.{quote_ident(key)}" for j in range(i)) + ")" if i > 1 else \
-                        f"p0.{quote_ident(key)}"
-                    conds.append(f"{left} = p{i}.{quote_ident(key)}")
+                    idents = [part.columns[key].ident for part in self.parts]
+                    left = (
+                        "COALESCE(" + ", ".join(f"p{j}.{idents[j]}" for j in range(i)) + ")"
+                        if i > 1
+                        else f"p0.{idents[0]}"
+                    )
+                    conds.append(f"{left} = p{i}.{idents[i]}")
                 sql += f" {how} JOIN {srcs[i]} p{i} ON {' AND '.join(conds)}"
             sql += " ORDER BY " + ", ".join(f"_p{i} NULLS LAST" for i in range(len(self.parts)))
             return con.sql(sql).to_arrow_table()
@@ -137,22 +160,25 @@ class JoinRelation:
 
     def sql(self, con: duckdb.DuckDBPyConnection) -> str:
         name = self.name
-        con.register(name, self.map.append_column(
-            ROW, pa.array(np.arange(self.num_rows, dtype=np.int64))))
-        return self._projection(con, quote_ident(name),
-                                [part.sql(con) for part in self.parts])
+        con.register(
+            name, self.map.append_column(ROW, pa.array(np.arange(self.num_rows, dtype=np.int64)))
+        )
+        return self._projection(con, quote_ident(name), [part.sql(con) for part in self.parts])
 
-    def _projection(self, con: duckdb.DuckDBPyConnection, map_sql: str, part_sqls: list[str]
-                    ) -> str:
-        select = [f"m.{ROW} AS {ROW}"] + [f"{e} AS {quote_ident(n)}"
-                                          for n, e in self.exprs.items()]
+    def _projection(
+        self, con: duckdb.DuckDBPyConnection, map_sql: str, part_sqls: list[str]
+    ) -> str:
+        select = [f"m.{ROW} AS {ROW}"] + [
+            f"{e} AS {self.columns[n].ident}" for n, e in self.exprs.items()
+        ]
         sql = f"SELECT {', '.join(select)} FROM {map_sql} m"
         for i, psql in enumerate(part_sqls):
             sql += f" LEFT JOIN {psql} p{i} ON p{i}.{ROW} = m._p{i}"
         return f"({sql})"
 
-    def fetch(self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]
-              ) -> pa.Table:
+    def fetch(
+        self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]
+    ) -> pa.Table:
         ids = np.asarray(ids, dtype=np.int64)
         small_map = self.map.take(pa.array(ids)).append_column(ROW, pa.array(ids))
         small_map = small_map.append_column("_pos", pa.array(np.arange(len(ids))))
@@ -163,22 +189,27 @@ class JoinRelation:
             col = small_map.column(f"_p{i}")
             wanted = np.unique(col.drop_null().to_numpy()).astype(np.int64)
             rows = part.fetch(con, wanted, list(part.columns))
+            # Back to the part's positional aliases, as its sql() has them.
+            rows = rows.rename_columns([*(info.ident for info in part.columns.values()), ROW])
             con.register(f"{tag}_{i}", rows)
             part_sqls.append(quote_ident(f"{tag}_{i}"))
         sql = self._projection(con, quote_ident(f"{tag}_m"), part_sqls)
-        names = ", ".join(quote_ident(c) for c in columns)
+        names = ", ".join(f"q.{self.columns[c].ident}" for c in columns)
         # Repeated ids would repeat in the join, so order by the page position instead.
         out = con.sql(
             f"SELECT {names}, q.{ROW} FROM {sql} q JOIN {quote_ident(tag + '_m')} pm "
-            f"ON pm.{ROW} = q.{ROW} ORDER BY pm._pos").to_arrow_table()
+            f"ON pm.{ROW} = q.{ROW} ORDER BY pm._pos"
+        ).to_arrow_table()
         arrays = []
-        for c in columns:
+        for k, c in enumerate(columns):
             want = self.columns[c].type
-            col = out.column(c)
+            col = out.column(k)
             arrays.append(col if col.type == want else col.cast(want))
-        arrays.append(out.column(ROW).cast(pa.int64()))
-        fields = [pa.field(c, self.columns[c].type, metadata={KIND_KEY: self.columns[c].kind.encode()})
-                  for c in columns]
+        arrays.append(out.column(len(columns)).cast(pa.int64()))
+        fields = [
+            pa.field(c, self.columns[c].type, metadata={KIND_KEY: self.columns[c].kind.encode()})
+            for c in columns
+        ]
         schema = pa.schema([*fields, pa.field(ROW, pa.int64())], metadata=self.metadata())
         return pa.table(arrays, schema=schema)
 
@@ -206,13 +237,20 @@ class DerivedSource(Source):
 
     @classmethod
     def of(cls, relation: JoinRelation, name: str) -> DerivedSource:
-        schema = pa.schema([
-            pa.field(c, i.type, metadata={KIND_KEY: i.kind.encode()})
-            for c, i in relation.columns.items()
-        ], metadata=relation.metadata())
-        return cls(schema=schema, name=name, num_rows=relation.num_rows,
-                   _kinds={c: i.kind for c, i in relation.columns.items()},
-                   _relation=relation)
+        schema = pa.schema(
+            [
+                pa.field(c, i.type, metadata={KIND_KEY: i.kind.encode()})
+                for c, i in relation.columns.items()
+            ],
+            metadata=relation.metadata(),
+        )
+        return cls(
+            schema=schema,
+            name=name,
+            num_rows=relation.num_rows,
+            _kinds={c: i.kind for c, i in relation.columns.items()},
+            _relation=relation,
+        )
 
     @property
     def columns(self) -> list[str]:
@@ -225,9 +263,13 @@ def _keys(on: str | Sequence[str] | None) -> list[str]:
     return [on] if isinstance(on, str) else list(on)
 
 
-def join_sources(left: Source | DerivedSource, right: Source | DerivedSource,
-                 on: str | Sequence[str], how: str = "inner",
-                 labels: Sequence[str] = ("left", "right")) -> DerivedSource:
+def join_sources(
+    left: Source | DerivedSource,
+    right: Source | DerivedSource,
+    on: str | Sequence[str],
+    how: str = "inner",
+    labels: Sequence[str] = ("left", "right"),
+) -> DerivedSource:
     """Join two sources on key column(s), like ``JoinedTable``.
 
     The keys appear once; other columns keep their names unless both sides have them,
@@ -246,13 +288,22 @@ def join_sources(left: Source | DerivedSource, right: Source | DerivedSource,
     keys = _keys(on)
     if not keys:
         raise QueryError("join_sources needs at least one key column in 'on'")
-    rel = JoinRelation([relation_for(left), relation_for(right)], keys, how, list(labels),
-                       suffix_all=False, compare=False)
+    rel = JoinRelation(
+        [relation_for(left), relation_for(right)],
+        keys,
+        how,
+        list(labels),
+        suffix_all=False,
+        compare=False,
+    )
     return DerivedSource.of(rel, f"join({_name(left)}, {_name(right)})")
 
 
-def compare_sources(sources: Sequence[Source | DerivedSource], labels: Sequence[str] | None = None,
-                    on: str | Sequence[str] | None = None) -> DerivedSource:
+def compare_sources(
+    sources: Sequence[Source | DerivedSource],
+    labels: Sequence[str] | None = None,
+    on: str | Sequence[str] | None = None,
+) -> DerivedSource:
     """Align two or more versions of a table for comparison.
 
     Rows are matched on ``on`` (an outer join: rows missing from a version show nulls) or,
@@ -276,8 +327,9 @@ def compare_sources(sources: Sequence[Source | DerivedSource], labels: Sequence[
     names = list(labels) if labels is not None else [f"v{i}" for i in range(len(sources))]
     if len(names) != len(sources) or len(set(names)) != len(names):
         raise QueryError(f"labels must be {len(sources)} distinct names, got {names}")
-    rel = JoinRelation([relation_for(s) for s in sources], _keys(on), "outer", names,
-                       suffix_all=True, compare=True)
+    rel = JoinRelation(
+        [relation_for(s) for s in sources], _keys(on), "outer", names, suffix_all=True, compare=True
+    )
     return DerivedSource.of(rel, "compare(" + ", ".join(_name(s) for s in sources) + ")")
 
 

@@ -13,6 +13,13 @@ Grammar, loosest binding first::
     unary     := "-" unary | "+" unary | primary
     primary   := number | string | true | false | null | column ("[" string "]")*
                | row "[" string "]" | "(" or_expr ")"
+
+Limits, each reported as a :class:`FilterError` at the offending character: at most
+``MAX_LENGTH`` (10,000) characters; parentheses, ``not`` and unary ``-`` nest at most
+``MAX_DEPTH`` (50) levels; operators nest at most ``MAX_OPERATOR_DEPTH`` (100) levels in
+the compiled SQL, where a chain ``a + b + c`` nests one level per operator but a chain of
+``and`` / ``or`` (any length) counts as one. Chains are parsed by loops, not recursion, so
+no input reaches Python's recursion limit.
 """
 
 from __future__ import annotations
@@ -32,9 +39,13 @@ from dsviz_widget.engine._tree import (
     Literal,
     Node,
     Unary,
+    depth_of,
 )
 
 MAX_DEPTH = 50
+# DuckDB refuses SQL nested deeper than 1,000 levels, and our SQL spends up to ~8 levels per
+# operator (TRY, casts, the NaN guard); 100 keeps every accepted filter well inside that.
+MAX_OPERATOR_DEPTH = 100
 
 
 def parse_filter(text: str, columns: Iterable[str], dict_columns: Iterable[str] = ()) -> Node:
@@ -118,6 +129,23 @@ class _Parser:
         if tok.kind == "end":
             raise self.error(f"expected a value after {after.value!r}", tok.pos)
 
+    def nested(self, depth: int, pos: int) -> int:
+        if depth > MAX_OPERATOR_DEPTH:
+            raise self.error(
+                f"expression is too deep: operators may nest at most {MAX_OPERATOR_DEPTH} "
+                "levels (a chain like 'a + b + c' nests one level per operator; chains of "
+                "'and' / 'or' count once)",
+                pos,
+            )
+        return depth
+
+    def binary(self, op: str, left: Node, right: Node, pos: int) -> Binary:
+        if op in ("and", "or") and isinstance(left, Binary) and left.op == op:
+            depth = max(left.depth, 1 + depth_of(right))  # compiled flat: (a AND b AND c)
+        else:
+            depth = 1 + max(depth_of(left), depth_of(right))
+        return Binary(op, left, right, pos, self.nested(depth, pos))
+
     def _enter(self, pos: int) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
@@ -129,7 +157,7 @@ class _Parser:
         while self.at("kw", "or"):
             op = self.take()
             self.expect_value(op)
-            left = Binary("or", left, self.and_expr(), op.pos)
+            left = self.binary("or", left, self.and_expr(), op.pos)
         self.depth -= 1
         return left
 
@@ -138,7 +166,7 @@ class _Parser:
         while self.at("kw", "and"):
             op = self.take()
             self.expect_value(op)
-            left = Binary("and", left, self.not_expr(), op.pos)
+            left = self.binary("and", left, self.not_expr(), op.pos)
         return left
 
     def not_expr(self) -> Node:
@@ -146,7 +174,8 @@ class _Parser:
             op = self.take()
             self.expect_value(op)
             self._enter(op.pos)
-            node = Unary("not", self.not_expr(), op.pos)
+            inner = self.not_expr()
+            node = Unary("not", inner, op.pos, self.nested(1 + depth_of(inner), op.pos))
             self.depth -= 1
             return node
         return self.predicate()
@@ -160,20 +189,23 @@ class _Parser:
                 op = self.take()
                 self.expect_value(op)
                 right = self.sum()
-                pairs.append(Binary(str(op.value), left, right, op.pos))
+                pairs.append(self.binary(str(op.value), left, right, op.pos))
                 left = right
             node = pairs[0]
             for more in pairs[1:]:
-                node = Binary("and", node, more, more.pos)
+                node = self.binary("and", node, more, more.pos)
             return node
-        if tok.kind == "kw" and tok.value in ("in", "not") and (
-            tok.value == "in" or self.tokens[self.i + 1].value == "in"
+        if (
+            tok.kind == "kw"
+            and tok.value in ("in", "not")
+            and (tok.value == "in" or self.tokens[self.i + 1].value == "in")
         ):
             negated = tok.value == "not"
             self.take()
             if negated:
                 self.take()
-            return InList(left, self.literal_list(), negated, tok.pos)
+            depth = self.nested(1 + depth_of(left), tok.pos)
+            return InList(left, self.literal_list(), negated, tok.pos, depth)
         if tok.kind == "kw" and tok.value == "is":
             self.take()
             negated = False
@@ -184,11 +216,11 @@ class _Parser:
             if not (nxt.kind == "kw" and nxt.value in ("null", "none")):
                 raise self.error("expected 'null' after 'is'", nxt.pos)
             self.take()
-            return IsNull(left, negated, tok.pos)
+            return IsNull(left, negated, tok.pos, self.nested(1 + depth_of(left), tok.pos))
         if tok.kind == "kw" and tok.value in STRING_OPS:
             self.take()
             self.expect_value(tok)
-            return Binary(str(tok.value), left, self.sum(), tok.pos)
+            return self.binary(str(tok.value), left, self.sum(), tok.pos)
         return left
 
     def literal_list(self) -> tuple[Literal, ...]:
@@ -243,7 +275,7 @@ class _Parser:
         while self.at("op", "+", "-"):
             op = self.take()
             self.expect_value(op)
-            left = Binary(str(op.value), left, self.product(), op.pos)
+            left = self.binary(str(op.value), left, self.product(), op.pos)
         return left
 
     def product(self) -> Node:
@@ -251,7 +283,7 @@ class _Parser:
         while self.at("op", "*", "/", "%"):
             op = self.take()
             self.expect_value(op)
-            left = Binary(str(op.value), left, self.unary(), op.pos)
+            left = self.binary(str(op.value), left, self.unary(), op.pos)
         return left
 
     def unary(self) -> Node:
@@ -263,11 +295,13 @@ class _Parser:
             self.depth -= 1
             if op.value == "+":
                 return operand
-            if isinstance(operand, Literal) and isinstance(operand.value, (int, float)) and not (
-                isinstance(operand.value, bool)
+            if (
+                isinstance(operand, Literal)
+                and isinstance(operand.value, (int, float))
+                and not (isinstance(operand.value, bool))
             ):
                 return Literal(-operand.value, op.pos)
-            return Unary("-", operand, op.pos)
+            return Unary("-", operand, op.pos, self.nested(1 + depth_of(operand), op.pos))
         return self.primary()
 
     def primary(self) -> Node:

@@ -31,11 +31,15 @@ class Query:
         ``"mean(score)"`` and so on.
     columns:
         Columns to return, in order; ``None`` means all.
+    match:
+        ``((column, value), ...)``: only rows whose column equals the value, compared in
+        the column's own type (a null or NaN value matches missing values). This is how a
+        group is opened exactly (:meth:`View.group_query`), whatever its key's type.
 
     Examples
     --------
     >>> Query(filter="score > 0.5", sort=["-score", "id"])
-    Query(filter='score > 0.5', sort=('-score', 'id'), group_by=(), aggregates=None, columns=None)
+    Query(filter='score > 0.5', sort=('-score', 'id'), group_by=(), aggregates=None, columns=None, match=())
     """
 
     filter: str | None = None
@@ -43,6 +47,7 @@ class Query:
     group_by: Sequence[str] = field(default=())
     aggregates: dict[str, Sequence[str]] | None = None
     columns: Sequence[str] | None = None
+    match: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self) -> None:
         # Accept a bare string where a list is expected, and freeze lists for hashing.
@@ -56,16 +61,30 @@ class Query:
         if self.columns is not None:
             cols = (self.columns,) if isinstance(self.columns, str) else self.columns
             object.__setattr__(self, "columns", tuple(cols))
+        match = self.match.items() if isinstance(self.match, dict) else (self.match or ())
+        object.__setattr__(self, "match", tuple((str(k), v) for k, v in match))
         if self.filter is not None and not isinstance(self.filter, str):
             raise QueryError(f"filter must be a string, got {type(self.filter).__name__}")
         if isinstance(self.filter, str) and not self.filter.strip():
             object.__setattr__(self, "filter", None)
 
     def key(self) -> tuple[object, ...]:
-        aggs = None if self.aggregates is None else tuple(
-            sorted((k, tuple(v)) for k, v in self.aggregates.items()))
-        return (self.filter, tuple(self.sort), tuple(self.group_by), aggs,
-                None if self.columns is None else tuple(self.columns))
+        aggs = (
+            None
+            if self.aggregates is None
+            else tuple(sorted((k, tuple(v)) for k, v in self.aggregates.items()))
+        )
+        # repr: key values may be unhashable or NaN (never equal to itself); the type is
+        # part of it so that 1 and 1.0 and "1" stay distinct views.
+        match = tuple((k, type(v).__name__, repr(v)) for k, v in self.match)
+        return (
+            self.filter,
+            tuple(self.sort),
+            tuple(self.group_by),
+            aggs,
+            None if self.columns is None else tuple(self.columns),
+            match,
+        )
 
 
 def check_columns(names: Sequence[str], columns: Sequence[str], what: str) -> None:

@@ -5,12 +5,26 @@ the life of the source. Views keep their row order as an array of ``_row`` ids, 
 page is fetched by id (``take`` on Arrow; on Parquet, a memory-mapped read of the source's
 row store once it exists, row-number pushdown in DuckDB until then) rather than by
 re-running the sorted query with a deep ``OFFSET``.
+
+**User column names never reach SQL.** Every relation renames the source's columns by
+position to ``c0``, ``c1``, ... (Arrow: a zero-copy rename; Parquet: ``read_parquet(...) AS
+t(c0, c1, ...)``), and results are renamed back to the user's names at the edge. DuckDB
+matches even quoted names case-insensitively and reserves some (``file_row_number``,
+``rowid``...), so ``score`` and ``Score``, or a column called ``file_row_number``, ``count``
+or ``_sample_rows``, would otherwise collide with each other or with the engine's own.
+
+**Paths given to DuckDB are never patterns.** DuckDB expands ``*``, ``?``, ``[...]``,
+``{...}`` and ``**`` in any path it reads, so ``d[1].parquet`` could read ``d1.parquet``.
+Each Parquet file is handed to DuckDB as a symlink with a plain name of ours, in the
+engine's private temp dir.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
+import os
 from typing import Any, Protocol
 
 import duckdb
@@ -18,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dsviz_widget.engine._background import RowStore, Worker, row_store
+from dsviz_widget.engine._background import RowStore, Worker, row_store, temp_dir
 from dsviz_widget.engine._compile import ColumnInfo, quote_ident
 from dsviz_widget.engine._source import Source
 
@@ -46,8 +60,9 @@ class Relation(Protocol):
         """Register what is needed on ``con`` and return a FROM-able SQL text with ``_row``."""
         ...
 
-    def fetch(self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]
-              ) -> pa.Table:
+    def fetch(
+        self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]
+    ) -> pa.Table:
         """Rows ``ids`` (in that order, repeats allowed) with ``columns`` and ``_row``."""
         ...
 
@@ -57,8 +72,36 @@ class Relation(Protocol):
 
 
 def columns_of(schema: pa.Schema, kinds: dict[str, str]) -> dict[str, ColumnInfo]:
-    return {f.name: ColumnInfo(f.name, kinds.get(f.name, "native"), f.type) for f in schema
-            if f.name != ROW}
+    """User name -> column, aliased ``c<i>`` by its position ``i`` in ``schema``."""
+    return {
+        f.name: ColumnInfo(f.name, kinds.get(f.name, "native"), f.type, f"c{i}")
+        for i, f in enumerate(schema)
+        if f.name != ROW
+    }
+
+
+def aliases(schema: pa.Schema) -> str:
+    """``c0, c1, ...``: one alias per field of ``schema``, in order."""
+    return ", ".join(f"c{i}" for i in range(len(schema)))
+
+
+def duckdb_path(path: str) -> str:
+    """A path DuckDB can read ``path`` through that holds no glob character: a symlink
+    named after a hash of the absolute path, in the private temp dir (made once)."""
+    target = os.path.abspath(path)
+    digest = hashlib.sha256(target.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    links = os.path.join(temp_dir(), "links")
+    os.makedirs(links, exist_ok=True)
+    link = os.path.join(links, f"{digest}.parquet")
+    try:
+        if os.readlink(link) == target:
+            return link
+    except OSError:
+        pass
+    tmp = f"{link}.{os.getpid()}.{next(_names)}"
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+    return link
 
 
 class ArrowRelation:
@@ -74,8 +117,12 @@ class ArrowRelation:
         self.table = table
         self.num_rows = table.num_rows
         self.columns = columns_of(table.schema, source.kinds)
-        self._with_row = table.append_column(ROW, pa.array(np.arange(self.num_rows,
-                                                                      dtype=np.int64)))
+        self._index = {name: int(info.alias[1:]) for name, info in self.columns.items()}
+        # Zero-copy: the same buffers under positional names.
+        renamed = table.rename_columns([f"c{i}" for i in range(table.num_columns)])
+        self._with_row = renamed.append_column(
+            ROW, pa.array(np.arange(self.num_rows, dtype=np.int64))
+        )
 
     @property
     def allowed_paths(self) -> tuple[str, ...]:
@@ -88,10 +135,11 @@ class ArrowRelation:
     def prepare(self, worker: Worker) -> None:
         pass  # in memory: take() is already random access
 
-    def fetch(self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]
-              ) -> pa.Table:
+    def fetch(
+        self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]
+    ) -> pa.Table:
         idx = pa.array(np.asarray(ids, dtype=np.int64))
-        out = self.table.select(columns).take(idx)
+        out = self.table.select([self._index[c] for c in columns]).take(idx)
         return out.append_column(ROW, idx)
 
 
@@ -102,7 +150,9 @@ class ParquetRelation:
         self.source = source
         self.name = f"_dsviz_src{next(_names)}"
         self.paths = source.parquet
+        self.links = tuple(duckdb_path(p) for p in self.paths)
         self.columns = columns_of(source.schema, source.kinds)
+        self._aliases = aliases(source.schema)
         counts = [pq.ParquetFile(p).metadata.num_rows for p in self.paths]
         self.offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self.num_rows = int(self.offsets[-1])
@@ -111,7 +161,7 @@ class ParquetRelation:
 
     @property
     def allowed_paths(self) -> tuple[str, ...]:
-        return self.paths
+        return self.links
 
     def prepare(self, worker: Worker) -> None:
         if self.num_rows < ROW_STORE_MIN_ROWS:
@@ -146,8 +196,11 @@ class ParquetRelation:
                             raise LookupError(column)
                         lo = st.min if lo is None else min(lo, st.min)
                         hi = st.max if hi is None else max(hi, st.max)
-                if lo is not None and hi is not None and all(
-                        isinstance(v, (int, float)) and math.isfinite(v) for v in (lo, hi)):
+                if (
+                    lo is not None
+                    and hi is not None
+                    and all(isinstance(v, (int, float)) and math.isfinite(v) for v in (lo, hi))
+                ):
                     found = (lo, hi)
             except (LookupError, OSError, ValueError):
                 found = None
@@ -156,56 +209,68 @@ class ParquetRelation:
 
     def _ready_store(self) -> RowStore | None:
         store = self.store
-        if (store is not None and store.done.is_set() and store.error is None
-                and not store.cancelled):
+        if (
+            store is not None
+            and store.done.is_set()
+            and store.error is None
+            and not store.cancelled
+        ):
             return store
         return None
 
-    def _cols_sql(self) -> str:
-        return ", ".join(quote_ident(c) for c in self.columns)
+    def _read(self, path: str) -> str:
+        # file_row_number is DuckDB's virtual column: once every file column is renamed
+        # c<i>, a user column of that name no longer hides it.
+        return f"read_parquet({sql_string(path)}) AS t({self._aliases})"
 
     def sql(self, con: duckdb.DuckDBPyConnection) -> str:
+        cols = ", ".join(f"t.{info.alias}" for info in self.columns.values())
         parts = [
-            f"SELECT {self._cols_sql()}, (file_row_number + {int(off)})::BIGINT AS {ROW} "
-            f"FROM read_parquet({sql_string(path)}, file_row_number = true)"
-            for path, off in zip(self.paths, self.offsets[:-1], strict=True)
+            f"SELECT {cols}, (file_row_number + {int(off)})::BIGINT AS {ROW} FROM {self._read(p)}"
+            for p, off in zip(self.links, self.offsets[:-1], strict=True)
         ]
         return "(" + " UNION ALL ".join(parts) + ")"
 
-    def fetch(self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]
-              ) -> pa.Table:
+    def fetch(
+        self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]
+    ) -> pa.Table:
         ids = np.asarray(ids, dtype=np.int64)
         # The table-level metadata (classes, derived columns) travels with every page.
-        schema = pa.schema([self.source.schema.field(c) for c in columns],
-                           metadata=self.source.schema.metadata)
+        schema = pa.schema(
+            [self.source.schema.field(c) for c in columns], metadata=self.source.schema.metadata
+        )
         store = self._ready_store()
         if store is not None:
             return _conform(store.take(ids, columns), schema).append_column(ROW, pa.array(ids))
         pieces: list[pa.Table] = []
         wanted: list[np.ndarray] = []
-        cols = ", ".join([*(quote_ident(c) for c in columns), "file_row_number"])
-        for k, path in enumerate(self.paths):
+        cols = ", ".join(
+            [*(f"t.{self.columns[c].alias}" for c in columns), "file_row_number AS _frn"]
+        )
+        for k, path in enumerate(self.links):
             lo, hi = self.offsets[k], self.offsets[k + 1]
             local = np.unique(ids[(ids >= lo) & (ids < hi)]) - lo
             if not len(local):
                 continue
-            base = f"SELECT {cols} FROM read_parquet({sql_string(path)}, file_row_number = true)"
+            base = f"SELECT {cols} FROM {self._read(path)}"
             if int(local[-1]) - int(local[0]) + 1 == len(local):
-                got = con.sql(f"{base} WHERE file_row_number BETWEEN $1 AND $2",
-                              params=[int(local[0]), int(local[-1])]).to_arrow_table()
+                got = con.sql(
+                    f"{base} WHERE file_row_number BETWEEN $1 AND $2",
+                    params=[int(local[0]), int(local[-1])],
+                ).to_arrow_table()
             else:
                 got = con.sql(
                     f"{base} WHERE file_row_number BETWEEN $2 AND $3 "
                     "AND file_row_number IN (SELECT unnest($1::BIGINT[]))",
                     params=[local.tolist(), int(local[0]), int(local[-1])],
                 ).to_arrow_table()
-            frn = got.column("file_row_number").to_numpy()
+            frn = got.column(len(columns)).to_numpy()
             order = np.argsort(frn, kind="stable")
             pieces.append(got.take(pa.array(order)))
             wanted.append(frn[order] + lo)
         if not pieces:
             return _empty(schema).append_column(ROW, pa.array([], pa.int64()))
-        table = pa.concat_tables([p.drop_columns(["file_row_number"]) for p in pieces])
+        table = pa.concat_tables([p.remove_column(len(columns)) for p in pieces])
         have = np.concatenate(wanted)
         pos = np.searchsorted(have, ids)
         table = _conform(table.take(pa.array(pos)), schema)
@@ -217,10 +282,10 @@ def _empty(schema: pa.Schema) -> pa.Table:
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """Give rows read back through DuckDB the source's exact types and field metadata."""
+    """Give rows read back (by position) the source's names, exact types and metadata."""
     arrays = []
-    for f in schema:
-        col = table.column(f.name)
+    for i, f in enumerate(schema):
+        col = table.column(i)
         arrays.append(col if col.type == f.type else col.cast(f.type))
     return pa.Table.from_arrays(arrays, schema=schema)
 

@@ -19,15 +19,50 @@ from dsviz_widget.engine._errors import FilterError
 
 MAX_LENGTH = 10_000
 KEYWORDS = frozenset(
-    {"and", "or", "not", "in", "is", "null", "none", "true", "false",
-     "contains", "startswith", "endswith"}
+    {
+        "and",
+        "or",
+        "not",
+        "in",
+        "is",
+        "null",
+        "none",
+        "true",
+        "false",
+        "contains",
+        "startswith",
+        "endswith",
+    }
 )
 # ASCII digits only: str.isdigit() and \d also accept "²" and "٣", which int() would misread.
 _NUMBER = re.compile(r"(?:[0-9]+(?:_[0-9]+)*(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _ASCII_DIGITS = frozenset("0123456789")
 _NAME_CHAR = re.compile(r"[\w%.@]")
-_OPERATORS = ("==", "!=", "<>", "<=", ">=", "&&", "||", "=", "<", ">", "+", "-", "*", "/",
-              "%", "!", "(", ")", "[", "]", ",")
+_BRACKET_AHEAD = re.compile(r"\s*\[")
+_LONGEST_KEYWORD = max(len(k) for k in KEYWORDS)
+_OPERATORS = (
+    "==",
+    "!=",
+    "<>",
+    "<=",
+    ">=",
+    "&&",
+    "||",
+    "=",
+    "<",
+    ">",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "!",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "0": "\0"}
 
 
@@ -68,6 +103,9 @@ class Tokenizer:
         self.dict_columns = set(dict_columns)
         self.i = 0
         self.tokens: list[Token] = []
+        # Distinct name lengths, longest first: the only prefixes worth looking up.
+        self._lengths = sorted({len(c) for c in self.columns}, reverse=True)
+        self._run = (0, 0)
 
     def error(self, message: str, pos: int) -> FilterError:
         return FilterError(message, pos, self.text)
@@ -85,8 +123,9 @@ class Tokenizer:
     def run(self) -> list[Token]:
         text = self.text
         if len(text) > MAX_LENGTH:
-            raise self.error(f"filter is too long ({len(text)} characters, at most {MAX_LENGTH})",
-                             MAX_LENGTH)
+            raise self.error(
+                f"filter is too long ({len(text)} characters, at most {MAX_LENGTH})", MAX_LENGTH
+            )
         n = len(text)
         while True:
             while self.i < n and text[self.i].isspace():
@@ -100,7 +139,9 @@ class Tokenizer:
                 self._string(ch)
             elif ch == "`":
                 self._backtick()
-            elif ch in _ASCII_DIGITS or (ch == "." and text[start + 1 : start + 2] in _ASCII_DIGITS):
+            elif ch in _ASCII_DIGITS or (
+                ch == "." and text[start + 1 : start + 2] in _ASCII_DIGITS
+            ):
                 self._number()
             elif ch.isalpha() or ch == "_" or (ch == "%" and self._expects_value()):
                 self._name()
@@ -194,52 +235,76 @@ class Tokenizer:
             value = int(raw)
         self.tokens.append(Token("num", value, start, end))
 
-    def _name(self) -> None:
-        text, start = self.text, self.i
+    def _run_end(self, start: int) -> int:
+        """End of the run of name characters containing ``start``, each character scanned
+        once per filter: the run of ``a%a%a...`` is shared by every name inside it, and
+        rescanning it per name made tokenizing quadratic."""
+        if self._run[0] <= start < self._run[1]:
+            return self._run[1]
+        text = self.text
         j = start
         while j < len(text) and _NAME_CHAR.match(text[j]):
             j += 1
-        run = text[start:j]
-        low = run.lower()
-        if low in KEYWORDS:
-            self.i = j
-            self.tokens.append(Token("kw", low, start, j))
-            return
-        if run == "row" and text[j:].lstrip().startswith("[") and "row" not in self.columns:
-            self.i = j
-            self.tokens.append(Token("row", run, start, j))
-            return
+        self._run = (start, j)
+        return j
+
+    def _name(self) -> None:
+        text, start = self.text, self.i
+        end = self._run_end(start)
+        if end - start <= _LONGEST_KEYWORD:
+            low = text[start:end].lower()
+            if low in KEYWORDS:
+                self.i = end
+                self.tokens.append(Token("kw", low, start, end))
+                return
+            if (
+                text[start:end] == "row"
+                and _BRACKET_AHEAD.match(text, end)
+                and "row" not in self.columns
+            ):
+                self.i = end
+                self.tokens.append(Token("row", "row", start, end))
+                return
         # Longest real column that is the whole run or is followed by "." (a dict key
-        # path) or "%" (the modulo operator, written without spaces).
+        # path) or "%" (the modulo operator, written without spaces). Only the lengths of
+        # real names are tried, so the cost per name does not grow with the filter.
         best: str | None = None
-        for k in range(len(run), 0, -1):
-            prefix = run[:k]
-            if prefix in self.columns and (k == len(run) or run[k] in ".%"):
-                best = prefix
+        for k in self._lengths:
+            stop = start + k
+            if stop > end or (stop < end and text[stop] not in ".%"):
+                continue
+            if text[start:stop] in self.columns:
+                best = text[start:stop]
                 break
         if best is None:
-            raise self.error(unknown_column_message(run.rstrip("."), self.columns), start)
-        rest = run[len(best):]
-        if rest.startswith("%"):
-            self.i = start + len(best)
-            self.tokens.append(Token("col", best, start, self.i))
+            shown = text[start:end].rstrip(".")
+            raise self.error(unknown_column_message(_clip(shown), self.columns), start)
+        after = start + len(best)
+        if after == end or text[after] == "%":
+            self.i = after
+            self.tokens.append(Token("col", best, start, after))
             return
-        path: tuple[str, ...] = ()
-        if rest:
-            keys = rest[1:].split("%", 1)[0]
-            if best not in self.dict_columns:
-                raise self.error(
-                    unknown_column_message(run, self.columns)
-                    + f" ({best!r} is a column but has no keys: only dict columns do)",
-                    start,
-                )
-            parts = keys.split(".")
-            if any(not p for p in parts):
-                raise self.error("empty key in a dotted name", start + len(best))
-            path = tuple(parts)
-            j = start + len(best) + 1 + len(keys)
+        # A dict key path: keys run up to the next "%" or the end of the run.
+        j = after + 1
+        while j < end and text[j] != "%":
+            j += 1
+        keys = text[after + 1 : j]
+        if best not in self.dict_columns:
+            raise self.error(
+                unknown_column_message(_clip(text[start:j]), self.columns)
+                + f" ({best!r} is a column but has no keys: only dict columns do)",
+                start,
+            )
+        parts = keys.split(".")
+        if any(not p for p in parts):
+            raise self.error("empty key in a dotted name", after)
         self.i = j
-        self.tokens.append(Token("col", best, start, j, path))
+        self.tokens.append(Token("col", best, start, j, tuple(parts)))
+
+
+def _clip(name: str, limit: int = 80) -> str:
+    """A name as shown in a message: a 10,000-character run is cut, not echoed whole."""
+    return name if len(name) <= limit else name[:limit] + "..."
 
 
 def tokenize(text: str, columns: Iterable[str], dict_columns: Iterable[str] = ()) -> list[Token]:

@@ -6,7 +6,7 @@ compiling can point at the right place in the user's text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 LiteralValue: TypeAlias = int | float | str | bool | None
@@ -40,6 +40,7 @@ class Unary:
     op: str  # "not" | "-"
     operand: Node
     pos: int
+    depth: int = field(default=1, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class Binary:
     left: Node
     right: Node
     pos: int
+    #: How many operators the compiled SQL nests at most (a chain of ``and`` or ``or``
+    #: compiles flat, so it adds one level however long it is); see ``MAX_OPERATOR_DEPTH``.
+    depth: int = field(default=1, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class InList:
     values: tuple[Literal, ...]
     negated: bool
     pos: int
+    depth: int = field(default=1, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class IsNull:
     operand: Node
     negated: bool
     pos: int
+    depth: int = field(default=1, repr=False, compare=False)
 
 
 Node: TypeAlias = "Literal | Column | Field | Unary | Binary | InList | IsNull"
@@ -75,3 +81,8 @@ Node: TypeAlias = "Literal | Column | Field | Unary | Binary | InList | IsNull"
 COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
 STRING_OPS = frozenset({"contains", "startswith", "endswith"})
+
+
+def depth_of(node: Node) -> int:
+    """Operator nesting of ``node`` (0 for a value or a column)."""
+    return getattr(node, "depth", 0)

@@ -20,7 +20,8 @@ import numpy as np
 import pyarrow as pa
 
 from dsviz_widget.engine._background import OrderJob, Worker
-from dsviz_widget.engine._compile import ColumnInfo, column_sql, compile_filter, quote_ident
+from dsviz_widget.engine._budget import Budget, BudgetError
+from dsviz_widget.engine._compile import ColumnInfo, column_sql, compile_filter
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._parser import parse_filter
 from dsviz_widget.engine._query import (
@@ -44,28 +45,42 @@ SAMPLE_ROWS = 4
 _AGG_SQL = {"mean": "avg", "min": "min", "max": "max", "sum": "sum", "count": "count"}
 
 
-def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]
-            ) -> duckdb.DuckDBPyConnection:
-    """Execute, turning DuckDB's errors (overflow, bad cast) into a QueryError."""
+def run_sql(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list[object],
+    budget: Budget,
+) -> duckdb.DuckDBPyConnection:
+    """Execute under ``budget``, turning DuckDB's errors (overflow, bad cast) into a
+    QueryError."""
     try:
-        return con.execute(sql, params)
+        with budget.watch(con):
+            return con.execute(sql, params)
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise QueryError(f"the query failed: {first}") from exc
 
 
-def run_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pa.Table:
+def run_arrow(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list[object],
+    budget: Budget,
+) -> pa.Table:
     """Like :func:`run_sql`, returning Arrow (``con.sql`` avoids the DB-API extra copy)."""
     try:
-        return con.sql(sql, params=params).to_arrow_table()
+        with budget.watch(con):
+            return con.sql(sql, params=params).to_arrow_table()
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise QueryError(f"the query failed: {first}") from exc
 
 
-def ids_query(where: str, order_by: str | None, cast: str = "",
-              limit: int | None = None, offset: int = 0) -> Callable[[str], str]:
+def ids_query(
+    where: str, order_by: str | None, cast: str = "", limit: int | None = None, offset: int = 0
+) -> Callable[[str], str]:
     """FROM-able source SQL -> ``SELECT _row`` of the view, in view order."""
+
     def make(src: str) -> str:
         sql = f"SELECT {ROW}{cast} AS {ROW} FROM {src} WHERE {where}"
         if order_by is not None:
@@ -75,6 +90,7 @@ def ids_query(where: str, order_by: str | None, cast: str = "",
             if offset:
                 sql += f" OFFSET {int(offset)}"
         return sql
+
     return make
 
 
@@ -109,17 +125,23 @@ class View:
             dicts = [c for c, info in cols.items() if info.kind == "dict"]
             tree = parse_filter(query.filter, names, dicts)
             self.where = compile_filter(tree, query.filter, cols, self.params).sql
+        if query.match:
+            self.where = f"({self.where}) AND {self._match_sql(dict(query.match))}"
         self.group_by = list(query.group_by)
         check_columns(self.group_by, names, "group_by")
         for g in self.group_by:
             if cols[g].cls == "opaque":
-                raise QueryError(f"group_by: column {g!r} is an {cols[g].kind} column and "
-                                 "cannot be grouped; group by one of its derived columns")
+                raise QueryError(
+                    f"group_by: column {g!r} is an {cols[g].kind} column and "
+                    "cannot be grouped; group by one of its derived columns"
+                )
         self.total_rows = relation.num_rows
         self._order: np.ndarray | None = None  # small views: the order in memory
         self._job: OrderJob | None = None  # bigger ones: the order in a temp file
         self._start_pending = False
         self._groups: pa.Table | None = None
+        self.count_column = "count"
+        self.samples_column = "_sample_rows"
         if self.group_by:
             self._groups = self._run_groups()
             self.num_rows = self._groups.num_rows
@@ -127,29 +149,37 @@ class View:
         self.sort = [parse_sort_key(k, names) for k in query.sort]
         for name, _ in self.sort:
             if cols[name].cls == "opaque":
-                raise QueryError(f"sort: column {name!r} is an {cols[name].kind} column and "
-                                 "cannot be sorted; sort by one of its derived columns")
-        if query.filter is None:
+                raise QueryError(
+                    f"sort: column {name!r} is an {cols[name].kind} column and "
+                    "cannot be sorted; sort by one of its derived columns"
+                )
+        if query.filter is None and not query.match:
             self.num_rows = self.total_rows
         else:
-            self.num_rows = int(self._scalar(lambda src: f"SELECT count(*) FROM {src} WHERE "
-                                             f"{self.where}"))
+            self.num_rows = int(
+                self._scalar(lambda src: f"SELECT count(*) FROM {src} WHERE {self.where}")
+            )
 
     # -- SQL helpers ---------------------------------------------------------------
     def _scalar(self, make_sql: Callable[[str], str]) -> Any:
         # A callback, not str.format: column names inside the SQL may contain braces.
         with self.engine._lock:
             con = self.engine._connection(self.relation)
-            rows = run_sql(con, make_sql(self.relation.sql(con)), self.params).fetchall()
+            rows = run_sql(
+                con, make_sql(self.relation.sql(con)), self.params, self.engine.budget
+            ).fetchall()
         return rows[0][0] if rows else None
 
     def _order_by(self) -> str:
-        keys = [f"{column_sql(self.relation.columns[n])} {'DESC' if desc else 'ASC'} NULLS LAST"
-                for n, desc in self.sort]
+        keys = [
+            f"{column_sql(self.relation.columns[n])} {'DESC' if desc else 'ASC'} NULLS LAST"
+            for n, desc in self.sort
+        ]
         return ", ".join([*keys, f"{ROW} ASC"])
 
-    def _ids_sql(self, limit: int | None = None, offset: int = 0, cast: str = "",
-                 ordered: bool = False) -> Callable[[str], str]:
+    def _ids_sql(
+        self, limit: int | None = None, offset: int = 0, cast: str = "", ordered: bool = False
+    ) -> Callable[[str], str]:
         """The view's ids in order. Without a sort, the scan's order is the source order
         (``preserve_insertion_order``); ``ordered`` adds an explicit ``ORDER BY _row``."""
         order_by = self._order_by() if self.sort else (f"{ROW} ASC" if ordered else None)
@@ -159,13 +189,15 @@ class View:
     @property
     def natural(self) -> bool:
         """No filter and no sort: row ids are simply ``offset .. offset + limit``."""
-        return self.query.filter is None and not self.sort
+        return self.query.filter is None and not self.query.match and not self.sort
 
     def _run_ids(self, make_sql: Callable[[str], str]) -> np.ndarray:
         """Run an ids query in the foreground; ids of an unsorted view come back sorted."""
         with self.engine._lock:
             con = self.engine._connection(self.relation)
-            got = run_sql(con, make_sql(self.relation.sql(con)), self.params).fetchnumpy()[ROW]
+            got = run_sql(
+                con, make_sql(self.relation.sql(con)), self.params, self.engine.budget
+            ).fetchnumpy()[ROW]
         ids = np.asarray(got, dtype=np.int64)
         if not self.sort and len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
             ids = np.sort(ids)  # the scan should keep source order; never rely on it silently
@@ -179,8 +211,13 @@ class View:
                 big = self.total_rows >= 2**31
                 dtype = np.dtype(np.int64 if big else np.int32)
                 cast = "::BIGINT" if big else "::INTEGER"
-                job = OrderJob(self.relation, self._ids_sql(cast=cast, ordered=True),
-                               list(self.params), dtype, self.num_rows)
+                job = OrderJob(
+                    self.relation,
+                    self._ids_sql(cast=cast, ordered=True),
+                    list(self.params),
+                    dtype,
+                    self.num_rows,
+                )
                 self._job = job
                 weakref.finalize(self, _drop_order, self.engine._worker, job)
                 if self.engine.background:
@@ -206,6 +243,11 @@ class View:
             err, self._job = job.error, None
             if isinstance(err, QueryError):
                 raise err
+            if isinstance(err, duckdb.OutOfMemoryException):
+                raise BudgetError(
+                    f"sorting the whole view needed more than the background "
+                    f"memory budget ({self.engine._worker.memory_limit})"
+                ) from err
             raise QueryError(f"the query failed: {err}") from err
         return None
 
@@ -245,7 +287,8 @@ class View:
 
         Columns are the storage representation of the selected columns plus ``_row``
         (int64, the row's position in the source). With ``group_by``: one row per group
-        with the key columns, ``count``, the aggregates and ``_sample_rows``.
+        with the key columns, ``count``, the aggregates and ``_sample_rows`` (the latter
+        names get ``_`` appended when a key has the same name: see :attr:`count_column`).
 
         Examples
         --------
@@ -262,7 +305,8 @@ class View:
         with self.engine._lock:
             con = self.engine._connection(self.relation)
             try:
-                page = self.relation.fetch(con, ids, self.columns)
+                with self.engine.budget.watch(con, "reading the page's rows"):
+                    page = self.relation.fetch(con, ids, self.columns)
             except duckdb.Error as exc:
                 raise QueryError(f"reading rows failed: {exc}") from exc
         if self._start_pending:
@@ -283,36 +327,88 @@ class View:
         info: ColumnInfo = self.relation.columns[column]
         bounds = None
         finite_bounds = getattr(self.relation, "finite_bounds", None)
-        if info.cls == "num" and self.query.filter is None and finite_bounds is not None:
+        unfiltered = self.query.filter is None and not self.query.match
+        if info.cls == "num" and unfiltered and finite_bounds is not None:
             bounds = finite_bounds(column)  # Parquet statistics: saves a scan
         with self.engine._lock:
             con = self.engine._connection(self.relation)
             try:
-                return summarize(con, self.relation.sql(con), self.where, list(self.params),
-                                 info, bins=bins, bounds=bounds)
+                with self.engine.budget.watch(con, f"the summary of {column!r}"):
+                    return summarize(
+                        con,
+                        self.relation.sql(con),
+                        self.where,
+                        list(self.params),
+                        info,
+                        bins=bins,
+                        bounds=bounds,
+                    )
             except duckdb.Error as exc:
                 raise QueryError(f"summary of {column!r} failed: {exc}") from exc
 
     def group_query(self, key_values: dict[str, Any]) -> Query:
         """The same query restricted to one group, with ``group_by`` removed.
 
+        The group is matched exactly by its key values (``Query.match``), compared in the
+        key column's own type: int64 and uint64 extremes, decimals, timestamps, ±inf and
+        any string work, and a null (or NaN: the same group) key matches the missing values.
+        A value may also be given as text DuckDB can cast to the column's type (e.g.
+        ``"18446744073709551615"``, for a browser that cannot hold such integers).
+
         Examples
         --------
-        >>> View.group_filter({"label": "cat", "n": None})
-        '`label` == "cat" and `n` is null'
+        >>> import pyarrow as pa
+        >>> from dsviz_widget.engine import Engine, Query, Source
+        >>> src = Source.from_arrow(pa.table({"label": ["cat", "dog", "cat"]}))
+        >>> parent = Engine().view(src, Query(group_by=["label"]))
+        >>> q = parent.group_query({"label": "cat"})
+        >>> q.match, Engine().view(src, q).num_rows
+        ((('label', 'cat'),), 2)
         """
         missing = [k for k in self.group_by if k not in key_values]
         if missing:
             raise QueryError(f"group_query: missing values for group keys {missing}")
-        part = View.group_filter({k: key_values[k] for k in self.group_by})
-        text = f"({self.query.filter}) and {part}" if self.query.filter else part
+        match = tuple((k, key_values[k]) for k in self.group_by)
         cols = list(self.relation.columns)
         sort = [k for k in self.query.sort if k.lstrip("+-") in cols or k in cols]
-        return Query(filter=text, sort=sort, columns=self.query.columns)
+        return Query(
+            filter=self.query.filter,
+            sort=sort,
+            columns=self.query.columns,
+            match=(*self.query.match, *match),
+        )
+
+    def _match_sql(self, match: dict[str, Any]) -> str:
+        """``key = value`` for each pair, with the value bound and cast to the key's type."""
+        cols = self.relation.columns
+        check_columns(list(match), list(cols), "match")
+        parts = []
+        for name, value in match.items():
+            info = cols[name]
+            # column_sql reads NaN as null, which is how group-by keys NaN (one rule).
+            col = column_sql(info)
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                parts.append(f"({col} IS NULL)")
+                continue
+            self.params.append(value)
+            # The column's own DuckDB type: exact for BIGINT/UBIGINT extremes and decimals.
+            # CAST, not TRY_CAST: a value that is not of the key's type is an error, never
+            # a null that would match the missing values.
+            parts.append(f"({col} = CAST(${len(self.params)} AS {self._duck_type(info)}))")
+        return "(" + " AND ".join(parts) + ")"
+
+    def _duck_type(self, info: ColumnInfo) -> str:
+        with self.engine._lock:
+            con = self.engine._connection(self.relation)
+            got = con.execute(
+                f"DESCRIBE SELECT {info.ident} FROM {self.relation.sql(con)}"
+            ).fetchall()
+        return str(got[0][1])
 
     @staticmethod
     def group_filter(key_values: dict[str, Any]) -> str:
-        """Filter text matching exactly the rows whose columns equal ``key_values``."""
+        """Filter text matching the rows whose columns equal ``key_values`` (for showing;
+        :meth:`group_query` matches exactly, also where a literal cannot)."""
         parts = []
         for name, value in key_values.items():
             ident = "`" + name.replace("`", "``") + "`"
@@ -327,50 +423,78 @@ class View:
         cols = self.relation.columns
         spec = self.query.aggregates
         if spec is None:
-            spec = {c: DEFAULT_AGGREGATES for c, i in cols.items()
-                    if i.cls == "num" and c not in self.group_by}
+            spec = {
+                c: DEFAULT_AGGREGATES
+                for c, i in cols.items()
+                if i.cls == "num" and c not in self.group_by
+            }
         out: list[tuple[str, str, str]] = []
         check_columns(list(spec), list(cols), "aggregates")
         for col, funcs in spec.items():
-            for fn in ([funcs] if isinstance(funcs, str) else funcs):
+            for fn in [funcs] if isinstance(funcs, str) else funcs:
                 if fn not in AGGREGATES:
-                    raise QueryError(f"aggregates: unknown function {fn!r}; use one of "
-                                     f"{', '.join(AGGREGATES)}")
+                    raise QueryError(
+                        f"aggregates: unknown function {fn!r}; use one of {', '.join(AGGREGATES)}"
+                    )
                 if fn != "count" and cols[col].cls != "num":
                     raise QueryError(f"aggregates: {fn}({col}) needs a numeric column")
                 out.append((f"{fn}({col})", fn, col))
         return out
 
+    def _output_names(self, aggs: list[tuple[str, str, str]]) -> list[str]:
+        """Names of a group page's columns: the keys keep their names; a name the engine
+        makes (``count``, ``mean(x)``, ``_sample_rows``) that is already taken gets ``_``
+        appended until it is unique (see :attr:`count_column`, :attr:`samples_column`)."""
+        names = list(self.group_by)
+        taken = set(names)
+        for made in ["count", *(a[0] for a in aggs), "_sample_rows"]:
+            while made in taken:
+                made += "_"
+            taken.add(made)
+            names.append(made)
+        return names
+
     def _run_groups(self) -> pa.Table:
         cols = self.relation.columns
-        keys = [quote_ident(g) for g in self.group_by]
         aggs = self._aggregates()
-        select = [*keys, 'count(*) AS "count"']
-        for out_name, fn, col in aggs:
-            select.append(f"{_AGG_SQL[fn]}({column_sql(cols[col])}) AS {quote_ident(out_name)}")
-        select.append(f"min({ROW}, {SAMPLE_ROWS}) AS _sample_rows")
-        out_names = [*self.group_by, "count", *(a[0] for a in aggs)]
+        names = self._output_names(aggs)
+        n_keys = len(self.group_by)
+        self.count_column = names[n_keys]
+        self.samples_column = names[-1]
+        # Internal aliases k<i>, n, a<j>, s: no user name can collide with them or with SQL.
+        # Keys read NaN as null (column_sql): NaN and null are one group, opened by 'is null'.
+        keys = [f"{column_sql(cols[g])} AS k{i}" for i, g in enumerate(self.group_by)]
+        select = [*keys, "count(*) AS n"]
+        for j, (_, fn, col) in enumerate(aggs):
+            select.append(f"{_AGG_SQL[fn]}({column_sql(cols[col])}) AS a{j}")
+        select.append(f"min({ROW}, {SAMPLE_ROWS}) AS s")
+        internal = [
+            *(f"k{i}" for i in range(n_keys)),
+            "n",
+            *(f"a{j}" for j in range(len(aggs))),
+            "s",
+        ]
         order = []
         for key in self.query.sort:
-            name, desc = parse_sort_key(key, out_names)
-            order.append(f"{quote_ident(name)} {'DESC' if desc else 'ASC'} NULLS LAST")
-        order += [f"{k} ASC NULLS LAST" for k in keys]
+            name, desc = parse_sort_key(key, names)
+            order.append(f"{internal[names.index(name)]} {'DESC' if desc else 'ASC'} NULLS LAST")
+        order += [f"k{i} ASC NULLS LAST" for i in range(n_keys)]
+        group = ", ".join(f"k{i}" for i in range(n_keys))
         with self.engine._lock:
             con = self.engine._connection(self.relation)
-            sql = (f"SELECT {', '.join(select)} FROM {self.relation.sql(con)} "
-                   f"WHERE {self.where} GROUP BY {', '.join(keys)} ORDER BY {', '.join(order)}")
-            table = run_arrow(con, sql, self.params)
-        fields = []
-        for f in table.schema:
-            if f.name in cols:
-                fields.append(table.column(f.name).cast(cols[f.name].type))
-            elif f.name == "_sample_rows":
-                fields.append(table.column(f.name).cast(pa.list_(pa.int64())))
-            elif f.name == "count":
-                fields.append(table.column(f.name).cast(pa.int64()))
-            else:
-                fields.append(table.column(f.name))
-        return pa.table(fields, names=table.column_names)
+            sql = (
+                f"SELECT {', '.join(select)} FROM {self.relation.sql(con)} "
+                f"WHERE {self.where} GROUP BY {group} ORDER BY {', '.join(order)}"
+            )
+            table = run_arrow(con, sql, self.params, self.engine.budget)
+        arrays = []
+        for i, g in enumerate(self.group_by):
+            arrays.append(table.column(i).cast(cols[g].type))
+        arrays.append(table.column(n_keys).cast(pa.int64()))
+        for j in range(len(aggs)):
+            arrays.append(table.column(n_keys + 1 + j))
+        arrays.append(table.column(table.num_columns - 1).cast(pa.list_(pa.int64())))
+        return pa.Table.from_arrays(arrays, names=names)
 
 
 def format_literal(value: Any) -> str:
@@ -402,4 +526,3 @@ def _check_paging(offset: object, limit: object) -> tuple[int, int]:
     if int(limit) > MAX_LIMIT:  # type: ignore[call-overload]
         raise QueryError(f"limit must be at most {MAX_LIMIT}, got {limit}")
     return int(offset), int(limit)  # type: ignore[call-overload]
-

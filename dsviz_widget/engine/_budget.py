@@ -1,0 +1,96 @@
+"""The memory and time budget every foreground query runs under.
+
+Both are DuckDB's own mechanisms: ``memory_limit`` (bigger sorts spill to the private temp
+dir; what cannot spill fails with an out-of-memory error) and ``interrupt()``, called from a
+timer when a query outlives its time budget. Either way the user gets a :class:`QueryError`
+that says which budget was exceeded and how to raise it, instead of a kernel that swaps or
+hangs. Defaults suit a notebook; ``Engine(memory_limit=..., query_timeout=...)`` or the
+environment variables ``DSVIZ_MEMORY_LIMIT`` / ``DSVIZ_QUERY_TIMEOUT`` change them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import duckdb
+
+from dsviz_widget.engine._errors import QueryError
+
+MEMORY_ENV = "DSVIZ_MEMORY_LIMIT"
+TIMEOUT_ENV = "DSVIZ_QUERY_TIMEOUT"
+DEFAULT_MEMORY = "256MB"
+DEFAULT_TIMEOUT_S = 30.0
+
+
+class BudgetError(QueryError):
+    """A query exceeded the engine's memory or time budget (the message says which)."""
+
+
+def memory_limit(value: str | None = None) -> str:
+    """``value``, else ``$DSVIZ_MEMORY_LIMIT``, else 256MB (DuckDB's syntax: ``"2GB"``)."""
+    return value or os.environ.get(MEMORY_ENV) or DEFAULT_MEMORY
+
+
+def query_timeout(value: float | None = None) -> float:
+    """``value``, else ``$DSVIZ_QUERY_TIMEOUT``, else 30 seconds."""
+    if value is None:
+        raw = os.environ.get(TIMEOUT_ENV)
+        try:
+            value = float(raw) if raw else DEFAULT_TIMEOUT_S
+        except ValueError:
+            raise QueryError(f"{TIMEOUT_ENV} must be a number of seconds, got {raw!r}") from None
+    if not value > 0:
+        raise QueryError(f"query_timeout must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Budget:
+    memory: str
+    seconds: float
+
+    def memory_error(self, what: str) -> BudgetError:
+        return BudgetError(
+            f"{what} needed more than the engine's memory budget ({self.memory}); raise it "
+            f"with Engine(memory_limit='4GB') or the {MEMORY_ENV} environment variable, or "
+            "narrow the query"
+        )
+
+    def time_error(self, what: str) -> BudgetError:
+        return BudgetError(
+            f"{what} was stopped after {self.seconds:g} s, the engine's time budget; raise it "
+            f"with Engine(query_timeout=120) or the {TIMEOUT_ENV} environment variable, or "
+            "narrow the query"
+        )
+
+    @contextmanager
+    def watch(self, con: duckdb.DuckDBPyConnection, what: str = "the query") -> Iterator[None]:
+        """Run the body's DuckDB calls on ``con`` under this budget."""
+        lock = threading.Lock()
+        state = {"active": True, "fired": False}
+
+        def fire() -> None:
+            with lock:  # never interrupts a later query: the body has ended, or not
+                if state["active"]:
+                    state["fired"] = True
+                    con.interrupt()
+
+        timer = threading.Timer(self.seconds, fire)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        except duckdb.InterruptException as exc:
+            if state["fired"]:
+                raise self.time_error(what) from exc
+            raise
+        except duckdb.OutOfMemoryException as exc:
+            raise self.memory_error(what) from exc
+        finally:
+            with lock:
+                state["active"] = False
+            timer.cancel()
