@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from dsviz_widget._errors import ImmutableError, NotFoundError, ValidationError
-from dsviz_widget._names import check_artifact_name, check_entry_name
+from dsviz_widget._names import check_alias, check_artifact_name, check_entry_name
 from dsviz_widget.artifacts import _serialize
-from dsviz_widget.artifacts._catalog import VersionRow, check_alias
-from dsviz_widget.artifacts._manifest import Entry, Manifest
+from dsviz_widget.artifacts._catalog import VersionRow
+from dsviz_widget.artifacts._manifest import Entry, Manifest, is_media_entry_name
 from dsviz_widget.artifacts._store import Store
 from dsviz_widget.media import Audio, Classes, Image
 from dsviz_widget.table import JoinedTable, Table
@@ -64,6 +64,9 @@ class Artifact:
         self.metadata: dict[str, Any] = dict(metadata or {})
         self._objects: dict[str, Any] = {}
         self._files: dict[str, Path] = {}
+        # Entry name -> the name it was added under: one namespace for everything added, so
+        # a file can never be stored under a name a table (or its media index) also uses.
+        self._claimed: dict[str, str] = {}
         self._store: Store | None = None
         self._row: VersionRow | None = None
 
@@ -77,9 +80,9 @@ class Artifact:
                 f"cannot add {type(obj).__name__} to an artifact; add a Table, JoinedTable, Image, "
                 "Audio or Classes, or use add_file for a file"
             )
-        if name in self._objects or name in self._files:
-            raise ValidationError(f"artifact {self.name!r} already has an entry named {name!r}")
+        claims = self._check_free(name, _serialize.kind_of(obj))
         self._objects[name] = obj
+        self._claimed.update(dict.fromkeys(claims, name))
 
     def add_file(self, local_path: str | os.PathLike[str], name: str | None = None) -> None:
         """Add a file from disk; its bytes are copied into the store when the artifact is logged."""
@@ -92,14 +95,16 @@ class Artifact:
             raise ValidationError(
                 f"add_file needs a regular file (not a link or a directory): {str(path)!r}"
             )
-        if entry in self._objects or entry in self._files:
-            raise ValidationError(f"artifact {self.name!r} already has an entry named {entry!r}")
+        claims = self._check_free(entry, "file")
         self._files[entry] = path
+        self._claimed.update(dict.fromkeys(claims, entry))
 
     def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None) -> None:
         """Add every file under a directory. Symbolic links are refused, so nothing outside it is read."""
         self._check_mutable()
-        prefix = check_entry_name(name, what="directory name") + "/" if name else ""  # before any I/O
+        prefix = (
+            check_entry_name(name, what="directory name") + "/" if name else ""
+        )  # before any I/O
         root = Path(os.fspath(local_path))
         if "\x00" in str(root):
             raise ValidationError("directory path contains a NUL byte")
@@ -118,8 +123,29 @@ class Artifact:
                     raise ValidationError(f"add_dir refuses symbolic link {str(p)!r}")
                 rel = prefix + p.relative_to(root).as_posix()
                 found[check_entry_name(rel, what="file name")] = p
+        for entry in found:  # all or nothing: a clash is found before any file is added
+            self._check_free(entry, "file")
         for entry, path in sorted(found.items()):
             self.add_file(path, entry)
+
+    def _check_free(self, name: str, kind: str) -> list[str]:
+        """The entry names ``name`` would take; raises if another entry has any of them."""
+        if name in self._objects or name in self._files:
+            raise ValidationError(f"artifact {self.name!r} already has an entry named {name!r}")
+        if kind == "file" and is_media_entry_name(name):
+            raise ValidationError(
+                f"artifact {self.name!r}: file name {name!r} is reserved (media/<xx>/<sha256> names "
+                "the media files of tables and images); choose another name"
+            )
+        claims = _serialize.claims(name, kind)
+        for claim in claims:
+            other = self._claimed.get(claim)
+            if other is not None:
+                raise ValidationError(
+                    f"artifact {self.name!r}: {name!r} would be stored as {claim!r}, which {other!r} "
+                    "already uses; choose another name"
+                )
+        return claims
 
     def _check_mutable(self) -> None:
         if self._row is not None:
@@ -174,18 +200,7 @@ class Artifact:
     def entries(self) -> list[str]:
         """Names of the objects and files in this artifact."""
         if self._row is not None and self._store is not None:
-            manifest = self._store.manifest(self._row)
-            names = []
-            for entry in manifest.entries:
-                if (
-                    entry.startswith("media/")
-                    or ".joined/" in entry
-                    or entry.endswith(".media.parquet")
-                ):
-                    continue
-                suffix = next((s for s in _serialize.SUFFIXES if entry.endswith(s)), "")
-                names.append(entry[: len(entry) - len(suffix)])
-            return sorted(names)
+            return sorted(self._store.manifest(self._row).names())
         return sorted([*self._objects, *self._files])
 
     def __repr__(self) -> str:
@@ -203,9 +218,9 @@ class Artifact:
     def _write_and_publish(self, store: Store, aliases: list[str], run_id: str | None) -> bool:
         entries: dict[str, Entry] = {}
         for name, obj in self._objects.items():
-            entries.update(_serialize.write(store, name, obj))
+            _merge(entries, _serialize.write(store, name, obj), name)
         for name, path in self._files.items():
-            entries[name] = _serialize.write_file(store, path)
+            _merge(entries, {name: _serialize.write_file(store, path)}, name)
         manifest = Manifest(entries)
         manifest_digest = store.objects.put_bytes(manifest.to_bytes())
         store.objects.sync()  # every file durable before the version that names them
@@ -226,10 +241,25 @@ class Artifact:
     def _bind(self, store: Store, row: VersionRow) -> None:
         self._store, self._row = store, row
         self.type, self.description, self.metadata = row.type, row.description, dict(row.metadata)
-        self._objects, self._files = {}, {}
+        self._objects, self._files, self._claimed = {}, {}, {}
 
     @classmethod
     def _from_row(cls, store: Store, row: VersionRow) -> Artifact:
         art = cls(row.artifact, row.type, row.description, row.metadata)
         art._bind(store, row)
         return art
+
+
+def _merge(entries: dict[str, Entry], new: dict[str, Entry], added_as: str) -> None:
+    """Add ``new`` to ``entries``; a second entry of one name is an error, never an overwrite.
+
+    ``add`` already refuses clashing names; this is the last guard before a manifest is made.
+    Only a media file may appear twice (two images with the same bytes share it).
+    """
+    for name, entry in new.items():
+        old = entries.get(name)
+        if old is not None and not (
+            old.kind == entry.kind == "media" and old.digest == entry.digest
+        ):
+            raise ValidationError(f"{added_as!r} would be stored as {name!r}, which is taken")
+        entries[name] = entry

@@ -9,7 +9,6 @@ get the same number and none is lost. WAL mode lets readers proceed during write
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dsviz_widget._errors import NotFoundError, ValidationError, store_error
+from dsviz_widget._names import check_version, parse_version_tag
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS artifacts (
@@ -65,9 +65,6 @@ CREATE TABLE IF NOT EXISTS lineage (
 );
 """
 
-_ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_VERSION = re.compile(r"^v(\d+)$")
-
 
 def _rollback(db: sqlite3.Connection) -> None:
     """End a failed transaction. SQLite may have rolled back already (a full disk or an I/O
@@ -94,16 +91,6 @@ class VersionRow:
     @property
     def qualified_name(self) -> str:
         return f"{self.artifact}:v{self.version}"
-
-
-def check_alias(alias: object) -> str:
-    if not isinstance(alias, str) or not _ALIAS.match(alias):
-        raise ValidationError(f"invalid alias {alias!r}: use letters, digits, '.', '_' or '-'")
-    if alias == "latest" or _VERSION.match(alias):
-        raise ValidationError(
-            f"alias {alias!r} is reserved (latest and v<N> are given automatically)"
-        )
-    return alias
 
 
 class Catalog:
@@ -232,9 +219,9 @@ class Catalog:
         if tag == "latest":
             rows = self._read("SELECT MAX(version) FROM versions WHERE artifact = ?", (name,))
             return self.version(name, rows[0][0])
-        match = _VERSION.match(tag)
-        if match:
-            return self.version(name, int(match.group(1)))
+        number = parse_version_tag(tag)
+        if number is not None:
+            return self.version(name, number)
         rows = self._read(
             "SELECT version FROM aliases WHERE artifact = ? AND alias = ?", (name, tag)
         )
@@ -249,6 +236,9 @@ class Catalog:
         return self.version(name, rows[0][0])
 
     def version(self, artifact: str, version: int) -> VersionRow:
+        # Checked here, not only where tags are parsed: callers pass numbers from anywhere
+        # (the lineage widget's messages), and SQLite raises a raw OverflowError past int64.
+        check_version(version, what=f"version of {artifact!r}")
         rows = self._read(
             "SELECT v.artifact, a.type, v.version, v.manifest, v.content, v.description, v.metadata, "
             "v.size, v.run_id, v.created_at FROM versions v JOIN artifacts a ON a.name = v.artifact "

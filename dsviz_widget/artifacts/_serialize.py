@@ -10,10 +10,15 @@ Entry names for an object added as ``name``:
   tables that are already logged are borrowed (``ref``), not copied.
 - ``Image`` / ``Audio``: ``name.image.json`` / ``name.audio.json`` plus ``media/..`` entries.
 - ``Classes``: ``name.classes.json``. Plain files: the name itself.
+
+Each entry also records its kind in the manifest (``_manifest.KINDS``); reading goes by
+the kind, and ``claims`` lists the entry names an object will take, so that two things added
+to one artifact can never be stored under the same entry name.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from collections.abc import Callable
@@ -29,19 +34,29 @@ from dsviz_widget._digest import canonical_json
 from dsviz_widget._errors import IntegrityError, NotFoundError, ValidationError
 from dsviz_widget._progress import progress_bar
 from dsviz_widget.artifacts._catalog import VersionRow
-from dsviz_widget.artifacts._manifest import Entry, Manifest, media_entry
+from dsviz_widget.artifacts._manifest import (
+    MEDIA_INDEX_SUFFIX,
+    OBJECT_SUFFIXES,
+    Entry,
+    Manifest,
+    joined_part,
+    media_entry,
+)
 from dsviz_widget.artifacts._objects import io_step, unlink_quietly
 from dsviz_widget.artifacts._store import Store
 from dsviz_widget.media import Audio, Blob, Classes, Image, Origin
 from dsviz_widget.table import JoinedTable, Table
 
-SUFFIXES = {
-    ".table.parquet": Table,
-    ".joined-table.json": JoinedTable,
-    ".image.json": Image,
-    ".audio.json": Audio,
-    ".classes.json": Classes,
+CLASSES: dict[str, type] = {
+    "table": Table,
+    "joined-table": JoinedTable,
+    "image": Image,
+    "audio": Audio,
+    "classes": Classes,
 }
+#: Entry-name suffix -> class, for code that lists tables from a manifest's names.
+SUFFIXES = {OBJECT_SUFFIXES[kind]: cls for kind, cls in CLASSES.items()}
+_TABLE, _INDEX = OBJECT_SUFFIXES["table"], MEDIA_INDEX_SUFFIX
 MEDIA_INDEX = pa.schema(
     [
         ("digest", pa.string()),
@@ -65,37 +80,55 @@ class Logged:
 
 
 # -- writing ---------------------------------------------------------------------------------
+def kind_of(obj: Any) -> str:
+    """The manifest kind of an object ``Artifact.add`` accepts."""
+    for kind, cls in CLASSES.items():
+        if isinstance(obj, cls):
+            return kind
+    raise ValidationError(f"cannot add {type(obj).__name__} to an artifact")
+
+
+def claims(name: str, kind: str) -> list[str]:
+    """The entry names something added as ``name`` may be stored under (media files aside:
+    they are named by digest and shared). A table claims its media index even if it has no
+    media, so that whether two names collide never depends on the data."""
+    if kind == "file":
+        return [name]
+    if kind == "table":
+        return [name + _TABLE, name + _INDEX]
+    if kind == "joined-table":
+        parts = [c for p in ("table1", "table2") for c in claims(joined_part(name, p), "table")]
+        return [name + OBJECT_SUFFIXES[kind], *parts]
+    return [name + OBJECT_SUFFIXES[kind]]
+
+
 def write(store: Store, name: str, obj: Any) -> dict[str, Entry]:
-    if isinstance(obj, Table):
+    kind = kind_of(obj)
+    if kind == "table":
         return _write_table(store, name, obj)
-    if isinstance(obj, JoinedTable):
+    if kind == "joined-table":
         return _write_joined(store, name, obj)
-    if isinstance(obj, Image):
-        entries = _write_blobs(store, obj._storage_blobs())
+    entry = name + OBJECT_SUFFIXES[kind]
+    if kind == "image":
         doc = {
             "record": obj._storage_record(),
             "classes": obj.classes.to_json() if obj.classes else None,
         }
-        return {**entries, f"{name}.image.json": _put_json(store, doc)}
-    if isinstance(obj, Audio):
-        entries = _write_blobs(store, obj._storage_blobs())
-        return {
-            **entries,
-            f"{name}.audio.json": _put_json(store, {"record": obj._storage_record()}),
-        }
-    if isinstance(obj, Classes):
-        return {f"{name}.classes.json": _put_json(store, obj.to_json())}
-    raise ValidationError(f"cannot add {type(obj).__name__} to an artifact")
+        return {**_write_blobs(store, obj._storage_blobs()), entry: _put_json(store, doc, kind)}
+    if kind == "audio":
+        doc = {"record": obj._storage_record()}
+        return {**_write_blobs(store, obj._storage_blobs()), entry: _put_json(store, doc, kind)}
+    return {entry: _put_json(store, obj.to_json(), kind)}
 
 
 def write_file(store: Store, src: Path) -> Entry:
     digest, size = store.objects.put_file(src)
-    return Entry(digest, size)
+    return Entry(digest, size, kind="file")
 
 
-def _put_json(store: Store, doc: Any) -> Entry:
+def _put_json(store: Store, doc: Any, kind: str) -> Entry:
     data = canonical_json(doc)
-    return Entry(store.objects.put_bytes(data), len(data))
+    return Entry(store.objects.put_bytes(data), len(data), kind=kind)
 
 
 def _ref(blob: Blob) -> tuple[str, int] | None:
@@ -114,19 +147,21 @@ def _store_blob(store: Store, blob: Blob) -> int:
 
 def _write_blobs(store: Store, blobs: list[tuple[Blob, str]]) -> dict[str, Entry]:
     return {
-        media_entry(b.digest): Entry(b.digest, _store_blob(store, b), _ref(b)) for b, _ in blobs
+        media_entry(b.digest): Entry(b.digest, _store_blob(store, b), _ref(b), "media")
+        for b, _ in blobs
     }
 
 
-def _write_table(store: Store, name: str, table: Table) -> dict[str, Entry]:
+def _write_table(store: Store, name: str, table: Table, part: bool = False) -> dict[str, Entry]:
     logged: Logged | None = (
         getattr(table._stored, "logged", None) if table._stored is not None else None
     )
     if logged is not None and logged.root == store.root:
-        # Borrow the stored files: a manifest line each, no bytes written.
+        # Borrow the stored files: a manifest line each, no bytes written. The kind comes
+        # along; whether it is a joined table's part depends on where it is added now.
         ref = (logged.artifact, logged.version)
         return {
-            f"{name}{suffix}": Entry(e.digest, e.size, e.ref or ref)
+            f"{name}{suffix}": dataclasses.replace(e, ref=e.ref or ref, part=part)
             for suffix, e in logged.entries.items()
         }
     index: dict[str, tuple[str, int, tuple[str, int] | None]] = {}
@@ -156,7 +191,7 @@ def _write_table(store: Store, name: str, table: Table) -> dict[str, Entry]:
     finally:
         bar.close()
     digest, size = store.objects.adopt(tmp)
-    entries = {f"{name}.table.parquet": Entry(digest, size)}
+    entries = {name + _TABLE: Entry(digest, size, kind="table", part=part)}
     if index:
         rows = sorted(index.items())
         media = pa.table(
@@ -177,7 +212,7 @@ def _write_table(store: Store, name: str, table: Table) -> dict[str, Entry]:
             unlink_quietly(tmp)
             raise
         mdigest, msize = store.objects.adopt(tmp)
-        entries[f"{name}.media.parquet"] = Entry(mdigest, msize)
+        entries[name + _INDEX] = Entry(mdigest, msize, kind="media-index", part=part)
     return entries
 
 
@@ -205,37 +240,27 @@ def _dictionary_columns(batch: pa.RecordBatch) -> list[str]:
 
 def _write_joined(store: Store, name: str, jt: JoinedTable) -> dict[str, Entry]:
     entries: dict[str, Entry] = {}
-    for part, table in (("table1", jt.table1), ("table2", jt.table2)):
-        entries.update(_write_table(store, f"{name}.joined/{part}", table))
-    doc = {"join_key": jt.join_key, "tables": [f"{name}.joined/table1", f"{name}.joined/table2"]}
-    entries[f"{name}.joined-table.json"] = _put_json(store, doc)
+    parts = [joined_part(name, "table1"), joined_part(name, "table2")]
+    for part, table in zip(parts, (jt.table1, jt.table2), strict=True):
+        entries.update(_write_table(store, part, table, part=True))
+    doc = {"join_key": jt.join_key, "tables": parts}
+    entries[name + OBJECT_SUFFIXES["joined-table"]] = _put_json(store, doc, "joined-table")
     return entries
 
 
 # -- reading ---------------------------------------------------------------------------------
 def find(manifest: Manifest, name: str, label: str) -> tuple[str, type | None]:
-    """The entry holding ``name``: a media object by suffix, or a plain file."""
-    for suffix, kind in SUFFIXES.items():
-        if name + suffix in manifest.entries:
-            return name + suffix, kind
-    if name in manifest.entries:
-        return name, None
-    objects = sorted(
-        {
-            e[: -len(s)]
-            for e in manifest.entries
-            for s in SUFFIXES
-            if e.endswith(s) and ".joined/" not in e
-        }
-    )
-    files = sorted(
-        e
-        for e in manifest.entries
-        if not e.startswith("media/")
-        and not any(e.endswith(s) for s in SUFFIXES)
-        and ".joined/" not in e
-        and not e.endswith(".media.parquet")
-    )
+    """The entry holding ``name`` and the class it reads as (None: a plain file's path).
+
+    Decided by the kinds the manifest records, never by the entry name's suffix.
+    """
+    found = manifest.find(name)
+    if found is not None:
+        entry_name, entry = found
+        return entry_name, CLASSES.get(entry.kind)
+    names = manifest.names()
+    objects = sorted(n for n, kind in names.items() if kind != "file")
+    files = sorted(n for n, kind in names.items() if kind == "file")
     raise NotFoundError(
         f"{label} has no entry {name!r} (objects: {objects or 'none'}; files: {files or 'none'})"
     )
@@ -266,14 +291,16 @@ def read(store: Store, row: VersionRow, name: str) -> Any:
 
 
 def _read_table(store: Store, row: VersionRow, manifest: Manifest, name: str, label: str) -> Table:
-    entry = manifest.entries[f"{name}.table.parquet"]
+    own = {
+        suffix: manifest.entries[name + suffix]
+        for suffix, kind in ((_TABLE, "table"), (_INDEX, "media-index"))
+        if name + suffix in manifest.entries and manifest.entries[name + suffix].kind == kind
+    }
+    entry = own.get(_TABLE)
+    if entry is None:  # a joined table's description naming a table that is not there
+        raise IntegrityError(f"{label}: the manifest has no table {name + _TABLE!r}")
     path = store.objects.verified_path(entry.digest, label)
     table = Table._from_stored([str(path)], store.read_blob, _origin_of(row), label, entry.digest)
-    own = {
-        s: manifest.entries[name + s]
-        for s in (".table.parquet", ".media.parquet")
-        if name + s in manifest.entries
-    }
     assert table._stored is not None
     table._stored.logged = Logged(store.root, row.artifact, row.version, own, name)
     return table

@@ -20,12 +20,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dsviz_widget._errors import IntegrityError, NotFoundError, store_error
+from dsviz_widget._errors import (
+    IntegrityError,
+    NotFoundError,
+    StoreError,
+    ValidationError,
+    store_error,
+)
 from dsviz_widget.artifacts._catalog import Catalog, VersionRow
-from dsviz_widget.artifacts._manifest import Manifest
-from dsviz_widget.artifacts._objects import ObjectStore
+from dsviz_widget.artifacts._manifest import Entry, Manifest
+from dsviz_widget.artifacts._objects import ObjectStore, check_digest, link_error, open_nofollow
 
 DEFAULT_DIR = "~/.dsviz"
 _open: dict[Path, Store] = {}
@@ -47,6 +54,10 @@ class Store:
         except OSError as exc:
             raise store_error(f"cannot create the store directory {root}", exc) from exc
         self.objects = ObjectStore(root)
+        # SQLite follows links: a catalog (or its journal) linked elsewhere would be written there.
+        for name in ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"):
+            if (root / name).is_symlink():
+                raise link_error(root / name)
         self.catalog = Catalog(root / "catalog.sqlite")
         self._manifests: dict[str, Manifest] = {}
 
@@ -73,27 +84,33 @@ class Store:
         Waits for saves in progress (they hold the lock shared). Files younger than
         ``grace_seconds`` stay, as a second guard for anything in flight; an object a save
         reuses has its mtime refreshed (``ObjectStore.claim``), so it counts as young.
+
+        Only files the store wrote are removed: objects (checked against their digest) and
+        its own temporary files; anything else is counted in ``foreign`` and left. A symbolic
+        link anywhere under ``objects/`` or ``tmp/`` stops gc with a :class:`StoreError`
+        naming it before anything is removed, and so does a version whose files cannot be
+        read (an :class:`IntegrityError`): gc never guesses what is still needed.
         """
         report = GcReport()
         with _flock(self.root / "gc.lock", fcntl.LOCK_EX):
             keep = self._referenced()
+            scan = self.objects.scan()
+            report.foreign = len(scan.foreign)
             cutoff = time.time() - grace_seconds
-            for digest in list(self.objects.iter_digests()):
-                path = self.objects.path(digest)
+            for digest, st in scan.objects.items():
                 if digest in keep:
                     continue
-                if path.stat().st_mtime < cutoff:
-                    report.removed_bytes += path.stat().st_size
-                    path.unlink()
+                if st.st_mtime >= cutoff:
+                    report.kept_young += 1
+                elif self.objects.remove_object(digest, st):
+                    report.removed_bytes += st.st_size
                     report.removed_objects += 1
                 else:
-                    report.kept_young += 1
-            if self.objects.tmp.is_dir():
-                for tmp in self.objects.tmp.iterdir():
-                    if tmp.stat().st_mtime < cutoff:
-                        report.removed_bytes += tmp.stat().st_size
-                        tmp.unlink()
-                        report.removed_tmp += 1
+                    report.foreign += 1
+            for name, st in scan.tmp.items():
+                if st.st_mtime < cutoff and self.objects.remove_tmp(name, st):
+                    report.removed_bytes += st.st_size
+                    report.removed_tmp += 1
         return report
 
     def _referenced(self) -> set[str]:
@@ -104,20 +121,28 @@ class Store:
             manifest = Manifest.from_bytes(
                 self.objects.read(manifest_digest, f"manifest of {label}"), label
             )
-            for name, entry in manifest.entries.items():
-                keep.add(entry.digest)
-                if name.endswith(".media.parquet"):
-                    path = self.objects.verified_path(entry.digest, f"{label} {name}")
-                    keep.update(
-                        pq.read_table(path, columns=["digest"]).column("digest").to_pylist()
-                    )
+            keep.update(entry.digest for entry in manifest.entries.values())
+            for name, entry in manifest.media_indexes():
+                keep.update(self._media_index(entry, f"{label} entry {name!r}"))
         return keep
+
+    def _media_index(self, entry: Entry, what: str) -> list[str]:
+        """The digests a table's media index lists; IntegrityError naming it if unreadable."""
+        data = self.objects.read(entry.digest, what)  # verified, and never through a link
+        try:
+            digests = pq.read_table(pa.BufferReader(data), columns=["digest"])
+            return [check_digest(d) for d in digests.column("digest").to_pylist()]
+        except (pa.ArrowException, ValidationError, ValueError, KeyError) as exc:
+            raise IntegrityError(f"{what}: the media index is unreadable ({exc})") from None
 
     def read_blob(self, digest: str) -> bytes:
         return self.objects.read(digest, f"media file {digest[:12]}")
 
     def verify(self) -> VerifyReport:
-        """Check every file every version refers to; names each missing or damaged file."""
+        """Check every file every version refers to; names each missing or damaged file.
+
+        A symbolic link in the store's own directories raises a :class:`StoreError` naming it.
+        """
         report = VerifyReport()
         for artifact, version, manifest_digest in self.catalog.manifests():
             label = f"{artifact}:v{version}"
@@ -125,23 +150,21 @@ class Store:
                 manifest = Manifest.from_bytes(
                     self.objects.read(manifest_digest, f"manifest of {label}"), label
                 )
-            except IntegrityError as exc:
+            except (IntegrityError, ValidationError) as exc:
                 report.problems.append(str(exc))
                 continue
             for name, entry in manifest.entries.items():
                 self._check(report, entry.digest, f"{label} entry {name!r}")
-                if name.endswith(".media.parquet"):
-                    try:
-                        path = self.objects.verified_path(entry.digest, label)
-                        digests = (
-                            pq.read_table(path, columns=["digest"]).column("digest").to_pylist()
-                        )
-                    except (IntegrityError, OSError):
-                        continue
-                    for digest in digests:
-                        self._check(
-                            report, digest, f"{label} media file {digest[:12]} (in {name!r})"
-                        )
+            for name, entry in manifest.media_indexes():
+                if entry.digest in report.bad:
+                    continue  # reported above
+                try:
+                    digests = self._media_index(entry, f"{label} entry {name!r}")
+                except IntegrityError as exc:
+                    report.problems.append(str(exc))
+                    continue
+                for digest in digests:
+                    self._check(report, digest, f"{label} media file {digest[:12]} (in {name!r})")
         return report
 
     def _check(self, report: VerifyReport, digest: str, what: str) -> None:
@@ -165,15 +188,20 @@ class GcReport:
     removed_tmp: int = 0
     removed_bytes: int = 0
     kept_young: int = 0
+    #: Files under ``objects/`` and ``tmp/`` the store did not write; left where they are.
+    foreign: int = 0
 
 
 @contextmanager
 def _flock(path: Path, mode: int) -> Iterator[None]:
     try:
-        f = open(path, "a+b")  # noqa: SIM115 - closed by the with below
+        # Not open(): a lock file replaced by a link must not create or lock a file elsewhere.
+        fd = open_nofollow(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC)
     except OSError as exc:
+        if isinstance(exc, StoreError):
+            raise
         raise store_error(f"cannot open the store's lock file {path}", exc) from exc
-    with f:
+    with open(fd, "r+b") as f:
         fcntl.flock(f.fileno(), mode)
         try:
             yield
