@@ -170,7 +170,7 @@ class MessageHandler:
         started = time.perf_counter()
         view = self.view(spec)
         page = view.page(offset, limit)
-        grouped = bool(spec.get("group_by")) and not spec.get("group")
+        grouped = bool(spec.get("group_by")) and not _drilled(spec)
         if grouped:
             page = self._with_samples(page)
         table = for_browser(page, self.kinds)
@@ -182,7 +182,10 @@ class MessageHandler:
             "total_rows": int(view.total_rows),
             "grouped": grouped,
             "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
+            "group_key": None,
         }
+        if spec.get("group_by") and _drilled(spec):
+            reply["group_key"] = [[k, _as_text(v)] for k, v in self.group_key(spec).items()]
         return dict(reply), [to_ipc(table)]
 
     def _summary(self, msg: Mapping[str, Any]) -> Reply:
@@ -260,12 +263,28 @@ class MessageHandler:
         columns = spec.get("columns") or None
         sort = list(spec.get("sort") or [])
         group_by = list(spec.get("group_by") or [])
-        group = spec.get("group")
-        if group:
+        if group_by and _drilled(spec):
             parent = self.engine.view(self.source, Query(filter=filt or None, group_by=group_by))
-            q = parent.group_query(dict(group))
+            q = parent.group_query(self.group_key(spec))
             return dataclasses.replace(q, sort=sort, columns=columns)
         return Query(filter=filt or None, sort=sort, group_by=group_by, columns=columns)
+
+    def group_key(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """The key values of the group a spec drills into, exactly as the table holds them.
+
+        With ``group_row`` they are read from that source row (Arrow to Python: int64 and
+        uint64 stay exact ints, NaN stays NaN, decimals and timestamps keep their type), so a
+        key never passes through JSON or a JavaScript number on its way back to the engine.
+        """
+        group_by = list(spec.get("group_by") or [])
+        row = spec.get("group_row")
+        if row is None:
+            return dict(spec.get("group") or {})
+        if row >= self.source.num_rows:
+            raise BadRequest(f"'group_row' {row} is out of range (the table has "
+                             f"{self.source.num_rows} rows)")
+        cells = take_rows(self.source, [row], group_by, self.engine)
+        return {name: cells.column(name)[0].as_py() for name in group_by}
 
     def _filter_text(self, spec: Mapping[str, Any]) -> str:
         user = str(spec.get("filter") or "")
@@ -359,7 +378,7 @@ def _query_spec(raw: object) -> dict[str, Any]:
         raw = {}
     if not isinstance(raw, Mapping):
         raise BadRequest("'query' must be an object")
-    known = {"filter", "sort", "group_by", "columns", "changed_only", "group"}
+    known = {"filter", "sort", "group_by", "columns", "changed_only", "group", "group_row"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise BadRequest(f"unknown query field(s): {', '.join(map(str, unknown))}")
@@ -378,7 +397,17 @@ def _query_spec(raw: object) -> dict[str, Any]:
         "columns": _str_list(raw.get("columns"), "columns") or None,
         "changed_only": bool(raw.get("changed_only", False)),
         "group": dict(group) if group else None,
+        "group_row": None if raw.get("group_row") is None else _int(raw, "group_row", 0, None),
     }
+
+
+def _drilled(spec: Mapping[str, Any]) -> bool:
+    return spec.get("group_row") is not None or bool(spec.get("group"))
+
+
+def _as_text(value: Any) -> str:
+    """A key value as the chip shows it (``null`` for a missing value)."""
+    return "null" if value is None else str(value)
 
 
 def _media_item(

@@ -47,7 +47,11 @@ class QuerySpec(TypedDict, total=False):
     group_by: list[str]
     columns: list[str] | None  # None or [] means every column
     changed_only: bool  # compare mode: only rows whose values differ between versions
-    group: dict[str, object] | None  # drill into one group: its key values
+    group: dict[str, object] | None  # drill into one group: its key values (set from Python)
+    # Drill into the group holding this source row id (a group row's first ``_sample_rows``):
+    # exact for every key type, where key values in JSON / JS numbers are not (int64 > 2^53,
+    # NaN, decimals, timestamps). Wins over ``group``.
+    group_row: int | None
 
 
 class InfoRequest(TypedDict):
@@ -122,6 +126,7 @@ class PageResponse(TypedDict):
     total_rows: int  # rows of the unfiltered table
     grouped: bool
     elapsed_ms: float
+    group_key: list[list[str]] | None  # drilled into a group: [[column, value as text], ...]
 
 
 class SummaryResponse(TypedDict):

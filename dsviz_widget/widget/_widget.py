@@ -55,8 +55,15 @@ class DatasetWidget(anywidget.AnyWidget):
     aggregates and sample images; ``[]`` shows rows."""
 
     group = t.Dict(allow_none=True, default_value=None).tag(sync=True)
-    """The group being looked into (its key values), or ``None``. Clicking a group row sets
-    it; the view then shows that group's rows."""
+    """Look into one group by its key values, from Python: ``w.group = {"label": "cat"}``.
+    The widget then points :attr:`group_row` at a row of that group (a ``ValidationError`` if
+    there is none); ``None`` (and a click on "all groups") goes back to the groups."""
+
+    group_row = t.Int(None, allow_none=True).tag(sync=True)
+    """The group being looked into, named by the source row id (``_row``) of one of its rows,
+    or ``None``. Clicking a group row sets it. A row id, not the key values, travels to the
+    browser and back: a key such as an int64 above 2^53, a NaN or a timestamp does not survive
+    JSON and JavaScript numbers exactly, a row id does."""
 
     columns = t.List(t.Unicode()).tag(sync=True)
     """Visible columns in order; ``[]`` shows every column."""
@@ -105,6 +112,22 @@ class DatasetWidget(anywidget.AnyWidget):
         self._worker = Worker(self._handler, self._reply)
         self._views = views
         self.on_msg(self._on_custom_msg)
+        if self.group:
+            self._group_changed({"new": self.group, "old": None})
+
+    @t.observe("group")
+    def _group_changed(self, change: dict[str, Any]) -> None:
+        if not hasattr(self, "_handler"):
+            return  # set by __init__'s keywords: resolved once the handler exists
+        if not change["new"]:
+            self.group_row = None
+            return
+        spec = {**self._spec(), "group_row": None, "sort": [], "columns": None}
+        found = self._handler.view(spec).page(0, 1)
+        if found.num_rows == 0:
+            self.group = change["old"]
+            raise ValidationError(f"no group has the key {change['new']!r}")
+        self.group_row = int(found.column("_row")[0].as_py())
 
     @t.validate("page_size")
     def _valid_page_size(self, proposal: Any) -> int:
@@ -178,6 +201,7 @@ class DatasetWidget(anywidget.AnyWidget):
             "columns": list(self.columns) or None,
             "changed_only": self.changed_only,
             "group": self.group,
+            "group_row": self.group_row,
         }
 
     @property

@@ -4,7 +4,7 @@ import { decodePage } from "./arrowpage";
 import { AudioStore, releaseAudio } from "./audio";
 import { renderCell, type CellContext, type RowData } from "./cells";
 import { RequestClient, RequestError, type Transport } from "./client";
-import { groupColumns, nextSort, rowColumns, type Column } from "./columns";
+import { groupColumns, groupMember, nextSort, rowColumns, type Column } from "./columns";
 import { Detail } from "./detail";
 import { clear, h } from "./dom";
 import { FilterBar } from "./filterbar";
@@ -18,7 +18,8 @@ import { drawSummary } from "./summary";
 import { ThumbStore } from "./thumbs";
 import { layout, rowTop, scrollTopToReveal, visibleRange } from "./virtual";
 
-const QUERY_KEYS: (keyof ViewState)[] = ["filter", "sort", "group_by", "group", "columns", "changed_only"];
+// `group` is not among them: Python turns it into `group_row`, which the browser sends.
+const QUERY_KEYS: (keyof ViewState)[] = ["filter", "sort", "group_by", "group_row", "columns", "changed_only"];
 const OVERLAY_KEYS: (keyof ViewState)[] = ["score_threshold", "mask_opacity", "hidden_classes"];
 
 function modelTransport(model: Model): Transport {
@@ -72,6 +73,8 @@ export class App {
   private goodFilter = "";
   private filterOverride: string | null = null;
   private filterError: { message: string; position: number } | null = null;
+  /** The group looked into, as the kernel names it: [column, value as text] pairs. */
+  private groupKey: [string, string][] | null = null;
 
   constructor(
     private readonly model: Model,
@@ -89,7 +92,7 @@ export class App {
       const v = this.groupSelect.value;
       this.groupSelect.value = "";
       // Row sort keys mean nothing to group rows (and vice versa): grouping starts unsorted.
-      if (v) this.setState("group_by", [...this.model.get("group_by").filter((g) => g !== v), v], { group: null, sort: [] });
+      if (v) this.setState("group_by", [...this.model.get("group_by").filter((g) => g !== v), v], { group: null, group_row: null, sort: [] });
     });
     this.columnsButton = h("button", { class: "dv-button", text: "Columns", attrs: { type: "button" } });
     this.columnsMenu = h("div", { class: "dv-menu" });
@@ -182,7 +185,9 @@ export class App {
       group_by: this.model.get("group_by"),
       columns: columns.length ? this.withRequired(columns) : null,
       changed_only: this.model.get("changed_only"),
-      group: this.model.get("group"),
+      // Only the row id goes back: a key value read from the page may be a BigInt (int64
+      // above 2^53), a NaN or a timestamp's text, none of which round-trips through JSON.
+      group_row: this.model.get("group_row"),
     };
   }
 
@@ -244,6 +249,10 @@ export class App {
     });
     this.totalRows = msg.total_rows;
     this.elapsed = msg.elapsed_ms;
+    if (JSON.stringify(msg.group_key) !== JSON.stringify(this.groupKey)) {
+      this.groupKey = msg.group_key;
+      this.renderChips();
+    }
     if (msg.grouped !== this.grouped || (msg.grouped && this.columns.length === 0)) {
       this.grouped = msg.grouped;
       this.columns = msg.grouped ? groupColumns(page.fields, this.info?.columns ?? []) : this.rowCols();
@@ -261,7 +270,7 @@ export class App {
     this.filterBar.value = this.model.get("filter");
     if (this.filterOverride === null) this.filterError = null;
     this.filterBar.showError(this.filterError?.message ?? null, this.filterError?.position ?? -1);
-    this.grouped = this.model.get("group_by").length > 0 && !this.model.get("group");
+    this.grouped = this.model.get("group_by").length > 0 && this.model.get("group_row") === null;
     this.columns = this.grouped ? [] : this.rowCols();
     this.cache.reset();
     clearTimeout(this.summaryTimer);
@@ -500,14 +509,14 @@ export class App {
     const groupBy = this.model.get("group_by");
     for (const g of groupBy) {
       const x = h("button", { class: "dv-chip-x", text: "×", title: `stop grouping by ${g}`, attrs: { type: "button" } });
-      x.addEventListener("click", () => this.setState("group_by", groupBy.filter((k) => k !== g), { group: null, sort: [] }));
+      x.addEventListener("click", () => this.setState("group_by", groupBy.filter((k) => k !== g), { group: null, group_row: null, sort: [] }));
       this.chips.appendChild(h("span", { class: "dv-chip" }, [h("span", { text: `group: ${g}` }), x]));
     }
-    const group = this.model.get("group");
-    if (group) {
-      const text = Object.keys(group).map((k) => `${k} = ${String(group[k])}`).join(", ");
+    if (this.model.get("group_row") !== null && groupBy.length > 0) {
+      // The kernel names the group (exact values as text); until its page arrives, "…".
+      const text = this.groupKey ? this.groupKey.map(([k, v]) => `${k} = ${v}`).join(", ") : "…";
       const back = h("button", { class: "dv-button dv-back", text: "← all groups", attrs: { type: "button" } });
-      back.addEventListener("click", () => this.setState("group", null, { sort: [] }));
+      back.addEventListener("click", () => this.setState("group_row", null, { group: null, sort: [] }));
       this.chips.appendChild(back);
       this.chips.appendChild(h("span", { class: "dv-chip dv-chip-group", text: text }));
     }
@@ -560,9 +569,8 @@ export class App {
     this.root.focus({ preventScroll: true });
     this.cursor = index;
     if (this.grouped) {
-      const keys = Object.create(null) as Record<string, unknown>;
-      for (const k of this.model.get("group_by")) keys[k] = row[k];
-      this.setState("group", keys, { sort: [] });
+      const member = groupMember(row);
+      if (member !== null) this.setState("group_row", member, { group: null, sort: [] });
       return;
     }
     const rid = row._row;

@@ -107,3 +107,14 @@ export function nextSort(sort: readonly string[], field: string, additive: boole
   } else if (next !== null) out.push(next);
   return out;
 }
+
+/**
+ * What a click on a group row sends to look into the group: a source row id of one of its rows
+ * (its first sample row), or null. Never the key values: the page holds an int64 key above
+ * 2^53 as a BigInt, which JSON cannot hold, and a NaN or a timestamp's text would not match.
+ */
+export function groupMember(row: Readonly<Record<string, unknown>>): number | null {
+  const rows = row._sample_rows;
+  const first = Array.isArray(rows) ? (rows[0] as unknown) : undefined;
+  return typeof first === "number" && Number.isSafeInteger(first) && first >= 0 ? first : null;
+}

@@ -5,6 +5,7 @@ export interface ViewState {
   sort: string[];
   group_by: string[];
   group: Record<string, unknown> | null;
+  group_row: number | null;
   columns: string[];
   selection: number[];
   page_size: number;

@@ -30,6 +30,9 @@ export interface QuerySpec {
   columns?: string[] | null;
   changed_only?: boolean;
   group?: Record<string, unknown> | null;
+  /** Drill into the group holding this source row id: exact for every key type (a key value
+   * may not survive JSON or a JS number: int64 above 2^53, NaN, decimals, timestamps). */
+  group_row?: number | null;
 }
 
 export interface InfoRequest {
@@ -105,6 +108,8 @@ export interface PageResponse {
   total_rows: number;
   grouped: boolean;
   elapsed_ms: number;
+  /** Drilled into a group: [column, value as text] pairs, for the chip naming it. */
+  group_key: [string, string][] | null;
 }
 
 export interface HistogramSummary {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { groupColumns, nextSort, rowColumns } from "../src/columns";
+import { Field, Int64, List, Table, tableToIPC, vectorFromArray } from "apache-arrow";
+import { decodePage } from "../src/arrowpage";
+import { groupColumns, groupMember, nextSort, rowColumns } from "../src/columns";
 import { completions, quoteColumn, wordAt } from "../src/filterbar";
 import { formatCount, formatNumber, jsonPreview } from "../src/format";
 
@@ -66,5 +68,32 @@ describe("format", () => {
     expect(jsonPreview('{"a": 1, "b": [1, 2], "c": {"d": 1}}')).toBe("{a: 1, b: [2 items], c: {1 keys}}");
     expect(jsonPreview("<b>not json")).toBe("<b>not json");
     expect(jsonPreview(JSON.stringify({ x: "y".repeat(200) }), 20)).toHaveLength(20);
+  });
+});
+
+describe("groupMember", () => {
+  it("names a group by a row id, so a key above 2^53 still makes a request JSON can carry", () => {
+    // A group page as the kernel sends it: an int64 key beyond 2^53, its sample row ids.
+    const key = new Field("k", new Int64(), true);
+    const rows = new Field("_sample_rows", new List(new Field("item", new Int64(), true)), true);
+    const table = new Table({
+      k: vectorFromArray([9223372036854775807n, -9223372036854775808n], new Int64()),
+      _sample_rows: vectorFromArray([[3n, 7n], [0n]], rows.type),
+    });
+    expect(table.schema.fields.map((f) => f.name)).toEqual([key.name, rows.name]);
+    const bytes = tableToIPC(table, "stream");
+    const page = decodePage(bytes);
+    const row = Object.fromEntries(page.fields.map((f, i) => [f, page.rows[0]?.[i]]));
+    expect(typeof row.k).toBe("bigint"); // what made JSON.stringify throw on a click
+    expect(() => JSON.stringify({ group: { k: row.k } })).toThrow(/BigInt/);
+    const member = groupMember(row);
+    expect(member).toBe(3);
+    expect(JSON.parse(JSON.stringify({ query: { group_row: member } }))).toEqual({ query: { group_row: 3 } });
+  });
+
+  it("is null for anything that is not a safe row id", () => {
+    for (const bad of [undefined, null, [], [-1], [1.5], [2 ** 60], ["3"], [9007199254740993n], "3"]) {
+      expect(groupMember({ _sample_rows: bad })).toBeNull();
+    }
   });
 });
