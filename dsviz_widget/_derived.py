@@ -5,18 +5,40 @@ For each image column: ``n_boxes``, ``n_boxes.<class>``, ``max_score.<score>``,
 Names carry a ``<group>.`` prefix only when the column has several groups of that sort,
 and a ``<column>.`` prefix only when several image columns have overlays, so the common
 case reads like the seed (``%_vegetation > 0.5``). See docs/architecture.md.
+
+Classes are per image: ``<class>`` is the name a box's or pixel's id has in *its own*
+image's ``Classes`` (the id as text when the image has none), so a "cat" id 1 and a "dog"
+id 1 in one column count in ``n_boxes.cat`` and ``n_boxes.dog``.
+
+The number of derived columns is bounded whatever the data (a mask with 20,000 ids once
+made 20,000 columns and the first page ran out of memory): per image column and group at
+most :data:`MAX_CLASS_COLUMNS` classes get their own column. When a group holds more,
+declared classes (from ``Classes``) are preferred, in id order, and every other class
+is counted in one ``n_boxes.(other)`` / ``%_(other)`` column. At most
+:data:`MAX_SCORE_NAMES` score names per group get min/max columns, and a table gets at
+most :data:`MAX_DERIVED_COLUMNS` derived columns in all. What was left out is said in the
+table metadata (``derived_omitted``, and a ``note`` on the ``(other)`` columns).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow as pa
 
 from dsviz_widget._errors import ValidationError
 from dsviz_widget.media import Image
+
+#: Classes with their own derived column, per image column and box or mask group.
+MAX_CLASS_COLUMNS = 64
+#: Score names with min/max columns, per image column and box group.
+MAX_SCORE_NAMES = 16
+#: Derived columns of a whole table.
+MAX_DERIVED_COLUMNS = 512
+#: The label of the column counting classes without a column of their own.
+OTHER = "(other)"
 
 
 @dataclass(frozen=True)
@@ -25,7 +47,10 @@ class Derived:
     source: str  # image column
     kind: str  # box_count | class_box_count | max_score | min_score | mask_fraction
     group: str
-    key: int | str | None = None  # class id or score name
+    key: str | None = None  # class name (or OTHER) or score name
+    # For the OTHER column: the classes that have their own column (not counted in it).
+    own: frozenset[str] = frozenset()
+    note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -35,9 +60,11 @@ class Derived:
             "group": self.group,
         }
         if self.kind in ("class_box_count", "mask_fraction"):
-            out["class_id"] = self.key
+            out["class"] = self.key
         elif self.key is not None:
             out["score"] = self.key
+        if self.note:
+            out["note"] = self.note
         return out
 
     @property
@@ -45,74 +72,119 @@ class Derived:
         return pa.int64() if self.kind in ("box_count", "class_box_count") else pa.float64()
 
 
-def plan(columns: Mapping[str, Sequence[Image | None]], taken: Sequence[str]) -> list[Derived]:
-    """Decide the derived columns for the given image columns (``name -> cells``)."""
-    raw: list[
-        tuple[str, str, str, int | str | None, str]
-    ] = []  # (col, kind, group, key, base name)
+def plan(
+    columns: Mapping[str, Sequence[Image | None]], taken: Sequence[str]
+) -> tuple[list[Derived], list[str]]:
+    """The derived columns for the given image columns (``name -> cells``), and a sentence
+    for each one left out by :data:`MAX_DERIVED_COLUMNS`."""
+    raw: list[Derived] = []  # names without the column prefix yet
+    notes: list[str] = []
     with_overlays = []
     for col, cells in columns.items():
         box_groups: dict[str, None] = {}
         mask_groups: dict[str, None] = {}
-        class_names: dict[int, str] = {}
-        per_group_classes: dict[str, dict[int, None]] = {}
+        declared: dict[str, int] = {}  # class name -> smallest id, over the column's lists
+        per_group_classes: dict[str, dict[str, None]] = {}
         per_group_scores: dict[str, dict[str, None]] = {}
-        per_mask_classes: dict[str, dict[int, None]] = {}
-        for img in {id(c): c for c in cells}.values():  # each distinct object once (callers may pass distinct cells)
+        per_mask_classes: dict[str, dict[str, None]] = {}
+        for img in {id(c): c for c in cells}.values():  # each distinct object once
             if img is None:
                 continue
-            stats = img._stats()
-            if img.classes is not None:
-                for item in img.classes.class_set:
-                    class_names.setdefault(item["id"], item["name"])
-            for g, s in stats["boxes"].items():
+            stats = img._class_stats()
+            for name, cid in stats["declared"].items():
+                declared[name] = min(declared.get(name, cid), cid)
+            for g, st in stats["boxes"].items():
                 box_groups.setdefault(g)
-                per_group_classes.setdefault(g, {}).update(dict.fromkeys(s["per_class"]))
-                per_group_scores.setdefault(g, {}).update(dict.fromkeys(s["max"]))
+                per_group_classes.setdefault(g, {}).update(dict.fromkeys(st["per_class"]))
+                per_group_scores.setdefault(g, {}).update(dict.fromkeys(st["max"]))
             for g, fractions in stats["masks"].items():
                 mask_groups.setdefault(g)
                 per_mask_classes.setdefault(g, {}).update(dict.fromkeys(fractions))
         if box_groups or mask_groups:
             with_overlays.append(col)
-        names = _class_labels(class_names, per_group_classes, per_mask_classes)
         for g in box_groups:
             pre = f"{g}." if len(box_groups) > 1 else ""
-            raw.append((col, "box_count", g, None, f"{pre}n_boxes"))
-            for cid in sorted(per_group_classes[g]):
-                raw.append((col, "class_box_count", g, cid, f"{pre}n_boxes.{names[cid]}"))
-            for score in sorted(per_group_scores[g]):
-                raw.append((col, "max_score", g, score, f"{pre}max_score.{score}"))
-                raw.append((col, "min_score", g, score, f"{pre}min_score.{score}"))
+            raw.append(Derived(f"{pre}n_boxes", col, "box_count", g))
+            raw += _class_columns(
+                col, g, "class_box_count", f"{pre}n_boxes.", per_group_classes[g], declared
+            )
+            scores = sorted(per_group_scores[g])
+            if len(scores) > MAX_SCORE_NAMES:
+                notes.append(
+                    f"image column {col!r}, box group {g!r}: {len(scores) - MAX_SCORE_NAMES} "
+                    f"score names have no min/max columns (at most {MAX_SCORE_NAMES}), from "
+                    f"{scores[MAX_SCORE_NAMES]!r} on"
+                )
+            for score in scores[:MAX_SCORE_NAMES]:
+                raw.append(Derived(f"{pre}max_score.{score}", col, "max_score", g, score))
+                raw.append(Derived(f"{pre}min_score.{score}", col, "min_score", g, score))
         for g in mask_groups:
             pre = f"{g}." if len(mask_groups) > 1 else ""
-            for cid in sorted(per_mask_classes[g]):
-                raw.append((col, "mask_fraction", g, cid, f"{pre}%_{names[cid]}"))
+            raw += _class_columns(
+                col, g, "mask_fraction", f"{pre}%_", per_mask_classes[g], declared
+            )
     out: list[Derived] = []
+    omitted: list[str] = []
     used = set(taken)
-    for col, kind, group, key, base in raw:
-        name = f"{col}.{base}" if len(with_overlays) > 1 else base
+    for d in raw:
+        name = f"{d.source}.{d.name}" if len(with_overlays) > 1 else d.name
         if name in used:
-            name = f"{col}.{base}"
+            name = f"{d.source}.{d.name}"
         if name in used:
             raise ValidationError(
-                f"derived column {name!r} (from image column {col!r}) collides with an existing "
-                "column; rename that column"
+                f"derived column {name!r} (from image column {d.source!r}) collides with an "
+                "existing column; rename that column"
             )
+        if len(out) >= MAX_DERIVED_COLUMNS:
+            omitted.append(name)
+            continue
         used.add(name)
-        out.append(Derived(name, col, kind, group, key))
+        out.append(replace(d, name=name))
+    if omitted:
+        notes.append(
+            f"{len(omitted)} derived columns left out (a table gets at most "
+            f"{MAX_DERIVED_COLUMNS}), from {omitted[0]!r} on"
+        )
+    return out, notes
+
+
+def _class_columns(
+    col: str,
+    group: str,
+    kind: str,
+    prefix: str,
+    present: dict[str, None],
+    declared: dict[str, int],
+) -> list[Derived]:
+    # Declared classes first, in id order (as the class list reads), then bare ids.
+    labels = sorted(present, key=lambda label: _order(label, declared))
+    if len(labels) <= MAX_CLASS_COLUMNS:
+        return [Derived(f"{prefix}{label}", col, kind, group, label) for label in labels]
+    own = labels[: MAX_CLASS_COLUMNS - 1]
+    rest = len(labels) - len(own)
+    other = _free_label(present)
+    note = (
+        f"counts the {rest} classes of group {group!r} without a column of their own "
+        f"(at most {MAX_CLASS_COLUMNS} per group; declared classes come first)"
+    )
+    out = [Derived(f"{prefix}{label}", col, kind, group, label) for label in own]
+    out.append(Derived(f"{prefix}{other}", col, kind, group, OTHER, frozenset(own), note))
     return out
 
 
-def _class_labels(known: dict[int, str], *groups: dict[str, dict[int, None]]) -> dict[int, str]:
-    ids = sorted({cid for g in groups for per in g.values() for cid in per} | set(known))
-    labels = {cid: known.get(cid, str(cid)) for cid in ids}
-    counts: dict[str, int] = {}
-    for label in labels.values():
-        counts[label] = counts.get(label, 0) + 1
-    # Two ids sharing a name would share a column; keep them apart with the id.
-    return {
-        cid: (f"{label}#{cid}" if counts[label] > 1 else label) for cid, label in labels.items()
-    }
+def _order(label: str, declared: dict[str, int]) -> tuple[int, int, str]:
+    if label in declared:
+        return (0, declared[label], label)
+    return (1, int(label), "") if label.isascii() and label.isdigit() else (2, 0, label)
+
+
+def _free_label(present: dict[str, None]) -> str:
+    """OTHER, or OTHER with a suffix if a class is itself named so."""
+    label, n = OTHER, 1
+    while label in present:
+        n += 1
+        label = f"{OTHER}#{n}"
+    return label
 
 
 def values(spec: Derived, cells: Sequence[Image | None]) -> pa.Array:
@@ -122,18 +194,24 @@ def values(spec: Derived, cells: Sequence[Image | None]) -> pa.Array:
         if img is None:
             out.append(None)
             continue
-        stats = img._stats()
+        stats = img._class_stats()
         if spec.kind == "mask_fraction":
             fractions = stats["masks"].get(spec.group)
-            out.append(None if fractions is None else fractions.get(spec.key, 0.0))
+            out.append(None if fractions is None else _count(fractions, spec, 0.0))
             continue
         s = stats["boxes"].get(spec.group)
         if spec.kind == "box_count":
             out.append(0 if s is None else s["count"])
         elif spec.kind == "class_box_count":
-            out.append(0 if s is None else s["per_class"].get(spec.key, 0))
+            out.append(0 if s is None else _count(s["per_class"], spec, 0))
         elif spec.kind == "max_score":
             out.append(None if s is None else s["max"].get(spec.key))
         else:
             out.append(None if s is None else s["min"].get(spec.key))
     return pa.array(out, type=spec.arrow_type)
+
+
+def _count(per_class: dict[str, Any], spec: Derived, zero: Any) -> Any:
+    if spec.key != OTHER or not spec.own:
+        return per_class.get(spec.key or "", zero)
+    return sum((v for k, v in per_class.items() if k not in spec.own), zero)

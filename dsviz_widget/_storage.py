@@ -35,9 +35,17 @@ def field(name: str, kind: str, type_: pa.DataType | None = None) -> pa.Field:
 
 
 def table_metadata(
-    classes: dict[str, list[dict[str, Any]]], derived: Sequence[_derived.Derived]
+    classes: dict[str, list[dict[str, Any]]],
+    derived: Sequence[_derived.Derived],
+    omitted: Sequence[str] = (),
 ) -> dict[bytes, bytes]:
-    meta = {"format": FORMAT_VERSION, "classes": classes, "derived": [d.to_json() for d in derived]}
+    meta: dict[str, Any] = {
+        "format": FORMAT_VERSION,
+        "classes": classes,
+        "derived": [d.to_json() for d in derived],
+    }
+    if omitted:  # a key older readers ignore: the format stays 1
+        meta["derived_omitted"] = list(omitted)
     return {META_KEY: json.dumps(meta, sort_keys=True).encode()}
 
 

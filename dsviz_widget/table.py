@@ -533,11 +533,11 @@ class Table:
             stored = self._stored
             return stored.schema, stored.batches(batch_rows=batch_rows)
         images = {c.name: c.objects for c in self._cols if c.kind == "image"}
-        derived = _derived.plan({n: self._distinct(n) for n in images}, self.columns)
+        derived, notes = _derived.plan({n: self._distinct(n) for n in images}, self.columns)
         fields = [_storage.field(c.name, c.kind or "str", _arrow_type(c)) for c in self._cols]
         fields += [_storage.field(d.name, "derived", d.arrow_type) for d in derived]
         meta = _storage.table_metadata(
-            _storage.collect_classes([self._distinct(n) for n in images]), derived
+            _storage.collect_classes([self._distinct(n) for n in images]), derived, notes
         )
         schema = pa.schema(fields, metadata=meta)
         arrays = {c.name: c.arrow() for c in self._cols if c.kind not in MEDIA_KINDS}

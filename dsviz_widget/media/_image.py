@@ -226,6 +226,37 @@ class Image:
             self.__dict__["_stats_cache"] = cached
         return cached
 
+    def _class_stats(self) -> dict[str, Any]:
+        """:meth:`_stats` with classes named by *this image's* class list, for derived columns.
+
+        Class ids are only meaningful within one class list: id 1 may be "cat" in one image
+        and "dog" in the next, so counts are keyed by the class name (the id, as text, when
+        the image has no ``Classes``). Ids of one list sharing a name are counted together.
+        ``declared`` maps the names from ``Classes`` to their smallest id. Cached like :meth:`_stats`.
+        """
+        cached: dict[str, Any] | None = self.__dict__.get("_class_stats_cache")
+        if cached is None:
+            stats = self._stats()
+            classes = self._classes
+
+            def by_name(per_id: dict[int, Any]) -> dict[str, Any]:
+                out: dict[str, Any] = {}
+                for cid, value in per_id.items():
+                    name = classes.name(cid) if classes is not None and cid in classes else str(cid)
+                    out[name] = out.get(name, 0) + value
+                return out
+
+            cached = {
+                "boxes": {
+                    g: {**s, "per_class": by_name(s["per_class"])}
+                    for g, s in stats["boxes"].items()
+                },
+                "masks": {g: by_name(f) for g, f in stats["masks"].items()},
+                "declared": _first_ids(classes),
+            }
+            self.__dict__["_class_stats_cache"] = cached
+        return cached
+
     @classmethod
     def _from_record(
         cls,
@@ -251,6 +282,13 @@ class Image:
             {g: Blob(m["digest"], reader=reader) for g, m in masks.items()} if masks else None
         )
         return self
+
+
+def _first_ids(classes: Classes | None) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in classes.class_set if classes is not None else ():
+        out[item["name"]] = min(out.get(item["name"], item["id"]), item["id"])
+    return out
 
 
 def _pixels(data: Any, where: str) -> tuple[Blob, str, int, int]:
