@@ -158,6 +158,7 @@ class MessageHandler:
             "total_rows": self.source.num_rows,
             "columns": columns,
             "classes": self.classes,
+            "class_lists": self.objects.class_lists(),
             "compare": self.compare,
             "protocol": PROTOCOL_VERSION,
         }

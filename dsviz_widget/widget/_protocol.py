@@ -112,6 +112,7 @@ class InfoResponse(TypedDict):
     total_rows: int
     columns: list[ColumnInfo]
     classes: dict[str, list[dict[str, object]]]  # classes digest -> [{id, name, color}]
+    class_lists: dict[str, list[str]]  # image column -> digests of the class lists its cells use
     compare: CompareInfo | None
     protocol: int
 

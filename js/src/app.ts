@@ -9,7 +9,7 @@ import { Detail } from "./detail";
 import { clear, h } from "./dom";
 import { FilterBar } from "./filterbar";
 import { formatCount } from "./format";
-import type { ClassDef, OverlayOptions } from "./imagecell";
+import type { ClassDef, ClassList, OverlayOptions } from "./imagecell";
 import { Legend } from "./legend";
 import type { Model, ViewState } from "./model";
 import { PageCache } from "./pagecache";
@@ -43,7 +43,8 @@ export class App {
   private cache: PageCache<RowData>;
   private columns: Column[] = [];
   private grouped = false;
-  private classes = new Map<number, ClassDef>();
+  /** Class lists by digest (each image cell names its own). */
+  private classes = new Map<string, ClassList>();
   private summaries = new Map<string, Summary>();
   private summaryKey = "";
   private totalRows = 0;
@@ -226,12 +227,15 @@ export class App {
       const { msg } = await this.client.request("info", {});
       this.info = msg;
       this.totalRows = msg.total_rows;
-      for (const list of Object.values(msg.classes)) {
-        for (const c of list) if (!this.classes.has(c.id)) this.classes.set(c.id, { name: c.name, color: c.color ?? "" });
+      for (const [digest, list] of Object.entries(msg.classes)) {
+        const byId = new Map<number, ClassDef>();
+        for (const c of list) if (!byId.has(c.id)) byId.set(c.id, { name: c.name, color: c.color ?? "" });
+        this.classes.set(digest, byId);
       }
       this.changedBox.style.display = msg.compare ? "" : "none";
       this.filterBar.columns = msg.columns.map((c) => c.name);
-      this.legend.setup(msg.columns.filter((c) => c.kind.includes("image")).map((c) => c.name), this.classes);
+      const images = msg.columns.filter((c) => c.kind.includes("image")).map((c) => c.name);
+      this.legend.setup(images.map((name) => ({ column: name, lists: msg.class_lists[name] ?? [] })), this.classes);
       this.queryChanged();
     } catch (error) {
       this.showStatus(`Could not load the table: ${(error as Error).message}`, true);

@@ -22,12 +22,27 @@ export interface ClassDef {
   color: string;
 }
 
+/** One class list: class id -> its name and colour. */
+export type ClassList = ReadonlyMap<number, ClassDef>;
+
 export interface OverlayOptions {
   hidden: ReadonlySet<number>;
   threshold: number;
   maskOpacity: number;
-  classes: ReadonlyMap<number, ClassDef>;
+  /** Every class list of the table by its digest; each image uses its own (cell.classes). */
+  classes: ReadonlyMap<string, ClassList>;
   labels: boolean;
+}
+
+const NO_CLASSES: ClassList = new Map();
+
+/**
+ * The class list of one image cell. Lists are per image: class 1 is "cat" in the ground
+ * truth's list and may be "car" in the predictions', so a label or colour is never looked up
+ * in a merged list. A cell without a (known) list shows ids.
+ */
+export function cellClasses(cell: Pick<ImageCell, "classes">, lists: ReadonlyMap<string, ClassList>): ClassList {
+  return (cell.classes !== null && lists.get(cell.classes)) || NO_CLASSES;
 }
 
 export function asImageCell(value: unknown): ImageCell | null {
@@ -90,12 +105,13 @@ export function paintImage(
   const layer = svg("svg", { class: "dv-boxes", width: w, height: h_, viewBox: `0 0 ${w} ${h_}` });
   layer.setAttribute("data-boxes", String(boxes.length));
   host.setAttribute("data-boxes", String(boxes.length));
+  const own = cellClasses(cell, opts.classes);
   const colors = new Map<number, string>();
-  for (const [id, c] of opts.classes) colors.set(id, c.color);
+  for (const [id, c] of own) colors.set(id, c.color);
   for (const box of boxes) {
     const r = mapRect(box.rect, cell.width, cell.height, frame);
     const color = classColor(box.classId, colors);
-    const label = boxLabel(box, (id) => opts.classes.get(id)?.name);
+    const label = boxLabel(box, (id) => own.get(id)?.name);
     const g = svg("g", { class: "dv-box-g" });
     const rect = svg("rect", {
       class: "dv-box", x: r.x, y: r.y, width: Math.max(1, r.w), height: Math.max(1, r.h),
@@ -140,7 +156,7 @@ export function paintImage(
     const tile = store.mask(digest, repaint);
     if (tile === undefined || tile instanceof Error) continue;
     const rgba = colorMask(tile.ids, (id) => {
-      if (id === 0 && !opts.classes.get(0)?.color) return null; // background unless coloured on purpose
+      if (id === 0 && !own.get(0)?.color) return null; // background unless coloured on purpose
       if (opts.hidden.has(id)) return null;
       return hexToRgb(classColor(id, colors));
     }, opts.maskOpacity);

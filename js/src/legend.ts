@@ -2,13 +2,50 @@
 
 import { clear, h } from "./dom";
 import { classColor } from "./geometry";
-import type { ClassDef } from "./imagecell";
+import type { ClassList } from "./imagecell";
+
+/** An image column and the class lists (digests) its cells use. */
+export interface LegendColumn {
+  column: string;
+  lists: string[];
+}
+
+/** One chip of the legend: a class of one list, as shown in one image column. */
+export interface LegendChip {
+  column: string;
+  id: number;
+  name: string;
+  color: string;
+}
+
+/**
+ * The legend's groups: per image column, per class list it uses, that list's classes. When the
+ * lists shown differ (class 1 is "cat" in one, "car" in another), each chip also names its
+ * column, "cat (ground_truth)", so two classes that share an id are never one chip.
+ */
+export function legendGroups(columns: readonly LegendColumn[], lists: ReadonlyMap<string, ClassList>): { title: string; chips: LegendChip[] }[] {
+  const shown = new Set(columns.flatMap((c) => c.lists.filter((d) => lists.has(d))));
+  const differ = shown.size > 1;
+  const out: { title: string; chips: LegendChip[] }[] = [];
+  for (const { column, lists: digests } of columns) {
+    const known = digests.filter((d) => lists.has(d));
+    known.forEach((digest, i) => {
+      const list = lists.get(digest) ?? new Map();
+      const title = known.length > 1 ? `${column} (list ${i + 1}):` : `${column}:`;
+      const chips = [...list].map(([id, c]) => ({
+        column, id, color: c.color, name: differ ? `${c.name} (${column})` : c.name,
+      }));
+      if (chips.length > 0) out.push({ title, chips });
+    });
+  }
+  return out;
+}
 import type { Model } from "./model";
 
 export class Legend {
   readonly el: HTMLElement;
-  private columns: string[] = [];
-  private classes: ReadonlyMap<number, ClassDef> = new Map();
+  private columns: LegendColumn[] = [];
+  private classes: ReadonlyMap<string, ClassList> = new Map();
   private threshold: HTMLInputElement | null = null;
   private opacity: HTMLInputElement | null = null;
   private chips: HTMLButtonElement[] = [];
@@ -18,7 +55,7 @@ export class Legend {
     this.el.style.display = "none";
   }
 
-  setup(imageColumns: string[], classes: ReadonlyMap<number, ClassDef>): void {
+  setup(imageColumns: LegendColumn[], classes: ReadonlyMap<string, ClassList>): void {
     this.columns = imageColumns;
     this.classes = classes;
     this.render();
@@ -60,18 +97,16 @@ export class Legend {
       return;
     }
     this.el.style.display = "";
-    const colors = new Map<number, string>();
-    for (const [id, c] of this.classes) colors.set(id, c.color);
-    for (const column of this.columns) {
-      if (this.classes.size === 0) break;
-      const group = h("div", { class: "dv-legend-group" }, [h("span", { class: "dv-legend-title", text: `${column}:` })]);
-      const hidden = new Set(this.hidden(column));
-      for (const [id, c] of this.classes) {
+    for (const { title, chips } of legendGroups(this.columns, this.classes)) {
+      const group = h("div", { class: "dv-legend-group" }, [h("span", { class: "dv-legend-title", text: title })]);
+      const colors = new Map(chips.map((c) => [c.id, c.color]));
+      const hidden = new Set(chips.length ? this.hidden(chips[0]?.column ?? "") : []);
+      for (const c of chips) {
         const chip = h("button", {
           class: "dv-class", title: `show / hide ${c.name}`,
-          attrs: { type: "button", "aria-pressed": String(!hidden.has(id)), "data-class": String(id), "data-column": column },
-        }, [h("span", { class: "dv-swatch", style: { background: classColor(id, colors) } }), h("span", { text: c.name })]);
-        chip.addEventListener("click", () => this.toggle(column, id));
+          attrs: { type: "button", "aria-pressed": String(!hidden.has(c.id)), "data-class": String(c.id), "data-column": c.column },
+        }, [h("span", { class: "dv-swatch", style: { background: classColor(c.id, colors) } }), h("span", { text: c.name })]);
+        chip.addEventListener("click", () => this.toggle(c.column, c.id));
         this.chips.push(chip);
         group.appendChild(chip);
       }

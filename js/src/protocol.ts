@@ -96,6 +96,8 @@ export interface InfoResponse {
   total_rows: number;
   columns: ColumnInfo[];
   classes: Record<string, ClassInfo[]>;
+  /** Per image column, the digests of the class lists its cells use (keys of `classes`). */
+  class_lists: Record<string, string[]>;
   compare: CompareInfo | null;
   protocol: number;
 }

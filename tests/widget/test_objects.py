@@ -117,3 +117,12 @@ def _first_rows(source: Source) -> pa.Table:
     import pyarrow.parquet as pq
 
     return pa.concat_tables(pq.read_table(p) for p in source.parquet)
+
+
+def test_info_names_the_class_lists_each_image_column_uses() -> None:
+    table, _, blobs = _synth.image_table(3)
+    h = MessageHandler(Source.from_arrow(table), blobs.read)
+    reply, _ = ask(h, kind="info")
+    cdig = _synth.classes_digest()
+    assert reply["class_lists"] == {"image": [cdig]}
+    assert [c["name"] for c in reply["classes"][cdig]] == ["background", "cat", "dog", "bird"]
