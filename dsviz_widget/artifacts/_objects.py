@@ -408,8 +408,8 @@ def _list_tree(
 
 def _entries(fd: int, where: Path) -> list[tuple[str, os.stat_result]]:
     out = []
-    with io_step(f"cannot list the store directory {where}"):
-        for entry in os.scandir(fd):
+    with io_step(f"cannot list the store directory {where}"), os.scandir(fd) as listing:
+        for entry in listing:
             st = entry.stat(follow_symlinks=False)
             if stat.S_ISLNK(st.st_mode):
                 raise link_error(where / entry.name)
