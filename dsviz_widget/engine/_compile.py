@@ -136,6 +136,7 @@ class _E(NamedTuple):
     cls: str
     flt: bool = False
     nan: bool = False
+    json_args: str = ""  # a dict lookup's "column, $path"
 
 
 _LEAVES = (Literal, Column, Field)
@@ -208,7 +209,8 @@ class _Compiler:
             if any('"' in key for key in node.path):
                 raise self.error("dict keys containing '\"' are not supported", node.pos)
             path = "$" + "".join(f'."{key}"' for key in node.path)
-            return _E(f"json_extract_string({info.ident}, {self.bind(path)})", "json")
+            args = f"{info.ident}, {self.bind(path)}"
+            return _E(f"json_extract_string({args})", "json", json_args=args)
         if isinstance(node, Unary):
             e = self.expr(node.operand)
             if node.op == "not":
@@ -218,7 +220,15 @@ class _Compiler:
             return _E(f"(- {e.sql})", "num", e.flt, e.nan)
         if isinstance(node, IsNull):
             e = self.guard(node.operand, self.expr(node.operand))
-            return _E(f"({e.sql} IS {'NOT ' if node.negated else ''}NULL)", "bool")
+            sql = f"({e.sql} IS NULL)"
+            if e.cls == "json":
+                # A JSON number NaN (Python's json writes it) is missing too; the string
+                # "NaN" is a string. The lookup is a leaf's (bounded) SQL, so it may repeat.
+                sql = (
+                    f"({e.sql} IS NULL OR (json_type({e.json_args}) = 'DOUBLE' "
+                    f"AND isnan(TRY_CAST({e.sql} AS DOUBLE))))"
+                )
+            return _E(f"(NOT {sql})" if node.negated else sql, "bool")
         if isinstance(node, InList):
             return self.in_list(node)
         assert isinstance(node, Binary)

@@ -186,7 +186,7 @@ class ParquetRelation:
             try:
                 for p in self.paths:
                     md = pq.ParquetFile(p).metadata
-                    idx = md.schema.to_arrow_schema().get_field_index(column)
+                    idx = _leaf_index(md.schema.to_arrow_schema(), column)
                     for g in range(md.num_row_groups):
                         rg = md.row_group(g)
                         if rg.num_rows == 0:
@@ -275,6 +275,27 @@ class ParquetRelation:
         pos = np.searchsorted(have, ids)
         table = _conform(table.take(pa.array(pos)), schema)
         return table.append_column(ROW, pa.array(ids))
+
+
+def _leaf_index(schema: pa.Schema, name: str) -> int:
+    """The Parquet column-chunk index of top-level ``name``: a struct (an image column)
+    before it holds several leaf columns, so its Arrow field index would be wrong."""
+
+    def leaves(t: pa.DataType) -> int:
+        if pa.types.is_struct(t):
+            return sum(leaves(t.field(i).type) for i in range(t.num_fields))
+        if pa.types.is_map(t):
+            return leaves(t.key_type) + leaves(t.item_type)
+        if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+            return leaves(t.value_type)
+        return 1
+
+    index = 0
+    for f in schema:
+        if f.name == name:
+            return index
+        index += leaves(f.type)
+    raise LookupError(name)
 
 
 def _empty(schema: pa.Schema) -> pa.Table:

@@ -71,7 +71,14 @@ def _histogram(
     bins: int,
     bounds: tuple[Any, Any] | None,
 ) -> dict[str, Any]:
-    # Edges span the finite values; infinities land in the end bins.
+    """Bins over the finite values; ``+inf`` and ``-inf`` are not in any bin but counted
+    apart (``"posinf"``, ``"neginf"``), NaN and null together (``"nulls"``).
+
+    Widths are computed as ``hi/n - lo/n``, never ``hi - lo``, which overflows to inf for
+    ranges wider than the largest double (e.g. -1.7e308 .. 1.7e308); likewise a value's bin
+    is ``floor(v/w - lo/w)``, never ``(v - lo)/w``, and edges interpolate between the
+    ends (``lo*(n-k)/n + hi*k/n``).
+    """
     if bounds is not None:
         lo, hi = bounds
     else:
@@ -80,39 +87,55 @@ def _histogram(
             f"max({value}) FILTER (WHERE isfinite({value}::DOUBLE)) {rows}",
             params,
         ).fetchall()[0]
-    out: dict[str, Any] = {"type": "histogram", "edges": [], "counts": [], "nulls": 0,
-                           "min": lo, "max": hi}
-    if lo is None or hi is None:
-        lo_ = hi_ = 0.0
-        edges = [0.0, 1.0]
-    else:
-        is_int = col.cls == "num" and not col.is_float and isinstance(lo, int)
+    out: dict[str, Any] = {
+        "type": "histogram",
+        "edges": [],
+        "counts": [],
+        "nulls": 0,
+        "posinf": 0,
+        "neginf": 0,
+        "min": lo,
+        "max": hi,
+    }
+    edges = [0.0, 1.0]
+    if lo is not None and hi is not None:
+        is_int = not col.is_float and isinstance(lo, int) and isinstance(hi, int)
         if is_int and hi - lo < bins:
             # One bin per integer, centred on it, so counts read as "how many have value k".
             edges = [lo - 0.5 + k for k in range(hi - lo + 2)]
-        elif lo == hi:
-            edges = [float(lo), float(hi)]
         else:
-            width = (float(hi) - float(lo)) / bins
-            edges = [float(lo) + k * width for k in range(bins)] + [float(hi)]
-        lo_, hi_ = edges[0], edges[-1]
+            flo, fhi = float(lo), float(hi)
+            width = fhi / bins - flo / bins
+            if flo == fhi or not (width > 0 and math.isfinite(width)):
+                edges = [flo, fhi]  # one value (or a range too narrow to split)
+            else:
+                # Interpolated, not lo + k*width: k*width alone can overflow.
+                edges = [flo / bins * (bins - k) + fhi / bins * k for k in range(bins)] + [fhi]
     n = len(edges) - 1
-    width = (hi_ - lo_) / n if n else 1.0
+    width = edges[-1] / n - edges[0] / n
+    if not (width > 0 and math.isfinite(width)):
+        width = 1.0
     start = len(params)
-    # greatest/least skip NULLs, so a null value is kept null explicitly.
+    # greatest/least skip NULLs, so a null value is kept null explicitly; -1 and -2 mark
+    # the infinities (value is a column read, short, so repeating it is fine).
     bucket = (
-        f"CASE WHEN v IS NULL THEN NULL ELSE least(greatest(floor((v::DOUBLE - ${start + 1}) "
-        f"/ ${start + 2}), 0), ${start + 3})::BIGINT END"
+        f"CASE WHEN v IS NULL THEN NULL WHEN isinf(v::DOUBLE) THEN (CASE WHEN v > 0 THEN -1 "
+        f"ELSE -2 END) ELSE least(greatest(floor(v::DOUBLE / ${start + 1} - ${start + 2}), 0), "
+        f"${start + 3})::BIGINT END"
     )
     # One scan: the NULL bucket is the null count (NaN reads as null).
     got = con.execute(
         f"SELECT {bucket} AS b, count(*) FROM (SELECT {value} AS v {rows}) GROUP BY b",
-        [*params, lo_, width if width > 0 and math.isfinite(width) else 1.0, n - 1],
+        [*params, width, edges[0] / width, n - 1],
     ).fetchall()
     counts = [0] * n
     for b, c in got:
         if b is None:
             out["nulls"] = int(c)
+        elif b == -1:
+            out["posinf"] = int(c)
+        elif b == -2:
+            out["neginf"] = int(c)
         else:
             counts[int(b)] += int(c)
     if lo is not None and hi is not None:

@@ -390,12 +390,24 @@ class View:
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 parts.append(f"({col} IS NULL)")
                 continue
+            duck_type = self._duck_type(info)
+            self._check_castable(name, value, duck_type)
             self.params.append(value)
             # The column's own DuckDB type: exact for BIGINT/UBIGINT extremes and decimals.
-            # CAST, not TRY_CAST: a value that is not of the key's type is an error, never
-            # a null that would match the missing values.
-            parts.append(f"({col} = CAST(${len(self.params)} AS {self._duck_type(info)}))")
+            parts.append(f"({col} = CAST(${len(self.params)} AS {duck_type}))")
         return "(" + " AND ".join(parts) + ")"
+
+    def _check_castable(self, name: str, value: Any, duck_type: str) -> None:
+        """Refuse a key value that is not of the column's type, naming the column (DuckDB
+        might otherwise skip the cast, or fail with no column named)."""
+        with self.engine._lock:
+            con = self.engine._connection(self.relation)
+            try:
+                con.execute(f"SELECT CAST($1 AS {duck_type})", [value]).fetchall()
+            except (duckdb.Error, TypeError, ValueError) as exc:
+                raise QueryError(
+                    f"match: {value!r} is not a value of column {name!r} ({duck_type})"
+                ) from exc
 
     def _duck_type(self, info: ColumnInfo) -> str:
         with self.engine._lock:
