@@ -129,6 +129,29 @@ def one_image(digest: str, mask: str | None = None, width: int = 1, height: int 
     return pa.table([pa.array([cell], IMAGE_TYPE)], schema=schema)
 
 
+def two_class_lists(n: int = 3) -> tuple[pa.Table, Callable[[str], bytes], Blobs]:
+    """Two image columns whose class lists reuse id 1: "ground_truth" (1 = cat, red) and
+    "predictions" (1 = car, blue); every box is class 1."""
+    base, read, blobs = image_table(n, width=160, height=120)
+    lists = {
+        "ground_truth": [{"id": 0, "name": "background"}, {"id": 1, "name": "cat", "color": "#e41a1c"}],
+        "predictions": [{"id": 0, "name": "background"}, {"id": 1, "name": "car", "color": "#377eb8"}],
+    }
+    digests = {k: sha(json.dumps(v, sort_keys=True).encode()) for k, v in lists.items()}
+    fields, columns = [field("id", "int", pa.int64())], [base.column("id")]
+    for name, digest in digests.items():
+        cells = base.column("image").to_pylist()
+        for c in cells:
+            box = json.loads(c["boxes"])["predictions"]["box_data"][0]
+            box.pop("box_caption")  # the label must come from the class list
+            c.update(boxes=json.dumps({name: {"box_data": [{**box, "class_id": 1}]}}),
+                     masks=None, classes=digest)
+        fields.append(field(name, "image", IMAGE_TYPE))
+        columns.append(pa.array(cells, IMAGE_TYPE))
+    meta = {META: json.dumps({"format": 1, "classes": {digests[k]: v for k, v in lists.items()}}).encode()}
+    return pa.table(columns, schema=pa.schema(fields, metadata=meta)), read, blobs
+
+
 def big_table(n: int = 1_000_000, seed: int = 0) -> pa.Table:
     """``n`` rows of id, score, label, x: no media, built with numpy in well under a second."""
     rng = np.random.default_rng(seed)
