@@ -97,10 +97,10 @@ def check_columns(names: Sequence[str], columns: Sequence[str], what: str) -> No
 
 def parse_sort_key(key: str, columns: Sequence[str]) -> tuple[str, bool]:
     """``"-score"`` -> ``("score", True)``; an exact column name wins over the prefix."""
+    if isinstance(key, str) and key in columns:  # any name, even "" or "-x"
+        return key, False
     if not isinstance(key, str) or not key:
         raise QueryError(f"sort: keys must be non-empty strings, got {key!r}")
-    if key in columns:
-        return key, False
     if key.startswith("-") and key[1:] in columns:
         return key[1:], True
     if key.startswith("+") and key[1:] in columns:

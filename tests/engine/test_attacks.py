@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import time
 from decimal import Decimal
@@ -30,6 +29,7 @@ from dsviz_widget.engine._compile import compile_filter
 from dsviz_widget.engine._parser import MAX_OPERATOR_DEPTH, parse_filter
 from dsviz_widget.engine._relation import ArrowRelation
 from dsviz_widget.engine._tokens import tokenize
+from dsviz_widget.engine._view import format_literal
 
 NAN = float("nan")
 INF = float("inf")
@@ -212,7 +212,7 @@ def odd_source(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 
 
 def ref(name: str) -> str:
-    return "row[" + json.dumps(name, ensure_ascii=False) + "]"
+    return "row[" + format_literal(name) + "]"
 
 
 def test_every_column_name_is_its_own_column(odd_source: Source) -> None:

@@ -35,6 +35,8 @@ from hypothesis import strategies as st
 
 from dsviz_widget.engine import KIND_KEY, META_KEY, Engine, FilterError, Query, QueryError, Source
 from dsviz_widget.engine import parse_filter as parse
+from dsviz_widget.engine._compile import compile_filter
+from dsviz_widget.engine._relation import ArrowRelation
 from tests.reliability._common import pick
 from tests.reliability.test_save_faults import _record
 
@@ -55,35 +57,78 @@ def make_source() -> Source:
         "flag": (pa.bool_(), "bool", [True, False, None, True, False, True, False, True]),
         "%_vegetation": (pa.float64(), "derived", [0.0, 0.6, 0.2, None, 1.0, 0.51, 0.5, NAN]),
         "n_boxes.car": (pa.int64(), "derived", [0, 1, 0, 2, 0, 0, 1, 3]),
-        "meta": (pa.string(), "dict", ['{"camera": "front", "h": 2}', '{"camera": "back"}', None,
-                                       '{"camera": null}', "{}", '{"h": 1e400}', '{"h": "x"}',
-                                       '{"lens": {"mm": 35}}']),
+        "meta": (
+            pa.string(),
+            "dict",
+            [
+                '{"camera": "front", "h": 2}',
+                '{"camera": "back"}',
+                None,
+                '{"camera": null}',
+                "{}",
+                '{"h": 1e400}',
+                '{"h": "x"}',
+                '{"lens": {"mm": 35}}',
+            ],
+        ),
         "my col": (pa.string(), "str", list("abcdefgh")),
     }
     fields = [_field(n, t, k) for n, (t, k, _) in cols.items()]
     meta = {"format": 1, "classes": {}, "derived": []}
     schema = pa.schema(fields, metadata={META_KEY: json.dumps(meta).encode()})
-    return Source.from_arrow(pa.table({n: pa.array(v, t) for n, (t, _, v) in cols.items()},
-                                      schema=schema))
+    return Source.from_arrow(
+        pa.table({n: pa.array(v, t) for n, (t, _, v) in cols.items()}, schema=schema)
+    )
 
 
 SOURCE = make_source()
+RELATION = ArrowRelation(SOURCE)
+MAX_SQL_RATIO = 40  # compiled SQL characters per filter character, at most
 COLUMNS = [f.name for f in SOURCE.schema]
 DICTS = ["meta"]
 ENGINE = Engine()
 
 # -- the grammar ---------------------------------------------------------------------------
-NUMERIC = ["id", "score", "n", "%_vegetation", "n_boxes.car", "`n_boxes.car`", 'row["score"]',
-           "meta.h", 'meta["h"]', "meta.lens.mm"]
+NUMERIC = [
+    "id",
+    "score",
+    "n",
+    "%_vegetation",
+    "n_boxes.car",
+    "`n_boxes.car`",
+    'row["score"]',
+    "meta.h",
+    'meta["h"]',
+    "meta.lens.mm",
+]
 TEXTUAL = ["label", "`my col`", 'row["my col"]', "meta.camera", 'meta["camera"]', "label"]
 BOOLEAN = ["flag", "`flag`"]
 UNKNOWN = ["nope", "`no col`", 'row["missing"]', "meta.__proto__", "Score", "scor", "_row"]
 
-ints = st.one_of(st.integers(-10, 10), st.integers(-(2**70), 2**70),
-                 st.sampled_from([2**63, -(2**63), 2**63 - 1, 10**400]))
-floats = st.one_of(st.floats(allow_nan=False, allow_infinity=False),
-                   st.sampled_from(["1e308", "1e309", "-1e400", "0.0", "-0.0", ".5", "5.", "1e-400",
-                                    "0x10", "1_000", "nan", "inf"]))
+ints = st.one_of(
+    st.integers(-10, 10),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([2**63, -(2**63), 2**63 - 1, 10**400]),
+)
+floats = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(
+        [
+            "1e308",
+            "1e309",
+            "-1e400",
+            "0.0",
+            "-0.0",
+            ".5",
+            "5.",
+            "1e-400",
+            "0x10",
+            "1_000",
+            "nan",
+            "inf",
+        ]
+    ),
+)
 strings = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 
 
@@ -93,8 +138,9 @@ def quote(s: str, q: str) -> str:
 
 string_lits = st.builds(quote, strings, st.sampled_from(["'", '"']))
 number_lits = st.one_of(ints.map(str), floats.map(lambda f: f if isinstance(f, str) else repr(f)))
-literals = st.one_of(number_lits, string_lits,
-                     st.sampled_from(["true", "false", "null", "True", "None", "TRUE"]))
+literals = st.one_of(
+    number_lits, string_lits, st.sampled_from(["true", "false", "null", "True", "None", "TRUE"])
+)
 
 
 @st.composite
@@ -138,7 +184,12 @@ COLUMNS_REF = NUMERIC + TEXTUAL + BOOLEAN + UNKNOWN
 
 def combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     return st.one_of(
-        st.builds(lambda a, op, b: f"{a} {op} {b}", children, st.sampled_from(["and", "or", "AND", "&&", "||"]), children),
+        st.builds(
+            lambda a, op, b: f"{a} {op} {b}",
+            children,
+            st.sampled_from(["and", "or", "AND", "&&", "||"]),
+            children,
+        ),
         children.map(lambda a: f"not {a}"),
         children.map(lambda a: f"({a})"),
         children.map(lambda a: f"not ({a})"),
@@ -147,9 +198,47 @@ def combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 expressions = st.recursive(predicate(), combine, max_leaves=8)
 
-HOSTILE = ["(", ")", "[", "]", "'", '"', "`", "\\", "\x00", "\u202e", "\ufeff", "🙂", ";", "--",
-           "/*", "*/", "$1", "?", "%", "{", "}", "\n", "\t", "and", "or", "not", "in", "is",
-           "null", ",", ".", "==", "e", "1e999", "row", "['", "\"]", "\u0301", "\ud7ff"]
+HOSTILE = [
+    "(",
+    ")",
+    "[",
+    "]",
+    "'",
+    '"',
+    "`",
+    "\\",
+    "\x00",
+    "\u202e",
+    "\ufeff",
+    "🙂",
+    ";",
+    "--",
+    "/*",
+    "*/",
+    "$1",
+    "?",
+    "%",
+    "{",
+    "}",
+    "\n",
+    "\t",
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "null",
+    ",",
+    ".",
+    "==",
+    "e",
+    "1e999",
+    "row",
+    "['",
+    '"]',
+    "\u0301",
+    "\ud7ff",
+]
 
 
 @st.composite
@@ -168,7 +257,7 @@ def mutated(draw: st.DrawFn) -> str:
             text = text[:j] + text[i:j] + text[j:]
         elif op == 3 and n > 1:
             k = min(i, n - 2)
-            text = text[:k] + text[k + 1] + text[k] + text[k + 2:]
+            text = text[:k] + text[k + 1] + text[k] + text[k + 2 :]
         else:
             text = text[:i]
     return text
@@ -178,6 +267,7 @@ def mutated(draw: st.DrawFn) -> str:
 class Findings:
     def __init__(self) -> None:
         self.count = 0
+        self.max_sql_ratio = 0.0
         self.parsed = 0
         self.rejected = 0
         self.view_rejected = 0
@@ -186,17 +276,29 @@ class Findings:
 
     def bug(self, stage: str, text: str, exc: BaseException) -> None:
         tb = traceback.extract_tb(exc.__traceback__)
-        where = next((f"{Path(f.filename).name}:{f.lineno}" for f in reversed(tb)
-                      if "dsviz_widget" in f.filename), "?")
+        where = next(
+            (
+                f"{Path(f.filename).name}:{f.lineno}"
+                for f in reversed(tb)
+                if "dsviz_widget" in f.filename
+            ),
+            "?",
+        )
         key = f"{stage}: {type(exc).__name__} at {where}"
         shown = text if len(text) <= 300 else f"{text[:150]}...<{len(text)} chars>...{text[-100:]}"
-        self.bugs.setdefault(key, {"expression": shown, "error": f"{type(exc).__name__}: {exc}"[:500],
-                                   "traceback": "".join(traceback.format_exception(exc))[-3000:]})
+        self.bugs.setdefault(
+            key,
+            {
+                "expression": shown,
+                "error": f"{type(exc).__name__}: {exc}"[:500],
+                "traceback": "".join(traceback.format_exception(exc))[-3000:],
+            },
+        )
 
     def check(self, text: str) -> None:
         self.count += 1
         try:
-            parse(text, COLUMNS, DICTS)
+            tree = parse(text, COLUMNS, DICTS)
         except FilterError as err:
             self.rejected += 1
             if not (isinstance(err.position, int) and 0 <= err.position <= len(text)):
@@ -205,6 +307,18 @@ class Findings:
             self.bug("parse_filter", text, exc)
         else:
             self.parsed += 1
+            # Compiled SQL stays linear in the filter's length (item 4 of the attack).
+            try:
+                sql = compile_filter(tree, text, RELATION.columns).sql
+            except FilterError:
+                pass
+            except Exception as exc:
+                self.bug("compile_filter", text, exc)
+            else:
+                ratio = len(sql) / max(1, len(text))
+                self.max_sql_ratio = max(self.max_sql_ratio, ratio)
+                if ratio > MAX_SQL_RATIO:
+                    self.bug("SQL length", text, AssertionError(f"{len(sql)} SQL characters"))
         try:
             view = ENGINE.view(SOURCE, Query(filter=text))
             view.page(0, 5)
@@ -220,15 +334,23 @@ class Findings:
             self.bug("Engine.view/page", text, exc)
 
     def figures(self) -> dict[str, Any]:
-        return {"expressions": self.count, "parsed": self.parsed, "rejected_by_parser": self.rejected,
-                "rejected_by_view": self.view_rejected, "unhandled": len(self.bugs),
-                "query_errors_without_position": len(self.query_errors_without_position)}
+        return {
+            "expressions": self.count,
+            "parsed": self.parsed,
+            "rejected_by_parser": self.rejected,
+            "rejected_by_view": self.view_rejected,
+            "unhandled": len(self.bugs),
+            "query_errors_without_position": len(self.query_errors_without_position),
+            "max_sql_ratio": round(self.max_sql_ratio, 2),
+        }
 
 
 FINDINGS: dict[str, Findings] = {}
 #: Engine bugs already reported (dsviz_widget/engine/ is another engineer's): found again, they
 #: make the test xfail with the report instead of failing; anything new fails.
-KNOWN: dict[str, str] = {}  # none open: the tokenizer's non-ASCII digit and huge-integer bugs are fixed
+KNOWN: dict[
+    str, str
+] = {}  # none open: the tokenizer's non-ASCII digit and huge-integer bugs are fixed
 
 
 def _verdict(findings: Findings) -> None:
@@ -238,10 +360,15 @@ def _verdict(findings: Findings) -> None:
     # any error that still reaches the user must point at a position.
     assert not findings.query_errors_without_position, findings.query_errors_without_position
     if findings.bugs:
-        pytest.xfail("known engine bug(s): " + "; ".join(
-            f"{k} (e.g. {v['expression']!r})" for k, v in findings.bugs.items())[:2000])
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                    suppress_health_check=list(HealthCheck))
+        pytest.xfail(
+            "known engine bug(s): "
+            + "; ".join(f"{k} (e.g. {v['expression']!r})" for k, v in findings.bugs.items())[:2000]
+        )
+
+
+SETTINGS = settings(
+    max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 
 
 def _run(name: str, strategy: st.SearchStrategy[str]) -> None:
@@ -255,8 +382,14 @@ def _run(name: str, strategy: st.SearchStrategy[str]) -> None:
 
     fuzz()
     figures = {**findings.figures(), "seconds": round(time.perf_counter() - started, 1)}
-    _record(f"filter-{name}", {**figures, "bugs": findings.bugs,
-                               "query_error_samples": findings.query_errors_without_position})
+    _record(
+        f"filter-{name}",
+        {
+            **figures,
+            "bugs": findings.bugs,
+            "query_error_samples": findings.query_errors_without_position,
+        },
+    )
     print(f"\n{name}: {figures}")
     _verdict(findings)
 
@@ -271,18 +404,56 @@ def test_mutated_expressions() -> None:
 
 def test_known_tricky_expressions() -> None:
     findings = Findings()
-    for text in ["", " ", "()", "(((((((((((((((((((((((((((((x", "not " * 5000 + "flag",
-                 "(" * 3000 + "flag" + ")" * 3000, "-" * 5000 + "1 > 0", "score > " + "9" * 5000,
-                 "label == '" + "a" * 1_000_000 + "'", "id in [" + ", ".join(["1"] * 20000) + "]",
-                 "n * 9223372036854775807 > 0", "n + 1 > 0", "n - 1 < 0", "-n > 0", "n / 0 > 1",
-                 "n % 0 == 1", "id / 0 == 1", "score / 0 > 1", "meta.h > 1", "meta.h == 'x'",
-                 "meta.lens > 1", "label > 1", "label + 1 == 2", "flag > 1", "flag + 1 == 2",
-                 "id == 1e400", "score == -1e400", "1 == 1", "'a' == 'a'", "null == null",
-                 "label contains ''", "label startswith '%'", "label contains '_'",
-                 "label == '\\x00'", "label == '\x00'", "`` == 1", "row[''] == 1", "row[1] == 1",
-                 "meta[0] == 1", "meta.camera.x == 1", "id in []", "id in [null]",
-                 "label in ['a', 1, true, null]", "id is null is null", "not not not flag",
-                 "%_vegetation", "%_vegetation > 0.5 and `my col` == 'a'", "n_boxes.car >= 1"]:
+    for text in [
+        "",
+        " ",
+        "()",
+        "(((((((((((((((((((((((((((((x",
+        "not " * 5000 + "flag",
+        "(" * 3000 + "flag" + ")" * 3000,
+        "-" * 5000 + "1 > 0",
+        "score > " + "9" * 5000,
+        "label == '" + "a" * 1_000_000 + "'",
+        "id in [" + ", ".join(["1"] * 20000) + "]",
+        "n * 9223372036854775807 > 0",
+        "n + 1 > 0",
+        "n - 1 < 0",
+        "-n > 0",
+        "n / 0 > 1",
+        "n % 0 == 1",
+        "id / 0 == 1",
+        "score / 0 > 1",
+        "meta.h > 1",
+        "meta.h == 'x'",
+        "meta.lens > 1",
+        "label > 1",
+        "label + 1 == 2",
+        "flag > 1",
+        "flag + 1 == 2",
+        "id == 1e400",
+        "score == -1e400",
+        "1 == 1",
+        "'a' == 'a'",
+        "null == null",
+        "label contains ''",
+        "label startswith '%'",
+        "label contains '_'",
+        "label == '\\x00'",
+        "label == '\x00'",
+        "`` == 1",
+        "row[''] == 1",
+        "row[1] == 1",
+        "meta[0] == 1",
+        "meta.camera.x == 1",
+        "id in []",
+        "id in [null]",
+        "label in ['a', 1, true, null]",
+        "id is null is null",
+        "not not not flag",
+        "%_vegetation",
+        "%_vegetation > 0.5 and `my col` == 'a'",
+        "n_boxes.car >= 1",
+    ]:
         findings.check(text)
     _verdict(findings)
 
@@ -304,22 +475,38 @@ def test_injection_corpus_opens_nothing_outside_the_store(store_dir: Path, tmp_p
     from tests.engine.test_injection import SECRET, corpus
 
     (tmp_path / "canary.txt").write_text(SECRET)
-    texts = [*corpus(tmp_path), "../../etc/passwd", "/etc/passwd", "label == '/etc/passwd'",
-             "`/etc/passwd` == 1", "row['../../etc/shadow'] == 1", "meta['/etc/hosts'] == 1",
-             "label == 'file:///etc/passwd'", "label contains '\\\\server\\share'"]
-    table = dv.Table(columns=["label", "score", "meta"],
-                     data=[[t, float(i), {"k": t}] for i, t in enumerate(texts)])
+    texts = [
+        *corpus(tmp_path),
+        "../../etc/passwd",
+        "/etc/passwd",
+        "label == '/etc/passwd'",
+        "`/etc/passwd` == 1",
+        "row['../../etc/shadow'] == 1",
+        "meta['/etc/hosts'] == 1",
+        "label == 'file:///etc/passwd'",
+        "label contains '\\\\server\\share'",
+    ]
+    table = dv.Table(
+        columns=["label", "score", "meta"],
+        data=[[t, float(i), {"k": t}] for i, t in enumerate(texts)],
+    )
     art = dv.Artifact("injected", type="t")
     art.add(table, "t")
     dv.log_artifact(art)
     logged = dv.use_artifact("injected:latest").get("t")
-    allowed = (str(store_dir.resolve()), str(Path(tempfile.gettempdir()).resolve()), "/dev/null",
-               "/proc/self")
+    allowed = (
+        str(store_dir.resolve()),
+        str(Path(tempfile.gettempdir()).resolve()),
+        "/dev/null",
+        "/proc/self",
+    )
     outside: list[str] = []
 
     def watch(event: str, args: tuple[Any, ...]) -> None:
         if event == "open" and isinstance(args[0], str | bytes | Path):
-            path = str(Path(str(args[0], "utf-8") if isinstance(args[0], bytes) else args[0]).resolve())
+            path = str(
+                Path(str(args[0], "utf-8") if isinstance(args[0], bytes) else args[0]).resolve()
+            )
             if not path.startswith(allowed):
                 outside.append(path)
 
@@ -327,8 +514,10 @@ def test_injection_corpus_opens_nothing_outside_the_store(store_dir: Path, tmp_p
     _WATCH.append(watch)
     try:
         for text in texts:
-            for run in (lambda t=text: logged.query(filter=t, limit=5),
-                        lambda t=text: logged.query(filter=f"label == {json.dumps(t)}", limit=5)):
+            for run in (
+                lambda t=text: logged.query(filter=t, limit=5),
+                lambda t=text: logged.query(filter=f"label == {json.dumps(t)}", limit=5),
+            ):
                 try:
                     run()
                     matched += 1
@@ -337,6 +526,13 @@ def test_injection_corpus_opens_nothing_outside_the_store(store_dir: Path, tmp_p
     finally:
         _WATCH.clear()
     assert outside == [], outside
-    _record("filter-injection", {"expressions": 2 * len(texts), "rejected": rejected,
-                                 "ran": matched, "opens_outside_store_or_tmp": len(outside)})
+    _record(
+        "filter-injection",
+        {
+            "expressions": 2 * len(texts),
+            "rejected": rejected,
+            "ran": matched,
+            "opens_outside_store_or_tmp": len(outside),
+        },
+    )
     assert not math.isnan(rejected)
