@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from dsviz_widget.engine._background import Worker
+from dsviz_widget.engine._budget import Budget, memory_limit, query_timeout
 from dsviz_widget.engine._compile import ColumnInfo, quote_ident
 from dsviz_widget.engine._connection import open_connection
 from dsviz_widget.engine._errors import QueryError
@@ -121,7 +122,9 @@ class JoinRelation:
         self.columns[name] = ColumnInfo(name, kind, type_, f"c{len(self.columns)}")
 
     def _build_map(self) -> pa.Table:
-        con = open_connection(self.allowed_paths)
+        # The join runs before any Engine sees it: the default budget (environment) applies.
+        budget = Budget(memory_limit(), query_timeout())
+        con = open_connection(self.allowed_paths, memory_limit=budget.memory)
         try:
             srcs = [part.sql(con) for part in self.parts]
             if not self.on:
@@ -150,7 +153,11 @@ class JoinRelation:
                     conds.append(f"{left} = p{i}.{idents[i]}")
                 sql += f" {how} JOIN {srcs[i]} p{i} ON {' AND '.join(conds)}"
             sql += " ORDER BY " + ", ".join(f"_p{i} NULLS LAST" for i in range(len(self.parts)))
-            return con.sql(sql).to_arrow_table()
+            try:
+                with budget.watch(con, "the join"):
+                    return con.sql(sql).to_arrow_table()
+            except duckdb.Error as exc:
+                raise QueryError(f"the join failed: {str(exc).splitlines()[0]}") from exc
         finally:
             con.close()
 

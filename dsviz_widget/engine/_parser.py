@@ -65,6 +65,18 @@ def parse_filter(text: str, columns: Iterable[str], dict_columns: Iterable[str] 
     FilterError
         With ``.position`` (0-based) and ``.caret`` pointing at the problem.
 
+    Notes
+    -----
+    NaN is a missing value everywhere: in float and derived columns, in dict values (JSON
+    ``NaN``) and in results of arithmetic (``inf - inf``), it never satisfies a comparison,
+    negated or not, and ``x is null`` finds it; sorts put it last with the nulls, group-by
+    puts it in the null group, summaries count it with the nulls. Lists and dicts are JSON
+    text to string operators (``tags contains 'NaN'`` matches the text). Division by zero
+    gives ±inf (as in pandas), ``0/0`` NaN; an integer overflow or a modulo by zero gives a
+    missing value. Limits are in the module docstring: 10,000 characters, 50 nested
+    parentheses/``not``/``-``, operators nested 100 deep (chains of ``and``/``or`` of any
+    length count once).
+
     Examples
     --------
     >>> parse_filter("%_vegetation > 0.5", ["%_vegetation"])
