@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,27 +71,57 @@ class Budget:
     @contextmanager
     def watch(self, con: duckdb.DuckDBPyConnection, what: str = "the query") -> Iterator[None]:
         """Run the body's DuckDB calls on ``con`` under this budget."""
-        lock = threading.Lock()
-        state = {"active": True, "fired": False}
-
-        def fire() -> None:
-            with lock:  # never interrupts a later query: the body has ended, or not
-                if state["active"]:
-                    state["fired"] = True
-                    con.interrupt()
-
-        timer = threading.Timer(self.seconds, fire)
-        timer.daemon = True
-        timer.start()
+        fired = threading.Event()
+        token = _WATCHDOG.add(self.seconds, con, fired)
         try:
             yield
         except duckdb.InterruptException as exc:
-            if state["fired"]:
+            if fired.is_set():
                 raise self.time_error(what) from exc
             raise
         except duckdb.OutOfMemoryException as exc:
             raise self.memory_error(what) from exc
         finally:
-            with lock:
-                state["active"] = False
-            timer.cancel()
+            _WATCHDOG.remove(token)
+
+
+class _Watchdog:
+    """One daemon thread interrupting the connections whose queries outlive their deadline.
+
+    Not a ``threading.Timer`` per query: starting a thread costs about a millisecond, more
+    than a first page's own queries."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._items: dict[int, tuple[float, duckdb.DuckDBPyConnection, threading.Event]] = {}
+        self._next = 0
+        self._thread: threading.Thread | None = None
+
+    def add(self, seconds: float, con: duckdb.DuckDBPyConnection, fired: threading.Event) -> int:
+        with self._cv:
+            self._next += 1
+            self._items[self._next] = (time.monotonic() + seconds, con, fired)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="dsviz-budget", daemon=True)
+                self._thread.start()
+            self._cv.notify()
+            return self._next
+
+    def remove(self, token: int) -> None:
+        with self._cv:  # after this, the watchdog never interrupts that query's connection
+            self._items.pop(token, None)
+
+    def _loop(self) -> None:
+        with self._cv:
+            while True:
+                now = time.monotonic()
+                for token, (deadline, con, fired) in list(self._items.items()):
+                    if deadline <= now:
+                        del self._items[token]
+                        fired.set()
+                        con.interrupt()
+                wait = min((d for d, _, _ in self._items.values()), default=now + 60) - now
+                self._cv.wait(timeout=max(wait, 0.001))
+
+
+_WATCHDOG = _Watchdog()

@@ -457,3 +457,16 @@ def test_histogram_edges_are_finite_and_counts_right(values: list[float | None])
         assert counts[k] > 0
     assert h["posinf"] == values.count(INF) and h["neginf"] == values.count(-INF)
     assert h["nulls"] == sum(1 for v in values if v is None or (v != v))
+
+
+def test_parquet_statistics_are_read_from_the_columns_own_leaf(tmp_path: Path) -> None:
+    # A struct before the column holds several Parquet leaves: its Arrow index is not its
+    # column chunk's, and the histogram must not take the struct's statistics.
+    img = pa.array([{"a": 1.0, "b": 500.0}] * 3)
+    pq.write_table(pa.table({"img": img, "x": [10.0, 20.0, 30.0]}), tmp_path / "t.parquet")
+    view = Engine(background=False).view(
+        Source.from_parquet([str(tmp_path / "t.parquet")]), Query()
+    )
+    assert view.relation.finite_bounds("x") == (10.0, 30.0)
+    s = view.summary("x", bins=2)
+    assert (s["min"], s["max"], s["edges"], s["counts"]) == (10.0, 30.0, [10.0, 20.0, 30.0], [1, 2])
