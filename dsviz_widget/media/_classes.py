@@ -10,7 +10,7 @@ from dsviz_widget._digest import canonical_json, sha256_bytes
 from dsviz_widget._errors import ValidationError
 from dsviz_widget.media._text import utf8_text
 
-_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
 # Tableau 10, so that a class keeps the same colour in every view when none is given.
 PALETTE = (
@@ -68,7 +68,7 @@ class Classes:
             entry: dict[str, Any] = {"id": cid, "name": name}
             if "color" in item:
                 color = item["color"]
-                if not isinstance(color, str) or not _COLOR.match(color):
+                if not isinstance(color, str) or not _COLOR.fullmatch(color):
                     raise ValidationError(
                         f"Classes item {i}: 'color' must look like '#1f77b4', got {color!r}"
                     )

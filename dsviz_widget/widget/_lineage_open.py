@@ -12,11 +12,11 @@ from typing import Any
 
 from dsviz_widget._errors import NotFoundError, ValidationError
 from dsviz_widget.artifacts import Artifact, open_store
-from dsviz_widget.artifacts._serialize import SUFFIXES
 from dsviz_widget.table import JoinedTable, Table
 
-# Manifest suffixes of the objects the grid can show.
-_TABLE_SUFFIXES = tuple(s for s, kind in SUFFIXES.items() if kind in (Table, JoinedTable))
+# Manifest kinds of the objects the grid can show (what an entry is comes from the manifest,
+# never from its name: a plain file may be called "x.table.parquet").
+_TABLE_KINDS = ("table", "joined-table")
 
 
 def open_version(store_root: str, artifact: str, version: int) -> Artifact:
@@ -45,7 +45,8 @@ def table_names(art: Artifact) -> list[str]:
     manifest = art.manifest
     if manifest is None:
         return []
-    return [n for n in art.entries() if any(n + s in manifest.entries for s in _TABLE_SUFFIXES)]
+    kinds = manifest.names()
+    return [n for n in art.entries() if kinds.get(n) in _TABLE_KINDS]
 
 
 def read_table(art: Artifact, name: str) -> Any:

@@ -98,5 +98,7 @@ def test_classes_validation() -> None:
         dv.Classes([{"id": 1}])
     with pytest.raises(dv.ValidationError, match="'color' must look like"):
         dv.Classes([{"id": 1, "name": "a", "color": "red"}])
+    with pytest.raises(dv.ValidationError, match="'color' must look like"):
+        dv.Classes([{"id": 1, "name": "a", "color": "#aabbcc\n"}])  # `$` would accept it
     c = dv.Classes([{"id": 3, "name": "cat"}])
     assert c.name(3) == "cat" and c.color(3).startswith("#") and 3 in c and len(c) == 1

@@ -133,6 +133,21 @@ def test_table_names_come_from_the_manifest(tmp_path: Path) -> None:
     assert table_names(open_version(str(tmp_path), "model", 0)) == []
 
 
+def test_a_plain_file_named_like_a_table_is_not_offered_as_one(tmp_path: Path) -> None:
+    # What an entry is comes from the manifest: files "x" and "x.table.parquet" stay files.
+    for name in ("x", "x.table.parquet"):
+        (tmp_path / name).write_bytes(b"not parquet")
+    with dv.init(project="p", dir=tmp_path / "store") as run:
+        art = dv.Artifact("mixed", type="dataset")
+        art.add(dv.Table(["id"], [[1]]), "rows")
+        art.add_file(tmp_path / "x")
+        art.add_file(tmp_path / "x.table.parquet")
+        run.log_artifact(art)
+    version = open_version(str(tmp_path / "store"), "mixed", 0)
+    assert version.entries() == ["rows", "x", "x.table.parquet"]
+    assert table_names(version) == ["rows"]
+
+
 def test_lineage_displays_the_graph_with_its_tables_panel(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     shown: list[Any] = []
