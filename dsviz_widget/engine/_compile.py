@@ -170,12 +170,26 @@ class _Compiler:
 
         A leaf's SQL is short, so it is simply repeated. Anything else is bound to a lambda
         parameter over a one-element list: DuckDB's only way to name a value inside an
-        expression (a macro or NULLIF would copy its argument at bind time)."""
+        expression (a macro or NULLIF would copy its argument at bind time). ``body`` must
+        refer to nothing but ``v`` (see :meth:`modulo`)."""
         if isinstance(node, _LEAVES):
             return body(value)
         self.lambdas += 1
         v = f"_v{self.lambdas}"  # never a column alias (c0, c1, ...)
         return f"list_apply([{value}], lambda {v}: {body(v)})[1]"
+
+    def modulo(self, node: Binary, left: str, right: str) -> str:
+        """Python's modulo (the divisor's sign), which needs the divisor three times.
+
+        A non-leaf divisor is named by a lambda; the dividend then goes into the lambda's
+        argument too (a struct), never into its body: DuckDB copies what a lambda body
+        captures from outside, so nested bodies with captures grew exponentially."""
+        if isinstance(node.right, _LEAVES):
+            return f"TRY(((({left}) % {right}) + {right}) % {right})"
+        self.lambdas += 1
+        v = f"_v{self.lambdas}"
+        body = f"TRY(((({v}.l) % {v}.r) + {v}.r) % {v}.r)"
+        return f"list_apply([struct_pack(l := {left}, r := {right})], lambda {v}: {body})[1]"
 
     def guard(self, node: Node, e: _E) -> _E:
         """NaN -> NULL for a value that may be NaN (see the module docstring)."""
@@ -355,9 +369,7 @@ class _Compiler:
         if node.op == "%":
             # Python's modulo takes the divisor's sign; SQL's takes the dividend's. The
             # divisor is needed three times: a non-leaf one is named once (let), not pasted.
-            lsql = left.sql
-            sql = self.let(node.right, right.sql, lambda v: f"TRY(((({lsql}) % {v}) + {v}) % {v})")
-            return _E(sql, "num", flt, flt)
+            return _E(self.modulo(node, left.sql, right.sql), "num", flt, flt)
         return _E(
             f"TRY({left.sql} {node.op} {right.sql})", "num", flt, flt or left.nan or right.nan
         )

@@ -470,3 +470,53 @@ def test_parquet_statistics_are_read_from_the_columns_own_leaf(tmp_path: Path) -
     assert view.relation.finite_bounds("x") == (10.0, 30.0)
     s = view.summary("x", bins=2)
     assert (s["min"], s["max"], s["edges"], s["counts"]) == (10.0, 30.0, [10.0, 20.0, 30.0], [1, 2])
+
+
+def _deep(core: str, tail_op: str) -> str:
+    """``(core) op (x/x) op (x/x) ...``: a left chain with non-leaf right operands, as long
+    as the operator-depth limit allows."""
+    text = core
+    while True:
+        longer = f"({text}) {tail_op} (x / x)"
+        try:
+            parse_filter(longer + " > 0", ["id", "x", "meta"], ["meta"])
+        except FilterError:
+            return text + " > 0"
+        text = longer
+
+
+@pytest.mark.parametrize(
+    "core",
+    [
+        "id % (" * 48 + "7" + ")" * 48,
+        "x / (" * 48 + "x" + ")" * 48,
+        "".join(f"x {op} (" for op in ["%", "/", "*", "-", "+"] * 9 + ["%", "/", "*"])
+        + "meta.h"
+        + ")" * 48,
+        "-(x % " * 24 + "x" + ")" * 24,
+    ],
+)
+@pytest.mark.parametrize("tail_op", ["%", "/", "+", "<"])
+def test_filters_at_the_depth_limit_run_in_bounded_time_and_memory(core: str, tail_op: str) -> None:
+    from tests.reliability._common import rss_bytes
+
+    src = Source.from_arrow(
+        pa.table(
+            {"id": np.arange(1, 50), "x": np.linspace(-1, 1, 49), "meta": ['{"h": 2}'] * 49},
+            schema=pa.schema(
+                [
+                    pa.field("id", pa.int64()),
+                    pa.field("x", pa.float64()),
+                    pa.field("meta", pa.string(), metadata={KIND_KEY: b"dict"}),
+                ]
+            ),
+        )
+    )
+    text = _deep(core, tail_op) if tail_op != "<" else f"({core}) < ({core})"
+    before = rss_bytes()
+    started = time.perf_counter()
+    view = Engine(background=False).view(src, Query(filter=text))
+    view.page(0, 5)
+    assert time.perf_counter() - started < 5
+    assert rss_bytes() - before < 300 * 2**20
+    assert len(compiled_sql(text, src)) <= 40 * len(text)
