@@ -85,8 +85,12 @@ def num_expr(draw: st.DrawFn, depth: int = 0) -> str:
         return draw(st.sampled_from(NUM))
     op = draw(st.sampled_from(["%", "/", "+", "-", "*"]))
     left = draw(num_expr(depth + 1))
-    if draw(st.booleans()):  # nest to the right (id % (id % (...))): the old blow-up
+    shape = draw(st.integers(0, 2))
+    if shape == 0:  # nest to the right (id % (id % (...))): the old exponential blow-up
         return f"{draw(st.sampled_from(NUM))} {op} ({left})"
+    if shape == 1:  # a left chain with non-leaf divisors: once a DuckDB memory blow-up
+        a, b = draw(st.sampled_from(NUM)), draw(st.sampled_from(NUM))
+        return f"({left}) {op} ({a} {draw(st.sampled_from(['/', '%', '-']))} {b})"
     return f"({left}) {op} {draw(st.sampled_from(NUM))}"
 
 
