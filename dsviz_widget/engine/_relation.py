@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from dsviz_widget.engine._background import RowStore, Worker, row_store, temp_dir
 from dsviz_widget.engine._compile import ColumnInfo, quote_ident
+from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._source import Source
 
 ROW = "_row"
@@ -73,6 +74,11 @@ class Relation(Protocol):
 
 def columns_of(schema: pa.Schema, kinds: dict[str, str]) -> dict[str, ColumnInfo]:
     """User name -> column, aliased ``c<i>`` by its position ``i`` in ``schema``."""
+    seen: set[str] = set()
+    for name in schema.names:
+        if name in seen:  # Arrow allows it; one of the two would silently disappear
+            raise QueryError(f"the table has two columns named {name!r}; rename one")
+        seen.add(name)
     return {
         f.name: ColumnInfo(f.name, kinds.get(f.name, "native"), f.type, f"c{i}")
         for i, f in enumerate(schema)

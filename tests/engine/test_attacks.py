@@ -520,3 +520,9 @@ def test_filters_at_the_depth_limit_run_in_bounded_time_and_memory(core: str, ta
     assert time.perf_counter() - started < 5
     assert rss_bytes() - before < 300 * 2**20
     assert len(compiled_sql(text, src)) <= 40 * len(text)
+
+
+def test_two_columns_with_one_name_are_refused_not_dropped() -> None:
+    table = pa.Table.from_arrays([pa.array([1]), pa.array([2])], names=["x", "x"])
+    with pytest.raises(QueryError, match="two columns named 'x'"):
+        Engine(background=False).view(Source.from_arrow(table), Query())
