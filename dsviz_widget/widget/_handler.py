@@ -34,6 +34,7 @@ from dsviz_widget.widget._protocol import (
     ColumnInfo,
     CompareInfo,
     ErrorResponse,
+    GroupRoles,
     InfoResponse,
     MediaItem,
     PageResponse,
@@ -47,6 +48,7 @@ log = logging.getLogger("dsviz_widget.widget")
 SLOW_SECONDS = 1.0
 #: Sample images per group row.
 GROUP_SAMPLES = 4
+#: Name of the sample images column of a group page (``_`` appended while a key has it).
 SAMPLES = "_sample_images"
 #: MIME type of each audio format the store keeps (media/_audio.py).
 AUDIO_MIME = {"wav": "audio/wav", "ogg": "audio/ogg", "flac": "audio/flac", "mp3": "audio/mpeg"}
@@ -172,9 +174,14 @@ class MessageHandler:
         view = self.view(spec)
         page = view.page(offset, limit)
         grouped = bool(spec.get("group_by")) and not _drilled(spec)
+        roles: GroupRoles | None = None
+        kinds = self.kinds
         if grouped:
-            page = self._with_samples(page)
-        table = for_browser(page, self.kinds)
+            page, roles = self._with_samples(page, view)
+            # Only the keys are the table's columns: a made column (count_, mean(x)) may share
+            # the name of another table column, whose kind must not convert it.
+            kinds = {k: self.kinds[k] for k in roles["keys"] if k in self.kinds}
+        table = for_browser(page, kinds)
         reply: PageResponse = {
             "id": "",
             "kind": "page-response",
@@ -184,6 +191,7 @@ class MessageHandler:
             "grouped": grouped,
             "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
             "group_key": None,
+            "roles": roles,
         }
         if spec.get("group_by") and _drilled(spec):
             reply["group_key"] = [[k, _as_text(v)] for k, v in self.group_key(spec).items()]
@@ -315,18 +323,35 @@ class MessageHandler:
             self._views.popitem(last=False)
         return view
 
-    def _with_samples(self, page: pa.Table) -> pa.Table:
-        """Add each group's first sample image digests (first image column) to a group page."""
+    def _with_samples(self, page: pa.Table, view: Any) -> tuple[pa.Table, GroupRoles]:
+        """Add each group's first sample image digests (first image column) to a group page,
+        and name the role of each field the widget treats specially.
+
+        Roles come from the view, never from literal names: any column can be a key, so the
+        count may be ``count_`` and the sample rows ``_sample_rows_`` (the engine appends
+        ``_`` to a name a key already has). The images column follows the same rule.
+        """
+        rows_col: str = view.samples_column
+        roles: GroupRoles = {
+            "keys": list(view.group_by),
+            "count": view.count_column,
+            "sample_rows": rows_col,
+            "sample_images": None,
+        }
         image_cols = [n for n, k in self.kinds.items() if k == "image"]
-        if not image_cols or "_sample_rows" not in page.column_names:
-            return page
+        if not image_cols:
+            return page, roles
         col = image_cols[0]
-        samples = [list(rows or [])[:GROUP_SAMPLES] for rows in page.column("_sample_rows").to_pylist()]
+        samples = [list(rows or [])[:GROUP_SAMPLES] for rows in page.column(rows_col).to_pylist()]
         flat = sorted({r for rows in samples for r in rows})
         cells = take_rows(self.source, flat, [col], self.engine).column(0).to_pylist() if flat else []
         by_row = {r: (c or {}).get("digest") for r, c in zip(flat, cells, strict=True)}
         digests = [[by_row[r] for r in rows if by_row.get(r)] for rows in samples]
-        return page.append_column(SAMPLES, pa.array(digests, pa.list_(pa.string())))
+        name = SAMPLES
+        while name in page.column_names:
+            name += "_"
+        roles["sample_images"] = name
+        return page.append_column(name, pa.array(digests, pa.list_(pa.string()))), roles
 
     def rows(self, row_ids: list[int]) -> pa.Table:
         """Source rows by row id, with a ``_row`` column (what ``widget.selected`` shows)."""

@@ -48,7 +48,8 @@ class QuerySpec(TypedDict, total=False):
     columns: list[str] | None  # None or [] means every column
     changed_only: bool  # compare mode: only rows whose values differ between versions
     group: dict[str, object] | None  # drill into one group: its key values (set from Python)
-    # Drill into the group holding this source row id (a group row's first ``_sample_rows``):
+    # Drill into the group holding this source row id (a group row's first sample row, the
+    # field ``PageResponse.roles["sample_rows"]`` names):
     # exact for every key type, where key values in JSON / JS numbers are not (int64 > 2^53,
     # NaN, decimals, timestamps). Wins over ``group``.
     group_row: int | None
@@ -117,6 +118,20 @@ class InfoResponse(TypedDict):
     protocol: int
 
 
+class GroupRoles(TypedDict):
+    """Which field of a group page plays which part, so the browser never guesses by name.
+
+    Any column can be a group key, so a key may be called ``count`` or ``_sample_rows``; the
+    engine then appends ``_`` to the names it makes (``count_``), and the handler does the
+    same for the sample images column.
+    """
+
+    keys: list[str]  # the key columns, under their own names, in group_by order
+    count: str  # int64: rows in the group
+    sample_rows: str  # list<int64>: a few source row ids of the group (hidden; drills in)
+    sample_images: str | None  # list<string>: image digests of those rows; None: no images
+
+
 class PageResponse(TypedDict):
     """Buffers: ``[arrow_ipc_stream]``."""
 
@@ -128,6 +143,7 @@ class PageResponse(TypedDict):
     grouped: bool
     elapsed_ms: float
     group_key: list[list[str]] | None  # drilled into a group: [[column, value as text], ...]
+    roles: GroupRoles | None  # a group page (grouped): its fields' roles; else None
 
 
 class SummaryResponse(TypedDict):

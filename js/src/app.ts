@@ -13,7 +13,7 @@ import type { ClassDef, ClassList, OverlayOptions } from "./imagecell";
 import { Legend } from "./legend";
 import type { Model, ViewState } from "./model";
 import { PageCache } from "./pagecache";
-import type { InfoResponse, QuerySpec, Summary } from "./protocol";
+import type { GroupRoles, InfoResponse, QuerySpec, Summary } from "./protocol";
 import { drawSummary } from "./summary";
 import { ThumbStore } from "./thumbs";
 import { layout, rowTop, scrollTopToReveal, visibleRange } from "./virtual";
@@ -76,6 +76,8 @@ export class App {
   private filterError: { message: string; position: number } | null = null;
   /** The group looked into, as the kernel names it: [column, value as text] pairs. */
   private groupKey: [string, string][] | null = null;
+  /** The roles of the group page's fields (count, sample rows, ...), as the kernel named them. */
+  private roles: GroupRoles | null = null;
 
   constructor(
     private readonly model: Model,
@@ -257,9 +259,12 @@ export class App {
       this.groupKey = msg.group_key;
       this.renderChips();
     }
+    this.roles = msg.grouped ? msg.roles : null;
     if (msg.grouped !== this.grouped || (msg.grouped && this.columns.length === 0)) {
       this.grouped = msg.grouped;
-      this.columns = msg.grouped ? groupColumns(page.fields, this.info?.columns ?? []) : this.rowCols();
+      this.columns = msg.grouped && msg.roles
+        ? groupColumns(page.fields, this.info?.columns ?? [], msg.roles)
+        : this.rowCols();
       this.renderHeader();
     }
     return { rows, numRows: msg.num_rows };
@@ -573,7 +578,7 @@ export class App {
     this.root.focus({ preventScroll: true });
     this.cursor = index;
     if (this.grouped) {
-      const member = groupMember(row);
+      const member = this.roles ? groupMember(row, this.roles) : null;
       if (member !== null) this.setState("group_row", member, { group: null, sort: [] });
       return;
     }

@@ -1,6 +1,6 @@
 // Which columns the grid shows and how: plain fields, compare pairs, group rows.
 
-import type { ColumnInfo, CompareInfo } from "./protocol";
+import type { ColumnInfo, CompareInfo, GroupRoles } from "./protocol";
 import { isNumericKind } from "./format";
 
 export interface Column {
@@ -18,7 +18,8 @@ export interface Column {
   sortField: string;
 }
 
-export const HIDDEN_FIELDS = new Set(["_row", "_sample_rows"]);
+/** The source row id the engine adds to a row page; a table cannot have a column of this name. */
+export const ROW_FIELD = "_row";
 
 export function widthFor(kind: string, name: string): number {
   if (kind === "image") return 132;
@@ -44,7 +45,7 @@ export function rowColumns(
   compare: CompareInfo | null,
 ): Column[] {
   const byName = new Map(info.map((c) => [c.name, c]));
-  let names = info.map((c) => c.name).filter((n) => !HIDDEN_FIELDS.has(n));
+  let names = info.map((c) => c.name).filter((n) => n !== ROW_FIELD);
   if (visible.length > 0) names = visible.filter((n) => byName.has(n));
   if (!compare) return names.map((n) => plainColumn(n, byName.get(n)?.kind ?? "native", null));
   const labels = compare.labels;
@@ -78,18 +79,30 @@ export function rowColumns(
   return out;
 }
 
-/** Columns of a group view, from the fields of the first group page. */
-export function groupColumns(fields: string[], info: ColumnInfo[]): Column[] {
+/**
+ * Columns of a group view, from the fields of the first group page and the roles the kernel
+ * gave them. Keys take their table column's kind; the count is an int whatever a table column
+ * of its name holds; the sample rows are hidden; the rest are aggregates (numbers).
+ *
+ * The count keeps its field's name as label: it reads "count" unless a key is called "count",
+ * and then "count_", so the two headers never read the same (and match the engine's page).
+ */
+export function groupColumns(fields: string[], info: ColumnInfo[], roles: GroupRoles): Column[] {
   const byName = new Map(info.map((c) => [c.name, c]));
+  const keys = new Set(roles.keys);
   const out: Column[] = [];
   for (const f of fields) {
-    if (HIDDEN_FIELDS.has(f)) continue;
-    if (f === "_sample_images") {
+    if (f === roles.sample_rows) continue;
+    if (f === roles.sample_images) {
       out.push({ ...plainColumn(f, "samples", null), label: "samples" });
-      continue;
+    } else if (f === roles.count) {
+      out.push(plainColumn(f, "int", null));
+    } else if (keys.has(f)) {
+      const kind = byName.get(f)?.kind ?? "native";
+      out.push(plainColumn(f, kind === "derived" ? "float" : kind, null));
+    } else {
+      out.push(plainColumn(f, "float", null));
     }
-    const kind = f === "count" ? "int" : byName.get(f)?.kind ?? "float";
-    out.push(plainColumn(f, kind === "derived" ? "float" : kind, null));
   }
   return out;
 }
@@ -110,11 +123,12 @@ export function nextSort(sort: readonly string[], field: string, additive: boole
 
 /**
  * What a click on a group row sends to look into the group: a source row id of one of its rows
- * (its first sample row), or null. Never the key values: the page holds an int64 key above
- * 2^53 as a BigInt, which JSON cannot hold, and a NaN or a timestamp's text would not match.
+ * (its first sample row, in the field `roles.sample_rows` names), or null. Never the key values:
+ * the page holds an int64 key above 2^53 as a BigInt, which JSON cannot hold, and a NaN or a
+ * timestamp's text would not match.
  */
-export function groupMember(row: Readonly<Record<string, unknown>>): number | null {
-  const rows = row._sample_rows;
+export function groupMember(row: Readonly<Record<string, unknown>>, roles: GroupRoles): number | null {
+  const rows = Object.prototype.hasOwnProperty.call(row, roles.sample_rows) ? row[roles.sample_rows] : undefined;
   const first = Array.isArray(rows) ? (rows[0] as unknown) : undefined;
   return typeof first === "number" && Number.isSafeInteger(first) && first >= 0 ? first : null;
 }

@@ -102,6 +102,22 @@ export interface InfoResponse {
   protocol: number;
 }
 
+/**
+ * Which field of a group page plays which part. Any column can be a group key, so a key may be
+ * named "count" or "_sample_rows"; the kernel then names its own fields "count_" and so on.
+ * The browser reads roles from here and never guesses them from field names.
+ */
+export interface GroupRoles {
+  /** The key columns, under their own (table) names, in group_by order. */
+  keys: string[];
+  /** int64: rows in the group. */
+  count: string;
+  /** list<int64>: a few source row ids of the group; hidden, the first one drills in. */
+  sample_rows: string;
+  /** list<string>: image digests of the sample rows; null when the table has no images. */
+  sample_images: string | null;
+}
+
 export interface PageResponse {
   id: string;
   kind: "page-response";
@@ -112,6 +128,8 @@ export interface PageResponse {
   elapsed_ms: number;
   /** Drilled into a group: [column, value as text] pairs, for the chip naming it. */
   group_key: [string, string][] | null;
+  /** A group page (`grouped`): which field is the count, the sample rows, ...; else null. */
+  roles: GroupRoles | null;
 }
 
 export interface HistogramSummary {

@@ -6,6 +6,8 @@ import { completions, quoteColumn, wordAt } from "../src/filterbar";
 import { formatCount, formatNumber, jsonPreview } from "../src/format";
 
 const info = (names: [string, string][]) => names.map(([name, kind]) => ({ name, kind, type: "" }));
+/** The roles the kernel names for a group page whose keys took none of the made names. */
+const ROLES = { keys: ["label"], count: "count", sample_rows: "_sample_rows", sample_images: "_sample_images" };
 
 describe("columns", () => {
   it("shows storage columns without _row, or the chosen ones in order", () => {
@@ -26,9 +28,44 @@ describe("columns", () => {
   });
 
   it("group views show keys, count, aggregates and samples", () => {
-    const out = groupColumns(["label", "count", "mean(score)", "_sample_rows", "_sample_images"], info([["label", "str"]]));
+    const out = groupColumns(["label", "count", "mean(score)", "_sample_rows", "_sample_images"], info([["label", "str"]]), ROLES);
     expect(out.map((c) => [c.key, c.kind])).toEqual([
       ["label", "str"], ["count", "int"], ["mean(score)", "float"], ["_sample_images", "samples"]]);
+  });
+
+  it("takes each group field's role from the kernel, so a key may be named count", () => {
+    const cols = info([["count", "str"], ["score", "float"], ["_row", "int"]]);
+    const roles = { keys: ["count"], count: "count_", sample_rows: "_sample_rows", sample_images: "_sample_images" };
+    const out = groupColumns(["count", "count_", "mean(score)", "_sample_rows", "_sample_images"], cols, roles);
+    expect(out.map((c) => [c.key, c.label, c.kind, c.sortField])).toEqual([
+      ["count", "count", "str", "count"], // the user's key: its own kind, sorts by the key
+      ["count_", "count_", "int", "count_"], // the group count: an int, sorts by count_
+      ["mean(score)", "mean(score)", "float", "mean(score)"],
+      ["_sample_images", "samples", "samples", "_sample_images"]]);
+  });
+
+  it("shows keys named _sample_rows or _sample_images and hides only the role fields", () => {
+    const rows = groupColumns(["_sample_rows", "count", "_sample_rows_", "_sample_images"], info([["_sample_rows", "str"]]),
+      { keys: ["_sample_rows"], count: "count", sample_rows: "_sample_rows_", sample_images: "_sample_images" });
+    expect(rows.map((c) => [c.key, c.kind])).toEqual([["_sample_rows", "str"], ["count", "int"], ["_sample_images", "samples"]]);
+    const images = groupColumns(["_sample_images", "count", "_sample_rows", "_sample_images_"], info([["_sample_images", "str"]]),
+      { keys: ["_sample_images"], count: "count", sample_rows: "_sample_rows", sample_images: "_sample_images_" });
+    expect(images.map((c) => [c.key, c.label, c.kind])).toEqual([
+      ["_sample_images", "_sample_images", "str"], ["count", "count", "int"], ["_sample_images_", "samples", "samples"]]);
+    // No image column: no samples column, and nothing is taken for one.
+    const plain = groupColumns(["label", "count", "_sample_rows"], info([["label", "str"]]), { ...ROLES, sample_images: null });
+    expect(plain.map((c) => c.key)).toEqual(["label", "count"]);
+  });
+
+  it("aggregates are numbers even when a table column has the same name", () => {
+    const out = groupColumns(["label", "count", "mean(x)", "_sample_rows"], info([["label", "str"], ["mean(x)", "str"]]),
+      { ...ROLES, sample_images: null });
+    expect(out.map((c) => [c.key, c.kind])).toEqual([["label", "str"], ["count", "int"], ["mean(x)", "float"]]);
+  });
+
+  it("a plain view shows a user column named _sample_rows (only _row is the widget's)", () => {
+    const cols = info([["id", "int"], ["_sample_rows", "str"], ["_sample_images", "str"], ["_row", "int"]]);
+    expect(rowColumns(cols, [], null).map((c) => c.key)).toEqual(["id", "_sample_rows", "_sample_images"]);
   });
 
   it("cycles sort keys; shift adds and flips", () => {
@@ -86,14 +123,22 @@ describe("groupMember", () => {
     const row = Object.fromEntries(page.fields.map((f, i) => [f, page.rows[0]?.[i]]));
     expect(typeof row.k).toBe("bigint"); // what made JSON.stringify throw on a click
     expect(() => JSON.stringify({ group: { k: row.k } })).toThrow(/BigInt/);
-    const member = groupMember(row);
+    const member = groupMember(row, { ...ROLES, keys: ["k"] });
     expect(member).toBe(3);
     expect(JSON.parse(JSON.stringify({ query: { group_row: member } }))).toEqual({ query: { group_row: 3 } });
   });
 
   it("is null for anything that is not a safe row id", () => {
     for (const bad of [undefined, null, [], [-1], [1.5], [2 ** 60], ["3"], [9007199254740993n], "3"]) {
-      expect(groupMember({ _sample_rows: bad })).toBeNull();
+      expect(groupMember({ _sample_rows: bad }, ROLES)).toBeNull();
     }
+  });
+
+  it("reads the sample rows from the field the kernel names, not from a key of that name", () => {
+    const roles = { keys: ["_sample_rows"], count: "count", sample_rows: "_sample_rows_", sample_images: null };
+    expect(groupMember({ _sample_rows: [5, 6], count: 2, _sample_rows_: [9, 11] }, roles)).toBe(9);
+    expect(groupMember({ _sample_rows: [5, 6], count: 2 }, roles)).toBeNull();
+    // A key named "count" holding a list does not pass for the sample rows either.
+    expect(groupMember({ count: [1], count_: 3, _sample_rows: [4] }, { ...ROLES, count: "count_" })).toBe(4);
   });
 });

@@ -42,7 +42,8 @@ def test_fields_agree() -> None:
 def test_query_and_media_shapes_agree() -> None:
     text = TS.read_text()
     for name, typed in (("QuerySpec", _protocol.QuerySpec), ("MediaItem", _protocol.MediaItem),
-                        ("ColumnInfo", _protocol.ColumnInfo), ("CompareInfo", _protocol.CompareInfo)):
+                        ("ColumnInfo", _protocol.ColumnInfo), ("CompareInfo", _protocol.CompareInfo),
+                        ("GroupRoles", _protocol.GroupRoles)):
         body = re.search(rf"export interface {name} \{{(.*?)\n\}}", text, re.S)
         assert body, name
         assert set(re.findall(r"^\s*(\w+)\??:", body.group(1), re.M)) == set(typed.__annotations__), name
