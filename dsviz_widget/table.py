@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -15,10 +16,16 @@ from dsviz_widget._cells import (
     INT64_MAX,
     INT64_MIN,
     JSON_KINDS,
+    MAX_DECIMAL_DIGITS,
     MEDIA_KINDS,
     STORAGE_TYPES,
     describe,
+    is_missing_native,
     kind_of_value,
+    merge_native,
+    native_cell,
+    native_column,
+    rescale,
     to_cell,
 )
 from dsviz_widget._errors import DsvizError, IntegrityError, NotFoundError, ValidationError
@@ -39,19 +46,47 @@ BATCH_ROWS = 131_072
 class _Column:
     """One column of an in-memory table: Arrow chunks + pending values, or media objects."""
 
-    __slots__ = ("chunks", "kind", "name", "objects", "pending")
+    __slots__ = ("chunks", "kind", "name", "objects", "pending", "type")
 
-    def __init__(self, name: str, kind: str | None = None) -> None:
+    def __init__(
+        self, name: str, kind: str | None = None, type_: pa.DataType | None = None
+    ) -> None:
         self.name = name
         self.kind = kind
+        # The Arrow type of a ``native`` column (timestamp, decimal, ...); other kinds have
+        # one storage type each.
+        self.type = type_
         self.chunks: list[pa.Array] = []
         self.pending: list[Any] = []
         self.objects: list[Any] = []  # media kinds only
 
+    def storage_type(self) -> pa.DataType:
+        return self.type if self.type is not None else STORAGE_TYPES.get(self.kind or "str")
+
     def flush(self) -> None:
         if self.pending and self.kind not in MEDIA_KINDS:
-            self.chunks.append(pa.array(self.pending, type=STORAGE_TYPES.get(self.kind or "str")))
+            self.chunks.append(pa.array(self.pending, type=self.storage_type()))
             self.pending = []
+
+    def fill_missing(self, kind: str, type_: pa.DataType | None) -> None:
+        """Make a column whose rows are all missing so far one of ``kind`` (its first value)."""
+        n = sum(len(c) for c in self.chunks) + len(self.pending)
+        self.kind, self.type, self.chunks, self.pending = kind, type_, [], []
+        if kind in MEDIA_KINDS:
+            self.objects = [None] * n
+        elif n:
+            self.chunks = [pa.nulls(n, self.storage_type())]
+
+    def retyped(self, type_: pa.DataType, row: int) -> list[pa.Array]:
+        """The chunks of a native column, pending values included, cast to a wider ``type_``."""
+        arrays = [*self.chunks, pa.array(self.pending, type=self.storage_type())]
+        try:
+            return [a.cast(type_) for a in arrays if len(a)]
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise ValidationError(
+                f"row {row}, column {self.name!r}: this value needs the column to become "
+                f"{type_}, which some of its earlier values do not fit ({exc})"
+            ) from None
 
     def arrow(self) -> pa.ChunkedArray:
         """The column in storage form (media columns as record structs)."""
@@ -61,7 +96,7 @@ class _Column:
                 STORAGE_TYPES[self.kind or ""],
             )
         self.flush()
-        type_ = self.chunks[0].type if self.chunks else STORAGE_TYPES.get(self.kind or "str")
+        type_ = self.chunks[0].type if self.chunks else self.storage_type()
         return pa.chunked_array(self.chunks, type=type_)
 
     def widen_to_float(self) -> None:
@@ -255,7 +290,11 @@ class Table:
         self._stored = stored
         self._n = stored.num_rows
         kinds = stored.decoder.kinds
-        self._cols = [_Column(n, kinds[n]) for n in stored.schema.names if kinds[n] != "derived"]
+        self._cols = [
+            _Column(n, kinds[n], stored.schema.field(n).type if kinds[n] == "native" else None)
+            for n in stored.schema.names
+            if kinds[n] != "derived"
+        ]
         self._index = {c.name: c for c in self._cols}
 
     def _materialize(self) -> None:
@@ -271,6 +310,8 @@ class Table:
                 col.objects = stored.column(col.name, array)
             else:
                 col.chunks = list(array.chunks)
+                if col.kind == "native":
+                    col.type = array.type
         self._stored = None
 
     # -- mutation --------------------------------------------------------------------------
@@ -288,6 +329,9 @@ class Table:
         # leaves the table as it was (no column one value longer than the others).
         cells: list[Any] = []
         new_kinds: list[str | None] = []
+        # Native columns whose Arrow type changes with this row: (column, type, its chunks
+        # cast to the type, or None when the column had no values yet).
+        retypes: list[tuple[_Column, pa.DataType, list[pa.Array] | None]] = []
         for col, value in zip(cols, values, strict=False):  # lengths checked above
             kind = col.kind
             if kind is None and value is not None:
@@ -295,9 +339,12 @@ class Table:
                 if kind is None:
                     raise ValidationError(
                         f"row {row}, column {col.name!r}: cannot store {describe(value)}; "
-                        "use numbers, strings, bools, None, Image, Audio, numpy arrays, lists or dicts"
+                        "use numbers, strings, bools, None, Image, Audio, numpy arrays, lists, "
+                        "dicts, datetimes, dates, timedeltas or Decimals"
                         + ("; tuples would read back as lists" if isinstance(value, tuple) else "")
                     )
+                if kind == "native" and is_missing_native(value):
+                    kind = value = None
             elif kind == "int" and type(value) is float:
                 kind = "float"
             new_kinds.append(kind)
@@ -318,21 +365,55 @@ class Table:
                 or (type(value) is bool and kind == "bool")
             ):
                 cells.append(value)
+            elif kind == "native":
+                cells.append(self._native_cell(col, value, row, retypes))
             else:
                 cells.append(to_cell(kind or "", value, row, col.name))
+        for col, type_, chunks in retypes:
+            if chunks is None:
+                col.type = type_
+            else:
+                col.type, col.chunks, col.pending = type_, chunks, []
         for col, kind, cell in zip(cols, new_kinds, cells, strict=True):
             if kind != col.kind:
                 if col.kind == "int":
                     col.widen_to_float()
-                col.kind = kind
-                if kind in MEDIA_KINDS:
-                    col.objects, col.pending = list(col.pending), []
+                    col.kind = kind
+                else:  # the column's first value: the rows before it were all missing
+                    col.fill_missing(kind or "str", col.type)
             (col.objects if kind in MEDIA_KINDS else col.pending).append(cell)
         self._n = row + 1
         self._cache.clear()
         if len(cols[0].pending if cols else ()) >= FLUSH_ROWS:
             for col in cols:
                 col.flush()
+
+    @staticmethod
+    def _native_cell(
+        col: _Column,
+        value: Any,
+        row: int,
+        retypes: list[tuple[_Column, pa.DataType, list[pa.Array] | None]],
+    ) -> Any:
+        """A timestamp, date, duration or Decimal cell for ``col``, checked against its type.
+
+        A change of the column's type (a finer unit, a wider decimal) is added to
+        ``retypes`` with the column's chunks already cast, so that it can fail here, before
+        any column changes.
+        """
+        if is_missing_native(value):
+            return None
+        if kind_of_value(value) != "native":
+            raise ValidationError(
+                f"row {row}, column {col.name!r}: expected {col.type} like the column's "
+                f"values, got {describe(value)}"
+            )
+        got, cell = native_cell(value, row, col.name)
+        have = col.type if col.kind == "native" else None
+        want = merge_native(have, got, value, row, col.name)
+        if want != have:
+            retypes.append((col, want, col.retyped(want, row) if have is not None else None))
+        return rescale(cell, got, want, value, row, col.name)
 
     def add_column(
         self, name: str, data: Sequence[Any] | np.ndarray | pa.Array | pd.Series
@@ -622,7 +703,7 @@ class Table:
 
 def _arrow_type(col: _Column) -> pa.DataType:
     if col.kind in MEDIA_KINDS or not col.chunks:
-        return STORAGE_TYPES.get(col.kind or "str", pa.string())
+        return col.storage_type()
     return col.chunks[0].type
 
 
@@ -633,8 +714,25 @@ def _fill_from_arrow(col: _Column, array: pa.Array | pa.ChunkedArray) -> None:
         array = array.cast(pa.string())
     if pa.types.is_null(array.type):
         array = array.cast(pa.string())
+    if pa.types.is_decimal(array.type) and not pa.types.is_decimal128(array.type):
+        array = _as_decimal128(array, col.name)
     col.kind = kind_of_arrow(array.type)
+    col.type = array.type if col.kind == "native" else None
     col.chunks = list(array.chunks) if isinstance(array, pa.ChunkedArray) else [array]
+
+
+def _as_decimal128(array: pa.Array | pa.ChunkedArray, name: str) -> pa.Array | pa.ChunkedArray:
+    """decimal32/64/256 as decimal128, the only decimal the engine (DuckDB) reads; refused
+    when a value needs more digits than it holds."""
+    type_ = array.type
+    precision = min(type_.precision, MAX_DECIMAL_DIGITS)
+    try:
+        return array.cast(pa.decimal128(precision, min(type_.scale, precision)))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        raise ValidationError(
+            f"column {name!r}: its {type_} values need more than {MAX_DECIMAL_DIGITS} digits, "
+            f"the most a decimal column holds; store them as strings, or round them"
+        ) from None
 
 
 #: What Arrow raises for values it cannot convert (lone surrogates, huge ints, complex...).
@@ -644,6 +742,8 @@ _ARROW_REFUSALS = (
     pa.ArrowNotImplementedError,
     UnicodeEncodeError,
     OverflowError,
+    TypeError,  # Decimal('Infinity') in an object column, for one
+    decimal.InvalidOperation,
 )
 
 
@@ -691,6 +791,10 @@ def _fill_from_values(col: _Column, values: list[Any], name: str) -> None:
         return
     if kind == "int" and any(kind_of_value(v) == "float" for v in values if v is not None):
         kind = col.kind = "float"
+    if kind == "native":
+        col.type, cells = native_column(values, name)
+        col.chunks = [pa.array(cells, type=col.type)]
+        return
     if kind in MEDIA_KINDS:
         for row, v in enumerate(values):
             if v is not None and not _storage_is_missing(v) and kind_of_value(v) != kind:
@@ -707,8 +811,8 @@ def _fill_from_values(col: _Column, values: list[Any], name: str) -> None:
 
 
 def _storage_is_missing(value: Any) -> bool:
-    """pandas puts NaN in object columns for missing values; treat it as None there."""
-    return isinstance(value, float) and value != value
+    """pandas puts NaN (or NaT) in object columns for missing values; treat it as None there."""
+    return (isinstance(value, float) and value != value) or is_missing_native(value)
 
 
 def _check_names(names: list[Any]) -> list[str]:
