@@ -18,6 +18,7 @@ from dsviz_widget._cells import (
     JSON_KINDS,
     MAX_DECIMAL_DIGITS,
     MEDIA_KINDS,
+    NATIVE_VALUES,
     STORAGE_TYPES,
     describe,
     is_missing_native,
@@ -403,7 +404,7 @@ class Table:
         """
         if is_missing_native(value):
             return None
-        if kind_of_value(value) != "native":
+        if not isinstance(value, NATIVE_VALUES):
             raise ValidationError(
                 f"row {row}, column {col.name!r}: expected {col.type} like the column's "
                 f"values, got {describe(value)}"
