@@ -153,6 +153,10 @@ def _plant(
     target = where / name
     if os.path.lexists(target):
         return
+    if where == a and name.startswith("catalog.sqlite") and thing not in ("dangling", "loop"):
+        # SQLite owns every catalog.sqlite* name beside the catalog (a -journal is rolled back
+        # and removed as its own): out of this test's scope, see RELIABILITY.md "Not covered".
+        return
     b_sub = next(p for p in sorted((b / "objects").iterdir()))
     links = {
         "link-outside-dir": outside / "docs",
