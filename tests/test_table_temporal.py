@@ -173,11 +173,6 @@ def test_query_filters_sorts_and_groups_them_in_memory_and_logged(store_dir: Pat
         assert table.query(filter="when is null").index.tolist() == [2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: the filter language has no date literal; DuckDB will not compare a "
-    "TIMESTAMP with the text '2020-06-01' (Binder Error)",
-)
 def test_filtering_a_timestamp_against_a_date_text() -> None:
     t = _row_by_row([dt.datetime(2020, 1, 1), dt.datetime(2021, 1, 1)])
     assert t.query(filter="c > '2020-06-01'").index.tolist() == [1]

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import pyarrow as pa
 
+from dsviz_widget.engine import _temporal
 from dsviz_widget.engine._errors import FilterError
 from dsviz_widget.engine._tree import (
     ARITHMETIC,
@@ -51,6 +52,16 @@ _TYPE_WORDS = {
     "null": "null",
     "native": "a value",
     "opaque": "an opaque value",
+    "datetime": "a date/time",
+    "time": "a time of day",
+    "duration": "a duration",
+}
+TEMPORAL = frozenset({"datetime", "time", "duration"})
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+_EXAMPLES = {
+    "datetime": "'2020-06-01' or '2020-06-01 12:30:00'",
+    "time": "'12:30:00'",
+    "duration": "'1 hour' or '00:30:00'",
 }
 
 
@@ -71,6 +82,11 @@ def type_class(kind: str, arrow_type: pa.DataType) -> str:
         return "opaque"
     if kind == "dict":
         return "dict"
+    if _temporal.unreadable(arrow_type):
+        return "opaque"
+    temporal = _temporal.temporal_class(arrow_type)
+    if temporal:
+        return temporal
     if (
         pa.types.is_integer(arrow_type)
         or pa.types.is_floating(arrow_type)
@@ -113,6 +129,17 @@ class ColumnInfo:
         if not self.alias:
             raise RuntimeError(f"column {self.name!r} has no SQL alias")  # a relation's bug
         return self.alias
+
+
+def unusable(info: ColumnInfo, verb: str) -> str:
+    """Why an opaque column cannot be ``verb`` (sorted, grouped), for a QueryError."""
+    why = _temporal.unreadable(info.type)
+    if why:
+        return f"{why}: it cannot be {verb}"
+    kind = info.kind
+    article = "an" if kind[:1] in tuple("aeiou") else "a"
+    what = {"sorted": "sort", "grouped": "group"}.get(verb, verb)
+    return f"is {article} {kind} column and cannot be {verb}; {what} by one of its derived columns"
 
 
 @dataclass
@@ -289,6 +316,12 @@ class _Compiler:
     def opaque(self, node: Node) -> None:
         name = node.name if isinstance(node, Column) else "?"
         kind = self.columns[name].kind if name in self.columns else "opaque"
+        why = _temporal.unreadable(self.columns[name].type) if name in self.columns else ""
+        if why:
+            raise self.error(
+                f"column {name!r} {why}: it cannot be compared (only 'is null' works on it)",
+                node.pos,
+            )
         derived = sorted(c for c, i in self.columns.items() if i.kind == "derived")[:4]
         hint = (
             f"; filter on its derived columns instead, e.g. {', '.join(derived)}"
@@ -328,6 +361,8 @@ class _Compiler:
         return _E(e.sql, "str")
 
     def comparison(self, node: Binary) -> _E:
+        if any(self.temporal_column(side) for side in (node.left, node.right)):
+            return self.temporal(node)
         left = self.guard(node.left, self.expr(node.left))
         right = self.guard(node.right, self.expr(node.right))
         for side, e in ((node.left, left), (node.right, right)):
@@ -348,6 +383,94 @@ class _Compiler:
                 node.pos,
             )
         return _E(f"({left.sql} {_SQL_OPS[node.op]} {right.sql})", "bool")
+
+    def temporal_column(self, node: Node) -> ColumnInfo | None:
+        """The column ``node`` is if it holds dates/times/durations (only columns ever do:
+        no operator makes such a value)."""
+        if isinstance(node, Column) and self.columns[node.name].cls in TEMPORAL:
+            return self.columns[node.name]
+        return None
+
+    def temporal(self, node: Binary) -> _E:
+        """A comparison with a date/time, time of day or duration column on either side.
+
+        Against a column of the same sort: plain SQL (durations scaled to nanoseconds, as
+        HUGEINT, when their units differ). Against text: the text is parsed here as the
+        column's type (see ``_temporal``), so a bad date is a positioned error at compile
+        time. Anything else (a number, a bool, a string column) is refused."""
+        if self.temporal_column(node.left) and self.temporal_column(node.right):
+            return self.temporal_columns(node)
+        on_left = self.temporal_column(node.left) is not None
+        col_node, other = (node.left, node.right) if on_left else (node.right, node.left)
+        col = self.expr(col_node)
+        info = self.temporal_info(col_node)
+        if not (isinstance(other, Literal) and isinstance(other.value, str)):
+            o = self.expr(other)
+            if o.cls == "null":
+                raise self.error(
+                    "comparing with null never matches; use 'is null' or 'is not null'",
+                    other.pos,
+                )
+            if o.cls == "opaque":
+                self.opaque(other)
+            raise self.error(
+                f"cannot compare {self.describe(col_node)} ({_TYPE_WORDS[col.cls]}) with "
+                f"{self.describe(other)} ({_TYPE_WORDS.get(o.cls, o.cls)}); write the "
+                f"{_TYPE_WORDS[col.cls][2:]} as text, e.g. {_EXAMPLES[col.cls]}",
+                other.pos,
+            )
+        op = node.op if on_left else _FLIPPED[node.op]
+        q, exact = self.temporal_literal(other, info)
+        if exact or op not in ("==", "!="):
+            text = _temporal.literal_sql_text(q, info.type)
+            value = f"CAST({self.bind(text)} AS {_temporal.duck_type(info.type)})"
+        if exact:
+            return _E(f"({col.sql} {_SQL_OPS[op]} {value})", "bool")
+        # The literal lies strictly between two of the column's steps q and q + 1.
+        if op in ("==", "!="):
+            fixed = "FALSE" if op == "==" else "TRUE"
+            return _E(f"(CASE WHEN {col.sql} IS NULL THEN NULL ELSE {fixed} END)", "bool")
+        sql_op = ">" if op in (">", ">=") else "<="
+        return _E(f"({col.sql} {sql_op} {value})", "bool")
+
+    def temporal_info(self, node: Node) -> ColumnInfo:
+        # Only a column is ever of a temporal class: no operator makes one.
+        assert isinstance(node, Column)
+        return self.columns[node.name]
+
+    def temporal_literal(self, lit: Literal, info: ColumnInfo) -> tuple[int, bool]:
+        """``(q, exact)``: the literal is ``q`` steps of the column's unit, or lies between
+        ``q`` and ``q + 1`` when not exact. Raises a positioned FilterError."""
+        assert isinstance(lit.value, str)
+        try:
+            ns = _temporal.literal_value(lit.value, info.type)
+            q, r = divmod(ns, _temporal.unit_ns(info.type))
+            _temporal.literal_sql_text(q, info.type)  # in range
+        except _temporal.Bad as exc:
+            hint = f"; {exc.hint}" if exc.hint else ""
+            raise self.error(
+                f"{lit.value!r} {exc.reason} for column {info.name!r}{hint}", lit.pos
+            ) from None
+        if pa.types.is_duration(info.type) and not -(2**63) <= q < 2**63:
+            raise self.error(f"{lit.value!r} is too long for column {info.name!r}", lit.pos)
+        return q, r == 0
+
+    def temporal_columns(self, node: Binary) -> _E:
+        left, right = self.expr(node.left), self.expr(node.right)
+        a, b = self.temporal_info(node.left), self.temporal_info(node.right)
+        if left.cls != right.cls or _temporal.is_aware(a.type) != _temporal.is_aware(b.type):
+            aware = {True: " with a time zone", False: ""}
+            raise self.error(
+                f"cannot compare column {a.name!r} ({_TYPE_WORDS[left.cls]}"
+                f"{aware[_temporal.is_aware(a.type)]}) with column {b.name!r} "
+                f"({_TYPE_WORDS[right.cls]}{aware[_temporal.is_aware(b.type)]})",
+                node.pos,
+            )
+        lsql, rsql = left.sql, right.sql
+        if left.cls == "duration" and a.type != b.type:
+            lsql = f"({lsql}::HUGEINT * {_temporal.unit_ns(a.type)})"
+            rsql = f"({rsql}::HUGEINT * {_temporal.unit_ns(b.type)})"
+        return _E(f"({lsql} {_SQL_OPS[node.op]} {rsql})", "bool")
 
     def arithmetic(self, node: Binary) -> _E:
         left = self.expr(node.left)
@@ -378,6 +501,8 @@ class _Compiler:
         e = self.guard(node.operand, self.expr(node.operand))
         if e.cls == "opaque":
             self.opaque(node.operand)
+        if e.cls in TEMPORAL:
+            return self.temporal_in_list(node, e)
         kinds = set()
         items: list[str] = []
         for lit in node.values:
@@ -397,6 +522,28 @@ class _Compiler:
         neg = "NOT " if node.negated else ""
         if not items:
             # Unknown (not false) for a missing value, so 'not (x in [])' skips it too.
+            value = "TRUE" if node.negated else "FALSE"
+            return _E(f"(CASE WHEN {e.sql} IS NULL THEN NULL ELSE {value} END)", "bool")
+        return _E(f"({e.sql} {neg}IN ({', '.join(items)}))", "bool")
+
+    def temporal_in_list(self, node: InList, e: _E) -> _E:
+        info = self.temporal_info(node.operand)
+        items = []
+        for lit in node.values:
+            if not isinstance(lit.value, str):
+                lcls = self.expr_type_of_literal(lit) if lit.value is not None else "null"
+                raise self.error(
+                    f"cannot compare {self.describe(node.operand)} ({_TYPE_WORDS[e.cls]}) with "
+                    f"{lit.value!r} ({_TYPE_WORDS[lcls]}); write the {_TYPE_WORDS[e.cls][2:]} "
+                    f"as text, e.g. {_EXAMPLES[e.cls]}",
+                    lit.pos,
+                )
+            q, exact = self.temporal_literal(lit, info)
+            if exact:  # a value between two of the column's steps equals no row
+                text = _temporal.literal_sql_text(q, info.type)
+                items.append(f"CAST({self.bind(text)} AS {_temporal.duck_type(info.type)})")
+        neg = "NOT " if node.negated else ""
+        if not items:
             value = "TRUE" if node.negated else "FALSE"
             return _E(f"(CASE WHEN {e.sql} IS NULL THEN NULL ELSE {value} END)", "bool")
         return _E(f"({e.sql} {neg}IN ({', '.join(items)}))", "bool")

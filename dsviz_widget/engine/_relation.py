@@ -36,6 +36,7 @@ from dsviz_widget.engine._background import RowStore, Worker, row_store, temp_di
 from dsviz_widget.engine._compile import ColumnInfo, quote_ident
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._source import Source
+from dsviz_widget.engine._temporal import for_duckdb, is_wide_decimal
 
 ROW = "_row"
 # Parquet sources from this many rows get a row store when a sorted or filtered view needs
@@ -126,6 +127,9 @@ class ArrowRelation:
         self._index = {name: int(info.alias[1:]) for name, info in self.columns.items()}
         # Zero-copy: the same buffers under positional names.
         renamed = table.rename_columns([f"c{i}" for i in range(table.num_columns)])
+        # Durations as integers, over-wide decimals as text (see _temporal); pages are read
+        # from ``self.table``, so they keep the exact values and types.
+        renamed = for_duckdb(renamed)
         self._with_row = renamed.append_column(
             ROW, pa.array(np.arange(self.num_rows, dtype=np.int64))
         )
@@ -224,6 +228,21 @@ class ParquetRelation:
             return store
         return None
 
+    def _read_exact(self, ids: np.ndarray, columns: list[str]) -> pa.Table:
+        """Rows ``ids`` (in that order) of ``columns`` read by Arrow, not DuckDB: whole
+        columns of the files holding them (only over-wide decimals come this way)."""
+        parts: list[pa.Table] = [self.source.schema.empty_table().select(columns)]
+        where: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+        for k, path in enumerate(self.paths):
+            lo, hi = self.offsets[k], self.offsets[k + 1]
+            (hits,) = np.nonzero((ids >= lo) & (ids < hi))
+            if len(hits):
+                table = pq.read_table(path, columns=columns).select(columns)
+                parts.append(table.take(pa.array(ids[hits] - lo)))
+                where.append(hits)
+        table = pa.concat_tables(parts)
+        return table.take(pa.array(np.argsort(np.concatenate(where), kind="stable")))
+
     def _read(self, path: str) -> str:
         # file_row_number is DuckDB's virtual column: once every file column is renamed
         # c<i>, a user column of that name no longer hides it.
@@ -248,6 +267,17 @@ class ParquetRelation:
         store = self._ready_store()
         if store is not None:
             return _conform(store.take(ids, columns), schema).append_column(ROW, pa.array(ids))
+        # DuckDB reads a decimal of more than 38 digits from Parquet as a DOUBLE: those
+        # columns are read by Arrow instead, exactly (only the pages' rows are kept).
+        wide = [c for c in columns if is_wide_decimal(self.columns[c].type)]
+        if wide:
+            narrow = [c for c in columns if c not in wide]
+            exact = self._read_exact(ids, wide)
+            got = self.fetch(con, ids, narrow) if narrow else exact
+            arrays = [(exact if c in wide else got).column(c) for c in columns]
+            return pa.Table.from_arrays(
+                [*arrays, pa.array(ids)], schema=schema.append(pa.field(ROW, pa.int64()))
+            )
         pieces: list[pa.Table] = []
         wanted: list[np.ndarray] = []
         cols = ", ".join(

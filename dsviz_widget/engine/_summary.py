@@ -8,6 +8,7 @@ from typing import Any
 import duckdb
 
 from dsviz_widget.engine._compile import ColumnInfo, column_sql
+from dsviz_widget.engine._temporal import from_duckdb
 
 TOP_VALUES = 10
 BINS = 20
@@ -55,7 +56,7 @@ def summarize(
     got = got[:top]
     return {
         "type": "top",
-        "values": [v for v, _, _ in got],
+        "values": from_duckdb([v for v, _, _ in got], col.type),
         "counts": [int(c) for _, c, _ in got],
         "nulls": nulls,
         "distinct": groups,

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from dsviz_widget.engine._background import OrderJob, Worker
 from dsviz_widget.engine._budget import Budget, BudgetError
-from dsviz_widget.engine._compile import ColumnInfo, column_sql, compile_filter
+from dsviz_widget.engine._compile import ColumnInfo, column_sql, compile_filter, unusable
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._parser import parse_filter
 from dsviz_widget.engine._query import (
@@ -33,6 +33,7 @@ from dsviz_widget.engine._query import (
 )
 from dsviz_widget.engine._relation import ROW, Relation
 from dsviz_widget.engine._summary import summarize
+from dsviz_widget.engine._temporal import match_value
 
 if TYPE_CHECKING:
     from dsviz_widget.engine._engine import Engine
@@ -131,10 +132,7 @@ class View:
         check_columns(self.group_by, names, "group_by")
         for g in self.group_by:
             if cols[g].cls == "opaque":
-                raise QueryError(
-                    f"group_by: column {g!r} is an {cols[g].kind} column and "
-                    "cannot be grouped; group by one of its derived columns"
-                )
+                raise QueryError(f"group_by: column {g!r} {unusable(cols[g], 'grouped')}")
         self.total_rows = relation.num_rows
         self._order: np.ndarray | None = None  # small views: the order in memory
         self._job: OrderJob | None = None  # bigger ones: the order in a temp file
@@ -149,10 +147,7 @@ class View:
         self.sort = [parse_sort_key(k, names) for k in query.sort]
         for name, _ in self.sort:
             if cols[name].cls == "opaque":
-                raise QueryError(
-                    f"sort: column {name!r} is an {cols[name].kind} column and "
-                    "cannot be sorted; sort by one of its derived columns"
-                )
+                raise QueryError(f"sort: column {name!r} {unusable(cols[name], 'sorted')}")
         if query.filter is None and not query.match:
             self.num_rows = self.total_rows
         else:
@@ -391,6 +386,7 @@ class View:
                 parts.append(f"({col} IS NULL)")
                 continue
             duck_type = self._duck_type(info)
+            value = match_value(value, info.type)  # a duration key: DuckDB holds integers
             self._check_castable(name, value, duck_type)
             self.params.append(value)
             # The column's own DuckDB type: exact for BIGINT/UBIGINT extremes and decimals.
