@@ -77,6 +77,25 @@ def parse_filter(text: str, columns: Iterable[str], dict_columns: Iterable[str] 
     parentheses/``not``/``-``, operators nested 100 deep (chains of ``and``/``or`` of any
     length count once).
 
+    Dates, times and durations are compared with text, parsed as the column's type when
+    the filter is compiled (a text that is not one is a :class:`FilterError` at the text):
+
+    - timestamp and date columns: ISO 8601, ``when > '2020-06-01'``,
+      ``when <= '2020-06-01 12:30:00.5'``, ``when == '2020-06-01T10:00:00+02:00'``. A text
+      with no zone on a tz-aware column is read in the column's zone (as pandas does; an
+      ambiguous wall time is the earlier); a zone on a naive column is refused.
+    - time-of-day columns: ``at >= '12:30'``, ``at < '12:30:00.25'``.
+    - duration columns: text with a unit, as pandas reads it: ``took > '1 hour'``,
+      ``'1 day 02:00:00'``, ``'90s'``, ``'P1DT2H'``. A bare number (``took > 5``, or
+      ``'5'``) is refused: which unit would it be? Months and years are refused too.
+
+    Comparisons are exact at the column's unit (``'2020-06-01 12:00'`` on a date column
+    is after June 1st, before June 2nd). ``in [...]`` takes such texts too. A number, a
+    bool, or a column of another sort (a naive with a tz-aware timestamp, a date with a
+    duration) compared with one is a :class:`FilterError`, as is arithmetic on them.
+    Decimals of more than 38 digits and month-day-nano intervals are shown but only
+    ``is null`` works on them in filters (DuckDB cannot hold their values exactly).
+
     Examples
     --------
     >>> parse_filter("%_vegetation > 0.5", ["%_vegetation"])

@@ -122,14 +122,30 @@ def from_duckdb(values: list[Any], t: pa.DataType) -> list[Any]:
 
 
 def match_value(value: Any, t: pa.DataType) -> Any:
-    """A group key value (as Arrow gives it back: ``timedelta``, ``pd.Timedelta``) as what
-    DuckDB holds for column type ``t``: for durations, the integer in the column's unit."""
+    """A group key value as DuckDB can compare it with column type ``t``: an Arrow scalar
+    (exact, where ``as_py()`` of a nanosecond time drops digits) becomes the column's
+    canonical text or, for a duration, its integer; so does a ``timedelta`` or
+    ``pd.Timedelta`` for a duration column (DuckDB holds durations as integers)."""
+    if isinstance(value, pa.Scalar):
+        if not value.is_valid:
+            return None
+        if not temporal_class(t):
+            return value.as_py()
+        try:
+            q = value.cast(t).cast(_storage(t)).as_py()
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            return value.as_py()  # the caller's cast check refuses it, naming the column
+        return q if pa.types.is_duration(t) else literal_sql_text(q, t)
     if not pa.types.is_duration(t) or isinstance(value, (int, str)):
         return value
     try:
         return pa.scalar(value, t).cast(pa.int64()).as_py()
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         return value  # the caller's cast check refuses it, naming the column
+
+
+def _storage(t: pa.DataType) -> pa.DataType:
+    return pa.int32() if pa.types.is_date32(t) or pa.types.is_time32(t) else pa.int64()
 
 
 class Bad(ValueError):

@@ -348,7 +348,9 @@ class View:
         key column's own type: int64 and uint64 extremes, decimals, timestamps, ±inf and
         any string work, and a null (or NaN: the same group) key matches the missing values.
         A value may also be given as text DuckDB can cast to the column's type (e.g.
-        ``"18446744073709551615"``, for a browser that cannot hold such integers).
+        ``"18446744073709551615"``, for a browser that cannot hold such integers), or as
+        the group page's own Arrow scalar (exact where ``as_py()`` is not: a nanosecond
+        time of day comes back from ``as_py()`` as a microsecond ``datetime.time``).
 
         Examples
         --------
@@ -380,13 +382,14 @@ class View:
         parts = []
         for name, value in match.items():
             info = cols[name]
+            # Durations are integers to DuckDB; an Arrow scalar key is read exactly.
+            value = match_value(value, info.type)
             # column_sql reads NaN as null, which is how group-by keys NaN (one rule).
             col = column_sql(info)
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 parts.append(f"({col} IS NULL)")
                 continue
             duck_type = self._duck_type(info)
-            value = match_value(value, info.type)  # a duration key: DuckDB holds integers
             self._check_castable(name, value, duck_type)
             self.params.append(value)
             # The column's own DuckDB type: exact for BIGINT/UBIGINT extremes and decimals.
