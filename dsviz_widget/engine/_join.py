@@ -26,6 +26,7 @@ from dsviz_widget.engine._connection import open_connection
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._relation import ROW, Relation, relation_for
 from dsviz_widget.engine._source import KIND_KEY, META_KEY, Source
+from dsviz_widget.engine._temporal import for_duckdb
 from dsviz_widget.engine._tokens import unknown_column_message
 
 _names = itertools.count()
@@ -198,7 +199,9 @@ class JoinRelation:
             rows = part.fetch(con, wanted, list(part.columns))
             # Back to the part's positional aliases, as its sql() has them.
             rows = rows.rename_columns([*(info.ident for info in part.columns.values()), ROW])
-            con.register(f"{tag}_{i}", rows)
+            # As the part's sql() gives them to DuckDB (durations as integers, wide
+            # decimals as text); the projection's result is cast back below.
+            con.register(f"{tag}_{i}", for_duckdb(rows))
             part_sqls.append(quote_ident(f"{tag}_{i}"))
         sql = self._projection(con, quote_ident(f"{tag}_m"), part_sqls)
         names = ", ".join(f"q.{self.columns[c].ident}" for c in columns)
