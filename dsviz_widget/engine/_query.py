@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import pyarrow as pa
+
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._tokens import unknown_column_message
 
@@ -76,7 +78,7 @@ class Query:
         )
         # repr: key values may be unhashable or NaN (never equal to itself); the type is
         # part of it so that 1 and 1.0 and "1" stay distinct views.
-        match = tuple((k, type(v).__name__, repr(v)) for k, v in self.match)
+        match = tuple((k, type(v).__name__, _exact_repr(v)) for k, v in self.match)
         return (
             self.filter,
             tuple(self.sort),
@@ -106,3 +108,11 @@ def parse_sort_key(key: str, columns: Sequence[str]) -> tuple[str, bool]:
     if key.startswith("+") and key[1:] in columns:
         return key[1:], False
     raise QueryError(f"sort: {unknown_column_message(key.lstrip('+-'), columns)}")
+
+
+def _exact_repr(value: object) -> str:
+    """``repr`` that tells every key value apart: an Arrow scalar's repr shows its Python
+    value, which for a nanosecond time of day drops the last three digits."""
+    if isinstance(value, pa.Scalar):
+        return f"{value.type}:{pa.array([value], value.type).to_string()}"
+    return repr(value)

@@ -132,6 +132,9 @@ def match_value(value: Any, t: pa.DataType) -> Any:
         if not temporal_class(t):
             return value.as_py()
         try:
+            if pa.types.is_date(t):  # a date64's integer is milliseconds, not days
+                value = value.cast(pa.date32())
+                t = pa.date32()
             q = value.cast(t).cast(_storage(t)).as_py()
         except (pa.ArrowException, TypeError, ValueError, OverflowError):
             return value.as_py()  # the caller's cast check refuses it, naming the column

@@ -606,7 +606,7 @@ def test_random_temporal_and_decimal_tables(tmp_path: Path) -> None:
             values = _plain(table.column(name), f.type)
             # sort: nulls last, ties in source order
             got = attempt(
-                "sort",
+                f"sort {f.type}",
                 lambda name=name: (
                     ENGINE.view(src, Query(sort=[name])).page(0, 100).column("_row").to_pylist()
                 ),
@@ -620,10 +620,12 @@ def test_random_temporal_and_decimal_tables(tmp_path: Path) -> None:
                 if got != want:
                     figures["mismatches"].append(f"sort {f.type}: {got} != {want}")
             # group + drill-in
-            parent = attempt("group", lambda name=name: ENGINE.view(src, Query(group_by=[name])))
+            parent = attempt(
+                f"group {f.type}", lambda name=name: ENGINE.view(src, Query(group_by=[name]))
+            )
             if not isinstance(parent, Exception):
                 figures["groups"] += 1
-                groups = attempt("group page", lambda parent=parent: parent.page(0, 100))
+                groups = attempt(f"group page {f.type}", lambda parent=parent: parent.page(0, 100))
                 if isinstance(groups, pa.Table):
                     if groups.schema.field(name).type != f.type:
                         figures["mismatches"].append(f"group key type {groups.schema.field(name)}")
@@ -631,7 +633,7 @@ def test_random_temporal_and_decimal_tables(tmp_path: Path) -> None:
                     for j, plain in enumerate(keys):
                         key = groups.column(name)[j]  # exact (as_py of a ns time is not)
                         rows = attempt(
-                            "drill-in",
+                            f"drill-in {f.type}",
                             lambda parent=parent, key=key, name=name: sorted(
                                 ENGINE.view(src, parent.group_query({name: key}))
                                 .page(0, 100)
@@ -647,7 +649,9 @@ def test_random_temporal_and_decimal_tables(tmp_path: Path) -> None:
                                     f"drill-in {f.type} {key!r}: {rows} != {want}"
                                 )
             # summary: typed, and its null count right
-            summary = attempt("summary", lambda name=name: ENGINE.view(src, Query()).summary(name))
+            summary = attempt(
+                f"summary {f.type}", lambda name=name: ENGINE.view(src, Query()).summary(name)
+            )
             if isinstance(summary, dict):
                 figures["summaries"] += 1
                 if summary["nulls"] != sum(v is None for v in values):
@@ -695,3 +699,24 @@ def test_joined_and_compared_sources_keep_durations_and_wide_decimals_exact() ->
     assert groups.column("took").type == pa.duration("ns")
     compared = compare_sources([a, a], on="k")
     assert ENGINE.view(compared, Query(filter="changed")).num_rows == 0
+
+
+@pytest.mark.parametrize(
+    "arr",
+    [
+        pa.array([0, 1, 5, 1, 0], pa.int64()).cast(pa.time64("ns")),  # keys alike to as_py()
+        pa.array([-62_135_596_800_000, 253_402_214_400_000, None], pa.int64()).cast(pa.date64()),
+        pa.array([1, 2, 1], pa.int64()).cast(pa.timestamp("ns", tz="+05:30")),
+    ],
+    ids=["time64ns", "date64", "timestamp-ns-offset"],
+)
+def test_drilling_in_by_the_group_pages_scalar_is_exact(arr: pa.Array) -> None:
+    src = Source.from_arrow(pa.table({"c": arr}))
+    parent = ENGINE.view(src, Query(group_by=["c"]))
+    groups = parent.page(0, 100).column("c")
+    values = arr.to_pylist() if pa.types.is_date(arr.type) else arr.cast(pa.int64()).to_pylist()
+    keys = groups.to_pylist() if pa.types.is_date(arr.type) else groups.cast(pa.int64()).to_pylist()
+    for j, key in enumerate(keys):
+        child = ENGINE.view(src, parent.group_query({"c": groups[j]}))
+        want = [i for i, v in enumerate(values) if v == key]
+        assert sorted(child.page(0, 100).column("_row").to_pylist()) == want, key
