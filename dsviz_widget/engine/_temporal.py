@@ -116,9 +116,15 @@ def for_duckdb(table: pa.Table) -> pa.Table:
 
 def from_duckdb(values: list[Any], t: pa.DataType) -> list[Any]:
     """Python values DuckDB returned for column type ``t`` as the column's own values."""
-    if pa.types.is_duration(t):
-        return pa.array(values, pa.int64()).cast(t).to_pylist()
-    return values
+    if not pa.types.is_duration(t):
+        return values
+    out = []
+    for v in pa.array(values, pa.int64()).cast(t):
+        try:
+            out.append(v.as_py())
+        except OverflowError:  # longer than a Python timedelta holds (about 2.7 million years)
+            out.append(f"{v.cast(pa.int64()).as_py()} {t.unit}")
+    return out
 
 
 def match_value(value: Any, t: pa.DataType) -> Any:

@@ -720,3 +720,9 @@ def test_drilling_in_by_the_group_pages_scalar_is_exact(arr: pa.Array) -> None:
         child = ENGINE.view(src, parent.group_query({"c": groups[j]}))
         want = [i for i, v in enumerate(values) if v == key]
         assert sorted(child.page(0, 100).column("_row").to_pylist()) == want, key
+
+
+def test_a_summary_of_durations_longer_than_a_timedelta_names_them_in_the_unit() -> None:
+    src = Source.from_arrow(pa.table({"c": pa.array([10**15, 1, None], pa.duration("s"))}))
+    summary = ENGINE.view(src, Query()).summary("c")
+    assert summary["values"] == [dt.timedelta(seconds=1), "1000000000000000 s"]
