@@ -281,9 +281,10 @@ class MessageHandler:
     def group_key(self, spec: Mapping[str, Any]) -> dict[str, Any]:
         """The key values of the group a spec drills into, exactly as the table holds them.
 
-        With ``group_row`` they are read from that source row (Arrow to Python: int64 and
-        uint64 stay exact ints, NaN stays NaN, decimals and timestamps keep their type), so a
-        key never passes through JSON or a JavaScript number on its way back to the engine.
+        With ``group_row`` they are read from that source row as Arrow scalars of the column's
+        own type (exact for int64/uint64 extremes, NaN, decimals, nanosecond times), so a key
+        never passes through JSON, a Python conversion or a JavaScript number on its way back
+        to the engine.
         """
         group_by = list(spec.get("group_by") or [])
         row = spec.get("group_row")
@@ -293,7 +294,9 @@ class MessageHandler:
             raise BadRequest(f"'group_row' {row} is out of range (the table has "
                              f"{self.source.num_rows} rows)")
         cells = take_rows(self.source, [row], group_by, self.engine)
-        return {name: cells.column(name)[0].as_py() for name in group_by}
+        # Arrow scalars, not as_py(): a nanosecond time or timestamp would lose its last digits
+        # in Python, and the engine matches a scalar exactly as the column's own type.
+        return {name: cells.column(name)[0] for name in group_by}
 
     def _filter_text(self, spec: Mapping[str, Any]) -> str:
         user = str(spec.get("filter") or "")
@@ -433,6 +436,8 @@ def _drilled(spec: Mapping[str, Any]) -> bool:
 
 def _as_text(value: Any) -> str:
     """A key value as the chip shows it (``null`` for a missing value)."""
+    if isinstance(value, pa.Scalar):
+        value = value.as_py() if value.is_valid else None
     return "null" if value is None else str(value)
 
 
