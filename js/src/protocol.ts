@@ -137,6 +137,8 @@ export interface HistogramSummary {
   edges: number[];
   counts: number[];
   nulls: number;
+  posinf?: number; // +inf / -inf values: in no bin, and not in min/max
+  neginf?: number;
   min: number | null;
   max: number | null;
 }

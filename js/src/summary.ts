@@ -8,7 +8,13 @@ export function summaryText(s: Summary): string {
   if (s.type === "histogram") {
     const lo = s.min === null ? "—" : formatNumber(s.min);
     const hi = s.max === null ? "—" : formatNumber(s.max);
-    return `min ${lo} · max ${hi}${s.nulls ? ` · ${formatCount(s.nulls)} null` : ""}`;
+    // Infinities are in no bin and not in min/max: say how many, or the bars undercount.
+    const extra = [
+      s.posinf ? `${formatCount(s.posinf)} +inf` : "",
+      s.neginf ? `${formatCount(s.neginf)} −inf` : "",
+      s.nulls ? `${formatCount(s.nulls)} null` : "",
+    ].filter(Boolean);
+    return [`min ${lo}`, `max ${hi}`, ...extra].join(" · ");
   }
   const parts = s.values.slice(0, 8).map((v, i) => `${String(v)}: ${formatCount(s.counts[i] ?? 0)}`);
   return `${formatCount(s.distinct)} distinct\n${parts.join("\n")}`;
