@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dsviz_widget.engine._compile import capabilities
 from dsviz_widget.engine._engine import Engine
 from dsviz_widget.engine._errors import FilterError, QueryError
 from dsviz_widget.engine._join import DerivedSource, compare_sources, join_sources
@@ -20,6 +21,7 @@ __all__ = [
     "QueryError",
     "Source",
     "View",
+    "capabilities",
     "compare_sources",
     "join_sources",
     "parse_filter",

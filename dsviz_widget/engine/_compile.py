@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import pyarrow as pa
 
+from dsviz_widget._format import ALL, CAPABILITIES, NONE, OPAQUE_KINDS, Capabilities
 from dsviz_widget.engine import _temporal
 from dsviz_widget.engine._errors import FilterError
 from dsviz_widget.engine._tree import (
@@ -41,8 +42,6 @@ from dsviz_widget.engine._tree import (
     Unary,
 )
 
-# Kinds whose cells are structs or bytes: meaningless to compare; say what to use instead.
-OPAQUE_KINDS = frozenset({"image", "audio", "array"})
 _SQL_OPS = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _TYPE_WORDS = {
     "num": "a number",
@@ -104,6 +103,16 @@ def type_class(kind: str, arrow_type: pa.DataType) -> str:
     ):
         return "opaque"
     return "native"
+
+
+def capabilities(kind: str, arrow_type: pa.DataType) -> Capabilities:
+    """What the engine can do with a column of this kind and Arrow type: the kind's entry in
+    the format's capability table, or for kinds that depend on the type (``native``), what
+    the filter language makes of the type (opaque types cannot be compared, sorted or grouped)."""
+    known = CAPABILITIES.get(kind)
+    if known is not None:
+        return known
+    return NONE if type_class(kind, arrow_type) == "opaque" else ALL
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import pyarrow as pa
 
-from dsviz_widget.engine import Engine, FilterError, Query, QueryError, Source
+from dsviz_widget.engine import Engine, FilterError, Query, QueryError, Source, capabilities
 from dsviz_widget.widget._arrow import ROW, for_browser, take_rows, to_ipc
 from dsviz_widget.widget._media import MediaCache, MediaError
 from dsviz_widget.widget._objects import NotThisTable, Role, TableObjects
@@ -149,10 +149,23 @@ class MessageHandler:
     # ---- requests ----------------------------------------------------------------------
 
     def _info(self, msg: Mapping[str, Any]) -> Reply:
-        columns: list[ColumnInfo] = [
-            {"name": f.name, "kind": self.kinds.get(f.name, "native"), "type": str(f.type)}
-            for f in self.source.schema
-        ]
+        columns: list[ColumnInfo] = []
+        for f in self.source.schema:
+            kind = self.kinds.get(f.name, "native")
+            can = capabilities(kind, f.type)
+            columns.append(
+                {
+                    "name": f.name,
+                    "kind": kind,
+                    "type": str(f.type),
+                    "capabilities": {
+                        "sortable": can.sortable,
+                        "groupable": can.groupable,
+                        "filterable": can.filterable,
+                        "summarisable": can.summarisable,
+                    },
+                }
+            )
         reply: InfoResponse = {
             "id": "",
             "kind": "info-response",

@@ -95,10 +95,21 @@ class BlobRequest(TypedDict):
 Request = InfoRequest | PageRequest | SummaryRequest | ThumbnailsRequest | BlobRequest
 
 
+class ColumnCapabilities(TypedDict):
+    """What the engine can do with a column (``dsviz_widget._format.CAPABILITIES`` resolved
+    for the column's Arrow type): the browser offers only these, it never guesses by kind."""
+
+    sortable: bool
+    groupable: bool
+    filterable: bool  # values can be compared in a filter ('is null' works on every column)
+    summarisable: bool  # the header summary has values, not only a count of missing cells
+
+
 class ColumnInfo(TypedDict):
     name: str
     kind: str  # docs/architecture.md kinds: int, float, bool, str, image, derived, ...
     type: str  # Arrow type as text
+    capabilities: ColumnCapabilities
 
 
 class CompareInfo(TypedDict):

@@ -13,7 +13,7 @@ import type { ClassDef, ClassList, OverlayOptions } from "./imagecell";
 import { Legend } from "./legend";
 import type { Model, ViewState } from "./model";
 import { PageCache } from "./pagecache";
-import type { GroupRoles, InfoResponse, QuerySpec, Summary } from "./protocol";
+import type { ColumnCapabilities, GroupRoles, InfoResponse, QuerySpec, Summary } from "./protocol";
 import { drawSummary } from "./summary";
 import { ThumbStore } from "./thumbs";
 import { layout, rowTop, scrollTopToReveal, visibleRange } from "./virtual";
@@ -480,8 +480,10 @@ export class App {
       const desc = idx >= 0 && (sort[idx] as string).startsWith("-");
       const arrow = idx < 0 ? "" : `${desc ? "▼" : "▲"}${sort.length > 1 ? idx + 1 : ""}`;
       const name = h("span", { class: "dv-hname", text: col.label });
+      const sortable = col.kind !== "samples" && this.can(col.sortField, "sortable");
+      const hint = sortable ? "click to sort, shift-click to add a sort key" : "cannot be sorted";
       const hc = h("div", {
-        class: "dv-hcell", title: `${col.label} (${col.kind}) — click to sort, shift-click to add a sort key`,
+        class: "dv-hcell", title: `${col.label} (${col.kind}) — ${hint}`,
         attrs: { role: "columnheader", "data-col": col.key, "aria-sort": idx < 0 ? "none" : desc ? "descending" : "ascending" },
       }, [h("div", { class: "dv-htop" }, [name, h("span", { class: "dv-sort", text: arrow })])]);
       hc.style.width = `${col.width}px`;
@@ -495,7 +497,7 @@ export class App {
         if (s) hc.appendChild(drawSummary(s, col.width - 14, 36));
       }
       hc.addEventListener("click", (e) => {
-        if (col.kind === "samples") return;
+        if (!sortable) return;
         this.setState("sort", nextSort(this.model.get("sort"), col.sortField, e.shiftKey));
       });
       this.headerInner.appendChild(hc);
@@ -503,11 +505,18 @@ export class App {
     this.renderGroupSelect();
   }
 
+  /** Whether the engine can do ``what`` with table column ``name`` (the kernel's capability
+   * table; a field the table does not have, e.g. a group page's count, sorts like a number). */
+  private can(name: string, what: keyof ColumnCapabilities): boolean {
+    const info = this.info?.columns.find((c) => c.name === name);
+    return info === undefined ? true : info.capabilities[what];
+  }
+
   private renderGroupSelect(): void {
     clear(this.groupSelect);
     this.groupSelect.appendChild(h("option", { text: "Group by…", attrs: { value: "" } }));
     for (const c of this.info?.columns ?? []) {
-      if (["image", "audio", "array", "list", "dict"].includes(c.kind) || c.name === "_row") continue;
+      if (!c.capabilities.groupable) continue;
       if (this.model.get("group_by").includes(c.name)) continue;
       this.groupSelect.appendChild(h("option", { text: c.name, attrs: { value: c.name } }));
     }

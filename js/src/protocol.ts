@@ -72,10 +72,21 @@ export interface BlobRequest {
 
 export type Request = InfoRequest | PageRequest | SummaryRequest | ThumbnailsRequest | BlobRequest;
 
+/** What the engine can do with a column; the grid offers only these, never guessing by kind. */
+export interface ColumnCapabilities {
+  sortable: boolean;
+  groupable: boolean;
+  /** Values can be compared in a filter ('is null' works on every column). */
+  filterable: boolean;
+  /** The header summary has values, not only a count of missing cells. */
+  summarisable: boolean;
+}
+
 export interface ColumnInfo {
   name: string;
   kind: string;
   type: string;
+  capabilities: ColumnCapabilities;
 }
 
 export interface ClassInfo {

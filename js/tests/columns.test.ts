@@ -5,7 +5,8 @@ import { groupColumns, groupMember, nextSort, rowColumns } from "../src/columns"
 import { completions, quoteColumn, wordAt } from "../src/filterbar";
 import { formatCount, formatNumber, jsonPreview } from "../src/format";
 
-const info = (names: [string, string][]) => names.map(([name, kind]) => ({ name, kind, type: "" }));
+const CAN = { sortable: true, groupable: true, filterable: true, summarisable: true };
+const info = (names: [string, string][]) => names.map(([name, kind]) => ({ name, kind, type: "", capabilities: CAN }));
 /** The roles the kernel names for a group page whose keys took none of the made names. */
 const ROLES = { keys: ["label"], count: "count", sample_rows: "_sample_rows", sample_images: "_sample_images" };
 

@@ -35,6 +35,31 @@ def test_info_describes_columns_classes_and_count(handler: MessageHandler) -> No
     json.dumps(reply)  # the reply must be plain JSON
 
 
+def test_info_says_what_the_engine_can_do_with_each_column() -> None:
+    """The capability table the browser follows agrees with what the engine accepts."""
+    import dsviz_widget as dv
+    from dsviz_widget.engine import Engine, Query, QueryError
+
+    t = dv.Table(columns=["id", "tags", "emb", "meta", "when"])
+    for i in range(4):
+        t.add_data(i, [i], np.zeros(2), {"k": i}, np.datetime64("2020-01-01") + i)
+    src = t._engine_source()
+    reply, _ = MessageHandler(src, read_blob=None, name="t").handle({"id": "c", "kind": "info"})
+    can = {c["name"]: c["capabilities"] for c in reply["columns"]}
+    assert can["emb"] == dict.fromkeys(("sortable", "groupable", "filterable", "summarisable"), False)
+    for name in ("id", "tags", "meta", "when"):
+        assert all(can[name].values()), name
+    engine = Engine()
+    for name, caps in can.items():
+        for ok, query in ((caps["sortable"], Query(sort=[name])), (caps["groupable"], Query(group_by=[name]))):
+            if ok:
+                engine.view(src, query).page(0, 10)
+            else:
+                with pytest.raises(QueryError):
+                    engine.view(src, query)
+    engine.close()
+
+
 def test_page_is_arrow_ipc_with_row_ids_in_query_order(handler: MessageHandler) -> None:
     reply, buffers = ask(handler, kind="page", query={"sort": ["-score"]}, offset=2, limit=4)
     assert reply["kind"] == "page-response" and reply["offset"] == 2
