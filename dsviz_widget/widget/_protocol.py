@@ -1,7 +1,9 @@
 """Every message kind the widget's browser side and kernel side exchange, with its shape.
 
-MUST STAY IN STEP WITH ``js/src/protocol.ts``; ``tests/widget/test_protocol_sync.py`` checks
-that both files name the same kinds and the same fields.
+The browser's types are generated from this module: after changing it, run
+``python -m dsviz_widget.widget._typescript`` to rewrite ``js/src/protocol.gen.ts`` (which
+``js/src/protocol.ts`` re-exports); ``tests/widget/test_protocol_sync.py`` fails while the
+committed file is stale. Annotate precisely: what is typed here is what the browser sees.
 
 The browser pulls, the kernel answers. A request is ``{"id": str, "kind": <request kind>, ...}``;
 its answer echoes the id with ``kind`` set to ``"<kind>-response"`` (or ``"error"``). Bulk

@@ -1,20 +1,9 @@
-// The subset of anywidget's model API the widget uses, with the synced traits' types.
+// The subset of anywidget's model API the widget uses, with the synced traits' types
+// (generated from the Python widget's traitlets: see protocol.gen.ts).
 
-export interface ViewState {
-  filter: string;
-  sort: string[];
-  group_by: string[];
-  group: Record<string, unknown> | null;
-  group_row: number | null;
-  columns: string[];
-  selection: number[];
-  page_size: number;
-  height: number;
-  score_threshold: number;
-  mask_opacity: number;
-  hidden_classes: Record<string, number[]>;
-  changed_only: boolean;
-}
+import type { DatasetWidgetState } from "./protocol.gen";
+
+export type ViewState = DatasetWidgetState;
 
 export interface Model {
   get<K extends keyof ViewState>(key: K): ViewState[K];

@@ -1,0 +1,273 @@
+// GENERATED, DO NOT EDIT: regenerate with `python -m dsviz_widget.widget._typescript`.
+// From dsviz_widget/widget/_protocol.py (message shapes; field meanings are documented
+// there), the widgets' synced traits and dsviz_widget/_format.py (capabilities).
+// tests/widget/test_protocol_sync.py fails when this file is stale.
+
+export const PROTOCOL_VERSION = 1;
+
+export type RequestKind = "info" | "page" | "summary" | "thumbnails" | "blob";
+
+export type ResponseKind =
+  | "info-response"
+  | "page-response"
+  | "summary-response"
+  | "thumbnails-response"
+  | "blob-response"
+  | "error";
+
+export const REQUEST_KINDS = ["info", "page", "summary", "thumbnails", "blob"] as const;
+
+export const RESPONSE_KINDS = [
+  "info-response",
+  "page-response",
+  "summary-response",
+  "thumbnails-response",
+  "blob-response",
+  "error",
+] as const;
+
+export const MAX_PAGE_ROWS = 5000;
+
+export const MAX_THUMBNAILS = 500;
+
+export const MIN_THUMB_SIZE = 16;
+
+export const MAX_THUMB_SIZE = 2048;
+
+export const MAX_BLOB_BYTES = 67108864;
+
+/** The structured query the browser sends; never SQL. All fields optional. */
+export interface QuerySpec {
+  filter?: string;
+  sort?: string[];
+  group_by?: string[];
+  columns?: string[] | null;
+  changed_only?: boolean;
+  group?: Record<string, unknown> | null;
+  group_row?: number | null;
+}
+
+export interface InfoRequest {
+  id: string;
+  kind: "info";
+}
+
+export interface PageRequest {
+  id: string;
+  kind: "page";
+  query: QuerySpec;
+  offset: number;
+  limit: number;
+}
+
+export interface SummaryRequest {
+  id: string;
+  kind: "summary";
+  query: QuerySpec;
+  column: string;
+}
+
+export interface ThumbnailsRequest {
+  id: string;
+  kind: "thumbnails";
+  images: string[];
+  masks: string[];
+  size: number;
+}
+
+/**
+ * The bytes of one media file. Only files the table's audio columns refer to are served:
+ * the browser cannot read arbitrary objects of the store by guessing digests.
+ */
+export interface BlobRequest {
+  id: string;
+  kind: "blob";
+  digest: string;
+}
+
+export type Request = InfoRequest | PageRequest | SummaryRequest | ThumbnailsRequest | BlobRequest;
+
+/**
+ * What the engine can do with a column (`dsviz_widget._format.CAPABILITIES` resolved
+ * for the column's Arrow type): the browser offers only these, it never guesses by kind.
+ */
+export interface ColumnCapabilities {
+  sortable: boolean;
+  groupable: boolean;
+  filterable: boolean;
+  summarisable: boolean;
+}
+
+export interface ColumnInfo {
+  name: string;
+  kind: string;
+  type: string;
+  capabilities: ColumnCapabilities;
+}
+
+export interface CompareInfo {
+  labels: string[];
+  on: string;
+}
+
+export interface InfoResponse {
+  id: string;
+  kind: "info-response";
+  name: string;
+  total_rows: number;
+  columns: ColumnInfo[];
+  classes: Record<string, Record<string, unknown>[]>;
+  class_lists: Record<string, string[]>;
+  compare: CompareInfo | null;
+  protocol: number;
+}
+
+/**
+ * Which field of a group page plays which part, so the browser never guesses by name.
+ *
+ * Any column can be a group key, so a key may be called `count` or `_sample_rows`; the
+ * engine then appends `_` to the names it makes (`count_`), and the handler does the
+ * same for the sample images column.
+ */
+export interface GroupRoles {
+  keys: string[];
+  count: string;
+  sample_rows: string;
+  sample_images: string | null;
+}
+
+/** Buffers: `[arrow_ipc_stream]`. */
+export interface PageResponse {
+  id: string;
+  kind: "page-response";
+  offset: number;
+  num_rows: number;
+  total_rows: number;
+  grouped: boolean;
+  elapsed_ms: number;
+  group_key: string[][] | null;
+  roles: GroupRoles | null;
+}
+
+export interface SummaryResponse {
+  id: string;
+  kind: "summary-response";
+  column: string;
+  summary: Record<string, unknown>;
+}
+
+export interface MediaItem {
+  digest: string;
+  role: "image" | "mask";
+  buffer: number;
+  mime: string;
+  width: number;
+  height: number;
+  dtype: string;
+  error: string;
+}
+
+/** Buffers: one per item whose `buffer` is not -1. */
+export interface ThumbnailsResponse {
+  id: string;
+  kind: "thumbnails-response";
+  items: MediaItem[];
+}
+
+/** Buffers: `[file_bytes]`. */
+export interface BlobResponse {
+  id: string;
+  kind: "blob-response";
+  digest: string;
+  mime: string;
+  size: number;
+}
+
+export interface ErrorResponse {
+  id: string;
+  kind: "error";
+  request_kind: string;
+  error: string;
+  position: number;
+}
+
+export type Response =
+  | InfoResponse
+  | PageResponse
+  | SummaryResponse
+  | ThumbnailsResponse
+  | BlobResponse
+  | ErrorResponse;
+
+/** The response type that answers each request kind. */
+export interface ResponseFor {
+  info: InfoResponse;
+  page: PageResponse;
+  summary: SummaryResponse;
+  thumbnails: ThumbnailsResponse;
+  blob: BlobResponse;
+}
+
+/** The traits dsviz_widget.widget._widget.DatasetWidget syncs with the browser. */
+export interface DatasetWidgetState {
+  filter: string;
+  sort: string[];
+  group_by: string[];
+  group: Record<string, unknown> | null;
+  group_row: number | null;
+  columns: string[];
+  selection: number[];
+  page_size: number;
+  height: number;
+  score_threshold: number;
+  mask_opacity: number;
+  hidden_classes: Record<string, number[]>;
+  changed_only: boolean;
+}
+
+/** The traits dsviz_widget.widget._lineage.LineageWidget syncs with the browser. */
+export interface LineageWidgetState {
+  graph: Record<string, unknown>;
+  selected: string | null;
+  explode: boolean;
+  height: number;
+  opened: string;
+  tables: string[];
+  table: string | null;
+  can_open: boolean;
+  error: string;
+}
+
+export const COLUMN_KINDS = [
+  "int",
+  "float",
+  "bool",
+  "str",
+  "native",
+  "image",
+  "audio",
+  "array",
+  "list",
+  "dict",
+  "derived",
+] as const;
+export type ColumnKind = (typeof COLUMN_KINDS)[number];
+
+/**
+ * What the engine can do with each column kind (`dsviz_widget._format.CAPABILITIES`).
+ * null: it depends on the Arrow type; the kernel sends every column's resolved
+ * capabilities in `ColumnInfo.capabilities`, which is what the grid should read.
+ */
+export const CAPABILITIES: Readonly<Record<ColumnKind, ColumnCapabilities | null>> = {
+  int: { sortable: true, groupable: true, filterable: true, summarisable: true },
+  float: { sortable: true, groupable: true, filterable: true, summarisable: true },
+  bool: { sortable: true, groupable: true, filterable: true, summarisable: true },
+  str: { sortable: true, groupable: true, filterable: true, summarisable: true },
+  native: null,
+  image: { sortable: false, groupable: false, filterable: false, summarisable: false },
+  audio: { sortable: false, groupable: false, filterable: false, summarisable: false },
+  array: { sortable: false, groupable: false, filterable: false, summarisable: false },
+  list: { sortable: true, groupable: true, filterable: true, summarisable: true },
+  dict: { sortable: true, groupable: true, filterable: true, summarisable: true },
+  derived: { sortable: true, groupable: true, filterable: true, summarisable: true },
+};
