@@ -1,68 +1,151 @@
-"""The two protocol modules name the same message kinds with the same fields."""
+"""The browser's protocol types are the Python ones: js/src/protocol.gen.ts is what the
+generator prints from _protocol.py, the widgets' traits and the capability table."""
 
 from __future__ import annotations
 
+import difflib
 import re
-from pathlib import Path
+from typing import Literal, TypedDict
 
-from dsviz_widget.widget import _protocol
+import pytest
+import traitlets as t
 
-TS = Path(__file__).resolve().parents[2] / "js" / "src" / "protocol.ts"
+from dsviz_widget.widget import _protocol, _typescript
+from dsviz_widget.widget._typescript import interface, state_interface, ts_type
 
-
-def ts_interfaces() -> dict[str, set[str]]:
-    """kind literal -> field names, for every TS interface with a `kind: "..."` field."""
-    out: dict[str, set[str]] = {}
-    for body in re.findall(r"export interface \w+ \{(.*?)\n\}", TS.read_text(), re.S):
-        kind = re.search(r'^\s*kind: "([^"]+)";', body, re.M)
-        if kind:
-            out[kind.group(1)] = set(re.findall(r"^\s*(\w+)\??:", body, re.M))
-    return out
+TS = _typescript.TARGET.parent
 
 
-def ts_const(name: str) -> list[str]:
-    m = re.search(rf"export const {name} = \[(.*?)\] as const;", TS.read_text(), re.S)
-    assert m, name
-    return re.findall(r'"([^"]+)"', m.group(1))
+def test_the_committed_typescript_is_what_the_generator_prints() -> None:
+    committed = _typescript.TARGET.read_text() if _typescript.TARGET.exists() else ""
+    generated = _typescript.render()
+    diff = "".join(
+        difflib.unified_diff(
+            committed.splitlines(keepends=True),
+            generated.splitlines(keepends=True),
+            "js/src/protocol.gen.ts (committed)",
+            "generated from the Python definitions",
+        )
+    )
+    assert not diff, f"js/src/protocol.gen.ts is stale: run `{_typescript.COMMAND}`\n{diff}"
 
 
-def test_kinds_agree() -> None:
-    assert ts_const("REQUEST_KINDS") == list(_protocol.REQUEST_KINDS)
-    assert ts_const("RESPONSE_KINDS") == list(_protocol.RESPONSE_KINDS)
-    assert set(ts_interfaces()) == set(_protocol.FIELDS)
-    assert {f"{k}-response" for k in _protocol.REQUEST_KINDS} | {"error"} == set(_protocol.RESPONSE_KINDS)
-
-
-def test_fields_agree() -> None:
-    ts = ts_interfaces()
-    for kind, typed in _protocol.FIELDS.items():
-        assert ts[kind] == set(typed.__annotations__), kind
-
-
-def test_query_and_media_shapes_agree() -> None:
-    text = TS.read_text()
-    for name, typed in (("QuerySpec", _protocol.QuerySpec), ("MediaItem", _protocol.MediaItem),
-                        ("ColumnInfo", _protocol.ColumnInfo), ("CompareInfo", _protocol.CompareInfo),
-                        ("GroupRoles", _protocol.GroupRoles)):
-        body = re.search(rf"export interface {name} \{{(.*?)\n\}}", text, re.S)
-        assert body, name
-        assert set(re.findall(r"^\s*(\w+)\??:", body.group(1), re.M)) == set(typed.__annotations__), name
+def test_every_request_kind_is_answered_by_its_response_kind() -> None:
+    assert {f"{k}-response" for k in _protocol.REQUEST_KINDS} | {"error"} == set(
+        _protocol.RESPONSE_KINDS
+    )
+    pairs = re.search(r"export interface ResponseFor \{(.*?)\n\}", _typescript.render(), re.S)
+    assert pairs is not None
+    assert re.findall(r"^\s*(\w+): \w+;", pairs.group(1), re.M) == list(_protocol.REQUEST_KINDS)
 
 
 def test_limits_agree_with_the_browser() -> None:
     # The browser never asks for more than the kernel accepts.
-    client = (TS.parent / "thumbs.ts").read_text()
+    client = (TS / "thumbs.ts").read_text()
     batch = int(re.search(r"i \+= (\d+)", client).group(1))  # type: ignore[union-attr]
     assert 2 * batch <= _protocol.MAX_THUMBNAILS
-    app = (TS.parent / "app.ts").read_text()
+    app = (TS / "app.ts").read_text()
     assert "Math.min(1000," in app and _protocol.MAX_PAGE_ROWS >= 1000 * 2
 
 
-def test_every_request_kind_has_a_typed_answer_in_the_browser() -> None:
-    body = re.search(r"export interface ResponseFor \{(.*?)\n\}", TS.read_text(), re.S)
-    assert body
-    pairs = dict(re.findall(r"^\s*(\w+): (\w+);", body.group(1), re.M))
-    assert set(pairs) == set(_protocol.REQUEST_KINDS)
-    for kind, iface in pairs.items():
-        m = re.search(rf"export interface {iface} \{{(.*?)\n\}}", TS.read_text(), re.S)
-        assert m and f'kind: "{kind}-response";' in m.group(1), kind
+# Shapes for the generator's mapping, defined at module level so their hints resolve.
+
+
+class Box(TypedDict):
+    """A box.
+
+    Two lines of ``doc``."""
+
+    label: Literal["cat", "dog"]
+    score: float | None
+    corners: list[tuple[int, int]]
+
+
+class Page(TypedDict, total=False):
+    boxes: list[Box]
+    extra: dict[str, object]
+    keys: list[str | int]
+    note: str
+
+
+class Odd(TypedDict):
+    tags: set[str]
+
+
+class Keyed(TypedDict):
+    by_number: dict[int, str]
+
+
+class Nested(TypedDict):
+    box: Box
+
+
+class Traits(t.HasTraits):
+    name = t.Unicode("").tag(sync=True)
+    row = t.Int(None, allow_none=True).tag(sync=True)
+    ratio = t.Float(0.5).tag(sync=True)
+    flags = t.List(t.Bool()).tag(sync=True)
+    hidden = t.Dict(value_trait=t.List(t.Int())).tag(sync=True)
+    anything = t.Dict(allow_none=True, default_value=None).tag(sync=True)
+    mode = t.Enum(["rows", "groups"], "rows").tag(sync=True)
+    local = t.Unicode("").tag(sync=False)
+
+
+class Opaque(t.HasTraits):
+    thing = t.Instance(object).tag(sync=True)
+
+
+def test_typeddicts_print_as_interfaces() -> None:
+    assert interface(Box) == (
+        "/**\n"
+        " * A box.\n"
+        " *\n"
+        " * Two lines of `doc`.\n"
+        " */\n"
+        "export interface Box {\n"
+        '  label: "cat" | "dog";\n'
+        "  score: number | null;\n"
+        "  corners: [number, number][];\n"
+        "}"
+    )
+    assert interface(Page, known={"Box"}) == (
+        "export interface Page {\n"
+        "  boxes?: Box[];\n"
+        "  extra?: Record<string, unknown>;\n"
+        "  keys?: (string | number)[];\n"
+        "  note?: string;\n"
+        "}"
+    )
+
+
+def test_synced_traits_print_as_a_state_interface() -> None:
+    assert state_interface(Traits, "TraitsState", t.HasTraits) == (
+        f"/** The traits {__name__}.Traits syncs with the browser. */\n"
+        "export interface TraitsState {\n"
+        "  name: string;\n"
+        "  row: number | null;\n"
+        "  ratio: number;\n"
+        "  flags: boolean[];\n"
+        "  hidden: Record<string, number[]>;\n"
+        "  anything: Record<string, unknown> | null;\n"
+        '  mode: "rows" | "groups";\n'
+        "}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: interface(Odd), r"Odd\.tags: no TypeScript type for the Python type set\[str\]"),
+        (lambda: interface(Keyed), r"Keyed\.by_number: a JSON object's keys are strings"),
+        (lambda: interface(Nested), r"Nested\.box: TypedDict Box is not one the generated file"),
+        (lambda: ts_type(complex, "x"), r"x: no TypeScript type for the Python type <class 'complex'>"),
+        (
+            lambda: state_interface(Opaque, "S", t.HasTraits),
+            r"Opaque\.thing: no TypeScript type for the trait Instance",
+        ),
+    ],
+)
+def test_an_unmappable_type_is_refused_by_name(make: object, message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        make()  # type: ignore[operator]
