@@ -207,7 +207,7 @@ Response = (
     InfoResponse | PageResponse | SummaryResponse | ThumbnailsResponse | BlobResponse | ErrorResponse
 )
 
-# Field names per message kind: what the sync test compares with protocol.ts.
+# Each message kind's TypedDict (the generated TypeScript is checked by diffing it, not by this).
 FIELDS: dict[str, type] = {
     "info": InfoRequest,
     "page": PageRequest,

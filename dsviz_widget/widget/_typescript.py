@@ -194,7 +194,9 @@ def state_interface(widget: type[t.HasTraits], name: str, base: type[t.HasTraits
 
 
 def _protocol_parts(module: types.ModuleType) -> Iterator[str]:
-    """The module's public constants, kind aliases, TypedDicts and unions, in its order."""
+    """The module's public constants (upper-case ints and string tuples), TypedDicts and
+    type aliases, in its order, then ``ResponseFor``. Anything else (functions, ``FIELDS``)
+    is not part of the wire format and is left out."""
     items = [(k, v) for k, v in vars(module).items() if not k.startswith("_")]
     known = {v.__name__ for _, v in items if is_typeddict(v) and v.__module__ == module.__name__}
     for name, value in items:
@@ -203,12 +205,16 @@ def _protocol_parts(module: types.ModuleType) -> Iterator[str]:
             yield f"export const {name} = {value};"
         elif name.isupper() and type(value) is tuple and all(type(v) is str for v in value):
             yield _const_tuple(name, value)
+        elif is_typeddict(value) and value.__module__ == module.__name__:
+            # A second name for a TypedDict (a one-member union collapses to its member).
+            same = value.__name__ == name
+            yield interface(value, known) if same else _alias(name, [value.__name__])
         elif origin is Literal:
             yield _alias(name, [_literal(a, name) for a in get_args(value)])
-        elif is_typeddict(value) and value.__module__ == module.__name__:
-            yield interface(value, known)
-        elif origin is types.UnionType and all(is_typeddict(a) for a in get_args(value)):
+        elif origin in (Union, types.UnionType):
             yield _alias(name, [ts_type(a, name, known) for a in get_args(value)])
+        elif origin is not None:  # another alias: list[...], dict[...], tuple[...]
+            yield _alias(name, [ts_type(value, name, known)])
     yield response_for(module.Request, module.Response)
 
 
@@ -240,15 +246,19 @@ def _kind(td: type) -> str:
     return str(kinds[0])
 
 
+def _members(union: object) -> tuple[Any, ...]:
+    return get_args(union) if get_origin(union) in (Union, types.UnionType) else (union,)
+
+
 def response_for(request: object, response: object) -> str:
     """``ResponseFor``: each request kind's answer (the response whose kind is
     ``"<kind>-response"``); a request kind without one is an error."""
-    answers = {_kind(r): r for r in get_args(response)}
+    answers = {_kind(r): r for r in _members(response)}
     lines = [
         "/** The response type that answers each request kind. */",
         "export interface ResponseFor {",
     ]
-    for req in get_args(request):
+    for req in _members(request):
         kind = _kind(req)
         answer = answers.get(f"{kind}-response")
         if answer is None:
@@ -313,6 +323,9 @@ def render() -> str:
 
 def main(argv: list[str]) -> int:
     """Rewrite the file, or with ``--check`` only say whether it is current (exit 1 if not)."""
+    if not TARGET.parent.is_dir():
+        print(f"{TARGET.parent} is missing: run this in a source checkout", file=sys.stderr)
+        return 2
     text = render()
     current = TARGET.read_text() if TARGET.exists() else ""
     if "--check" in argv:

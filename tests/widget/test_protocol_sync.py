@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import types
 from typing import Literal, TypedDict
 
 import pytest
@@ -80,6 +81,26 @@ class Nested(TypedDict):
     box: Box
 
 
+class PingRequest(TypedDict):
+    id: str
+    kind: Literal["ping"]
+
+
+class PingResponse(TypedDict):
+    id: str
+    kind: Literal["ping-response"]
+    pair: Pair
+
+
+Pair = tuple[str, str]
+
+
+def fake_protocol(**names: object) -> types.ModuleType:
+    module = types.ModuleType(__name__)  # its TypedDicts are this module's
+    vars(module).update(names)
+    return module
+
+
 class Traits(t.HasTraits):
     name = t.Unicode("").tag(sync=True)
     row = t.Int(None, allow_none=True).tag(sync=True)
@@ -131,6 +152,41 @@ def test_synced_traits_print_as_a_state_interface() -> None:
         '  mode: "rows" | "groups";\n'
         "}"
     )
+
+
+def test_a_protocol_module_prints_in_its_order() -> None:
+    module = fake_protocol(
+        MAX_PINGS=3,
+        PING_KINDS=("ping",),
+        PingKind=Literal["ping"],
+        Pair=Pair,
+        PingRequest=PingRequest,
+        PingResponse=PingResponse,
+        Request=PingRequest | PingRequest,
+        Response=PingResponse | PingRequest,
+        FIELDS={"ping": PingRequest},
+        helper=len,
+    )
+    text = "\n\n".join(_typescript._protocol_parts(module))
+    assert text == (
+        "export const MAX_PINGS = 3;\n\n"
+        'export const PING_KINDS = ["ping"] as const;\n\n'
+        'export type PingKind = "ping";\n\n'
+        "export type Pair = [string, string];\n\n"
+        'export interface PingRequest {\n  id: string;\n  kind: "ping";\n}\n\n'
+        "export interface PingResponse {\n"
+        '  id: string;\n  kind: "ping-response";\n  pair: [string, string];\n}\n\n'
+        "export type Request = PingRequest;\n\n"
+        "export type Response = PingResponse | PingRequest;\n\n"
+        "/** The response type that answers each request kind. */\n"
+        "export interface ResponseFor {\n  ping: PingResponse;\n}"
+    )
+
+
+def test_a_request_kind_without_an_answer_is_refused() -> None:
+    module = fake_protocol(PingRequest=PingRequest, Request=PingRequest, Response=PingRequest)
+    with pytest.raises(TypeError, match="request kind 'ping' has no ping-response"):
+        list(_typescript._protocol_parts(module))
 
 
 @pytest.mark.parametrize(
