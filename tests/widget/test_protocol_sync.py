@@ -195,7 +195,10 @@ def test_a_request_kind_without_an_answer_is_refused() -> None:
         (lambda: interface(Odd), r"Odd\.tags: no TypeScript type for the Python type set\[str\]"),
         (lambda: interface(Keyed), r"Keyed\.by_number: a JSON object's keys are strings"),
         (lambda: interface(Nested), r"Nested\.box: TypedDict Box is not one the generated file"),
-        (lambda: ts_type(complex, "x"), r"x: no TypeScript type for the Python type <class 'complex'>"),
+        (
+            lambda: ts_type(complex, "x"),
+            r"x: no TypeScript type for the Python type <class 'complex'>",
+        ),
         (
             lambda: state_interface(Opaque, "S", t.HasTraits),
             r"Opaque\.thing: no TypeScript type for the trait Instance",
