@@ -203,7 +203,9 @@ class Image:
         A pixel is an int for single-channel images, a tuple for RGB / RGBA.
         """
         im = self.to_pil()
-        data = list(im.getdata())
+        # Pillow 12.1 renamed getdata (deprecated, gone in 14) to get_flattened_data.
+        flat = getattr(im, "get_flattened_data", None)
+        data = list(flat() if flat is not None else im.getdata())
         return [data[i * im.width : (i + 1) * im.width] for i in range(im.height)]
 
     @classmethod
