@@ -16,6 +16,13 @@ class ValidationError(DsvizError, ValueError):
     """A value given by the user does not fit (image shape, box, mask, table cell, name)."""
 
 
+class OverlayTypeError(ValidationError, TypeError):
+    """A box, mask or class label has the wrong type, shape or values.
+
+    Also a ``TypeError``: W&B raises ``TypeError`` for these, and code written for W&B catches it.
+    """
+
+
 class UnsafePathError(ValidationError):
     """A name or path would escape its directory (``..``, absolute, NUL, backslash, ...)."""
 

@@ -47,7 +47,7 @@ def test_cifar_example_runs_as_the_seed_writes_it(store_dir: Path) -> None:
 
     back = wandb.use_artifact("my-dataset:latest").get("dataset")
     assert back == table and len(back) == 1000
-    assert np.array_equal(np.asarray(back.get_column("image")[5]), x_test[5])
+    assert np.array_equal(back.get_column("image")[5].to_numpy(), x_test[5])
     assert back.get_column("label")[5] == classes[y_test[5][0]]
     grouped = back.query(group_by="label", limit=20)
     assert int(grouped["count"].sum()) == 1000

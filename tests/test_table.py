@@ -124,10 +124,10 @@ def test_add_column_and_get_column() -> None:
     t = dv.Table(columns=["a"], data=[[1], [2], [3]])
     t.add_column("b", np.array([0.1, 0.2, 0.3]))
     t.add_column("c", ["x", "y", "z"])
-    t.add_column("img", [dv.Image(np.full((2, 2), i, np.uint8)) for i in range(3)])
+    t.add_column("img", [dv.Image(np.full((2, 2), 10 * i, np.uint8)) for i in range(3)])
     assert t.columns == ["a", "b", "c", "img"]
     assert t.get_column("b") == [0.1, 0.2, 0.3]
-    assert [np.asarray(i)[0, 0] for i in t.get_column("img")] == [0, 1, 2]
+    assert [i.to_numpy()[0, 0] for i in t.get_column("img")] == [0, 10, 20]
     with pytest.raises(dv.ValidationError, match="has 2 values but the table has 3 rows"):
         t.add_column("d", [1, 2])
     with pytest.raises(dv.NotFoundError, match="no column 'cc'; did you mean 'c'"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,11 +118,39 @@ class Audio:
     def to_bytes(self) -> bytes:
         return self._blob.data()
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+    def to_numpy(self) -> np.ndarray:
+        """The samples, (frames,) or (frames, channels), in the dtype they were given (WAV only).
+
+        An ``Audio`` is deliberately *not* array-like (no ``__array__``): numpy keeps it as one
+        object in ``np.array([ids, clips]).T``, as with W&B's ``Audio``.
+        """
         if self._format != "wav":
             raise ValidationError(f"only WAV audio can be read as samples, this is {self._format}")
-        arr = decode_wav(self._blob.data())[0]
-        return arr.astype(dtype) if dtype is not None else arr
+        return decode_wav(self._blob.data())[0]
+
+    # -- W&B's helpers over lists of clips ---------------------------------------------------
+    @classmethod
+    def sample_rates(cls, audio_list: Sequence[Audio]) -> list[int | None]:
+        """Each clip's sample rate, like ``wandb.Audio.sample_rates``."""
+        return [a.sample_rate for a in audio_list]
+
+    @classmethod
+    def durations(cls, audio_list: Sequence[Audio]) -> list[float | None]:
+        """Each clip's length in seconds, like ``wandb.Audio.durations``.
+
+        ``None`` where it is unknown (a non-WAV file). W&B knows durations of arrays only;
+        a WAV file's is read from it here.
+        """
+        return [a.duration for a in audio_list]
+
+    @classmethod
+    def captions(cls, audio_list: Sequence[Audio]) -> list[str] | bool:
+        """Captions like ``wandb.Audio.captions``: ``False`` when no clip has one, else every
+        clip's caption with ``""`` for a clip without."""
+        captions = [a.caption for a in audio_list]
+        if all(c is None for c in captions):
+            return False
+        return ["" if c is None else c for c in captions]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Audio):

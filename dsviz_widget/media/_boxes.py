@@ -12,18 +12,22 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from dsviz_widget._errors import ValidationError
-from dsviz_widget.media._classes import Classes
+from dsviz_widget._errors import OverlayTypeError, ValidationError
+from dsviz_widget.media._classes import class_labels
 from dsviz_widget.media._text import utf8_text
 
 _CORNERS = ("minX", "maxX", "minY", "maxY")
 _BOX_KEYS = {"position", "domain", "class_id", "scores", "box_caption"}
 
 
-def validate_boxes(boxes: object, classes: Classes | None) -> dict[str, dict[str, Any]]:
-    """Check a ``{"group": {"box_data": [box, ...]}}`` mapping and return it normalised.
+def validate_boxes(boxes: object) -> tuple[dict[str, dict[str, Any]], list[dict[int, str]]]:
+    """Check a ``{"group": {"box_data": [box, ...], "class_labels": {...}}}`` mapping.
 
-    Raises :class:`ValidationError` naming the group, the box index and the field.
+    Returns the boxes normalised (``box_data`` only) and each group's ``class_labels``, in
+    group order: the caller folds those into the image's one class list. A ``class_id`` need
+    not be named anywhere (W&B accepts that too); it shows as its number. Raises
+    :class:`ValidationError` naming the group, the box index and the field; for a wrong type
+    or shape it is an :class:`OverlayTypeError`, a ``TypeError`` as W&B raises.
     """
     if not isinstance(boxes, Mapping):
         raise ValidationError(
@@ -31,36 +35,39 @@ def validate_boxes(boxes: object, classes: Classes | None) -> dict[str, dict[str
             f"got {type(boxes).__name__}"
         )
     out: dict[str, dict[str, Any]] = {}
+    labels: list[dict[int, str]] = []
     for group, spec in boxes.items():
         if not isinstance(group, str) or not group:
             raise ValidationError(f"box group names must be non-empty strings, got {group!r}")
         where = f"boxes[{group!r}]"
         utf8_text(group, "box group name")
         if not isinstance(spec, Mapping) or "box_data" not in spec:
-            raise ValidationError(f"{where} must be a dict with a 'box_data' list")
-        extra = set(spec) - {"box_data"}
+            raise OverlayTypeError(f"{where} must be a dict with a 'box_data' list")
+        extra = set(spec) - {"box_data", "class_labels"}
         if extra:
             raise ValidationError(
-                f"{where} has unknown keys {sorted(extra)}; class names belong in "
-                "dv.Classes passed as Image(..., classes=...)"
+                f"{where} has unknown keys {sorted(extra)} (a box group takes 'box_data' and "
+                "'class_labels')"
             )
         data = spec["box_data"]
         if not isinstance(data, (list, tuple)):
-            raise ValidationError(f"{where}['box_data'] must be a list of boxes")
+            raise OverlayTypeError(f"{where}['box_data'] must be a list of boxes")
         out[group] = {
-            "box_data": [_box(b, f"{where}['box_data'][{i}]", classes) for i, b in enumerate(data)]
+            "box_data": [_box(b, f"{where}['box_data'][{i}]") for i, b in enumerate(data)]
         }
-    return out
+        if spec.get("class_labels") is not None:
+            labels.append(class_labels(spec["class_labels"], f"{where}['class_labels']"))
+    return out, labels
 
 
-def _box(box: object, where: str, classes: Classes | None) -> dict[str, Any]:
+def _box(box: object, where: str) -> dict[str, Any]:
     if not isinstance(box, Mapping):
-        raise ValidationError(f"{where} must be a dict, got {type(box).__name__}")
+        raise OverlayTypeError(f"{where} must be a dict, got {type(box).__name__}")
     extra = set(box) - _BOX_KEYS
     if extra:
         raise ValidationError(f"{where} has unknown keys {sorted(extra)}")
     if "position" not in box:
-        raise ValidationError(f"{where} has no 'position'")
+        raise OverlayTypeError(f"{where} has no 'position'")
     out: dict[str, Any] = {"position": _position(box["position"], f"{where}['position']")}
     domain = box.get("domain")
     if domain is not None:
@@ -70,18 +77,12 @@ def _box(box: object, where: str, classes: Classes | None) -> dict[str, Any]:
             )
         out["domain"] = "pixel"
     if "class_id" not in box:
-        raise ValidationError(f"{where} has no 'class_id'")
-    cid = _integer(box["class_id"], f"{where}['class_id']")
-    if classes is not None and cid not in classes:
-        raise ValidationError(
-            f"{where}['class_id'] is {cid}, which is not in the image's Classes "
-            f"(ids {classes.ids()})"
-        )
-    out["class_id"] = cid
+        raise OverlayTypeError(f"{where} has no 'class_id'")
+    out["class_id"] = _integer(box["class_id"], f"{where}['class_id']")
     if box.get("scores") is not None:
         scores = box["scores"]
         if not isinstance(scores, Mapping):
-            raise ValidationError(f"{where}['scores'] must be a dict of name -> number")
+            raise OverlayTypeError(f"{where}['scores'] must be a dict of name -> number")
         out["scores"] = {
             _score_name(k, where): _number(v, f"{where}['scores'][{k!r}]")
             for k, v in scores.items()
@@ -89,14 +90,14 @@ def _box(box: object, where: str, classes: Classes | None) -> dict[str, Any]:
     if box.get("box_caption") is not None:
         caption = box["box_caption"]
         if not isinstance(caption, str):
-            raise ValidationError(f"{where}['box_caption'] must be a string, got {caption!r}")
+            raise OverlayTypeError(f"{where}['box_caption'] must be a string, got {caption!r}")
         out["box_caption"] = utf8_text(caption, f"{where}['box_caption']")
     return out
 
 
 def _position(pos: object, where: str) -> dict[str, Any]:
     if not isinstance(pos, Mapping):
-        raise ValidationError(f"{where} must be a dict")
+        raise OverlayTypeError(f"{where} must be a dict")
     keys = set(pos)
     if keys == set(_CORNERS):
         p = {k: _number(pos[k], f"{where}[{k!r}]") for k in _CORNERS}
@@ -105,8 +106,10 @@ def _position(pos: object, where: str) -> dict[str, Any]:
         return p
     if keys == {"middle", "width", "height"}:
         middle = pos["middle"]
+        if hasattr(middle, "tolist") and not isinstance(middle, (list, tuple)):
+            middle = middle.tolist()  # a numpy array or torch tensor, as W&B accepts
         if not isinstance(middle, (list, tuple)) or len(middle) != 2:
-            raise ValidationError(f"{where}['middle'] must be [x, y]")
+            raise OverlayTypeError(f"{where}['middle'] must be [x, y]")
         out: dict[str, Any] = {
             "middle": [
                 _number(middle[0], f"{where}['middle'][0]"),
@@ -118,20 +121,20 @@ def _position(pos: object, where: str) -> dict[str, Any]:
         if out["width"] < 0 or out["height"] < 0:
             raise ValidationError(f"{where} has a negative width or height")
         return out
-    raise ValidationError(
+    raise OverlayTypeError(
         f"{where} must have either minX, maxX, minY, maxY or middle, width, height; got {sorted(keys)}"
     )
 
 
 def _score_name(name: object, where: str) -> str:
     if not isinstance(name, str) or not name:
-        raise ValidationError(f"{where}['scores'] keys must be non-empty strings, got {name!r}")
+        raise OverlayTypeError(f"{where}['scores'] keys must be non-empty strings, got {name!r}")
     return utf8_text(name, f"{where}['scores'] key")
 
 
 def _number(value: object, where: str) -> float | int:
     if isinstance(value, bool) or not _is_real(value):
-        raise ValidationError(f"{where} must be a number, got {value!r}")
+        raise OverlayTypeError(f"{where} must be a number, got {value!r}")
     if isinstance(value, int):
         return value
     f = float(value)  # type: ignore[arg-type]
@@ -146,7 +149,7 @@ def _integer(value: object, where: str) -> int:
     import numpy as np
 
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValidationError(f"{where} must be an int, got {value!r}")
+        raise OverlayTypeError(f"{where} must be an int, got {value!r}")
     return int(value)
 
 

@@ -127,3 +127,54 @@ def _is_np_int(value: object) -> bool:
     import numpy as np
 
     return isinstance(value, np.integer)
+
+
+def class_labels(value: object, where: str) -> dict[int, str]:
+    """A group's ``class_labels`` (``{id: name}``, as W&B takes them) checked and normalised.
+
+    W&B accepts any number as an id; ids here are class ids of pixels and boxes, so a float
+    id must be integral (``1.0`` is id 1).
+    """
+    from dsviz_widget._errors import OverlayTypeError
+
+    if not isinstance(value, Mapping):
+        raise OverlayTypeError(
+            f"{where} must be a dict of class id -> name, got {type(value).__name__}"
+        )
+    out: dict[int, str] = {}
+    for cid, name in value.items():
+        if isinstance(cid, bool) or not _is_integral(cid):
+            raise OverlayTypeError(f"{where}: class ids must be integers, got {cid!r}")
+        if int(cid) < 0:
+            raise OverlayTypeError(f"{where}: class ids must be >= 0, got {cid!r}")
+        if not isinstance(name, str) or not name:
+            raise OverlayTypeError(
+                f"{where}[{cid!r}] must be a non-empty string (the class name), got {name!r}"
+            )
+        out[int(cid)] = utf8_text(name, f"{where}[{cid!r}]")
+    return out
+
+
+def merged_classes(classes: Classes | None, labels: Iterable[dict[int, str]]) -> Classes | None:
+    """The one class list of an image given ``classes=`` and its groups' ``class_labels``.
+
+    W&B's precedence: the groups' labels in order (box groups, then mask groups; a later group
+    renames an id an earlier one named), then ``classes=`` over all of them. Ids named only by
+    labels are added after the ``classes=`` list, so an image whose labels agree with its
+    ``classes=`` keeps that very list (and shares its stored copy).
+    """
+    merged: dict[int, str] = {}
+    for group in labels:
+        merged.update(group)
+    if classes is None:
+        return Classes([{"id": i, "name": n} for i, n in merged.items()]) if merged else None
+    extra = [{"id": i, "name": n} for i, n in merged.items() if i not in classes]
+    return Classes(classes.class_set + extra) if extra else classes
+
+
+def _is_integral(value: object) -> bool:
+    import numpy as np
+
+    if isinstance(value, (int, np.integer)):
+        return True
+    return isinstance(value, (float, np.floating)) and float(value).is_integer()

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-import numpy as np
 from PIL import Image as PILImage
 
 from dsviz_widget._errors import ValidationError
@@ -80,41 +79,6 @@ def probe(data: bytes, where: str) -> tuple[str, int, int]:
         except (OSError, SyntaxError, ValueError) as exc:
             raise ValidationError(f"{where}: image data is corrupt or truncated ({exc})") from None
     return fmt, width, height
-
-
-def array_to_pil(arr: np.ndarray, where: str) -> PILImage.Image:
-    """Validate an HxW / HxWx1 / HxWx3 / HxWx4 array (uint8, or float in [0, 1])."""
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[:, :, 0]
-    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
-        raise ValidationError(
-            f"{where}: image arrays must be HxW, HxWx3 or HxWx4, got shape {arr.shape}"
-        )
-    check_pixels(arr.shape[1], arr.shape[0], where)
-    if arr.dtype == np.uint8:
-        pass
-    elif arr.dtype == np.bool_:
-        arr = arr.astype(np.uint8) * 255
-    elif np.issubdtype(arr.dtype, np.floating):
-        if not np.isfinite(arr).all():
-            raise ValidationError(f"{where}: float image contains NaN or infinity")
-        lo, hi = float(arr.min()), float(arr.max())
-        if lo < 0.0 or hi > 1.0:
-            raise ValidationError(
-                f"{where}: float images must be in [0, 1], got values in [{lo:g}, {hi:g}]; "
-                "pass uint8 for 0-255 data"
-            )
-        arr = np.rint(arr * 255.0).astype(np.uint8)
-    elif np.issubdtype(arr.dtype, np.integer):
-        lo, hi = int(arr.min()), int(arr.max())
-        if lo < 0 or hi > 255:
-            raise ValidationError(
-                f"{where}: integer images must be in 0..255, got {lo}..{hi} (dtype {arr.dtype})"
-            )
-        arr = arr.astype(np.uint8)
-    else:
-        raise ValidationError(f"{where}: unsupported image dtype {arr.dtype}")
-    return PILImage.fromarray(np.ascontiguousarray(arr))  # L, RGB or RGBA from the shape
 
 
 def encode_png(im: PILImage.Image) -> bytes:

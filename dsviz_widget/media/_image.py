@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +15,9 @@ from dsviz_widget._digest import canonical_json
 from dsviz_widget._errors import ValidationError
 from dsviz_widget.media._blob import Blob, BlobReader
 from dsviz_widget.media._boxes import box_stats, validate_boxes
-from dsviz_widget.media._classes import Classes
-from dsviz_widget.media._codec import (
-    MAX_FILE_BYTES,
-    WEB_FORMATS,
-    array_to_pil,
-    check_pixels,
-    decode,
-    encode_png,
-    probe,
-)
+from dsviz_widget.media._classes import Classes, merged_classes
+from dsviz_widget.media._codec import MAX_FILE_BYTES, WEB_FORMATS, decode, encode_png, probe
+from dsviz_widget.media._convert import check_file_type, check_mode, encode_as, to_pil
 from dsviz_widget.media._masks import (
     decode_mask,
     encode_mask,
@@ -36,24 +29,44 @@ from dsviz_widget.media._text import utf8_text
 
 
 class Image:
-    """An image with optional overlays.
+    """An image with optional overlays; takes what ``wandb.Image`` takes.
 
     Parameters
     ----------
-    data_or_path : numpy array, PIL image, path, bytes or Image
-        Arrays are HxW, HxWx3 or HxWx4, ``uint8`` or float in [0, 1]; they are stored as
-        lossless PNG. Files and bytes are stored as they are (a JPEG stays a JPEG). Another
-        ``Image`` is *referenced*: its pixels are shared, not copied, and when it came from a
-        logged artifact the new image is stored as a reference to that artifact's file.
-        Only the pixels are shared; overlays and caption are the ones given here.
+    data_or_path : numpy array, torch tensor, PIL image, matplotlib figure, path, bytes or Image
+        Arrays are HxW or HxWxC (C = 1, 3 or 4; a torch tensor CxHxW); trivial dimensions are
+        dropped. With ``normalize`` they are rescaled as W&B does: values in [0, 1] times 255,
+        values in [-1, 1] mapped onto [0, 255], anything else clipped to 0..255 (with a
+        warning), then truncated to uint8. A matplotlib figure (or ``matplotlib.pyplot``, its
+        current figure) is rendered. In-memory data is stored as ``file_type`` (lossless PNG by
+        default). Files and bytes are stored as they are (a JPEG stays a JPEG). Another
+        ``Image`` is *referenced*: its pixels are shared, not copied (stored as a reference
+        when it came from a logged artifact); its caption, classes and grouping carry over
+        unless given here; its boxes and masks do not.
+    mode : str, optional
+        PIL mode for array and tensor data (``"L"``, ``"RGB"``, ``"RGBA"``, ...); guessed from
+        the channels when absent. As in W&B this is the *second* positional argument.
     caption : str, optional
+    grouping : int, optional
+        Kept on the object for code that reads it; not stored in artifacts.
     classes : Classes or list of dict, optional
         Names for the class ids used by ``boxes`` and ``masks``.
     boxes : dict, optional
         ``{"group": {"box_data": [{"position": {...}, "class_id": 1, "scores": {...},
-        "box_caption": "..."}, ...]}}``.
+        "box_caption": "..."}, ...], "class_labels": {1: "car"}}}``.
     masks : dict, optional
-        ``{"group": {"mask_data": 2-D int array}}`` or ``{"group": {"path": "mask.png"}}``.
+        ``{"group": {"mask_data": 2-D int array, "class_labels": {...}}}`` or
+        ``{"group": {"path": "mask.png"}}``. A mask may be smaller or larger than the image:
+        it is stretched over the image when drawn.
+    file_type : {"png", "jpg", "jpeg", "bmp"}, optional
+        How in-memory data is stored; no effect on files, bytes and Images.
+    normalize : bool
+        Rescale array data as above (default). ``False`` stores values as they are; they must
+        then be in 0..255.
+
+    The groups' ``class_labels`` and ``classes`` become the image's one class list
+    (:attr:`classes`), merged with W&B's precedence: box groups, then mask groups, each
+    renaming ids an earlier one named, then ``classes`` over all of them.
 
     Examples
     --------
@@ -61,31 +74,60 @@ class Image:
     >>> img = Image(np.zeros((4, 6, 3), dtype=np.uint8), caption="black")
     >>> img.width, img.height
     (6, 4)
+    >>> Image(np.array([[0.2, 0.3]])).to_data_array()
+    [[51, 76]]
     """
+
+    _caption: str | None
+    _grouping: int | None
+    _classes: Classes | None
 
     def __init__(
         self,
         data_or_path: Any,
-        *,
+        mode: str | None = None,
         caption: str | None = None,
-        classes: Classes | list[dict[str, Any]] | None = None,
+        grouping: int | None = None,
+        classes: Classes | Sequence[Mapping[str, Any]] | None = None,
         boxes: Mapping[str, Any] | None = None,
         masks: Mapping[str, Any] | None = None,
+        file_type: str | None = None,
+        normalize: bool = True,
     ) -> None:
         where = "Image"
-        self._blob, self._format, self._width, self._height = _pixels(data_or_path, where)
+        mode = check_mode(mode)
+        file_type = check_file_type(file_type)
+        self._blob, self._format, self._width, self._height = _pixels(
+            data_or_path, mode, normalize, file_type, where
+        )
         if caption is not None and not isinstance(caption, str):
             raise ValidationError(f"Image caption must be a string, got {type(caption).__name__}")
+        if grouping is not None and (isinstance(grouping, bool) or not isinstance(grouping, int)):
+            raise ValidationError(f"Image grouping must be an int, got {grouping!r}")
+        source = data_or_path if isinstance(data_or_path, Image) else None
+        if source is not None:  # W&B copies these from the image it is given
+            caption = source._caption if caption is None else caption
+            grouping = source._grouping if grouping is None else grouping
+            classes = source._classes if classes is None else classes
         self._caption = utf8_text(caption, "Image caption") if caption is not None else None
+        self._grouping = grouping
         if classes is not None and not isinstance(classes, Classes):
             classes = Classes(classes)
-        self._classes: Classes | None = classes
-        self._boxes = validate_boxes(boxes, classes) if boxes is not None else None
+        labels: list[dict[int, str]] = []
+        self._boxes: dict[str, dict[str, Any]] | None = None
+        if boxes is not None:
+            self._boxes, box_labels = validate_boxes(boxes)
+            labels.extend(box_labels)
         self._masks_given: Mapping[str, Any] | None = masks
         self._mask_arrays: dict[str, np.ndarray] | None = None
         self._mask_blobs: dict[str, Blob] | None = None
         if masks is not None:
-            self._mask_arrays = validate_masks(masks, (self._width, self._height), classes)
+            self._mask_arrays, mask_labels = validate_masks(masks)
+            labels.extend(mask_labels)
+        self._mask_sizes = {
+            g: (a.shape[1], a.shape[0]) for g, a in (self._mask_arrays or {}).items()
+        }
+        self._classes = merged_classes(classes, labels)
 
     # -- attributes as given -------------------------------------------------------------
     @property
@@ -128,6 +170,16 @@ class Image:
         return self._blob.digest
 
     # -- pixels ----------------------------------------------------------------------------
+    @property
+    def grouping(self) -> int | None:
+        """The ``grouping`` given (W&B's; kept in memory, not stored)."""
+        return self._grouping
+
+    @property
+    def image(self) -> PILImage.Image:
+        """The pixels as a PIL image, like ``wandb.Image.image``."""
+        return self.to_pil()
+
     def to_bytes(self) -> bytes:
         """The encoded image file (PNG for arrays, the original bytes for files)."""
         return self._blob.data()
@@ -136,9 +188,41 @@ class Image:
         """The pixels as a loaded PIL image."""
         return decode(self._blob.data(), f"image {self.digest[:12]}")
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        arr = np.asarray(self.to_pil())
-        return arr.astype(dtype) if dtype is not None else arr
+    def to_numpy(self) -> np.ndarray:
+        """The pixels as an array: HxW, HxWx3 or HxWx4 uint8 (``np.asarray(img.image)``).
+
+        An ``Image`` is deliberately *not* array-like (no ``__array__``): numpy keeps it as
+        one object, so ``np.array([ids, images, labels]).T`` gives rows of objects, as with
+        W&B's images, instead of unpacking every image into its pixels.
+        """
+        return np.asarray(self.to_pil())
+
+    def to_data_array(self) -> list[Any]:
+        """The pixels as nested lists, one list per row, like ``wandb.Image.to_data_array``.
+
+        A pixel is an int for single-channel images, a tuple for RGB / RGBA.
+        """
+        im = self.to_pil()
+        # Pillow 12.1 renamed getdata (deprecated, gone in 14) to get_flattened_data.
+        flat = getattr(im, "get_flattened_data", None)
+        data = list(flat() if flat is not None else im.getdata())
+        return [data[i * im.width : (i + 1) * im.width] for i in range(im.height)]
+
+    @classmethod
+    def all_captions(cls, images: Sequence[Any]) -> list[str | None] | bool:
+        """The captions of ``images`` as W&B's ``Image.all_captions`` gives them.
+
+        ``False`` when the first image has no caption, else every image's caption (``None``
+        where one has none). An empty list gives ``False`` (W&B raises ``IndexError``).
+        """
+        return cls.captions(images)
+
+    @staticmethod
+    def captions(images: Sequence[Any]) -> list[str | None] | bool:
+        """W&B's ``Media.captions``: see :meth:`all_captions`."""
+        if not images or images[0].caption is None:
+            return False
+        return [im.caption for im in images]
 
     # -- equality --------------------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
@@ -157,7 +241,7 @@ class Image:
             return True
         if (self._width, self._height) != (other._width, other._height):
             return False
-        return np.array_equal(np.asarray(self), np.asarray(other))
+        return np.array_equal(self.to_numpy(), other.to_numpy())
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -194,8 +278,12 @@ class Image:
         return out
 
     def _storage_record(self) -> dict[str, Any]:
-        masks = {
-            g: {"digest": b.digest, "width": self._width, "height": self._height}
+        masks = {  # each mask's own size: it may differ from the image's
+            g: {
+                "digest": b.digest,
+                "width": self._mask_sizes[g][0],
+                "height": self._mask_sizes[g][1],
+            }
             for g, b in self._mask_blob_map().items()
         }
         return {
@@ -273,6 +361,7 @@ class Image:
         self._width = int(record["width"])
         self._height = int(record["height"])
         self._caption = record.get("caption")
+        self._grouping = None
         self._classes = classes
         self._boxes = json.loads(record["boxes"]) if record.get("boxes") else None
         self._masks_given = None
@@ -281,6 +370,9 @@ class Image:
         self._mask_blobs = (
             {g: Blob(m["digest"], reader=reader) for g, m in masks.items()} if masks else None
         )
+        self._mask_sizes = {
+            g: (int(m["width"]), int(m["height"])) for g, m in (masks or {}).items()
+        }
         return self
 
 
@@ -291,16 +383,12 @@ def _first_ids(classes: Classes | None) -> dict[str, int]:
     return out
 
 
-def _pixels(data: Any, where: str) -> tuple[Blob, str, int, int]:
+def _pixels(
+    data: Any, mode: str | None, normalize: bool, file_type: str | None, where: str
+) -> tuple[Blob, str, int, int]:
     """Blob, format, width and height of any accepted image input."""
     if isinstance(data, Image):
         return data._blob, data._format, data._width, data._height
-    if isinstance(data, np.ndarray):
-        im = array_to_pil(data, where)
-        return Blob.of(encode_png(im)), "png", im.width, im.height
-    if isinstance(data, PILImage.Image):
-        check_pixels(data.width, data.height, where)
-        return Blob.of(encode_png(data)), "png", data.width, data.height
     if isinstance(data, (bytes, bytearray, memoryview)):
         return _encoded(bytes(data), where)
     if isinstance(data, (str, os.PathLike)):
@@ -313,11 +401,9 @@ def _pixels(data: Any, where: str) -> tuple[Blob, str, int, int]:
         if p.stat().st_size > MAX_FILE_BYTES:
             raise ValidationError(f"{where}: {path!r} is larger than {MAX_FILE_BYTES} bytes")
         return _encoded(p.read_bytes(), f"{where} {path!r}")
-    if hasattr(data, "__array__") or isinstance(data, list):
-        return _pixels(np.asarray(data), where)
-    raise ValidationError(
-        f"{where}: expected a numpy array, PIL image, path, bytes or Image, got {type(data).__name__}"
-    )
+    im = to_pil(data, mode, normalize, file_type, where)
+    encoded, fmt = encode_as(im, file_type)
+    return Blob.of(encoded), fmt, im.width, im.height
 
 
 def _encoded(data: bytes, where: str) -> tuple[Blob, str, int, int]:

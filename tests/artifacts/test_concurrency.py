@@ -238,6 +238,6 @@ def test_threads_logging_to_one_name_each_get_a_version(store_dir: Path) -> None
     report = dv.verify()
     assert report.ok, report.problems
     assert np.array_equal(
-        np.asarray(dv.use_artifact(f"{NAME}:v0").get("table").get_column("image")[0]),
+        dv.use_artifact(f"{NAME}:v0").get("table").get_column("image")[0].to_numpy(),
         np.full((8, 8, 3), 200, dtype=np.uint8),
     )

@@ -287,7 +287,7 @@ def _check_store(state: StoreState, returned: dict[int, int], stats: Stats) -> N
         expected = make_table(seed)
         assert table == expected, f"v{v} differs from what was logged"
         got_image, want_image = table.get_column("image")[0], expected.get_column("image")[0]
-        assert np.array_equal(np.asarray(got_image), np.asarray(want_image))
+        assert np.array_equal(got_image.to_numpy(), want_image.to_numpy())
         assert got_image.boxes == want_image.boxes
         assert art.manifest is not None
         state.seen[v] = (seed, art.manifest.content_digest)

@@ -46,7 +46,7 @@ def test_predictions_referencing_1000_images_add_under_5_percent(store_dir: Path
     back = dv.use_artifact("predictions:v0").get("preds")
     imgs = back.get_column("image")
     assert imgs[7].digest == source.get_column("image")[7].digest
-    assert np.array_equal(np.asarray(imgs[7]), np.asarray(source.get_column("image")[7]))
+    assert np.array_equal(imgs[7].to_numpy(), source.get_column("image")[7].to_numpy())
     assert imgs[7].boxes["predictions"]["box_data"][0]["scores"] == {"conf": 0.5}
     # The media index records where each borrowed file lives.
     index = dv.use_artifact("predictions:v0").manifest.entries["preds.media.parquet"]  # type: ignore[union-attr]

@@ -70,7 +70,7 @@ def test_image_with_everything(store_dir: Path) -> None:
     )
     back = log_and_reopen(img)
     assert isinstance(back, dv.Image) and back == img
-    assert np.array_equal(np.asarray(back), np.asarray(img))
+    assert np.array_equal(back.to_numpy(), img.to_numpy())
     assert back.boxes == img.boxes and back.caption == "rgba" and back.classes == CLASSES
     assert np.array_equal(back.masks["gt"]["mask_data"], mask)  # type: ignore[index]
 
@@ -81,7 +81,7 @@ def test_classes_audio_and_joined_table(store_dir: Path) -> None:
         np.sin(np.arange(800) / 10).astype(np.float32), sample_rate=8000, caption="sine"
     )
     back = log_and_reopen(clip, "clip")
-    assert back == clip and np.array_equal(np.asarray(back), np.asarray(clip))
+    assert back == clip and np.array_equal(back.to_numpy(), clip.to_numpy())
     left = dv.Table(columns=["id", "x"], data=[[0, "a"], [1, "b"]])
     right = dv.Table(columns=["id", "y"], data=[[1, 2.0], [0, 3.0]])
     jt = dv.JoinedTable(left, right, "id")
@@ -95,7 +95,7 @@ def test_audio_column_in_a_table(store_dir: Path) -> None:
         t.add_data(dv.Audio(np.full(100, i, np.int16), sample_rate=4000), f"word {i}")
     back = log_and_reopen(t)
     assert back == t
-    assert [int(np.asarray(c)[0]) for c in back.get_column("clip")] == [0, 1, 2]  # type: ignore[union-attr]
+    assert [int(c.to_numpy()[0]) for c in back.get_column("clip")] == [0, 1, 2]  # type: ignore[union-attr]
 
 
 def test_dataframe_table_round_trip(store_dir: Path) -> None:
@@ -135,7 +135,7 @@ imgs_got, imgs_want = got.get_column("image"), want.get_column("image")
 print(json.dumps({{
     "rows": len(got),
     "equal": got == want,
-    "pixels": all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(imgs_got, imgs_want)),
+    "pixels": all(np.array_equal(a.to_numpy(), b.to_numpy()) for a, b in zip(imgs_got, imgs_want)),
     "boxes": all(a.boxes == b.boxes for a, b in zip(imgs_got, imgs_want)),
     "masks": all(np.array_equal(a.masks["gt"]["mask_data"], b.masks["gt"]["mask_data"]) for a, b in zip(imgs_got, imgs_want)),
     "classes": all(a.classes == b.classes for a, b in zip(imgs_got, imgs_want)),

@@ -102,7 +102,7 @@ def test_a_plain_file_named_like_a_media_index_stays_a_plain_file(
     assert back.entries() == ["t", "t.table", "x.media.parquet"]
     assert back.get("x.media.parquet").read_bytes() == b"not parquet at all"
     assert back.get("t.table").read_bytes() == b"not parquet at all"
-    assert [np.asarray(i).shape for i in back.get("t").get_column("img")] == [(8, 8)] * 3
+    assert [i.to_numpy().shape for i in back.get("t").get_column("img")] == [(8, 8)] * 3
     kinds = {k: e.kind for k, e in back.manifest.entries.items() if not k.startswith("media/")}  # type: ignore[union-attr]
     assert kinds == {
         "t.table.parquet": "table",

@@ -13,7 +13,7 @@ def test_arrays_round_trip_exactly(dtype: type) -> None:
     rng = np.random.default_rng(0)
     samples = (rng.random(1000) * 100).astype(dtype)
     clip = dv.Audio(samples, sample_rate=16000, caption="hello")
-    back = np.asarray(clip)
+    back = clip.to_numpy()
     assert back.dtype == np.dtype(dtype) and np.array_equal(back, samples)
     assert clip.sample_rate == 16000 and clip.duration == pytest.approx(1000 / 16000)
 
@@ -25,7 +25,7 @@ def test_stereo_and_files(tmp_path: Path) -> None:
     path = tmp_path / "a.wav"
     path.write_bytes(clip.to_bytes())
     from_file = dv.Audio(path)
-    assert from_file.sample_rate == 8000 and np.array_equal(np.asarray(from_file), stereo)
+    assert from_file.sample_rate == 8000 and np.array_equal(from_file.to_numpy(), stereo)
     assert from_file == dv.Audio(stereo, sample_rate=8000)
 
 

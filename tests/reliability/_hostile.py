@@ -130,7 +130,7 @@ def _accept(data: bytes, fmt: str) -> str:
     import dsviz_widget as dv
 
     img = dv.Image(data)
-    pixels = np.asarray(img)
+    pixels = img.to_numpy()
     return f"accepted: {img.format} {pixels.shape}"
 
 
@@ -138,7 +138,7 @@ def _accept_gif(data: bytes) -> str:
     import dsviz_widget as dv
 
     img = dv.Image(data)
-    return f"accepted: {img.format} {img.width}x{img.height}, first frame {np.asarray(img).shape}"
+    return f"accepted: {img.format} {img.width}x{img.height}, first frame {img.to_numpy().shape}"
 
 
 def big_cases(tmp: Path) -> Iterator[Case]:
@@ -155,7 +155,7 @@ def big_cases(tmp: Path) -> Iterator[Case]:
         art.add(dv.Table(columns=["image"], data=[[img]]), "t")
         dv.log_artifact(art)
         back = dv.use_artifact("big:latest").get("t").get_column("image")[0]
-        pixels = np.asarray(back)
+        pixels = back.to_numpy()
         assert pixels.shape == (9000, 9000, 3) and not pixels.any()
         return f"accepted: {path.stat().st_size // 1024} KB file, {pixels.shape} read back"
 
@@ -195,7 +195,7 @@ def parquet_cases(tmp: Path) -> Iterator[Case]:
                 for v in values:
                     if isinstance(v, dv.Image):
                         with contextlib.suppress(dv.DsvizError):
-                            np.asarray(v)
+                            v.to_numpy()
             t.query(filter="score > 0.5", limit=5)
             return f"accepted: {n} rows"
         return run

@@ -59,10 +59,10 @@ def _deep(obj: Any) -> Any:
         return (_deep(obj.table1), _deep(obj.table2), obj.join_key)
     if isinstance(obj, dv.Image):
         masks = {g: np.asarray(m["mask_data"]).tobytes() for g, m in (obj.masks or {}).items()}
-        return ("image", np.asarray(obj).tobytes(), obj.to_bytes(), masks, obj.boxes, obj.caption,
+        return ("image", obj.to_numpy().tobytes(), obj.to_bytes(), masks, obj.boxes, obj.caption,
                 obj.classes.to_json() if obj.classes else None)
     if isinstance(obj, dv.Audio):
-        return ("audio", np.asarray(obj).tobytes(), obj.to_bytes(), obj.sample_rate)
+        return ("audio", obj.to_numpy().tobytes(), obj.to_bytes(), obj.sample_rate)
     if isinstance(obj, dv.Classes):
         return ("classes", obj.to_json())
     if isinstance(obj, Path):
