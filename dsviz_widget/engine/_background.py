@@ -268,7 +268,7 @@ def _stat(path: str) -> tuple[int, int]:
 
 
 # -- the worker ------------------------------------------------------------------------
-class Worker:
+class BackgroundWorker:
     """Runs jobs one at a time on a daemon thread: row stores first, then view orders,
     newest first. A running view order is interrupted (and queued again) when a newer one
     arrives or another one is waited for, so the view the user looks at goes first."""
@@ -411,7 +411,7 @@ class Worker:
             thread.join()
 
 
-_WORKERS: weakref.WeakSet[Worker] = weakref.WeakSet()
+_WORKERS: weakref.WeakSet[BackgroundWorker] = weakref.WeakSet()
 
 
 @atexit.register

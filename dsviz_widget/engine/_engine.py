@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from dsviz_widget.engine._background import Worker, temp_dir
+from dsviz_widget.engine._background import BackgroundWorker, temp_dir
 from dsviz_widget.engine._budget import Budget
 from dsviz_widget.engine._budget import memory_limit as _memory_limit
 from dsviz_widget.engine._budget import query_timeout as _query_timeout
@@ -64,7 +64,7 @@ class Engine:
         self.max_views = max_views
         self._allowed: frozenset[str] = frozenset()
         self._con = self._open(frozenset())
-        self._worker = Worker()
+        self._worker = BackgroundWorker()
         self._relations: OrderedDict[int, tuple[object, Relation]] = OrderedDict()
         self._views: OrderedDict[tuple[Any, ...], tuple[object, View]] = OrderedDict()
 

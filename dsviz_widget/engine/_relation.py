@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dsviz_widget.engine._background import RowStore, Worker, row_store, temp_dir
+from dsviz_widget.engine._background import BackgroundWorker, RowStore, row_store, temp_dir
 from dsviz_widget.engine._compile import ColumnInfo, quote_ident
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._source import Source
@@ -68,7 +68,7 @@ class Relation(Protocol):
         """Rows ``ids`` (in that order, repeats allowed) with ``columns`` and ``_row``."""
         ...
 
-    def prepare(self, worker: Worker) -> None:
+    def prepare(self, worker: BackgroundWorker) -> None:
         """Start whatever makes reads by scattered ids fast (called by sorted/filtered views)."""
         ...
 
@@ -142,7 +142,7 @@ class ArrowRelation:
         con.register(self.name, self._with_row)
         return quote_ident(self.name)
 
-    def prepare(self, worker: Worker) -> None:
+    def prepare(self, worker: BackgroundWorker) -> None:
         pass  # in memory: take() is already random access
 
     def fetch(
@@ -173,7 +173,7 @@ class ParquetRelation:
     def allowed_paths(self) -> tuple[str, ...]:
         return self.links
 
-    def prepare(self, worker: Worker) -> None:
+    def prepare(self, worker: BackgroundWorker) -> None:
         if self.num_rows < ROW_STORE_MIN_ROWS:
             return
         store = self.store

@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from dsviz_widget.engine._background import OrderJob, Worker
+from dsviz_widget.engine._background import BackgroundWorker, OrderJob
 from dsviz_widget.engine._budget import Budget, BudgetError
 from dsviz_widget.engine._compile import ColumnInfo, column_sql, compile_filter, unusable
 from dsviz_widget.engine._errors import QueryError
@@ -95,7 +95,7 @@ def ids_query(
     return make
 
 
-def _drop_order(worker: Worker, job: OrderJob) -> None:
+def _drop_order(worker: BackgroundWorker, job: OrderJob) -> None:
     worker.cancel(job)
     if job.done.is_set():
         job.discard()

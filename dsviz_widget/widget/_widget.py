@@ -15,7 +15,7 @@ from dsviz_widget.engine import Query, Source
 from dsviz_widget.widget._handler import MessageHandler
 from dsviz_widget.widget._protocol import CompareInfo
 from dsviz_widget.widget._views import NOT_LOGGED, ViewStore
-from dsviz_widget.widget._worker import Worker
+from dsviz_widget.widget._worker import RequestWorker
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 
@@ -109,7 +109,7 @@ class DatasetWidget(anywidget.AnyWidget):
             )
         super().__init__(**view_state)
         self._handler = MessageHandler(source, read_blob, name=name, compare=compare, classes=classes)
-        self._worker = Worker(self._handler, self._reply)
+        self._worker = RequestWorker(self._handler, self._reply)
         self._views = views
         self.on_msg(self._on_custom_msg)
         if self.group:

@@ -29,7 +29,12 @@ def _query_key(msg: dict[str, Any]) -> str:
         return f"<unkeyable {id(msg)}>"
 
 
-class Worker:
+class RequestWorker:
+    """One widget's queue of browser requests, answered on its own thread (see module doc).
+
+    Not to be confused with the engine's ``BackgroundWorker``, which writes view orders and
+    row stores; this one only orders and answers protocol requests."""
+
     def __init__(self, handler: MessageHandler, send: Send) -> None:
         self._handler = handler
         self._send = send
