@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import duckdb
@@ -81,9 +82,21 @@ class Engine:
     def _open(self, paths: frozenset[str]) -> duckdb.DuckDBPyConnection:
         return open_connection(paths, memory_limit=self.memory_limit, temp_directory=temp_dir())
 
-    def _cursor(self, relation: Relation) -> duckdb.DuckDBPyConnection:
+    @contextlib.contextmanager
+    def connection(self, relation: Relation) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The engine's connection, able to read ``relation``, held for the ``with`` block.
+
+        Views run their SQL through this: one statement at a time per engine (DuckDB's
+        connection is not for concurrent use), and the connection is reopened with wider
+        ``allowed_paths`` first when ``relation`` reads files it may not read yet.
+        """
         with self._lock:
-            return self._connection(relation).cursor()
+            yield self._connection(relation)
+
+    @property
+    def worker(self) -> BackgroundWorker:
+        """The thread that writes view orders and row stores for this engine's views."""
+        return self._worker
 
     def _relation(self, source: object) -> Relation:
         key = id(source)
