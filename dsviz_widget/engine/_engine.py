@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from dsviz_widget.engine._background import BackgroundWorker, temp_dir
@@ -16,7 +17,8 @@ from dsviz_widget.engine._budget import Budget
 from dsviz_widget.engine._budget import memory_limit as _memory_limit
 from dsviz_widget.engine._budget import query_timeout as _query_timeout
 from dsviz_widget.engine._connection import open_connection
-from dsviz_widget.engine._query import Query
+from dsviz_widget.engine._errors import QueryError
+from dsviz_widget.engine._query import Query, check_columns
 from dsviz_widget.engine._relation import Relation, relation_for
 from dsviz_widget.engine._view import View
 
@@ -126,6 +128,49 @@ class Engine:
             while len(self._views) > self.max_views:
                 self._views.popitem(last=False)
         return view
+
+    def rows(
+        self,
+        source: object,
+        ids: Sequence[int] | np.ndarray | pa.Array | pa.ChunkedArray,
+        columns: Sequence[str] | None = None,
+    ) -> pa.Table:
+        """The rows of ``source`` with these row ids, in the order given (repeats allowed).
+
+        A row id is the row's position in the source (the ``_row`` of a page). Columns are
+        the storage representation of ``columns`` (default: all) plus ``_row``. Arrow sources
+        are read with ``take``; Parquet sources read only the rows asked for (from the row
+        store once a sorted view made one); joins and comparisons read each part by id.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> from dsviz_widget.engine import Engine, Source
+        >>> src = Source.from_arrow(pa.table({"x": [10, 11, 12]}))
+        >>> Engine().rows(src, [2, 0], ["x"]).to_pydict()
+        {'x': [12, 10], '_row': [2, 0]}
+        """
+        with self._lock:
+            rel = self._relation(source)
+        wanted = ids.to_pylist() if isinstance(ids, pa.Array | pa.ChunkedArray) else list(ids)
+        for r in wanted:
+            if not isinstance(r, int | np.integer) or r < 0 or r >= rel.num_rows:
+                raise IndexError(f"row {r} is out of range (the table has {rel.num_rows} rows)")
+        names = list(columns) if columns is not None else list(rel.columns)
+        check_columns(names, list(rel.columns), "columns")
+        return self.read_rows(rel, np.asarray(wanted, dtype=np.int64), names, "reading rows")
+
+    def read_rows(
+        self, relation: Relation, ids: np.ndarray, columns: list[str], what: str
+    ) -> pa.Table:
+        """Rows ``ids`` of ``relation`` (checked by the caller) under the engine's budget;
+        ``what`` names the read in a budget error. :meth:`rows` and view pages use it."""
+        with self.connection(relation) as con:
+            try:
+                with self.budget.watch(con, what):
+                    return relation.fetch(con, ids, columns)
+            except duckdb.Error as exc:
+                raise QueryError(f"reading rows failed: {exc}") from exc
 
     def query(
         self,

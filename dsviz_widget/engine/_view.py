@@ -257,12 +257,7 @@ class View:
         if self._groups is not None:
             return self._groups.slice(offset, limit)
         ids = self.ids(offset, limit)
-        with self.engine.connection(self.relation) as con:
-            try:
-                with self.engine.budget.watch(con, "reading the page's rows"):
-                    page = self.relation.fetch(con, ids, self.columns)
-            except duckdb.Error as exc:
-                raise QueryError(f"reading rows failed: {exc}") from exc
+        page = self.engine.read_rows(self.relation, ids, self.columns, "reading the page's rows")
         if self._start_pending:
             # After the page is read, not before: the two never compete for memory or cores.
             self._start_pending = False

@@ -19,7 +19,7 @@ from typing import Any, cast
 import pyarrow as pa
 
 from dsviz_widget.engine import Engine, FilterError, Query, QueryError, Source, capabilities
-from dsviz_widget.widget._arrow import ROW, for_browser, take_rows, to_ipc
+from dsviz_widget.widget._arrow import for_browser, to_ipc
 from dsviz_widget.widget._media import MediaCache, MediaError
 from dsviz_widget.widget._objects import NotThisTable, Role, TableObjects
 from dsviz_widget.widget._protocol import (
@@ -306,7 +306,7 @@ class MessageHandler:
         if row >= self.source.num_rows:
             raise BadRequest(f"'group_row' {row} is out of range (the table has "
                              f"{self.source.num_rows} rows)")
-        cells = take_rows(self.source, [row], group_by, self.engine)
+        cells = self.engine.rows(self.source, [row], group_by)
         # Arrow scalars, not as_py(): a nanosecond time or timestamp would lose its last digits
         # in Python, and the engine matches a scalar exactly as the column's own type.
         return {name: cells.column(name)[0] for name in group_by}
@@ -360,7 +360,7 @@ class MessageHandler:
         col = image_cols[0]
         samples = [list(rows or [])[:GROUP_SAMPLES] for rows in page.column(rows_col).to_pylist()]
         flat = sorted({r for rows in samples for r in rows})
-        cells = take_rows(self.source, flat, [col], self.engine).column(0).to_pylist() if flat else []
+        cells = self.engine.rows(self.source, flat, [col]).column(col).to_pylist() if flat else []
         by_row = {r: (c or {}).get("digest") for r, c in zip(flat, cells, strict=True)}
         digests = [[by_row[r] for r in rows if by_row.get(r)] for rows in samples]
         name = SAMPLES
@@ -371,8 +371,7 @@ class MessageHandler:
 
     def rows(self, row_ids: list[int]) -> pa.Table:
         """Source rows by row id, with a ``_row`` column (what ``widget.selected`` shows)."""
-        table = take_rows(self.source, row_ids, engine=self.engine)
-        return table.append_column(ROW, pa.array(row_ids, pa.int64()))
+        return self.engine.rows(self.source, row_ids)
 
 
 # ---- validation helpers ---------------------------------------------------------------

@@ -6,12 +6,11 @@ import threading
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from dsviz_widget.engine import Source
 from dsviz_widget.widget import DatasetWidget, compare, show
-from dsviz_widget.widget._arrow import for_browser, take_rows
+from dsviz_widget.widget._arrow import for_browser
 from tests.widget import _synth
 from tests.widget.conftest import decode
 
@@ -119,20 +118,6 @@ def test_compare_needs_two_tables_and_matching_labels() -> None:
         compare([Source.from_arrow(v0)], on="id", read_blob=lambda d: b"")
     with pytest.raises(ValueError, match="2 tables but 1 labels"):
         compare([Source.from_arrow(v0)] * 2, on="id", labels=["a"], read_blob=lambda d: b"")
-
-
-def test_take_rows_from_parquet_reads_the_right_rows(tmp_path) -> None:
-    t = _synth.big_table(5_000)
-    paths = []
-    for i, part in enumerate((t.slice(0, 3000), t.slice(3000))):
-        p = tmp_path / f"part{i}.parquet"
-        pq.write_table(part, p, row_group_size=700)
-        paths.append(str(p))
-    src = Source.from_parquet(paths)
-    got = take_rows(src, [4999, 0, 3000, 2999, 701], ["id"])
-    assert got.column("id").to_pylist() == [4999, 0, 3000, 2999, 701]
-    with pytest.raises(IndexError, match="out of range"):
-        take_rows(src, [5000])
 
 
 def test_array_and_native_columns_become_text_for_the_browser() -> None:
