@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -18,6 +18,7 @@ from dsviz_widget.engine._budget import memory_limit as _memory_limit
 from dsviz_widget.engine._budget import query_timeout as _query_timeout
 from dsviz_widget.engine._connection import open_connection
 from dsviz_widget.engine._errors import QueryError
+from dsviz_widget.engine._groups import check_group_by, drill_query
 from dsviz_widget.engine._query import Query, check_columns
 from dsviz_widget.engine._relation import Relation, relation_for
 from dsviz_widget.engine._view import View
@@ -159,6 +160,41 @@ class Engine:
         names = list(columns) if columns is not None else list(rel.columns)
         check_columns(names, list(rel.columns), "columns")
         return self.read_rows(rel, np.asarray(wanted, dtype=np.int64), names, "reading rows")
+
+    def group_query(
+        self,
+        source: object,
+        query: Query,
+        key_values: Mapping[str, Any] | None = None,
+        *,
+        row: int | None = None,
+    ) -> Query:
+        """``query`` (with ``group_by``) restricted to one group, without computing the groups.
+
+        The group is named by its ``key_values`` or, with ``row``, by the row id of one of its
+        rows: the keys are then read from that row as Arrow scalars of each column's own type,
+        exact where a value passed through JSON or a JavaScript number is not (int64 above
+        2^53, NaN, decimals, nanosecond times). See :meth:`View.group_query` for the match.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> from dsviz_widget.engine import Engine, Query, Source
+        >>> src = Source.from_arrow(pa.table({"label": ["cat", "dog", "cat"]}))
+        >>> engine = Engine()
+        >>> q = engine.group_query(src, Query(group_by=["label"]), row=2)
+        >>> engine.view(src, q).page(0, 10).column("_row").to_pylist()
+        [0, 2]
+        """
+        with self._lock:
+            rel = self._relation(source)
+        group_by = check_group_by(rel.columns, query.group_by)
+        if row is not None:
+            cells = self.rows(source, [row], group_by)
+            # Arrow scalars, not as_py(): a nanosecond time or timestamp would lose its last
+            # digits in Python, and the match compares a scalar exactly as the column's type.
+            key_values = {name: cells.column(name)[0] for name in group_by}
+        return drill_query(rel.columns, query, key_values or {})
 
     def read_rows(
         self, relation: Relation, ids: np.ndarray, columns: list[str], what: str

@@ -7,18 +7,16 @@ it; the protocol tests call it directly.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import pyarrow as pa
 
-from dsviz_widget.engine import Engine, FilterError, Query, QueryError, Source, capabilities
+from dsviz_widget.engine import Engine, FilterError, QueryError, Source, View, capabilities
 from dsviz_widget.widget._arrow import for_browser, to_ipc
 from dsviz_widget.widget._media import MediaCache, MediaError
 from dsviz_widget.widget._objects import NotThisTable, Role, TableObjects
@@ -38,9 +36,11 @@ from dsviz_widget.widget._protocol import (
     InfoResponse,
     MediaItem,
     PageResponse,
+    QuerySpec,
     SummaryResponse,
     ThumbnailsResponse,
 )
+from dsviz_widget.widget._viewmodel import ViewModel, drilled, group_key_text
 
 log = logging.getLogger("dsviz_widget.widget")
 
@@ -90,15 +90,19 @@ class MessageHandler:
         self.source = source
         self.name = name or source.name
         self.compare = compare
-        self.engine = engine or Engine()
+        self.model = ViewModel(source, engine=engine, compare=compare is not None)
+        self.engine = self.model.engine
         self.media = MediaCache(read_blob)
-        self._views: OrderedDict[str, Any] = OrderedDict()
         self.kinds = source.kinds
         self.classes = dict(source.metadata.get("classes") or {})
         self.classes.update(classes or {})
         self._read_blob = read_blob
         #: The files this table's cells name; every request that sends file bytes asks it first.
         self.objects = TableObjects(source, self.engine)
+
+    def close(self) -> None:
+        """Release the engine this handler made (see :meth:`ViewModel.close`)."""
+        self.model.close()
 
     # ---- entry point -------------------------------------------------------------------
 
@@ -186,7 +190,7 @@ class MessageHandler:
         started = time.perf_counter()
         view = self.view(spec)
         page = view.page(offset, limit)
-        grouped = bool(spec.get("group_by")) and not _drilled(spec)
+        grouped = bool(spec.get("group_by")) and not drilled(spec)
         roles: GroupRoles | None = None
         kinds = self.kinds
         if grouped:
@@ -206,8 +210,8 @@ class MessageHandler:
             "group_key": None,
             "roles": roles,
         }
-        if spec.get("group_by") and _drilled(spec):
-            reply["group_key"] = [[k, _as_text(v)] for k, v in self.group_key(spec).items()]
+        if spec.get("group_by") and drilled(spec):
+            reply["group_key"] = group_key_text(view)
         return dict(reply), [to_ipc(table)]
 
     def _summary(self, msg: Mapping[str, Any]) -> Reply:
@@ -279,65 +283,9 @@ class MessageHandler:
 
     # ---- engine ------------------------------------------------------------------------
 
-    def query(self, spec: Mapping[str, Any]) -> Query:
-        """The engine query for a browser query spec (validated)."""
-        filt = self._filter_text(spec)
-        columns = spec.get("columns") or None
-        sort = list(spec.get("sort") or [])
-        group_by = list(spec.get("group_by") or [])
-        if group_by and _drilled(spec):
-            parent = self.engine.view(self.source, Query(filter=filt or None, group_by=group_by))
-            q = parent.group_query(self.group_key(spec))
-            return dataclasses.replace(q, sort=sort, columns=columns)
-        return Query(filter=filt or None, sort=sort, group_by=group_by, columns=columns)
-
-    def group_key(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        """The key values of the group a spec drills into, exactly as the table holds them.
-
-        With ``group_row`` they are read from that source row as Arrow scalars of the column's
-        own type (exact for int64/uint64 extremes, NaN, decimals, nanosecond times), so a key
-        never passes through JSON, a Python conversion or a JavaScript number on its way back
-        to the engine.
-        """
-        group_by = list(spec.get("group_by") or [])
-        row = spec.get("group_row")
-        if row is None:
-            return dict(spec.get("group") or {})
-        if row >= self.source.num_rows:
-            raise BadRequest(f"'group_row' {row} is out of range (the table has "
-                             f"{self.source.num_rows} rows)")
-        cells = self.engine.rows(self.source, [row], group_by)
-        # Arrow scalars, not as_py(): a nanosecond time or timestamp would lose its last digits
-        # in Python, and the engine matches a scalar exactly as the column's own type.
-        return {name: cells.column(name)[0] for name in group_by}
-
-    def _filter_text(self, spec: Mapping[str, Any]) -> str:
-        user = str(spec.get("filter") or "")
-        user = user if user.strip() else ""
-        if spec.get("changed_only") and self.compare is not None:
-            # Composed from the user's text and a column name, then parsed by the engine's own
-            # parser like any filter: never pasted into SQL.
-            return f"({user}) and changed" if user else "changed"
-        return user
-
-    def view(self, spec: Mapping[str, Any]) -> Any:
-        """An engine view for the spec; the last few are kept so paging does not recount."""
-        key = json.dumps(spec, sort_keys=True, default=str)
-        hit = self._views.get(key)
-        if hit is not None:
-            self._views.move_to_end(key)
-            return hit
-        try:
-            view = self.engine.view(self.source, self.query(spec))
-        except FilterError as exc:
-            user = str(spec.get("filter") or "")
-            if exc.text != user and user.strip():  # composed for changed_only: point into the user's text
-                raise FilterError(exc.message, exc.position - 1, user) from None
-            raise
-        self._views[key] = view
-        while len(self._views) > 8:
-            self._views.popitem(last=False)
-        return view
+    def view(self, spec: QuerySpec) -> View:
+        """The engine view a page or summary request asks about (see :class:`ViewModel`)."""
+        return self.model.view(spec)
 
     def _with_samples(self, page: pa.Table, view: Any) -> tuple[pa.Table, GroupRoles]:
         """Add each group's first sample image digests (first image column) to a group page,
@@ -368,10 +316,6 @@ class MessageHandler:
             name += "_"
         roles["sample_images"] = name
         return page.append_column(name, pa.array(digests, pa.list_(pa.string()))), roles
-
-    def rows(self, row_ids: list[int]) -> pa.Table:
-        """Source rows by row id, with a ``_row`` column (what ``widget.selected`` shows)."""
-        return self.engine.rows(self.source, row_ids)
 
 
 # ---- validation helpers ---------------------------------------------------------------
@@ -414,7 +358,7 @@ def _digests(msg: Mapping[str, Any], key: str) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _query_spec(raw: object) -> dict[str, Any]:
+def _query_spec(raw: object) -> QuerySpec:
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
@@ -440,17 +384,6 @@ def _query_spec(raw: object) -> dict[str, Any]:
         "group": dict(group) if group else None,
         "group_row": None if raw.get("group_row") is None else _int(raw, "group_row", 0, None),
     }
-
-
-def _drilled(spec: Mapping[str, Any]) -> bool:
-    return spec.get("group_row") is not None or bool(spec.get("group"))
-
-
-def _as_text(value: Any) -> str:
-    """A key value as the chip shows it (``null`` for a missing value)."""
-    if isinstance(value, pa.Scalar):
-        value = value.as_py() if value.is_valid else None
-    return "null" if value is None else str(value)
 
 
 def _media_item(
