@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dsviz_widget.widget._handler import MessageHandler
+from dsviz_widget.widget._requests import error_reply
 
 Send = Callable[[dict[str, Any], list[bytes]], None]
 
@@ -69,9 +70,9 @@ class RequestWorker:
             self._cond.notify()
         for old in superseded:
             old_id, old_kind = old.get("id"), old.get("kind")
-            self._answer(MessageHandler._error(old_id if isinstance(old_id, str) else "",
-                                               old_kind if isinstance(old_kind, str) else "",
-                                               "superseded by a newer request"), [])
+            self._answer(error_reply(old_id if isinstance(old_id, str) else "",
+                                     old_kind if isinstance(old_kind, str) else "",
+                                     "superseded by a newer request"), [])
 
     def _answer(self, reply: dict[str, Any], buffers: list[bytes]) -> None:
         # The comm may have closed under us: then there is nobody left to answer.
