@@ -23,6 +23,8 @@ from dsviz_widget.engine._query import Query, check_columns
 from dsviz_widget.engine._relation import Relation, relation_for
 from dsviz_widget.engine._view import View
 
+CLOSED = "this engine is closed (the widget or table using it was closed)"
+
 
 class Engine:
     """Answers queries over sources; safe to call from several threads (one at a time).
@@ -68,6 +70,7 @@ class Engine:
         self.max_views = max_views
         self._allowed: frozenset[str] = frozenset()
         self._con = self._open(frozenset())
+        self._closed = False
         self._worker = BackgroundWorker()
         self._relations: OrderedDict[int, tuple[object, Relation]] = OrderedDict()
         self._views: OrderedDict[tuple[Any, ...], tuple[object, View]] = OrderedDict()
@@ -94,6 +97,8 @@ class Engine:
         ``allowed_paths`` first when ``relation`` reads files it may not read yet.
         """
         with self._lock:
+            if self._closed:
+                raise QueryError(CLOSED)
             yield self._connection(relation)
 
     @property
@@ -102,6 +107,8 @@ class Engine:
         return self._worker
 
     def _relation(self, source: object) -> Relation:
+        if self._closed:
+            raise QueryError(CLOSED)
         key = id(source)
         hit = self._relations.get(key)
         if hit is not None and hit[0] is source:
@@ -225,10 +232,20 @@ class Engine:
         )
         return self.view(source, q).page(offset, limit)
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called; a closed engine answers no more queries."""
+        return self._closed
+
     def close(self) -> None:
-        """Stop background work and drop every view (their temp files go with them)."""
+        """Stop background work, drop every view (their temp files go with them) and close
+        the connection. A query running in another thread is interrupted first; closing
+        twice is harmless."""
         self._worker.stop()
+        with contextlib.suppress(duckdb.Error):
+            self._con.interrupt()
         with self._lock:
+            self._closed = True
             self._views.clear()
             self._relations.clear()
             self._con.close()

@@ -162,7 +162,10 @@ class DatasetWidget(anywidget.AnyWidget):
         self.send(content, buffers)
 
     def close(self) -> None:
+        """Close the widget: its request thread stops, then its engine is closed (views,
+        temporary files and the engine's background thread go with it)."""
         self._worker.close()
+        self._handler.close()
         super().close()
 
     def save_view(self, name: str) -> None:

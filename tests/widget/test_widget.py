@@ -165,3 +165,24 @@ def test_a_newer_page_supersedes_queued_pages_and_summaries(images, monkeypatch:
     order = [m["id"] for m, _ in out]
     assert order.index("p2") < order.index("s2")
     w.close()
+
+
+def test_closing_a_widget_closes_its_engine(images) -> None:
+    from dsviz_widget.engine import Engine, Query, QueryError
+    from dsviz_widget.widget._handler import MessageHandler
+
+    source, read, _ = images
+    w = show(source, read_blob=read, sort=["-score"])
+    assert len(w.page(0, 5)) == 5
+    engine = w._handler.engine
+    w.close()
+    assert engine.closed
+    with pytest.raises(QueryError, match="engine is closed"):
+        engine.view(source, Query(sort=["id"]))
+    w.close()  # twice is harmless
+    # An engine given to a handler belongs to the caller: closing the handler leaves it open.
+    shared = Engine()
+    h = MessageHandler(source, read, engine=shared)
+    h.close()
+    assert not shared.closed and shared.view(source, Query(sort=["id"])).num_rows == 12
+    shared.close()
