@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dsviz_widget.engine._connection import open_connection
+from dsviz_widget.engine._rows import take_pieces
 
 BG_MEMORY = "64MB"  # DuckDB memory limit of a background sort (it spills beyond)
 BG_THREADS = 1  # leave a core to the foreground on small machines
@@ -197,29 +198,14 @@ class RowStore(Job):
 
     def take(self, ids: np.ndarray, columns: list[str]) -> pa.Table:
         """Rows ``ids`` (in that order) with ``columns``; always a copy, never the map."""
-        ids = np.asarray(ids, dtype=np.int64)
         with self._lock:
             reader = self._open()
-            which = np.searchsorted(self.starts, ids, side="right") - 1
-            by_batch = np.argsort(which, kind="stable")
-            sorted_which = which[by_batch]
-            cuts = np.flatnonzero(np.diff(sorted_which)) + 1
-            parts = []
-            for chunk in np.split(np.arange(len(ids)), cuts):
-                if not len(chunk):
-                    continue
-                k = int(sorted_which[chunk[0]])
-                local = ids[by_batch[chunk]] - self.starts[k]
-                batch = reader.get_batch(k).select(columns)
-                parts.append(batch.take(pa.array(local)))
-            if parts:
-                table = pa.Table.from_batches(parts)
-            else:
-                table = self.schema.empty_table().select(columns)
-            if len(ids) and not bool(np.all(by_batch[1:] > by_batch[:-1])):
-                inverse = np.empty_like(by_batch)
-                inverse[by_batch] = np.arange(len(by_batch))
-                table = table.take(pa.array(inverse))
+            table = take_pieces(
+                ids,
+                self.starts,
+                lambda k: reader.get_batch(k).select(columns),
+                self.schema.empty_table().select(columns),
+            )
             if self._map is not None and hasattr(mmap, "MADV_DONTNEED"):
                 # Drop the pages just read from this process's resident set (they stay in
                 # the page cache), so browsing never grows kernel memory.
@@ -268,7 +254,7 @@ def _stat(path: str) -> tuple[int, int]:
 
 
 # -- the worker ------------------------------------------------------------------------
-class Worker:
+class BackgroundWorker:
     """Runs jobs one at a time on a daemon thread: row stores first, then view orders,
     newest first. A running view order is interrupted (and queued again) when a newer one
     arrives or another one is waited for, so the view the user looks at goes first."""
@@ -411,7 +397,7 @@ class Worker:
             thread.join()
 
 
-_WORKERS: weakref.WeakSet[Worker] = weakref.WeakSet()
+_WORKERS: weakref.WeakSet[BackgroundWorker] = weakref.WeakSet()
 
 
 @atexit.register

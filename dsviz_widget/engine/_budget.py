@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
+import pyarrow as pa
 
 from dsviz_widget.engine._errors import QueryError
 
@@ -83,6 +84,37 @@ class Budget:
             raise self.memory_error(what) from exc
         finally:
             _WATCHDOG.remove(token)
+
+
+def run_sql(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list[object],
+    budget: Budget,
+) -> duckdb.DuckDBPyConnection:
+    """Execute under ``budget``, turning DuckDB's errors (overflow, bad cast) into a
+    QueryError."""
+    try:
+        with budget.watch(con):
+            return con.execute(sql, params)
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise QueryError(f"the query failed: {first}") from exc
+
+
+def run_arrow(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list[object],
+    budget: Budget,
+) -> pa.Table:
+    """Like :func:`run_sql`, returning Arrow (``con.sql`` avoids the DB-API extra copy)."""
+    try:
+        with budget.watch(con):
+            return con.sql(sql, params=params).to_arrow_table()
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise QueryError(f"the query failed: {first}") from exc
 
 
 class _Watchdog:

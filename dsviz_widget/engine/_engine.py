@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
-from dsviz_widget.engine._background import Worker, temp_dir
+from dsviz_widget.engine._background import BackgroundWorker, temp_dir
 from dsviz_widget.engine._budget import Budget
 from dsviz_widget.engine._budget import memory_limit as _memory_limit
 from dsviz_widget.engine._budget import query_timeout as _query_timeout
 from dsviz_widget.engine._connection import open_connection
-from dsviz_widget.engine._query import Query
+from dsviz_widget.engine._errors import QueryError
+from dsviz_widget.engine._groups import check_group_by, drill_query
+from dsviz_widget.engine._query import Query, check_columns
 from dsviz_widget.engine._relation import Relation, relation_for
 from dsviz_widget.engine._view import View
+
+CLOSED = "this engine is closed (the widget or table using it was closed)"
 
 
 class Engine:
@@ -64,7 +70,8 @@ class Engine:
         self.max_views = max_views
         self._allowed: frozenset[str] = frozenset()
         self._con = self._open(frozenset())
-        self._worker = Worker()
+        self._closed = False
+        self._worker = BackgroundWorker()
         self._relations: OrderedDict[int, tuple[object, Relation]] = OrderedDict()
         self._views: OrderedDict[tuple[Any, ...], tuple[object, View]] = OrderedDict()
 
@@ -81,11 +88,27 @@ class Engine:
     def _open(self, paths: frozenset[str]) -> duckdb.DuckDBPyConnection:
         return open_connection(paths, memory_limit=self.memory_limit, temp_directory=temp_dir())
 
-    def _cursor(self, relation: Relation) -> duckdb.DuckDBPyConnection:
+    @contextlib.contextmanager
+    def connection(self, relation: Relation) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The engine's connection, able to read ``relation``, held for the ``with`` block.
+
+        Views run their SQL through this: one statement at a time per engine (DuckDB's
+        connection is not for concurrent use), and the connection is reopened with wider
+        ``allowed_paths`` first when ``relation`` reads files it may not read yet.
+        """
         with self._lock:
-            return self._connection(relation).cursor()
+            if self._closed:
+                raise QueryError(CLOSED)
+            yield self._connection(relation)
+
+    @property
+    def worker(self) -> BackgroundWorker:
+        """The thread that writes view orders and row stores for this engine's views."""
+        return self._worker
 
     def _relation(self, source: object) -> Relation:
+        if self._closed:
+            raise QueryError(CLOSED)
         key = id(source)
         hit = self._relations.get(key)
         if hit is not None and hit[0] is source:
@@ -114,6 +137,84 @@ class Engine:
                 self._views.popitem(last=False)
         return view
 
+    def rows(
+        self,
+        source: object,
+        ids: Sequence[int] | np.ndarray | pa.Array | pa.ChunkedArray,
+        columns: Sequence[str] | None = None,
+    ) -> pa.Table:
+        """The rows of ``source`` with these row ids, in the order given (repeats allowed).
+
+        A row id is the row's position in the source (the ``_row`` of a page). Columns are
+        the storage representation of ``columns`` (default: all) plus ``_row``. Arrow sources
+        are read with ``take``; Parquet sources read only the rows asked for (from the row
+        store once a sorted view made one); joins and comparisons read each part by id.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> from dsviz_widget.engine import Engine, Source
+        >>> src = Source.from_arrow(pa.table({"x": [10, 11, 12]}))
+        >>> Engine().rows(src, [2, 0], ["x"]).to_pydict()
+        {'x': [12, 10], '_row': [2, 0]}
+        """
+        with self._lock:
+            rel = self._relation(source)
+        wanted = ids.to_pylist() if isinstance(ids, pa.Array | pa.ChunkedArray) else list(ids)
+        for r in wanted:
+            if not isinstance(r, int | np.integer) or r < 0 or r >= rel.num_rows:
+                raise IndexError(f"row {r} is out of range (the table has {rel.num_rows} rows)")
+        names = list(columns) if columns is not None else list(rel.columns)
+        check_columns(names, list(rel.columns), "columns")
+        return self.read_rows(rel, np.asarray(wanted, dtype=np.int64), names, "reading rows")
+
+    def group_query(
+        self,
+        source: object,
+        query: Query,
+        key_values: Mapping[str, Any] | None = None,
+        *,
+        row: int | None = None,
+    ) -> Query:
+        """``query`` (with ``group_by``) restricted to one group, without computing the groups.
+
+        The group is named by its ``key_values`` or, with ``row``, by the row id of one of its
+        rows: the keys are then read from that row as Arrow scalars of each column's own type,
+        exact where a value passed through JSON or a JavaScript number is not (int64 above
+        2^53, NaN, decimals, nanosecond times). See :meth:`View.group_query` for the match.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> from dsviz_widget.engine import Engine, Query, Source
+        >>> src = Source.from_arrow(pa.table({"label": ["cat", "dog", "cat"]}))
+        >>> engine = Engine()
+        >>> q = engine.group_query(src, Query(group_by=["label"]), row=2)
+        >>> engine.view(src, q).page(0, 10).column("_row").to_pylist()
+        [0, 2]
+        """
+        with self._lock:
+            rel = self._relation(source)
+        group_by = check_group_by(rel.columns, query.group_by)
+        if row is not None:
+            cells = self.rows(source, [row], group_by)
+            # Arrow scalars, not as_py(): a nanosecond time or timestamp would lose its last
+            # digits in Python, and the match compares a scalar exactly as the column's type.
+            key_values = {name: cells.column(name)[0] for name in group_by}
+        return drill_query(rel.columns, query, key_values or {})
+
+    def read_rows(
+        self, relation: Relation, ids: np.ndarray, columns: list[str], what: str
+    ) -> pa.Table:
+        """Rows ``ids`` of ``relation`` (checked by the caller) under the engine's budget;
+        ``what`` names the read in a budget error. :meth:`rows` and view pages use it."""
+        with self.connection(relation) as con:
+            try:
+                with self.budget.watch(con, what):
+                    return relation.fetch(con, ids, columns)
+            except duckdb.Error as exc:
+                raise QueryError(f"reading rows failed: {exc}") from exc
+
     def query(
         self,
         source: object,
@@ -131,10 +232,20 @@ class Engine:
         )
         return self.view(source, q).page(offset, limit)
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called; a closed engine answers no more queries."""
+        return self._closed
+
     def close(self) -> None:
-        """Stop background work and drop every view (their temp files go with them)."""
+        """Stop background work, drop every view (their temp files go with them) and close
+        the connection. A query running in another thread is interrupted first; closing
+        twice is harmless."""
         self._worker.stop()
+        with contextlib.suppress(duckdb.Error):
+            self._con.interrupt()
         with self._lock:
+            self._closed = True
             self._views.clear()
             self._relations.clear()
             self._con.close()

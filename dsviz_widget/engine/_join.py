@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from dsviz_widget.engine._background import Worker
+from dsviz_widget.engine._background import BackgroundWorker
 from dsviz_widget.engine._budget import Budget, memory_limit, query_timeout
 from dsviz_widget.engine._compile import ColumnInfo, quote_ident
 from dsviz_widget.engine._connection import open_connection
@@ -162,7 +162,7 @@ class JoinRelation:
         finally:
             con.close()
 
-    def prepare(self, worker: Worker) -> None:
+    def prepare(self, worker: BackgroundWorker) -> None:
         for part in self.parts:
             part.prepare(worker)
 

@@ -32,9 +32,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dsviz_widget.engine._background import RowStore, Worker, row_store, temp_dir
+from dsviz_widget.engine._background import BackgroundWorker, RowStore, row_store, temp_dir
 from dsviz_widget.engine._compile import ColumnInfo, quote_ident
 from dsviz_widget.engine._errors import QueryError
+from dsviz_widget.engine._rows import take_pieces
 from dsviz_widget.engine._source import Source
 from dsviz_widget.engine._temporal import for_duckdb, is_wide_decimal
 
@@ -68,7 +69,7 @@ class Relation(Protocol):
         """Rows ``ids`` (in that order, repeats allowed) with ``columns`` and ``_row``."""
         ...
 
-    def prepare(self, worker: Worker) -> None:
+    def prepare(self, worker: BackgroundWorker) -> None:
         """Start whatever makes reads by scattered ids fast (called by sorted/filtered views)."""
         ...
 
@@ -142,7 +143,7 @@ class ArrowRelation:
         con.register(self.name, self._with_row)
         return quote_ident(self.name)
 
-    def prepare(self, worker: Worker) -> None:
+    def prepare(self, worker: BackgroundWorker) -> None:
         pass  # in memory: take() is already random access
 
     def fetch(
@@ -173,7 +174,7 @@ class ParquetRelation:
     def allowed_paths(self) -> tuple[str, ...]:
         return self.links
 
-    def prepare(self, worker: Worker) -> None:
+    def prepare(self, worker: BackgroundWorker) -> None:
         if self.num_rows < ROW_STORE_MIN_ROWS:
             return
         store = self.store
@@ -231,17 +232,12 @@ class ParquetRelation:
     def _read_exact(self, ids: np.ndarray, columns: list[str]) -> pa.Table:
         """Rows ``ids`` (in that order) of ``columns`` read by Arrow, not DuckDB: whole
         columns of the files holding them (only over-wide decimals come this way)."""
-        parts: list[pa.Table] = [self.source.schema.empty_table().select(columns)]
-        where: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
-        for k, path in enumerate(self.paths):
-            lo, hi = self.offsets[k], self.offsets[k + 1]
-            (hits,) = np.nonzero((ids >= lo) & (ids < hi))
-            if len(hits):
-                table = pq.read_table(path, columns=columns).select(columns)
-                parts.append(table.take(pa.array(ids[hits] - lo)))
-                where.append(hits)
-        table = pa.concat_tables(parts)
-        return table.take(pa.array(np.argsort(np.concatenate(where), kind="stable")))
+        return take_pieces(
+            ids,
+            self.offsets,
+            lambda k: pq.read_table(self.paths[k], columns=columns).select(columns),
+            self.source.schema.empty_table().select(columns),
+        )
 
     def _read(self, path: str) -> str:
         # file_row_number is DuckDB's virtual column: once every file column is renamed

@@ -11,6 +11,7 @@ Unsorted, unfiltered views need no order: page ``k`` is rows ``k*n .. (k+1)*n``.
 from __future__ import annotations
 
 import math
+import threading
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -19,21 +20,15 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from dsviz_widget.engine._background import OrderJob, Worker
-from dsviz_widget.engine._budget import Budget, BudgetError
+from dsviz_widget.engine._background import BackgroundWorker, OrderJob
+from dsviz_widget.engine._budget import BudgetError, run_sql
 from dsviz_widget.engine._compile import ColumnInfo, column_sql, compile_filter, unusable
 from dsviz_widget.engine._errors import QueryError
+from dsviz_widget.engine._groups import check_group_by, drill_query, group_page, match_sql
 from dsviz_widget.engine._parser import parse_filter
-from dsviz_widget.engine._query import (
-    AGGREGATES,
-    DEFAULT_AGGREGATES,
-    Query,
-    check_columns,
-    parse_sort_key,
-)
+from dsviz_widget.engine._query import Query, check_columns, parse_sort_key
 from dsviz_widget.engine._relation import ROW, Relation
 from dsviz_widget.engine._summary import summarize
-from dsviz_widget.engine._temporal import match_value
 
 if TYPE_CHECKING:
     from dsviz_widget.engine._engine import Engine
@@ -41,40 +36,6 @@ if TYPE_CHECKING:
 TOP_N = 2_000  # pages ending above this depth wait for the view's order
 ORDER_WAIT_S = 300.0  # then a deep page gives up waiting and sorts with OFFSET itself
 MAX_LIMIT = 100_000
-SAMPLE_ROWS = 4
-
-_AGG_SQL = {"mean": "avg", "min": "min", "max": "max", "sum": "sum", "count": "count"}
-
-
-def run_sql(
-    con: duckdb.DuckDBPyConnection,
-    sql: str,
-    params: list[object],
-    budget: Budget,
-) -> duckdb.DuckDBPyConnection:
-    """Execute under ``budget``, turning DuckDB's errors (overflow, bad cast) into a
-    QueryError."""
-    try:
-        with budget.watch(con):
-            return con.execute(sql, params)
-    except duckdb.Error as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise QueryError(f"the query failed: {first}") from exc
-
-
-def run_arrow(
-    con: duckdb.DuckDBPyConnection,
-    sql: str,
-    params: list[object],
-    budget: Budget,
-) -> pa.Table:
-    """Like :func:`run_sql`, returning Arrow (``con.sql`` avoids the DB-API extra copy)."""
-    try:
-        with budget.watch(con):
-            return con.sql(sql, params=params).to_arrow_table()
-    except duckdb.Error as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise QueryError(f"the query failed: {first}") from exc
 
 
 def ids_query(
@@ -95,7 +56,7 @@ def ids_query(
     return make
 
 
-def _drop_order(worker: Worker, job: OrderJob) -> None:
+def _drop_order(worker: BackgroundWorker, job: OrderJob) -> None:
     worker.cancel(job)
     if job.done.is_set():
         job.discard()
@@ -127,21 +88,22 @@ class View:
             tree = parse_filter(query.filter, names, dicts)
             self.where = compile_filter(tree, query.filter, cols, self.params).sql
         if query.match:
-            self.where = f"({self.where}) AND {self._match_sql(dict(query.match))}"
-        self.group_by = list(query.group_by)
-        check_columns(self.group_by, names, "group_by")
-        for g in self.group_by:
-            if cols[g].cls == "opaque":
-                raise QueryError(f"group_by: column {g!r} {unusable(cols[g], 'grouped')}")
+            match = match_sql(engine, relation, dict(query.match), self.params)
+            self.where = f"({self.where}) AND {match}"
+        self.group_by = check_group_by(cols, query.group_by)
         self.total_rows = relation.num_rows
         self._order: np.ndarray | None = None  # small views: the order in memory
         self._job: OrderJob | None = None  # bigger ones: the order in a temp file
+        self._job_lock = threading.Lock()  # two threads paging one view make one order
         self._start_pending = False
         self._groups: pa.Table | None = None
         self.count_column = "count"
         self.samples_column = "_sample_rows"
         if self.group_by:
-            self._groups = self._run_groups()
+            groups = group_page(engine, relation, query, self.where, self.params)
+            self._groups = groups.table
+            self.count_column = groups.count_column
+            self.samples_column = groups.samples_column
             self.num_rows = self._groups.num_rows
             return
         self.sort = [parse_sort_key(k, names) for k in query.sort]
@@ -158,8 +120,7 @@ class View:
     # -- SQL helpers ---------------------------------------------------------------
     def _scalar(self, make_sql: Callable[[str], str]) -> Any:
         # A callback, not str.format: column names inside the SQL may contain braces.
-        with self.engine._lock:
-            con = self.engine._connection(self.relation)
+        with self.engine.connection(self.relation) as con:
             rows = run_sql(
                 con, make_sql(self.relation.sql(con)), self.params, self.engine.budget
             ).fetchall()
@@ -188,8 +149,7 @@ class View:
 
     def _run_ids(self, make_sql: Callable[[str], str]) -> np.ndarray:
         """Run an ids query in the foreground; ids of an unsorted view come back sorted."""
-        with self.engine._lock:
-            con = self.engine._connection(self.relation)
+        with self.engine.connection(self.relation) as con:
             got = run_sql(
                 con, make_sql(self.relation.sql(con)), self.params, self.engine.budget
             ).fetchnumpy()[ROW]
@@ -200,7 +160,7 @@ class View:
 
     def _order_job(self) -> OrderJob:
         """This view's background order (created and queued on first use)."""
-        with self.engine._lock:
+        with self._job_lock:
             job = self._job
             if job is None or (job.done.is_set() and (job.cancelled or job.error is not None)):
                 big = self.total_rows >= 2**31
@@ -214,10 +174,10 @@ class View:
                     self.num_rows,
                 )
                 self._job = job
-                weakref.finalize(self, _drop_order, self.engine._worker, job)
+                weakref.finalize(self, _drop_order, self.engine.worker, job)
                 if self.engine.background:
-                    self.relation.prepare(self.engine._worker)
-                    self.engine._worker.submit(job)
+                    self.relation.prepare(self.engine.worker)
+                    self.engine.worker.submit(job)
         return job
 
     def _full_order(self) -> np.ndarray | None:
@@ -229,9 +189,9 @@ class View:
             return self._order
         job = self._order_job()
         if not self.engine.background and not job.done.is_set():
-            self.engine._worker.run_sync(job)
+            self.engine.worker.run_sync(job)
         else:
-            self.engine._worker.wait(job, ORDER_WAIT_S)
+            self.engine.worker.wait(job, ORDER_WAIT_S)
         if job.done.is_set() and job.error is None and not job.cancelled:
             return job.order()
         if job.error is not None:
@@ -241,7 +201,7 @@ class View:
             if isinstance(err, duckdb.OutOfMemoryException):
                 raise BudgetError(
                     f"sorting the whole view needed more than the background "
-                    f"memory budget ({self.engine._worker.memory_limit})"
+                    f"memory budget ({self.engine.worker.memory_limit})"
                 ) from err
             raise QueryError(f"the query failed: {err}") from err
         return None
@@ -297,13 +257,7 @@ class View:
         if self._groups is not None:
             return self._groups.slice(offset, limit)
         ids = self.ids(offset, limit)
-        with self.engine._lock:
-            con = self.engine._connection(self.relation)
-            try:
-                with self.engine.budget.watch(con, "reading the page's rows"):
-                    page = self.relation.fetch(con, ids, self.columns)
-            except duckdb.Error as exc:
-                raise QueryError(f"reading rows failed: {exc}") from exc
+        page = self.engine.read_rows(self.relation, ids, self.columns, "reading the page's rows")
         if self._start_pending:
             # After the page is read, not before: the two never compete for memory or cores.
             self._start_pending = False
@@ -325,8 +279,7 @@ class View:
         unfiltered = self.query.filter is None and not self.query.match
         if info.cls == "num" and unfiltered and finite_bounds is not None:
             bounds = finite_bounds(column)  # Parquet statistics: saves a scan
-        with self.engine._lock:
-            con = self.engine._connection(self.relation)
+        with self.engine.connection(self.relation) as con:
             try:
                 with self.engine.budget.watch(con, f"the summary of {column!r}"):
                     return summarize(
@@ -362,59 +315,7 @@ class View:
         >>> q.match, Engine().view(src, q).num_rows
         ((('label', 'cat'),), 2)
         """
-        missing = [k for k in self.group_by if k not in key_values]
-        if missing:
-            raise QueryError(f"group_query: missing values for group keys {missing}")
-        match = tuple((k, key_values[k]) for k in self.group_by)
-        cols = list(self.relation.columns)
-        sort = [k for k in self.query.sort if k.lstrip("+-") in cols or k in cols]
-        return Query(
-            filter=self.query.filter,
-            sort=sort,
-            columns=self.query.columns,
-            match=(*self.query.match, *match),
-        )
-
-    def _match_sql(self, match: dict[str, Any]) -> str:
-        """``key = value`` for each pair, with the value bound and cast to the key's type."""
-        cols = self.relation.columns
-        check_columns(list(match), list(cols), "match")
-        parts = []
-        for name, value in match.items():
-            info = cols[name]
-            # Durations are integers to DuckDB; an Arrow scalar key is read exactly.
-            value = match_value(value, info.type)
-            # column_sql reads NaN as null, which is how group-by keys NaN (one rule).
-            col = column_sql(info)
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                parts.append(f"({col} IS NULL)")
-                continue
-            duck_type = self._duck_type(info)
-            self._check_castable(name, value, duck_type)
-            self.params.append(value)
-            # The column's own DuckDB type: exact for BIGINT/UBIGINT extremes and decimals.
-            parts.append(f"({col} = CAST(${len(self.params)} AS {duck_type}))")
-        return "(" + " AND ".join(parts) + ")"
-
-    def _check_castable(self, name: str, value: Any, duck_type: str) -> None:
-        """Refuse a key value that is not of the column's type, naming the column (DuckDB
-        might otherwise skip the cast, or fail with no column named)."""
-        with self.engine._lock:
-            con = self.engine._connection(self.relation)
-            try:
-                con.execute(f"SELECT CAST($1 AS {duck_type})", [value]).fetchall()
-            except (duckdb.Error, TypeError, ValueError) as exc:
-                raise QueryError(
-                    f"match: {value!r} is not a value of column {name!r} ({duck_type})"
-                ) from exc
-
-    def _duck_type(self, info: ColumnInfo) -> str:
-        with self.engine._lock:
-            con = self.engine._connection(self.relation)
-            got = con.execute(
-                f"DESCRIBE SELECT {info.ident} FROM {self.relation.sql(con)}"
-            ).fetchall()
-        return str(got[0][1])
+        return drill_query(self.relation.columns, self.query, key_values)
 
     @staticmethod
     def group_filter(key_values: dict[str, Any]) -> str:
@@ -428,84 +329,6 @@ class View:
             else:
                 parts.append(f"{ident} == {format_literal(value)}")
         return " and ".join(parts)
-
-    # -- group-by --------------------------------------------------------------------
-    def _aggregates(self) -> list[tuple[str, str, str]]:
-        cols = self.relation.columns
-        spec = self.query.aggregates
-        if spec is None:
-            spec = {
-                c: DEFAULT_AGGREGATES
-                for c, i in cols.items()
-                if i.cls == "num" and c not in self.group_by
-            }
-        out: list[tuple[str, str, str]] = []
-        check_columns(list(spec), list(cols), "aggregates")
-        for col, funcs in spec.items():
-            for fn in [funcs] if isinstance(funcs, str) else funcs:
-                if fn not in AGGREGATES:
-                    raise QueryError(
-                        f"aggregates: unknown function {fn!r}; use one of {', '.join(AGGREGATES)}"
-                    )
-                if fn != "count" and cols[col].cls != "num":
-                    raise QueryError(f"aggregates: {fn}({col}) needs a numeric column")
-                out.append((f"{fn}({col})", fn, col))
-        return out
-
-    def _output_names(self, aggs: list[tuple[str, str, str]]) -> list[str]:
-        """Names of a group page's columns: the keys keep their names; a name the engine
-        makes (``count``, ``mean(x)``, ``_sample_rows``) that is already taken gets ``_``
-        appended until it is unique (see :attr:`count_column`, :attr:`samples_column`)."""
-        names = list(self.group_by)
-        taken = set(names)
-        for made in ["count", *(a[0] for a in aggs), "_sample_rows"]:
-            while made in taken:
-                made += "_"
-            taken.add(made)
-            names.append(made)
-        return names
-
-    def _run_groups(self) -> pa.Table:
-        cols = self.relation.columns
-        aggs = self._aggregates()
-        names = self._output_names(aggs)
-        n_keys = len(self.group_by)
-        self.count_column = names[n_keys]
-        self.samples_column = names[-1]
-        # Internal aliases k<i>, n, a<j>, s: no user name can collide with them or with SQL.
-        # Keys read NaN as null (column_sql): NaN and null are one group, opened by 'is null'.
-        keys = [f"{column_sql(cols[g])} AS k{i}" for i, g in enumerate(self.group_by)]
-        select = [*keys, "count(*) AS n"]
-        for j, (_, fn, col) in enumerate(aggs):
-            select.append(f"{_AGG_SQL[fn]}({column_sql(cols[col])}) AS a{j}")
-        select.append(f"min({ROW}, {SAMPLE_ROWS}) AS s")
-        internal = [
-            *(f"k{i}" for i in range(n_keys)),
-            "n",
-            *(f"a{j}" for j in range(len(aggs))),
-            "s",
-        ]
-        order = []
-        for key in self.query.sort:
-            name, desc = parse_sort_key(key, names)
-            order.append(f"{internal[names.index(name)]} {'DESC' if desc else 'ASC'} NULLS LAST")
-        order += [f"k{i} ASC NULLS LAST" for i in range(n_keys)]
-        group = ", ".join(f"k{i}" for i in range(n_keys))
-        with self.engine._lock:
-            con = self.engine._connection(self.relation)
-            sql = (
-                f"SELECT {', '.join(select)} FROM {self.relation.sql(con)} "
-                f"WHERE {self.where} GROUP BY {group} ORDER BY {', '.join(order)}"
-            )
-            table = run_arrow(con, sql, self.params, self.engine.budget)
-        arrays = []
-        for i, g in enumerate(self.group_by):
-            arrays.append(table.column(i).cast(cols[g].type))
-        arrays.append(table.column(n_keys).cast(pa.int64()))
-        for j in range(len(aggs)):
-            arrays.append(table.column(n_keys + 1 + j))
-        arrays.append(table.column(table.num_columns - 1).cast(pa.list_(pa.int64())))
-        return pa.Table.from_arrays(arrays, names=names)
 
 
 def format_literal(value: Any) -> str:

@@ -1,46 +1,46 @@
-"""The kernel side of the widget protocol: validate a request, ask the engine, answer.
+"""The kernel side of the widget protocol: parse a request, ask the view model, answer.
 
 :class:`MessageHandler` knows nothing of Jupyter: ``handle(msg)`` takes the plain dict the
-browser sent and returns ``(reply, buffers)``. The widget class forwards custom messages to
-it; the protocol tests call it directly.
+browser sent, parses it into a typed request (``_requests.py``), dispatches it through the
+table of request kinds and returns ``(reply, buffers)``. The widget class forwards custom
+messages to it; the protocol tests call it directly.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
-import math
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, cast
 
 import pyarrow as pa
 
-from dsviz_widget.engine import Engine, FilterError, Query, QueryError, Source, capabilities
-from dsviz_widget.widget._arrow import ROW, for_browser, take_rows, to_ipc
+from dsviz_widget.engine import Engine, FilterError, QueryError, Source, View, capabilities
+from dsviz_widget.widget._arrow import for_browser, to_ipc
 from dsviz_widget.widget._media import MediaCache, MediaError
 from dsviz_widget.widget._objects import NotThisTable, Role, TableObjects
 from dsviz_widget.widget._protocol import (
     MAX_BLOB_BYTES,
-    MAX_PAGE_ROWS,
-    MAX_THUMB_SIZE,
-    MAX_THUMBNAILS,
-    MIN_THUMB_SIZE,
     PROTOCOL_VERSION,
-    REQUEST_KINDS,
+    BlobRequest,
     BlobResponse,
     ColumnInfo,
     CompareInfo,
-    ErrorResponse,
     GroupRoles,
+    InfoRequest,
     InfoResponse,
     MediaItem,
+    PageRequest,
     PageResponse,
+    QuerySpec,
+    SummaryRequest,
     SummaryResponse,
+    ThumbnailsRequest,
     ThumbnailsResponse,
 )
+from dsviz_widget.widget._requests import BadRequest, envelope, error_reply, parse_request
+from dsviz_widget.widget._viewmodel import ViewModel, drilled, group_key_text
 
 log = logging.getLogger("dsviz_widget.widget")
 
@@ -54,10 +54,6 @@ SAMPLES = "_sample_images"
 AUDIO_MIME = {"wav": "audio/wav", "ogg": "audio/ogg", "flac": "audio/flac", "mp3": "audio/mpeg"}
 
 Reply = tuple[dict[str, Any], list[bytes]]
-
-
-class BadRequest(ValueError):
-    """A request that does not follow the protocol (wrong field type, out of range, ...)."""
 
 
 class MessageHandler:
@@ -90,65 +86,54 @@ class MessageHandler:
         self.source = source
         self.name = name or source.name
         self.compare = compare
-        self.engine = engine or Engine()
+        self.model = ViewModel(source, engine=engine, compare=compare is not None)
+        self.engine = self.model.engine
         self.media = MediaCache(read_blob)
-        self._views: OrderedDict[str, Any] = OrderedDict()
         self.kinds = source.kinds
         self.classes = dict(source.metadata.get("classes") or {})
         self.classes.update(classes or {})
         self._read_blob = read_blob
         #: The files this table's cells name; every request that sends file bytes asks it first.
         self.objects = TableObjects(source, self.engine)
+        # One entry per kind of _protocol.RequestKind (a test checks): a kind from the wire
+        # is looked up here, never as an attribute name.
+        self._handlers: dict[str, Callable[[Any], Reply]] = {
+            "info": self._info,
+            "page": self._page,
+            "summary": self._summary,
+            "thumbnails": self._thumbnails,
+            "blob": self._blob,
+        }
+
+    def close(self) -> None:
+        """Release the engine this handler made (see :meth:`ViewModel.close`)."""
+        self.model.close()
 
     # ---- entry point -------------------------------------------------------------------
 
     def handle(self, msg: object, buffers: object = None) -> Reply:
         """Answer one request. Never raises: problems become an ``error`` reply."""
         started = time.perf_counter()
-        req_id = ""
-        kind = ""
+        req_id, kind = envelope(msg)
         try:
-            if not isinstance(msg, Mapping):
-                raise BadRequest(f"a request must be a JSON object, got {type(msg).__name__}")
-            raw_id = msg.get("id")
-            req_id = raw_id if isinstance(raw_id, str) else ""
-            if not req_id:
-                raise BadRequest("the request has no string 'id'")
-            raw_kind = msg.get("kind")
-            kind = raw_kind if isinstance(raw_kind, str) else ""
-            if kind not in REQUEST_KINDS:
-                raise BadRequest(
-                    f"unknown request kind {raw_kind!r}; expected one of {', '.join(REQUEST_KINDS)}"
-                )
-            method: Callable[[Mapping[str, Any]], Reply] = getattr(self, f"_{kind}")
-            reply, out = method(msg)
+            request = parse_request(msg)
+            reply, out = self._handlers[request["kind"]](request)
             reply["id"] = req_id
         except FilterError as exc:
-            return self._error(req_id, kind, exc.message, exc.position), []
+            return error_reply(req_id, kind, exc.message, exc.position), []
         except (BadRequest, QueryError, IndexError) as exc:
-            return self._error(req_id, kind, str(exc)), []
+            return error_reply(req_id, kind, str(exc)), []
         except Exception as exc:  # the kernel must answer: a silent failure hangs the UI
             log.exception("widget request %s failed", kind)
-            return self._error(req_id, kind, f"{type(exc).__name__}: {exc}"), []
+            return error_reply(req_id, kind, f"{type(exc).__name__}: {exc}"), []
         elapsed = time.perf_counter() - started
         if elapsed > SLOW_SECONDS:
             log.warning("slow widget request %s took %.2f s: %s", kind, elapsed, _brief(msg))
         return reply, out
 
-    @staticmethod
-    def _error(req_id: str, kind: str, message: str, position: int = -1) -> dict[str, Any]:
-        err: ErrorResponse = {
-            "id": req_id,
-            "kind": "error",
-            "request_kind": kind,
-            "error": message,
-            "position": position,
-        }
-        return dict(err)
-
     # ---- requests ----------------------------------------------------------------------
 
-    def _info(self, msg: Mapping[str, Any]) -> Reply:
+    def _info(self, request: InfoRequest) -> Reply:
         columns: list[ColumnInfo] = []
         for f in self.source.schema:
             kind = self.kinds.get(f.name, "native")
@@ -179,14 +164,12 @@ class MessageHandler:
         }
         return dict(reply), []
 
-    def _page(self, msg: Mapping[str, Any]) -> Reply:
-        spec = _query_spec(msg.get("query"))
-        offset = _int(msg, "offset", 0, None)
-        limit = _int(msg, "limit", 0, MAX_PAGE_ROWS)
+    def _page(self, request: PageRequest) -> Reply:
+        spec, offset, limit = request["query"], request["offset"], request["limit"]
         started = time.perf_counter()
         view = self.view(spec)
         page = view.page(offset, limit)
-        grouped = bool(spec.get("group_by")) and not _drilled(spec)
+        grouped = bool(spec.get("group_by")) and not drilled(spec)
         roles: GroupRoles | None = None
         kinds = self.kinds
         if grouped:
@@ -206,16 +189,13 @@ class MessageHandler:
             "group_key": None,
             "roles": roles,
         }
-        if spec.get("group_by") and _drilled(spec):
-            reply["group_key"] = [[k, _as_text(v)] for k, v in self.group_key(spec).items()]
+        if spec.get("group_by") and drilled(spec):
+            reply["group_key"] = group_key_text(view)
         return dict(reply), [to_ipc(table)]
 
-    def _summary(self, msg: Mapping[str, Any]) -> Reply:
-        spec = _query_spec(msg.get("query"))
-        column = msg.get("column")
-        if not isinstance(column, str) or not column:
-            raise BadRequest("'column' must be a non-empty string")
-        summary = self.view(spec).summary(column)
+    def _summary(self, request: SummaryRequest) -> Reply:
+        column = request["column"]
+        summary = self.view(request["query"]).summary(column)
         reply: SummaryResponse = {
             "id": "",
             "kind": "summary-response",
@@ -224,15 +204,8 @@ class MessageHandler:
         }
         return dict(reply), []
 
-    def _thumbnails(self, msg: Mapping[str, Any]) -> Reply:
-        images = _digests(msg, "images")
-        masks = _digests(msg, "masks")
-        if len(images) + len(masks) > MAX_THUMBNAILS:
-            raise BadRequest(
-                f"too many thumbnails in one request ({len(images) + len(masks)}; "
-                f"at most {MAX_THUMBNAILS})"
-            )
-        size = _int(msg, "size", MIN_THUMB_SIZE, MAX_THUMB_SIZE)
+    def _thumbnails(self, request: ThumbnailsRequest) -> Reply:
+        images, masks, size = request["images"], request["masks"], request["size"]
         items: list[MediaItem] = []
         buffers: list[bytes] = []
         roles: tuple[tuple[Role, list[str]], ...] = (("image", images), ("mask", masks))
@@ -252,10 +225,8 @@ class MessageHandler:
         reply: ThumbnailsResponse = {"id": "", "kind": "thumbnails-response", "items": items}
         return dict(reply), buffers
 
-    def _blob(self, msg: Mapping[str, Any]) -> Reply:
-        digest = msg.get("digest")
-        if not isinstance(digest, str) or not _is_digest(digest):
-            raise BadRequest(f"'digest' must be a SHA-256 hex digest, got {str(digest)[:80]!r}")
+    def _blob(self, request: BlobRequest) -> Reply:
+        digest = request["digest"]
         try:
             self.objects.check("audio", digest)
         except NotThisTable as exc:
@@ -279,65 +250,9 @@ class MessageHandler:
 
     # ---- engine ------------------------------------------------------------------------
 
-    def query(self, spec: Mapping[str, Any]) -> Query:
-        """The engine query for a browser query spec (validated)."""
-        filt = self._filter_text(spec)
-        columns = spec.get("columns") or None
-        sort = list(spec.get("sort") or [])
-        group_by = list(spec.get("group_by") or [])
-        if group_by and _drilled(spec):
-            parent = self.engine.view(self.source, Query(filter=filt or None, group_by=group_by))
-            q = parent.group_query(self.group_key(spec))
-            return dataclasses.replace(q, sort=sort, columns=columns)
-        return Query(filter=filt or None, sort=sort, group_by=group_by, columns=columns)
-
-    def group_key(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        """The key values of the group a spec drills into, exactly as the table holds them.
-
-        With ``group_row`` they are read from that source row as Arrow scalars of the column's
-        own type (exact for int64/uint64 extremes, NaN, decimals, nanosecond times), so a key
-        never passes through JSON, a Python conversion or a JavaScript number on its way back
-        to the engine.
-        """
-        group_by = list(spec.get("group_by") or [])
-        row = spec.get("group_row")
-        if row is None:
-            return dict(spec.get("group") or {})
-        if row >= self.source.num_rows:
-            raise BadRequest(f"'group_row' {row} is out of range (the table has "
-                             f"{self.source.num_rows} rows)")
-        cells = take_rows(self.source, [row], group_by, self.engine)
-        # Arrow scalars, not as_py(): a nanosecond time or timestamp would lose its last digits
-        # in Python, and the engine matches a scalar exactly as the column's own type.
-        return {name: cells.column(name)[0] for name in group_by}
-
-    def _filter_text(self, spec: Mapping[str, Any]) -> str:
-        user = str(spec.get("filter") or "")
-        user = user if user.strip() else ""
-        if spec.get("changed_only") and self.compare is not None:
-            # Composed from the user's text and a column name, then parsed by the engine's own
-            # parser like any filter: never pasted into SQL.
-            return f"({user}) and changed" if user else "changed"
-        return user
-
-    def view(self, spec: Mapping[str, Any]) -> Any:
-        """An engine view for the spec; the last few are kept so paging does not recount."""
-        key = json.dumps(spec, sort_keys=True, default=str)
-        hit = self._views.get(key)
-        if hit is not None:
-            self._views.move_to_end(key)
-            return hit
-        try:
-            view = self.engine.view(self.source, self.query(spec))
-        except FilterError as exc:
-            user = str(spec.get("filter") or "")
-            if exc.text != user and user.strip():  # composed for changed_only: point into the user's text
-                raise FilterError(exc.message, exc.position - 1, user) from None
-            raise
-        self._views[key] = view
-        while len(self._views) > 8:
-            self._views.popitem(last=False)
-        return view
+    def view(self, spec: QuerySpec) -> View:
+        """The engine view a page or summary request asks about (see :class:`ViewModel`)."""
+        return self.model.view(spec)
 
     def _with_samples(self, page: pa.Table, view: Any) -> tuple[pa.Table, GroupRoles]:
         """Add each group's first sample image digests (first image column) to a group page,
@@ -360,7 +275,7 @@ class MessageHandler:
         col = image_cols[0]
         samples = [list(rows or [])[:GROUP_SAMPLES] for rows in page.column(rows_col).to_pylist()]
         flat = sorted({r for rows in samples for r in rows})
-        cells = take_rows(self.source, flat, [col], self.engine).column(0).to_pylist() if flat else []
+        cells = self.engine.rows(self.source, flat, [col]).column(col).to_pylist() if flat else []
         by_row = {r: (c or {}).get("digest") for r, c in zip(flat, cells, strict=True)}
         digests = [[by_row[r] for r in rows if by_row.get(r)] for rows in samples]
         name = SAMPLES
@@ -368,90 +283,6 @@ class MessageHandler:
             name += "_"
         roles["sample_images"] = name
         return page.append_column(name, pa.array(digests, pa.list_(pa.string()))), roles
-
-    def rows(self, row_ids: list[int]) -> pa.Table:
-        """Source rows by row id, with a ``_row`` column (what ``widget.selected`` shows)."""
-        table = take_rows(self.source, row_ids, engine=self.engine)
-        return table.append_column(ROW, pa.array(row_ids, pa.int64()))
-
-
-# ---- validation helpers ---------------------------------------------------------------
-
-
-def _int(msg: Mapping[str, Any], key: str, lo: int, hi: int | None) -> int:
-    value = msg.get(key)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or (isinstance(value, float) and not math.isfinite(value))  # NaN / inf: int() would raise
-        or value != int(value)
-    ):
-        raise BadRequest(f"'{key}' must be an integer, got {value!r}")
-    n = int(value)
-    if n < lo:
-        raise BadRequest(f"'{key}' must be at least {lo}, got {n}")
-    if hi is not None and n > hi:
-        raise BadRequest(f"'{key}' must be at most {hi}, got {n}")
-    return n
-
-
-def _str_list(value: object, what: str) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise BadRequest(f"'{what}' must be a list of strings")
-    return list(value)
-
-
-def _is_digest(value: str) -> bool:
-    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
-
-
-def _digests(msg: Mapping[str, Any], key: str) -> list[str]:
-    values = _str_list(msg.get(key), key)
-    for d in values:
-        if not _is_digest(d):
-            raise BadRequest(f"'{key}' holds {d[:80]!r}, which is not a SHA-256 hex digest")
-    return list(dict.fromkeys(values))
-
-
-def _query_spec(raw: object) -> dict[str, Any]:
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        raise BadRequest("'query' must be an object")
-    known = {"filter", "sort", "group_by", "columns", "changed_only", "group", "group_row"}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise BadRequest(f"unknown query field(s): {', '.join(map(str, unknown))}")
-    filt = raw.get("filter") or ""
-    if not isinstance(filt, str):
-        raise BadRequest("'filter' must be a string")
-    if len(filt) > 10_000:
-        raise BadRequest("'filter' is longer than 10,000 characters")
-    group = raw.get("group")
-    if group is not None and not isinstance(group, Mapping):
-        raise BadRequest("'group' must be an object of key values")
-    return {
-        "filter": filt,
-        "sort": _str_list(raw.get("sort"), "sort"),
-        "group_by": _str_list(raw.get("group_by"), "group_by"),
-        "columns": _str_list(raw.get("columns"), "columns") or None,
-        "changed_only": bool(raw.get("changed_only", False)),
-        "group": dict(group) if group else None,
-        "group_row": None if raw.get("group_row") is None else _int(raw, "group_row", 0, None),
-    }
-
-
-def _drilled(spec: Mapping[str, Any]) -> bool:
-    return spec.get("group_row") is not None or bool(spec.get("group"))
-
-
-def _as_text(value: Any) -> str:
-    """A key value as the chip shows it (``null`` for a missing value)."""
-    if isinstance(value, pa.Scalar):
-        value = value.as_py() if value.is_valid else None
-    return "null" if value is None else str(value)
 
 
 def _media_item(

@@ -57,6 +57,14 @@ class QuerySpec(TypedDict, total=False):
     group_row: int | None
 
 
+class FilterErrorState(TypedDict):
+    """Not a message: the value of the widget's synced ``filter_error`` trait (``None`` when
+    the typed filter works). The kernel keeps the last good filter applied meanwhile."""
+
+    message: str  # what is wrong, without the position
+    position: int  # 0-based character offset in the filter text, or -1 (not a syntax error)
+
+
 class InfoRequest(TypedDict):
     id: str
     kind: Literal["info"]

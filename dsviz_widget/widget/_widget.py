@@ -13,9 +13,9 @@ import traitlets as t
 from dsviz_widget._errors import ValidationError
 from dsviz_widget.engine import Query, Source
 from dsviz_widget.widget._handler import MessageHandler
-from dsviz_widget.widget._protocol import CompareInfo
+from dsviz_widget.widget._protocol import CompareInfo, QuerySpec
 from dsviz_widget.widget._views import NOT_LOGGED, ViewStore
-from dsviz_widget.widget._worker import Worker
+from dsviz_widget.widget._worker import RequestWorker
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 
@@ -38,11 +38,20 @@ class DatasetWidget(anywidget.AnyWidget):
     _css = STATIC / "widget.css"
 
     filter = t.Unicode("").tag(sync=True)
-    """Filter expression in the filter language (e.g. ``score > 0.5 and label == 'cat'``).
+    """Filter expression in the filter language (e.g. ``score > 0.5 and label == 'cat'``),
+    exactly as typed in the filter bar or set from Python.
 
-    An empty string shows every row. A malformed expression leaves the rows as they were and
-    shows the error, with a caret at its position, under the filter bar.
+    An empty string shows every row. A malformed expression is kept here as typed, but it is
+    not *applied*: the rows stay those of the last filter that worked (:attr:`applied_filter`),
+    in the grid and in :meth:`page`, :attr:`num_rows`, :attr:`query` and :attr:`group`
+    alike, and :attr:`filter_error` says what is wrong and where (the grid shows it with a
+    caret under the filter bar).
     """
+
+    filter_error = t.Dict(allow_none=True, default_value=None, read_only=True).tag(sync=True)
+    """Why :attr:`filter` is not applied: ``{"message": str, "position": int}`` (``position``
+    is the 0-based character offset of the problem, -1 when the filter parses but fails to
+    run), or ``None`` when the typed filter is the applied one. Set by the kernel only."""
 
     sort = t.List(t.Unicode()).tag(sync=True)
     """Sort keys, most significant first: column names, ``"-"`` prefix for descending.
@@ -109,11 +118,20 @@ class DatasetWidget(anywidget.AnyWidget):
             )
         super().__init__(**view_state)
         self._handler = MessageHandler(source, read_blob, name=name, compare=compare, classes=classes)
-        self._worker = Worker(self._handler, self._reply)
+        self._model = self._handler.model
+        self._worker = RequestWorker(self._handler, self._reply)
         self._views = views
         self.on_msg(self._on_custom_msg)
+        self._filter_changed({})
         if self.group:
             self._group_changed({"new": self.group, "old": None})
+
+    @t.observe("filter", "changed_only")
+    def _filter_changed(self, change: dict[str, Any]) -> None:
+        if not hasattr(self, "_model"):
+            return  # set by __init__'s keywords: checked once the model exists
+        error = self._model.apply_filter(self.filter, self.changed_only)
+        self.set_trait("filter_error", dict(error) if error is not None else None)
 
     @t.observe("group")
     def _group_changed(self, change: dict[str, Any]) -> None:
@@ -122,8 +140,8 @@ class DatasetWidget(anywidget.AnyWidget):
         if not change["new"]:
             self.group_row = None
             return
-        spec = {**self._spec(), "group_row": None, "sort": [], "columns": None}
-        found = self._handler.view(spec).page(0, 1)
+        spec: QuerySpec = {**self._spec(), "group_row": None, "sort": [], "columns": None}
+        found = self._model.view(spec).page(0, 1)
         if found.num_rows == 0:
             self.group = change["old"]
             raise ValidationError(f"no group has the key {change['new']!r}")
@@ -144,7 +162,10 @@ class DatasetWidget(anywidget.AnyWidget):
         self.send(content, buffers)
 
     def close(self) -> None:
+        """Close the widget: its request thread stops, then its engine is closed (views,
+        temporary files and the engine's background thread go with it)."""
         self._worker.close()
+        self._handler.close()
         super().close()
 
     def save_view(self, name: str) -> None:
@@ -189,13 +210,19 @@ class DatasetWidget(anywidget.AnyWidget):
         return self._handler.source
 
     @property
-    def query(self) -> Query:
-        """The engine query for the current view state."""
-        return self._handler.query(self._spec())
+    def applied_filter(self) -> str:
+        """The filter the rows are shown for: :attr:`filter` when it works, else the last
+        filter that did (see :attr:`filter_error`)."""
+        return self._model.applied_filter
 
-    def _spec(self) -> dict[str, Any]:
+    @property
+    def query(self) -> Query:
+        """The engine query for the current view state (with the applied filter)."""
+        return self._model.query(self._spec())
+
+    def _spec(self) -> QuerySpec:
         return {
-            "filter": self.filter,
+            "filter": self._model.applied_filter,
             "sort": list(self.sort),
             "group_by": list(self.group_by),
             "columns": list(self.columns) or None,
@@ -207,14 +234,14 @@ class DatasetWidget(anywidget.AnyWidget):
     @property
     def num_rows(self) -> int:
         """Rows (or groups) the current view state shows."""
-        return int(self._handler.view(self._spec()).num_rows)
+        return int(self._model.view(self._spec()).num_rows)
 
     @property
     def selected(self) -> pd.DataFrame:
         """The selected rows as a DataFrame, in selection order, indexed by source row id."""
-        table = self._handler.rows(list(self.selection))
+        table = self._model.rows(list(self.selection))
         return table.to_pandas().set_index("_row")
 
     def page(self, offset: int = 0, limit: int = 50) -> pd.DataFrame:
         """Rows ``offset .. offset+limit`` of the current view, as the grid shows them."""
-        return self._handler.view(self._spec()).page(offset, limit).to_pandas()
+        return self._model.view(self._spec()).page(offset, limit).to_pandas()

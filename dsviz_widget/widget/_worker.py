@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dsviz_widget.widget._handler import MessageHandler
+from dsviz_widget.widget._requests import error_reply
 
 Send = Callable[[dict[str, Any], list[bytes]], None]
 
@@ -29,7 +30,12 @@ def _query_key(msg: dict[str, Any]) -> str:
         return f"<unkeyable {id(msg)}>"
 
 
-class Worker:
+class RequestWorker:
+    """One widget's queue of browser requests, answered on its own thread (see module doc).
+
+    Not to be confused with the engine's ``BackgroundWorker``, which writes view orders and
+    row stores; this one only orders and answers protocol requests."""
+
     def __init__(self, handler: MessageHandler, send: Send) -> None:
         self._handler = handler
         self._send = send
@@ -64,9 +70,9 @@ class Worker:
             self._cond.notify()
         for old in superseded:
             old_id, old_kind = old.get("id"), old.get("kind")
-            self._answer(MessageHandler._error(old_id if isinstance(old_id, str) else "",
-                                               old_kind if isinstance(old_kind, str) else "",
-                                               "superseded by a newer request"), [])
+            self._answer(error_reply(old_id if isinstance(old_id, str) else "",
+                                     old_kind if isinstance(old_kind, str) else "",
+                                     "superseded by a newer request"), [])
 
     def _answer(self, reply: dict[str, Any], buffers: list[bytes]) -> None:
         # The comm may have closed under us: then there is nobody left to answer.

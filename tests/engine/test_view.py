@@ -208,3 +208,29 @@ def test_compare_on_row_identity(engine: Engine) -> None:
 def test_dict_field_needs_dict_column(engine: Engine, source: Source) -> None:
     with pytest.raises(FilterError, match="has no keys"):
         engine.view(source, Query(filter="label.x == 1"))
+
+
+def test_rows_by_id_read_the_right_rows_of_every_kind_of_source(tmp_path) -> None:
+    """``Engine.rows`` is the one read by row id: Parquet across files and row groups, Arrow,
+    and a join, in the order asked for, repeats kept, ``_row`` echoing the ids."""
+    t = pa.table({"id": pa.array(np.arange(5_000, dtype=np.int64)),
+                  "x": pa.array(np.arange(5_000, dtype=np.int64) * 2)})
+    paths = []
+    for i, part in enumerate((t.slice(0, 3000), t.slice(3000))):
+        p = tmp_path / f"part{i}.parquet"
+        pq.write_table(part, p, row_group_size=700)
+        paths.append(str(p))
+    want = [4999, 0, 3000, 2999, 701, 0]
+    engine = Engine()
+    for src in (Source.from_parquet(paths), Source.from_arrow(t)):
+        got = engine.rows(src, want, ["id"])
+        assert got.column_names == ["id", "_row"]
+        assert got.column("id").to_pylist() == want == got.column("_row").to_pylist()
+        assert engine.rows(src, pa.array([7], pa.int64())).column("x").to_pylist() == [14]
+        with pytest.raises(IndexError, match="row 5000 is out of range"):
+            engine.rows(src, [5000])
+        with pytest.raises(QueryError, match="nope"):
+            engine.rows(src, [1], ["nope"])
+    joined = join_sources(Source.from_arrow(t), Source.from_arrow(t), on="id", labels=["a", "b"])
+    assert engine.rows(joined, [3, 1], ["id"]).column("id").to_pylist() == [3, 1]
+    engine.close()

@@ -367,3 +367,30 @@ def test_hostile_keys_are_plain_data() -> None:
     assert "<img src=x onerror=alert(9)>" in table.column_names
     reply, _ = ask(h, kind="page", query={"filter": "__proto__ == 1"}, offset=0, limit=1)
     assert reply["kind"] == "error" and "__proto__" in reply["error"]
+
+
+def test_every_request_kind_has_a_parser_and_a_handler(handler: MessageHandler) -> None:
+    from dsviz_widget.widget._protocol import REQUEST_KINDS
+    from dsviz_widget.widget._requests import PARSERS
+
+    assert set(PARSERS) == set(handler._handlers) == set(REQUEST_KINDS)
+
+
+@pytest.mark.parametrize("kind", ["_page", "view", "__init__", "handle", "close", "rows"])
+def test_a_kind_is_never_an_attribute_name(handler: MessageHandler, kind: str) -> None:
+    err = error_of(handler, kind=kind, query={}, offset=0, limit=1)
+    assert f"unknown request kind {kind!r}" in str(err["error"]) and err["request_kind"] == kind
+
+
+def test_requests_are_parsed_into_their_typed_shape() -> None:
+    from dsviz_widget.widget._requests import parse_request
+
+    req = parse_request({"id": "p", "kind": "page", "query": {"sort": ["-score"]},
+                         "offset": 2.0, "limit": 5})
+    assert req == {"id": "p", "kind": "page", "offset": 2, "limit": 5,
+                   "query": {"filter": "", "sort": ["-score"], "group_by": [], "columns": None,
+                             "changed_only": False, "group": None, "group_row": None}}
+    assert type(req["offset"]) is int
+    req = parse_request({"id": "t", "kind": "thumbnails", "images": ["a" * 64, "a" * 64],
+                         "masks": [], "size": 64, "extra": 1})
+    assert req == {"id": "t", "kind": "thumbnails", "images": ["a" * 64], "masks": [], "size": 64}

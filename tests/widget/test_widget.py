@@ -6,12 +6,11 @@ import threading
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from dsviz_widget.engine import Source
 from dsviz_widget.widget import DatasetWidget, compare, show
-from dsviz_widget.widget._arrow import for_browser, take_rows
+from dsviz_widget.widget._arrow import for_browser
 from tests.widget import _synth
 from tests.widget.conftest import decode
 
@@ -121,20 +120,6 @@ def test_compare_needs_two_tables_and_matching_labels() -> None:
         compare([Source.from_arrow(v0)] * 2, on="id", labels=["a"], read_blob=lambda d: b"")
 
 
-def test_take_rows_from_parquet_reads_the_right_rows(tmp_path) -> None:
-    t = _synth.big_table(5_000)
-    paths = []
-    for i, part in enumerate((t.slice(0, 3000), t.slice(3000))):
-        p = tmp_path / f"part{i}.parquet"
-        pq.write_table(part, p, row_group_size=700)
-        paths.append(str(p))
-    src = Source.from_parquet(paths)
-    got = take_rows(src, [4999, 0, 3000, 2999, 701], ["id"])
-    assert got.column("id").to_pylist() == [4999, 0, 3000, 2999, 701]
-    with pytest.raises(IndexError, match="out of range"):
-        take_rows(src, [5000])
-
-
 def test_array_and_native_columns_become_text_for_the_browser() -> None:
     arr_type = pa.struct([("dtype", pa.string()), ("shape", pa.list_(pa.int64())), ("data", pa.binary())])
     t = pa.table({
@@ -180,3 +165,24 @@ def test_a_newer_page_supersedes_queued_pages_and_summaries(images, monkeypatch:
     order = [m["id"] for m, _ in out]
     assert order.index("p2") < order.index("s2")
     w.close()
+
+
+def test_closing_a_widget_closes_its_engine(images) -> None:
+    from dsviz_widget.engine import Engine, Query, QueryError
+    from dsviz_widget.widget._handler import MessageHandler
+
+    source, read, _ = images
+    w = show(source, read_blob=read, sort=["-score"])
+    assert len(w.page(0, 5)) == 5
+    engine = w._handler.engine
+    w.close()
+    assert engine.closed
+    with pytest.raises(QueryError, match="engine is closed"):
+        engine.view(source, Query(sort=["id"]))
+    w.close()  # twice is harmless
+    # An engine given to a handler belongs to the caller: closing the handler leaves it open.
+    shared = Engine()
+    h = MessageHandler(source, read, engine=shared)
+    h.close()
+    assert not shared.closed and shared.view(source, Query(sort=["id"])).num_rows == 12
+    shared.close()

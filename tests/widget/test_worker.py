@@ -14,7 +14,7 @@ import pytest
 
 from dsviz_widget.engine import Source
 from dsviz_widget.widget._handler import MessageHandler
-from dsviz_widget.widget._worker import Worker
+from dsviz_widget.widget._worker import RequestWorker
 from tests.widget import _synth
 from tests.widget.conftest import decode
 
@@ -68,7 +68,7 @@ class Held:
             return read(digest)
 
         self.sent: list[tuple[dict[str, Any], list[bytes]]] = []
-        self.worker = Worker(
+        self.worker = RequestWorker(
             MessageHandler(Source.from_arrow(table), read_blob),
             lambda reply, buffers: self.sent.append((reply, buffers)),
         )

@@ -1,0 +1,199 @@
+"""Group-by for views: the group page (keys, count, aggregates, sample row ids) and the
+exact query that opens one group (``Query.match``).
+
+A grouped view is answered in one ``GROUP BY`` whose result is small (one row per group) and
+kept in memory; opening a group needs no grouped view at all: its rows are those whose key
+columns equal the key values, compared in each column's own type (:func:`match_sql`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+
+from dsviz_widget.engine._budget import run_arrow
+from dsviz_widget.engine._compile import ColumnInfo, column_sql, unusable
+from dsviz_widget.engine._errors import QueryError
+from dsviz_widget.engine._query import (
+    AGGREGATES,
+    DEFAULT_AGGREGATES,
+    Query,
+    check_columns,
+    parse_sort_key,
+)
+from dsviz_widget.engine._relation import ROW, Relation
+from dsviz_widget.engine._temporal import match_value
+
+if TYPE_CHECKING:
+    from dsviz_widget.engine._engine import Engine
+
+SAMPLE_ROWS = 4
+
+_AGG_SQL = {"mean": "avg", "min": "min", "max": "max", "sum": "sum", "count": "count"}
+
+
+def check_group_by(columns: Mapping[str, ColumnInfo], group_by: Sequence[str]) -> list[str]:
+    """``group_by`` as a list, refused (naming the column) unless every key can be grouped."""
+    keys = list(group_by)
+    check_columns(keys, list(columns), "group_by")
+    for g in keys:
+        if columns[g].cls == "opaque":
+            raise QueryError(f"group_by: column {g!r} {unusable(columns[g], 'grouped')}")
+    return keys
+
+
+def drill_query(
+    columns: Mapping[str, ColumnInfo], query: Query, key_values: Mapping[str, Any]
+) -> Query:
+    """``query`` restricted to the group of ``query.group_by`` with ``key_values``, with
+    ``group_by`` removed; sort keys naming no column of the table (a group page's count or
+    aggregate) are dropped. See :meth:`View.group_query`."""
+    group_by = check_group_by(columns, query.group_by)
+    missing = [k for k in group_by if k not in key_values]
+    if missing:
+        raise QueryError(f"group_query: missing values for group keys {missing}")
+    match = tuple((k, key_values[k]) for k in group_by)
+    names = list(columns)
+    sort = [k for k in query.sort if k.lstrip("+-") in names or k in names]
+    return Query(
+        filter=query.filter,
+        sort=sort,
+        columns=query.columns,
+        match=(*query.match, *match),
+    )
+
+
+def match_sql(
+    engine: Engine, relation: Relation, match: Mapping[str, Any], params: list[object]
+) -> str:
+    """``key = value`` for each pair, with the value bound (appended to ``params``) and cast
+    to the key column's own DuckDB type."""
+    cols = relation.columns
+    check_columns(list(match), list(cols), "match")
+    parts = []
+    for name, value in match.items():
+        info = cols[name]
+        # Durations are integers to DuckDB; an Arrow scalar key is read exactly.
+        value = match_value(value, info.type)
+        # column_sql reads NaN as null, which is how group-by keys NaN (one rule).
+        col = column_sql(info)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            parts.append(f"({col} IS NULL)")
+            continue
+        with engine.connection(relation) as con:
+            duck_type = _duck_type(con, relation, info)
+            _check_castable(con, name, value, duck_type)
+        params.append(value)
+        # The column's own DuckDB type: exact for BIGINT/UBIGINT extremes and decimals.
+        parts.append(f"({col} = CAST(${len(params)} AS {duck_type}))")
+    return "(" + " AND ".join(parts) + ")"
+
+
+def _check_castable(con: duckdb.DuckDBPyConnection, name: str, value: Any, duck_type: str) -> None:
+    """Refuse a key value that is not of the column's type, naming the column (DuckDB
+    might otherwise skip the cast, or fail with no column named)."""
+    try:
+        con.execute(f"SELECT CAST($1 AS {duck_type})", [value]).fetchall()
+    except (duckdb.Error, TypeError, ValueError) as exc:
+        raise QueryError(
+            f"match: {value!r} is not a value of column {name!r} ({duck_type})"
+        ) from exc
+
+
+def _duck_type(con: duckdb.DuckDBPyConnection, relation: Relation, info: ColumnInfo) -> str:
+    got = con.execute(f"DESCRIBE SELECT {info.ident} FROM {relation.sql(con)}").fetchall()
+    return str(got[0][1])
+
+
+@dataclass(frozen=True)
+class GroupPage:
+    """Every group of a grouped view, in view order, and the names of its made columns."""
+
+    table: pa.Table
+    count_column: str
+    samples_column: str
+
+
+def group_page(
+    engine: Engine, relation: Relation, query: Query, where: str, params: list[object]
+) -> GroupPage:
+    """One row per group of ``query.group_by`` over the rows matching ``where``: the keys,
+    ``count``, the aggregates and up to :data:`SAMPLE_ROWS` sample row ids."""
+    cols = relation.columns
+    group_by = list(query.group_by)
+    aggs = _aggregates(cols, query.aggregates, group_by)
+    names = _output_names(group_by, aggs)
+    n_keys = len(group_by)
+    # Internal aliases k<i>, n, a<j>, s: no user name can collide with them or with SQL.
+    # Keys read NaN as null (column_sql): NaN and null are one group, opened by 'is null'.
+    keys = [f"{column_sql(cols[g])} AS k{i}" for i, g in enumerate(group_by)]
+    select = [*keys, "count(*) AS n"]
+    for j, (_, fn, col) in enumerate(aggs):
+        select.append(f"{_AGG_SQL[fn]}({column_sql(cols[col])}) AS a{j}")
+    select.append(f"min({ROW}, {SAMPLE_ROWS}) AS s")
+    internal = [
+        *(f"k{i}" for i in range(n_keys)),
+        "n",
+        *(f"a{j}" for j in range(len(aggs))),
+        "s",
+    ]
+    order = []
+    for key in query.sort:
+        name, desc = parse_sort_key(key, names)
+        order.append(f"{internal[names.index(name)]} {'DESC' if desc else 'ASC'} NULLS LAST")
+    order += [f"k{i} ASC NULLS LAST" for i in range(n_keys)]
+    group = ", ".join(f"k{i}" for i in range(n_keys))
+    with engine.connection(relation) as con:
+        sql = (
+            f"SELECT {', '.join(select)} FROM {relation.sql(con)} "
+            f"WHERE {where} GROUP BY {group} ORDER BY {', '.join(order)}"
+        )
+        table = run_arrow(con, sql, params, engine.budget)
+    arrays = []
+    for i, g in enumerate(group_by):
+        arrays.append(table.column(i).cast(cols[g].type))
+    arrays.append(table.column(n_keys).cast(pa.int64()))
+    for j in range(len(aggs)):
+        arrays.append(table.column(n_keys + 1 + j))
+    arrays.append(table.column(table.num_columns - 1).cast(pa.list_(pa.int64())))
+    return GroupPage(pa.Table.from_arrays(arrays, names=names), names[n_keys], names[-1])
+
+
+def _aggregates(
+    cols: Mapping[str, ColumnInfo],
+    spec: Mapping[str, Sequence[str]] | None,
+    group_by: list[str],
+) -> list[tuple[str, str, str]]:
+    if spec is None:
+        spec = {c: DEFAULT_AGGREGATES for c, i in cols.items() if i.cls == "num" and c not in group_by}
+    out: list[tuple[str, str, str]] = []
+    check_columns(list(spec), list(cols), "aggregates")
+    for col, funcs in spec.items():
+        for fn in [funcs] if isinstance(funcs, str) else funcs:
+            if fn not in AGGREGATES:
+                raise QueryError(
+                    f"aggregates: unknown function {fn!r}; use one of {', '.join(AGGREGATES)}"
+                )
+            if fn != "count" and cols[col].cls != "num":
+                raise QueryError(f"aggregates: {fn}({col}) needs a numeric column")
+            out.append((f"{fn}({col})", fn, col))
+    return out
+
+
+def _output_names(group_by: list[str], aggs: list[tuple[str, str, str]]) -> list[str]:
+    """Names of a group page's columns: the keys keep their names; a name the engine
+    makes (``count``, ``mean(x)``, ``_sample_rows``) that is already taken gets ``_``
+    appended until it is unique (see :attr:`View.count_column`, :attr:`View.samples_column`)."""
+    names = list(group_by)
+    taken = set(names)
+    for made in ["count", *(a[0] for a in aggs), "_sample_rows"]:
+        while made in taken:
+            made += "_"
+        taken.add(made)
+        names.append(made)
+    return names

@@ -1,0 +1,135 @@
+"""The widget's view model: what one widget shows, as engine queries, and which filter applies.
+
+Both sides of the widget ask it the same questions: the message handler for a browser's
+page or summary request (a :class:`QuerySpec` parsed from the message), the widget's Python
+API (``w.page()``, ``w.num_rows``, ``w.query``, ``w.selected``) for the synced view state.
+So a view state means one engine query, and one cache holds its views: the engine's own
+(keyed by ``Query.key()``), never a second one keyed by the browser's JSON.
+
+**The last good filter.** A malformed filter must not blank the grid: the browser keeps
+showing the rows of the last filter that worked. The kernel holds the same rule
+(:meth:`ViewModel.apply_filter`), so ``w.page()``, ``w.num_rows`` and ``w.query`` answer
+for the *applied* filter, not for the text being typed; the error is the widget's
+``filter_error`` trait.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from dsviz_widget.engine import Engine, FilterError, Query, QueryError, Source, View
+from dsviz_widget.widget._protocol import FilterErrorState, QuerySpec
+
+
+def drilled(spec: QuerySpec) -> bool:
+    """Does ``spec`` look into one group (rather than show the groups)?"""
+    return spec.get("group_row") is not None or bool(spec.get("group"))
+
+
+class ViewModel:
+    """View state -> engine query for one table, and the widget's applied filter.
+
+    Parameters
+    ----------
+    source:
+        What the widget shows.
+    engine:
+        The engine to ask; ``None`` makes one that :meth:`close` closes (the widget's own).
+    compare:
+        The source is a comparison: ``changed_only`` narrows it to the changed rows.
+    """
+
+    def __init__(self, source: Source, *, engine: Engine | None = None, compare: bool = False):
+        self.source = source
+        self.engine = engine if engine is not None else Engine()
+        self._owns_engine = engine is None
+        self.compare = compare
+        #: The filter text the Python API answers for: the last one that worked ("" at first).
+        self.applied_filter = ""
+
+    # ---- queries -----------------------------------------------------------------------
+
+    def query(self, spec: QuerySpec) -> Query:
+        """The engine query for a (validated) query spec.
+
+        Looking into a group (``group_row`` or ``group``) is one ``Query.match`` on the key
+        columns, read from that row by the engine: the groups themselves are not computed.
+        """
+        filt = self._filter_text(spec) or None
+        columns = spec.get("columns") or None
+        sort = list(spec.get("sort") or [])
+        group_by = list(spec.get("group_by") or [])
+        if group_by and drilled(spec):
+            row = spec.get("group_row")
+            if row is not None and row >= self.source.num_rows:
+                raise QueryError(f"'group_row' {row} is out of range (the table has "
+                                 f"{self.source.num_rows} rows)")
+            parent = Query(filter=filt, group_by=group_by)
+            key = None if row is not None else dict(spec.get("group") or {})
+            q = self.engine.group_query(self.source, parent, key, row=row)
+            return dataclasses.replace(q, sort=sort, columns=columns)
+        return Query(filter=filt, sort=sort, group_by=group_by, columns=columns)
+
+    def view(self, spec: QuerySpec) -> View:
+        """The engine view for a spec (the engine keeps the last few, so paging does not
+        recount). A filter error points into the user's own text."""
+        try:
+            return self.engine.view(self.source, self.query(spec))
+        except FilterError as exc:
+            user = str(spec.get("filter") or "")
+            if exc.text != user and user.strip():  # composed for changed_only
+                raise FilterError(exc.message, exc.position - 1, user) from None
+            raise
+
+    def _filter_text(self, spec: QuerySpec) -> str:
+        user = str(spec.get("filter") or "")
+        user = user if user.strip() else ""
+        if spec.get("changed_only") and self.compare:
+            # Composed from the user's text and a column name, then parsed by the engine's own
+            # parser like any filter: never pasted into SQL.
+            return f"({user}) and changed" if user else "changed"
+        return user
+
+    def rows(self, row_ids: Sequence[int]) -> pa.Table:
+        """Source rows by row id, with a ``_row`` column (what ``widget.selected`` shows)."""
+        return self.engine.rows(self.source, row_ids)
+
+    # ---- the last good filter ----------------------------------------------------------
+
+    def apply_filter(self, text: str, changed_only: bool = False) -> FilterErrorState | None:
+        """Make ``text`` the applied filter if it works; else keep the applied one and say why.
+
+        "Works" is what the browser means by it: the filtered view can be made (the text
+        parses, its names and types check, the rows can be counted). The browser sends the
+        same filter in its page requests and falls back to its last good filter on an error,
+        so both sides then show the rows of the same filter.
+        """
+        try:
+            self.view({"filter": text, "changed_only": changed_only})
+        except FilterError as exc:
+            return {"message": exc.message, "position": exc.position}
+        except QueryError as exc:
+            return {"message": str(exc), "position": -1}
+        self.applied_filter = text
+        return None
+
+    def close(self) -> None:
+        """Close the engine if this model made it (its views, temp files and threads go)."""
+        if self._owns_engine:
+            self.engine.close()
+
+
+def group_key_text(view: View) -> list[list[str]]:
+    """The key of the group a drilled view shows, as the chip shows it (``null`` for a
+    missing value): ``[[column, value], ...]`` in ``group_by`` order."""
+    return [[str(k), _as_text(v)] for k, v in view.query.match]
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, pa.Scalar):
+        value = value.as_py() if value.is_valid else None
+    return "null" if value is None else str(value)
