@@ -47,6 +47,15 @@ export interface QuerySpec {
   group_row?: number | null;
 }
 
+/**
+ * Not a message: the value of the widget's synced `filter_error` trait (`None` when
+ * the typed filter works). The kernel keeps the last good filter applied meanwhile.
+ */
+export interface FilterErrorState {
+  message: string;
+  position: number;
+}
+
 export interface InfoRequest {
   id: string;
   kind: "info";
@@ -211,6 +220,7 @@ export interface ResponseFor {
 /** The traits dsviz_widget.widget._widget.DatasetWidget syncs with the browser. */
 export interface DatasetWidgetState {
   filter: string;
+  filter_error: Record<string, unknown> | null;
   sort: string[];
   group_by: string[];
   group: Record<string, unknown> | null;
