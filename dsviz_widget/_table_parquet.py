@@ -47,7 +47,7 @@ class TableOrigin:
 
 
 @contextmanager
-def damaged(label: str) -> Iterator[None]:
+def _damaged(label: str) -> Iterator[None]:
     """Turn any failure to read or decode a Parquet file into one typed, named error."""
     try:
         yield
@@ -73,7 +73,7 @@ class ParquetColumns:
     ) -> None:
         self.paths = list(paths)
         self.label = label
-        with damaged(label):
+        with _damaged(label):
             self.files = [pq.ParquetFile(p) for p in self.paths]
             self._schema = self.files[0].schema_arrow
             self.num_rows = sum(f.metadata.num_rows for f in self.files)
@@ -95,20 +95,20 @@ class ParquetColumns:
     def batches(
         self, columns: Sequence[str] | None = None, batch_rows: int = _storage.BATCH_ROWS
     ) -> Iterator[pa.RecordBatch]:
-        with damaged(self.label):
+        with _damaged(self.label):
             for f in self.files:
                 yield from f.iter_batches(
                     batch_size=batch_rows, columns=list(columns) if columns else None
                 )
 
     def read(self, columns: Sequence[str] | None = None) -> pa.Table:
-        with damaged(self.label):
+        with _damaged(self.label):
             tables = [f.read(columns=list(columns) if columns else None) for f in self.files]
             return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
 
     def decode(self, name: str, array: pa.Array | pa.ChunkedArray) -> list[Any]:
         """Decoded cells (JSON, arrays, media records) of a column read from the file."""
-        with damaged(self.label):
+        with _damaged(self.label):
             return self.decoder.column(name, array)
 
     def get_column(self, name: str) -> list[Any]:
@@ -116,7 +116,7 @@ class ParquetColumns:
 
     def rows(self) -> Iterator[list[Any]]:
         names = self.columns
-        with damaged(self.label):
+        with _damaged(self.label):
             yield from self.decoder.batches_as_rows(self.batches(names), names)
 
     def to_pandas(self) -> pd.DataFrame:
@@ -124,7 +124,7 @@ class ParquetColumns:
 
         names = self.columns
         table = self.read(names)
-        with damaged(self.label):
+        with _damaged(self.label):
             columns = {
                 n: _storage.to_pandas_column(self.decoder, n, table.column(n)) for n in names
             }
@@ -159,7 +159,7 @@ class ParquetColumns:
         return self.reader(digest)
 
     def engine_source(self) -> Source:
-        with damaged(self.label):
+        with _damaged(self.label):
             return Source.from_parquet(self.paths, name=self.label)
 
     # -- change --------------------------------------------------------------------------
