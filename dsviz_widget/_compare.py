@@ -6,16 +6,13 @@ Shown in a notebook it opens the widget's compare mode (through ``_display``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dsviz_widget import _display
 from dsviz_widget._errors import NotFoundError, ValidationError
 from dsviz_widget._frames import default_engine, run_query
-from dsviz_widget.engine import Queryable
+from dsviz_widget.engine import Query, Queryable, Source, compare_sources
 from dsviz_widget.table import Table
-
-if TYPE_CHECKING:
-    from dsviz_widget.engine import Source
 
 
 class Comparison:
@@ -35,8 +32,6 @@ class Comparison:
 
     def engine_source(self) -> Source:
         """The aligned rows as an engine ``Source`` (``dsviz_widget.engine.Queryable``)."""
-        from dsviz_widget.engine import compare_sources
-
         sources = [t.engine_source() for t in self.tables]
         return compare_sources(sources, labels=self.labels, on=self.on)
 
@@ -54,19 +49,13 @@ class Comparison:
         return run_query(self.engine_source, self.read_blob, *args, **kwargs)
 
     def __len__(self) -> int:
-        return int(default_engine().view(self.engine_source(), _all()).num_rows)
+        return int(default_engine().view(self.engine_source(), Query()).num_rows)
 
     def __repr__(self) -> str:
         return f"Comparison({', '.join(self.labels)} on {self.on!r})"
 
     def _ipython_display_(self) -> None:
         _display.display_table(self)
-
-
-def _all() -> Any:
-    from dsviz_widget.engine import Query
-
-    return Query()
 
 
 def compare(
