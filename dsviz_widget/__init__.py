@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 from dsviz_widget import run
+from dsviz_widget._compare import Comparison, compare
+from dsviz_widget._display import show
 from dsviz_widget._errors import (
     DsvizError,
     ImmutableError,
@@ -16,7 +18,6 @@ from dsviz_widget._errors import (
     UnsafePathError,
     ValidationError,
 )
-from dsviz_widget._query import Comparison, compare, show
 from dsviz_widget.artifacts import Artifact
 from dsviz_widget.media import Audio, Classes, Image
 from dsviz_widget.run import Run, finish, gc, init, lineage, log_artifact, use_artifact, verify

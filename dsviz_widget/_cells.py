@@ -4,7 +4,7 @@ A column's kind is fixed by its first non-null value (or by the Arrow type of a 
 or Arrow column). Later values must fit it; an ``int`` column widens to ``float`` when a
 float arrives, as pandas would, and a timestamp or duration column to a finer unit, a decimal
 one to more digits. Timestamps, dates, durations and decimals are ``native`` cells, stored as
-the Arrow type pandas would give them. See docs/architecture.md for the storage representation.
+the Arrow type pandas would give them. The storage types themselves are ``_format``'s.
 """
 
 from __future__ import annotations
@@ -18,47 +18,9 @@ import numpy as np
 import pyarrow as pa
 
 from dsviz_widget._errors import ValidationError
+from dsviz_widget._format import JSON_KINDS
 from dsviz_widget.media import Audio, Image
 from dsviz_widget.media._text import utf8_text
-
-JSON_KINDS = ("list", "dict")
-MEDIA_KINDS = ("image", "audio")
-
-IMAGE_TYPE = pa.struct(
-    [
-        ("digest", pa.string()),
-        ("format", pa.string()),
-        ("width", pa.int32()),
-        ("height", pa.int32()),
-        ("caption", pa.string()),
-        ("boxes", pa.string()),
-        ("masks", pa.string()),
-        ("classes", pa.string()),
-    ]
-)
-AUDIO_TYPE = pa.struct(
-    [
-        ("digest", pa.string()),
-        ("format", pa.string()),
-        ("sample_rate", pa.int64()),
-        ("caption", pa.string()),
-    ]
-)
-ARRAY_TYPE = pa.struct(
-    [("dtype", pa.string()), ("shape", pa.list_(pa.int64())), ("data", pa.binary())]
-)
-
-STORAGE_TYPES: dict[str, pa.DataType] = {
-    "int": pa.int64(),
-    "float": pa.float64(),
-    "bool": pa.bool_(),
-    "str": pa.string(),
-    "list": pa.string(),
-    "dict": pa.string(),
-    "array": ARRAY_TYPE,
-    "image": IMAGE_TYPE,
-    "audio": AUDIO_TYPE,
-}
 
 _PY_KIND: dict[type, str] = {
     bool: "bool",

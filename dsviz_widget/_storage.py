@@ -1,64 +1,47 @@
-"""Conversion between in-memory columns and the storage Arrow representation.
+"""Conversion between a table's cells and the storage Arrow representation.
 
-Writing: typed columns (Arrow chunks for scalars, Python objects for media) become record
-batches with field kinds, derived columns and the ``dsviz`` table metadata.
-Reading: storage arrays become the Python values users put in (``Image`` objects, dicts,
-numpy arrays), with media bytes read lazily through a blob reader.
+Writing: :func:`storage_batches` and :func:`media_blobs` are what the store writes for a
+``Table`` (record batches with field kinds, derived columns and the ``dsviz`` table metadata;
+the media files its cells name); the media helpers below build media columns' structs.
+Reading: :class:`Decoder` turns storage arrays back into the Python values users put in
+(``Image`` objects, dicts, numpy arrays), with media bytes read lazily through a blob reader.
+The format itself (kinds, keys, types, metadata) is ``_format``'s.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
-from dsviz_widget import _derived
-from dsviz_widget._cells import (
-    JSON_KINDS,
-    MEDIA_KINDS,
-    STORAGE_TYPES,
-    array_from_record,
-)
+from dsviz_widget._cells import array_from_record
 from dsviz_widget._errors import ValidationError
-from dsviz_widget.engine import KIND_KEY, META_KEY
-from dsviz_widget.engine._source import kinds_of
-from dsviz_widget.media import Audio, BlobReader, Classes, Image, Origin
+from dsviz_widget._format import JSON_KINDS, MEDIA_KINDS, STORAGE_TYPES, kinds_of, read_metadata
+from dsviz_widget.media import Audio, Blob, BlobReader, Classes, Image, Origin
 
-FORMAT_VERSION = 1
+if TYPE_CHECKING:
+    from dsviz_widget.table import Table
 
-
-def field(name: str, kind: str, type_: pa.DataType | None = None) -> pa.Field:
-    return pa.field(name, type_ or STORAGE_TYPES[kind], metadata={KIND_KEY: kind.encode()})
-
-
-def table_metadata(
-    classes: dict[str, list[dict[str, Any]]],
-    derived: Sequence[_derived.Derived],
-    omitted: Sequence[str] = (),
-) -> dict[bytes, bytes]:
-    meta: dict[str, Any] = {
-        "format": FORMAT_VERSION,
-        "classes": classes,
-        "derived": [d.to_json() for d in derived],
-    }
-    if omitted:  # a key older readers ignore: the format stays 1
-        meta["derived_omitted"] = list(omitted)
-    return {META_KEY: json.dumps(meta, sort_keys=True).encode()}
+#: Rows per record batch, when a table is written or read in batches.
+BATCH_ROWS = 131_072
 
 
-def read_metadata(schema: pa.Schema) -> dict[str, Any]:
-    raw = (schema.metadata or {}).get(META_KEY)
-    if not raw:
-        return {"format": FORMAT_VERSION, "classes": {}, "derived": []}
-    meta: dict[str, Any] = json.loads(raw)
-    if meta.get("format", 0) > FORMAT_VERSION:
-        raise ValidationError(
-            f"this table was written by a newer dsviz_widget (format {meta['format']}); upgrade to read it"
-        )
-    return meta
+def storage_batches(
+    table: Table, batch_rows: int = BATCH_ROWS
+) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    """The storage schema of ``table`` and its rows as record batches, built batch by batch
+    (derived columns included): what the store writes to Parquet."""
+    # ``_backend`` is the table's in-memory or Parquet rows; this module and the two
+    # backends are the data model's storage layer, which ``Table`` delegates to.
+    return table._backend.storage_batches(batch_rows)
+
+
+def media_blobs(table: Table) -> Iterator[tuple[Blob, str]]:
+    """Every media file ``table``'s cells name, with its file extension (repeats possible)."""
+    return table._backend.media_blobs()
 
 
 def distinct(cells: Sequence[Any]) -> tuple[list[Any], pa.Array]:

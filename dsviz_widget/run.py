@@ -16,6 +16,7 @@ from collections import deque
 from types import TracebackType
 from typing import Any
 
+from dsviz_widget import _display
 from dsviz_widget._errors import NotFoundError, ValidationError
 from dsviz_widget.artifacts import Artifact, Store, VerifyReport, open_store
 from dsviz_widget.artifacts._store import GcReport
@@ -200,12 +201,8 @@ class Lineage(dict[str, Any]):
     """
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        from dsviz_widget.widget._lineage import lineage_view
-
         # The graph, and under it the tables of the artifact version clicked in it.
-        display(lineage_view(dict(self)))
+        _display.display_lineage(dict(self))
 
 
 def lineage(obj: Artifact | Run | str, dir: str | os.PathLike[str] | None = None) -> Lineage:

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pytest
 
 import dsviz_widget as dv
-from dsviz_widget import table as table_module
+from dsviz_widget import _table_memory as table_module
 
 D = decimal.Decimal
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")

@@ -22,14 +22,15 @@ import dataclasses
 import itertools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from dsviz_widget import _storage
 from dsviz_widget._digest import canonical_json
 from dsviz_widget._errors import IntegrityError, NotFoundError, ValidationError
 from dsviz_widget._progress import progress_bar
@@ -45,7 +46,7 @@ from dsviz_widget.artifacts._manifest import (
 from dsviz_widget.artifacts._objects import io_step, unlink_quietly
 from dsviz_widget.artifacts._store import Store
 from dsviz_widget.media import Audio, Blob, Classes, Image, Origin
-from dsviz_widget.table import JoinedTable, Table
+from dsviz_widget.table import JoinedTable, Table, TableOrigin
 
 CLASSES: dict[str, type] = {
     "table": Table,
@@ -66,17 +67,6 @@ MEDIA_INDEX = pa.schema(
         ("ref_version", pa.int64()),
     ]
 )
-
-
-@dataclass(frozen=True)
-class Logged:
-    """Where a table read from a store lives: lets it be borrowed instead of copied."""
-
-    root: Path
-    artifact: str
-    version: int
-    entries: dict[str, Entry]
-    entry: str  # the name the table was added under (``name`` in ``art.add(table, name)``)
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -153,27 +143,25 @@ def _write_blobs(store: Store, blobs: list[tuple[Blob, str]]) -> dict[str, Entry
 
 
 def _write_table(store: Store, name: str, table: Table, part: bool = False) -> dict[str, Entry]:
-    logged: Logged | None = (
-        getattr(table._stored, "logged", None) if table._stored is not None else None
-    )
-    if logged is not None and logged.root == store.root:
+    origin = table.origin
+    if origin is not None and origin.root == store.root:
         # Borrow the stored files: a manifest line each, no bytes written. The kind comes
         # along; whether it is a joined table's part depends on where it is added now.
-        ref = (logged.artifact, logged.version)
+        ref = (origin.artifact, origin.version)
         return {
             f"{name}{suffix}": dataclasses.replace(e, ref=e.ref or ref, part=part)
-            for suffix, e in logged.entries.items()
+            for suffix, e in origin.entries.items()
         }
     index: dict[str, tuple[str, int, tuple[str, int] | None]] = {}
     bar = progress_bar(desc=f"storing media of {name!r}", unit="file")
     try:
-        for blob, ext in table._media_blobs():
+        for blob, ext in _storage.media_blobs(table):
             if blob.digest not in index:
                 index[blob.digest] = (ext, _store_blob(store, blob), _ref(blob))
                 bar.update(1)
     finally:
         bar.close()
-    schema, batches = table._storage_batches()
+    schema, batches = _storage.storage_batches(table)
     first = next(batches)
     tmp = store.objects.new_tmp()
     bar = progress_bar(desc=f"writing {name!r}", total=len(table), unit="row")
@@ -300,10 +288,10 @@ def _read_table(store: Store, row: VersionRow, manifest: Manifest, name: str, la
     if entry is None:  # a joined table's description naming a table that is not there
         raise IntegrityError(f"{label}: the manifest has no table {name + _TABLE!r}")
     path = store.objects.verified_path(entry.digest, label)
-    table = Table._from_stored([str(path)], store.read_blob, _origin_of(row), label, entry.digest)
-    assert table._stored is not None
-    table._stored.logged = Logged(store.root, row.artifact, row.version, own, name)
-    return table
+    origin = TableOrigin(store.root, row.artifact, row.version, name, MappingProxyType(own))
+    return Table.from_stored(
+        [str(path)], store.read_blob, _origin_of(row), label, entry.digest, origin
+    )
 
 
 def _read_json(store: Store, entry: Entry, label: str) -> Any:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dsviz_widget._format import KIND_KEY, META_KEY
 from dsviz_widget.engine._compile import capabilities
 from dsviz_widget.engine._engine import Engine
 from dsviz_widget.engine._errors import FilterError, QueryError
 from dsviz_widget.engine._join import DerivedSource, compare_sources, join_sources
 from dsviz_widget.engine._parser import parse_filter
 from dsviz_widget.engine._query import Query
-from dsviz_widget.engine._source import KIND_KEY, META_KEY, Source
+from dsviz_widget.engine._source import Queryable, Source
 from dsviz_widget.engine._view import View
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "FilterError",
     "Query",
     "QueryError",
+    "Queryable",
     "Source",
     "View",
     "capabilities",

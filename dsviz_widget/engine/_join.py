@@ -19,13 +19,14 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from dsviz_widget._format import META_KEY, storage_field, table_metadata
 from dsviz_widget.engine._background import BackgroundWorker
 from dsviz_widget.engine._budget import Budget, memory_limit, query_timeout
 from dsviz_widget.engine._compile import ColumnInfo, quote_ident
 from dsviz_widget.engine._connection import open_connection
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._relation import ROW, Relation, relation_for
-from dsviz_widget.engine._source import KIND_KEY, META_KEY, Source
+from dsviz_widget.engine._source import Source
 from dsviz_widget.engine._temporal import for_duckdb
 from dsviz_widget.engine._tokens import unknown_column_message
 
@@ -217,8 +218,7 @@ class JoinRelation:
             arrays.append(col if col.type == want else col.cast(want))
         arrays.append(out.column(len(columns)).cast(pa.int64()))
         fields = [
-            pa.field(c, self.columns[c].type, metadata={KIND_KEY: self.columns[c].kind.encode()})
-            for c in columns
+            storage_field(c, self.columns[c].kind, self.columns[c].type) for c in columns
         ]
         schema = pa.schema([*fields, pa.field(ROW, pa.int64())], metadata=self.metadata())
         return pa.table(arrays, schema=schema)
@@ -234,7 +234,7 @@ class JoinRelation:
             elif isinstance(part, JoinRelation):
                 inner = json.loads(part.metadata()[META_KEY])
                 classes.update(inner.get("classes", {}))
-        return {META_KEY: json.dumps({"format": 1, "classes": classes, "derived": []}).encode()}
+        return table_metadata(classes)
 
 
 @dataclass(frozen=True, eq=False)
@@ -249,8 +249,7 @@ class DerivedSource(Source):
     def of(cls, relation: JoinRelation, name: str) -> DerivedSource:
         schema = pa.schema(
             [
-                pa.field(c, i.type, metadata={KIND_KEY: i.kind.encode()})
-                for c, i in relation.columns.items()
+                storage_field(c, i.kind, i.type) for c, i in relation.columns.items()
             ],
             metadata=relation.metadata(),
         )

@@ -2,21 +2,19 @@
 
 A :class:`Source` is either in-memory Arrow or a list of Parquet files. It carries the
 storage schema, whose field metadata names each column's kind and whose ``b"dsviz"``
-metadata holds classes and derived-column descriptions. The engine needs nothing else
-from the data model.
+metadata holds classes and derived-column descriptions (both read through ``_format``, the
+format's one owner). The engine needs nothing else from the data model.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-KIND_KEY = b"dsviz.kind"
-META_KEY = b"dsviz"
+from dsviz_widget._format import kinds_of, metadata_of
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,27 +64,22 @@ class Source:
     @property
     def metadata(self) -> dict[str, Any]:
         """The table-level ``dsviz`` metadata: ``classes`` and ``derived`` descriptions."""
-        raw = (self.schema.metadata or {}).get(META_KEY)
-        return json.loads(raw) if raw else {"format": 1, "classes": {}, "derived": []}
+        return metadata_of(self.schema)
 
 
-def kinds_of(schema: pa.Schema) -> dict[str, str]:
-    """Column name -> kind, from field metadata or, for plain Arrow data, from the type."""
-    kinds: dict[str, str] = {}
-    for f in schema:
-        raw = (f.metadata or {}).get(KIND_KEY)
-        kinds[f.name] = raw.decode() if raw else kind_of_arrow(f.type)
-    return kinds
+@runtime_checkable
+class Queryable(Protocol):
+    """A table-like object the engine can query and the widget can show.
 
+    ``dv.Table``, ``dv.JoinedTable`` and ``dv.Comparison`` implement it: their rows as a
+    :class:`Source` in the storage representation, and the bytes of the media files their
+    cells name (the widget makes thumbnails from them; ``table.query`` decodes cells with it).
+    """
 
-def kind_of_arrow(t: pa.DataType) -> str:
-    """The kind of a column without dsviz metadata, from its Arrow type."""
-    if pa.types.is_integer(t):
-        return "int"
-    if pa.types.is_floating(t):
-        return "float"
-    if pa.types.is_boolean(t):
-        return "bool"
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "str"
-    return "native"
+    def engine_source(self) -> Source:
+        """The rows as a Source (in-memory Arrow, Parquet files or a join of those)."""
+        ...
+
+    def read_blob(self, digest: str) -> bytes:
+        """The bytes of a media file the rows refer to, by SHA-256 digest."""
+        ...

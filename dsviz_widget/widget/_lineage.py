@@ -133,7 +133,7 @@ class LineageWidget(anywidget.AnyWidget):
         art, name = self._artifact, change["new"]
         if art is None or name is None or name not in self.tables:
             return
-        from dsviz_widget.widget._show import show
+        from dsviz_widget.widget._show import show_widget as show
 
         self._close_grid()
         try:

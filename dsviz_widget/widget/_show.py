@@ -1,17 +1,20 @@
-"""Entry points: turn a table-like object into a widget."""
+"""Entry points: turn a table-like object into a widget.
+
+The public names are ``dsviz_widget.widget.show`` / ``.compare`` (``widget/__init__``);
+``dv.show`` reaches :func:`show_widget` through ``dsviz_widget._display``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from dsviz_widget._errors import ValidationError
-from dsviz_widget.engine import Source, compare_sources
+from dsviz_widget.engine import Queryable, Source, compare_sources
+from dsviz_widget.media import BlobReader
 from dsviz_widget.widget._protocol import CompareInfo
 from dsviz_widget.widget._views import NOT_LOGGED, VIEW_FIELDS, view_store_for
 from dsviz_widget.widget._widget import DatasetWidget
-
-BlobReader = Callable[[str], bytes]
 
 
 def _parts(obj: Any, read_blob: BlobReader | None) -> tuple[Source, BlobReader]:
@@ -19,6 +22,10 @@ def _parts(obj: Any, read_blob: BlobReader | None) -> tuple[Source, BlobReader]:
         if read_blob is None:
             raise TypeError("show(source) needs read_blob=: a function digest -> file bytes")
         return obj, read_blob
+    if isinstance(obj, Queryable):
+        return obj.engine_source(), read_blob or obj.read_blob
+    # The bridge's names before ``Queryable`` (private ones); objects written against them
+    # (a test's stand-in table, for one) still show.
     if hasattr(obj, "_engine_source") and hasattr(obj, "_read_blob"):
         return obj._engine_source(), read_blob or obj._read_blob
     raise TypeError(
@@ -27,15 +34,15 @@ def _parts(obj: Any, read_blob: BlobReader | None) -> tuple[Source, BlobReader]:
     )
 
 
-def show(obj: Any, *, read_blob: BlobReader | None = None, name: str | None = None,
-         view: str | None = None, **view_state: Any) -> DatasetWidget:
+def show_widget(obj: Any, *, read_blob: BlobReader | None = None, name: str | None = None,
+                view: str | None = None, **view_state: Any) -> DatasetWidget:
     """Show a table in the notebook and return the widget.
 
     Parameters
     ----------
     obj:
-        A ``dv.Table`` / ``JoinedTable`` / artifact table (anything with ``_engine_source()``
-        and ``_read_blob()``), or an engine ``Source`` together with ``read_blob``.
+        A ``dv.Table`` / ``JoinedTable`` / ``Comparison`` / artifact table (any
+        ``dsviz_widget.engine.Queryable``), or an engine ``Source`` together with ``read_blob``.
     read_blob:
         ``digest -> bytes`` of image and mask files; taken from ``obj`` when it has one.
     view:
@@ -79,14 +86,14 @@ def _comparison(obj: Any, source: Source) -> tuple[CompareInfo | None, dict[str,
     on = getattr(obj, "on", None)
     classes: dict[str, Any] = {}
     for t in getattr(obj, "tables", None) or []:
-        if hasattr(t, "_engine_source"):
-            classes.update(t._engine_source().metadata.get("classes") or {})
+        if isinstance(t, Queryable):
+            classes.update(t.engine_source().metadata.get("classes") or {})
     key = on if isinstance(on, str) else ", ".join(on) if on else ""
     return {"labels": list(labels), "on": key}, classes
 
 
-def compare(objs: Sequence[Any], *, on: str, labels: Sequence[str] | None = None,
-            read_blob: BlobReader | None = None, **view_state: Any) -> DatasetWidget:
+def compare_widget(objs: Sequence[Any], *, on: str, labels: Sequence[str] | None = None,
+                   read_blob: BlobReader | None = None, **view_state: Any) -> DatasetWidget:
     """Show two or more versions of a table side by side, joined on ``on``.
 
     Each shared column ``c`` appears as ``c@<label>`` per version; numeric columns are drawn

@@ -92,11 +92,10 @@ class ViewStore:
 
 def view_store_for(obj: Any) -> ViewStore | None:
     """The view store of a table read from a logged artifact, else ``None``."""
-    stored = getattr(obj, "_stored", None)
-    logged = getattr(stored, "logged", None)
-    if logged is None:
+    origin = getattr(obj, "origin", None)  # Table.origin; JoinedTable and Source have none
+    if origin is None:
         return None
-    return ViewStore(Path(logged.root), logged.artifact, logged.entry)
+    return ViewStore(Path(origin.root), origin.artifact, origin.entry)
 
 
 NOT_LOGGED = (

@@ -54,7 +54,7 @@ def test_a_view_reopens_on_a_newer_version_and_saving_again_replaces_it(store_di
     w.filter = "id < 3"
     w.save_view("small")
     newer = logged_table(n=30)  # preds:v1
-    assert newer._stored.logged.version == 1
+    assert newer.origin.version == 1
     assert dv.show(newer, view="small").filter == "id < 3"
     # Nothing but the view itself is left in the directory (no temporary files).
     assert os.listdir(store_dir / "views" / "preds" / "predictions") == ["small.json"]
