@@ -54,8 +54,8 @@ def test_limits_agree_with_the_browser() -> None:
     client = (TS.parent / "thumbs.ts").read_text()
     batch = int(re.search(r"i \+= (\d+)", client).group(1))  # type: ignore[union-attr]
     assert 2 * batch <= _protocol.MAX_THUMBNAILS
-    app = (TS.parent / "app.ts").read_text()
-    assert "Math.min(1000," in app and _protocol.MAX_PAGE_ROWS >= 1000 * 2
+    controller = (TS.parent / "controller.ts").read_text()
+    assert "Math.min(1000," in controller and _protocol.MAX_PAGE_ROWS >= 1000 * 2
 
 
 def test_every_request_kind_has_a_typed_answer_in_the_browser() -> None:
