@@ -43,7 +43,7 @@ export class App {
     this.client = new RequestClient(modelTransport(model));
     this.query = new QueryController(model, this.client, {
       visibleRows: () => this.grid.visibleCount(),
-      update: (change) => this.update(change),
+      update: (change) => this.routes[change](),
     });
     this.toolbar = new Toolbar(this.query, model);
     this.legend = new Legend(model);
@@ -90,39 +90,31 @@ export class App {
     this.root.remove();
   }
 
-  private update(change: Change): void {
-    switch (change) {
-      case "info": {
-        const info = this.query.info;
-        if (!info) return;
-        this.toolbar.setup();
-        const images = info.columns.filter((c) => c.kind.includes("image")).map((c) => c.name);
-        this.legend.setup(images.map((name) => ({ column: name, lists: info.class_lists[name] ?? [] })), this.query.classes);
-        return;
-      }
-      case "reset":
-        this.grid.reset();
-        this.toolbar.reset();
-        this.grid.renderHeader();
-        return;
-      case "header":
-        this.grid.renderHeader();
-        return;
-      case "chips":
-        this.toolbar.renderChips();
-        return;
-      case "rows":
-        this.toolbar.showStatus();
-        this.grid.renderHeader(); // row-number width follows the count
-        this.grid.drawNow();
-        return;
-      case "status":
-        this.toolbar.showStatus();
-        return;
-      case "repaint":
-        this.grid.repaint();
-        return;
-    }
+  /** What each change the controller reports redraws (a Record, so none is forgotten). */
+  private readonly routes: Record<Change, () => void> = {
+    info: () => this.showInfo(),
+    reset: () => {
+      this.grid.reset();
+      this.toolbar.reset();
+      this.grid.renderHeader();
+    },
+    header: () => this.grid.renderHeader(),
+    chips: () => this.toolbar.renderChips(),
+    rows: () => {
+      this.toolbar.showStatus();
+      this.grid.renderHeader(); // row-number width follows the count
+      this.grid.drawNow();
+    },
+    status: () => this.toolbar.showStatus(),
+    repaint: () => this.grid.repaint(),
+  };
+
+  private showInfo(): void {
+    const info = this.query.info;
+    if (!info) return;
+    this.toolbar.setup();
+    const images = info.columns.filter((c) => c.kind.includes("image")).map((c) => c.name);
+    this.legend.setup(images.map((name) => ({ column: name, lists: info.class_lists[name] ?? [] })), this.query.classes);
   }
 
   private applyHeight(): void {

@@ -59,21 +59,17 @@ export interface ControllerOptions {
 }
 
 export class QueryController {
-  info: InfoResponse | null = null;
-  /** The grid's columns: row columns, or a group page's once its first page arrived. */
-  columns: Column[] = [];
-  grouped = false;
-  /** Class lists by digest (each image cell names its own). */
-  readonly classes = new Map<string, ClassList>();
-  /** Header summaries of the current query by field name. */
-  readonly summaries = new Map<string, Summary>();
-  status: StatusLine = { text: "", error: false };
-  /** The filter error shown under the filter input. */
-  filterShown: FilterProblem | null = null;
-  /** The group looked into, as the kernel names it: [column, value as text] pairs. */
-  groupKey: [string, string][] | null = null;
+  // State the grid and the toolbar read (through the getters below) and never write.
+  private _info: InfoResponse | null = null;
+  private _columns: Column[] = [];
+  private _grouped = false;
+  private readonly _classes = new Map<string, ClassList>();
+  private readonly _summaries = new Map<string, Summary>();
+  private _status: StatusLine = { text: "", error: false };
+  private _filterShown: FilterProblem | null = null;
+  private _groupKey: [string, string][] | null = null;
   /** The roles of the group page's fields (count, sample rows, ...), as the kernel named them. */
-  roles: GroupRoles | null = null;
+  private roles: GroupRoles | null = null;
   private cache: PageCache<RowData>;
   private summaryKey = "";
   private summaryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -110,6 +106,22 @@ export class QueryController {
     });
   }
 
+  /** The table's description from the kernel; null until it arrives. */
+  get info(): InfoResponse | null { return this._info; }
+  /** The grid's columns: row columns, or a group page's once its first page arrived. */
+  get columns(): readonly Column[] { return this._columns; }
+  /** Whether the rows are groups (grouped and not looking into one). */
+  get grouped(): boolean { return this._grouped; }
+  /** Class lists by digest (each image cell names its own). */
+  get classes(): ReadonlyMap<string, ClassList> { return this._classes; }
+  /** Header summaries of the current query by field name. */
+  get summaries(): ReadonlyMap<string, Summary> { return this._summaries; }
+  get status(): StatusLine { return this._status; }
+  /** The filter error shown under the filter input. */
+  get filterShown(): FilterProblem | null { return this._filterShown; }
+  /** The group looked into, as the kernel names it: [column, value as text] pairs. */
+  get groupKey(): [string, string][] | null { return this._groupKey; }
+
   destroy(): void {
     clearTimeout(this.summaryTimer);
     for (const c of this.cleanups) c();
@@ -141,26 +153,26 @@ export class QueryController {
   /** Compare pairs need every version's field even if only the pair is listed. */
   private withRequired(columns: string[]): string[] {
     const out = new Set(columns);
-    for (const c of this.columns) if (c.pair && columns.includes(c.key)) c.fields.forEach((f) => out.add(f));
+    for (const c of this._columns) if (c.pair && columns.includes(c.key)) c.fields.forEach((f) => out.add(f));
     return [...out];
   }
 
   /** Whether the engine can do `what` with table column `name` (the kernel's capability
    * table; a field the table does not have, e.g. a group page's count, sorts like a number). */
   can(name: string, what: keyof ColumnCapabilities): boolean {
-    const info = this.info?.columns.find((c) => c.name === name);
+    const info = this._info?.columns.find((c) => c.name === name);
     return info === undefined ? true : info.capabilities[what];
   }
 
   /** Table columns the group-by menu offers: groupable ones not grouped by already. */
   groupChoices(): ColumnInfo[] {
     const groupBy = this.model.get("group_by");
-    return (this.info?.columns ?? []).filter((c) => c.capabilities.groupable && !groupBy.includes(c.name));
+    return (this._info?.columns ?? []).filter((c) => c.capabilities.groupable && !groupBy.includes(c.name));
   }
 
   /** Every row column of the table, whatever is visible (the columns menu lists them). */
   allColumns(): Column[] {
-    return rowColumns(this.info?.columns ?? [], [], this.info?.compare ?? null);
+    return rowColumns(this._info?.columns ?? [], [], this._info?.compare ?? null);
   }
 
   overlay(column: string): OverlayOptions {
@@ -170,7 +182,7 @@ export class QueryController {
       hidden: new Set(ids),
       threshold: this.model.get("score_threshold"),
       maskOpacity: this.model.get("mask_opacity"),
-      classes: this.classes,
+      classes: this._classes,
       labels: false,
     };
   }
@@ -231,12 +243,12 @@ export class QueryController {
   async start(): Promise<void> {
     try {
       const { msg } = await this.client.request("info", {});
-      this.info = msg;
+      this._info = msg;
       this.totalRows = msg.total_rows;
       for (const [digest, list] of Object.entries(msg.classes)) {
         const byId = new Map<number, ClassDef>();
         for (const c of list) if (!byId.has(c.id)) byId.set(c.id, { name: c.name, color: c.color ?? "" });
-        this.classes.set(digest, byId);
+        this._classes.set(digest, byId);
       }
       this.view.update("info");
       this.queryChanged();
@@ -257,15 +269,15 @@ export class QueryController {
     });
     this.totalRows = msg.total_rows;
     this.elapsed = msg.elapsed_ms;
-    if (JSON.stringify(msg.group_key) !== JSON.stringify(this.groupKey)) {
-      this.groupKey = msg.group_key;
+    if (JSON.stringify(msg.group_key) !== JSON.stringify(this._groupKey)) {
+      this._groupKey = msg.group_key;
       this.view.update("chips");
     }
     this.roles = msg.grouped ? msg.roles : null;
-    if (msg.grouped !== this.grouped || (msg.grouped && this.columns.length === 0)) {
-      this.grouped = msg.grouped;
-      this.columns = msg.grouped && msg.roles
-        ? groupColumns(page.fields, this.info?.columns ?? [], msg.roles)
+    if (msg.grouped !== this._grouped || (msg.grouped && this._columns.length === 0)) {
+      this._grouped = msg.grouped;
+      this._columns = msg.grouped && msg.roles
+        ? groupColumns(page.fields, this._info?.columns ?? [], msg.roles)
         : this.rowCols();
       this.view.update("header");
     }
@@ -273,18 +285,18 @@ export class QueryController {
   }
 
   private rowCols(): Column[] {
-    return rowColumns(this.info?.columns ?? [], this.model.get("columns"), this.info?.compare ?? null);
+    return rowColumns(this._info?.columns ?? [], this.model.get("columns"), this._info?.compare ?? null);
   }
 
   private queryChanged(): void {
-    if (!this.info) return;
+    if (!this._info) return;
     if (this.filterOverride === null) this.filterError = null;
-    this.filterShown = this.filterError;
-    this.grouped = this.model.get("group_by").length > 0 && this.model.get("group_row") === null;
-    this.columns = this.grouped ? [] : this.rowCols();
+    this._filterShown = this.filterError;
+    this._grouped = this.model.get("group_by").length > 0 && this.model.get("group_row") === null;
+    this._columns = this._grouped ? [] : this.rowCols();
     this.cache.reset();
     clearTimeout(this.summaryTimer);
-    this.summaries.clear(); // stale histograms would describe other rows
+    this._summaries.clear(); // stale histograms would describe other rows
     this.summaryKey = "";
     this.setStatus("Loading…");
     this.view.update("reset");
@@ -303,7 +315,7 @@ export class QueryController {
         this.queryChanged();
         return;
       }
-      this.filterShown = { message: err.message, position: err.position };
+      this._filterShown = { message: err.message, position: err.position };
       this.setStatus(err.message, true);
       this.view.update("status");
       return;
@@ -315,7 +327,7 @@ export class QueryController {
     }
     if (this.filterOverride === null) {
       this.goodFilter = this.model.get("filter");
-      this.filterShown = null;
+      this._filterShown = null;
     }
     this.updateStatus();
     this.view.update("rows");
@@ -329,16 +341,16 @@ export class QueryController {
     const key = JSON.stringify({ ...this.spec(), columns: null });
     if (key === this.summaryKey) return;
     this.summaryKey = key;
-    this.summaries.clear();
+    this._summaries.clear();
     const spec = this.spec();
-    for (const col of this.columns) {
-      if (this.grouped || NO_SUMMARY.includes(col.kind)) continue;
+    for (const col of this._columns) {
+      if (this._grouped || NO_SUMMARY.includes(col.kind)) continue;
       for (const field of col.pair ? col.fields : [col.fields[0] as string]) {
         this.client
           .request("summary", { query: { ...spec, columns: null }, column: field }, { channel: `summary:${field}` })
           .then(({ msg }) => {
             if (this.summaryKey !== key) return;
-            this.summaries.set(field, msg.summary);
+            this._summaries.set(field, msg.summary);
             this.view.update("header");
             if (col.pair) this.view.update("repaint");
           })
@@ -351,7 +363,7 @@ export class QueryController {
   pairScale(column: Column): number | null {
     let m = 0;
     for (const f of column.fields) {
-      const s = this.summaries.get(f);
+      const s = this._summaries.get(f);
       if (s?.type === "histogram") m = Math.max(m, Math.abs(s.min ?? 0), Math.abs(s.max ?? 0));
     }
     return m > 0 ? m : null;
@@ -363,7 +375,7 @@ export class QueryController {
     const n = this.numRows ?? 0;
     const total = this.totalRows;
     const ms = this.elapsed ? ` · ${Math.round(this.elapsed)} ms` : "";
-    if (this.grouped) {
+    if (this._grouped) {
       this.setStatus(`${formatCount(n)} groups · ${formatCount(total)} rows${ms}`);
     } else {
       this.setStatus(`${formatCount(n)} of ${formatCount(total)} rows${ms}`);
@@ -371,6 +383,6 @@ export class QueryController {
   }
 
   private setStatus(text: string, error = false): void {
-    this.status = { text: `${this.info?.name ? `${this.info.name} · ` : ""}${text}`, error };
+    this._status = { text: `${this._info?.name ? `${this._info.name} · ` : ""}${text}`, error };
   }
 }
