@@ -43,12 +43,14 @@ def summarize(
         return {"type": "none", "nulls": int(nulls), "count": int(total)}
     # The null group sorts first; count(*) OVER () counts the groups before the LIMIT.
     got = con.execute(
-        f"SELECT v, c, count(*) OVER () AS g FROM (SELECT {value} AS v, count(*) AS c {rows} "
+        f"SELECT v, c, count(*) OVER () AS g, sum(c) OVER () AS n "
+        f"FROM (SELECT {value} AS v, count(*) AS c {rows} "
         f"GROUP BY v) ORDER BY (v IS NOT NULL), c DESC, v LIMIT {int(top) + 1}",
         params,
     ).fetchall()
     nulls = 0
     groups = int(got[0][2]) if got else 0
+    count = int(got[0][3]) if got else 0  # every row, for shares of the whole column
     if got and got[0][0] is None:
         nulls = int(got[0][1])
         groups -= 1
@@ -56,10 +58,11 @@ def summarize(
     got = got[:top]
     return {
         "type": "top",
-        "values": from_duckdb([v for v, _, _ in got], col.type),
-        "counts": [int(c) for _, c, _ in got],
+        "values": from_duckdb([v for v, *_ in got], col.type),
+        "counts": [int(c) for _, c, *_ in got],
         "nulls": nulls,
         "distinct": groups,
+        "count": count,
     }
 
 

@@ -34,6 +34,12 @@ RESPONSE_KINDS: tuple[str, ...] = get_args(ResponseKind)
 # Requests larger than these are refused with an error rather than silently clamped, so a
 # buggy client is noticed; the browser asks for far less.
 MAX_PAGE_ROWS = 5_000
+#: The widget's ``page_size`` (rows per request while scrolling) is held to this range;
+#: the browser asks for at most two pages at once, well under ``MAX_PAGE_ROWS``.
+MIN_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 1_000
+#: Thumbnails the browser asks for per request (a screenful of images and their masks).
+THUMBNAIL_BATCH = 60
 MAX_THUMBNAILS = 500
 MIN_THUMB_SIZE = 16
 MAX_THUMB_SIZE = 2_048

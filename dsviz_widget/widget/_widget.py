@@ -13,7 +13,7 @@ import traitlets as t
 from dsviz_widget._errors import ValidationError
 from dsviz_widget.engine import Query, Source
 from dsviz_widget.widget._handler import MessageHandler
-from dsviz_widget.widget._protocol import CompareInfo, QuerySpec
+from dsviz_widget.widget._protocol import MAX_PAGE_SIZE, MIN_PAGE_SIZE, CompareInfo, QuerySpec
 from dsviz_widget.widget._views import NOT_LOGGED, ViewStore
 from dsviz_widget.widget._worker import RequestWorker
 
@@ -149,7 +149,7 @@ class DatasetWidget(anywidget.AnyWidget):
 
     @t.validate("page_size")
     def _valid_page_size(self, proposal: Any) -> int:
-        return int(min(1000, max(10, proposal["value"])))
+        return int(min(MAX_PAGE_SIZE, max(MIN_PAGE_SIZE, proposal["value"])))
 
     @t.validate("mask_opacity")
     def _valid_opacity(self, proposal: Any) -> float:

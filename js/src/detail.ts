@@ -12,7 +12,7 @@ export class Detail {
   readonly el: HTMLElement;
   private readonly body: HTMLElement;
   private readonly title: HTMLElement;
-  private current: { row: RowData; columns: Column[]; index: number; count: number } | null = null;
+  private current: { row: RowData; columns: readonly Column[]; index: number; count: number } | null = null;
 
   constructor(
     private readonly thumbs: ThumbStore,
@@ -34,7 +34,7 @@ export class Detail {
     return this.current !== null;
   }
 
-  show(row: RowData, columns: Column[], index: number, count: number): void {
+  show(row: RowData, columns: readonly Column[], index: number, count: number): void {
     this.current = { row, columns, index, count };
     this.el.style.display = "";
     this.repaint();

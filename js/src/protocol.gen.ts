@@ -28,6 +28,12 @@ export const RESPONSE_KINDS = [
 
 export const MAX_PAGE_ROWS = 5000;
 
+export const MIN_PAGE_SIZE = 10;
+
+export const MAX_PAGE_SIZE = 1000;
+
+export const THUMBNAIL_BATCH = 60;
+
 export const MAX_THUMBNAILS = 500;
 
 export const MIN_THUMB_SIZE = 16;

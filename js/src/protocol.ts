@@ -41,6 +41,8 @@ export type TopSummary = {
   counts: number[];
   nulls: number;
   distinct: number;
+  /** Rows summarised (nulls included): the whole for each value's share. */
+  count: number;
 };
 
 export type Summary = HistogramSummary | TopSummary;

@@ -2,7 +2,7 @@
 
 import { svg } from "./dom";
 import { formatCount, formatNumber } from "./format";
-import type { Summary } from "./protocol";
+import type { Summary, TopSummary } from "./protocol";
 
 export function summaryText(s: Summary): string {
   if (s.type === "histogram") {
@@ -20,6 +20,15 @@ export function summaryText(s: Summary): string {
   return `${formatCount(s.distinct)} distinct\n${parts.join("\n")}`;
 }
 
+/** The first ``n`` top values with their share of every row summarised (nulls included),
+ * not of the values listed: one "astronaut" in 20 rows is 5%, however few values there are. */
+export function topShares(s: TopSummary, n = 3): { text: string; frac: number }[] {
+  return s.values.slice(0, n).map((v, i) => {
+    const frac = s.count ? (s.counts[i] ?? 0) / s.count : 0;
+    return { text: `${String(v)}${s.count ? ` ${Math.round(frac * 100)}%` : ""}`, frac };
+  });
+}
+
 export function drawSummary(s: Summary, width: number, height: number): SVGSVGElement {
   const root = svg("svg", { class: "dv-summary", width, height, viewBox: `0 0 ${width} ${height}` });
   root.appendChild(svg("title", {}, summaryText(s)));
@@ -33,14 +42,10 @@ export function drawSummary(s: Summary, width: number, height: number): SVGSVGEl
     });
     return root;
   }
-  const total = s.counts.reduce((a, b) => a + b, 0) + s.nulls;
-  const rows = Math.min(3, s.values.length);
   const rh = height / 3;
-  for (let i = 0; i < rows; i++) {
-    const frac = total ? (s.counts[i] ?? 0) / total : 0;
+  topShares(s).forEach(({ text, frac }, i) => {
     root.appendChild(svg("rect", { class: "dv-top", x: 0, y: i * rh + 1, width: Math.max(1, frac * width), height: rh - 2 }));
-    const pct = total ? ` ${Math.round(frac * 100)}%` : "";
-    root.appendChild(svg("text", { class: "dv-top-text", x: 3, y: i * rh + rh - 2.5 }, `${String(s.values[i])}${pct}`));
-  }
+    root.appendChild(svg("text", { class: "dv-top-text", x: 3, y: i * rh + rh - 2.5 }, text));
+  });
   return root;
 }

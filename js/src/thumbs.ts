@@ -2,6 +2,7 @@
 
 import type { RequestClient } from "./client";
 import type { MediaItem } from "./protocol";
+import { THUMBNAIL_BATCH } from "./protocol";
 
 export interface Thumb {
   bitmap: ImageBitmap;
@@ -70,7 +71,7 @@ export class ThumbStore {
       const images: string[] = [];
       const masks: string[] = [];
       for (const [key, role] of batch) (role === "image" ? images : masks).push(key.slice(role.length + 1));
-      for (let i = 0; i < Math.max(images.length, masks.length); i += 60) {
+      for (let i = 0; i < Math.max(images.length, masks.length); i += THUMBNAIL_BATCH) {
         void this.fetch(images.slice(i, i + 60), masks.slice(i, i + 60));
       }
     });

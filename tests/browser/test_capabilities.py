@@ -29,6 +29,13 @@ def test_group_and_sort_offer_only_what_the_engine_can_do(lab: Lab, session: Ses
     options = select.locator("option").all_inner_texts()
     assert "tags" in options and "meta" in options and "id" in options, options
     assert "emb" not in options, options
+    # Headers summarise what the engine can: top values of the dict column with each value's
+    # share of all six rows (4 train, 2 test), nothing for the array column.
+    tops = root.locator(".dv-hcell[data-col='meta'] .dv-top-text")
+    tops.nth(1).wait_for()
+    assert tops.all_text_contents() == ['{"split":"train"} 67%', '{"split":"test"} 33%']
+    root.locator(".dv-hcell[data-col='tags'] svg.dv-summary").wait_for()
+    assert root.locator(".dv-hcell[data-col='emb'] svg.dv-summary").count() == 0
     # An array column's header says it cannot be sorted, and a click leaves the order alone.
     emb = root.locator(".dv-hcell[data-col='emb']")
     assert "cannot be sorted" in (emb.get_attribute("title") or "")

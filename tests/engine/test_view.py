@@ -142,10 +142,23 @@ def test_summaries(engine: Engine, source: Source) -> None:
         "counts": [2, 1, 1, 1, 1],
         "nulls": 1,
         "distinct": 5,
+        "count": 7,
     }
     ints = view.summary("n_boxes")
     assert ints["edges"] == [-0.5, 0.5, 1.5, 2.5, 3.5] and ints["counts"] == [2, 2, 2, 1]
     assert view.summary("image") == {"type": "none", "nulls": 0, "count": 7}
+
+
+@pytest.mark.parametrize("n", [1, 20, 1000])
+def test_top_values_count_every_row_not_only_those_listed(engine: Engine, n: int) -> None:
+    """A value's share on screen is its count over ``count``: all rows, nulls included."""
+    import pandas as pd
+
+    names = [f"image-{i}" for i in range(n)] + [None, None]
+    src = Source.from_arrow(pa.table({"name": pa.array(names, pa.string())}))
+    top = engine.view(src).summary("name")
+    assert top["count"] == len(names) == len(pd.Series(names))
+    assert len(top["values"]) == min(n, 10) and top["counts"][0] == 1 and top["nulls"] == 2
 
 
 def _src(**cols: list[object]) -> Source:

@@ -1,0 +1,388 @@
+// The query side of the widget, without a DOM: which query the model's state asks for, the
+// page cache of its rows, the header summaries, request errors and the status line.
+//
+// The grid and the toolbar read its state and call its intents; it tells them what changed
+// through `ControllerView.update`. Everything here can be driven from a unit test with a fake
+// model and a fake request client (js/tests/controller.test.ts).
+
+import { decodePage } from "./arrowpage";
+import type { RowData } from "./cells";
+import { RequestError, type RequestClient } from "./client";
+import { groupColumns, groupMember, nextSort, rowColumns, type Column } from "./columns";
+import { formatCount } from "./format";
+import type { ClassDef, ClassList, OverlayOptions } from "./imagecell";
+import type { Model, ViewState } from "./model";
+import { PageCache } from "./pagecache";
+import type { ColumnCapabilities, ColumnInfo, GroupRoles, InfoResponse, QuerySpec, Summary } from "./protocol";
+import { MAX_PAGE_SIZE, MIN_PAGE_SIZE } from "./protocol";
+
+// `group` is not among them: Python turns it into `group_row`, which the browser sends.
+const QUERY_KEYS: (keyof ViewState)[] = ["filter", "sort", "group_by", "group_row", "columns", "changed_only"];
+
+
+/**
+ * What changed, for the view to redraw:
+ * - `info`: the table's description arrived (columns, classes, compare labels);
+ * - `reset`: the query changed; drawn rows are stale and the first window is loading;
+ * - `header`: the columns or their summaries changed;
+ * - `chips`: the kernel named the group looked into;
+ * - `rows`: rows arrived (status, filter error and header width may change with them);
+ * - `status`: the status line or the filter error changed without new rows (an error);
+ * - `repaint`: cells that depend on summaries (compare pairs' shared scale) must be redrawn.
+ */
+export type Change = "info" | "reset" | "header" | "chips" | "rows" | "status" | "repaint";
+
+export interface ControllerView {
+  /** How many rows the grid shows at once: the first window loaded after a query change. */
+  visibleRows(): number;
+  update(change: Change): void;
+}
+
+/** The part of RequestClient the controller uses (a test passes a fake kernel). */
+export type Requester = Pick<RequestClient, "request">;
+
+export interface StatusLine {
+  text: string;
+  error: boolean;
+}
+
+export interface FilterProblem {
+  message: string;
+  /** 0-based character offset in the filter text, or -1. */
+  position: number;
+}
+
+export interface ControllerOptions {
+  /** Wait after rows arrive before asking for header summaries, ms. */
+  summaryDelayMs?: number;
+}
+
+export class QueryController {
+  // State the grid and the toolbar read (through the getters below) and never write.
+  private _info: InfoResponse | null = null;
+  private _columns: Column[] = [];
+  private _grouped = false;
+  private readonly _classes = new Map<string, ClassList>();
+  private readonly _summaries = new Map<string, Summary>();
+  private _status: StatusLine = { text: "", error: false };
+  private _filterShown: FilterProblem | null = null;
+  private _groupKey: [string, string][] | null = null;
+  /** The roles of the group page's fields (count, sample rows, ...), as the kernel named them. */
+  private roles: GroupRoles | null = null;
+  private cache: PageCache<RowData>;
+  private summaryKey = "";
+  private summaryTimer: ReturnType<typeof setTimeout> | undefined;
+  private totalRows = 0;
+  private elapsed = 0;
+  /** The last filter the kernel accepted, and the one in force while the typed one is invalid. */
+  private goodFilter = "";
+  private filterOverride: string | null = null;
+  private filterError: FilterProblem | null = null;
+  private readonly summaryDelayMs: number;
+  private readonly cleanups: (() => void)[] = [];
+
+  constructor(
+    private readonly model: Model,
+    private readonly client: Requester,
+    private readonly view: ControllerView,
+    options: ControllerOptions = {},
+  ) {
+    this.summaryDelayMs = options.summaryDelayMs ?? 400;
+    this.cache = this.newCache();
+    const onQuery = (): void => {
+      this.filterOverride = null;
+      this.queryChanged();
+    };
+    const onPageSize = (): void => {
+      this.cache = this.newCache();
+      this.queryChanged();
+    };
+    for (const k of QUERY_KEYS) model.on(`change:${k}`, onQuery);
+    model.on("change:page_size", onPageSize);
+    this.cleanups.push(() => {
+      for (const k of QUERY_KEYS) model.off(`change:${k}`, onQuery);
+      model.off("change:page_size", onPageSize);
+    });
+  }
+
+  /** The table's description from the kernel; null until it arrives. */
+  get info(): InfoResponse | null { return this._info; }
+  /** The grid's columns: row columns, or a group page's once its first page arrived. */
+  get columns(): readonly Column[] { return this._columns; }
+  /** Whether the rows are groups (grouped and not looking into one). */
+  get grouped(): boolean { return this._grouped; }
+  /** Class lists by digest (each image cell names its own). */
+  get classes(): ReadonlyMap<string, ClassList> { return this._classes; }
+  /** Header summaries of the current query by field name. */
+  get summaries(): ReadonlyMap<string, Summary> { return this._summaries; }
+  get status(): StatusLine { return this._status; }
+  /** The filter error shown under the filter input. */
+  get filterShown(): FilterProblem | null { return this._filterShown; }
+  /** The group looked into, as the kernel names it: [column, value as text] pairs. */
+  get groupKey(): [string, string][] | null { return this._groupKey; }
+
+  destroy(): void {
+    clearTimeout(this.summaryTimer);
+    for (const c of this.cleanups) c();
+  }
+
+  // ---- state ----------------------------------------------------------------------------
+
+  setState<K extends keyof ViewState>(key: K, value: ViewState[K], extra: Partial<ViewState> = {}): void {
+    this.model.set(key, value);
+    for (const [k, v] of Object.entries(extra)) this.model.set(k as keyof ViewState, v as never);
+    this.model.save_changes();
+  }
+
+  /** The query the model's state asks for, as the kernel receives it. */
+  spec(): QuerySpec {
+    const columns = this.model.get("columns");
+    return {
+      filter: this.filterOverride ?? this.model.get("filter"),
+      sort: this.model.get("sort"),
+      group_by: this.model.get("group_by"),
+      columns: columns.length ? this.withRequired(columns) : null,
+      changed_only: this.model.get("changed_only"),
+      // Only the row id goes back: a key value read from the page may be a BigInt (int64
+      // above 2^53), a NaN or a timestamp's text, none of which round-trips through JSON.
+      group_row: this.model.get("group_row"),
+    };
+  }
+
+  /** Compare pairs need every version's field even if only the pair is listed. */
+  private withRequired(columns: string[]): string[] {
+    const out = new Set(columns);
+    for (const c of this._columns) if (c.pair && columns.includes(c.key)) c.fields.forEach((f) => out.add(f));
+    return [...out];
+  }
+
+  /** Whether the engine can do `what` with table column `name` (the kernel's capability
+   * table; a field the table does not have, e.g. a group page's count, sorts like a number). */
+  can(name: string, what: keyof ColumnCapabilities): boolean {
+    const info = this._info?.columns.find((c) => c.name === name);
+    return info === undefined ? true : info.capabilities[what];
+  }
+
+  /** Table columns the group-by menu offers: groupable ones not grouped by already. */
+  groupChoices(): ColumnInfo[] {
+    const groupBy = this.model.get("group_by");
+    return (this._info?.columns ?? []).filter((c) => c.capabilities.groupable && !groupBy.includes(c.name));
+  }
+
+  /** Every row column of the table, whatever is visible (the columns menu lists them). */
+  allColumns(): Column[] {
+    return rowColumns(this._info?.columns ?? [], [], this._info?.compare ?? null);
+  }
+
+  overlay(column: string): OverlayOptions {
+    const hidden = this.model.get("hidden_classes");
+    const ids = Object.prototype.hasOwnProperty.call(hidden, column) ? hidden[column] ?? [] : [];
+    return {
+      hidden: new Set(ids),
+      threshold: this.model.get("score_threshold"),
+      maskOpacity: this.model.get("mask_opacity"),
+      classes: this._classes,
+      labels: false,
+    };
+  }
+
+  // ---- intents --------------------------------------------------------------------------
+
+  // Row sort keys mean nothing to group rows (and vice versa): grouping starts unsorted.
+  groupBy(column: string): void {
+    this.setState("group_by", [...this.model.get("group_by").filter((g) => g !== column), column], { group: null, group_row: null, sort: [] });
+  }
+
+  ungroup(column: string): void {
+    this.setState("group_by", this.model.get("group_by").filter((k) => k !== column), { group: null, group_row: null, sort: [] });
+  }
+
+  /** Look into the group of a group page's row (by one of its source rows). */
+  openGroup(row: RowData): void {
+    const member = this.roles ? groupMember(row, this.roles) : null;
+    if (member !== null) this.setState("group_row", member, { group: null, sort: [] });
+  }
+
+  closeGroup(): void {
+    this.setState("group_row", null, { group: null, sort: [] });
+  }
+
+  /** A header click: sort by the column, if the engine can. */
+  sortBy(column: Column, additive: boolean): void {
+    if (!this.sortable(column)) return;
+    this.setState("sort", nextSort(this.model.get("sort"), column.sortField, additive));
+  }
+
+  sortable(column: Column): boolean {
+    return column.kind !== "samples" && this.can(column.sortField, "sortable");
+  }
+
+  // ---- rows -----------------------------------------------------------------------------
+
+  /** Rows (or groups) matching the query; null until the first page arrives. */
+  get numRows(): number | null {
+    return this.cache.numRows;
+  }
+
+  row(index: number): RowData | undefined {
+    return this.cache.get(index);
+  }
+
+  /** Make rows first..last (inclusive) load unless they are held. */
+  want(first: number, last: number): void {
+    if (last >= first && (!this.cache.has(first) || !this.cache.has(last))) void this.cache.ensure(first, last);
+  }
+
+  private newCache(): PageCache<RowData> {
+    const size = Math.max(MIN_PAGE_SIZE, Math.min(MAX_PAGE_SIZE, this.model.get("page_size") || 100));
+    return new PageCache<RowData>((o, l, s) => this.load(o, l, s), size, 30, () => this.onLoaded());
+  }
+
+  /** Ask the kernel what the table is, then load the first rows. */
+  async start(): Promise<void> {
+    try {
+      const { msg } = await this.client.request("info", {});
+      this._info = msg;
+      this.totalRows = msg.total_rows;
+      for (const [digest, list] of Object.entries(msg.classes)) {
+        const byId = new Map<number, ClassDef>();
+        for (const c of list) if (!byId.has(c.id)) byId.set(c.id, { name: c.name, color: c.color ?? "" });
+        this._classes.set(digest, byId);
+      }
+      this.view.update("info");
+      this.queryChanged();
+    } catch (error) {
+      this.setStatus(`Could not load the table: ${(error as Error).message}`, true);
+      this.view.update("status");
+    }
+  }
+
+  private async load(offset: number, limit: number, signal: AbortSignal): Promise<{ rows: RowData[]; numRows: number }> {
+    const spec = this.spec();
+    const { msg, buffers } = await this.client.request("page", { query: spec, offset, limit }, { signal, channel: "page" });
+    const page = decodePage(buffers[0] as DataView);
+    const rows = page.rows.map((values) => {
+      const row = Object.create(null) as RowData;
+      page.fields.forEach((f, i) => { row[f] = values[i]; });
+      return row;
+    });
+    this.totalRows = msg.total_rows;
+    this.elapsed = msg.elapsed_ms;
+    if (JSON.stringify(msg.group_key) !== JSON.stringify(this._groupKey)) {
+      this._groupKey = msg.group_key;
+      this.view.update("chips");
+    }
+    this.roles = msg.grouped ? msg.roles : null;
+    if (msg.grouped !== this._grouped || (msg.grouped && this._columns.length === 0)) {
+      this._grouped = msg.grouped;
+      this._columns = msg.grouped && msg.roles
+        ? groupColumns(page.fields, this._info?.columns ?? [], msg.roles)
+        : this.rowCols();
+      this.view.update("header");
+    }
+    return { rows, numRows: msg.num_rows };
+  }
+
+  private rowCols(): Column[] {
+    return rowColumns(this._info?.columns ?? [], this.model.get("columns"), this._info?.compare ?? null);
+  }
+
+  private queryChanged(): void {
+    if (!this._info) return;
+    if (this.filterOverride === null) this.filterError = null;
+    this._filterShown = this.filterError;
+    this._grouped = this.model.get("group_by").length > 0 && this.model.get("group_row") === null;
+    this._columns = this._grouped ? [] : this.rowCols();
+    this.cache.reset();
+    clearTimeout(this.summaryTimer);
+    this._summaries.clear(); // stale histograms would describe other rows
+    this.summaryKey = "";
+    this.setStatus("Loading…");
+    this.view.update("reset");
+    void this.cache.ensure(0, this.view.visibleRows());
+  }
+
+  private onLoaded(): void {
+    const err = this.cache.lastError;
+    if (err instanceof RequestError && err.reason === "server") {
+      const typed = this.model.get("filter");
+      if (this.filterOverride === null && typed !== this.goodFilter) {
+        // A malformed filter keeps the rows as they were: show the error, re-run the last
+        // good filter.
+        this.filterError = { message: err.message, position: err.position };
+        this.filterOverride = this.goodFilter;
+        this.queryChanged();
+        return;
+      }
+      this._filterShown = { message: err.message, position: err.position };
+      this.setStatus(err.message, true);
+      this.view.update("status");
+      return;
+    }
+    if (err) {
+      this.setStatus(`Error: ${(err as Error).message}`, true);
+      this.view.update("status");
+      return;
+    }
+    if (this.filterOverride === null) {
+      this.goodFilter = this.model.get("filter");
+      this._filterShown = null;
+    }
+    this.updateStatus();
+    this.view.update("rows");
+    // Header summaries scan every matching row: ask once the user pauses, so a burst of
+    // filter edits does not queue full scans in front of the next page.
+    clearTimeout(this.summaryTimer);
+    this.summaryTimer = setTimeout(() => this.fetchSummaries(), this.summaryDelayMs);
+  }
+
+  private fetchSummaries(): void {
+    const key = JSON.stringify({ ...this.spec(), columns: null });
+    if (key === this.summaryKey) return;
+    this.summaryKey = key;
+    this._summaries.clear();
+    const spec = this.spec();
+    for (const col of this._columns) {
+      if (this._grouped || col.kind === "samples") continue;
+      for (const field of col.pair ? col.fields : [col.fields[0] as string]) {
+        if (!this.can(field, "summarisable")) continue; // the kernel's capability table
+        this.client
+          .request("summary", { query: { ...spec, columns: null }, column: field }, { channel: `summary:${field}` })
+          .then(({ msg }) => {
+            if (this.summaryKey !== key) return;
+            this._summaries.set(field, msg.summary);
+            this.view.update("header");
+            if (col.pair) this.view.update("repaint");
+          })
+          .catch(() => undefined);
+      }
+    }
+  }
+
+  /** Compare mode: the largest absolute value of a pair's fields, for a shared bar scale. */
+  pairScale(column: Column): number | null {
+    let m = 0;
+    for (const f of column.fields) {
+      const s = this._summaries.get(f);
+      if (s?.type === "histogram") m = Math.max(m, Math.abs(s.min ?? 0), Math.abs(s.max ?? 0));
+    }
+    return m > 0 ? m : null;
+  }
+
+  // ---- status ---------------------------------------------------------------------------
+
+  private updateStatus(): void {
+    const n = this.numRows ?? 0;
+    const total = this.totalRows;
+    const ms = this.elapsed ? ` · ${Math.round(this.elapsed)} ms` : "";
+    if (this._grouped) {
+      this.setStatus(`${formatCount(n)} groups · ${formatCount(total)} rows${ms}`);
+    } else {
+      this.setStatus(`${formatCount(n)} of ${formatCount(total)} rows${ms}`);
+    }
+  }
+
+  private setStatus(text: string, error = false): void {
+    this._status = { text: `${this._info?.name ? `${this._info.name} · ` : ""}${text}`, error };
+  }
+}

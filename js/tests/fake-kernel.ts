@@ -1,0 +1,239 @@
+// A small kernel and model for driving the query controller without a notebook: a table of
+// `id`, `score`, `label`, `emb` rows answering info / page / summary requests the way the real
+// kernel does (Arrow IPC pages, positioned filter errors, group pages with roles), and a model
+// that fires `change:<key>` when a value changes, as anywidget's does.
+
+import { Field, Int32, List, Table, tableToIPC, vectorFromArray, Float64, Utf8 } from "apache-arrow";
+import { RequestClient } from "../src/client";
+import type { Change, ControllerView } from "../src/controller";
+import type { Model, ViewState } from "../src/model";
+import type { ColumnInfo, PageRequest, QuerySpec, Request, SummaryRequest } from "../src/protocol";
+import { FakeTransport } from "./fake-transport";
+
+export interface FakeRow {
+  _row: number;
+  id: number;
+  score: number;
+  label: string;
+}
+
+const CAN_ALL = { sortable: true, groupable: true, filterable: true, summarisable: true };
+export const COLUMNS: ColumnInfo[] = [
+  { name: "id", kind: "int", type: "int64", capabilities: CAN_ALL },
+  { name: "score", kind: "float", type: "double", capabilities: CAN_ALL },
+  { name: "label", kind: "str", type: "string", capabilities: CAN_ALL },
+  // An array cell is a struct of bytes: the engine neither sorts nor groups it.
+  { name: "emb", kind: "array", type: "struct", capabilities: { sortable: false, groupable: false, filterable: false, summarisable: false } },
+];
+
+function ipc(table: Table): DataView {
+  const bytes = tableToIPC(table, "stream");
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+class FilterError extends Error {
+  constructor(message: string, readonly position: number) {
+    super(message);
+  }
+}
+
+/** `<column> <op> <number or 'text'>`, or nothing. Anything else is an error at its end. */
+function matcher(filter: string): (row: FakeRow) => boolean {
+  const text = filter.trim();
+  if (!text) return () => true;
+  const m = /^(\w+)\s*(>|<|==)\s*(\S+)$/.exec(text);
+  if (!m) throw new FilterError("expected a value", filter.length);
+  const [, column, op, raw] = m as unknown as [string, keyof FakeRow, string, string];
+  const value: number | string = raw.startsWith("'") ? raw.slice(1, -1) : Number(raw);
+  return (row) => {
+    const v = row[column];
+    return op === ">" ? v > value : op === "<" ? v < value : v === value;
+  };
+}
+
+export class FakeKernel {
+  readonly transport = new FakeTransport();
+  readonly client = new RequestClient(this.transport);
+  /** The next page request fails with this message (a kernel-side error). */
+  failNext: string | null = null;
+  infoError: string | null = null;
+
+  constructor(readonly rows: FakeRow[]) {
+    const send = this.transport.send.bind(this.transport);
+    // Answer at once: the client has registered the request before it sends it.
+    this.transport.send = (msg: Request) => {
+      send(msg);
+      this.answer(msg);
+    };
+  }
+
+  static ofSize(n: number): FakeKernel {
+    return new FakeKernel(Array.from({ length: n }, (_, i) => ({ _row: i, id: i, score: i / n, label: i % 2 ? "cat" : "dog" })));
+  }
+
+  get pages(): PageRequest[] {
+    return this.transport.sent.filter((m): m is PageRequest => m.kind === "page");
+  }
+
+  get lastQuery(): QuerySpec | undefined {
+    return this.pages.at(-1)?.query;
+  }
+
+  get summaries(): SummaryRequest[] {
+    return this.transport.sent.filter((m): m is SummaryRequest => m.kind === "summary");
+  }
+
+  private answer(msg: Request): void {
+    const reply = (body: object, buffers: DataView[] = []): void =>
+      this.transport.reply({ id: msg.id, kind: `${msg.kind}-response`, ...body }, buffers);
+    const fail = (error: string, position = -1): void =>
+      this.transport.reply({ id: msg.id, kind: "error", request_kind: msg.kind, error, position });
+    try {
+      if (msg.kind === "info") {
+        if (this.infoError) return fail(this.infoError);
+        reply({ name: "t", total_rows: this.rows.length, columns: COLUMNS, classes: {}, class_lists: {}, compare: null, protocol: 1 });
+      } else if (msg.kind === "page") {
+        if (this.failNext !== null) {
+          const error = this.failNext;
+          this.failNext = null;
+          return fail(error);
+        }
+        this.page(msg, reply);
+      } else if (msg.kind === "summary") {
+        const rows = this.select(msg.query);
+        const values = rows.map((r) => r[msg.column as keyof FakeRow]);
+        const numbers = values.filter((v): v is number => typeof v === "number");
+        const summary = numbers.length
+          ? { type: "histogram", edges: [Math.min(...numbers), Math.max(...numbers)], counts: [numbers.length], nulls: 0, min: Math.min(...numbers), max: Math.max(...numbers) }
+          : { type: "top", values: [...new Set(values)], counts: [], nulls: 0, distinct: new Set(values).size, count: values.length };
+        reply({ column: msg.column, summary });
+      }
+    } catch (error) {
+      if (error instanceof FilterError) fail(error.message, error.position);
+      else throw error;
+    }
+  }
+
+  /** Rows matching the filter (and the group looked into), sorted. */
+  private select(query: QuerySpec): FakeRow[] {
+    const keep = matcher(query.filter ?? "");
+    let rows = this.rows.filter(keep);
+    const groupBy = query.group_by ?? [];
+    if (query.group_row != null && groupBy.length) {
+      const member = this.rows[query.group_row] as FakeRow;
+      rows = rows.filter((r) => groupBy.every((k) => r[k as keyof FakeRow] === member[k as keyof FakeRow]));
+    }
+    for (const key of [...(query.sort ?? [])].reverse()) {
+      const field = key.replace(/^-/, "") as keyof FakeRow;
+      const sign = key.startsWith("-") ? -1 : 1;
+      rows = [...rows].sort((a, b) => (a[field] < b[field] ? -sign : a[field] > b[field] ? sign : 0));
+    }
+    return rows;
+  }
+
+  private page(msg: PageRequest, reply: (body: object, buffers: DataView[]) => void): void {
+    const q = msg.query;
+    const rows = this.select(q);
+    const groupBy = q.group_by ?? [];
+    const common = { offset: msg.offset, total_rows: this.rows.length, elapsed_ms: 3 };
+    if (groupBy.length && q.group_row == null) {
+      const key = groupBy[0] as keyof FakeRow;
+      const groups = new Map<unknown, number[]>();
+      for (const r of rows) groups.set(r[key], [...(groups.get(r[key]) ?? []), r._row]);
+      const all = [...groups.entries()].slice(msg.offset, msg.offset + msg.limit);
+      const table = new Table({
+        [key]: vectorFromArray(all.map(([k]) => String(k)), new Utf8()),
+        count: vectorFromArray(all.map(([, ids]) => ids.length), new Int32()),
+        _sample_rows: vectorFromArray(all.map(([, ids]) => ids.slice(0, 3)), new List(new Field("item", new Int32(), true))),
+      });
+      const roles = { keys: [key], count: "count", sample_rows: "_sample_rows", sample_images: null };
+      reply({ ...common, num_rows: groups.size, grouped: true, group_key: null, roles }, [ipc(table)]);
+      return;
+    }
+    const slice = rows.slice(msg.offset, msg.offset + msg.limit);
+    const names = q.columns ?? COLUMNS.map((c) => c.name);
+    const table = new Table({
+      _row: vectorFromArray(slice.map((r) => r._row), new Int32()),
+      ...(names.includes("id") ? { id: vectorFromArray(slice.map((r) => r.id), new Int32()) } : {}),
+      ...(names.includes("score") ? { score: vectorFromArray(slice.map((r) => r.score), new Float64()) } : {}),
+      ...(names.includes("label") ? { label: vectorFromArray(slice.map((r) => r.label), new Utf8()) } : {}),
+    });
+    const member = q.group_row != null ? this.rows[q.group_row] : undefined;
+    const groupKey = member ? groupBy.map((k) => [k, String(member[k as keyof FakeRow])]) : null;
+    reply({ ...common, num_rows: rows.length, grouped: false, group_key: groupKey, roles: null }, [ipc(table)]);
+  }
+}
+
+export const DEFAULT_STATE: ViewState = {
+  filter: "", sort: [], group_by: [], group: null, group_row: null, columns: [], selection: [],
+  page_size: 100, height: 400, score_threshold: 0, mask_opacity: 0.5, hidden_classes: {}, changed_only: false, filter_error: null,
+};
+
+export class FakeModel implements Model {
+  readonly state: ViewState;
+  saves = 0;
+  private readonly listeners = new Map<string, Set<(...args: unknown[]) => void>>();
+
+  constructor(state: Partial<ViewState> = {}) {
+    this.state = { ...DEFAULT_STATE, ...state };
+  }
+
+  get<K extends keyof ViewState>(key: K): ViewState[K] {
+    return this.state[key];
+  }
+
+  /** Like Backbone: `change:<key>` fires at once, and only when the value changed. */
+  set<K extends keyof ViewState>(key: K, value: ViewState[K]): void {
+    if (JSON.stringify(this.state[key]) === JSON.stringify(value)) return;
+    this.state[key] = value;
+    for (const cb of [...(this.listeners.get(`change:${key}`) ?? [])]) cb();
+  }
+
+  save_changes(): void {
+    this.saves++;
+  }
+
+  on(event: string, callback: (...args: unknown[]) => void): void {
+    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
+    this.listeners.get(event)?.add(callback);
+  }
+
+  off(event?: string | null, callback?: ((...args: unknown[]) => void) | null): void {
+    if (event && callback) this.listeners.get(event)?.delete(callback);
+  }
+
+  send(): void {}
+}
+
+/** Records what the controller says changed; `until` resolves once a condition holds after
+ * one of its updates (tests wait on the controller's own events, never on time). */
+export class FakeView implements ControllerView {
+  changes: Change[] = [];
+  private waiters: { check: () => boolean; resolve: () => void }[] = [];
+
+  constructor(private readonly rows = 20) {}
+
+  visibleRows(): number {
+    return this.rows;
+  }
+
+  update(change: Change): void {
+    this.changes.push(change);
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.check()) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  until(check: () => boolean): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ check, resolve }));
+  }
+
+  /** The next time the controller reports `change`. */
+  next(change: Change): Promise<void> {
+    const seen = this.changes.length;
+    return this.until(() => this.changes.slice(seen).includes(change));
+  }
+}
