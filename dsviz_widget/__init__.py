@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dsviz_widget import run
+from dsviz_widget import data_types, run
 from dsviz_widget._compare import Comparison, compare
 from dsviz_widget._display import show
 from dsviz_widget._errors import (
@@ -43,6 +43,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "compare",
+    "data_types",
     "finish",
     "gc",
     "init",
