@@ -102,10 +102,17 @@ def build_store(notebook: Path, work: Path, env: dict[str, str]) -> int:
 
     The notebook is read into memory and its outputs are dropped: the file is never written.
     """
-    import nbclient
-    import nbformat
-    from nbclient.exceptions import CellExecutionError
-
+    try:
+        import nbclient
+        import nbformat
+        from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    except ImportError as exc:
+        print(
+            f"dsviz demo: {exc.name} is missing; install the demo extras:"
+            ' pip install "dsviz_widget[demo]"',
+            file=sys.stderr,
+        )
+        return 2
     nb = nbformat.read(notebook, as_version=4)
     steps = _steps(nb.cells)
     client = nbclient.NotebookClient(nb, timeout=900, resources={"metadata": {"path": str(work)}})
@@ -117,7 +124,7 @@ def build_store(notebook: Path, work: Path, env: dict[str, str]) -> int:
                 client.execute_cell(cell, index)
                 for line in _printed(cell.outputs):
                     say(f"        {line}")
-    except CellExecutionError as exc:
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         print(f"dsviz demo: building the store failed:\n{exc}", file=sys.stderr)
         return 1
     return 0

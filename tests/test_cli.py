@@ -109,3 +109,22 @@ def test_an_interrupted_build_is_run_again(built: tuple[Path, str], tmp_path: Pa
     with dv.init(project="test", dir=tmp_path / "store") as run:
         assert run.use_artifact("digits:latest").version == 0
         assert run.use_artifact("digits-predictions:epoch-5").version == 11
+
+
+def test_a_failing_build_says_which_step_failed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("nbclient")
+    import nbformat
+
+    from dsviz_widget._cli import build_store
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("## Setup"), nbformat.v4.new_code_cell("print('one')"),
+                nbformat.v4.new_code_cell("1 / 0")]
+    nbformat.write(nb, str(tmp_path / "broken.ipynb"))
+    before = (tmp_path / "broken.ipynb").read_bytes()
+
+    assert build_store(tmp_path / "broken.ipynb", tmp_path, dict(os.environ)) == 1
+    out, err = capsys.readouterr()
+    assert "[1/2] Setup | print('one')" in out and "        one" in out and "[2/2] Setup | 1 / 0" in out
+    assert "building the store failed" in err and "ZeroDivisionError" in err
+    assert (tmp_path / "broken.ipynb").read_bytes() == before  # outputs are never written back
