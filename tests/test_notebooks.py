@@ -1,16 +1,26 @@
-"""Every demo notebook runs top to bottom on data the packages ship, and shows what it promises."""
+"""Every demo notebook runs top to bottom on data the packages ship, and shows what it promises,
+on a fresh store and again on the store its first run left (as after `dsviz demo`)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+
+import dsviz_widget as dv
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
-def run_notebook(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> list[dict]:
+def run_twice(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str
+) -> tuple[list[dict], list[dict]]:
+    """Run the notebook twice, each time in a new kernel, on one store; return each run's outputs.
+
+    nbclient raises on the first cell that errors, naming it.
+    """
     nbclient = pytest.importorskip("nbclient")
     import nbformat
 
@@ -18,10 +28,15 @@ def run_notebook(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **e
     monkeypatch.setenv("DSVIZ_PROGRESS", "0")
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{name} is saved with outputs"
-    nbclient.NotebookClient(nb, timeout=900, resources={"metadata": {"path": str(tmp_path)}}).execute()
-    return [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    runs = []
+    for _ in range(2):
+        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert all(not c.get("outputs") for c in code), f"{name} is saved with outputs"
+        resources = {"metadata": {"path": str(tmp_path)}}
+        nbclient.NotebookClient(nb, timeout=900, resources=resources).execute()
+        runs.append([o for c in code for o in c.outputs])
+    return runs[0], runs[1]
 
 
 def text_of(outputs: list[dict]) -> str:
@@ -38,29 +53,63 @@ def widgets_in(outputs: list[dict]) -> int:
     return sum(1 for o in outputs if WIDGET_VIEW in o.get("data", {}))
 
 
+def without_versions(text: str) -> str:
+    """The text with version numbers and object addresses blanked: what must not change."""
+    return re.sub(r"0x[0-9a-f]+", "0x…", re.sub(r":v\d+", ":v…", text))
+
+
+def store_version(tmp_path: Path, spec: str) -> int:
+    """The version ``spec`` (an alias, ``latest``) names in the notebooks' store now."""
+    with dv.init(project="test", dir=tmp_path / "store") as run:
+        version = run.use_artifact(spec).version
+    assert version is not None
+    return version
+
+
 @pytest.mark.slow
 def test_quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    outputs = run_notebook("01_quickstart.ipynb", tmp_path, monkeypatch)
-    text = text_of(outputs)
-    assert "digits:v0 1797 rows" in text
-    assert "epoch 5:" in text and "digits-predictions:v5" in text
-    assert widgets_in(outputs) == 5  # dataset, grouped, mistakes, comparison, lineage graph
+    first, second = run_twice("01_quickstart.ipynb", tmp_path, monkeypatch)
+    # Training again logs new versions after the first run's (the content equals the first
+    # run's v0..v5, but only the latest version's content is checked for a match).
+    for outputs, logged in ((first, range(6)), (second, range(6, 12))):
+        text = text_of(outputs)
+        # Identical content is not logged twice: the second run's dataset is the first's v0.
+        assert "digits:v0 1797 rows" in text
+        found = re.findall(r"epoch (\d): accuracy [\d.]+ -> digits-predictions:v(\d+)", text)
+        assert found == [(str(e), str(v)) for e, v in enumerate(logged)], text
+        # The compare cell opened the versions this run logged, by the aliases it set.
+        assert f"epoch-0 is digits-predictions:v{logged[0]}, epoch-5 is digits-predictions:v{logged[-1]}" in text
+        assert "pred@epoch-0" in text and "pred@epoch-5" in text and "truth@epoch-0" in text
+        assert widgets_in(outputs) == 5  # dataset, grouped, mistakes, comparison, lineage graph
+    # The aliases moved to the second run's versions.
+    assert store_version(tmp_path, "digits-predictions:epoch-0") == 6
+    assert store_version(tmp_path, "digits-predictions:epoch-5") == 11
+    # Everything else a reader sees (accuracies, mistakes, the comparison) is the same both times.
+    assert without_versions(text_of(first)) == without_versions(text_of(second))
 
 
 @pytest.mark.slow
 def test_detection_segmentation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    outputs = run_notebook("02_detection_segmentation.ipynb", tmp_path, monkeypatch)
-    text = text_of(outputs)
-    assert "%_warm" in text and "chelsea" in text  # the %_warm > 0.5 filter finds the cat
-    assert "strict -> faces:v0" in text and "loose -> faces:v1" in text
-    assert "n_boxes@strict" in text
-    assert widgets_in(outputs) >= 3
+    first, second = run_twice("02_detection_segmentation.ipynb", tmp_path, monkeypatch)
+    for outputs, (strict, loose) in ((first, (0, 1)), (second, (2, 3))):
+        text = text_of(outputs)
+        assert "skimage-samples:v0 [" in text  # the same images: the first run's version
+        assert "%_warm" in text and "chelsea" in text  # the %_warm > 0.5 filter finds the cat
+        assert f"strict -> faces:v{strict}" in text and f"loose -> faces:v{loose}" in text
+        assert "n_boxes@strict" in text
+        assert widgets_in(outputs) >= 3
+    assert store_version(tmp_path, "faces:strict") == 2 and store_version(tmp_path, "faces:loose") == 3
+    assert without_versions(text_of(first)) == without_versions(text_of(second))
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # ten million rows, logged twice
 def test_scale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    outputs = run_notebook("03_scale.ipynb", tmp_path, monkeypatch)
-    text = text_of(outputs)
-    assert "Table(10,000,000 rows" in text
-    assert "mistakes, most confident first" in text and "(50 rows back)" in text
-    assert widgets_in(outputs) >= 1
+    first, second = run_twice("03_scale.ipynb", tmp_path, monkeypatch)
+    for outputs in first, second:
+        text = text_of(outputs)
+        assert "Table(10,000,000 rows" in text
+        # The same rows again: no new version, and the widget shows the one the first run made.
+        assert "logged predictions-10m:v0 in" in text
+        assert "mistakes, most confident first" in text and "(50 rows back)" in text
+        assert widgets_in(outputs) >= 1
