@@ -21,7 +21,8 @@ import pyarrow as pa
 
 from dsviz_widget.engine._background import OrderJob, Worker
 from dsviz_widget.engine._budget import Budget, BudgetError
-from dsviz_widget.engine._compile import ColumnInfo, column_sql, compile_filter, unusable
+from dsviz_widget.engine._columns import SqlColumn, column_sql, unusable
+from dsviz_widget.engine._compile import compile_filter
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._parser import parse_filter
 from dsviz_widget.engine._query import (
@@ -319,7 +320,7 @@ class View:
         ``{"type": "none", "nulls", "count"}``.
         """
         check_columns([column], list(self.relation.columns), "summary")
-        info: ColumnInfo = self.relation.columns[column]
+        info: SqlColumn = self.relation.columns[column]
         bounds = None
         finite_bounds = getattr(self.relation, "finite_bounds", None)
         unfiltered = self.query.filter is None and not self.query.match
@@ -408,7 +409,7 @@ class View:
                     f"match: {value!r} is not a value of column {name!r} ({duck_type})"
                 ) from exc
 
-    def _duck_type(self, info: ColumnInfo) -> str:
+    def _duck_type(self, info: SqlColumn) -> str:
         with self.engine._lock:
             con = self.engine._connection(self.relation)
             got = con.execute(
