@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -36,6 +37,8 @@ from dsviz_widget.engine._relation import ArrowRelation
 from tests.engine._names import ODD_COLUMN_NAMES, ref
 from tests.reliability._common import pick, rss_bytes
 from tests.reliability.test_save_faults import _record
+
+pytestmark = pytest.mark.slow  # minutes of generated cases; CI runs them
 
 MAX_SQL_RATIO = 40  # compiled SQL characters per filter character, at most
 BUDGET_S = 10.0
