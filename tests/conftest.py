@@ -1,4 +1,9 @@
-"""Shared fixtures: every test gets its own store directory and no current run."""
+"""Shared fixtures: every test gets its own store directory and no current run.
+
+Markers: ``slow`` is what the quick loop (``pytest -m "not slow"``) leaves out; ``browser``
+tests drive JupyterLab in Chromium and are slow too (added here, so no browser test can be
+forgotten). CI runs everything.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

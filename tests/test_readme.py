@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
@@ -18,6 +20,7 @@ def test_the_two_set_up_commands() -> None:
     assert commands[1] in (ROOT / ".ci" / "run").read_text()  # CI runs the README's command verbatim
 
 
+@pytest.mark.slow
 def test_quickstart_runs_as_written(tmp_path: Path) -> None:
     code = re.search(r"## Quickstart\n\n```python\n(.+?)\n```", README, re.S)
     assert code is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dsviz_widget._format import KIND_KEY, META_KEY
-from dsviz_widget.engine._compile import capabilities
+from dsviz_widget.engine._columns import capabilities
 from dsviz_widget.engine._engine import Engine
 from dsviz_widget.engine._errors import FilterError, QueryError
 from dsviz_widget.engine._join import DerivedSource, compare_sources, join_sources

@@ -25,8 +25,8 @@ from typing import NamedTuple
 
 import pyarrow as pa
 
-from dsviz_widget._format import ALL, CAPABILITIES, NONE, OPAQUE_KINDS, Capabilities
 from dsviz_widget.engine import _temporal
+from dsviz_widget.engine._columns import TEMPORAL, SqlColumn, column_sql
 from dsviz_widget.engine._errors import FilterError
 from dsviz_widget.engine._tree import (
     ARITHMETIC,
@@ -55,7 +55,6 @@ _TYPE_WORDS = {
     "time": "a time of day",
     "duration": "a duration",
 }
-TEMPORAL = frozenset({"datetime", "time", "duration"})
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 _EXAMPLES = {
     "datetime": "'2020-06-01' or '2020-06-01 12:30:00'",
@@ -64,104 +63,10 @@ _EXAMPLES = {
 }
 
 
-def quote_ident(name: str) -> str:
-    """SQL-quote an identifier *we* made (aliases, registered names), inner quotes doubled.
-
-    User column names never go through here: DuckDB matches quoted names
-    case-insensitively, so ``"Score"`` could find ``score``; SQL uses positional aliases.
-    """
-    if "\0" in name:
-        raise ValueError("identifiers may not contain NUL characters")
-    return '"' + name.replace('"', '""') + '"'
-
-
-def type_class(kind: str, arrow_type: pa.DataType) -> str:
-    """Collapse a column's kind and Arrow type into the filter language's types."""
-    if kind in OPAQUE_KINDS:
-        return "opaque"
-    if kind == "dict":
-        return "dict"
-    if _temporal.unreadable(arrow_type):
-        return "opaque"
-    temporal = _temporal.temporal_class(arrow_type)
-    if temporal:
-        return temporal
-    if (
-        pa.types.is_integer(arrow_type)
-        or pa.types.is_floating(arrow_type)
-        or pa.types.is_decimal(arrow_type)
-    ):
-        return "num"
-    if pa.types.is_boolean(arrow_type):
-        return "bool"
-    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
-        return "str"
-    if (
-        pa.types.is_struct(arrow_type)
-        or pa.types.is_binary(arrow_type)
-        or pa.types.is_list(arrow_type)
-    ):
-        return "opaque"
-    return "native"
-
-
-def capabilities(kind: str, arrow_type: pa.DataType) -> Capabilities:
-    """What the engine can do with a column of this kind and Arrow type: the kind's entry in
-    the format's capability table, or for kinds that depend on the type (``native``), what
-    the filter language makes of the type (opaque types cannot be compared, sorted or grouped)."""
-    known = CAPABILITIES.get(kind)
-    if known is not None:
-        return known
-    return NONE if type_class(kind, arrow_type) == "opaque" else ALL
-
-
-@dataclass
-class ColumnInfo:
-    """A column as the engine sees it: the user's ``name`` (only ever used at the edges:
-    parsing, messages, result column names) and ``alias``, its name inside SQL."""
-
-    name: str
-    kind: str
-    type: pa.DataType
-    alias: str = ""
-
-    @property
-    def cls(self) -> str:
-        return type_class(self.kind, self.type)
-
-    @property
-    def is_float(self) -> bool:
-        return pa.types.is_floating(self.type)
-
-    @property
-    def ident(self) -> str:
-        if not self.alias:
-            raise RuntimeError(f"column {self.name!r} has no SQL alias")  # a relation's bug
-        return self.alias
-
-
-def unusable(info: ColumnInfo, verb: str) -> str:
-    """Why an opaque column cannot be ``verb`` (sorted, grouped), for a QueryError."""
-    why = _temporal.unreadable(info.type)
-    if why:
-        return f"{why}: it cannot be {verb}"
-    kind = info.kind
-    article = "an" if kind[:1] in tuple("aeiou") else "a"
-    what = {"sorted": "sort", "grouped": "group"}.get(verb, verb)
-    return f"is {article} {kind} column and cannot be {verb}; {what} by one of its derived columns"
-
-
 @dataclass
 class Compiled:
     sql: str
     params: list[object] = field(default_factory=list)
-
-
-def column_sql(col: ColumnInfo, table: str = "") -> str:
-    ident = (table + "." if table else "") + col.ident
-    # Not NULLIF(x, NaN): DuckDB prunes that against Parquet statistics, which pyarrow
-    # writes without NaN, and then lets NaN rows through (seen with duckdb 2.0).
-    return f"(CASE WHEN isnan({ident}) THEN NULL ELSE {ident} END)" if col.is_float else ident
 
 
 class _E(NamedTuple):
@@ -179,7 +84,7 @@ _LEAVES = (Literal, Column, Field)
 
 
 class _Compiler:
-    def __init__(self, text: str, columns: dict[str, ColumnInfo], params: list[object]) -> None:
+    def __init__(self, text: str, columns: dict[str, SqlColumn], params: list[object]) -> None:
         self.text = text
         self.columns = columns
         self.params = params
@@ -393,7 +298,7 @@ class _Compiler:
             )
         return _E(f"({left.sql} {_SQL_OPS[node.op]} {right.sql})", "bool")
 
-    def temporal_column(self, node: Node) -> ColumnInfo | None:
+    def temporal_column(self, node: Node) -> SqlColumn | None:
         """The column ``node`` is if it holds dates/times/durations (only columns ever do:
         no operator makes such a value)."""
         if isinstance(node, Column) and self.columns[node.name].cls in TEMPORAL:
@@ -442,12 +347,12 @@ class _Compiler:
         sql_op = ">" if op in (">", ">=") else "<="
         return _E(f"({col.sql} {sql_op} {value})", "bool")
 
-    def temporal_info(self, node: Node) -> ColumnInfo:
+    def temporal_info(self, node: Node) -> SqlColumn:
         # Only a column is ever of a temporal class: no operator makes one.
         assert isinstance(node, Column)
         return self.columns[node.name]
 
-    def temporal_literal(self, lit: Literal, info: ColumnInfo) -> tuple[int, bool]:
+    def temporal_literal(self, lit: Literal, info: SqlColumn) -> tuple[int, bool]:
         """``(q, exact)``: the literal is ``q`` steps of the column's unit, or lies between
         ``q`` and ``q + 1`` when not exact. Raises a positioned FilterError."""
         assert isinstance(lit.value, str)
@@ -568,7 +473,7 @@ class _Compiler:
 
 
 def compile_filter(
-    tree: Node, text: str, columns: dict[str, ColumnInfo], params: list[object] | None = None
+    tree: Node, text: str, columns: dict[str, SqlColumn], params: list[object] | None = None
 ) -> Compiled:
     """Compile a parsed filter into a SQL boolean expression with ``$n`` parameters.
 

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from dsviz_widget.engine._budget import run_arrow
-from dsviz_widget.engine._compile import ColumnInfo, column_sql, unusable
+from dsviz_widget.engine._columns import SqlColumn, column_sql, unusable
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._query import (
     AGGREGATES,
@@ -37,7 +37,7 @@ SAMPLE_ROWS = 4
 _AGG_SQL = {"mean": "avg", "min": "min", "max": "max", "sum": "sum", "count": "count"}
 
 
-def check_group_by(columns: Mapping[str, ColumnInfo], group_by: Sequence[str]) -> list[str]:
+def check_group_by(columns: Mapping[str, SqlColumn], group_by: Sequence[str]) -> list[str]:
     """``group_by`` as a list, refused (naming the column) unless every key can be grouped."""
     keys = list(group_by)
     check_columns(keys, list(columns), "group_by")
@@ -48,7 +48,7 @@ def check_group_by(columns: Mapping[str, ColumnInfo], group_by: Sequence[str]) -
 
 
 def drill_query(
-    columns: Mapping[str, ColumnInfo], query: Query, key_values: Mapping[str, Any]
+    columns: Mapping[str, SqlColumn], query: Query, key_values: Mapping[str, Any]
 ) -> Query:
     """``query`` restricted to the group of ``query.group_by`` with ``key_values``, with
     ``group_by`` removed; sort keys naming no column of the table (a group page's count or
@@ -105,7 +105,7 @@ def _check_castable(con: duckdb.DuckDBPyConnection, name: str, value: Any, duck_
         ) from exc
 
 
-def _duck_type(con: duckdb.DuckDBPyConnection, relation: Relation, info: ColumnInfo) -> str:
+def _duck_type(con: duckdb.DuckDBPyConnection, relation: Relation, info: SqlColumn) -> str:
     got = con.execute(f"DESCRIBE SELECT {info.ident} FROM {relation.sql(con)}").fetchall()
     return str(got[0][1])
 
@@ -165,7 +165,7 @@ def group_page(
 
 
 def _aggregates(
-    cols: Mapping[str, ColumnInfo],
+    cols: Mapping[str, SqlColumn],
     spec: Mapping[str, Sequence[str]] | None,
     group_by: list[str],
 ) -> list[tuple[str, str, str]]:

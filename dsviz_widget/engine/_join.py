@@ -22,7 +22,7 @@ import pyarrow as pa
 from dsviz_widget._format import META_KEY, storage_field, table_metadata
 from dsviz_widget.engine._background import BackgroundWorker
 from dsviz_widget.engine._budget import Budget, memory_limit, query_timeout
-from dsviz_widget.engine._compile import ColumnInfo, quote_ident
+from dsviz_widget.engine._columns import SqlColumn, quote_ident
 from dsviz_widget.engine._connection import open_connection
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._relation import ROW, Relation, relation_for
@@ -63,7 +63,7 @@ class JoinRelation:
         # Output column name -> SQL over the aliases m (map), p0, p1, ... Parts expose
         # their columns under positional aliases (ident); so does the join (c0, c1, ...).
         self.exprs: dict[str, str] = {}
-        self.columns: dict[str, ColumnInfo] = {}
+        self.columns: dict[str, SqlColumn] = {}
         for key in on:
             self.exprs[key] = (
                 "COALESCE("
@@ -121,7 +121,7 @@ class JoinRelation:
                 f"the result would have two columns named {name!r}; rename one "
                 "of the tables' columns or choose other labels"
             )
-        self.columns[name] = ColumnInfo(name, kind, type_, f"c{len(self.columns)}")
+        self.columns[name] = SqlColumn(name, kind, type_, f"c{len(self.columns)}")
 
     def _build_map(self) -> pa.Table:
         # The join runs before any Engine sees it: the default budget (environment) applies.

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dsviz_widget.engine._background import BackgroundWorker, RowStore, row_store, temp_dir
-from dsviz_widget.engine._compile import ColumnInfo, quote_ident
+from dsviz_widget.engine._columns import SqlColumn, quote_ident
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._rows import take_pieces
 from dsviz_widget.engine._source import Source
@@ -53,7 +53,7 @@ def sql_string(text: str) -> str:
 
 class Relation(Protocol):
     name: str
-    columns: dict[str, ColumnInfo]
+    columns: dict[str, SqlColumn]
     num_rows: int
 
     @property
@@ -74,7 +74,7 @@ class Relation(Protocol):
         ...
 
 
-def columns_of(schema: pa.Schema, kinds: dict[str, str]) -> dict[str, ColumnInfo]:
+def columns_of(schema: pa.Schema, kinds: dict[str, str]) -> dict[str, SqlColumn]:
     """User name -> column, aliased ``c<i>`` by its position ``i`` in ``schema``."""
     seen: set[str] = set()
     for name in schema.names:
@@ -82,7 +82,7 @@ def columns_of(schema: pa.Schema, kinds: dict[str, str]) -> dict[str, ColumnInfo
             raise QueryError(f"the table has two columns named {name!r}; rename one")
         seen.add(name)
     return {
-        f.name: ColumnInfo(f.name, kinds.get(f.name, "native"), f.type, f"c{i}")
+        f.name: SqlColumn(f.name, kinds.get(f.name, "native"), f.type, f"c{i}")
         for i, f in enumerate(schema)
         if f.name != ROW
     }

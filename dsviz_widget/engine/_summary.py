@@ -7,7 +7,7 @@ from typing import Any
 
 import duckdb
 
-from dsviz_widget.engine._compile import ColumnInfo, column_sql
+from dsviz_widget.engine._columns import SqlColumn, column_sql
 from dsviz_widget.engine._temporal import from_duckdb
 
 TOP_VALUES = 10
@@ -19,7 +19,7 @@ def summarize(
     from_sql: str,
     where_sql: str,
     params: list[object],
-    col: ColumnInfo,
+    col: SqlColumn,
     *,
     bins: int = BINS,
     top: int = TOP_VALUES,
@@ -71,7 +71,7 @@ def _histogram(
     value: str,
     rows: str,
     params: list[object],
-    col: ColumnInfo,
+    col: SqlColumn,
     bins: int,
     bounds: tuple[Any, Any] | None,
 ) -> dict[str, Any]:

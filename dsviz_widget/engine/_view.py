@@ -22,7 +22,8 @@ import pyarrow as pa
 
 from dsviz_widget.engine._background import BackgroundWorker, OrderJob
 from dsviz_widget.engine._budget import BudgetError, run_sql
-from dsviz_widget.engine._compile import ColumnInfo, column_sql, compile_filter, unusable
+from dsviz_widget.engine._columns import SqlColumn, column_sql, unusable
+from dsviz_widget.engine._compile import compile_filter
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._groups import check_group_by, drill_query, group_page, match_sql
 from dsviz_widget.engine._parser import parse_filter
@@ -273,7 +274,7 @@ class View:
         ``{"type": "none", "nulls", "count"}``.
         """
         check_columns([column], list(self.relation.columns), "summary")
-        info: ColumnInfo = self.relation.columns[column]
+        info: SqlColumn = self.relation.columns[column]
         bounds = None
         finite_bounds = getattr(self.relation, "finite_bounds", None)
         unfiltered = self.query.filter is None and not self.query.match

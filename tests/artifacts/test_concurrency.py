@@ -144,6 +144,7 @@ def test_make_table_is_distinct_per_writer_and_log() -> None:
     assert make_table(3, 4) != make_table(4, 3)
 
 
+@pytest.mark.slow
 def test_processes_logging_to_one_name_each_get_a_version(store_dir: Path, tmp_path: Path) -> None:
     env = _env(store_dir)
     writers = [
@@ -207,6 +208,7 @@ def test_processes_logging_to_one_name_each_get_a_version(store_dir: Path, tmp_p
     assert len(set(seen)) >= 2, "the reader never saw the writes progress"
 
 
+@pytest.mark.slow
 def test_threads_logging_to_one_name_each_get_a_version(store_dir: Path) -> None:
     dv.init(dir=store_dir, job_type="threads")
     tables = {(t, i): make_table(t, i) for t in range(THREADS) for i in range(LOGS_PER_THREAD)}

@@ -356,6 +356,7 @@ def test_make_table_is_deterministic() -> None:
     assert make_table(12345) != make_table(12346)
 
 
+@pytest.mark.slow
 def test_kill_9_during_log_artifact_leaves_whole_versions_or_none(
     tmp_path: Path,
 ) -> None:

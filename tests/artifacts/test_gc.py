@@ -60,6 +60,8 @@ def test_an_old_orphan_reused_by_a_save_survives_gc(store_dir: Path) -> None:
 
 
 def test_gc_waits_for_a_save_in_progress(store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
+
     from dsviz_widget.artifacts import _artifact
 
     store = open_store(store_dir)
@@ -71,15 +73,32 @@ def test_gc_waits_for_a_save_in_progress(store_dir: Path, monkeypatch: pytest.Mo
         release.wait(10)
         return real(self, *args)  # type: ignore[arg-type]
 
+    # gc's exclusive lock is first tried without waiting: failing that try is the proof,
+    # without a sleep, that the save's shared lock holds gc back.
+    real_flock = fcntl.flock
+    tried: list[bool] = []  # whether gc's try found the lock taken
+    progress = threading.Event()  # gc tried its lock, or finished without one
+
+    def flock(fd: int, op: int) -> None:
+        if op == fcntl.LOCK_EX:
+            try:
+                real_flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                tried.append(False)
+            except BlockingIOError:
+                tried.append(True)
+            progress.set()
+        real_flock(fd, op)
+
     monkeypatch.setattr(_artifact.Artifact, "_write_and_publish", slow)
+    monkeypatch.setattr(fcntl, "flock", flock)
     saver = threading.Thread(target=log_images, args=("slow", 3))
     saver.start()
     assert started.wait(10)
     done = threading.Event()
-    gc_thread = threading.Thread(target=lambda: (store.gc(grace_seconds=0), done.set()))
+    gc_thread = threading.Thread(target=lambda: (store.gc(grace_seconds=0), done.set(), progress.set()))
     gc_thread.start()
-    time.sleep(0.3)
-    assert not done.is_set()  # gc is blocked while the save holds the lock
+    assert progress.wait(10)
+    assert tried == [True] and not done.is_set()  # gc is blocked while the save holds the lock
     release.set()
     saver.join(10)
     gc_thread.join(10)

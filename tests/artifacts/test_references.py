@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import dsviz_widget as dv
 from tests.artifacts._data import CLASSES
@@ -14,6 +15,7 @@ def store_bytes(root: Path) -> int:
     return sum(f.stat().st_size for f in (root / "objects").rglob("*") if f.is_file())
 
 
+@pytest.mark.slow
 def test_predictions_referencing_1000_images_add_under_5_percent(store_dir: Path) -> None:
     rng = np.random.default_rng(0)
     dataset = dv.Table(("id", "image"))

@@ -116,6 +116,7 @@ def test_plain_files(store_dir: Path, tmp_path: Path) -> None:
     assert back.entries() == ["copies/again.txt", "notes.txt"]
 
 
+@pytest.mark.slow
 def test_1000_image_table_reads_back_equal_in_a_fresh_process(store_dir: Path) -> None:
     table = image_table(1000)
     art = dv.Artifact("cars", type="dataset")

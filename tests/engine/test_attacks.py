@@ -29,7 +29,7 @@ from dsviz_widget.engine._compile import compile_filter
 from dsviz_widget.engine._parser import MAX_OPERATOR_DEPTH, parse_filter
 from dsviz_widget.engine._relation import ArrowRelation
 from dsviz_widget.engine._tokens import tokenize
-from dsviz_widget.engine._view import format_literal
+from tests.engine._names import ODD_COLUMN_NAMES, ref
 
 NAN = float("nan")
 INF = float("inf")
@@ -160,43 +160,9 @@ def test_arithmetic_chain_works_up_to_the_limit_then_errors_at_the_operator(ids:
 
 
 # -- 6. any column name ---------------------------------------------------------------------
-ODD_NAMES = [
-    "score",
-    "Score",
-    "SCORE",
-    "file_row_number",
-    "filename",
-    "rowid",
-    "count",
-    "_sample_rows",
-    "c0",
-    "c1",
-    "k0",
-    "n",
-    "s",
-    "a0",
-    "_v1",
-    "_frn",
-    "select",
-    "order",
-    "NULL",
-    '"',
-    'a"b',
-    "`",
-    "",
-    " ",
-    "é",
-    "É",
-    "🙂",
-    "mean(score)",
-    "a\x00b",
-    "-x",
-]
-
-
 def odd_table() -> pa.Table:
     data = {}
-    for i, name in enumerate(ODD_NAMES):
+    for i, name in enumerate(ODD_COLUMN_NAMES):
         data[name] = pa.array([float(i * 10 + k) for k in range(4)], pa.float64())
     return pa.table(data)
 
@@ -211,15 +177,11 @@ def odd_source(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     return Source.from_parquet([str(path)])
 
 
-def ref(name: str) -> str:
-    return "row[" + format_literal(name) + "]"
-
-
 def test_every_column_name_is_its_own_column(odd_source: Source) -> None:
     engine = Engine(background=False)
     page = engine.view(odd_source, Query()).page(0, 10)
-    assert page.column_names == [*ODD_NAMES, "_row"]
-    for i, name in enumerate(ODD_NAMES):
+    assert page.column_names == [*ODD_COLUMN_NAMES, "_row"]
+    for i, name in enumerate(ODD_COLUMN_NAMES):
         assert page.column(i).to_pylist() == [float(i * 10 + k) for k in range(4)], name
         # Filter, sort, group and summary on this column see this column's values only.
         assert rows(engine, odd_source, filter=f"{ref(name)} >= {i * 10 + 2}") == [2, 3], name

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,8 +34,11 @@ from dsviz_widget.engine import KIND_KEY, Engine, Query, Source
 from dsviz_widget.engine._compile import compile_filter
 from dsviz_widget.engine._parser import parse_filter
 from dsviz_widget.engine._relation import ArrowRelation
+from tests.engine._names import ODD_COLUMN_NAMES, ref
 from tests.reliability._common import pick, rss_bytes
 from tests.reliability.test_save_faults import _record
+
+pytestmark = pytest.mark.slow  # minutes of generated cases; CI runs them
 
 MAX_SQL_RATIO = 40  # compiled SQL characters per filter character, at most
 BUDGET_S = 10.0
@@ -173,59 +177,9 @@ def test_random_filters_compile_linearly_and_run_within_budget() -> None:
 
 
 # -- 2. random schemas vs pandas -------------------------------------------------------------
-RESERVED = [
-    "score",
-    "Score",
-    "SCORE",
-    "file_row_number",
-    "filename",
-    "rowid",
-    "count",
-    "_sample_rows",
-    "c0",
-    "c1",
-    "C0",
-    "k0",
-    "n",
-    "s",
-    "a0",
-    "_v1",
-    "_frn",
-    "t",
-    "m",
-    "select",
-    "FROM",
-    "order",
-    "group",
-    "NULL",
-    "true",
-    "and",
-    "",
-    " ",
-    '"',
-    "'",
-    "`",
-    'a"b',
-    "$1",
-    "?",
-    "%",
-    "é",
-    "É",
-    "ß",
-    "SS",
-    "İ",
-    "i̇",
-    "🙂",
-    "a\x00b",
-    "mean(score)",
-    "row",
-    "-x",
-    "x.y",
-    "%_v",
-]
 names = st.lists(
     st.one_of(
-        st.sampled_from(RESERVED),
+        st.sampled_from(ODD_COLUMN_NAMES),
         st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6),
     ),
     min_size=1,
@@ -286,11 +240,6 @@ def norm(v: Any) -> str:
     if missing(v):
         return "None"
     return repr(0.0 if isinstance(v, float) and v == 0 else v)
-
-
-def ref(name: str) -> str:
-    # Backticks reach any name (row["row"] would be a key of a column named "row").
-    return "`" + name.replace("`", "``") + "`"
 
 
 def check_schema(table: pa.Table, source: Source) -> None:
@@ -388,7 +337,7 @@ def test_random_schemas_agree_with_pandas() -> None:
         )
 
     run()
-    figures["names_pool"] = len(RESERVED)
+    figures["names_pool"] = len(ODD_COLUMN_NAMES)
     _record("engine-generative-schemas", figures)
     print("\nrandom schemas:", figures)
     assert figures["schemas"] == SCHEMAS

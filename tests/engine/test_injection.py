@@ -138,6 +138,7 @@ def test_as_string_literal_matches_literally(sandbox: Path, no_python_opens) -> 
     _assert_clean(sandbox)
 
 
+@pytest.mark.slow
 def test_as_column_name(sandbox: Path) -> None:
     texts = [t for t in corpus(sandbox) if "\0" not in t]
     eng = Engine()

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -137,6 +138,7 @@ def exprs() -> st.SearchStrategy[tuple[str, Pred]]:
     return st.recursive(atoms(), extend, max_leaves=6)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(df=tables(), expr=exprs())
 def test_filter_matches_reference(df: dict[str, list[Any]], expr: tuple[str, Pred]) -> None:
@@ -156,6 +158,7 @@ def reference_order(rows: list[Row], keys: list[tuple[str, bool]]) -> list[int]:
     return order
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(df=tables(), keys=st.lists(st.tuples(st.sampled_from(["a", "%b", "c.d", "flag"]),
                                             st.booleans()), min_size=1, max_size=3,
@@ -170,6 +173,7 @@ def test_sort_and_paging_match_reference(df: dict[str, list[Any]], keys: list[tu
     assert view.page(offset, limit).column("_row").to_pylist() == expected[offset:offset + limit]
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(df=tables())
 def test_group_counts_match_pandas(df: dict[str, list[Any]]) -> None:

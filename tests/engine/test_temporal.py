@@ -526,6 +526,7 @@ def _same(a: Any, b: Any) -> bool:
     return a == b or (a is None and b is None)
 
 
+@pytest.mark.slow
 def test_random_temporal_and_decimal_tables(tmp_path: Path) -> None:
     figures: dict[str, Any] = {
         "cases": 0,

@@ -27,6 +27,7 @@ MATRIX = [(2, 50), (8, 50), (32, 50)] if LONG else [(2, 20), (8, 8), (32, 3)]
 READERS = 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("k", "saves"), MATRIX)
 def test_k_writers_to_one_name_lose_nothing(k: int, saves: int, tmp_path: Path) -> None:
     from dsviz_widget.artifacts import _serialize

@@ -95,6 +95,7 @@ def _unflip(path: Path, offset: int, mask: int) -> None:
     os.chmod(path, 0o444)
 
 
+@pytest.mark.slow
 def test_one_flipped_byte_is_always_found_and_never_read(store_dir: Path) -> None:
     from dsviz_widget.artifacts import _serialize, open_store
 

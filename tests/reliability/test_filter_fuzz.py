@@ -394,10 +394,12 @@ def _run(name: str, strategy: st.SearchStrategy[str]) -> None:
     _verdict(findings)
 
 
+@pytest.mark.slow
 def test_grammar_expressions() -> None:
     _run("grammar", expressions)
 
 
+@pytest.mark.slow
 def test_mutated_expressions() -> None:
     _run("mutated", mutated())
 

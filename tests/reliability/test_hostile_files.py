@@ -53,6 +53,7 @@ def run_group(group: str, tmp: Path) -> list[dict[str, object]]:
     return results
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("group", list(BOUNDS))
 def test_hostile_files_are_rejected_or_handled_in_bounds(group: str, tmp_path: Path) -> None:
     results = run_group(group, tmp_path)

@@ -73,6 +73,7 @@ def _prepare(base: Path, scenario: str, n: int, scratch: Path) -> Ledger:
     return ledger
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_crash_at_every_step_boundary(scenario: str, tmp_path: Path) -> None:
     scratch = tmp_path / "scratch"
@@ -117,6 +118,7 @@ def test_crash_at_every_step_boundary(scenario: str, tmp_path: Path) -> None:
     print(f"\n{scenario}: {trials} crashes at {len(sites)} step boundaries: {dict(stats)}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_io_errors_at_every_write_site(scenario: str, tmp_path: Path) -> None:
     from dsviz_widget.artifacts import _objects

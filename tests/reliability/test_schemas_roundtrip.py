@@ -270,6 +270,7 @@ def _check(df: pd.DataFrame, via: str) -> None:
     FIGURES[f"ok:{via}"] += 1
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     # Names may differ only in case (score / Score): the engine must keep them apart.
@@ -317,6 +318,7 @@ def test_case_colliding_names_round_trip(
     _check(df, "dataframe")
 
 
+@pytest.mark.slow
 def test_record_figures() -> None:
     """Runs last in this module: writes what the generative tests saw."""
     _record("schemas-roundtrip", dict(sorted(FIGURES.items())))

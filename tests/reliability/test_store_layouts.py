@@ -256,6 +256,7 @@ def _run(what: str, call: Any, a: Path, tally: Counter[str]) -> None:
         tally[f"{what}: ok"] += 1
 
 
+@pytest.mark.slow
 def test_generated_layouts_never_reach_outside_the_store(template: Path) -> None:
     tally: Counter[str] = Counter()
     count = [0]

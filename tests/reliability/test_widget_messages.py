@@ -23,12 +23,16 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from dsviz_widget.engine import Source
 from dsviz_widget.widget._handler import MessageHandler
 from dsviz_widget.widget._protocol import REQUEST_KINDS
 from tests.reliability._common import pick, rss_bytes
 from tests.reliability.test_save_faults import _record
 from tests.widget import _synth
+
+pytestmark = pytest.mark.slow  # hundreds of hostile requests and bursts; CI runs them
 
 BURST = pick(1500, 20_000)
 MB = "x" * (1 << 20)

@@ -35,6 +35,7 @@ def test_typescript_strict() -> None:
     _run("tsc", "--noEmit")
 
 
+@pytest.mark.slow
 def test_vitest() -> None:
     out = _run("vitest", "run")
     assert "failed" not in out.lower().replace("0 failed", "")
