@@ -38,7 +38,14 @@ from dsviz_widget._column import (
     fill_from_values,
 )
 from dsviz_widget._errors import CellTypeError, NotFoundError, ValidationError
-from dsviz_widget._format import JSON_KINDS, MEDIA_KINDS, kinds_of, storage_field, table_metadata
+from dsviz_widget._format import (
+    JSON_KINDS,
+    MEDIA_KINDS,
+    kinds_of,
+    metadata_of,
+    storage_field,
+    table_metadata,
+)
 from dsviz_widget.engine import Source
 from dsviz_widget.media import Blob
 
@@ -56,11 +63,15 @@ class MemoryColumns:
     origin = None  # never read from a store
     label = None
 
-    def __init__(self, cols: list[Column], num_rows: int) -> None:
+    def __init__(
+        self, cols: list[Column], num_rows: int, primary_key: str | None = None
+    ) -> None:
         self.cols = cols
         self.index = {c.name: c for c in cols}
         self.num_rows = num_rows
         self.cache: dict[str, Any] = {}
+        #: The column ``Table.set_pk`` chose, written to the table metadata.
+        self.primary_key = primary_key
 
     # -- construction --------------------------------------------------------------------
     @classmethod
@@ -91,6 +102,7 @@ class MemoryColumns:
         cols: list[Column] = []
         kinds = kinds_of(table.schema)
         names = check_names(table.column_names)
+        pk = metadata_of(table.schema).get("primary_key")
         for name in names:
             col = Column(name)
             array = table.column(name)
@@ -105,9 +117,24 @@ class MemoryColumns:
             else:
                 fill_from_values(col, array.to_pylist(), name)
             cols.append(col)
-        return cls(cols, table.num_rows)
+        return cls(cols, table.num_rows, pk if pk in names else None)
 
     # -- change --------------------------------------------------------------------------
+    def declare(self, name: str, kind: str) -> None:
+        """Give a column the kind a declared dtype starts it as: an empty (or all-missing)
+        column takes it, an int column becomes float for ``float``; others keep theirs (the
+        values were checked against the dtype)."""
+        col = self.index[name]
+        if col.kind == kind:
+            return
+        if col.kind is None:
+            col.fill_missing(kind, None)
+        elif col.kind == "int" and kind == "float":
+            col.widen_to_float(col.widened(self.num_rows))
+        else:
+            return
+        self.cache.clear()
+
     def add_row(self, values: Sequence[Any]) -> None:
         """Append one row (its length checked by the caller)."""
         cols = self.cols
@@ -277,6 +304,7 @@ class MemoryColumns:
             _storage.collect_classes([self.distinct(n) for n in images]),
             [d.to_json() for d in derived],
             notes,
+            self.primary_key,
         )
         schema = pa.schema(fields, metadata=meta)
         arrays = {c.name: c.arrow() for c in self.cols if c.kind not in MEDIA_KINDS}
