@@ -465,6 +465,10 @@ class Table:
         """A DataFrame; media cells are ``Image`` / ``Audio`` objects, dicts and lists stay Python values."""
         return self._backend.to_pandas()
 
+    def get_dataframe(self) -> pd.DataFrame:
+        """The same as :meth:`to_pandas` (W&B's name)."""
+        return self.to_pandas()
+
     def to_arrow(self) -> pa.Table:
         """The table in its storage form without derived columns (see docs/architecture.md).
 

@@ -335,3 +335,8 @@ def test_joined_table_naming_a_missing_entry_is_refused() -> None:
     art = dv.Artifact("joined", type="dataset")
     with pytest.raises(dv.NotFoundError, match="add it first"):
         art.add(jt, "j")
+
+
+def test_get_dataframe_is_to_pandas() -> None:
+    t = dv.Table(["a", "b"], data=[[1, "x"]])
+    pd.testing.assert_frame_equal(t.get_dataframe(), pd.DataFrame({"a": [1], "b": ["x"]}))
