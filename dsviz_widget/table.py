@@ -580,6 +580,17 @@ def _entry_name(name: str) -> str:
     return name
 
 
+def _added_table(part: Table | str, lookup: Callable[[str], Any]) -> Table:
+    """``part`` itself, or the table added to the artifact under that entry name."""
+    found = lookup(part) if isinstance(part, str) else part
+    if not isinstance(found, Table):
+        raise NotFoundError(
+            f"JoinedTable table {part!r} is not a table of this artifact: add it first with "
+            f"art.add(table, {part!r}), then add the JoinedTable"
+        )
+    return found
+
+
 def _default_key(parts: Sequence[Table | str]) -> str:
     """The primary key of the first table that has one and shares it with the other."""
     for t, other in ((parts[0], parts[1]), (parts[1], parts[0])):
@@ -684,18 +695,8 @@ class JoinedTable:
     def resolved(self, lookup: Callable[[str], Any]) -> JoinedTable:
         """This joined table with entry names replaced by the tables ``lookup`` finds (the
         objects added to an artifact under those names)."""
-        parts = []
-        for t in (self.table1, self.table2):
-            if isinstance(t, str):
-                found = lookup(t)
-                if not isinstance(found, Table):
-                    raise NotFoundError(
-                        f"JoinedTable table {t!r} is not a table of this artifact: add it first "
-                        f"with art.add(table, {t!r}), then add the JoinedTable"
-                    )
-                t = found
-            parts.append(t)
-        return JoinedTable(parts[0], parts[1], self.join_key)
+        t1, t2 = (_added_table(t, lookup) for t in (self.table1, self.table2))
+        return JoinedTable(t1, t2, self.join_key)
 
     def _tables(self) -> tuple[Table, Table]:
         if self.entry_names:
