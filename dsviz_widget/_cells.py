@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from dsviz_widget._errors import ValidationError
+from dsviz_widget._errors import CellTypeError, ValidationError
 from dsviz_widget._format import JSON_KINDS
 from dsviz_widget.media import Audio, Image
 from dsviz_widget.media._text import utf8_text
@@ -74,8 +74,9 @@ def describe(value: Any) -> str:
     return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
 
 
-def mismatch(row: int, column: str, kind: str, value: Any) -> ValidationError:
-    return ValidationError(f"row {row}, column {column!r}: expected {kind}, got {describe(value)}")
+def mismatch(row: int, column: str, kind: str, value: Any) -> CellTypeError:
+    """The error for a value of another type than its column's (a ``TypeError`` too, as W&B's)."""
+    return CellTypeError(f"row {row}, column {column!r}: expected {kind}, got {describe(value)}")
 
 
 #: Python ints a column can hold (stored as int64).
@@ -135,16 +136,45 @@ def to_cell(kind: str, value: Any, row: int, column: str) -> Any:
             return array_record(value, row, column)
         return value
     if kind == "float" and got == "int":
-        try:
-            return float(value)
-        except OverflowError:
-            raise ValidationError(
-                f"row {row}, column {column!r}: integer {_short(value)} is too large for a "
-                "float column"
-            ) from None
+        return int_as_float(value, row, column)
     if kind == "list" and got == "array" and value.ndim == 1:
         return dump_json(value, row, column)
+    if kind == "array" and got == "list":
+        return array_record(list_as_array(value, row, column), row, column)
     raise mismatch(row, column, kind, value)
+
+
+def int_as_float(value: Any, row: int, column: str) -> float:
+    """An int for a float column, refused when float64 cannot hold it exactly (above 2**53
+    most ints round: the table would show another number than the one given)."""
+    try:
+        f = float(value)
+    except OverflowError:
+        raise ValidationError(
+            f"row {row}, column {column!r}: integer {_short(value)} is too large for a "
+            "float column"
+        ) from None
+    if f != int(value):
+        raise ValidationError(
+            f"row {row}, column {column!r}: integer {_short(value)} cannot be held exactly by a "
+            "float column (float64 rounds it); store the column as ints, or as strings"
+        )
+    return f
+
+
+def list_as_array(value: list[Any], row: int, column: str) -> np.ndarray:
+    """A Python list of numbers for an array column, as W&B reads it (nested lists of one
+    length per level); ragged or non-numeric lists are refused."""
+    try:
+        arr = np.array(value)
+    except ValueError:  # numpy refuses ragged nesting
+        arr = None
+    if arr is None or arr.dtype.kind not in "biuf" or arr.dtype.itemsize > 8:
+        raise CellTypeError(
+            f"row {row}, column {column!r}: this array column takes numpy arrays or lists of "
+            f"numbers with one length per level, got {describe(value)}"
+        )
+    return arr
 
 
 def dump_json(value: Any, row: int, column: str) -> str:
@@ -215,6 +245,15 @@ def _plain(value: Any, row: int, column: str, path: str, depth: int, active: set
         return exact_float(value, row, column)
     if isinstance(value, str):
         return str(value)
+    if isinstance(value, (Image, Audio)):
+        raise _json_error(
+            row,
+            column,
+            path,
+            f"a {type(value).__name__} inside a list or dict is not stored (W&B stores it as a "
+            "reference; here media cells get their own column, so that their files are stored, "
+            "shown and counted); put it in a column of its own",
+        )
     hint = "; use a list" if isinstance(value, (tuple, set, frozenset)) else ""
     raise _json_error(row, column, path, f"{describe(value)} would not read back unchanged{hint}")
 
@@ -334,9 +373,7 @@ def merge_native(
     if pa.types.is_decimal(have) and pa.types.is_decimal(got):
         whole = max(have.precision - have.scale, got.precision - got.scale)
         return _decimal(whole, max(have.scale, got.scale), value, row, column)
-    raise ValidationError(
-        f"{where}: expected {have} like the column's values, got {describe(value)}"
-    )
+    raise CellTypeError(f"{where}: expected {have} like the column's values, got {describe(value)}")
 
 
 def rescale(
@@ -359,7 +396,7 @@ def native_column(values: list[Any], column: str) -> tuple[pa.DataType | None, l
             typed.append(None)
             continue
         if not isinstance(v, NATIVE_VALUES):
-            raise ValidationError(
+            raise CellTypeError(
                 f"row {row}, column {column!r}: expected {want} like the column's values, "
                 f"got {describe(v)}"
             )

@@ -17,6 +17,7 @@ from dsviz_widget._cells import (
     describe,
     is_missing_native,
     kind_of_value,
+    mismatch,
     native_column,
     to_cell,
 )
@@ -80,10 +81,22 @@ class Column:
         type_ = self.chunks[0].type if self.chunks else self.storage_type()
         return pa.chunked_array(self.chunks, type=type_)
 
-    def widen_to_float(self) -> None:
-        self.flush()
-        self.chunks = [c.cast(pa.float64()) for c in self.chunks]
-        self.kind = "float"
+    def widened(self, row: int) -> list[pa.Array]:
+        """The chunks of an int column, pending values included, as float64 (to hold a float
+        that arrives); refused, before anything changes, when an int would round."""
+        arrays = [*self.chunks, pa.array(self.pending, type=pa.int64())]
+        try:
+            return [a.cast(pa.float64()) for a in arrays if len(a)]
+        except pa.ArrowInvalid as exc:  # Arrow's cast checks that every int is exact
+            raise ValidationError(
+                f"row {row}, column {self.name!r}: this float would make the int column a float "
+                f"column, but not all of its ints are exactly float64 values ({exc}); store "
+                "this column's numbers as ints only, or as strings"
+            ) from None
+
+    def widen_to_float(self, chunks: list[pa.Array]) -> None:
+        """Make an int column float, given its :meth:`widened` chunks."""
+        self.chunks, self.pending, self.kind = chunks, [], "float"
 
 
 def fill_from_arrow(col: Column, array: pa.Array | pa.ChunkedArray) -> None:
@@ -177,9 +190,7 @@ def fill_from_values(col: Column, values: list[Any], name: str) -> None:
     if kind in MEDIA_KINDS:
         for row, v in enumerate(values):
             if v is not None and not _storage_is_missing(v) and kind_of_value(v) != kind:
-                raise ValidationError(
-                    f"row {row}, column {name!r}: expected {kind}, got {describe(v)}"
-                )
+                raise mismatch(row, name, kind, v)
         col.objects = [None if _storage_is_missing(v) else v for v in values]
         return
     cells = [

@@ -68,7 +68,8 @@ def compare(
     *tables : Table
         Two or more tables with the same columns.
     on : str or list of str, optional
-        Key column(s); without one, rows are aligned by position (same-length tables).
+        Key column(s); default the primary key (``Table.set_pk``) set on the tables (one
+        column, present in all), else rows are aligned by position (same-length tables).
     labels : list of str, optional
         Suffixes for each table's columns; default the artifact versions (``v0``, ``v19``)
         when the tables come from logged artifacts, else ``a``, ``b``, ...
@@ -85,11 +86,22 @@ def compare(
         tables = tuple(tables[0])  # compare([t0, t1])
     if len(tables) < 2:
         raise ValidationError("compare needs at least two tables")
+    if on is None:
+        on = _default_key(tables)
     if labels is None:
         labels = _default_labels(tables)
     if len(labels) != len(tables) or len(set(labels)) != len(labels):
         raise ValidationError(f"compare needs one distinct label per table, got {list(labels)}")
     return Comparison(tables, on, labels)
+
+
+def _default_key(tables: Sequence[Queryable]) -> str | None:
+    """The primary key the tables agree on (set on any of them, a column of all), or None."""
+    keys = {t.primary_key for t in tables if isinstance(t, Table) and t.primary_key is not None}
+    if len(keys) != 1:
+        return None
+    key = keys.pop()
+    return key if all(isinstance(t, Table) and key in t.columns for t in tables) else None
 
 
 def _default_labels(tables: Sequence[Queryable]) -> list[str]:

@@ -23,6 +23,15 @@ class OverlayTypeError(ValidationError, TypeError):
     """
 
 
+class CellTypeError(ValidationError, TypeError):
+    """A table cell's type does not fit its column (an int column given a str, a column
+    declared ``dtype=str`` given a number, a None where ``optional=False``).
+
+    Also a ``TypeError``: W&B's ``Table`` raises ``TypeError`` for these, and code written for
+    W&B catches it.
+    """
+
+
 class UnsafePathError(ValidationError):
     """A name or path would escape its directory (``..``, absolute, NUL, backslash, ...)."""
 

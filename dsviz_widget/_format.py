@@ -167,9 +167,11 @@ def table_metadata(
     classes: Mapping[str, Any],
     derived: Sequence[Mapping[str, Any]] = (),
     omitted: Sequence[str] = (),
+    primary_key: str | None = None,
 ) -> dict[bytes, bytes]:
     """Schema metadata holding ``classes`` (digest -> class list) and the derived columns'
-    descriptions (their ``to_json()``); ``omitted`` names derived columns a bound left out."""
+    descriptions (their ``to_json()``); ``omitted`` names derived columns a bound left out,
+    ``primary_key`` the column ``Table.set_pk`` chose."""
     meta: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "classes": dict(classes),
@@ -177,6 +179,8 @@ def table_metadata(
     }
     if omitted:  # a key older readers ignore: the format stays 1
         meta["derived_omitted"] = list(omitted)
+    if primary_key is not None:  # also a key older readers ignore
+        meta["primary_key"] = primary_key
     return {META_KEY: json.dumps(meta, sort_keys=True).encode()}
 
 

@@ -20,9 +20,11 @@ from dsviz_widget._cells import (
     INT64_MIN,
     NATIVE_VALUES,
     describe,
+    exact_float,
     is_missing_native,
     kind_of_value,
     merge_native,
+    mismatch,
     native_cell,
     rescale,
     to_cell,
@@ -35,8 +37,15 @@ from dsviz_widget._column import (
     fill_from_series,
     fill_from_values,
 )
-from dsviz_widget._errors import NotFoundError, ValidationError
-from dsviz_widget._format import JSON_KINDS, MEDIA_KINDS, kinds_of, storage_field, table_metadata
+from dsviz_widget._errors import CellTypeError, NotFoundError, ValidationError
+from dsviz_widget._format import (
+    JSON_KINDS,
+    MEDIA_KINDS,
+    kinds_of,
+    metadata_of,
+    storage_field,
+    table_metadata,
+)
 from dsviz_widget.engine import Source
 from dsviz_widget.media import Blob
 
@@ -54,11 +63,15 @@ class MemoryColumns:
     origin = None  # never read from a store
     label = None
 
-    def __init__(self, cols: list[Column], num_rows: int) -> None:
+    def __init__(
+        self, cols: list[Column], num_rows: int, primary_key: str | None = None
+    ) -> None:
         self.cols = cols
         self.index = {c.name: c for c in cols}
         self.num_rows = num_rows
         self.cache: dict[str, Any] = {}
+        #: The column ``Table.set_pk`` chose, written to the table metadata.
+        self.primary_key = primary_key
 
     # -- construction --------------------------------------------------------------------
     @classmethod
@@ -89,6 +102,7 @@ class MemoryColumns:
         cols: list[Column] = []
         kinds = kinds_of(table.schema)
         names = check_names(table.column_names)
+        pk = metadata_of(table.schema).get("primary_key")
         for name in names:
             col = Column(name)
             array = table.column(name)
@@ -103,9 +117,24 @@ class MemoryColumns:
             else:
                 fill_from_values(col, array.to_pylist(), name)
             cols.append(col)
-        return cls(cols, table.num_rows)
+        return cls(cols, table.num_rows, pk if pk in names else None)
 
     # -- change --------------------------------------------------------------------------
+    def declare(self, name: str, kind: str) -> None:
+        """Give a column the kind a declared dtype starts it as: an empty (or all-missing)
+        column takes it, an int column becomes float for ``float``; others keep theirs (the
+        values were checked against the dtype)."""
+        col = self.index[name]
+        if col.kind == kind:
+            return
+        if col.kind is None:
+            col.fill_missing(kind, None)
+        elif col.kind == "int" and kind == "float":
+            col.widen_to_float(col.widened(self.num_rows))
+        else:
+            return
+        self.cache.clear()
+
     def add_row(self, values: Sequence[Any]) -> None:
         """Append one row (its length checked by the caller)."""
         cols = self.cols
@@ -117,8 +146,14 @@ class MemoryColumns:
         # Native columns whose Arrow type changes with this row: (column, type, its chunks
         # cast to the type, or None when the column had no values yet).
         retypes: list[tuple[Column, pa.DataType, list[pa.Array] | None]] = []
+        # Int columns that become float with this row: their chunks, already cast.
+        widened: dict[str, list[pa.Array]] = {}
         for col, value in zip(cols, values, strict=False):  # lengths checked above
             kind = col.kind
+            if type(value) is not float and isinstance(value, (float, np.floating)):
+                value = exact_float(value, row, col.name)
+            if type(value) is float and value != value and kind not in (None, "int", "float"):
+                value = None  # NaN is a missing value, as W&B and pandas read it
             if kind is None and value is not None:
                 kind = kind_of_value(value)
                 if kind is None:
@@ -132,14 +167,13 @@ class MemoryColumns:
                     kind = value = None
             elif kind == "int" and type(value) is float:
                 kind = "float"
+                widened[col.name] = col.widened(row)
             new_kinds.append(kind)
             if value is None:
                 cells.append(None)
             elif kind in MEDIA_KINDS:
                 if kind_of_value(value) != kind:
-                    raise ValidationError(
-                        f"row {row}, column {col.name!r}: expected {kind}, got {describe(value)}"
-                    )
+                    raise mismatch(row, col.name, kind or "", value)
                 cells.append(value)
             elif (
                 # The plain Python values to_cell would pass unchanged, checked inline: this
@@ -162,8 +196,7 @@ class MemoryColumns:
         for col, kind, cell in zip(cols, new_kinds, cells, strict=True):
             if kind != col.kind:
                 if col.kind == "int":
-                    col.widen_to_float()
-                    col.kind = kind
+                    col.widen_to_float(widened[col.name])
                 else:  # the column's first value: the rows before it were all missing
                     col.fill_missing(kind or "str", col.type)
             (col.objects if kind in MEDIA_KINDS else col.pending).append(cell)
@@ -271,6 +304,7 @@ class MemoryColumns:
             _storage.collect_classes([self.distinct(n) for n in images]),
             [d.to_json() for d in derived],
             notes,
+            self.primary_key,
         )
         schema = pa.schema(fields, metadata=meta)
         arrays = {c.name: c.arrow() for c in self.cols if c.kind not in MEDIA_KINDS}
@@ -342,7 +376,7 @@ def _native_cell(
     if is_missing_native(value):
         return None
     if not isinstance(value, NATIVE_VALUES):
-        raise ValidationError(
+        raise CellTypeError(
             f"row {row}, column {col.name!r}: expected {col.type} like the column's "
             f"values, got {describe(value)}"
         )

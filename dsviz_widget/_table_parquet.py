@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from dsviz_widget import _storage
 from dsviz_widget._errors import DsvizError, IntegrityError, NotFoundError
-from dsviz_widget._format import MEDIA_KINDS
+from dsviz_widget._format import MEDIA_KINDS, metadata_of
 from dsviz_widget._table_memory import Column, MemoryColumns
 from dsviz_widget.engine import Source
 from dsviz_widget.media import Blob, BlobReader, Origin
@@ -84,6 +84,8 @@ class ParquetColumns:
         kinds = self.decoder.kinds
         self.kinds = {n: kinds[n] for n in self._schema.names if kinds[n] != "derived"}
         self.columns = list(self.kinds)
+        pk = metadata_of(self._schema).get("primary_key")
+        self.primary_key: str | None = pk if pk in self.columns else None
 
     # -- reading -------------------------------------------------------------------------
     def batches(
@@ -170,4 +172,4 @@ class ParquetColumns:
             else:
                 col.chunks = list(array.chunks)
             cols.append(col)
-        return MemoryColumns(cols, self.num_rows)
+        return MemoryColumns(cols, self.num_rows, self.primary_key)

@@ -17,14 +17,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 import pyarrow as pa
 
 from dsviz_widget import _display, _format
 from dsviz_widget._column import check_names
-from dsviz_widget._errors import NotFoundError, ValidationError
+from dsviz_widget._column_types import (
+    DEFAULT_COLUMNS,
+    LOG_MODES,
+    Rows,
+    Rule,
+    TableIndex,
+    key_rule,
+    rule_for,
+    rules_for,
+)
+from dsviz_widget._errors import CellTypeError, NotFoundError, ValidationError
 from dsviz_widget._table_memory import MemoryColumns
 from dsviz_widget._table_parquet import ParquetColumns, TableOrigin
 from dsviz_widget.media import Blob, BlobReader, Origin
@@ -34,7 +44,7 @@ if TYPE_CHECKING:
 
     from dsviz_widget.engine import Source
 
-__all__ = ["JoinedTable", "Table", "TableOrigin"]
+__all__ = ["CellTypeError", "JoinedTable", "Table", "TableIndex", "TableOrigin"]
 
 
 class _Backend(Protocol):
@@ -50,6 +60,8 @@ class _Backend(Protocol):
     def origin(self) -> TableOrigin | None: ...
     @property
     def label(self) -> str | None: ...
+    @property
+    def primary_key(self) -> str | None: ...
     def get_column(self, name: str) -> list[Any]: ...
     def rows(self) -> Iterator[list[Any]]: ...
     def to_pandas(self) -> pd.DataFrame: ...
@@ -67,14 +79,33 @@ class _Backend(Protocol):
 class Table:
     """A table of typed columns whose cells may be numbers, strings, media, arrays, lists or dicts.
 
+    The constructor takes W&B's ``wandb.Table`` arguments (docs/wandb-compat.md, Tables).
+
     Parameters
     ----------
     columns : sequence of str, optional
-        Column names. Required unless ``dataframe`` is given.
-    data : list of rows, optional
-        Each row is a list with one value per column.
+        Column names. Without them, a table built from ``data`` or ``rows`` has W&B's columns
+        ``Input``, ``Output``, ``Expected``, and one built from a DataFrame its columns.
+    data : list of rows, 2-D numpy array or pandas.DataFrame, optional
+        Each row is a sequence with one value per column.
+    rows : list of rows, optional
+        The same as ``data`` (W&B's older name).
     dataframe : pandas.DataFrame, optional
         Converted column by column (vectorised for numeric, boolean and string columns).
+    dtype : type or list of types, optional
+        What each column holds (``int``, ``float``, ``str``, ``bool``, ``list``, ``dict``,
+        ``numpy.ndarray``, ``datetime.datetime``, ``dv.Image``, ...), one for all columns or
+        one per column (None: fixed by the first value). A cell that does not fit is a
+        :class:`CellTypeError`, which is a ``TypeError``.
+    optional : bool or list of bool
+        Whether None (and NaN) is allowed, for all columns or per column.
+    allow_mixed_types : bool
+        Ignore ``dtype``, as W&B does. A column still holds one kind of value (ints and
+        floats mix), so that it can be sorted, filtered and compared.
+    log_mode : {"IMMUTABLE", "MUTABLE", "INCREMENTAL"}
+        Accepted for W&B code. Every ``Artifact.add`` stores the table as it is then, so a
+        table can always be changed and added again; ``INCREMENTAL`` tables may only grow by
+        rows (``add_column`` is refused, as in W&B).
 
     Examples
     --------
@@ -86,36 +117,82 @@ class Table:
     """
 
     _backend: _Backend
+    #: Per-column rules from dtype / optional / cast / keys (see ``_column_types``).
+    _rules: dict[str, Rule]
+    _foreign: dict[str, tuple[Table, str]]
+    _mixed: bool = False
+    log_mode: str = "IMMUTABLE"
 
     def __init__(
         self,
         columns: Sequence[str] | None = None,
-        data: Iterable[Sequence[Any]] | None = None,
+        data: Iterable[Sequence[Any]] | np.ndarray | pd.DataFrame | None = None,
+        rows: Iterable[Sequence[Any]] | None = None,
         dataframe: pd.DataFrame | None = None,
+        dtype: Any = None,
+        optional: bool | Sequence[bool] = True,
+        allow_mixed_types: bool = False,
+        log_mode: str = "IMMUTABLE",
     ) -> None:
+        if log_mode not in LOG_MODES:
+            raise ValidationError(f"log_mode must be one of {list(LOG_MODES)}, got {log_mode!r}")
+        self.log_mode = log_mode
+        self._mixed = bool(allow_mixed_types)
+        self._rules, self._foreign = {}, {}
+        if rows is not None:
+            if data is not None:
+                raise ValidationError("give either data or rows (the same thing), not both")
+            data = rows
+        if data is not None and _is_dataframe(data):
+            dataframe, data = cast("pd.DataFrame", data), None
         if dataframe is not None:
             if data is not None:
                 raise ValidationError("give either data or dataframe, not both")
             self._backend = MemoryColumns.from_dataframe(dataframe, columns)
+            for name, rule in rules_for(self.columns, dtype, optional, self._mixed).items():
+                self._cast(name, rule)
             return
         if columns is None:
-            if data is not None:
-                raise ValidationError(
-                    "a Table built from data needs column names: Table(columns=[...], data=...)"
-                )
-            columns = []
+            columns = list(DEFAULT_COLUMNS) if data is not None else []
         if isinstance(columns, str):
             raise ValidationError("columns must be a list of names, not a single string")
-        self._backend = MemoryColumns.empty(check_names(list(columns)))
-        if data is not None:
-            for row in data:
+        names = check_names(list(columns))
+        self._backend = memory = MemoryColumns.empty(names)
+        self._rules = rules_for(names, dtype, optional, self._mixed)
+        for name, rule in self._rules.items():
+            if rule.start is not None:
+                memory.declare(name, rule.start)
+        if isinstance(data, np.ndarray) and data.ndim == 2 and not data.dtype.hasobject:
+            self._add_array_rows(data)
+        elif data is not None:
+            for row in cast("Iterable[Sequence[Any]]", data):
                 self.add_data(*row)
+
+    def _add_array_rows(self, data: np.ndarray) -> None:
+        """A 2-D numeric (or str) array, column by column (vectorised)."""
+        if data.shape[1] != len(self.columns):
+            raise ValidationError(
+                f"data has {data.shape[1]} columns but the table has {len(self.columns)} "
+                f"{self.columns}"
+            )
+        built = MemoryColumns.empty([])
+        for j, name in enumerate(self.columns):
+            built.add_column(name, np.ascontiguousarray(data[:, j]))
+        for name, rule in self._rules.items():
+            for row, value in enumerate(built.get_column(name)):
+                rule.check(value, row, name)
+            if rule.start is not None:
+                built.declare(name, rule.start)
+        self._backend = built
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
     def _of(cls, backend: _Backend) -> Table:
         self = cls.__new__(cls)
         self._backend = backend
+        self._rules, self._foreign = {}, {}
+        if backend.primary_key is not None:
+            self._rules[backend.primary_key] = key_rule(_PK_LABEL)
         return self
 
     @classmethod
@@ -168,19 +245,146 @@ class Table:
 
     # -- mutation --------------------------------------------------------------------------
     def add_data(self, *values: Any) -> None:
-        """Append one row: one value per column, in column order."""
+        """Append one row: one value per column, in column order.
+
+        A value that does not fit its column (an int column given a str) is a
+        :class:`CellTypeError`, also a ``TypeError`` as in W&B; the table is left unchanged.
+        """
         if len(values) != len(self.columns):
             raise ValidationError(
                 f"row {len(self)}: add_data got {len(values)} values for {len(self.columns)} columns {self.columns}"
             )
-        self._memory().add_row(values)
+        if self._rules:
+            row = len(self)
+            for name, value in zip(self.columns, values, strict=True):
+                rule = self._rules.get(name)
+                if rule is not None:
+                    rule.check(value, row, name)
+        try:
+            self._memory().add_row(values)
+        except CellTypeError as exc:
+            if self._mixed:
+                raise CellTypeError(
+                    f"{exc}. allow_mixed_types=True lifts dtype checks, but a column still "
+                    "holds one kind of value (ints and floats mix) so that it can be sorted, "
+                    "filtered and compared: store such values as strings, or in two columns"
+                ) from None
+            raise
+
+    def add_row(self, *values: Any) -> None:
+        """The same as :meth:`add_data` (W&B's older name)."""
+        self.add_data(*values)
 
     def add_column(
-        self, name: str, data: Sequence[Any] | np.ndarray | pa.Array | pd.Series
+        self,
+        name: str,
+        data: Sequence[Any] | np.ndarray | pa.Array | pd.Series,
+        optional: bool = True,
     ) -> None:
-        """Append a column; ``data`` has one value per row (vectorised for arrays and Series)."""
+        """Append a column; ``data`` has one value per row (vectorised for arrays and Series).
+
+        ``optional=False`` refuses None and NaN (W&B's default; ours is True, as our columns
+        are nullable: see docs/wandb-compat.md).
+        """
+        if self.log_mode == "INCREMENTAL":
+            raise ValidationError(
+                "add_column is not supported for tables with log_mode='INCREMENTAL' (they only "
+                "grow by rows, as in W&B); use log_mode 'MUTABLE' or 'IMMUTABLE'"
+            )
         check_names([*self.columns, name])
+        if not optional:
+            rule = rule_for(None, False)
+            for row, value in enumerate(data):
+                rule.check(value, row, name)
         self._memory().add_column(name, data)
+        if not optional:
+            self._rules[name] = rule_for(None, False)
+
+    def add_computed_columns(self, fn: Callable[[int, dict[str, Any]], dict[str, Any]]) -> None:
+        """Add the columns ``fn(index, row_dict)`` returns for each row, as W&B's does.
+
+        Examples
+        --------
+        >>> t = Table(columns=["x", "y"], data=[[3, 1], [4, 6]])
+        >>> t.add_computed_columns(lambda ndx, row: {"diff": row["x"] - row["y"]})
+        >>> t.get_column("diff")
+        [2, -2]
+        """
+        new: dict[str, list[Any]] = {}
+        for ndx, row in self.iterrows():
+            out = fn(ndx, dict(zip(self.columns, row, strict=True)))
+            if not isinstance(out, dict):
+                raise ValidationError(
+                    f"add_computed_columns: the function returned {type(out).__name__} for row "
+                    f"{int(ndx)}; it must return a dict of new column name -> value"
+                )
+            for key, value in out.items():
+                new.setdefault(key, []).append(value)
+        for key, values in new.items():
+            self.add_column(key, values)
+
+    def cast(self, col_name: str, dtype: Any, optional: bool = False) -> None:
+        """Declare what a column holds, as W&B's ``cast``: every value already there must fit
+        (else a :class:`CellTypeError`, a ``TypeError``), and so must values added later.
+
+        ``float`` makes an int column float (exactly, or refused); W&B's ``int`` and
+        ``float`` are one number type, so a float column cast to ``int`` keeps its floats.
+        """
+        self._column(col_name)
+        self._cast(col_name, rule_for(dtype, optional))
+
+    def _cast(self, name: str, rule: Rule) -> None:
+        for row, value in enumerate(self._backend.get_column(name)):
+            rule.check(value, row, name)
+        if rule.start is not None and self.kinds[name] != rule.start:
+            self._memory().declare(name, rule.start)
+        if rule.kinds is not None or not rule.optional:
+            self._rules[name] = rule
+
+    def set_pk(self, col_name: str) -> None:
+        """Make ``col_name`` the primary key: str or int values, never None.
+
+        It is stored with the table, and it is the key ``JoinedTable`` and ``dv.compare``
+        use when given none.
+        """
+        self._column(col_name)
+        have = self.primary_key
+        if have == col_name:
+            return
+        if have is not None:
+            raise ValidationError(
+                f"cannot set {col_name!r} as the primary key: {have!r} is already the primary key"
+            )
+        if col_name in self._foreign:
+            raise ValidationError(f"column {col_name!r} is a foreign key; it cannot be the primary key")
+        rule = key_rule(_PK_LABEL)
+        self._cast(col_name, rule)
+        self._memory().primary_key = col_name
+        self._memory().cache.clear()
+
+    def set_fk(self, col_name: str, table: Table, table_col: str) -> None:
+        """Say that ``col_name`` holds values of ``table``'s column ``table_col`` (W&B's
+        foreign key): str or int values, never None. Kept on this object, not stored."""
+        self._column(col_name)
+        if not isinstance(table, Table):
+            raise ValidationError(f"set_fk needs a dv.Table, got {type(table).__name__}")
+        if table is self:
+            raise ValidationError("a foreign key cannot refer to its own table")
+        table._column(table_col)
+        if col_name == self.primary_key:
+            raise ValidationError(f"column {col_name!r} is the primary key; it cannot be a foreign key")
+        self._cast(col_name, key_rule(f"the foreign key to column {table_col!r}"))
+        self._foreign[col_name] = (table, table_col)
+
+    @property
+    def primary_key(self) -> str | None:
+        """The column ``set_pk`` chose (kept when the table is stored), or None."""
+        return self._backend.primary_key
+
+    @property
+    def foreign_keys(self) -> dict[str, tuple[Table, str]]:
+        """Column -> (table, column) it refers to, from ``set_fk``."""
+        return dict(self._foreign)
 
     # -- reading ---------------------------------------------------------------------------
     @property
@@ -201,24 +405,69 @@ class Table:
     def __len__(self) -> int:
         return self._backend.num_rows
 
-    def get_column(self, name: str) -> list[Any]:
-        """The values of one column (``Image`` objects for an image column)."""
+    def get_column(self, name: str, convert_to: str | None = None) -> Any:
+        """The values of one column (``Image`` objects for an image column).
+
+        ``convert_to="numpy"`` gives a numpy array, as W&B's: images and audio become their
+        pixels and samples (``to_numpy()``) and the values are passed to ``numpy.array``.
+        """
         if name not in self.kinds and name not in self.derived_columns:
             raise NotFoundError(_unknown_column(name, self.columns + self.derived_columns))
-        return self._backend.get_column(name)
+        values = self._backend.get_column(name)
+        if convert_to is None:
+            return values
+        if convert_to != "numpy":
+            raise ValidationError(f"convert_to must be None or 'numpy', got {convert_to!r}")
+        return np.array([v.to_numpy() if hasattr(v, "to_numpy") else v for v in values])
+
+    def _column(self, name: str) -> None:
+        if name not in self.kinds:
+            raise NotFoundError(_unknown_column(name, self.columns))
+
+    def row(self, index: int) -> list[Any]:
+        """One row's values (W&B's ``_Index.get_row`` reads it)."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"row {index} of a table of {len(self)} rows")
+        return [self._backend.get_column(n)[index] for n in self.columns]
 
     def __iter__(self) -> Iterator[list[Any]]:
         """Rows as lists of values, streamed in batches."""
         return self._backend.rows()
 
+    def iterrows(self) -> Iterator[tuple[TableIndex, list[Any]]]:
+        """``(index, row)`` pairs, as W&B's: the index is an int (a :class:`TableIndex`)."""
+        for ndx, row in enumerate(self):
+            yield TableIndex.of(ndx, self), row
+
+    def get_index(self) -> list[TableIndex]:
+        """The row indexes, ``0 .. len - 1``, as :class:`TableIndex` ints (W&B's ``_Index``)."""
+        return [TableIndex.of(i, self) for i in range(len(self))]
+
     @property
     def data(self) -> list[list[Any]]:
-        """All rows as lists (loads the whole table)."""
-        return list(self)
+        """All rows as lists (loads the whole table); read-only, see :class:`Rows`."""
+        return Rows(Rows(row) for row in self)
+
+    @data.setter
+    def data(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Replace every row (checked as ``add_data`` checks them; all or nothing)."""
+        fresh = Table(self.columns)
+        fresh._rules, fresh._mixed = self._rules, self._mixed
+        for name, kind in self.kinds.items():
+            if kind not in ("str", "native"):
+                fresh._memory().declare(name, kind)
+        for row in rows:
+            fresh.add_data(*row)
+        fresh._memory().primary_key = self.primary_key
+        self._backend = fresh._backend
 
     def to_pandas(self) -> pd.DataFrame:
         """A DataFrame; media cells are ``Image`` / ``Audio`` objects, dicts and lists stay Python values."""
         return self._backend.to_pandas()
+
+    def get_dataframe(self) -> pd.DataFrame:
+        """The same as :meth:`to_pandas` (W&B's name)."""
+        return self.to_pandas()
 
     def to_arrow(self) -> pa.Table:
         """The table in its storage form without derived columns (see docs/architecture.md).
@@ -231,7 +480,12 @@ class Table:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Table):
             return NotImplemented
-        if self.columns != other.columns or len(self) != len(other) or self.kinds != other.kinds:
+        if (
+            self.columns != other.columns
+            or len(self) != len(other)
+            or self.kinds != other.kinds
+            or self.primary_key != other.primary_key
+        ):
             return False
         a, b = self.to_arrow(), other.to_arrow()
         return all(_columns_equal(a.column(n), b.column(n)) for n in self.columns)
@@ -314,6 +568,44 @@ class Table:
         _display.display_table(self)
 
 
+_PK_LABEL = "the primary key"
+#: Suffixes of a table's entry name that W&B code (``.table.json``) or ours may give.
+_TABLE_SUFFIXES = (".table.json", ".table.parquet")
+
+
+def _entry_name(name: str) -> str:
+    for suffix in _TABLE_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _added_table(part: Table | str, lookup: Callable[[str], Any]) -> Table:
+    """``part`` itself, or the table added to the artifact under that entry name."""
+    found = lookup(part) if isinstance(part, str) else part
+    if not isinstance(found, Table):
+        raise NotFoundError(
+            f"JoinedTable table {part!r} is not a table of this artifact: add it first with "
+            f"art.add(table, {part!r}), then add the JoinedTable"
+        )
+    return found
+
+
+def _default_key(parts: Sequence[Table | str]) -> str:
+    """The primary key of the first table that has one and shares it with the other."""
+    for t, other in ((parts[0], parts[1]), (parts[1], parts[0])):
+        pk = t.primary_key if isinstance(t, Table) else None
+        if pk is not None and (not isinstance(other, Table) or pk in other.columns):
+            return pk
+    raise ValidationError(
+        "JoinedTable needs a join_key: give one, or set a primary key with table.set_pk(column)"
+    )
+
+
+def _is_dataframe(data: Any) -> bool:
+    return type(data).__name__ == "DataFrame" and hasattr(data, "items")
+
+
 def _unknown_column(name: str, known: list[str]) -> str:
     import difflib
 
@@ -345,9 +637,13 @@ class JoinedTable:
 
     Parameters
     ----------
-    table1, table2 : Table
-    join_key : str or list of str
-        Column(s) present in both tables.
+    table1, table2 : Table or str
+        The tables, or the entry names of tables in the artifact this joined table is added
+        to (``"t1"``, or W&B's ``"t1.table.json"``); names are resolved by ``Artifact.add``,
+        which needs the tables added first, as W&B does.
+    join_key : str or list of str, optional
+        Column(s) present in both tables; default the primary key (``Table.set_pk``) of the
+        first table, else of the second.
 
     Examples
     --------
@@ -358,19 +654,57 @@ class JoinedTable:
     'id'
     """
 
-    def __init__(self, table1: Table, table2: Table, join_key: str | Sequence[str]) -> None:
-        if not isinstance(table1, Table) or not isinstance(table2, Table):
-            raise ValidationError("JoinedTable joins two dv.Table objects")
-        keys = [join_key] if isinstance(join_key, str) else list(join_key)
+    table1: Table
+    table2: Table
+
+    def __init__(
+        self,
+        table1: Table | str,
+        table2: Table | str,
+        join_key: str | Sequence[str] | None = None,
+    ) -> None:
+        parts = []
+        for label, t in (("table1", table1), ("table2", table2)):
+            if isinstance(t, str):
+                t = _entry_name(t)
+            elif not isinstance(t, Table):
+                raise ValidationError(
+                    f"JoinedTable {label} must be a dv.Table or the entry name of a table in the "
+                    f"same artifact, got {type(t).__name__}"
+                )
+            parts.append(t)
+        #: Entry names still to resolve (``Artifact.add`` does, through :meth:`resolved`).
+        self.entry_names = tuple(p for p in parts if isinstance(p, str))
+        if join_key is None and not self.entry_names:
+            join_key = _default_key(parts)
+        keys: list[str] = (
+            [] if join_key is None else [join_key] if isinstance(join_key, str) else list(join_key)
+        )
         for key in keys:
-            for label, t in (("first", table1), ("second", table2)):
-                if key not in t.columns:
+            for label, t in (("first", parts[0]), ("second", parts[1])):
+                if isinstance(t, Table) and key not in t.columns:
                     raise ValidationError(
                         f"join key {key!r} is not a column of the {label} table {t.columns}"
                     )
-        self.table1 = table1
-        self.table2 = table2
-        self.join_key = join_key if isinstance(join_key, str) else list(join_key)
+        self.table1, self.table2 = parts  # type: ignore[assignment]  # names until resolved
+        #: The key column(s); None only while the tables are entry names (then the primary key).
+        self.join_key: str | list[str] | None = (
+            join_key if join_key is None or isinstance(join_key, str) else list(join_key)
+        )
+
+    def resolved(self, lookup: Callable[[str], Any]) -> JoinedTable:
+        """This joined table with entry names replaced by the tables ``lookup`` finds (the
+        objects added to an artifact under those names)."""
+        t1, t2 = (_added_table(t, lookup) for t in (self.table1, self.table2))
+        return JoinedTable(t1, t2, self.join_key)
+
+    def _tables(self) -> tuple[Table, Table]:
+        if self.entry_names:
+            raise ValidationError(
+                f"this JoinedTable names artifact entries {list(self.entry_names)}: add it to the "
+                "artifact holding them (art.add(jt, name)) and read it back with art.get(name)"
+            )
+        return self.table1, self.table2
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, JoinedTable):
@@ -384,6 +718,8 @@ class JoinedTable:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
+        if self.entry_names:
+            return f"JoinedTable({self.table1!r}, {self.table2!r}, on={self.join_key!r})"
         return (
             f"JoinedTable(on={self.join_key!r}, {len(self.table1):,} x {len(self.table2):,} rows)"
         )
@@ -392,16 +728,17 @@ class JoinedTable:
         """The joined rows as an engine ``Source`` (``how``: inner, left or outer)."""
         from dsviz_widget.engine import join_sources
 
-        return join_sources(
-            self.table1.engine_source(), self.table2.engine_source(), self.join_key, how=how
-        )
+        t1, t2 = self._tables()
+        assert self.join_key is not None  # set whenever both are tables
+        return join_sources(t1.engine_source(), t2.engine_source(), self.join_key, how=how)
 
     def read_blob(self, digest: str) -> bytes:
         """Bytes of a media file either table refers to."""
+        t1, t2 = self._tables()
         try:
-            return self.table1.read_blob(digest)
+            return t1.read_blob(digest)
         except NotFoundError:
-            return self.table2.read_blob(digest)
+            return t2.read_blob(digest)
 
     def query(
         self,

@@ -80,6 +80,9 @@ class Artifact:
                 f"cannot add {type(obj).__name__} to an artifact; add a Table, JoinedTable, Image, "
                 "Audio or Classes, or use add_file for a file"
             )
+        if isinstance(obj, JoinedTable) and obj.entry_names:
+            # W&B's JoinedTable("t1.table.json", ...): tables added to this artifact before.
+            obj = obj.resolved(self._objects.get)
         claims = self._check_free(name, _serialize.kind_of(obj))
         self._objects[name] = obj
         self._claimed.update(dict.fromkeys(claims, name))
