@@ -92,8 +92,9 @@ class Config(Mapping[str, Any]):
         """
         changes = self._checked(config_dict(d), allow_val_change)
         if changes:
+            if self._persist is not None:  # stored first: a refused write changes nothing
+                self._persist({**self._items, **changes})
             self._items.update(changes)
-            self._save()
 
     def setdefaults(self, d: Any) -> None:
         """Set the keys of ``d`` that are not set yet; others keep their values."""
@@ -114,10 +115,6 @@ class Config(Mapping[str, Any]):
                 )
             out[key] = value
         return out
-
-    def _save(self) -> None:
-        if self._persist is not None:
-            self._persist(dict(self._items))
 
 
 def _key(key: object) -> str:
