@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
-from dsviz_widget import data_types, run
+from typing import Any
+
+from dsviz_widget import data_types
 from dsviz_widget._compare import Comparison, compare
 from dsviz_widget._display import show
 from dsviz_widget._errors import (
@@ -18,18 +20,42 @@ from dsviz_widget._errors import (
     UnsafePathError,
     ValidationError,
 )
+from dsviz_widget._run_config import ConfigError
+from dsviz_widget._runs import (
+    Run,
+    finish,
+    gc,
+    init,
+    lineage,
+    log,
+    log_artifact,
+    use_artifact,
+    verify,
+)
 from dsviz_widget.artifacts import Artifact
 from dsviz_widget.media import Audio, Classes, Image
-from dsviz_widget.run import Run, finish, gc, init, lineage, log_artifact, use_artifact, verify
 from dsviz_widget.table import JoinedTable, Table
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # W&B code reads `wandb.run`, `wandb.config` and `wandb.summary` as the current run's (run
+    # is None before init and after finish). Looked up at each access, never cached here, so
+    # `from dsviz_widget import config` after init gets the run's config.
+    if name in ("run", "config", "summary"):
+        from dsviz_widget._runs import current
+
+        return current(name)
+    raise AttributeError(f"module 'dsviz_widget' has no attribute {name!r}")
+
 
 __all__ = [
     "Artifact",
     "Audio",
     "Classes",
     "Comparison",
+    "ConfigError",
     "DsvizError",
     "Image",
     "ImmutableError",
@@ -43,14 +69,17 @@ __all__ = [
     "ValidationError",
     "__version__",
     "compare",
+    "config",
     "data_types",
     "finish",
     "gc",
     "init",
     "lineage",
+    "log",
     "log_artifact",
     "run",
     "show",
+    "summary",
     "use_artifact",
     "verify",
 ]

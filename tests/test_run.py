@@ -37,12 +37,12 @@ def test_lineage_links_runs_and_versions(store_dir: Path) -> None:
 
 
 def test_module_functions_start_a_run_on_demand(store_dir: Path) -> None:
-    assert dv.run.current_run() is None
+    assert dv.run is None
     logged = dv.log_artifact(art("auto", 1))
-    run = dv.run.current_run()
+    run = dv.run
     assert run is not None and logged.version == 0
     dv.finish()
-    assert dv.run.current_run() is None
+    assert dv.run is None
     graph = dv.lineage(logged)
     assert [n["kind"] for n in graph["nodes"]] == ["artifact", "run"]
 

@@ -1,9 +1,14 @@
-"""The catalog: one SQLite database of artifacts, versions, aliases, runs and lineage.
+"""The catalog: one SQLite database of artifacts, versions, aliases, runs, history and lineage.
 
 A version becomes visible in one SQLite transaction (``BEGIN IMMEDIATE``), after all of
 its files are stored. Writers in any number of threads and processes serialise on that
 short transaction, each computing the next version number inside it, so no two writers
 get the same number and none is lost. WAL mode lets readers proceed during writes.
+
+The schema is versioned with SQLite's ``user_version`` (``SCHEMA_VERSION``). Opening a
+catalog brings an older one up to date in one transaction (:func:`_migrate`), adding
+tables and columns and never rewriting a row; a catalog from a newer release is refused
+rather than written with rules it does not follow.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dsviz_widget._errors import NotFoundError, ValidationError, store_error
+from dsviz_widget._errors import NotFoundError, StoreError, ValidationError, store_error
 from dsviz_widget._names import check_version, parse_version_tag
 
 _SCHEMA = """
@@ -65,6 +70,66 @@ CREATE TABLE IF NOT EXISTS lineage (
 );
 """
 
+#: ``PRAGMA user_version`` of a catalog this module writes. 0: the first schema (no history,
+#: runs without labels or summary); 1: ``runs`` gains the columns of ``_RUN_COLUMNS_V1`` and
+#: the ``history`` table holds one JSON row per logged step.
+SCHEMA_VERSION = 1
+
+#: Columns added to ``runs`` by schema 1: (name, SQL declaration). Nullable or defaulted, so
+#: ``ALTER TABLE ADD COLUMN`` fills the rows of older runs without touching them.
+_RUN_COLUMNS_V1 = (
+    ("entity", "TEXT"),
+    ("notes", "TEXT"),
+    ("tags", "TEXT NOT NULL DEFAULT '[]'"),
+    ("group_name", "TEXT"),
+    ("mode", "TEXT NOT NULL DEFAULT 'online'"),
+    ("summary", "TEXT NOT NULL DEFAULT '{}'"),
+    ("exit_code", "INTEGER"),
+)
+
+_HISTORY_V1 = """
+CREATE TABLE IF NOT EXISTS history (
+    run_id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    row TEXT NOT NULL,
+    PRIMARY KEY (run_id, step)
+)
+"""
+
+_RUN_FIELDS = (
+    "id, project, job_type, name, config, started_at, finished_at, state, "
+    "entity, notes, tags, group_name, mode, summary, exit_code"
+)
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring the catalog to ``SCHEMA_VERSION`` inside the caller's write transaction.
+
+    Every step is idempotent (columns are added only when ``table_info`` lacks them), so a
+    crash between two steps, or two processes opening an old store at once, ends at the same
+    schema. Nothing is copied or rewritten: existing rows keep every value they had.
+    """
+    found = db.execute("PRAGMA user_version").fetchone()[0]
+    if found > SCHEMA_VERSION:
+        raise StoreError(
+            f"the catalog was written by a newer dsviz_widget (schema {found}; this one "
+            f"knows {SCHEMA_VERSION}); upgrade dsviz_widget to open it"
+        )
+    if found == SCHEMA_VERSION:
+        return
+    have = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
+    for column, declaration in _RUN_COLUMNS_V1:
+        if column not in have:
+            db.execute(f"ALTER TABLE runs ADD COLUMN {column} {declaration}")
+    db.execute(_HISTORY_V1)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _dumps(value: Any) -> str:
+    """JSON text of a config, summary or history row. NaN and infinities are kept (Python's
+    JSON reads them back), and anything else that is not JSON becomes its ``str``."""
+    return json.dumps(value, default=str)
+
 
 def _rollback(db: sqlite3.Connection) -> None:
     """End a failed transaction. SQLite may have rolled back already (a full disk or an I/O
@@ -104,6 +169,9 @@ class Catalog:
             db.executescript(_SCHEMA)  # CREATE IF NOT EXISTS: safe to race with other processes
         except sqlite3.Error as exc:
             raise store_error(f"cannot create the catalog {self.path}", exc) from exc
+        if self._read("PRAGMA user_version")[0][0] != SCHEMA_VERSION:
+            with self._write() as db:  # BEGIN IMMEDIATE: one process migrates, the others see it
+                _migrate(db)
 
     def _connect(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -291,7 +359,7 @@ class Catalog:
 
         return difflib.get_close_matches(name, self.artifact_names(), n=3)
 
-    # -- runs and lineage --------------------------------------------------------------------
+    # -- runs, history and lineage -----------------------------------------------------------
     def start_run(
         self,
         run_id: str,
@@ -299,19 +367,104 @@ class Catalog:
         job_type: str | None,
         name: str | None,
         config: dict[str, Any],
+        *,
+        entity: str | None = None,
+        notes: str | None = None,
+        tags: tuple[str, ...] = (),
+        group: str | None = None,
+        mode: str = "online",
+    ) -> None:
+        """Record a new run, ``running``. A run id that exists already is an error."""
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
+                raise ValidationError(f"a run with id {run_id!r} exists already")
+            db.execute(
+                f"INSERT INTO runs ({_RUN_FIELDS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, NULL, 'running', ?, ?, ?, ?, ?, '{}', NULL)",
+                (
+                    run_id,
+                    project,
+                    job_type,
+                    name,
+                    _dumps(config),
+                    time.time(),
+                    entity,
+                    notes,
+                    json.dumps(list(tags)),
+                    group,
+                    mode,
+                ),
+            )
+
+    def reopen_run(self, run_id: str, labels: dict[str, Any]) -> None:
+        """Mark a run ``running`` again (resumed); ``labels`` replace the stored ones given.
+
+        ``labels`` may hold ``project``, ``job_type``, ``name``, ``entity``, ``notes``,
+        ``tags`` (a tuple), ``group`` and ``config`` (a dict).
+        """
+        columns = {"group": "group_name"}
+        sets, args = ["state = 'running'", "finished_at = NULL", "exit_code = NULL"], []
+        for key, value in labels.items():
+            sets.append(f"{columns.get(key, key)} = ?")
+            if key == "tags":
+                value = json.dumps(list(value))
+            elif key == "config":
+                value = _dumps(value)
+            args.append(value)
+        with self._write() as db:
+            db.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", (*args, run_id))
+
+    def finish_run(
+        self, run_id: str, state: str = "finished", exit_code: int | None = None
     ) -> None:
         with self._write() as db:
             db.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, NULL, 'running')",
-                (run_id, project, job_type, name, json.dumps(config, default=str), time.time()),
+                "UPDATE runs SET finished_at = ?, state = ?, exit_code = ? WHERE id = ?",
+                (time.time(), state, exit_code, run_id),
             )
 
-    def finish_run(self, run_id: str, state: str = "finished") -> None:
+    def set_run_config(self, run_id: str, config: dict[str, Any]) -> None:
         with self._write() as db:
-            db.execute(
-                "UPDATE runs SET finished_at = ?, state = ? WHERE id = ?",
-                (time.time(), state, run_id),
+            db.execute("UPDATE runs SET config = ? WHERE id = ?", (_dumps(config), run_id))
+
+    def set_run_labels(self, run_id: str, **labels: Any) -> None:
+        """Change ``name``, ``notes``, ``tags`` or ``group`` of a run."""
+        columns = {"group": "group_name"}
+        sets = [f"{columns.get(k, k)} = ?" for k in labels]
+        args = [json.dumps(list(v)) if k == "tags" else v for k, v in labels.items()]
+        with self._write() as db:
+            db.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", (*args, run_id))
+
+    def write_history(
+        self, run_id: str, rows: list[dict[str, Any]], summary: dict[str, Any]
+    ) -> None:
+        """Append history rows (each with its ``_step``) and store the summary, atomically."""
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO history VALUES (?, ?, ?)",
+                [(run_id, row["_step"], _dumps(row)) for row in rows],
             )
+            db.execute("UPDATE runs SET summary = ? WHERE id = ?", (_dumps(summary), run_id))
+
+    def history(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's history rows in step order."""
+        return [
+            json.loads(r[0])
+            for r in self._read("SELECT row FROM history WHERE run_id = ? ORDER BY step", (run_id,))
+        ]
+
+    def last_step(self, run_id: str) -> int | None:
+        rows = self._read("SELECT MAX(step) FROM history WHERE run_id = ?", (run_id,))
+        return rows[0][0] if rows else None
+
+    def unfinished_runs(self) -> list[str]:
+        """Ids of runs still marked ``running`` (their process died), newest first."""
+        return [
+            r[0]
+            for r in self._read(
+                "SELECT id FROM runs WHERE state = 'running' ORDER BY started_at DESC"
+            )
+        ]
 
     def record_use(self, run_id: str, artifact: str, version: int) -> None:
         with self._write() as db:
@@ -321,10 +474,8 @@ class Catalog:
             )
 
     def run(self, run_id: str) -> dict[str, Any]:
-        rows = self._read(
-            "SELECT id, project, job_type, name, config, started_at, finished_at, state FROM runs WHERE id = ?",
-            (run_id,),
-        )
+        """A run's record: labels, ``config`` and ``summary`` (dicts), times and state."""
+        rows = self._read(f"SELECT {_RUN_FIELDS} FROM runs WHERE id = ?", (run_id,))
         if not rows:
             raise NotFoundError(f"no run with id {run_id!r}")
         r = rows[0]
@@ -337,6 +488,13 @@ class Catalog:
             "started_at": r[5],
             "finished_at": r[6],
             "state": r[7],
+            "entity": r[8],
+            "notes": r[9],
+            "tags": tuple(json.loads(r[10])),
+            "group": r[11],
+            "mode": r[12],
+            "summary": json.loads(r[13]),
+            "exit_code": r[14],
         }
 
     def lineage_edges(self) -> list[tuple[str, str, int, str]]:
