@@ -113,7 +113,7 @@ def build_store(notebook: Path, work: Path, env: dict[str, str]) -> int:
             file=sys.stderr,
         )
         return 2
-    nb = nbformat.read(notebook, as_version=4)
+    nb = nbformat.read(notebook, as_version=4)  # type: ignore[no-untyped-call]
     steps = _steps(nb.cells)
     client = nbclient.NotebookClient(nb, timeout=900, resources={"metadata": {"path": str(work)}})
     try:

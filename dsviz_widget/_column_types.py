@@ -163,7 +163,7 @@ class TableIndex(int):
         return dict(zip(self._table.columns, self._table.row(int(self)), strict=True))
 
 
-class Rows(list):
+class Rows(list[Any]):
     """``table.data``: the rows as lists, read-only.
 
     W&B's ``table.data`` is the table's own list, so changing it changes the table; ours is a

@@ -34,7 +34,7 @@ def display_table(obj: Any) -> None:
     """Display the widget of a table-like object in the current notebook cell."""
     from IPython.display import display
 
-    display(show(obj))
+    display(show(obj))  # type: ignore[no-untyped-call]
 
 
 def display_lineage(graph: dict[str, Any]) -> None:
@@ -43,4 +43,4 @@ def display_lineage(graph: dict[str, Any]) -> None:
 
     from dsviz_widget.widget._lineage import lineage_view
 
-    display(lineage_view(graph))
+    display(lineage_view(graph))  # type: ignore[no-untyped-call]

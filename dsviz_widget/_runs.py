@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -137,7 +137,7 @@ class Run:
 
     @property
     def notes(self) -> str | None:
-        return self._notes
+        return cast("str | None", self._notes)
 
     @notes.setter
     def notes(self, value: str) -> None:
@@ -145,7 +145,7 @@ class Run:
 
     @property
     def tags(self) -> tuple[str, ...]:
-        return self._tags
+        return cast("tuple[str, ...]", self._tags)
 
     @tags.setter
     def tags(self, value: Sequence[str]) -> None:

@@ -101,7 +101,7 @@ class Decoder:
 
     def column(self, name: str, array: pa.Array | pa.ChunkedArray) -> list[Any]:
         kind = self.kinds[name]
-        values = array.to_pylist()
+        values: list[Any] = array.to_pylist()
         if kind in JSON_KINDS:
             return [None if v is None else json.loads(v) for v in values]
         if kind == "array":

@@ -17,9 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dsviz_widget import _storage
+from dsviz_widget._column import Column
 from dsviz_widget._errors import DsvizError, IntegrityError, NotFoundError
 from dsviz_widget._format import MEDIA_KINDS, metadata_of
-from dsviz_widget._table_memory import Column, MemoryColumns
+from dsviz_widget._table_memory import MemoryColumns
 from dsviz_widget.engine import Source
 from dsviz_widget.media import Blob, BlobReader, Origin
 

@@ -596,7 +596,7 @@ def _columns_equal(a: pa.ChunkedArray, b: pa.ChunkedArray) -> bool:
         if not np.array_equal(nulls_a, nulls_b):
             return False
         return bool(np.array_equal(x[~nulls_a], y[~nulls_b], equal_nan=True))
-    return a.combine_chunks().equals(b.combine_chunks())
+    return bool(a.combine_chunks().equals(b.combine_chunks()))
 
 
 # JoinedTable lives in _joined.py (it builds on Table); imported last so that both names stay

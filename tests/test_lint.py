@@ -1,4 +1,5 @@
-"""The code stays lint- and type-clean: ruff over the repository, mypy over the package."""
+"""The code stays lint- and type-clean: ruff check and ruff format over the repository,
+mypy --strict (pyproject: ``strict = true``) over the package."""
 
 from __future__ import annotations
 

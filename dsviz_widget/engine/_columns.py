@@ -85,7 +85,7 @@ class SqlColumn:
 
     @property
     def is_float(self) -> bool:
-        return pa.types.is_floating(self.type)
+        return bool(pa.types.is_floating(self.type))
 
     @property
     def ident(self) -> str:

@@ -263,7 +263,7 @@ class DerivedSource(Source):
 
     @property
     def columns(self) -> list[str]:
-        return self.schema.names
+        return list(self.schema.names)
 
 
 def _keys(on: str | Sequence[str] | None) -> list[str]:

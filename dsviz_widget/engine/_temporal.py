@@ -50,7 +50,7 @@ _OFFSET = re.compile(r"([+-])([0-9]{2}):?([0-9]{2})")
 def is_wide_decimal(t: pa.DataType) -> bool:
     """A decimal DuckDB cannot hold exactly (more than 38 digits, or decimal256 at all:
     DuckDB refuses any decimal256 Arrow array, whatever its precision)."""
-    return pa.types.is_decimal(t) and (t.bit_width > 128 or t.precision > MAX_DECIMAL_DIGITS)
+    return bool(pa.types.is_decimal(t) and (t.bit_width > 128 or t.precision > MAX_DECIMAL_DIGITS))
 
 
 def unreadable(t: pa.DataType) -> str:
@@ -268,6 +268,6 @@ def _duration(text: str) -> int:
         raise Bad(
             "is not a duration", "write e.g. '1 hour', '2 days 03:00:00' or 'P1DT2H'"
         ) from None
-    if value is pd.NaT:
+    if pd.isna(value):  # 'NaT' parses to NaT, not a Timedelta
         raise Bad("is not a duration", "use 'is null' for missing values")
     return int(value.value)

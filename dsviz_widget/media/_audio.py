@@ -113,7 +113,7 @@ class Audio:
         if self._format != "wav" or not self._rate:
             return None
         samples, rate = decode_wav(self._blob.data())
-        return samples.shape[0] / rate
+        return float(samples.shape[0] / rate)
 
     def to_bytes(self) -> bytes:
         return self._blob.data()

@@ -240,8 +240,10 @@ class DatasetWidget(anywidget.AnyWidget):
     def selected(self) -> pd.DataFrame:
         """The selected rows as a DataFrame, in selection order, indexed by source row id."""
         table = self._model.rows(list(self.selection))
-        return table.to_pandas().set_index("_row")
+        frame: pd.DataFrame = table.to_pandas().set_index("_row")
+        return frame
 
     def page(self, offset: int = 0, limit: int = 50) -> pd.DataFrame:
         """Rows ``offset .. offset+limit`` of the current view, as the grid shows them."""
-        return self._model.view(self._spec()).page(offset, limit).to_pandas()
+        frame: pd.DataFrame = self._model.view(self._spec()).page(offset, limit).to_pandas()
+        return frame
