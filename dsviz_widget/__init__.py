@@ -20,13 +20,13 @@ from dsviz_widget._errors import (
     UnsafePathError,
     ValidationError,
 )
+from dsviz_widget._lineage_graph import lineage
 from dsviz_widget._run_config import ConfigError
 from dsviz_widget._runs import (
     Run,
     finish,
     gc,
     init,
-    lineage,
     log,
     log_artifact,
     use_artifact,
@@ -44,7 +44,7 @@ def __getattr__(name: str) -> Any:
     # is None before init and after finish). Looked up at each access, never cached here, so
     # `from dsviz_widget import config` after init gets the run's config.
     if name in ("run", "config", "summary"):
-        from dsviz_widget._runs import current
+        from dsviz_widget._run_current import current
 
         return current(name)
     raise AttributeError(f"module 'dsviz_widget' has no attribute {name!r}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from dsviz_widget._errors import UnsafePathError, ValidationError
+from dsviz_widget._errors import NotFoundError, UnsafePathError, ValidationError
 
 _ARTIFACT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 #: What an artifact name matched before names were checked with ``fullmatch``: the same name
@@ -54,6 +54,20 @@ def check_artifact_name(name: object, *, stored: bool = False) -> str:
             "starting with a letter or digit, without '..'"
         )
     return name
+
+
+def check_spec(spec: str) -> str:
+    """Return ``spec`` (``"name"`` or ``"name:<version or alias>"``) if its name is valid and
+    a tag follows any ``:``; which version it names is the catalog's to resolve.
+
+    >>> check_spec("data:v1")
+    'data:v1'
+    """
+    name, sep, tag = spec.partition(":")
+    check_artifact_name(name)
+    if sep and not tag:
+        raise NotFoundError(f"{spec!r}: give a version after ':' (v3, latest or an alias)")
+    return spec
 
 
 def check_alias(alias: object) -> str:

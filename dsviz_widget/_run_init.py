@@ -1,18 +1,24 @@
-"""The arguments of ``init`` read as W&B reads them: mode, reinit, resume, id, tags, config.
+"""The arguments of ``init`` read as W&B reads them: mode, reinit, resume, id, tags, config;
+which stored run ``init`` resumes, and the throw-away store of ``mode="disabled"`` runs.
 
-Kept apart from ``_runs`` so the rules are plain functions of their inputs.
+Kept apart from ``_runs`` so the rules are plain functions of their inputs (the runs active
+in this process are passed in).
 """
 
 from __future__ import annotations
 
+import builtins
 import os
+import shutil
+import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
-from dsviz_widget._errors import ValidationError
+from dsviz_widget._errors import NotFoundError, ValidationError
 from dsviz_widget._run_config import DEFAULTS_FILE, config_dict, read_yaml
+from dsviz_widget.artifacts import Store, open_store
 
 #: W&B's modes (and its older spellings). Everything is local, so they all store the run,
 #: except "disabled", whose run is kept in a throw-away store.
@@ -30,6 +36,9 @@ REINIT = {
 RESUME = {None: None, False: None, True: "auto", "auto": "auto", "allow": "allow",
           "must": "must", "never": "never"}  # fmt: skip
 _ID_RESERVED = ":;,#?/'\\%"
+#: W&B's init arguments that have no local meaning.
+WANDB_ONLY = {"settings", "save_code", "force", "anonymous", "sync_tensorboard", "tensorboard",
+              "monitor_gym", "resume_from", "fork_from"}  # fmt: skip
 
 
 def mode_of(mode: str | None) -> str:
@@ -112,7 +121,11 @@ def initial_config(
 
 
 def check_unsupported(given: dict[str, Any]) -> None:
-    """W&B arguments with no local meaning: refused when they change results, else a warning."""
+    """W&B arguments with no local meaning: refused when they change results, else a warning.
+    Any other name is a ``TypeError``, as for any function."""
+    unknown = sorted(set(given) - WANDB_ONLY)
+    if unknown:
+        raise TypeError(f"init() got unexpected keyword arguments {unknown}")
     for name in ("resume_from", "fork_from"):
         if given.get(name) is not None:
             raise ValidationError(
@@ -126,3 +139,62 @@ def check_unsupported(given: dict[str, Any]) -> None:
                 UserWarning,
                 stacklevel=3,
             )
+
+
+def resumable(
+    store: Store, run_id: str | None, resume: str | None, project: str | None,
+    active: Collection[str],
+) -> dict[str, Any] | None:  # fmt: skip
+    """The stored record of the run ``init`` resumes, or None to start a new run.
+
+    ``active`` holds the ids of the runs active in this process, which are never resumed.
+    """
+    if run_id is None:
+        if resume == "must":
+            raise ValidationError(
+                "resume='must' needs the id of the run: init(id=..., resume='must')"
+            )
+        if resume != "auto":
+            return None
+        for candidate in store.catalog.unfinished_runs():
+            record = store.catalog.run(candidate)
+            if candidate not in active and project in (None, record["project"]):
+                return record
+        return None
+    try:
+        record = store.catalog.run(run_id)
+    except NotFoundError:
+        if resume == "must":
+            raise NotFoundError(
+                f"resume='must' but run {run_id!r} does not exist in {store.root}"
+            ) from None
+        return None
+    if resume == "never":
+        raise ValidationError(f"resume='never' but run {run_id!r} exists in {store.root}")
+    if run_id in active:
+        raise ValidationError(f"run {run_id!r} is active in this process; finish it first")
+    return record
+
+
+def in_notebook() -> bool:
+    """True in a Jupyter kernel, where W&B lets config values change by default."""
+    shell = getattr(builtins, "get_ipython", None)
+    return shell is not None and type(shell()).__name__ == "ZMQInteractiveShell"
+
+
+_disabled_root: Path | None = None
+
+
+def disabled_store() -> Store:
+    """The process's throw-away store for ``mode="disabled"`` runs (see
+    :func:`remove_disabled_store`)."""
+    global _disabled_root
+    if _disabled_root is None:
+        _disabled_root = Path(tempfile.mkdtemp(prefix="dsviz-disabled-"))
+    return open_store(_disabled_root)
+
+
+def remove_disabled_store() -> None:
+    """Remove the throw-away store, if one was made; called at exit, after the runs finish."""
+    if _disabled_root is not None:
+        shutil.rmtree(_disabled_root, ignore_errors=True)

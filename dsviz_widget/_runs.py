@@ -1,11 +1,11 @@
-"""Runs: ``init`` / ``Run`` / ``log`` / ``log_artifact`` / ``use_artifact`` / ``lineage``.
+"""Runs: ``init`` / ``Run`` / ``log`` / ``log_artifact`` / ``use_artifact``.
 
 A run is one execution of a job (creating a dataset, training, evaluating). Logging an
 artifact from a run records that the run produced that version; using one records that
 it consumed it. ``run.log`` writes the run's history (one row per step) and its summary;
 ``run.config`` holds its settings. All of it is stored in the catalog, so a run can be read
 back, and resumed, from another process. Module-level functions act on the current run,
-starting one on demand.
+starting one on demand. The lineage graph of runs and versions is ``_lineage_graph``.
 """
 
 from __future__ import annotations
@@ -13,21 +13,18 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import shutil
-import tempfile
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Sequence
-from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
 import pandas as pd
 
-from dsviz_widget import _display, _run_init
+from dsviz_widget import _run_init
 from dsviz_widget._errors import DsvizError, NotFoundError, ValidationError
+from dsviz_widget._names import check_spec as _check_spec
 from dsviz_widget._run_config import Config
 from dsviz_widget._run_history import RUNTIME, Steps, check_log_args, columns_of, flatten, scalar
 from dsviz_widget._run_media import is_loggable_media, log_media
@@ -373,16 +370,6 @@ def read_history(
     return Table(columns=names, data=rows)
 
 
-def _check_spec(spec: str) -> str:
-    from dsviz_widget._names import check_artifact_name
-
-    name, sep, tag = spec.partition(":")
-    check_artifact_name(name)
-    if sep and not tag:
-        raise NotFoundError(f"{spec!r}: give a version after ':' (v3, latest or an alias)")
-    return spec
-
-
 def init(
     project: str | None = None,
     job_type: str | None = None,
@@ -435,9 +422,6 @@ def init(
     no effect; ``resume_from`` and ``fork_from`` are refused.
     """
     global _current
-    unknown = sorted(set(wandb_only) - _WANDB_ONLY)
-    if unknown:
-        raise TypeError(f"init() got unexpected keyword arguments {unknown}")
     _run_init.check_unsupported(wandb_only)
     run_mode = _run_init.mode_of(mode)
     how = _run_init.reinit_of(reinit)
@@ -445,15 +429,15 @@ def init(
     if id is not None:
         _run_init.check_run_id(id)
     values = _run_init.initial_config(config, config_include_keys, config_exclude_keys)
-    allow = _in_notebook() if allow_val_change is None else bool(allow_val_change)
+    allow = _run_init.in_notebook() if allow_val_change is None else bool(allow_val_change)
     with _lock:
         if how == "return_previous" and _active:
             return _active[-1]
         if how == "finish_previous":
             for previous in list(_active):
                 previous.finish()
-        store = _disabled_store() if run_mode == "disabled" else open_store(dir)
-        record = _resumable(store, id, resume_how, project)
+        store = _run_init.disabled_store() if run_mode == "disabled" else open_store(dir)
+        record = _run_init.resumable(store, id, resume_how, project, {r.id for r in _active})
         run = Run(
             store, project, job_type, name, values, entity=entity, notes=notes, tags=tags,
             group=group, mode=run_mode, id=id if record is None else record["id"],
@@ -465,63 +449,14 @@ def init(
         return run
 
 
-#: W&B's init arguments that have no local meaning.
-_WANDB_ONLY = {"settings", "save_code", "force", "anonymous", "sync_tensorboard", "tensorboard",
-               "monitor_gym", "resume_from", "fork_from"}  # fmt: skip
-
-
-def _resumable(
-    store: Store, run_id: str | None, resume: str | None, project: str | None
-) -> dict[str, Any] | None:
-    """The stored record of the run ``init`` resumes, or None to start a new run."""
-    if run_id is None:
-        if resume == "must":
-            raise ValidationError(
-                "resume='must' needs the id of the run: init(id=..., resume='must')"
-            )
-        if resume != "auto":
-            return None
-        active = {r.id for r in _active}
-        for candidate in store.catalog.unfinished_runs():
-            record = store.catalog.run(candidate)
-            if candidate not in active and project in (None, record["project"]):
-                return record
-        return None
-    try:
-        record = store.catalog.run(run_id)
-    except NotFoundError:
-        if resume == "must":
-            raise NotFoundError(
-                f"resume='must' but run {run_id!r} does not exist in {store.root}"
-            ) from None
-        return None
-    if resume == "never":
-        raise ValidationError(f"resume='never' but run {run_id!r} exists in {store.root}")
-    if any(r.id == run_id for r in _active):
-        raise ValidationError(f"run {run_id!r} is active in this process; finish it first")
-    return record
-
-
-def _in_notebook() -> bool:
-    """True in a Jupyter kernel, where W&B lets config values change by default."""
-    shell = getattr(__import__("builtins"), "get_ipython", None)
-    return shell is not None and type(shell()).__name__ == "ZMQInteractiveShell"
-
-
-_disabled_root: Path | None = None
-
-
-def _disabled_store() -> Store:
-    """The process's throw-away store for ``mode="disabled"`` runs, removed at exit."""
-    global _disabled_root
-    if _disabled_root is None:
-        _disabled_root = Path(tempfile.mkdtemp(prefix="dsviz-disabled-"))
-    return open_store(_disabled_root)
-
-
 def current_run() -> Run | None:
     """The current run (``dv.run``), or None."""
     return _current
+
+
+def store_at(dir: str | os.PathLike[str] | None = None) -> Store:
+    """The store at ``dir``; without one, the current run's (else the default store)."""
+    return _current.store if _current is not None and dir is None else open_store(dir)
 
 
 def _run() -> Run:
@@ -541,43 +476,6 @@ def log(data: dict[str, Any], step: int | None = None, commit: bool | None = Non
     _run().log(data, step, commit)
 
 
-class PreInit:
-    """``dv.config`` / ``dv.summary`` before ``init``: any use says to call ``init`` first."""
-
-    def __init__(self, name: str) -> None:
-        object.__setattr__(self, "_name", name)
-
-    def _refuse(self, what: str) -> DsvizError:
-        return DsvizError(f"call dv.init() before {self._name}{what}")
-
-    def __getattr__(self, key: str) -> Any:
-        if key.startswith("__"):
-            raise AttributeError(key)
-        raise self._refuse(f".{key}")
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        raise self._refuse(f".{key}")
-
-    def __getitem__(self, key: str) -> Any:
-        raise self._refuse(f"[{key!r}]")
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        raise self._refuse(f"[{key!r}]")
-
-    def __repr__(self) -> str:
-        return f"<{self._name}: call dv.init() first>"
-
-
-def current(name: str) -> Any:
-    """``dv.run``, ``dv.config`` or ``dv.summary``: the current run's, read at each access."""
-    run = _current
-    if name == "run":
-        return run
-    if run is None:
-        return PreInit(f"dv.{name}")
-    return run.config if name == "config" else run.summary
-
-
 def log_artifact(artifact: Artifact, aliases: list[str] | None = None) -> Artifact:
     """Log ``artifact`` from the current run (starting one if needed). See :meth:`Run.log_artifact`."""
     return _run().log_artifact(artifact, aliases)
@@ -590,8 +488,7 @@ def use_artifact(artifact_or_name: str | Artifact) -> Artifact:
 
 def verify(dir: str | os.PathLike[str] | None = None) -> VerifyReport:
     """Check every stored file against its digest; the report names each damaged file."""
-    store = _current.store if _current is not None and dir is None else open_store(dir)
-    return store.verify()
+    return store_at(dir).verify()
 
 
 def gc(dir: str | os.PathLike[str] | None = None, grace_seconds: float = 3600.0) -> GcReport:
@@ -599,106 +496,7 @@ def gc(dir: str | os.PathLike[str] | None = None, grace_seconds: float = 3600.0)
 
     Files younger than ``grace_seconds`` are kept; saves in progress are waited for.
     """
-    store = _current.store if _current is not None and dir is None else open_store(dir)
-    return store.gc(grace_seconds)
-
-
-class Lineage(dict[str, Any]):
-    """The lineage graph as plain data: ``{"nodes": [...], "edges": [...]}``.
-
-    Shown in a notebook cell, it draws the graph.
-    """
-
-    def _ipython_display_(self) -> None:
-        # The graph, and under it the tables of the artifact version clicked in it.
-        _display.display_lineage(dict(self))
-
-
-def lineage(obj: Artifact | Run | str, dir: str | os.PathLike[str] | None = None) -> Lineage:
-    """The graph of runs and artifact versions connected to ``obj``.
-
-    Parameters
-    ----------
-    obj : Artifact, Run, ``"name:v1"`` or a run id
-    dir : path, optional
-        The store to look in, when ``obj`` is a string and no run is current.
-
-    Returns
-    -------
-    Lineage
-        ``{"nodes": [{"id", "kind": "run" | "artifact", "label", ...}],
-        "edges": [{"source", "target", "kind": "used" | "produced"}], "store": root}``; edges
-        go from an artifact version to the run that used it, and from a run to the version it
-        produced; ``store`` is the store directory, so a viewer can open the versions.
-    """
-    if isinstance(obj, Run):
-        store, start = obj.store, f"run:{obj.id}"
-    elif isinstance(obj, Artifact):
-        if obj._store is None or obj.version is None:
-            raise ValidationError(f"artifact {obj.name!r} is not logged yet")
-        store, start = obj._store, f"artifact:{obj.name}:v{obj.version}"
-    elif isinstance(obj, str):
-        store = _current.store if _current is not None and dir is None else open_store(dir)
-        if ":" in obj or obj in store.catalog.artifact_names():
-            row = store.catalog.resolve(_check_spec(obj))
-            start = f"artifact:{row.artifact}:v{row.version}"
-        else:
-            store.catalog.run(obj)
-            start = f"run:{obj}"
-    else:
-        raise ValidationError(
-            f"lineage takes an Artifact, a Run or a name like 'data:v1', got {type(obj).__name__}"
-        )
-    adjacent: dict[str, list[tuple[str, str, str]]] = {}
-    for run_id, artifact, version, direction in store.catalog.lineage_edges():
-        run_node, art_node = f"run:{run_id}", f"artifact:{artifact}:v{version}"
-        edge = (
-            (art_node, run_node, "used")
-            if direction == "used"
-            else (run_node, art_node, "produced")
-        )
-        adjacent.setdefault(run_node, []).append(edge)
-        adjacent.setdefault(art_node, []).append(edge)
-    seen, queue, edges = {start}, deque([start]), set()
-    while queue:
-        node = queue.popleft()
-        for edge in adjacent.get(node, []):
-            edges.add(edge)
-            for other in edge[:2]:
-                if other not in seen:
-                    seen.add(other)
-                    queue.append(other)
-    nodes = [_node(store, n) for n in sorted(seen)]
-    return Lineage(
-        nodes=nodes,
-        edges=[{"source": s, "target": t, "kind": k} for s, t, k in sorted(edges)],
-        store=str(store.root),
-    )
-
-
-def _node(store: Store, node: str) -> dict[str, Any]:
-    kind, _, rest = node.partition(":")
-    if kind == "run":
-        info = store.catalog.run(rest)
-        label = info["name"] or info["job_type"] or info["id"]
-        return {
-            "id": node,
-            "kind": "run",
-            "label": label,
-            **{k: info[k] for k in ("project", "job_type", "name", "state")},
-            "run_id": rest,
-        }
-    name, _, version = rest.rpartition(":")
-    row = store.catalog.version(name, int(version[1:]))
-    return {
-        "id": node,
-        "kind": "artifact",
-        "label": row.qualified_name,
-        "artifact": name,
-        "version": row.version,
-        "type": row.type,
-        "aliases": list(row.aliases),
-    }
+    return store_at(dir).gc(grace_seconds)
 
 
 @atexit.register
@@ -706,5 +504,4 @@ def _finish_at_exit() -> None:
     for run in list(_active):
         with contextlib.suppress(Exception):  # the interpreter is exiting; the store may be gone
             run.finish()
-    if _disabled_root is not None:
-        shutil.rmtree(_disabled_root, ignore_errors=True)
+    _run_init.remove_disabled_store()
