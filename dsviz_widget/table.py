@@ -10,33 +10,27 @@ A ``Table``'s rows live in one of two backends, and the table delegates to it:
 Both answer the small :class:`_Backend` interface below. Changing a Parquet-backed table
 first loads it into memory (``ParquetColumns.materialize``); nothing else depends on which
 backend a table has. ``Table`` adds what is the same for both: checks, error messages, the
-query bridge (:class:`dsviz_widget.engine.Queryable`) and display.
+query bridge (:class:`dsviz_widget.engine.Queryable`) and display. W&B's column rules
+(``dtype=``, ``optional=``, ``cast``, keys) and the constructor's data are read and checked
+by ``_table_rules``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pyarrow as pa
 
 from dsviz_widget import _display, _format
 from dsviz_widget._column import check_names
-from dsviz_widget._column_types import (
-    DEFAULT_COLUMNS,
-    LOG_MODES,
-    Rows,
-    Rule,
-    TableIndex,
-    key_rule,
-    rule_for,
-    rules_for,
-)
+from dsviz_widget._column_types import LOG_MODES, Rows, TableIndex, key_rule, rule_for
 from dsviz_widget._errors import CellTypeError, NotFoundError, ValidationError
 from dsviz_widget._table_memory import MemoryColumns
 from dsviz_widget._table_parquet import ParquetColumns, TableOrigin
+from dsviz_widget._table_rules import PK_LABEL, ColumnRules, build, computed_columns
 from dsviz_widget.media import Blob, BlobReader, Origin
 
 if TYPE_CHECKING:
@@ -117,10 +111,8 @@ class Table:
     """
 
     _backend: _Backend
-    #: Per-column rules from dtype / optional / cast / keys (see ``_column_types``).
-    _rules: dict[str, Rule]
-    _foreign: dict[str, tuple[Table, str]]
-    _mixed: bool = False
+    #: Per-column rules from dtype / optional / cast / keys, and the foreign keys.
+    _rules: ColumnRules
     log_mode: str = "IMMUTABLE"
 
     def __init__(
@@ -137,62 +129,18 @@ class Table:
         if log_mode not in LOG_MODES:
             raise ValidationError(f"log_mode must be one of {list(LOG_MODES)}, got {log_mode!r}")
         self.log_mode = log_mode
-        self._mixed = bool(allow_mixed_types)
-        self._rules, self._foreign = {}, {}
-        if rows is not None:
-            if data is not None:
-                raise ValidationError("give either data or rows (the same thing), not both")
-            data = rows
-        if data is not None and _is_dataframe(data):
-            dataframe, data = cast("pd.DataFrame", data), None
-        if dataframe is not None:
-            if data is not None:
-                raise ValidationError("give either data or dataframe, not both")
-            self._backend = MemoryColumns.from_dataframe(dataframe, columns)
-            for name, rule in rules_for(self.columns, dtype, optional, self._mixed).items():
-                self._cast(name, rule)
-            return
-        if columns is None:
-            columns = list(DEFAULT_COLUMNS) if data is not None else []
-        if isinstance(columns, str):
-            raise ValidationError("columns must be a list of names, not a single string")
-        names = check_names(list(columns))
-        self._backend = memory = MemoryColumns.empty(names)
-        self._rules = rules_for(names, dtype, optional, self._mixed)
-        for name, rule in self._rules.items():
-            if rule.start is not None:
-                memory.declare(name, rule.start)
-        if isinstance(data, np.ndarray) and data.ndim == 2 and not data.dtype.hasobject:
-            self._add_array_rows(data)
-        elif data is not None:
-            for row in cast("Iterable[Sequence[Any]]", data):
-                self.add_data(*row)
-
-    def _add_array_rows(self, data: np.ndarray) -> None:
-        """A 2-D numeric (or str) array, column by column (vectorised)."""
-        if data.shape[1] != len(self.columns):
-            raise ValidationError(
-                f"data has {data.shape[1]} columns but the table has {len(self.columns)} "
-                f"{self.columns}"
-            )
-        built = MemoryColumns.empty([])
-        for j, name in enumerate(self.columns):
-            built.add_column(name, np.ascontiguousarray(data[:, j]))
-        for name, rule in self._rules.items():
-            for row, value in enumerate(built.get_column(name)):
-                rule.check(value, row, name)
-            if rule.start is not None:
-                built.declare(name, rule.start)
-        self._backend = built
+        self._backend, self._rules = build(
+            columns, data, rows, dataframe, dtype, optional, bool(allow_mixed_types)
+        )
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
     def _of(cls, backend: _Backend) -> Table:
         self = cls.__new__(cls)
         self._backend = backend
-        self._rules, self._foreign = {}, {}
+        self._rules = ColumnRules()
         if backend.primary_key is not None:
-            self._rules[backend.primary_key] = key_rule(_PK_LABEL)
+            self._rules.by_column[backend.primary_key] = key_rule(PK_LABEL)
         return self
 
     @classmethod
@@ -250,26 +198,7 @@ class Table:
         A value that does not fit its column (an int column given a str) is a
         :class:`CellTypeError`, also a ``TypeError`` as in W&B; the table is left unchanged.
         """
-        if len(values) != len(self.columns):
-            raise ValidationError(
-                f"row {len(self)}: add_data got {len(values)} values for {len(self.columns)} columns {self.columns}"
-            )
-        if self._rules:
-            row = len(self)
-            for name, value in zip(self.columns, values, strict=True):
-                rule = self._rules.get(name)
-                if rule is not None:
-                    rule.check(value, row, name)
-        try:
-            self._memory().add_row(values)
-        except CellTypeError as exc:
-            if self._mixed:
-                raise CellTypeError(
-                    f"{exc}. allow_mixed_types=True lifts dtype checks, but a column still "
-                    "holds one kind of value (ints and floats mix) so that it can be sorted, "
-                    "filtered and compared: store such values as strings, or in two columns"
-                ) from None
-            raise
+        self._rules.append(self.columns, values, len(self), self._memory)
 
     def add_row(self, *values: Any) -> None:
         """The same as :meth:`add_data` (W&B's older name)."""
@@ -298,7 +227,7 @@ class Table:
                 rule.check(value, row, name)
         self._memory().add_column(name, data)
         if not optional:
-            self._rules[name] = rule_for(None, False)
+            self._rules.by_column[name] = rule_for(None, False)
 
     def add_computed_columns(self, fn: Callable[[int, dict[str, Any]], dict[str, Any]]) -> None:
         """Add the columns ``fn(index, row_dict)`` returns for each row, as W&B's does.
@@ -310,17 +239,7 @@ class Table:
         >>> t.get_column("diff")
         [2, -2]
         """
-        new: dict[str, list[Any]] = {}
-        for ndx, row in self.iterrows():
-            out = fn(ndx, dict(zip(self.columns, row, strict=True)))
-            if not isinstance(out, dict):
-                raise ValidationError(
-                    f"add_computed_columns: the function returned {type(out).__name__} for row "
-                    f"{int(ndx)}; it must return a dict of new column name -> value"
-                )
-            for key, value in out.items():
-                new.setdefault(key, []).append(value)
-        for key, values in new.items():
+        for key, values in computed_columns(self.columns, self.iterrows(), fn).items():
             self.add_column(key, values)
 
     def cast(self, col_name: str, dtype: Any, optional: bool = False) -> None:
@@ -331,15 +250,7 @@ class Table:
         ``float`` are one number type, so a float column cast to ``int`` keeps its floats.
         """
         self._column(col_name)
-        self._cast(col_name, rule_for(dtype, optional))
-
-    def _cast(self, name: str, rule: Rule) -> None:
-        for row, value in enumerate(self._backend.get_column(name)):
-            rule.check(value, row, name)
-        if rule.start is not None and self.kinds[name] != rule.start:
-            self._memory().declare(name, rule.start)
-        if rule.kinds is not None or not rule.optional:
-            self._rules[name] = rule
+        self._rules.cast(col_name, rule_for(dtype, optional), self._backend, self._memory)
 
     def set_pk(self, col_name: str) -> None:
         """Make ``col_name`` the primary key: str or int values, never None.
@@ -348,19 +259,7 @@ class Table:
         use when given none.
         """
         self._column(col_name)
-        have = self.primary_key
-        if have == col_name:
-            return
-        if have is not None:
-            raise ValidationError(
-                f"cannot set {col_name!r} as the primary key: {have!r} is already the primary key"
-            )
-        if col_name in self._foreign:
-            raise ValidationError(f"column {col_name!r} is a foreign key; it cannot be the primary key")
-        rule = key_rule(_PK_LABEL)
-        self._cast(col_name, rule)
-        self._memory().primary_key = col_name
-        self._memory().cache.clear()
+        self._rules.set_primary_key(col_name, self._backend, self._memory)
 
     def set_fk(self, col_name: str, table: Table, table_col: str) -> None:
         """Say that ``col_name`` holds values of ``table``'s column ``table_col`` (W&B's
@@ -371,10 +270,7 @@ class Table:
         if table is self:
             raise ValidationError("a foreign key cannot refer to its own table")
         table._column(table_col)
-        if col_name == self.primary_key:
-            raise ValidationError(f"column {col_name!r} is the primary key; it cannot be a foreign key")
-        self._cast(col_name, key_rule(f"the foreign key to column {table_col!r}"))
-        self._foreign[col_name] = (table, table_col)
+        self._rules.set_foreign_key(col_name, table, table_col, self._backend, self._memory)
 
     @property
     def primary_key(self) -> str | None:
@@ -384,7 +280,7 @@ class Table:
     @property
     def foreign_keys(self) -> dict[str, tuple[Table, str]]:
         """Column -> (table, column) it refers to, from ``set_fk``."""
-        return dict(self._foreign)
+        return dict(self._rules.foreign)
 
     # -- reading ---------------------------------------------------------------------------
     @property
@@ -452,7 +348,7 @@ class Table:
     def data(self, rows: Iterable[Sequence[Any]]) -> None:
         """Replace every row (checked as ``add_data`` checks them; all or nothing)."""
         fresh = Table(self.columns)
-        fresh._rules, fresh._mixed = self._rules, self._mixed
+        fresh._rules = self._rules
         for name, kind in self.kinds.items():
             if kind not in ("str", "native"):
                 fresh._memory().declare(name, kind)
@@ -566,11 +462,6 @@ class Table:
 
     def _ipython_display_(self) -> None:
         _display.display_table(self)
-
-
-_PK_LABEL = "the primary key"
-def _is_dataframe(data: Any) -> bool:
-    return type(data).__name__ == "DataFrame" and hasattr(data, "items")
 
 
 def _unknown_column(name: str, known: list[str]) -> str:

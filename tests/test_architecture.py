@@ -16,7 +16,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "dsviz_widget"
 
 LEAVES = {"_errors", "_digest", "_names", "_progress", "_format"}
-MODEL = {"_cells", "_derived", "_column", "_column_types", "_joined", "_storage", "_table_memory", "_table_parquet", "_frames", "table"}
+MODEL = {"_cells", "_derived", "_column", "_column_types", "_joined", "_storage", "_table_memory", "_table_parquet", "_table_rules", "_frames", "table"}
 API = {"_runs", "_run_init", "_run_current", "_lineage_graph", "_run_config", "_run_summary", "_run_history", "_run_media", "_compare", "data_types", "__init__", "_cli", "__main__", "_display"}
 RANK = {"leaf": 0, "media": 1, "engine": 2, "model": 3, "artifacts": 4, "api": 5, "widget": 6}
 HOOK = "_display"
