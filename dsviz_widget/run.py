@@ -71,9 +71,9 @@ class Run:
         artifact._save(self.store, list(aliases or []), self.id)
         return artifact
 
-    def use_artifact(self, artifact_or_name: str | Artifact) -> Artifact:
+    def use_artifact(self, artifact_or_name: str | Artifact, type: str | None = None) -> Artifact:
         """Open a logged version (``"name"``, ``"name:v3"``, ``"name:latest"``, ``"name:<alias>"``)
-        and record that this run used it."""
+        and record that this run used it. ``type``, if given, must be the artifact's type."""
         if isinstance(artifact_or_name, Artifact):
             if artifact_or_name.version is None:
                 raise ValidationError(
@@ -87,6 +87,10 @@ class Run:
                 f"use_artifact takes a name like 'my-dataset:v1', got {artifact_or_name!r}"
             )
         row = self.store.catalog.resolve(_check_spec(spec))
+        if type is not None and type != row.type:
+            raise ValidationError(
+                f"artifact {row.artifact!r} has type {row.type!r}, not {type!r} (use_artifact type=)"
+            )
         self.store.catalog.record_use(self.id, row.artifact, row.version)
         return Artifact._from_row(self.store, row)
 
@@ -174,9 +178,9 @@ def log_artifact(artifact: Artifact, aliases: list[str] | None = None) -> Artifa
     return _run().log_artifact(artifact, aliases)
 
 
-def use_artifact(artifact_or_name: str | Artifact) -> Artifact:
+def use_artifact(artifact_or_name: str | Artifact, type: str | None = None) -> Artifact:
     """Use a logged artifact version from the current run. See :meth:`Run.use_artifact`."""
-    return _run().use_artifact(artifact_or_name)
+    return _run().use_artifact(artifact_or_name, type)
 
 
 def verify(dir: str | os.PathLike[str] | None = None) -> VerifyReport:
@@ -227,7 +231,7 @@ def lineage(obj: Artifact | Run | str, dir: str | os.PathLike[str] | None = None
     elif isinstance(obj, Artifact):
         if obj._store is None or obj.version is None:
             raise ValidationError(f"artifact {obj.name!r} is not logged yet")
-        store, start = obj._store, f"artifact:{obj.name}:v{obj.version}"
+        store, start = obj._store, f"artifact:{obj.qualified_name}"
     elif isinstance(obj, str):
         store = _current.store if _current is not None and dir is None else open_store(dir)
         if ":" in obj or obj in store.catalog.artifact_names():
