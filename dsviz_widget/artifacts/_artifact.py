@@ -26,7 +26,7 @@ from dsviz_widget.artifacts import _reference, _serialize
 from dsviz_widget.artifacts._catalog import VersionRow
 from dsviz_widget.artifacts._download import materialise, write_entry
 from dsviz_widget.artifacts._entry import ArtifactEntry, ArtifactNotLoggedError
-from dsviz_widget.artifacts._manifest import Entry, Manifest, is_media_entry_name
+from dsviz_widget.artifacts._manifest import Entry, Manifest, is_media_entry_name, media_entry
 from dsviz_widget.artifacts._reference import LocalFile
 from dsviz_widget.artifacts._store import Store, open_store
 from dsviz_widget.media import Audio, Classes, Image
@@ -319,7 +319,7 @@ class Artifact:
         """
         store, row = self._logged("download")
         target = self._root(root)
-        items = sorted(store.manifest(row).entries.items())
+        items = _files_of(store, row)
         if path_prefix is not None:
             items = [(n, e) for n, e in items if n.startswith(str(path_prefix))]
         materialise(store.objects, items, target, row.qualified_name)
@@ -525,6 +525,18 @@ class Artifact:
         art = cls(row.artifact, row.type, row.description, row.metadata)
         art._bind(store, row)
         return art
+
+
+def _files_of(store: Store, row: VersionRow) -> list[tuple[str, Entry]]:
+    """Every file of a version by name: its manifest entries, and the media files its tables'
+    media indexes list (named ``media/<xx>/<sha256>``, as media entries are)."""
+    manifest = store.manifest(row)
+    files = dict(manifest.entries)
+    for name, index in manifest.media_indexes():
+        what = f"{row.qualified_name} entry {name!r}"
+        for digest, size in store.media_files(index, what):
+            files.setdefault(media_entry(digest), Entry(digest, size, kind="media"))
+    return sorted(files.items())
 
 
 def _check_description(description: object) -> None:

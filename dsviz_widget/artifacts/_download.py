@@ -93,7 +93,8 @@ def _walk(root: Path, dirs: list[str], name: str) -> Iterator[int]:
                 sub = os.open(part, _DIR, dir_fd=fd)
             except OSError as exc:
                 where = root.joinpath(*done)
-                if exc.errno == errno.ELOOP:
+                # Linux reports a link opened with O_DIRECTORY | O_NOFOLLOW as ENOTDIR.
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(fd, part):
                     raise UnsafePathError(
                         f"{where} is a symbolic link; download does not follow links under its "
                         f"root (entry {name!r}); remove the link or download elsewhere"
@@ -125,3 +126,10 @@ def _up_to_date(objects: ObjectStore, dir_fd: int, leaf: str, entry: Entry) -> b
         )
     finally:
         os.close(fd)
+
+
+def _is_link(dir_fd: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(name, dir_fd=dir_fd).st_mode)
+    except OSError:
+        return False
