@@ -43,6 +43,14 @@ def _logged_files(tmp_path: Path) -> dv.Artifact:
     return art
 
 
+def _root_with_link(tmp_path: Path, name: str, target: Path) -> Path:
+    """A download directory holding ``name``, a symbolic link to ``target`` outside it."""
+    root = tmp_path / "out"
+    root.mkdir()
+    (root / name).symlink_to(target)
+    return root
+
+
 # -- download -------------------------------------------------------------------------------
 def test_download_defaults_to_artifacts_name_version_under_the_working_directory(
     store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -121,11 +129,9 @@ def test_download_does_not_follow_a_link_planted_under_the_root(
     store_dir: Path, tmp_path: Path
 ) -> None:
     art = _logged_files(tmp_path)
-    root = tmp_path / "out"
-    root.mkdir()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    (root / "sub").symlink_to(elsewhere)
+    root = _root_with_link(tmp_path, "sub", elsewhere)
     with pytest.raises(dv.UnsafePathError, match=r"sub is a symbolic link.*entry 'sub/b\.bin'"):
         art.download(root)
     assert list(elsewhere.iterdir()) == []
@@ -135,11 +141,9 @@ def test_download_replaces_a_link_at_a_file_name_instead_of_writing_through_it(
     store_dir: Path, tmp_path: Path
 ) -> None:
     art = _logged_files(tmp_path)
-    root = tmp_path / "out"
-    root.mkdir()
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
-    (root / "a.txt").symlink_to(victim)
+    root = _root_with_link(tmp_path, "a.txt", victim)
     art.download(root)
     assert victim.read_text() == "keep me"
     assert not (root / "a.txt").is_symlink() and (root / "a.txt").read_text() == "alpha"
@@ -234,14 +238,22 @@ def test_file_downloads_the_one_file_of_a_single_file_artifact(
         _logged_files(tmp_path).file()
 
 
+def _referencing(
+    tmp_path: Path, file: str, text: str, artifact: str, **kw: object
+) -> tuple[dv.Artifact, Path]:
+    """A new artifact holding a ``file://`` reference to a new file ``file`` of ``text``."""
+    src = tmp_path / file
+    src.write_text(text)
+    art = dv.Artifact(artifact, type="dataset")
+    art.add_reference(src.as_uri(), **kw)  # type: ignore[arg-type]
+    return art, src
+
+
 # -- references -------------------------------------------------------------------------------
 def test_a_file_reference_is_stored_and_reads_back_after_the_source_is_gone(
     store_dir: Path, tmp_path: Path
 ) -> None:
-    src = tmp_path / "data.csv"
-    src.write_text("id,label\n0,car\n")
-    art = dv.Artifact("ref", type="dataset")
-    art.add_reference(src.as_uri())
+    art, src = _referencing(tmp_path, "data.csv", "id,label\n0,car\n", "ref")
     dv.log_artifact(art)
     src.unlink()
     entry = dv.use_artifact("ref:v0").get_entry("data.csv")
@@ -270,10 +282,7 @@ def test_a_directory_reference_adds_one_entry_per_file_under_its_name(
 def test_a_reference_changed_before_logging_fails_naming_the_entry(
     store_dir: Path, tmp_path: Path
 ) -> None:
-    src = tmp_path / "labels.txt"
-    src.write_text("car")
-    art = dv.Artifact("drift", type="dataset")
-    art.add_reference(src.as_uri(), name="labels.txt")
+    art, src = _referencing(tmp_path, "labels.txt", "car", "drift", name="labels.txt")
     src.write_text("person")
     with pytest.raises(
         dv.IntegrityError,
@@ -288,10 +297,7 @@ def test_a_reference_changed_before_logging_fails_naming_the_entry(
 def test_a_reference_without_checksum_logs_the_bytes_at_logging(
     store_dir: Path, tmp_path: Path
 ) -> None:
-    src = tmp_path / "labels.txt"
-    src.write_text("car")
-    art = dv.Artifact("nosum", type="dataset")
-    art.add_reference(src.as_uri(), checksum=False)
+    art, src = _referencing(tmp_path, "labels.txt", "car", "nosum", checksum=False)
     src.write_text("person")
     dv.log_artifact(art)
     assert Path(art.get_entry("labels.txt").download(tmp_path / "o")).read_text() == "person"
@@ -368,10 +374,7 @@ print(json.dumps([art.name, art.version, art.metadata, art.description, art.dige
 def test_manifests_without_sources_still_read(store_dir: Path, tmp_path: Path) -> None:
     from dsviz_widget.artifacts._manifest import Manifest
 
-    src = tmp_path / "f.txt"
-    src.write_text("x")
-    art = dv.Artifact("src", type="t")
-    art.add_reference(src.as_uri())
+    art, src = _referencing(tmp_path, "f.txt", "x", "src")
     dv.log_artifact(art)
     assert art.manifest is not None
     raw = json.loads(art.manifest.to_bytes())
