@@ -60,7 +60,7 @@ def lineage(obj: Artifact | Run | str, dir: str | os.PathLike[str] | None = None
     elif isinstance(obj, Artifact):
         if obj._store is None or obj.version is None:
             raise ValidationError(f"artifact {obj.name!r} is not logged yet")
-        store, start = obj._store, f"artifact:{obj.name}:v{obj.version}"
+        store, start = obj._store, f"artifact:{obj.qualified_name}"
     elif isinstance(obj, str):
         store = store_at(dir)
         if ":" in obj or obj in store.catalog.artifact_names():

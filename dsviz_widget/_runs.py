@@ -30,6 +30,7 @@ from dsviz_widget._run_history import RUNTIME, Steps, check_log_args, columns_of
 from dsviz_widget._run_media import is_loggable_media, log_media
 from dsviz_widget._run_summary import Summary
 from dsviz_widget.artifacts import Artifact, Store, VerifyReport, open_store
+from dsviz_widget.artifacts._artifact import set_current_run_lookup
 from dsviz_widget.artifacts._store import GcReport
 from dsviz_widget.table import Table
 
@@ -285,9 +286,9 @@ class Run:
         artifact._save(self.store, list(aliases or []), self.id)
         return artifact
 
-    def use_artifact(self, artifact_or_name: str | Artifact) -> Artifact:
+    def use_artifact(self, artifact_or_name: str | Artifact, type: str | None = None) -> Artifact:
         """Open a logged version (``"name"``, ``"name:v3"``, ``"name:latest"``, ``"name:<alias>"``)
-        and record that this run used it."""
+        and record that this run used it. ``type``, if given, must be the artifact's type."""
         self._check_active("use_artifact")
         if isinstance(artifact_or_name, Artifact):
             if artifact_or_name.version is None:
@@ -302,6 +303,10 @@ class Run:
                 f"use_artifact takes a name like 'my-dataset:v1', got {artifact_or_name!r}"
             )
         row = self.store.catalog.resolve(_check_spec(spec))
+        if type is not None and type != row.type:
+            raise ValidationError(
+                f"artifact {row.artifact!r} has type {row.type!r}, not {type!r} (use_artifact type=)"
+            )
         self.store.catalog.record_use(self.id, row.artifact, row.version)
         return Artifact._from_row(self.store, row)
 
@@ -454,6 +459,8 @@ def current_run() -> Run | None:
     return _current
 
 
+set_current_run_lookup(current_run)  # Artifact.save() logs through the current run
+
 def store_at(dir: str | os.PathLike[str] | None = None) -> Store:
     """The store at ``dir``; without one, the current run's (else the default store)."""
     return _current.store if _current is not None and dir is None else open_store(dir)
@@ -481,9 +488,9 @@ def log_artifact(artifact: Artifact, aliases: list[str] | None = None) -> Artifa
     return _run().log_artifact(artifact, aliases)
 
 
-def use_artifact(artifact_or_name: str | Artifact) -> Artifact:
+def use_artifact(artifact_or_name: str | Artifact, type: str | None = None) -> Artifact:
     """Use a logged artifact version from the current run. See :meth:`Run.use_artifact`."""
-    return _run().use_artifact(artifact_or_name)
+    return _run().use_artifact(artifact_or_name, type)
 
 
 def verify(dir: str | os.PathLike[str] | None = None) -> VerifyReport:

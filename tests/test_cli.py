@@ -61,8 +61,8 @@ def test_demo_builds_the_store_and_opens_the_clean_quickstart(built: tuple[Path,
     assert "[11/11] 5. Lineage" in stdout and "built the demo store in" in stdout
     # The store is real: the quickstart's versions are in it.
     with dv.init(project="test", dir=tmp_path / "store") as run:
-        assert run.use_artifact("digits:latest").version == 0
-        assert run.use_artifact("digits-predictions:epoch-5").version == 5
+        assert run.use_artifact("digits:latest").version == "v0"
+        assert run.use_artifact("digits-predictions:epoch-5").version == "v5"
     # The notebooks the user opens are the shipped ones, without the build's outputs.
     for shipped in sorted(NOTEBOOKS.glob("*.ipynb")):
         copy = tmp_path / shipped.name
@@ -107,8 +107,8 @@ def test_an_interrupted_build_is_run_again(built: tuple[Path, str], tmp_path: Pa
     assert "building the demo store" in out.stdout
     # The quickstart runs again on the half-built store; its aliases name the new versions.
     with dv.init(project="test", dir=tmp_path / "store") as run:
-        assert run.use_artifact("digits:latest").version == 0
-        assert run.use_artifact("digits-predictions:epoch-5").version == 11
+        assert run.use_artifact("digits:latest").version == "v0"
+        assert run.use_artifact("digits-predictions:epoch-5").version == "v11"
 
 
 def test_a_failing_build_says_which_step_failed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -61,7 +61,7 @@ def without_versions(text: str) -> str:
 def store_version(tmp_path: Path, spec: str) -> int:
     """The version ``spec`` (an alias, ``latest``) names in the notebooks' store now."""
     with dv.init(project="test", dir=tmp_path / "store") as run:
-        version = run.use_artifact(spec).version
+        version = run.use_artifact(spec).version_index
     assert version is not None
     return version
 

@@ -40,7 +40,7 @@ def test_module_functions_start_a_run_on_demand(store_dir: Path) -> None:
     assert dv.run is None
     logged = dv.log_artifact(art("auto", 1))
     run = dv.run
-    assert run is not None and logged.version == 0
+    assert run is not None and logged.version == "v0"
     dv.finish()
     assert dv.run is None
     graph = dv.lineage(logged)

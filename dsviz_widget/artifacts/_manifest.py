@@ -73,6 +73,8 @@ class Entry:
 
     ``ref`` names the artifact version it is borrowed from; ``kind`` is what it is (one of
     ``KINDS``); ``part`` marks the tables of a joined table (not listed as entries of their own).
+    ``source`` is the ``file://`` URI a reference (``Artifact.add_reference``) was copied from:
+    a label only, never opened again (the bytes are the stored object, like any file's).
     """
 
     digest: str
@@ -80,12 +82,15 @@ class Entry:
     ref: tuple[str, int] | None = None
     kind: str = "file"
     part: bool = False
+    source: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = self._content_json()
         out["kind"] = self.kind
         if self.part:
             out["part"] = True
+        if self.source is not None:
+            out["source"] = self.source
         return out
 
     def _content_json(self) -> dict[str, Any]:
@@ -97,10 +102,14 @@ class Entry:
     def content_json(self, name: str) -> dict[str, Any]:
         """What identifies this entry's content. The kind is left out where format 1 would have
         implied the same one, so a version logged again after an upgrade still matches (and is
-        not stored twice); where it differs, it is part of the content."""
+        not stored twice); where it differs, it is part of the content. A reference's ``source``
+        is not content (as in W&B, where a version's digest covers names and file digests): the
+        same bytes referenced from another path are the same version."""
         if (self.kind, self.part) == legacy_kind(name):
             return self._content_json()
-        return self.to_json()
+        out = self.to_json()
+        out.pop("source", None)
+        return out
 
     @classmethod
     def from_json(cls, raw: Any, name: str, where: str, format_: int) -> Entry:
@@ -115,6 +124,9 @@ class Entry:
                     check_artifact_name(ref["artifact"], stored=True),
                     check_version(ref["version"]),
                 )
+            source = raw.get("source")
+            if source is not None and not _is_file_uri(source):
+                raise ValueError(f"source {source!r} is not a file:// URI")
             if format_ == 1:
                 kind, part = legacy_kind(name)
             else:
@@ -122,9 +134,20 @@ class Entry:
                 if kind not in KINDS or type(part) is not bool:
                     raise ValueError(f"unknown kind {kind!r}")
                 _check_kind_name(kind, name, digest)
+            if source is not None and kind != "file":
+                raise ValueError(f"a {kind} entry has no source")
         except (KeyError, TypeError, ValueError) as exc:
             raise IntegrityError(f"{where}: malformed manifest entry ({exc})") from None
-        return cls(digest, size, ref, kind, part)
+        return cls(digest, size, ref, kind, part, source)
+
+
+def _is_file_uri(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and value.startswith("file:")
+        and len(value) <= 4096
+        and not any(c in value for c in "\x00\n\r")
+    )
 
 
 def _check_kind_name(kind: str, name: str, digest: str) -> None:

@@ -295,6 +295,32 @@ class ObjectStore:
             raise _corrupt(what, path)
         return data
 
+    def copy_out(self, digest: str, dst: int, what: str) -> int:
+        """Copy an object to the open descriptor ``dst``, hashing as it goes; returns its size.
+
+        Raises :class:`IntegrityError` naming ``what`` when the bytes do not match the digest:
+        the caller must then discard what was written (it is a temporary file).
+        """
+        h = hashlib.sha256()
+        size = 0
+        with (
+            self._open(digest, what) as (path, fd),
+            io_step(f"{what}: cannot copy stored file {path}"),
+        ):
+            while chunk := os.read(fd, _CHUNK):
+                h.update(chunk)
+                size += len(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(dst, view) :]
+        if h.hexdigest() != digest:
+            raise _corrupt(what, path)
+        return size
+
+    def matches(self, fd: int, digest: str) -> bool:
+        """True if the file open as ``fd`` holds exactly the bytes of object ``digest``."""
+        return _hash_fd(fd) == digest
+
     def _missing(self, what: str, digest: str) -> IntegrityError:
         return IntegrityError(f"{what}: stored file {digest} is missing from {self.objects}")
 

@@ -22,7 +22,6 @@ import dataclasses
 import itertools
 import json
 from collections.abc import Callable
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -44,6 +43,7 @@ from dsviz_widget.artifacts._manifest import (
     media_entry,
 )
 from dsviz_widget.artifacts._objects import io_step, unlink_quietly
+from dsviz_widget.artifacts._reference import LocalFile, check_copied
 from dsviz_widget.artifacts._store import Store
 from dsviz_widget.media import Audio, Blob, Classes, Image, Origin
 from dsviz_widget.table import JoinedTable, Table, TableOrigin
@@ -111,9 +111,12 @@ def write(store: Store, name: str, obj: Any) -> dict[str, Entry]:
     return {entry: _put_json(store, obj.to_json(), kind)}
 
 
-def write_file(store: Store, src: Path) -> Entry:
-    digest, size = store.objects.put_file(src)
-    return Entry(digest, size, kind="file")
+def write_file(store: Store, name: str, local: LocalFile) -> Entry:
+    """Copy a local file into the store; a reference must still have the bytes it had when
+    it was added (``check_copied``), and keeps its URI as the entry's ``source``."""
+    digest, size = store.objects.put_file(local.path)
+    check_copied(name, local, digest)
+    return Entry(digest, size, kind="file", source=local.source)
 
 
 def _put_json(store: Store, doc: Any, kind: str) -> Entry:

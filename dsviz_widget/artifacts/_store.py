@@ -128,12 +128,21 @@ class Store:
 
     def _media_index(self, entry: Entry, what: str) -> list[str]:
         """The digests a table's media index lists; IntegrityError naming it if unreadable."""
+        return [digest for digest, _ in self.media_files(entry, what)]
+
+    def media_files(self, entry: Entry, what: str) -> list[tuple[str, int]]:
+        """(digest, size) of each media file a table's media index lists; IntegrityError
+        naming ``what`` if the index is unreadable."""
         data = self.objects.read(entry.digest, what)  # verified, and never through a link
         try:
-            digests = pq.read_table(pa.BufferReader(data), columns=["digest"])
-            return [check_digest(d) for d in digests.column("digest").to_pylist()]
+            index = pq.read_table(pa.BufferReader(data), columns=["digest", "size"])
+            sizes = index.column("size").to_pylist()
+            digests = [check_digest(d) for d in index.column("digest").to_pylist()]
         except (pa.ArrowException, ValidationError, ValueError, KeyError) as exc:
             raise IntegrityError(f"{what}: the media index is unreadable ({exc})") from None
+        if not all(type(s) is int and s >= 0 for s in sizes):
+            raise IntegrityError(f"{what}: the media index lists a size that is not a byte count")
+        return list(zip(digests, sizes, strict=True))
 
     def read_blob(self, digest: str) -> bytes:
         return self.objects.read(digest, f"media file {digest[:12]}")

@@ -71,7 +71,7 @@ for i in range(logs):
     art = dv.Artifact({name!r}, type="predictions", metadata={{"writer": writer, "i": i}})
     art.add(make_table(writer, i), "table")
     dv.log_artifact(art)
-    print(i, art.version, flush=True)
+    print(i, art.version_index, flush=True)
 """
 
 _READER = """
@@ -98,12 +98,12 @@ while not os.path.exists(stop):
         if seen:
             raise
         continue  # no version logged yet
-    assert not seen or art.version >= seen[-1], f"latest went back from v{{seen[-1]}} to {{art.version}}"
+    assert not seen or art.version_index >= seen[-1], f"latest went back from v{{seen[-1]}} to {{art.version_index}}"
     table = art.get("table")
     writer, i = table.get_column("writer")[0], table.get_column("i")[0]
     assert table == make_table(writer, i), f"{{art.qualified_name}} is not what writer {{writer}} logged"
     assert art.metadata == {{"writer": writer, "i": i}}
-    seen.append(art.version)
+    seen.append(art.version_index)
 print(json.dumps(seen))
 """
 
@@ -123,7 +123,7 @@ def _env(store: Path) -> dict[str, str]:
 def _check_versions(count: int, writers: int, logs: int) -> dict[tuple[int, int], int]:
     """Every version v0..count-1 is one (writer, i) table, complete; returns (writer, i) -> v."""
     latest = dv.use_artifact(f"{NAME}:latest")
-    assert latest.version == count - 1
+    assert latest.version_index == count - 1
     with pytest.raises(dv.NotFoundError):
         dv.use_artifact(f"{NAME}:v{count}")
     found: dict[tuple[int, int], int] = {}
@@ -223,8 +223,8 @@ def test_threads_logging_to_one_name_each_get_a_version(store_dir: Path) -> None
                 art = dv.Artifact(NAME, type="predictions", metadata={"writer": t, "i": i})
                 art.add(tables[(t, i)], "table")
                 dv.log_artifact(art)
-                assert art.version is not None
-                told[(t, i)] = art.version
+                assert art.version_index is not None
+                told[(t, i)] = art.version_index
         except BaseException as exc:
             errors.append(exc)
 

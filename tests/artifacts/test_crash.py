@@ -119,7 +119,7 @@ for seed in range(first_seed, first_seed + 100_000):
     art = dv.Artifact({name!r}, type="dataset")
     art.add(make_table(seed), "table")
     dv.log_artifact(art, aliases=[{alias!r}])
-    print(seed, art.version, flush=True)
+    print(seed, art.version_index, flush=True)
 """
 
 _FRESH_CHECK = """
@@ -138,7 +138,7 @@ report = {{}}
 for store in sys.argv[1:]:
     dv.init(dir=store)
     try:
-        top = dv.use_artifact(f"{{NAME}}:latest").version
+        top = dv.use_artifact(f"{{NAME}}:latest").version_index
     except dv.NotFoundError:
         continue
     for v in range(top + 1):
@@ -262,8 +262,8 @@ def _check_store(state: StoreState, returned: dict[int, int], stats: Stats) -> N
     except dv.NotFoundError:
         assert not state.seen and not returned, "versions disappeared after a kill"
         return
-    count = latest.version + 1  # type: ignore[operator]
-    assert dv.use_artifact(f"{NAME}:{ALIAS}").version == latest.version
+    count = latest.version_index + 1  # type: ignore[operator]
+    assert dv.use_artifact(f"{NAME}:{ALIAS}").version_index == latest.version_index
     with pytest.raises(dv.NotFoundError):
         dv.use_artifact(f"{NAME}:v{count}")
 
@@ -274,7 +274,7 @@ def _check_store(state: StoreState, returned: dict[int, int], stats: Stats) -> N
     stats.in_flight_published += len(unreported)
     for v in range(count):
         art = dv.use_artifact(f"{NAME}:v{v}")  # raises for a gap in the version numbers
-        assert art.version == v
+        assert art.version_index == v
         if v in state.seen:  # immutable: re-check cheaply that it is the same content
             assert art.manifest is not None
             assert art.manifest.content_digest == state.seen[v][1], f"v{v} changed"

@@ -21,7 +21,9 @@ def age(path: Path, seconds: float) -> None:
 
 def log_images(name: str, seed: int) -> dv.Artifact:
     rng = np.random.default_rng(seed)
-    t = dv.Table(("img",), data=[[dv.Image(rng.integers(0, 255, (8, 8), dtype=np.uint8))] for _ in range(3)])
+    t = dv.Table(
+        ("img",), data=[[dv.Image(rng.integers(0, 255, (8, 8), dtype=np.uint8))] for _ in range(3)]
+    )
     art = dv.Artifact(name, type="t")
     art.add(t, "t")
     return dv.log_artifact(art)

@@ -21,7 +21,7 @@ def log_and_reopen(obj: object, name: str = "obj") -> object:
     art = dv.Artifact("things", type="dataset")
     art.add(obj, name)
     dv.log_artifact(art)
-    return dv.use_artifact(f"things:v{art.version}").get(name)
+    return dv.use_artifact(f"things:{art.version}").get(name)
 
 
 def test_scalar_and_structured_table(store_dir: Path) -> None:
@@ -112,7 +112,8 @@ def test_plain_files(store_dir: Path, tmp_path: Path) -> None:
     art.add_file(src, name="copies/again.txt")
     dv.log_artifact(art)
     back = dv.use_artifact("files:latest")
-    assert back.get_path("notes.txt").read_text() == "hello"
+    assert back.get("notes.txt").read_text() == "hello"
+    assert Path(back.get_path("notes.txt").download(tmp_path / "out")).read_text() == "hello"
     assert back.entries() == ["copies/again.txt", "notes.txt"]
 
 

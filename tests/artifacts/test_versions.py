@@ -23,14 +23,14 @@ def log(
 
 
 def test_versions_count_up_and_equal_content_makes_no_new_version(store_dir: Path) -> None:
-    assert log((1,)).version == 0
-    assert log((1, 2)).version == 1
+    assert log((1,)).version == "v0"
+    assert log((1, 2)).version == "v1"
     again = log((1, 2), aliases=["best"])
-    assert again.version == 1  # same content as the latest: no v2
-    assert log((1,)).version == 2  # same as v0 but not as the latest: a new version
-    assert dv.use_artifact("data:best").version == 1
-    assert dv.use_artifact("data:latest").version == 2
-    assert dv.use_artifact("data").version == 2
+    assert again.version == "v1"  # same content as the latest: no v2
+    assert log((1,)).version == "v2"  # same as v0 but not as the latest: a new version
+    assert dv.use_artifact("data:best").version == "v1"
+    assert dv.use_artifact("data:latest").version == "v2"
+    assert dv.use_artifact("data").version == "v2"
     assert dv.use_artifact("data:v0").get("t") == table(1)
     v2 = dv.use_artifact("data:v2")
     assert v2.aliases == ["latest"] and v2.description == "d" and v2.metadata == {"k": 1}
@@ -39,8 +39,8 @@ def test_versions_count_up_and_equal_content_makes_no_new_version(store_dir: Pat
 def test_aliases_move_to_the_newest_version_given_them(store_dir: Path) -> None:
     log((1,), aliases=["best", "prod"])
     log((2,), aliases=["best"])
-    assert dv.use_artifact("data:best").version == 1
-    assert dv.use_artifact("data:prod").version == 0
+    assert dv.use_artifact("data:best").version == "v1"
+    assert dv.use_artifact("data:prod").version == "v0"
     with pytest.raises(dv.ValidationError, match="reserved"):
         log((3,), aliases=["latest"])
     with pytest.raises(dv.ValidationError, match="reserved"):
@@ -70,8 +70,9 @@ def test_unknown_names_versions_aliases_and_entries(store_dir: Path) -> None:
         dv.use_artifact("data:v9")
     with pytest.raises(dv.NotFoundError, match="has no version or alias 'nope'"):
         dv.use_artifact("data:nope")
+    assert dv.use_artifact("data:v0").get("tt") is None  # as W&B's get
     with pytest.raises(dv.NotFoundError, match=r"data:v0 has no entry 'tt' \(objects: \['t'\]"):
-        dv.use_artifact("data:v0").get("tt")
+        dv.use_artifact("data:v0").get_entry("tt")
 
 
 def test_type_of_a_name_is_fixed(store_dir: Path) -> None:

@@ -37,8 +37,8 @@ def save(root: Path, art: Any) -> int:
     """Open the store (as a new process would) and save ``art``; returns its version."""
     store = fresh_store(root)
     art._save(store, [ALIAS], None)
-    assert art.version is not None
-    return int(art.version)
+    assert art.version_index is not None
+    return art.version_index
 
 
 def child_crash(root: str, scenario: str, seed: int, target: int, scratch: str) -> None:

@@ -29,7 +29,7 @@ def writer(root: str, w: int, saves: int, start: Any, out: str) -> None:
         art = dv.Artifact(NAME, type="predictions", metadata={"writer": w, "i": i})
         art.add(tables[i], "table")
         dv.log_artifact(art)
-        told.append([i, art.version])
+        told.append([i, art.version_index])
     dv.finish()
     Path(out).write_text(json.dumps(told))
 

@@ -163,7 +163,7 @@ def test_io_errors_at_every_write_site(scenario: str, tmp_path: Path) -> None:
                     # that exists), or this seed's save had fewer steps (the fsync fallback
                     # syncs one directory per distinct objects/xx/ prefix); either way the save
                     # went through and must be whole.
-                    assert ledger.check(in_flight=seed) == art.version, name
+                    assert ledger.check(in_flight=seed) == art.version_index, name
                     stats[f"absorbed: {inj.fired or 'not reached'}"] += 1
                 seed += 1
                 ledger.save_next(seed, scratch)

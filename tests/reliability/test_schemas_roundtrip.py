@@ -224,7 +224,7 @@ def _logged(t: dv.Table, tag: str) -> Any:
     art = dv.Artifact(f"schemas-{tag}", type="dataset")
     art.add(t, "t")
     dv.log_artifact(art)
-    return dv.use_artifact(f"schemas-{tag}:v{art.version}").get("t")
+    return dv.use_artifact(f"schemas-{tag}:{art.version}").get("t")
 
 
 def _reason(message: str) -> str:
