@@ -151,8 +151,7 @@ def int_as_float(value: Any, row: int, column: str) -> float:
         f = float(value)
     except OverflowError:
         raise ValidationError(
-            f"row {row}, column {column!r}: integer {_short(value)} is too large for a "
-            "float column"
+            f"row {row}, column {column!r}: integer {_short(value)} is too large for a float column"
         ) from None
     if f != int(value):
         raise ValidationError(

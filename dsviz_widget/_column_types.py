@@ -73,8 +73,7 @@ class Rule:
         if is_missing(value):
             if not self.optional:
                 raise CellTypeError(
-                    f"{where}: None is not allowed in {self.label} (declared with "
-                    "optional=False)"
+                    f"{where}: None is not allowed in {self.label} (declared with optional=False)"
                 )
             return
         if self.kinds is not None and kind_of_value(value) not in self.kinds:

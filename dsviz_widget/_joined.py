@@ -49,7 +49,6 @@ def _default_key(parts: Sequence[Table | str]) -> str:
     )
 
 
-
 class JoinedTable:
     """The join of two tables on a key column; the tables may live in other artifacts.
 
@@ -173,8 +172,15 @@ class JoinedTable:
         from dsviz_widget._frames import run_query
 
         return run_query(
-            lambda: self.engine_source(how), self.read_blob, filter, sort, group_by, columns,
-            offset, limit, as_arrow,
+            lambda: self.engine_source(how),
+            self.read_blob,
+            filter,
+            sort,
+            group_by,
+            columns,
+            offset,
+            limit,
+            as_arrow,
         )
 
     def _ipython_display_(self) -> None:

@@ -461,6 +461,7 @@ def current_run() -> Run | None:
 
 set_current_run_lookup(current_run)  # Artifact.save() logs through the current run
 
+
 def store_at(dir: str | os.PathLike[str] | None = None) -> Store:
     """The store at ``dir``; without one, the current run's (else the default store)."""
     return _current.store if _current is not None and dir is None else open_store(dir)

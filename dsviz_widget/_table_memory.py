@@ -63,9 +63,7 @@ class MemoryColumns:
     origin = None  # never read from a store
     label = None
 
-    def __init__(
-        self, cols: list[Column], num_rows: int, primary_key: str | None = None
-    ) -> None:
+    def __init__(self, cols: list[Column], num_rows: int, primary_key: str | None = None) -> None:
         self.cols = cols
         self.index = {c.name: c for c in cols}
         self.num_rows = num_rows

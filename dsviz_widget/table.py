@@ -435,7 +435,14 @@ class Table:
         from dsviz_widget._frames import run_query
 
         return run_query(
-            self.engine_source, self.read_blob, filter, sort, group_by, columns, offset, limit,
+            self.engine_source,
+            self.read_blob,
+            filter,
+            sort,
+            group_by,
+            columns,
+            offset,
+            limit,
             as_arrow,
         )
 

@@ -16,8 +16,35 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "dsviz_widget"
 
 LEAVES = {"_errors", "_digest", "_names", "_progress", "_format"}
-MODEL = {"_cells", "_derived", "_column", "_column_types", "_joined", "_storage", "_table_memory", "_table_parquet", "_table_rules", "_frames", "table"}
-API = {"_runs", "_run_init", "_run_current", "_lineage_graph", "_run_config", "_run_summary", "_run_history", "_run_media", "_compare", "data_types", "__init__", "_cli", "__main__", "_display"}
+MODEL = {
+    "_cells",
+    "_derived",
+    "_column",
+    "_column_types",
+    "_joined",
+    "_storage",
+    "_table_memory",
+    "_table_parquet",
+    "_table_rules",
+    "_frames",
+    "table",
+}
+API = {
+    "_runs",
+    "_run_init",
+    "_run_current",
+    "_lineage_graph",
+    "_run_config",
+    "_run_summary",
+    "_run_history",
+    "_run_media",
+    "_compare",
+    "data_types",
+    "__init__",
+    "_cli",
+    "__main__",
+    "_display",
+}
 RANK = {"leaf": 0, "media": 1, "engine": 2, "model": 3, "artifacts": 4, "api": 5, "widget": 6}
 HOOK = "_display"
 
@@ -33,7 +60,9 @@ def layer(module: str) -> str:
         return "model"
     if top in API or top == "":
         return "api"
-    raise AssertionError(f"dsviz_widget/{top}: a module no layer claims; add it to tests/test_architecture.py")
+    raise AssertionError(
+        f"dsviz_widget/{top}: a module no layer claims; add it to tests/test_architecture.py"
+    )
 
 
 def imports(path: Path) -> list[tuple[str, int]]:
@@ -75,7 +104,9 @@ def test_every_import_goes_down_or_sideways() -> None:
                 continue  # the display hook: the one way up, checked below
             dst = layer(target)
             if RANK[dst] > RANK[src]:
-                wrong.append(f"{path.relative_to(PACKAGE.parent)}:{line} ({src}) imports {target} ({dst})")
+                wrong.append(
+                    f"{path.relative_to(PACKAGE.parent)}:{line} ({src}) imports {target} ({dst})"
+                )
     assert not wrong, "imports against the layers:\n" + "\n".join(wrong)
 
 
@@ -90,7 +121,11 @@ def test_only_the_display_hook_imports_widget_code_from_below() -> None:
     assert not outside, outside
     hook = PACKAGE / f"{HOOK}.py"
     tree = ast.parse(hook.read_text())
-    top_level = [n for n in tree.body if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("dsviz_widget.widget")]
+    top_level = [
+        n
+        for n in tree.body
+        if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("dsviz_widget.widget")
+    ]
     assert not top_level, "the display hook must import widget code lazily, inside its functions"
 
 
@@ -108,5 +143,7 @@ def test_the_layer_check_catches_an_upward_import(tmp_path: Path) -> None:
     assert imports(bad) == [("widget", 2)]
     assert RANK[layer("widget")] > RANK[layer("table")]
     guarded = tmp_path / "y.py"
-    guarded.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from dsviz_widget.table import Table\n")
+    guarded.write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from dsviz_widget.table import Table\n"
+    )
     assert imports(guarded) == []

@@ -22,12 +22,17 @@ def dsviz_demo(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DSVIZ_PROGRESS": "0"}
     return subprocess.run(
         [sys.executable, "-m", "dsviz_widget", "demo", "--no-launch", *args],
-        capture_output=True, text=True, env=env, timeout=900,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
     )
 
 
 def lab_command(stdout: str) -> list[str]:
-    lines = [line for line in stdout.splitlines() if line.startswith("dsviz demo: JupyterLab command: ")]
+    lines = [
+        line for line in stdout.splitlines() if line.startswith("dsviz demo: JupyterLab command: ")
+    ]
     assert len(lines) == 1, stdout
     return shlex.split(lines[0].split(": ", 2)[2])
 
@@ -111,20 +116,29 @@ def test_an_interrupted_build_is_run_again(built: tuple[Path, str], tmp_path: Pa
         assert run.use_artifact("digits-predictions:epoch-5").version == "v11"
 
 
-def test_a_failing_build_says_which_step_failed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failing_build_says_which_step_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pytest.importorskip("nbclient")
     import nbformat
 
     from dsviz_widget._cli import build_store
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("## Setup"), nbformat.v4.new_code_cell("print('one')"),
-                nbformat.v4.new_code_cell("1 / 0")]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("## Setup"),
+        nbformat.v4.new_code_cell("print('one')"),
+        nbformat.v4.new_code_cell("1 / 0"),
+    ]
     nbformat.write(nb, str(tmp_path / "broken.ipynb"))
     before = (tmp_path / "broken.ipynb").read_bytes()
 
     assert build_store(tmp_path / "broken.ipynb", tmp_path, dict(os.environ)) == 1
     out, err = capsys.readouterr()
-    assert "[1/2] Setup | print('one')" in out and "        one" in out and "[2/2] Setup | 1 / 0" in out
+    assert (
+        "[1/2] Setup | print('one')" in out
+        and "        one" in out
+        and "[2/2] Setup | 1 / 0" in out
+    )
     assert "building the store failed" in err and "ZeroDivisionError" in err
     assert (tmp_path / "broken.ipynb").read_bytes() == before  # outputs are never written back

@@ -24,6 +24,13 @@ def test_ruff() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+def test_ruff_format() -> None:
+    if shutil.which("ruff") is None:
+        pytest.skip("ruff is not installed (pip install -e '.[test]')")
+    out = run("ruff", "format", "--check", ".")
+    assert out.returncode == 0, "run `ruff format .`:\n" + out.stdout + out.stderr
+
+
 def test_mypy() -> None:
     pytest.importorskip("mypy")
     out = run(sys.executable, "-m", "mypy")

@@ -78,7 +78,10 @@ def test_quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         found = re.findall(r"epoch (\d): accuracy [\d.]+ -> digits-predictions:v(\d+)", text)
         assert found == [(str(e), str(v)) for e, v in enumerate(logged)], text
         # The compare cell opened the versions this run logged, by the aliases it set.
-        assert f"epoch-0 is digits-predictions:v{logged[0]}, epoch-5 is digits-predictions:v{logged[-1]}" in text
+        assert (
+            f"epoch-0 is digits-predictions:v{logged[0]}, epoch-5 is digits-predictions:v{logged[-1]}"
+            in text
+        )
         assert "pred@epoch-0" in text and "pred@epoch-5" in text and "truth@epoch-0" in text
         assert widgets_in(outputs) == 5  # dataset, grouped, mistakes, comparison, lineage graph
     # The aliases moved to the second run's versions.
@@ -98,7 +101,9 @@ def test_detection_segmentation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         assert f"strict -> faces:v{strict}" in text and f"loose -> faces:v{loose}" in text
         assert "n_boxes@strict" in text
         assert widgets_in(outputs) >= 3
-    assert store_version(tmp_path, "faces:strict") == 2 and store_version(tmp_path, "faces:loose") == 3
+    assert (
+        store_version(tmp_path, "faces:strict") == 2 and store_version(tmp_path, "faces:loose") == 3
+    )
     assert without_versions(text_of(first)) == without_versions(text_of(second))
 
 

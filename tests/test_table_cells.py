@@ -20,7 +20,7 @@ def _logged(t: dv.Table) -> Any:
     art = dv.Artifact("cells", type="dataset")
     art.add(t, "t")
     dv.log_artifact(art)
-    return dv.use_artifact(f"cells:v{art.version}").get("t")
+    return dv.use_artifact(art.qualified_name).get("t")
 
 
 def _refused(value: Any, match: str, *, first: Any = "ok") -> dv.Table:

@@ -88,7 +88,7 @@ def _logged(t: dv.Table) -> Any:
     art = dv.Artifact("temporal", type="dataset")
     art.add(t, "t")
     dv.log_artifact(art)
-    return dv.use_artifact(f"temporal:v{art.version}").get("t")
+    return dv.use_artifact(art.qualified_name).get("t")
 
 
 def _row_by_row(values: list[Any]) -> dv.Table:

@@ -24,7 +24,7 @@ def log_and_reopen(obj: Any, name: str = "t") -> Any:
     art = dv.Artifact("things", type="dataset")
     art.add(obj, name)
     dv.log_artifact(art)
-    return dv.use_artifact(f"things:v{art.version}").get(name)
+    return dv.use_artifact(art.qualified_name).get(name)
 
 
 # -- construction ------------------------------------------------------------------------------

@@ -92,8 +92,14 @@ class Job:
 class OrderJob(Job):
     """Stream a view's ``_row`` ids in view order into a flat file."""
 
-    def __init__(self, relation: Any, make_sql: Callable[[str], str], params: list[object],
-                 dtype: np.dtype[Any], num_rows: int) -> None:
+    def __init__(
+        self,
+        relation: Any,
+        make_sql: Callable[[str], str],
+        params: list[object],
+        dtype: np.dtype[Any],
+        num_rows: int,
+    ) -> None:
         super().__init__()
         self.relation = relation
         self.make_sql = make_sql  # FROM-able source SQL -> SELECT of one id column
@@ -131,8 +137,9 @@ class OrderJob(Job):
             if self.num_rows == 0:
                 self._order = np.zeros(0, dtype=self.dtype)
             else:
-                self._order = np.memmap(self.path, dtype=self.dtype, mode="r",
-                                        shape=(self.num_rows,))
+                self._order = np.memmap(
+                    self.path, dtype=self.dtype, mode="r", shape=(self.num_rows,)
+                )
         return self._order
 
     def discard(self) -> None:
@@ -178,8 +185,11 @@ class RowStore(Job):
                         raise _Cancelled()
                     t = pf.read_row_group(g, columns=names)
                     if not t.schema.equals(self.schema, check_metadata=True):
-                        t = pa.Table.from_arrays(t.columns, schema=self.schema) if t.schema.equals(
-                            self.schema) else t.cast(self.schema)
+                        t = (
+                            pa.Table.from_arrays(t.columns, schema=self.schema)
+                            if t.schema.equals(self.schema)
+                            else t.cast(self.schema)
+                        )
                     for b in t.to_batches(max_chunksize=8192):
                         if b.num_rows:
                             w.write_batch(b)
@@ -291,8 +301,9 @@ class BackgroundWorker:
                 self._queue.remove(job)
                 self._queue.append(job)
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="dsviz-engine-bg",
-                                                daemon=True)
+                self._thread = threading.Thread(
+                    target=self._loop, name="dsviz-engine-bg", daemon=True
+                )
                 self._thread.start()
             self._cv.notify_all()
 
@@ -307,8 +318,12 @@ class BackgroundWorker:
         con = None
         try:
             if job.needs_duckdb:
-                con = open_connection(job.allowed_paths, memory_limit=self.memory_limit,
-                                      threads=self.threads, temp_directory=temp_dir())
+                con = open_connection(
+                    job.allowed_paths,
+                    memory_limit=self.memory_limit,
+                    threads=self.threads,
+                    temp_directory=temp_dir(),
+                )
             job.run(con)
         except BaseException as exc:
             job.discard()
@@ -352,8 +367,12 @@ class BackgroundWorker:
             if job.cancelled:
                 raise _Cancelled()
             if job.needs_duckdb:
-                con = open_connection(job.allowed_paths, memory_limit=self.memory_limit,
-                                      threads=self.threads, temp_directory=temp_dir())
+                con = open_connection(
+                    job.allowed_paths,
+                    memory_limit=self.memory_limit,
+                    threads=self.threads,
+                    temp_directory=temp_dir(),
+                )
                 with self._cv:
                     self._con = con
             job.run(con)

@@ -16,7 +16,10 @@ import duckdb
 
 
 def open_connection(
-    allowed_paths: Iterable[str] = (), *, memory_limit: str = "256MB", threads: int = 2,
+    allowed_paths: Iterable[str] = (),
+    *,
+    memory_limit: str = "256MB",
+    threads: int = 2,
     temp_directory: str | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A new in-memory DuckDB connection that can read only ``allowed_paths``.

@@ -170,7 +170,9 @@ def _aggregates(
     group_by: list[str],
 ) -> list[tuple[str, str, str]]:
     if spec is None:
-        spec = {c: DEFAULT_AGGREGATES for c, i in cols.items() if i.cls == "num" and c not in group_by}
+        spec = {
+            c: DEFAULT_AGGREGATES for c, i in cols.items() if i.cls == "num" and c not in group_by
+        }
     out: list[tuple[str, str, str]] = []
     check_columns(list(spec), list(cols), "aggregates")
     for col, funcs in spec.items():

@@ -217,9 +217,7 @@ class JoinRelation:
             col = out.column(k)
             arrays.append(col if col.type == want else col.cast(want))
         arrays.append(out.column(len(columns)).cast(pa.int64()))
-        fields = [
-            storage_field(c, self.columns[c].kind, self.columns[c].type) for c in columns
-        ]
+        fields = [storage_field(c, self.columns[c].kind, self.columns[c].type) for c in columns]
         schema = pa.schema([*fields, pa.field(ROW, pa.int64())], metadata=self.metadata())
         return pa.table(arrays, schema=schema)
 
@@ -248,9 +246,7 @@ class DerivedSource(Source):
     @classmethod
     def of(cls, relation: JoinRelation, name: str) -> DerivedSource:
         schema = pa.schema(
-            [
-                storage_field(c, i.kind, i.type) for c, i in relation.columns.items()
-            ],
+            [storage_field(c, i.kind, i.type) for c, i in relation.columns.items()],
             metadata=relation.metadata(),
         )
         return cls(

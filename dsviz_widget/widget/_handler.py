@@ -218,8 +218,9 @@ class MessageHandler:
                     items.append(_media_item(digest, role, -1, "", 0, 0, "", str(exc)))
                     continue
                 items.append(
-                    _media_item(digest, role, len(buffers), enc.mime, enc.width, enc.height,
-                                enc.dtype, "")
+                    _media_item(
+                        digest, role, len(buffers), enc.mime, enc.width, enc.height, enc.dtype, ""
+                    )
                 )
                 buffers.append(enc.data)
         reply: ThumbnailsResponse = {"id": "", "kind": "thumbnails-response", "items": items}
@@ -237,8 +238,10 @@ class MessageHandler:
         except Exception as exc:
             raise BadRequest(f"cannot read audio {digest[:12]}: {exc}") from None
         if len(data) > MAX_BLOB_BYTES:
-            raise BadRequest(f"audio {digest[:12]} is {len(data):,} bytes, more than the "
-                             f"{MAX_BLOB_BYTES:,} the widget plays")
+            raise BadRequest(
+                f"audio {digest[:12]} is {len(data):,} bytes, more than the "
+                f"{MAX_BLOB_BYTES:,} the widget plays"
+            )
         reply: BlobResponse = {
             "id": "",
             "kind": "blob-response",

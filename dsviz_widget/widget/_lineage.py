@@ -73,15 +73,19 @@ class LineageWidget(anywidget.AnyWidget):
         self._versions: dict[str, tuple[str, int]] = {}
         nodes = [self._normalise(n) for n in graph.get("nodes", [])]
         edges = [
-            {"source": str(e["source"]), "target": str(e["target"]),
-             "kind": "used" if e.get("kind") == "used" else "produced"}
+            {
+                "source": str(e["source"]),
+                "target": str(e["target"]),
+                "kind": "used" if e.get("kind") == "used" else "produced",
+            }
             for e in graph.get("edges", [])
         ]
         self._artifact: Artifact | None = None  # the opened version, to read its other tables
         self.panel = ipywidgets.VBox()
         """Holds the grid of the opened table (empty until an artifact version is clicked)."""
-        super().__init__(graph={"nodes": nodes, "edges": edges},
-                         can_open=self._store_root is not None, **kwargs)
+        super().__init__(
+            graph={"nodes": nodes, "edges": edges}, can_open=self._store_root is not None, **kwargs
+        )
 
     def _normalise(self, n: dict[str, Any]) -> dict[str, Any]:
         node_id = str(n["id"])
@@ -90,18 +94,31 @@ class LineageWidget(anywidget.AnyWidget):
             step = str(n.get("job_type") or n.get("name") or label)
             run_id = str(n.get("run_id") or "")
             state = n.get("state")
-            detail = " · ".join(x for x in (run_id[:8], state if state not in (None, "finished")
-                                             else "") if x)
-            return {"id": node_id, "kind": "run", "label": label,
-                    "group": f"{n.get('project') or ''}/{step}", "step": step, "version": None,
-                    "detail": detail}
+            detail = " · ".join(
+                x for x in (run_id[:8], state if state not in (None, "finished") else "") if x
+            )
+            return {
+                "id": node_id,
+                "kind": "run",
+                "label": label,
+                "group": f"{n.get('project') or ''}/{step}",
+                "step": step,
+                "version": None,
+                "detail": detail,
+            }
         artifact, version = n.get("artifact"), n.get("version")
         if isinstance(artifact, str) and isinstance(version, int):
             self._versions[node_id] = (artifact, version)
         name = str(artifact) if artifact else label
-        return {"id": node_id, "kind": "artifact", "label": label, "group": name, "step": name,
-                "version": version if isinstance(version, int) else None,
-                "detail": ", ".join(str(a) for a in n.get("aliases") or [])}
+        return {
+            "id": node_id,
+            "kind": "artifact",
+            "label": label,
+            "group": name,
+            "step": name,
+            "version": version if isinstance(version, int) else None,
+            "detail": ", ".join(str(a) for a in n.get("aliases") or []),
+        }
 
     @t.observe("selected")
     def _open_selected(self, change: dict[str, Any]) -> None:

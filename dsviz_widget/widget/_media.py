@@ -68,8 +68,9 @@ def make_thumbnail(data: bytes, size: int, digest: str = "") -> Encoded:
         im = im.convert(target) if im.mode != target else im
         im.load()
         if max(im.size) > size:
-            im = im.resize(_fit(im.size[0], im.size[1], size), Image.Resampling.BILINEAR,
-                           reducing_gap=2.0)
+            im = im.resize(
+                _fit(im.size[0], im.size[1], size), Image.Resampling.BILINEAR, reducing_gap=2.0
+            )
         out = io.BytesIO()
         if alpha:
             im.save(out, format="PNG", compress_level=1)

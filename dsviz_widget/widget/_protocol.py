@@ -218,7 +218,12 @@ class ErrorResponse(TypedDict):
 
 
 Response = (
-    InfoResponse | PageResponse | SummaryResponse | ThumbnailsResponse | BlobResponse | ErrorResponse
+    InfoResponse
+    | PageResponse
+    | SummaryResponse
+    | ThumbnailsResponse
+    | BlobResponse
+    | ErrorResponse
 )
 
 # Each message kind's TypedDict (the generated TypeScript is checked by diffing it, not by this).

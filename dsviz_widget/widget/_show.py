@@ -34,8 +34,14 @@ def _parts(obj: Any, read_blob: BlobReader | None) -> tuple[Source, BlobReader]:
     )
 
 
-def show_widget(obj: Any, *, read_blob: BlobReader | None = None, name: str | None = None,
-                view: str | None = None, **view_state: Any) -> DatasetWidget:
+def show_widget(
+    obj: Any,
+    *,
+    read_blob: BlobReader | None = None,
+    name: str | None = None,
+    view: str | None = None,
+    **view_state: Any,
+) -> DatasetWidget:
     """Show a table in the notebook and return the widget.
 
     Parameters
@@ -71,8 +77,9 @@ def show_widget(obj: Any, *, read_blob: BlobReader | None = None, name: str | No
         return obj
     source, reader = _parts(obj, read_blob)
     compare_info, classes = _comparison(obj, source)
-    return DatasetWidget(source, reader, name=name, compare=compare_info, classes=classes,
-                         views=views, **view_state)
+    return DatasetWidget(
+        source, reader, name=name, compare=compare_info, classes=classes, views=views, **view_state
+    )
 
 
 def _comparison(obj: Any, source: Source) -> tuple[CompareInfo | None, dict[str, Any] | None]:
@@ -92,8 +99,14 @@ def _comparison(obj: Any, source: Source) -> tuple[CompareInfo | None, dict[str,
     return {"labels": list(labels), "on": key}, classes
 
 
-def compare_widget(objs: Sequence[Any], *, on: str, labels: Sequence[str] | None = None,
-                   read_blob: BlobReader | None = None, **view_state: Any) -> DatasetWidget:
+def compare_widget(
+    objs: Sequence[Any],
+    *,
+    on: str,
+    labels: Sequence[str] | None = None,
+    read_blob: BlobReader | None = None,
+    **view_state: Any,
+) -> DatasetWidget:
     """Show two or more versions of a table side by side, joined on ``on``.
 
     Each shared column ``c`` appears as ``c@<label>`` per version; numeric columns are drawn
@@ -125,5 +138,11 @@ def compare_widget(objs: Sequence[Any], *, on: str, labels: Sequence[str] | None
     for s, _ in parts:
         classes.update(s.metadata.get("classes") or {})
     title = " vs ".join(names)
-    return DatasetWidget(source, read_any, name=title, compare={"labels": names, "on": on},
-                         classes=classes, **view_state)
+    return DatasetWidget(
+        source,
+        read_any,
+        name=title,
+        compare={"labels": names, "on": on},
+        classes=classes,
+        **view_state,
+    )

@@ -66,8 +66,9 @@ class ViewModel:
         if group_by and drilled(spec):
             row = spec.get("group_row")
             if row is not None and row >= self.source.num_rows:
-                raise QueryError(f"'group_row' {row} is out of range (the table has "
-                                 f"{self.source.num_rows} rows)")
+                raise QueryError(
+                    f"'group_row' {row} is out of range (the table has {self.source.num_rows} rows)"
+                )
             parent = Query(filter=filt, group_by=group_by)
             key = None if row is not None else dict(spec.get("group") or {})
             q = self.engine.group_query(self.source, parent, key, row=row)

@@ -30,7 +30,13 @@ from dsviz_widget._names import check_artifact_name, check_entry_name
 
 #: The view-state traits a saved view holds (selection and paging are not part of a view).
 VIEW_FIELDS = (
-    "filter", "sort", "group_by", "columns", "hidden_classes", "score_threshold", "mask_opacity",
+    "filter",
+    "sort",
+    "group_by",
+    "columns",
+    "hidden_classes",
+    "score_threshold",
+    "mask_opacity",
 )
 FORMAT = 1
 
@@ -49,8 +55,12 @@ class ViewStore:
 
     def save(self, name: str, state: dict[str, Any]) -> Path:
         path = self.path(name)
-        doc = {"format": FORMAT, "artifact": self.artifact, "entry": self.entry,
-               "view": {k: state[k] for k in VIEW_FIELDS if k in state}}
+        doc = {
+            "format": FORMAT,
+            "artifact": self.artifact,
+            "entry": self.entry,
+            "view": {k: state[k] for k in VIEW_FIELDS if k in state},
+        }
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,8 +84,9 @@ class ViewStore:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             known = ", ".join(repr(n) for n in self.names()) or "none"
-            raise NotFoundError(f"no saved view {name!r} for {self.artifact}/{self.entry} "
-                                f"(saved views: {known})") from None
+            raise NotFoundError(
+                f"no saved view {name!r} for {self.artifact}/{self.entry} (saved views: {known})"
+            ) from None
         except ValueError as exc:
             raise ValidationError(f"saved view {path} is not valid JSON ({exc})") from None
         view = doc.get("view") if isinstance(doc, dict) else None
@@ -86,8 +97,11 @@ class ViewStore:
     def names(self) -> list[str]:
         if not self.dir.is_dir():
             return []
-        return sorted(str(p.relative_to(self.dir))[: -len(".json")]
-                      for p in self.dir.rglob("*.json") if not p.name.startswith("."))
+        return sorted(
+            str(p.relative_to(self.dir))[: -len(".json")]
+            for p in self.dir.rglob("*.json")
+            if not p.name.startswith(".")
+        )
 
 
 def view_store_for(obj: Any) -> ViewStore | None:

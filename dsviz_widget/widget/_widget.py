@@ -117,7 +117,9 @@ class DatasetWidget(anywidget.AnyWidget):
                 "(pip install -e .) or build it with `cd js && npm install && npm run build`"
             )
         super().__init__(**view_state)
-        self._handler = MessageHandler(source, read_blob, name=name, compare=compare, classes=classes)
+        self._handler = MessageHandler(
+            source, read_blob, name=name, compare=compare, classes=classes
+        )
         self._model = self._handler.model
         self._worker = RequestWorker(self._handler, self._reply)
         self._views = views

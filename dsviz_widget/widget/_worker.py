@@ -60,7 +60,8 @@ class RequestWorker:
                 keep: list[dict[str, Any]] = []
                 for old in self._pending:
                     stale = old.get("kind") in ("page", "summary") and (
-                        old.get("kind") == "page" or _query_key(old) != key)
+                        old.get("kind") == "page" or _query_key(old) != key
+                    )
                     (superseded if stale else keep).append(old)
                 self._pending = keep
             self._pending.append(msg)
@@ -70,9 +71,14 @@ class RequestWorker:
             self._cond.notify()
         for old in superseded:
             old_id, old_kind = old.get("id"), old.get("kind")
-            self._answer(error_reply(old_id if isinstance(old_id, str) else "",
-                                     old_kind if isinstance(old_kind, str) else "",
-                                     "superseded by a newer request"), [])
+            self._answer(
+                error_reply(
+                    old_id if isinstance(old_id, str) else "",
+                    old_kind if isinstance(old_kind, str) else "",
+                    "superseded by a newer request",
+                ),
+                [],
+            )
 
     def _answer(self, reply: dict[str, Any], buffers: list[bytes]) -> None:
         # The comm may have closed under us: then there is nobody left to answer.
@@ -87,8 +93,10 @@ class RequestWorker:
                 self._cond.wait()
             if self._closed:
                 return None
-            best = min(range(len(self._pending)),
-                       key=lambda i: (PRIORITY.get(str(self._pending[i].get("kind")), -1), i))
+            best = min(
+                range(len(self._pending)),
+                key=lambda i: (PRIORITY.get(str(self._pending[i].get("kind")), -1), i),
+            )
             self._busy = True
             return self._pending.pop(best)
 

@@ -97,7 +97,9 @@ def test_gc_waits_for_a_save_in_progress(store_dir: Path, monkeypatch: pytest.Mo
     saver.start()
     assert started.wait(10)
     done = threading.Event()
-    gc_thread = threading.Thread(target=lambda: (store.gc(grace_seconds=0), done.set(), progress.set()))
+    gc_thread = threading.Thread(
+        target=lambda: (store.gc(grace_seconds=0), done.set(), progress.set())
+    )
     gc_thread.start()
     assert progress.wait(10)
     assert tried == [True] and not done.is_set()  # gc is blocked while the save holds the lock

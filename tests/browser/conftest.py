@@ -28,8 +28,13 @@ ARTIFACTS = REPO / "test-artifacts"
 SYNTH = REPO / "tests" / "widget" / "_synth.py"
 BUNDLE = REPO / "dsviz_widget" / "static" / "widget.js"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--headless", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--headless",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 
@@ -40,8 +45,12 @@ def _unavailable(reason: str) -> None:
 
 
 def _chromium() -> str:
-    for path in (os.environ.get("DSVIZ_CHROMIUM", ""), "/usr/bin/chromium", "/usr/bin/chromium-browser",
-                 shutil.which("chromium") or ""):
+    for path in (
+        os.environ.get("DSVIZ_CHROMIUM", ""),
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        shutil.which("chromium") or "",
+    ):
         if path and Path(path).exists():
             return path
     _unavailable("Chromium not found: apt-get install -y chromium (or set DSVIZ_CHROMIUM)")
@@ -67,7 +76,11 @@ class Lab:
     def write_notebook(self, name: str, cells: list[str]) -> str:
         nb = nbformat.v4.new_notebook()
         nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
         nbformat.write(nb, str(self.root / name))
         return name
 
@@ -81,8 +94,9 @@ def start_lab(root: Path, config: Path, runtime: Path) -> Iterator[Lab]:
     shutil.copy(SYNTH, root / "_synth.py")
     (config / "labconfig").mkdir(exist_ok=True)
     # No news / update toasts over the notebook.
-    (config / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": {
-        "@jupyterlab/apputils-extension:announcements": True}}))
+    (config / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+    )
     port, token = _free_port(), uuid.uuid4().hex
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
@@ -91,24 +105,40 @@ def start_lab(root: Path, config: Path, runtime: Path) -> Iterator[Lab]:
     env["DSVIZ_PROGRESS"] = "0"
     with (root / "lab.log").open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.open_browser=False",
-             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-             "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None", "--allow-root",
-             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                "--no-browser",
+                "--ServerApp.open_browser=False",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={port}",
+                "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={token}",
+                f"--ServerApp.root_dir={root}",
+                "--LabApp.expose_app_in_browser=True",
+                "--LabApp.news_url=None",
+                "--allow-root",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            ],
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             deadline = time.monotonic() + 90
             while True:
                 try:
                     with urllib.request.urlopen(
-                            f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2):
+                        f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2
+                    ):
                         break
                 except OSError:
                     if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("JupyterLab did not start:\n"
-                                           + (root / "lab.log").read_text()[-3000:]) from None
+                        raise RuntimeError(
+                            "JupyterLab did not start:\n" + (root / "lab.log").read_text()[-3000:]
+                        ) from None
                     time.sleep(0.3)
             yield Lab(root, port, token, proc)
         finally:
@@ -130,10 +160,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     except ImportError:
         _unavailable("jupyterlab is not installed (pip install -e '.[test]')")
     if not BUNDLE.exists():
-        _unavailable(f"the JS bundle {BUNDLE} is missing: pip install -e . (or cd js && npm run build)")
+        _unavailable(
+            f"the JS bundle {BUNDLE} is missing: pip install -e . (or cd js && npm run build)"
+        )
     try:
-        with start_lab(tmp_path_factory.mktemp("lab"), tmp_path_factory.mktemp("jupyter-config"),
-                       tmp_path_factory.mktemp("jupyter-runtime")) as running:
+        with start_lab(
+            tmp_path_factory.mktemp("lab"),
+            tmp_path_factory.mktemp("jupyter-config"),
+            tmp_path_factory.mktemp("jupyter-runtime"),
+        ) as running:
             yield running
     except RuntimeError as exc:
         pytest.fail(str(exc))
@@ -160,7 +195,9 @@ class Session:
         self.dialogs: list[str] = []
         self.console_errors: list[str] = []
         page.on("dialog", self._dialog)
-        page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
+        page.on(
+            "console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None
+        )
         page.on("pageerror", lambda e: self.console_errors.append(str(e)))
 
     def _dialog(self, dialog: Any) -> None:
@@ -196,10 +233,13 @@ def run_notebook(lab: Lab, session: Session, name: str, cells: list[str]) -> Any
         "() => window.jupyterapp && document.querySelector('.jp-Notebook') &&"
         " window.jupyterapp.shell.currentWidget && window.jupyterapp.shell.currentWidget.sessionContext"
         " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel", timeout=60_000)
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel",
+        timeout=60_000,
+    )
     page.wait_for_function(
         "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
-        timeout=60_000)
+        timeout=60_000,
+    )
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     root = page.locator(".dv-root").last
     root.wait_for(state="visible", timeout=60_000)
@@ -210,14 +250,17 @@ def run_cell(session: Session, code: str, timeout_ms: int = 60_000) -> str:
     """Add a cell at the end of the open notebook, run it as a person would (a *later* cell, on
     the live kernel) and return its text output."""
     page = session.page
-    page.evaluate("""async (code) => {
+    page.evaluate(
+        """async (code) => {
       const app = window.jupyterapp;
       const notebook = app.shell.currentWidget.content;
       notebook.activeCellIndex = notebook.widgets.length - 1;
       await app.commands.execute('notebook:insert-cell-below');
       notebook.activeCell.model.sharedModel.setSource(code);
       await app.commands.execute('notebook:run-cell');
-    }""", code)
+    }""",
+        code,
+    )
     page.wait_for_function(
         """() => {
           const nb = window.jupyterapp.shell.currentWidget;
@@ -225,9 +268,13 @@ def run_cell(session: Session, code: str, timeout_ms: int = 60_000) -> str:
           const count = cell.model.executionCount;
           return count !== null && count !== undefined
             && nb.sessionContext.session.kernel.status === 'idle';
-        }""", timeout=timeout_ms)
-    return str(page.evaluate("""() => {
+        }""",
+        timeout=timeout_ms,
+    )
+    return str(
+        page.evaluate("""() => {
       const nb = window.jupyterapp.shell.currentWidget.content;
       const cell = nb.widgets[nb.widgets.length - 1];
       return cell.node.querySelector('.jp-OutputArea') ?.innerText ?? '';
-    }"""))
+    }""")
+    )

@@ -49,6 +49,9 @@ def test_audio_cells_play(lab: Lab, session: Session) -> None:
     wait_status(root, r"1 of 3 rows")
     root.locator(".dv-row[data-loaded='1'] audio[src^='blob:']").wait_for()
     assert not session.console_errors, session.console_errors
-    revoked = session.page.evaluate("""async (srcs) => Promise.all(srcs.map((s) =>
-      fetch(s).then(() => 'alive', () => 'revoked')))""", srcs[:2])
+    revoked = session.page.evaluate(
+        """async (srcs) => Promise.all(srcs.map((s) =>
+      fetch(s).then(() => 'alive', () => 'revoked')))""",
+        srcs[:2],
+    )
     assert revoked == ["revoked", "revoked"]  # (the browser logs each failed fetch)

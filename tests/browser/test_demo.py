@@ -31,30 +31,56 @@ def demo_url(tmp_path: Path) -> Iterator[str]:
     except ImportError:
         _unavailable("jupyterlab is not installed (pip install -e '.[test]')")
     if not BUNDLE.exists():
-        _unavailable(f"the JS bundle {BUNDLE} is missing: pip install -e . (or cd js && npm run build)")
+        _unavailable(
+            f"the JS bundle {BUNDLE} is missing: pip install -e . (or cd js && npm run build)"
+        )
     config, runtime = tmp_path / "jupyter-config", tmp_path / "jupyter-runtime"
     (config / "labconfig").mkdir(parents=True)
     # As conftest.start_lab, through config files since `dsviz demo` makes the command line:
     # the app on `window` for the test to drive, and no news or update toasts over the notebook.
-    (config / "jupyter_lab_config.json").write_text(json.dumps({"LabApp": {
-        "expose_app_in_browser": True, "news_url": None,
-        "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}}))
-    (config / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": {
-        "@jupyterlab/apputils-extension:announcements": True}}))
+    (config / "jupyter_lab_config.json").write_text(
+        json.dumps(
+            {
+                "LabApp": {
+                    "expose_app_in_browser": True,
+                    "news_url": None,
+                    "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
+                }
+            }
+        )
+    )
+    (config / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+    )
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.update(JUPYTER_CONFIG_DIR=str(config), JUPYTER_RUNTIME_DIR=str(runtime), DSVIZ_PROGRESS="0")
     log_path = tmp_path / "demo.log"
-    args = ["demo", "--no-browser", "--ip", "127.0.0.1", "--port", str(_free_port()),
-            "--dir", str(tmp_path / "demo")]
+    args = [
+        "demo",
+        "--no-browser",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(_free_port()),
+        "--dir",
+        str(tmp_path / "demo"),
+    ]
     with log_path.open("wb") as log:  # a file, not a pipe: JupyterLab logs enough to fill a pipe
-        proc = subprocess.Popen([sys.executable, "-m", "dsviz_widget", *args], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dsviz_widget", *args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + 600  # the build runs the quickstart first
             while not (found := URL.search(log_path.read_text())):
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("dsviz demo printed no quickstart URL:\n" + log_path.read_text()[-3000:])
+                    pytest.fail(
+                        "dsviz demo printed no quickstart URL:\n" + log_path.read_text()[-3000:]
+                    )
                 time.sleep(0.5)
             yield found.group(0)
         finally:
@@ -75,7 +101,9 @@ def test_the_printed_url_opens_the_quickstart_and_run_all_shows_the_widgets(
         "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
         " return w && w.context && w.context.path === '01_quickstart.ipynb'"
         " && w.sessionContext.session && w.sessionContext.session.kernel"
-        " && w.sessionContext.session.kernel.status === 'idle'; }", timeout=90_000)
+        " && w.sessionContext.session.kernel.status === 'idle'; }",
+        timeout=90_000,
+    )
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current")
     assert tab.inner_text().strip() == "01_quickstart.ipynb"  # the notebook, not the launcher
     assert page.locator(".jp-Notebook .jp-OutputArea-output").count() == 0  # no stale outputs
@@ -87,7 +115,9 @@ def test_the_printed_url_opens_the_quickstart_and_run_all_shows_the_widgets(
           const cells = nb.content.model.sharedModel.toJSON().cells.filter(c => c.cell_type === 'code');
           return cells.every(c => c.execution_count !== null && c.execution_count !== undefined)
             && nb.sessionContext.session.kernel.status === 'idle';
-        }""", timeout=300_000)
+        }""",
+        timeout=300_000,
+    )
     errors = page.evaluate("""() => window.jupyterapp.shell.currentWidget.content.model.sharedModel
         .toJSON().cells.flatMap(c => c.outputs || []).filter(o => o.output_type === 'error')
         .map(o => o.ename + ': ' + o.evalue)""")
@@ -108,7 +138,9 @@ def test_the_printed_url_opens_the_quickstart_and_run_all_shows_the_widgets(
         # at each widget as a reader scrolling down would.
         roots.nth(i).evaluate("el => el.scrollIntoView({block: 'center'})")
         try:
-            roots.nth(i).locator(".dv-status", has_text=re.compile(pattern)).wait_for(timeout=60_000)
+            roots.nth(i).locator(".dv-status", has_text=re.compile(pattern)).wait_for(
+                timeout=60_000
+            )
         except PlaywrightTimeout:
             statuses = page.evaluate(
                 "() => [...document.querySelectorAll('.dv-root .dv-status')].map(e => e.textContent)"

@@ -28,10 +28,15 @@ def wait_status(root: Locator, pattern: str) -> str:
 
 
 def test_million_rows_count_and_scroll_to_last_row(lab: Lab, session: Session) -> None:
-    root = run_notebook(lab, session, "million.ipynb", [
-        SETUP,
-        "t = _synth.big_table(1_000_000)\nw = show(Source.from_arrow(t), read_blob=lambda d: b'')\nw",
-    ])
+    root = run_notebook(
+        lab,
+        session,
+        "million.ipynb",
+        [
+            SETUP,
+            "t = _synth.big_table(1_000_000)\nw = show(Source.from_arrow(t), read_blob=lambda d: b'')\nw",
+        ],
+    )
     text = wait_status(root, r"1,000,000 of 1,000,000 rows")
     assert "1,000,000 of 1,000,000 rows" in text
     root.locator(".dv-row[data-loaded='1']").first.wait_for()
@@ -65,10 +70,15 @@ def test_sort_filter_group(lab: Lab, session: Session) -> None:
     t = _synth.big_table(100_000)
     scores = sorted(t.column("score").to_pylist())
     cats = sum(1 for v in t.column("label").to_pylist() if v == "cat")
-    root = run_notebook(lab, session, "sfg.ipynb", [
-        SETUP,
-        "t = _synth.big_table(100_000)\nw = show(Source.from_arrow(t), read_blob=lambda d: b'')\nw",
-    ])
+    root = run_notebook(
+        lab,
+        session,
+        "sfg.ipynb",
+        [
+            SETUP,
+            "t = _synth.big_table(100_000)\nw = show(Source.from_arrow(t), read_blob=lambda d: b'')\nw",
+        ],
+    )
     wait_status(root, r"100,000 of 100,000 rows")
     page = session.page
 
@@ -96,7 +106,10 @@ def test_sort_filter_group(lab: Lab, session: Session) -> None:
     box.press("Enter")
     root.locator(".dv-filter-error .dv-caret").wait_for()
     caret = root.locator(".dv-caret").inner_text().splitlines()
-    assert caret[1].index("^") == len("score > ") and "expected" in root.locator(".dv-error-text").inner_text()
+    assert (
+        caret[1].index("^") == len("score > ")
+        and "expected" in root.locator(".dv-error-text").inner_text()
+    )
     session.shot("grid-filter-error")
 
     # Column-name completion: typing "lab" offers "label"; Tab accepts it.
@@ -115,9 +128,12 @@ def test_sort_filter_group(lab: Lab, session: Session) -> None:
     rows = root.locator(".dv-row[data-loaded='1']")
     rows.nth(3).wait_for()
     assert rows.count() == 4
-    counts = {rows.nth(i).locator("[data-col='label']").inner_text():
-              int(rows.nth(i).locator("[data-col='count']").inner_text().replace(",", ""))
-              for i in range(4)}
+    counts = {
+        rows.nth(i).locator("[data-col='label']").inner_text(): int(
+            rows.nth(i).locator("[data-col='count']").inner_text().replace(",", "")
+        )
+        for i in range(4)
+    }
     expected = {k: t.column("label").to_pylist().count(k) for k in ("bird", "cat", "dog", "fish")}
     assert counts == expected
     session.shot("grid-grouped")

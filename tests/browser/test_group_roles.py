@@ -30,8 +30,11 @@ def _row_cells(root: Locator, col: str, n: int) -> list[str]:
 
 
 def test_grouping_by_a_string_column_named_count(lab: Lab, session: Session) -> None:
-    cells = [SETUP, TABLE.format(name="count")
-             + "w = show(Source.from_arrow(t), read_blob=read_blob, group_by=['count'])\nw"]
+    cells = [
+        SETUP,
+        TABLE.format(name="count")
+        + "w = show(Source.from_arrow(t), read_blob=read_blob, group_by=['count'])\nw",
+    ]
     root = run_notebook(lab, session, "group_count.ipynb", cells)
     wait_status(root, r"3 groups · 12 rows")
     # The key keeps its strings (not read as the group count); the count is its own column.
@@ -40,11 +43,17 @@ def test_grouping_by_a_string_column_named_count(lab: Lab, session: Session) -> 
     headers = root.locator(".dv-hcell .dv-hname").all_inner_texts()
     assert headers[:2] == ["count", "count_"], headers
     # The header's tooltip names each column's kind: the key is text, the count an int.
-    assert (root.locator(".dv-hcell[data-col='count']").get_attribute("title") or "").startswith("count (str)")
-    assert (root.locator(".dv-hcell[data-col='count_']").get_attribute("title") or "").startswith("count_ (int)")
+    assert (root.locator(".dv-hcell[data-col='count']").get_attribute("title") or "").startswith(
+        "count (str)"
+    )
+    assert (root.locator(".dv-hcell[data-col='count_']").get_attribute("title") or "").startswith(
+        "count_ (int)"
+    )
     assert "_sample_rows" not in headers and "samples" in headers
     # Every group row shows its sample images (the thumbnails load).
-    root.locator(".dv-row[aria-rowindex='3'][data-loaded='1'] .dv-samples .dv-img:not(.dv-loading)").first.wait_for()
+    root.locator(
+        ".dv-row[aria-rowindex='3'][data-loaded='1'] .dv-samples .dv-img:not(.dv-loading)"
+    ).first.wait_for()
     session.page.wait_for_timeout(300)
     session.shot("group-by-count")
     root.locator(".dv-scroller").evaluate("el => { el.scrollLeft = el.scrollWidth; }")
@@ -56,7 +65,9 @@ def test_grouping_by_a_string_column_named_count(lab: Lab, session: Session) -> 
     root.locator(".dv-hcell[data-col='count_'][aria-sort='ascending']").wait_for()
     root.locator(".dv-hcell[data-col='count_']").click()
     root.locator(".dv-hcell[data-col='count_'][aria-sort='descending']").wait_for()
-    root.locator(".dv-row[aria-rowindex='1'][data-loaded='1'] [data-col='count_']", has_text="6").wait_for()
+    root.locator(
+        ".dv-row[aria-rowindex='1'][data-loaded='1'] [data-col='count_']", has_text="6"
+    ).wait_for()
     assert _row_cells(root, "count", 3) == ["z", "y", "x"]
     # Click the "y" group: its four rows open.
     root.locator(".dv-row[data-loaded='1'] [data-col='count']", has_text="y").click()
@@ -70,8 +81,11 @@ def test_grouping_by_a_string_column_named_count(lab: Lab, session: Session) -> 
 
 
 def test_a_plain_column_named_sample_rows_is_shown_and_groups(lab: Lab, session: Session) -> None:
-    cells = [SETUP, TABLE.format(name="_sample_rows")
-             + "w = show(Source.from_arrow(t), read_blob=read_blob)\nw"]
+    cells = [
+        SETUP,
+        TABLE.format(name="_sample_rows")
+        + "w = show(Source.from_arrow(t), read_blob=read_blob)\nw",
+    ]
     root = run_notebook(lab, session, "plain_sample_rows.ipynb", cells)
     wait_status(root, r"12 of 12 rows")
     root.locator(".dv-hcell[data-col='_sample_rows']").wait_for()

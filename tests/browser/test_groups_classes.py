@@ -21,7 +21,9 @@ w
 """
 
 
-def test_a_group_with_an_int64_key_above_2_53_opens_with_its_rows(lab: Lab, session: Session) -> None:
+def test_a_group_with_an_int64_key_above_2_53_opens_with_its_rows(
+    lab: Lab, session: Session
+) -> None:
     root = run_notebook(lab, session, "bigkeys.ipynb", [SETUP, BIG_KEYS])
     wait_status(root, r"4 groups · 12 rows")
     # The first group row (sorted descending) is 2^63 - 1; click it.
@@ -56,8 +58,12 @@ def test_each_image_labels_its_boxes_from_its_own_class_list(lab: Lab, session: 
     wait_status(root, r"3 of 3 rows")
     chips = root.locator(".dv-class")
     chips.nth(3).wait_for()
-    assert chips.all_inner_texts() == ["background (ground_truth)", "cat (ground_truth)",
-                                       "background (predictions)", "car (predictions)"]
+    assert chips.all_inner_texts() == [
+        "background (ground_truth)",
+        "cat (ground_truth)",
+        "background (predictions)",
+        "car (predictions)",
+    ]
     root.locator(".dv-row[aria-rowindex='1'] [data-col='ground_truth']").click()
     detail = root.locator(".dv-detail")
     detail.wait_for(state="visible")
@@ -67,7 +73,9 @@ def test_each_image_labels_its_boxes_from_its_own_class_list(lab: Lab, session: 
     texts = [t.split()[0] for t in labels.all_text_contents()]  # "cat 0.30": name, then score
     assert texts == ["cat", "car"], texts
     # Each box takes its own list's colour: red for the ground truth's cat, blue for the car.
-    strokes = detail.locator("rect.dv-box").evaluate_all("els => els.map(e => e.getAttribute('stroke'))")
+    strokes = detail.locator("rect.dv-box").evaluate_all(
+        "els => els.map(e => e.getAttribute('stroke'))"
+    )
     assert strokes == ["#e41a1c", "#377eb8"], strokes
     session.page.wait_for_timeout(300)
     session.shot("class-lists-detail")

@@ -23,21 +23,28 @@ from tests.browser.test_grid import SETUP, wait_status
 
 pytestmark = pytest.mark.browser
 
-PAYLOAD_ELEMENTS = ("img, script, iframe, object, embed, video, audio, marquee, details, form, "
-                    "input, template, style:not([data-dv]), meta, link, math, x, b, i, "
-                    "a[href^='javascript'], svg[onload], [onerror], [onload], [onfocus], "
-                    "[onmouseover], [ontoggle], [onbegin], [onstart]")
+PAYLOAD_ELEMENTS = (
+    "img, script, iframe, object, embed, video, audio, marquee, details, form, "
+    "input, template, style:not([data-dv]), meta, link, math, x, b, i, "
+    "a[href^='javascript'], svg[onload], [onerror], [onload], [onfocus], "
+    "[onmouseover], [ontoggle], [onbegin], [onstart]"
+)
 
 
 def test_hostile_corpus_renders_as_text_everywhere(lab: Lab, session: Session) -> None:
     from tests.reliability._naughty import PAYLOADS, corpus
 
     texts = corpus()
-    root = run_notebook(lab, session, "hostile_corpus.ipynb", [
-        SETUP,
-        "from tests.reliability._naughty import hostile_table\n"
-        "t, read = hostile_table()\nw = show(Source.from_arrow(t), read_blob=read)\nw",
-    ])
+    root = run_notebook(
+        lab,
+        session,
+        "hostile_corpus.ipynb",
+        [
+            SETUP,
+            "from tests.reliability._naughty import hostile_table\n"
+            "t, read = hostile_table()\nw = show(Source.from_arrow(t), read_blob=read)\nw",
+        ],
+    )
     n = len(texts)
     wait_status(root, rf"{n:,} of {n:,} rows")
     page = session.page
@@ -49,7 +56,8 @@ def test_hostile_corpus_renders_as_text_everywhere(lab: Lab, session: Session) -
         page.wait_for_timeout(150)
         rows = root.locator(".dv-row[data-loaded='1']").evaluate_all(
             "rows => rows.map(r => [r.querySelector(\"[data-col='id']\")?.textContent,"
-            " r.querySelector(\"[data-col='text']\")?.textContent])")
+            " r.querySelector(\"[data-col='text']\")?.textContent])"
+        )
         for row_id, text in rows:
             if row_id is None or text is None:
                 continue
@@ -84,10 +92,14 @@ def test_hostile_corpus_renders_as_text_everywhere(lab: Lab, session: Session) -
     foreign = root.evaluate(
         "(el, sel) => [...el.querySelectorAll(sel)].filter(e => !String(e.getAttribute('class')"
         " || '').includes('dv-') && !(e.tagName === 'INPUT' && e.closest('.dv-legend, .dv-toolbar,"
-        " .dv-toggle, label'))).map(e => e.outerHTML.slice(0, 200))", PAYLOAD_ELEMENTS)
+        " .dv-toggle, label'))).map(e => e.outerHTML.slice(0, 200))",
+        PAYLOAD_ELEMENTS,
+    )
     assert foreign == [], foreign
-    assert page.evaluate("() => ({}).polluted === undefined && Object.prototype.polluted === undefined"
-                         " && typeof ({}).toString === 'function' && Object.prototype.constructor === Object")
+    assert page.evaluate(
+        "() => ({}).polluted === undefined && Object.prototype.polluted === undefined"
+        " && typeof ({}).toString === 'function' && Object.prototype.constructor === Object"
+    )
     assert not [e for e in session.console_errors if re.search(r"pwned|alert|onerror", e)]
 
     # Fidelity: every text cell reads exactly as its input, a leading U+FEFF (BOM) included

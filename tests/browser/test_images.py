@@ -12,15 +12,22 @@ pytestmark = pytest.mark.browser
 
 
 def boxes_in_row(root: Locator, row: int) -> Locator:
-    return root.locator(f".dv-row[aria-rowindex='{row}'][data-loaded='1'] [data-col='image'] rect.dv-box")
+    return root.locator(
+        f".dv-row[aria-rowindex='{row}'][data-loaded='1'] [data-col='image'] rect.dv-box"
+    )
 
 
 def test_boxes_legend_detail_keyboard(lab: Lab, session: Session) -> None:
-    root = run_notebook(lab, session, "images.ipynb", [
-        SETUP,
-        "t, read_blob, _ = _synth.image_table(24, width=160, height=120)\n"
-        "w = show(Source.from_arrow(t), read_blob=read_blob)\nw",
-    ])
+    root = run_notebook(
+        lab,
+        session,
+        "images.ipynb",
+        [
+            SETUP,
+            "t, read_blob, _ = _synth.image_table(24, width=160, height=120)\n"
+            "w = show(Source.from_arrow(t), read_blob=read_blob)\nw",
+        ],
+    )
     wait_status(root, r"24 of 24 rows")
     # Row i has i % 3 + 1 boxes (classes 1..k): rows 1, 2, 3 show 1, 2, 3 boxes.
     for row, expected in ((1, 1), (2, 2), (3, 3)):
@@ -46,10 +53,14 @@ def test_boxes_legend_detail_keyboard(lab: Lab, session: Session) -> None:
 
     # Score threshold 0.5: boxes scored 0.3 (the first of each row) disappear.
     slider = root.locator("input.dv-range[aria-label='score ≥']")
-    slider.evaluate("el => { el.value = '0.5'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    slider.evaluate(
+        "el => { el.value = '0.5'; el.dispatchEvent(new Event('input', {bubbles: true})); }"
+    )
     session.page.wait_for_timeout(300)
     assert boxes_in_row(root, 3).count() == 2
-    slider.evaluate("el => { el.value = '0'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    slider.evaluate(
+        "el => { el.value = '0'; el.dispatchEvent(new Event('input', {bubbles: true})); }"
+    )
 
     # Clicking an image opens the detail view with labels; Esc closes it.
     root.locator(".dv-row[aria-rowindex='3'] [data-col='image']").click()
@@ -80,20 +91,25 @@ def test_boxes_legend_detail_keyboard(lab: Lab, session: Session) -> None:
 
 
 def test_a_table_as_the_last_expression_shows_the_widget(lab: Lab, session: Session) -> None:
-    root = run_notebook(lab, session, "table.ipynb", [
-        "import numpy as np\nimport dsviz_widget as dv\n"
-        "classes = dv.Classes([{'id': 0, 'name': 'bg'}, {'id': 1, 'name': 'cat'}, {'id': 2, 'name': 'dog'}])\n"
-        "t = dv.Table(('id', 'image', 'label'))\n"
-        "for i in range(6):\n"
-        "    m = np.zeros((60, 80), np.uint8); m[10:40, 10:40] = 1; m[30:55, 45:75] = 2\n"
-        "    boxes = [{'position': {'minX': 0.1, 'maxX': 0.5, 'minY': 0.15, 'maxY': 0.65}, 'class_id': 1,"
-        " 'scores': {'score': 0.9}}]\n"
-        "    if i % 2: boxes.append({'position': {'middle': [0.75, 0.7], 'width': 0.4, 'height': 0.4},"
-        " 'class_id': 2, 'box_caption': 'a dog'})\n"
-        "    t.add_data(i, dv.Image(np.full((60, 80, 3), 30 + 30 * i, np.uint8), classes=classes,"
-        " boxes={'pred': {'box_data': boxes}}, masks={'gt': {'mask_data': m}}), ['cat', 'dog'][i % 2])\n",
-        "t",
-    ])
+    root = run_notebook(
+        lab,
+        session,
+        "table.ipynb",
+        [
+            "import numpy as np\nimport dsviz_widget as dv\n"
+            "classes = dv.Classes([{'id': 0, 'name': 'bg'}, {'id': 1, 'name': 'cat'}, {'id': 2, 'name': 'dog'}])\n"
+            "t = dv.Table(('id', 'image', 'label'))\n"
+            "for i in range(6):\n"
+            "    m = np.zeros((60, 80), np.uint8); m[10:40, 10:40] = 1; m[30:55, 45:75] = 2\n"
+            "    boxes = [{'position': {'minX': 0.1, 'maxX': 0.5, 'minY': 0.15, 'maxY': 0.65}, 'class_id': 1,"
+            " 'scores': {'score': 0.9}}]\n"
+            "    if i % 2: boxes.append({'position': {'middle': [0.75, 0.7], 'width': 0.4, 'height': 0.4},"
+            " 'class_id': 2, 'box_caption': 'a dog'})\n"
+            "    t.add_data(i, dv.Image(np.full((60, 80, 3), 30 + 30 * i, np.uint8), classes=classes,"
+            " boxes={'pred': {'box_data': boxes}}, masks={'gt': {'mask_data': m}}), ['cat', 'dog'][i % 2])\n",
+            "t",
+        ],
+    )
     wait_status(root, r"6 of 6 rows")
     boxes_in_row(root, 2).nth(1).wait_for()
     assert boxes_in_row(root, 1).count() == 1 and boxes_in_row(root, 2).count() == 2

@@ -34,9 +34,12 @@ def open_lineage(lab: Lab, session: Session) -> Locator:
     lab.write_notebook("pipeline.ipynb", [PIPELINE, 'dv.lineage("data:v0", dir=root)'])
     page = session.page
     page.goto(lab.url("pipeline.ipynb"))
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel"
-                           "?.status === 'idle'", timeout=60_000)
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+        " && window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel"
+        "?.status === 'idle'",
+        timeout=60_000,
+    )
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     graph = page.locator(".dv-lineage")
     graph.wait_for(timeout=60_000)
@@ -49,8 +52,12 @@ def overlaps(nodes: Locator) -> list[tuple[int, int]]:
     for i, a in enumerate(boxes):
         for j, b in enumerate(boxes[:i]):
             assert a is not None and b is not None
-            if (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
-                    and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]):
+            if (
+                a["x"] < b["x"] + b["width"]
+                and b["x"] < a["x"] + a["width"]
+                and a["y"] < b["y"] + b["height"]
+                and b["y"] < a["y"] + a["height"]
+            ):
                 out.append((j, i))
     return out
 
@@ -82,7 +89,9 @@ def test_steps_collapse_explode_and_versions_open_their_tables(lab: Lab, session
     toggle.check()
     graph.locator(".dv-lineage-node[data-id^='run:']").nth(3).wait_for()
     assert nodes.count() == 8
-    assert graph.locator(".dv-run").count() == 4 and "×3" not in (graph.locator("svg").text_content() or "")
+    assert graph.locator(".dv-run").count() == 4 and "×3" not in (
+        graph.locator("svg").text_content() or ""
+    )
     trains = graph.locator(".dv-run", has_text="train")
     assert trains.count() == 3
     # Each run of the step shows its own short id under the step name.
@@ -97,8 +106,10 @@ def test_steps_collapse_explode_and_versions_open_their_tables(lab: Lab, session
     graph.locator(".dv-lineage-node[data-id='artifact:predictions:v1']").click()
     wait_rows(area, r"\b6 of 6 rows")
     assert graph.locator(".dv-lineage-opened").inner_text() == "predictions:v1"
-    assert graph.locator(".dv-lineage-node.dv-active").get_attribute("data-id") == \
-        "artifact:predictions:v1"
+    assert (
+        graph.locator(".dv-lineage-node.dv-active").get_attribute("data-id")
+        == "artifact:predictions:v1"
+    )
     area.screenshot(path=str(ARTIFACTS / "lineage-open-version.png"))
 
     # A version with two tables offers a choice; the first is shown, the other on request.
@@ -120,15 +131,17 @@ def test_steps_collapse_explode_and_versions_open_their_tables(lab: Lab, session
 
     # Dark mode: the graph follows the JupyterLab theme.
     page = session.page
-    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme',"
-                  " {theme: 'JupyterLab Dark'})")
+    page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
+    )
     page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
     page.wait_for_timeout(800)
     rgb = graph.evaluate("el => getComputedStyle(el).backgroundColor")
-    assert sum(int(float(x)) for x in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")[:3]) < 200
+    assert sum(int(float(x)) for x in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]) < 200
     graph.screenshot(path=str(ARTIFACTS / "lineage-dark.png"))
-    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme',"
-                  " {theme: 'JupyterLab Light'})")
+    page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
+    )
     page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")
 
 

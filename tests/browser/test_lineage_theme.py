@@ -11,20 +11,26 @@ pytestmark = pytest.mark.browser
 
 
 def test_lineage_graph_draws_runs_and_artifacts(lab: Lab, session: Session) -> None:
-    lab.write_notebook("lineage.ipynb", [
-        "from dsviz_widget.widget import LineageWidget\n"
-        "g = {'nodes': [{'id': 'a0', 'kind': 'artifact', 'label': 'raw-data:v0'},"
-        " {'id': 'r1', 'kind': 'run', 'label': 'train <script>x</script>'},"
-        " {'id': 'a1', 'kind': 'artifact', 'label': 'model:v3'}],"
-        " 'edges': [{'source': 'a0', 'target': 'r1', 'kind': 'used'},"
-        " {'source': 'r1', 'target': 'a1', 'kind': 'produced'}]}\n"
-        "w = LineageWidget(g)\nw",
-    ])
+    lab.write_notebook(
+        "lineage.ipynb",
+        [
+            "from dsviz_widget.widget import LineageWidget\n"
+            "g = {'nodes': [{'id': 'a0', 'kind': 'artifact', 'label': 'raw-data:v0'},"
+            " {'id': 'r1', 'kind': 'run', 'label': 'train <script>x</script>'},"
+            " {'id': 'a1', 'kind': 'artifact', 'label': 'model:v3'}],"
+            " 'edges': [{'source': 'a0', 'target': 'r1', 'kind': 'used'},"
+            " {'source': 'r1', 'target': 'a1', 'kind': 'produced'}]}\n"
+            "w = LineageWidget(g)\nw",
+        ],
+    )
     page = session.page
     page.goto(lab.url("lineage.ipynb"))
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel"
-                           "?.status === 'idle'", timeout=60_000)
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+        " && window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel"
+        "?.status === 'idle'",
+        timeout=60_000,
+    )
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     graph = page.locator(".dv-lineage")
     graph.wait_for()
@@ -44,24 +50,31 @@ def test_lineage_graph_draws_runs_and_artifacts(lab: Lab, session: Session) -> N
 
 
 def test_dark_mode_follows_the_theme(lab: Lab, session: Session) -> None:
-    root = run_notebook(lab, session, "dark.ipynb", [
-        SETUP,
-        "t, read_blob, _ = _synth.image_table(8, width=120, height=90)\n"
-        "w = show(Source.from_arrow(t), read_blob=read_blob)\nw",
-    ])
+    root = run_notebook(
+        lab,
+        session,
+        "dark.ipynb",
+        [
+            SETUP,
+            "t, read_blob, _ = _synth.image_table(8, width=120, height=90)\n"
+            "w = show(Source.from_arrow(t), read_blob=read_blob)\nw",
+        ],
+    )
     wait_status(root, r"8 of 8 rows")
 
     def background() -> list[int]:
         rgb = root.evaluate("el => getComputedStyle(el).backgroundColor")
-        return [int(float(x)) for x in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")[:3]]
+        return [int(float(x)) for x in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]]
 
     assert sum(background()) > 600  # light
-    session.page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme',"
-                          " {theme: 'JupyterLab Dark'})")
+    session.page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
+    )
     session.page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
     session.page.wait_for_timeout(800)
     assert sum(background()) < 200  # dark
     root.locator(".dv-row[aria-rowindex='2'] .dv-img:not(.dv-loading)").wait_for()
     session.shot("dark")
-    session.page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme',"
-                          " {theme: 'JupyterLab Light'})")
+    session.page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
+    )

@@ -31,11 +31,16 @@ def test_state_set_from_python_updates_the_view(lab: Lab, session: Session) -> N
     t = _synth.big_table(100_000)
     labels = t.column("label").to_pylist()
     cats = labels.count("cat")
-    root = run_notebook(lab, session, "live.ipynb", [
-        SETUP,
-        "t = _synth.big_table(100_000)\nw = show(Source.from_arrow(t), read_blob=lambda d: b'')\nw",
-        SPY,
-    ])
+    root = run_notebook(
+        lab,
+        session,
+        "live.ipynb",
+        [
+            SETUP,
+            "t = _synth.big_table(100_000)\nw = show(Source.from_arrow(t), read_blob=lambda d: b'')\nw",
+            SPY,
+        ],
+    )
     wait_status(root, r"100,000 of 100,000 rows")
 
     run_cell(session, "w.filter = \"label == 'cat'\"")
@@ -46,8 +51,11 @@ def test_state_set_from_python_updates_the_view(lab: Lab, session: Session) -> N
 
     run_cell(session, 'w.sort = ["-x", "id"]')
     root.locator(".dv-hcell[data-col='x'][aria-sort='descending']").wait_for()
-    xs = sorted((x, -i) for x, i, lab_ in zip(t.column("x").to_pylist(), range(len(labels)), labels,
-                                                strict=True) if lab_ == "cat")[::-1]
+    xs = sorted(
+        (x, -i)
+        for x, i, lab_ in zip(t.column("x").to_pylist(), range(len(labels)), labels, strict=True)
+        if lab_ == "cat"
+    )[::-1]
     session.page.wait_for_timeout(200)
     assert [int(v.replace(",", "")) for v in first_values(root, "x")] == [x for x, _ in xs[:3]]
 
@@ -72,7 +80,7 @@ def test_state_set_from_python_updates_the_view(lab: Lab, session: Session) -> N
     session.shot("live-grouped")
 
     # page_size takes effect after render: the next page request asks for 20-row blocks.
-    run_cell(session, 'w.group_by = []\nw.columns = []')
+    run_cell(session, "w.group_by = []\nw.columns = []")
     wait_status(root, r"100,000 of 100,000 rows")
     before = run_cell(session, "print(limits[-1])").strip()
     assert before == "100"

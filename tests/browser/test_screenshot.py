@@ -56,7 +56,8 @@ def test_readme_screenshot(lab: Lab, session: Session) -> None:
     # Every visible thumbnail has arrived and the header summaries are drawn.
     root.locator(".dv-row[aria-rowindex='5'] .dv-img canvas").wait_for()
     page.wait_for_function(
-        "(r) => r.querySelectorAll('.dv-img.dv-loading').length === 0", arg=root.element_handle())
+        "(r) => r.querySelectorAll('.dv-img.dv-loading').length === 0", arg=root.element_handle()
+    )
     root.locator(".dv-hcell[data-col='confidence'] svg").wait_for(timeout=30_000)
     root.locator(".dv-hcell[data-col='split'] svg").wait_for(timeout=30_000)
     page.wait_for_timeout(300)

@@ -14,9 +14,18 @@ def _field(name: str, typ: pa.DataType, kind: str) -> pa.Field:
     return pa.field(name, typ, metadata={KIND_KEY: kind.encode()})
 
 
-IMAGE = pa.struct([("digest", pa.string()), ("format", pa.string()), ("width", pa.int32()),
-                   ("height", pa.int32()), ("caption", pa.string()), ("boxes", pa.string()),
-                   ("masks", pa.string()), ("classes", pa.string())])
+IMAGE = pa.struct(
+    [
+        ("digest", pa.string()),
+        ("format", pa.string()),
+        ("width", pa.int32()),
+        ("height", pa.int32()),
+        ("caption", pa.string()),
+        ("boxes", pa.string()),
+        ("masks", pa.string()),
+        ("classes", pa.string()),
+    ]
+)
 
 
 def make_table() -> pa.Table:
@@ -30,19 +39,53 @@ def make_table() -> pa.Table:
         "%_vegetation": (pa.float64(), "derived", [0.0, 0.6, 0.2, None, 1.0, 0.51, 0.5, NAN]),
         "n_boxes": (pa.int64(), "derived", [0, 1, 2, 3, 0, 1, 2, 3]),
         "n_boxes.car": (pa.int64(), "derived", [0, 1, 0, 2, 0, 0, 1, 3]),
-        "meta": (pa.string(), "dict", ['{"camera": "front", "h": 2}', '{"camera": "back", "h": 5}',
-                                       None, '{"camera": null}', "{}",
-                                       '{"camera": "front", "h": 10}', '{"h": "x"}',
-                                       '{"camera": "FRONT", "lens": {"mm": 35}}']),
+        "meta": (
+            pa.string(),
+            "dict",
+            [
+                '{"camera": "front", "h": 2}',
+                '{"camera": "back", "h": 5}',
+                None,
+                '{"camera": null}',
+                "{}",
+                '{"camera": "front", "h": 10}',
+                '{"h": "x"}',
+                '{"camera": "FRONT", "lens": {"mm": 35}}',
+            ],
+        ),
         "my col": (pa.string(), "str", list("abcdefgh")),
-        "image": (IMAGE, "image", [
-            {"digest": f"{i:064x}", "format": "png", "width": 4, "height": 4, "caption": None,
-             "boxes": None, "masks": None, "classes": None} for i in range(8)]),
+        "image": (
+            IMAGE,
+            "image",
+            [
+                {
+                    "digest": f"{i:064x}",
+                    "format": "png",
+                    "width": 4,
+                    "height": 4,
+                    "caption": None,
+                    "boxes": None,
+                    "masks": None,
+                    "classes": None,
+                }
+                for i in range(8)
+            ],
+        ),
     }
     fields = [_field(n, t, k) for n, (t, k, _) in cols.items()]
-    meta = {"format": 1, "classes": {}, "derived": [
-        {"name": "%_vegetation", "source": "image", "kind": "mask_fraction",
-         "group": "ground_truth", "class_id": 3}]}
+    meta = {
+        "format": 1,
+        "classes": {},
+        "derived": [
+            {
+                "name": "%_vegetation",
+                "source": "image",
+                "kind": "mask_fraction",
+                "group": "ground_truth",
+                "class_id": 3,
+            }
+        ],
+    }
     schema = pa.schema(fields, metadata={META_KEY: json.dumps(meta).encode()})
     return pa.table({n: pa.array(v, t) for n, (t, _, v) in cols.items()}, schema=schema)
 

@@ -233,7 +233,14 @@ def test_top_values_one_scan() -> None:
         "count": 8,
     }
     empty = Engine().view(Source.from_arrow(t), Query(filter="s == 'z'")).summary("s")
-    assert empty == {"type": "top", "values": [], "counts": [], "nulls": 0, "distinct": 0, "count": 0}
+    assert empty == {
+        "type": "top",
+        "values": [],
+        "counts": [],
+        "nulls": 0,
+        "distinct": 0,
+        "count": 0,
+    }
 
 
 def test_errors_are_dsviz_errors() -> None:

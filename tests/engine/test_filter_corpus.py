@@ -184,7 +184,7 @@ VALID: list[tuple[str, list[int]]] = [
     ('row["my col"] == "c"', [2]),
     ("row['my col'] > 'f'", [6, 7]),
     ("`score` > 0.8", [0]),
-    ("row[\"%_vegetation\"] > 0.9", [4]),
+    ('row["%_vegetation"] > 0.9', [4]),
     ("`%_vegetation` > 0.9", [4]),
     # dict fields (JSON text)
     ("meta.camera == 'front'", [0, 5]),
@@ -329,18 +329,22 @@ def test_valid_filter_rows(engine: Engine, source: Source, text: str, expected: 
 
 
 @pytest.mark.parametrize(("text", "expected"), VALID[::7], ids=[t for t, _ in VALID[::7]])
-def test_valid_filter_rows_parquet(engine: Engine, parquet_source: Source, text: str,
-                                   expected: list[int]) -> None:
+def test_valid_filter_rows_parquet(
+    engine: Engine, parquet_source: Source, text: str, expected: list[int]
+) -> None:
     assert rows(engine, parquet_source, text) == expected
 
 
-@pytest.mark.parametrize(("text", "position", "fragment"), INVALID,
-                         ids=[t[:40] for t, _, _ in INVALID])
-def test_invalid_filter_error(engine: Engine, source: Source, text: str, position: int,
-                              fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "position", "fragment"), INVALID, ids=[t[:40] for t, _, _ in INVALID]
+)
+def test_invalid_filter_error(
+    engine: Engine, source: Source, text: str, position: int, fragment: str
+) -> None:
     with pytest.raises(FilterError) as info:
-        engine.view(source, Query(filter=text or " "))  if text.strip() else \
-            _parse_only(source, text)
+        engine.view(source, Query(filter=text or " ")) if text.strip() else _parse_only(
+            source, text
+        )
     err = info.value
     assert fragment in err.message
     assert err.position == position

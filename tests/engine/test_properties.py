@@ -25,8 +25,11 @@ Pred = Callable[[Row], "bool | None"]
 ENGINE = Engine(background=False)
 NUM = ["a", "%b"]
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=4)
-SETTINGS = settings(max_examples=100, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def missing(v: Any) -> bool:
@@ -37,8 +40,12 @@ def missing(v: Any) -> bool:
 def tables(draw: st.DrawFn) -> dict[str, list[Any]]:
     n = draw(st.integers(0, 25))
     ints = st.one_of(st.none(), st.integers(-5, 5))
-    floats = st.one_of(st.none(), st.just(math.nan), st.sampled_from([-1.5, 0.0, 0.5, 2.0]),
-                       st.floats(-3, 3, allow_nan=False))
+    floats = st.one_of(
+        st.none(),
+        st.just(math.nan),
+        st.sampled_from([-1.5, 0.0, 0.5, 2.0]),
+        st.floats(-3, 3, allow_nan=False),
+    )
     return {
         "a": draw(st.lists(ints, min_size=n, max_size=n)),
         "%b": draw(st.lists(floats, min_size=n, max_size=n)),
@@ -59,8 +66,12 @@ def rows_of(df: dict[str, list[Any]]) -> list[Row]:
 
 
 _CMP: dict[str, Callable[[Any, Any], bool]] = {
-    "==": lambda x, y: x == y, "!=": lambda x, y: x != y, "<": lambda x, y: x < y,
-    "<=": lambda x, y: x <= y, ">": lambda x, y: x > y, ">=": lambda x, y: x >= y,
+    "==": lambda x, y: x == y,
+    "!=": lambda x, y: x != y,
+    "<": lambda x, y: x < y,
+    "<=": lambda x, y: x <= y,
+    ">": lambda x, y: x > y,
+    ">=": lambda x, y: x >= y,
 }
 
 
@@ -70,6 +81,7 @@ def cmp(col: str, op: str, lit: Any, shift: int = 0) -> Pred:
         if missing(v):
             return None
         return _CMP[op](v + shift if shift else v, lit)
+
     return f
 
 
@@ -88,15 +100,22 @@ def atoms(draw: st.DrawFn) -> tuple[str, Pred]:
     if choice == 2:
         col = draw(st.sampled_from(["a", "%b", "c.d", "flag"]))
         neg = draw(st.booleans())
-        return (f"{col} is {'not ' if neg else ''}null",
-                lambda r: (not missing(r[col])) if neg else missing(r[col]))
+        return (
+            f"{col} is {'not ' if neg else ''}null",
+            lambda r: (not missing(r[col])) if neg else missing(r[col]),
+        )
     if choice == 3:
         fn = draw(st.sampled_from(["contains", "startswith", "endswith"]))
         lit = draw(TEXT)
-        py = {"contains": lambda s, t: t in s, "startswith": str.startswith,
-              "endswith": str.endswith}[fn]
-        return (f"c.d {fn} {format_literal(lit)}",
-                lambda r: None if r["c.d"] is None else py(r["c.d"], lit))
+        py = {
+            "contains": lambda s, t: t in s,
+            "startswith": str.startswith,
+            "endswith": str.endswith,
+        }[fn]
+        return (
+            f"c.d {fn} {format_literal(lit)}",
+            lambda r: None if r["c.d"] is None else py(r["c.d"], lit),
+        )
     if choice == 4:
         lits = draw(st.lists(st.integers(-3, 3), max_size=3))
         neg = draw(st.booleans())
@@ -160,17 +179,25 @@ def reference_order(rows: list[Row], keys: list[tuple[str, bool]]) -> list[int]:
 
 @pytest.mark.slow
 @SETTINGS
-@given(df=tables(), keys=st.lists(st.tuples(st.sampled_from(["a", "%b", "c.d", "flag"]),
-                                            st.booleans()), min_size=1, max_size=3,
-                                  unique_by=lambda k: k[0]),
-       offset=st.integers(0, 10), limit=st.integers(0, 10))
-def test_sort_and_paging_match_reference(df: dict[str, list[Any]], keys: list[tuple[str, bool]],
-                                         offset: int, limit: int) -> None:
+@given(
+    df=tables(),
+    keys=st.lists(
+        st.tuples(st.sampled_from(["a", "%b", "c.d", "flag"]), st.booleans()),
+        min_size=1,
+        max_size=3,
+        unique_by=lambda k: k[0],
+    ),
+    offset=st.integers(0, 10),
+    limit=st.integers(0, 10),
+)
+def test_sort_and_paging_match_reference(
+    df: dict[str, list[Any]], keys: list[tuple[str, bool]], offset: int, limit: int
+) -> None:
     expected = reference_order(rows_of(df), keys)
     sort = [("-" if desc else "") + col for col, desc in keys]
     view = ENGINE.view(to_source(df), Query(sort=sort))
     assert view.page(0, 100).column("_row").to_pylist() == expected
-    assert view.page(offset, limit).column("_row").to_pylist() == expected[offset:offset + limit]
+    assert view.page(offset, limit).column("_row").to_pylist() == expected[offset : offset + limit]
 
 
 @pytest.mark.slow
@@ -179,8 +206,7 @@ def test_sort_and_paging_match_reference(df: dict[str, list[Any]], keys: list[tu
 def test_group_counts_match_pandas(df: dict[str, list[Any]]) -> None:
     view = ENGINE.view(to_source(df), Query(group_by=["flag"]))
     page = view.page(0, 10)
-    got = dict(zip(page.column("flag").to_pylist(), page.column("count").to_pylist(),
-                   strict=True))
+    got = dict(zip(page.column("flag").to_pylist(), page.column("count").to_pylist(), strict=True))
     want = pd.Series(df["flag"], dtype="boolean").value_counts(dropna=False).to_dict()
     assert got == {(None if k is pd.NA else bool(k)): int(v) for k, v in want.items()}
     assert sum(got.values()) == len(df["flag"])

@@ -226,8 +226,12 @@ def test_dict_field_needs_dict_column(engine: Engine, source: Source) -> None:
 def test_rows_by_id_read_the_right_rows_of_every_kind_of_source(tmp_path) -> None:
     """``Engine.rows`` is the one read by row id: Parquet across files and row groups, Arrow,
     and a join, in the order asked for, repeats kept, ``_row`` echoing the ids."""
-    t = pa.table({"id": pa.array(np.arange(5_000, dtype=np.int64)),
-                  "x": pa.array(np.arange(5_000, dtype=np.int64) * 2)})
+    t = pa.table(
+        {
+            "id": pa.array(np.arange(5_000, dtype=np.int64)),
+            "x": pa.array(np.arange(5_000, dtype=np.int64) * 2),
+        }
+    )
     paths = []
     for i, part in enumerate((t.slice(0, 3000), t.slice(3000))):
         p = tmp_path / f"part{i}.parquet"

@@ -14,7 +14,7 @@ def logged(table: dv.Table, name: str = "t") -> dv.Table:
     art = dv.Artifact("data", type="dataset")
     art.add(table, name)
     dv.log_artifact(art)
-    back = dv.use_artifact(f"data:v{art.version}").get(name)
+    back = dv.use_artifact(art.qualified_name).get(name)
     assert isinstance(back, dv.Table)
     return back
 

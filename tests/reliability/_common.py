@@ -46,11 +46,19 @@ def make_table(seed: int, rows: int = 30) -> Any:
     for i in range(rows):
         image = None
         if i < 2:
-            box = {"position": {"minX": 1, "maxX": 9, "minY": 2, "maxY": 12}, "domain": "pixel",
-                   "class_id": i, "scores": {"conf": 0.5}, "box_caption": f"box {seed}/{i}"}
-            image = dv.Image(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8), classes=classes,
-                             boxes={"predictions": {"box_data": [box]}},
-                             masks={"gt": {"mask_data": rng.integers(0, 2, (12, 12), dtype=np.uint8)}})
+            box = {
+                "position": {"minX": 1, "maxX": 9, "minY": 2, "maxY": 12},
+                "domain": "pixel",
+                "class_id": i,
+                "scores": {"conf": 0.5},
+                "box_caption": f"box {seed}/{i}",
+            }
+            image = dv.Image(
+                rng.integers(0, 256, (12, 12, 3), dtype=np.uint8),
+                classes=classes,
+                boxes={"predictions": {"box_data": [box]}},
+                masks={"gt": {"mask_data": rng.integers(0, 2, (12, 12), dtype=np.uint8)}},
+            )
         elif i == 2:
             image = dv.Image(np.full((12, 12, 3), 7, dtype=np.uint8), caption="shared")
         table.add_data(seed, i, float(rng.random()), f"r{seed}/{i}", {"k": i}, image)

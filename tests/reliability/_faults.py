@@ -147,7 +147,9 @@ class _FakeLibc:
 
 
 @contextmanager
-def inject(root: Path, target: int | None = None, fault: str | int | None = None) -> Iterator[Injector]:
+def inject(
+    root: Path, target: int | None = None, fault: str | int | None = None
+) -> Iterator[Injector]:
     import pyarrow.parquet as pq
 
     from dsviz_widget.artifacts import _objects

@@ -28,8 +28,12 @@ def chunk(kind: bytes, data: bytes) -> bytes:
 def png_header_giant(width: int, height: int) -> bytes:
     """A valid PNG signature and IHDR claiming ``width`` x ``height``, one tiny IDAT."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def png_zeros(width: int, height: int, path: Path, color: int = 2) -> None:
@@ -38,8 +42,10 @@ def png_zeros(width: int, height: int, path: Path, color: int = 2) -> None:
     row = b"\0" * (1 + width * channels)
     comp = zlib.compressobj(9)
     with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8,
-                                                                  color, 0, 0, 0)))
+        f.write(
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, color, 0, 0, 0))
+        )
         parts = []
         for _ in range(height):
             parts.append(comp.compress(row))
@@ -52,8 +58,10 @@ def gif_frames(n: int, size: int = 16) -> bytes:
     from PIL import Image
 
     rng = np.random.default_rng(0)
-    frames = [Image.fromarray(rng.integers(0, 255, (size, size), dtype=np.uint8)).convert("P")
-              for _ in range(n)]
+    frames = [
+        Image.fromarray(rng.integers(0, 255, (size, size), dtype=np.uint8)).convert("P")
+        for _ in range(n)
+    ]
     buf = io.BytesIO()
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=1, loop=0)
     return buf.getvalue()
@@ -77,7 +85,7 @@ def jpeg_header_giant() -> bytes:
     Image.new("RGB", (8, 8)).save(buf, format="JPEG")
     data = bytearray(buf.getvalue())
     i = data.find(b"\xff\xc0")
-    data[i + 5: i + 9] = struct.pack(">HH", 65500, 65500)
+    data[i + 5 : i + 9] = struct.pack(">HH", 65500, 65500)
     return bytes(data)
 
 
@@ -102,8 +110,12 @@ def image_cases(tmp: Path) -> Iterator[Case]:
     (tmp / "giant.png").write_bytes(giant)
     yield "png header 100000x100000 (bytes)", lambda: dv.Image(giant)
     yield "png header 100000x100000 (path)", lambda: dv.Image(tmp / "giant.png")
-    yield "png header 100000x100000 as mask path", lambda: dv.Image(
-        np.zeros((4, 4), np.uint8), masks={"gt": {"path": str(tmp / "giant.png")}})
+    yield (
+        "png header 100000x100000 as mask path",
+        lambda: dv.Image(
+            np.zeros((4, 4), np.uint8), masks={"gt": {"path": str(tmp / "giant.png")}}
+        ),
+    )
     yield "png header 2^31-1 x 2^31-1", lambda: dv.Image(png_header_giant(2**31 - 1, 2**31 - 1))
     yield "png header 0x0", lambda: dv.Image(png_header_giant(0, 0))
     yield "jpeg header 65500x65500", lambda: dv.Image(jpeg_header_giant())
@@ -114,7 +126,10 @@ def image_cases(tmp: Path) -> Iterator[Case]:
     for fmt in ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF"):
         data = encoded(fmt)
         for cut in sorted({1, 8, 16, 33, 64, len(data) // 2, len(data) - 16, len(data) - 1}):
-            yield f"{fmt} truncated to {cut}/{len(data)} bytes", lambda d=data[:cut], f=fmt: _accept(d, f)
+            yield (
+                f"{fmt} truncated to {cut}/{len(data)} bytes",
+                lambda d=data[:cut], f=fmt: _accept(d, f),
+            )
     rng = random.Random(5)
     for fmt in ("PNG", "JPEG", "GIF"):
         data = encoded(fmt)
@@ -171,10 +186,20 @@ def parquet_cases(tmp: Path) -> Iterator[Case]:
 
     import dsviz_widget as dv
 
-    table = dv.Table(columns=["id", "score", "label", "meta", "arr", "image"],
-                     data=[[i, i / 7, f"l{i % 3}", {"k": i}, np.arange(3) * i,
-                            dv.Image(np.full((4, 4), i, np.uint8)) if i < 3 else None]
-                           for i in range(300)])
+    table = dv.Table(
+        columns=["id", "score", "label", "meta", "arr", "image"],
+        data=[
+            [
+                i,
+                i / 7,
+                f"l{i % 3}",
+                {"k": i},
+                np.arange(3) * i,
+                dv.Image(np.full((4, 4), i, np.uint8)) if i < 3 else None,
+            ]
+            for i in range(300)
+        ],
+    )
     dv.init(dir=tmp / "pstore")
     art = dv.Artifact("p", type="t")
     art.add(table, "t")
@@ -198,6 +223,7 @@ def parquet_cases(tmp: Path) -> Iterator[Case]:
                             v.to_numpy()
             t.query(filter="score > 0.5", limit=5)
             return f"accepted: {n} rows"
+
         return run
 
     yield "original", load(original, "original")
@@ -214,15 +240,20 @@ def parquet_cases(tmp: Path) -> Iterator[Case]:
     for cut in (0, 4, 100, len(original) // 2, len(original) - 9, len(original) - 1):
         yield f"truncated to {cut}", load(original[:cut], f"cut{cut}")
     yield "garbage appended", load(original + b"\0" * 100, "appended")
-    yield "footer length claims 2 GB", load(original[:-8] + struct.pack("<I", 2**31 - 1) + b"PAR1",
-                                             "footlen")
+    yield (
+        "footer length claims 2 GB",
+        load(original[:-8] + struct.pack("<I", 2**31 - 1) + b"PAR1", "footlen"),
+    )
     bad_meta = pa.table({"id": pa.array([1, 2], pa.int64())}).replace_schema_metadata(
-        {b"dsviz": b"{not json"})
+        {b"dsviz": b"{not json"}
+    )
     buf = io.BytesIO()
     pq.write_table(bad_meta, buf)
     yield "dsviz metadata not JSON", load(buf.getvalue(), "badmeta")
-    wrong_kind = pa.table([pa.array([1, 2], pa.int64())], schema=pa.schema(
-        [pa.field("image", pa.int64(), metadata={b"dsviz.kind": b"image"})]))
+    wrong_kind = pa.table(
+        [pa.array([1, 2], pa.int64())],
+        schema=pa.schema([pa.field("image", pa.int64(), metadata={b"dsviz.kind": b"image"})]),
+    )
     buf = io.BytesIO()
     pq.write_table(wrong_kind, buf)
     yield "int column labelled as image", load(buf.getvalue(), "wrongkind")
@@ -245,10 +276,18 @@ def main() -> None:
             detail, error = str(exc)[:200], type(exc).__name__
         except Exception as exc:  # recorded: an untyped error
             detail, error = f"{type(exc).__module__}.{type(exc).__name__}: {exc}"[:300], "untyped"
-        print(json.dumps({"case": name, "error": error, "detail": detail,
-                          "seconds": round(time.perf_counter() - start, 3),
-                          "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10}),
-              flush=True)
+        print(
+            json.dumps(
+                {
+                    "case": name,
+                    "error": error,
+                    "detail": detail,
+                    "seconds": round(time.perf_counter() - start, 3),
+                    "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10,
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -76,8 +76,9 @@ def context() -> Any:
     global _CTX
     if _CTX is None:
         _CTX = multiprocessing.get_context("forkserver")
-        _CTX.set_forkserver_preload(["dsviz_widget", "tests.reliability._saves",
-                                     "tests.reliability._faults"])
+        _CTX.set_forkserver_preload(
+            ["dsviz_widget", "tests.reliability._saves", "tests.reliability._faults"]
+        )
     return _CTX
 
 
@@ -104,7 +105,9 @@ class Ledger:
         versions = [r.version for r in rows]
         assert versions == list(range(len(versions))), f"version numbers not contiguous: {versions}"
         known = len(self.seeds)
-        assert len(versions) in (known, known + 1), f"{len(versions)} versions, expected {known}(+1)"
+        assert len(versions) in (known, known + 1), (
+            f"{len(versions)} versions, expected {known}(+1)"
+        )
         got = None
         for row in rows:
             if row.version in self.content:

@@ -55,7 +55,9 @@ def reader(root: str, stop: Any, ready: Any, out: str) -> None:
                 raise
             time.sleep(0.005)
             continue
-        assert not seen or row.version >= seen[-1], f"latest went back from v{seen[-1]} to v{row.version}"
+        assert not seen or row.version >= seen[-1], (
+            f"latest went back from v{seen[-1]} to v{row.version}"
+        )
         manifest = Manifest_of(store, row)
         for entry in manifest.entries.values():  # every file of the version, hashed now
             store.objects.read(entry.digest, row.qualified_name)

@@ -35,11 +35,15 @@ def test_k_writers_to_one_name_lose_nothing(k: int, saves: int, tmp_path: Path) 
     ctx = context()
     root = tmp_path / "store"
     start, stop = ctx.Event(), ctx.Event()
-    writers = [ctx.Process(target=writer, args=(str(root), w, saves, start, str(tmp_path / f"w{w}")))
-               for w in range(k)]
+    writers = [
+        ctx.Process(target=writer, args=(str(root), w, saves, start, str(tmp_path / f"w{w}")))
+        for w in range(k)
+    ]
     ready = [ctx.Event() for _ in range(READERS)]
-    readers = [ctx.Process(target=reader, args=(str(root), stop, ready[r], str(tmp_path / f"r{r}")))
-               for r in range(READERS)]
+    readers = [
+        ctx.Process(target=reader, args=(str(root), stop, ready[r], str(tmp_path / f"r{r}")))
+        for r in range(READERS)
+    ]
     for p in [*writers, *readers]:
         p.start()
     for event in ready:  # readers are reading before the writers start
@@ -82,9 +86,16 @@ def test_k_writers_to_one_name_lose_nothing(k: int, saves: int, tmp_path: Path) 
     for r in reads:
         assert r["seen"] == sorted(r["seen"])
     assert all(r["seen"] and r["seen"][-1] == total - 1 for r in reads), "a reader missed the end"
-    figures = {"writers": k, "saves_each": saves, "versions": total, "lost": 0,
-               "seconds": round(elapsed, 2), "saves_per_second": round(total / elapsed, 1),
-               "reader_reads": len(seen), "reader_files_hashed": sum(r["files"] for r in reads),
-               "distinct_versions_read": len(set(seen))}
+    figures = {
+        "writers": k,
+        "saves_each": saves,
+        "versions": total,
+        "lost": 0,
+        "seconds": round(elapsed, 2),
+        "saves_per_second": round(total / elapsed, 1),
+        "reader_reads": len(seen),
+        "reader_files_hashed": sum(r["files"] for r in reads),
+        "distinct_versions_read": len(set(seen)),
+    }
     _record(f"concurrency-{k}x{saves}", figures)
     print(f"\n{figures}")

@@ -38,14 +38,22 @@ TRIALS = pick(150, 500)
 def _entries() -> dict[str, Any]:
     rng = np.random.default_rng(7)
     classes = dv.Classes([{"id": 0, "name": "sky"}, {"id": 1, "name": "tree"}])
-    image = dv.Image(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8), classes=classes,
-                     masks={"gt": {"mask_data": rng.integers(0, 2, (20, 24), dtype=np.uint8)}},
-                     caption="single")
+    image = dv.Image(
+        rng.integers(0, 256, (20, 24, 3), dtype=np.uint8),
+        classes=classes,
+        masks={"gt": {"mask_data": rng.integers(0, 2, (20, 24), dtype=np.uint8)}},
+        caption="single",
+    )
     audio = dv.Audio(np.sin(np.linspace(0, 40, 4000)).astype(np.float32), sample_rate=8000)
     left = dv.Table(columns=["id", "a"], data=[[i, f"a{i}"] for i in range(20)])
     right = dv.Table(columns=["id", "b"], data=[[i, float(i) / 3] for i in range(20)])
-    return {"table": make_table(3, rows=40), "single": image, "clip": audio, "classes": classes,
-            "joined": dv.JoinedTable(left, right, "id")}
+    return {
+        "table": make_table(3, rows=40),
+        "single": image,
+        "clip": audio,
+        "classes": classes,
+        "joined": dv.JoinedTable(left, right, "id"),
+    }
 
 
 def _deep(obj: Any) -> Any:
@@ -59,8 +67,15 @@ def _deep(obj: Any) -> Any:
         return (_deep(obj.table1), _deep(obj.table2), obj.join_key)
     if isinstance(obj, dv.Image):
         masks = {g: np.asarray(m["mask_data"]).tobytes() for g, m in (obj.masks or {}).items()}
-        return ("image", obj.to_numpy().tobytes(), obj.to_bytes(), masks, obj.boxes, obj.caption,
-                obj.classes.to_json() if obj.classes else None)
+        return (
+            "image",
+            obj.to_numpy().tobytes(),
+            obj.to_bytes(),
+            masks,
+            obj.boxes,
+            obj.caption,
+            obj.classes.to_json() if obj.classes else None,
+        )
     if isinstance(obj, dv.Audio):
         return ("audio", obj.to_numpy().tobytes(), obj.to_bytes(), obj.sample_rate)
     if isinstance(obj, dv.Classes):
@@ -125,8 +140,14 @@ def test_one_flipped_byte_is_always_found_and_never_read(store_dir: Path) -> Non
         for entry, e in manifest.entries.items():
             by_kind.setdefault(_kind(entry), set()).add(e.digest)
     kinds = sorted(by_kind)
-    assert {"manifest", "table.parquet", "media.parquet", "json", "media file",
-            "plain file"} <= set(kinds)
+    assert {
+        "manifest",
+        "table.parquet",
+        "media.parquet",
+        "json",
+        "media file",
+        "plain file",
+    } <= set(kinds)
 
     rng = random.Random(int(os.environ.get("DSVIZ_SEED", time.time_ns())))
     stats: Counter[str] = Counter()
@@ -169,8 +190,13 @@ def test_one_flipped_byte_is_always_found_and_never_read(store_dir: Path) -> Non
         finally:
             _unflip(path, offset, mask)
     assert fresh_store(store_dir).verify().ok
-    figures = {"trials": TRIALS, "detected_by_verify": TRIALS, "loads_raising_IntegrityError": "all",
-               "by_kind": dict(stats), "seconds": round(time.perf_counter() - started, 2)}
+    figures = {
+        "trials": TRIALS,
+        "detected_by_verify": TRIALS,
+        "loads_raising_IntegrityError": "all",
+        "by_kind": dict(stats),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
     _record("corruption", figures)
     print(f"\n{figures}")
 
@@ -184,8 +210,11 @@ def test_a_new_process_sees_damage_done_after_this_one_verified(what: str, store
     dv.log_artifact(art)
     assert dv.verify().ok
     assert art.manifest is not None
-    digest = (art.manifest.entries["t.table.parquet"].digest if what == "table"
-              else dv.use_artifact("cached:v0")._row.manifest)  # type: ignore[union-attr]
+    digest = (
+        art.manifest.entries["t.table.parquet"].digest
+        if what == "table"
+        else dv.use_artifact("cached:v0")._row.manifest
+    )  # type: ignore[union-attr]
     path = fresh_store(store_dir).objects.path(digest)
     offset, mask = _flip(path, random.Random(1))
     report = fresh_store(store_dir).verify()

@@ -41,14 +41,21 @@ KNOWN_UNTYPED: tuple[str, ...] = ()  # none open: Table.from_parquet now raises 
 
 def run_group(group: str, tmp: Path) -> list[dict[str, object]]:
     env = dict(os.environ, PYTHONPATH=str(REPO), DSVIZ_PROGRESS="0")
-    proc = subprocess.run([sys.executable, "-m", "tests.reliability._hostile", group, str(tmp)],
-                          capture_output=True, text=True, timeout=BOUNDS[group][2], env=env, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.reliability._hostile", group, str(tmp)],
+        capture_output=True,
+        text=True,
+        timeout=BOUNDS[group][2],
+        env=env,
+        cwd=REPO,
+    )
     lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     results = [r for r in lines if "started" not in r]
     started = [r["case"] for r in lines if "started" in r]
     assert proc.returncode == 0, (
         f"{group}: the child died (exit {proc.returncode}) during {started[-1] if started else '?'}:"
-        f"\n{proc.stderr[-3000:]}")
+        f"\n{proc.stderr[-3000:]}"
+    )
     assert [r["case"] for r in results] == started, "a case did not finish"
     return results
 
@@ -70,15 +77,21 @@ def test_hostile_files_are_rejected_or_handled_in_bounds(group: str, tmp_path: P
     if group == "big":
         assert [r["error"] for r in results] == [None, "ValidationError"], results
     untyped = {str(r["case"]): str(r["detail"]) for r in results if r["error"] == "untyped"}
-    summary = {"cases": len(results), "rejected_typed": sum(1 for r in results
-                                                            if r["error"] not in (None, "untyped")),
-               "accepted": sum(1 for r in results if r["error"] is None), "untyped": len(untyped),
-               "peak_rss_mb": peak, "slowest_case_s": max(float(r["seconds"]) for r in results),  # type: ignore[arg-type]
-               "results": results}
+    summary = {
+        "cases": len(results),
+        "rejected_typed": sum(1 for r in results if r["error"] not in (None, "untyped")),
+        "accepted": sum(1 for r in results if r["error"] is None),
+        "untyped": len(untyped),
+        "peak_rss_mb": peak,
+        "slowest_case_s": max(float(r["seconds"]) for r in results),  # type: ignore[arg-type]
+        "results": results,
+    }
     _record(f"hostile-{group}", summary)
     print(f"\n{group}: " + json.dumps({k: v for k, v in summary.items() if k != "results"}))
     if untyped and group in KNOWN_UNTYPED:
         kinds = sorted({d.split(":")[0] for d in untyped.values()})
-        pytest.xfail(f"known: dv.Table.from_parquet (table.py, not the store) lets {len(untyped)} "
-                     f"of {len(results)} damaged files raise untyped errors: {', '.join(kinds)}")
+        pytest.xfail(
+            f"known: dv.Table.from_parquet (table.py, not the store) lets {len(untyped)} "
+            f"of {len(results)} damaged files raise untyped errors: {', '.join(kinds)}"
+        )
     assert not untyped, untyped

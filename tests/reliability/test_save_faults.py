@@ -81,8 +81,16 @@ def test_crash_at_every_step_boundary(scenario: str, tmp_path: Path) -> None:
     ledger = _prepare(tmp_path, scenario, 0, scratch)
     sites = _sites(ledger.root, scenario, 1, scratch, "crash")
     ledger.check(in_flight=1)
-    assert {"open", "write", "link", "mkdir", "syncfs" if scenario != "nosyncfs" else "fsync",
-            "parquet-write", "sqlite-COMMIT", "sqlite-committed"} <= set(sites), sites
+    assert {
+        "open",
+        "write",
+        "link",
+        "mkdir",
+        "syncfs" if scenario != "nosyncfs" else "fsync",
+        "parquet-write",
+        "sqlite-COMMIT",
+        "sqlite-committed",
+    } <= set(sites), sites
     ctx = context()
     stats: Counter[str] = Counter()
     trials = 0
@@ -92,8 +100,9 @@ def test_crash_at_every_step_boundary(scenario: str, tmp_path: Path) -> None:
             if scenario == "fresh" or trials % 10 == 0:  # keep each store small
                 ledger = _prepare(tmp_path, scenario, trials + 1, scratch)
             seed += 1
-            proc = ctx.Process(target=child_crash,
-                               args=(str(ledger.root), scenario, seed, target, str(scratch)))
+            proc = ctx.Process(
+                target=child_crash, args=(str(ledger.root), scenario, seed, target, str(scratch))
+            )
             proc.start()
             proc.join(120)
             assert proc.exitcode in (CRASH_EXIT, 0), f"step {target} ({site}): exit {proc.exitcode}"
@@ -113,8 +122,15 @@ def test_crash_at_every_step_boundary(scenario: str, tmp_path: Path) -> None:
             stats["tmp files removed by gc"] += removed_tmp
             seed += 1
             ledger.save_next(seed, scratch)
-    _record(f"crash-{scenario}", {"sites_per_save": len(sites), "site_kinds": dict(Counter(sites)),
-                                  "trials": trials, **stats})
+    _record(
+        f"crash-{scenario}",
+        {
+            "sites_per_save": len(sites),
+            "site_kinds": dict(Counter(sites)),
+            "trials": trials,
+            **stats,
+        },
+    )
     print(f"\n{scenario}: {trials} crashes at {len(sites)} step boundaries: {dict(stats)}")
 
 
@@ -173,6 +189,8 @@ def test_io_errors_at_every_write_site(scenario: str, tmp_path: Path) -> None:
     finally:
         _objects._libc = libc
     assert fresh_store(ledger.root).verify().ok
-    _record(f"io-{scenario}", {"write_sites": len(write_sites), "trials": trials, **stats,
-                               "messages": messages})
+    _record(
+        f"io-{scenario}",
+        {"write_sites": len(write_sites), "trials": trials, **stats, "messages": messages},
+    )
     print(f"\n{scenario}: {trials} injected I/O errors at {len(write_sites)} sites: {dict(stats)}")

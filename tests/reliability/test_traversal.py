@@ -34,12 +34,59 @@ import dsviz_widget as dv
 from tests.reliability._common import tmp_files
 from tests.reliability.test_save_faults import _record
 
-ATOMS = ["..", "../..", "/", "/etc/passwd", "C:\\", "C:/x", "c:", "\\\\server\\share", "\\",
-         "..\\x", "a\\..\\..", "\x00", "x\x00y", "\n", "\t", "\x7f", "%2e%2e", "%2e%2e%2f",
-         "..%2f", "%252e%252e", "%c0%ae%c0%ae", "．．", "．", "／", "..／", "‥", "․", "﹒﹒",
-         "\uff0e\uff0e\uff0f", "./", ".", "", " ..", ".. ", "a/", "/a", "a//b",
-         "file:///etc/passwd", "x:y", "a*b", "a?b", "<x>", '"x"', "a|b", "\u202e..", "ｘ/../y",
-         "evil\u202etxt.exe", "\u2066..\u2069", "x\x85y", "a\u2028b", "\ud800"]
+ATOMS = [
+    "..",
+    "../..",
+    "/",
+    "/etc/passwd",
+    "C:\\",
+    "C:/x",
+    "c:",
+    "\\\\server\\share",
+    "\\",
+    "..\\x",
+    "a\\..\\..",
+    "\x00",
+    "x\x00y",
+    "\n",
+    "\t",
+    "\x7f",
+    "%2e%2e",
+    "%2e%2e%2f",
+    "..%2f",
+    "%252e%252e",
+    "%c0%ae%c0%ae",
+    "．．",
+    "．",
+    "／",
+    "..／",
+    "‥",
+    "․",
+    "﹒﹒",
+    "\uff0e\uff0e\uff0f",
+    "./",
+    ".",
+    "",
+    " ..",
+    ".. ",
+    "a/",
+    "/a",
+    "a//b",
+    "file:///etc/passwd",
+    "x:y",
+    "a*b",
+    "a?b",
+    "<x>",
+    '"x"',
+    "a|b",
+    "\u202e..",
+    "ｘ/../y",
+    "evil\u202etxt.exe",
+    "\u2066..\u2069",
+    "x\x85y",
+    "a\u2028b",
+    "\ud800",
+]
 PREFIXES = ["", "a/", "a/b/"]
 SUFFIXES = ["", "/x", "/../x"]
 FS_EVENTS = ("open", "os.", "shutil.", "pathlib.", "glob.", "tempfile.")
@@ -94,8 +141,11 @@ def no_filesystem(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         monkeypatch.undo()
 
 
-def _refused(call: Callable[[], Any], errors: tuple[type[BaseException], ...],
-             monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def _refused(
+    call: Callable[[], Any],
+    errors: tuple[type[BaseException], ...],
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[str]:
     with no_filesystem(monkeypatch) as events:
         with pytest.raises(errors):
             call()
@@ -103,7 +153,8 @@ def _refused(call: Callable[[], Any], errors: tuple[type[BaseException], ...],
 
 
 def test_unsafe_names_are_refused_before_any_filesystem_call(
-        store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     dv.init(dir=store_dir)  # opened beforehand: the calls below must not touch the disk
     art = dv.Artifact("safe", type="t")
     table = dv.Table(columns=["a"], data=[[1]])
@@ -119,8 +170,11 @@ def test_unsafe_names_are_refused_before_any_filesystem_call(
             ("Artifact", lambda n=name: dv.Artifact(n, type="t"), (dv.UnsafePathError,)),
             ("add", lambda n=name: art.add(table, n), (dv.UnsafePathError,)),
             ("add_file", lambda n=name: art.add_file(real_file, name=n), (dv.UnsafePathError,)),
-            ("use_artifact", lambda n=name: dv.use_artifact(f"{n}:v0"),
-             (dv.UnsafePathError, dv.NotFoundError)),
+            (
+                "use_artifact",
+                lambda n=name: dv.use_artifact(f"{n}:v0"),
+                (dv.UnsafePathError, dv.NotFoundError),
+            ),
         ]
         for label, call, errors in calls:
             events = _refused(call, errors, monkeypatch)
@@ -129,37 +183,56 @@ def test_unsafe_names_are_refused_before_any_filesystem_call(
                 touched[f"{label}({name!r})"] = events
     # add_dir must look at the directory it is given, but its *name* is checked first.
     for name in [n for n in names if n]:  # add_dir(name="") means no prefix
-        events = _refused(lambda n=name: art.add_dir(real_dir, name=n), (dv.UnsafePathError,),
-                          monkeypatch)
+        events = _refused(
+            lambda n=name: art.add_dir(real_dir, name=n), (dv.UnsafePathError,), monkeypatch
+        )
         checks += 1
         if events:
             touched[f"add_dir(name={name!r})"] = events
     for path in ["x\x00y.png", str(real_file) + "\x00.png", "\x00"]:
-        for call in (lambda p=path: dv.Image(p), lambda p=path: dv.Image(
-                np.zeros((2, 2), np.uint8), masks={"m": {"path": p}}),
-                lambda p=path: art.add_file(p, name="ok.txt"),
-                lambda p=path: art.add_dir(p)):
+        for call in (
+            lambda p=path: dv.Image(p),
+            lambda p=path: dv.Image(np.zeros((2, 2), np.uint8), masks={"m": {"path": p}}),
+            lambda p=path: art.add_file(p, name="ok.txt"),
+            lambda p=path: art.add_dir(p),
+        ):
             events = _refused(call, (dv.ValidationError,), monkeypatch)
             checks += 1
             if events:
                 touched[f"path {path!r}"] = events
-    _record("traversal", {"names": len(names), "calls": checks, "refused": checks,
-                          "calls_touching_the_filesystem": len(touched)})
+    _record(
+        "traversal",
+        {
+            "names": len(names),
+            "calls": checks,
+            "refused": checks,
+            "calls_touching_the_filesystem": len(touched),
+        },
+    )
     print(f"\n{len(names)} unsafe names, {checks} calls refused; touching the disk: {len(touched)}")
     assert not touched, dict(itertools.islice(touched.items(), 10))
     assert art.entries() == []
 
 
-def test_stored_data_cannot_name_a_path_outside(store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stored_data_cannot_name_a_path_outside(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A hostile manifest or media index (as a crafted store would hold) is refused as data."""
     from dsviz_widget.artifacts._manifest import Manifest
     from dsviz_widget.artifacts._objects import ObjectStore
 
     objects = ObjectStore(store_dir)
     for name in corpus()[:200]:
-        doc = ('{{"format": 1, "entries": {{{}: {{"digest": "{}", "size": 1}}}}}}'.format(_json(name), "0" * 64)).encode()
-        events = _refused(lambda d=doc: Manifest.from_bytes(d, "crafted"),
-                          (dv.UnsafePathError, dv.IntegrityError), monkeypatch)
+        doc = (
+            '{{"format": 1, "entries": {{{}: {{"digest": "{}", "size": 1}}}}}}'.format(
+                _json(name), "0" * 64
+            )
+        ).encode()
+        events = _refused(
+            lambda d=doc: Manifest.from_bytes(d, "crafted"),
+            (dv.UnsafePathError, dv.IntegrityError),
+            monkeypatch,
+        )
         assert not events, (name, events)
     for digest in ["../" * 3 + "etc/passwd", "0" * 63 + "/", "/etc/passwd", "0" * 64 + "\x00"]:
         events = _refused(lambda d=digest: objects.path(d), (dv.ValidationError,), monkeypatch)
@@ -172,12 +245,12 @@ def _json(s: str) -> str:
     return json.dumps(s)
 
 
-
-
-@pytest.mark.parametrize("link", ["file-outside", "dir-outside", "dangling", "loop", "nested",
-                                  "root-is-link"])
+@pytest.mark.parametrize(
+    "link", ["file-outside", "dir-outside", "dangling", "loop", "nested", "root-is-link"]
+)
 def test_add_dir_refuses_symlinks_and_never_reads_their_target(
-        link: str, store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    link: str, store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = tmp_path / "secret"
     secret.mkdir()
     canary = secret / "canary.txt"
@@ -209,7 +282,8 @@ def test_add_dir_refuses_symlinks_and_never_reads_their_target(
 
 @pytest.mark.parametrize("swap", ["symlink", "fifo"])
 def test_a_file_swapped_after_add_dir_is_refused_at_save(
-        swap: str, store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    swap: str, store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     canary = tmp_path / "canary.txt"
     canary.write_text("TOP SECRET")
     d = tmp_path / "added"

@@ -47,22 +47,63 @@ def _nested(depth: int) -> Any:
     return value
 
 
-BAD_VALUES = [None, True, -1, -(2**63), 2**64, 10**100, 1.5, -0.0, math.nan, math.inf, -math.inf,
-              "", "0", MB, [], [1, 2], {}, {"a": 1}, _nested(200), b"bytes", ("tuple",), object()]
+BAD_VALUES = [
+    None,
+    True,
+    -1,
+    -(2**63),
+    2**64,
+    10**100,
+    1.5,
+    -0.0,
+    math.nan,
+    math.inf,
+    -math.inf,
+    "",
+    "0",
+    MB,
+    [],
+    [1, 2],
+    {},
+    {"a": 1},
+    _nested(200),
+    b"bytes",
+    ("tuple",),
+    object(),
+]
 DIGEST = "0" * 64
 
 
 def requests(digest: str) -> Iterator[dict[str, Any]]:
-    yield from [{}, {"kind": "info"}, {"id": 5, "kind": "info"}, {"id": "", "kind": "info"},
-                {"id": MB, "kind": "info"}, {"id": "u", "kind": MB},
-                {"id": "u", "kind": "__init__"}, {"id": "u", "kind": "_page"},
-                {"id": "u", "kind": "handle"}, {"id": "u", "kind": "view"},
-                {"id": "u", "kind": "rows"}, {"id": "u", "kind": "query"},
-                {"id": "u", "kind": "audio_files"}, {"id": "u", "kind": "page"}]
+    yield from [
+        {},
+        {"kind": "info"},
+        {"id": 5, "kind": "info"},
+        {"id": "", "kind": "info"},
+        {"id": MB, "kind": "info"},
+        {"id": "u", "kind": MB},
+        {"id": "u", "kind": "__init__"},
+        {"id": "u", "kind": "_page"},
+        {"id": "u", "kind": "handle"},
+        {"id": "u", "kind": "view"},
+        {"id": "u", "kind": "rows"},
+        {"id": "u", "kind": "query"},
+        {"id": "u", "kind": "audio_files"},
+        {"id": "u", "kind": "page"},
+    ]
     for kind in REQUEST_KINDS:
-        base: dict[str, Any] = {"id": "r", "kind": kind, "query": {}, "offset": 0, "limit": 10,
-                                "column": "score", "images": [digest], "masks": [], "size": 64,
-                                "digest": digest}
+        base: dict[str, Any] = {
+            "id": "r",
+            "kind": kind,
+            "query": {},
+            "offset": 0,
+            "limit": 10,
+            "column": "score",
+            "images": [digest],
+            "masks": [],
+            "size": 64,
+            "digest": digest,
+        }
         yield dict(base)
         for key in [*base, "extra"]:
             if key in ("id", "kind"):
@@ -72,8 +113,14 @@ def requests(digest: str) -> Iterator[dict[str, Any]]:
         for qkey in ("filter", "sort", "group_by", "columns", "changed_only", "group", "unknown"):
             for bad in BAD_VALUES:
                 yield {**base, "query": {qkey: bad}}
-        for text in ["score > ", MB, "(" * 10_000, "label == '" + "é" * 9_000 + "'",
-                     "score > " + "9" * 5000, "x > ²"]:
+        for text in [
+            "score > ",
+            MB,
+            "(" * 10_000,
+            "label == '" + "é" * 9_000 + "'",
+            "score > " + "9" * 5000,
+            "x > ²",
+        ]:
             yield {**base, "query": {"filter": text}}
         yield {**base, "query": {"sort": [MB]}}
         yield {**base, "query": {"columns": [MB, "score"]}}
@@ -97,10 +144,17 @@ def _check(reply: Any, buffers: Any, msg: Any, unexpected: dict[str, str]) -> No
         assert isinstance(reply.get("error"), str) and reply["error"]
         assert isinstance(reply.get("position"), int)
         if CATCH_ALL.match(reply["error"]):
-            shown = {k: (v[:40] + "..." if isinstance(v, str) and len(v) > 40 else v)
-                     for k, v in msg.items()} if isinstance(msg, dict) else msg
-            unexpected.setdefault(reply["error"].split(":")[0] + " " + reply["error"][:120],
-                                  repr(shown)[:300])
+            shown = (
+                {
+                    k: (v[:40] + "..." if isinstance(v, str) and len(v) > 40 else v)
+                    for k, v in msg.items()
+                }
+                if isinstance(msg, dict)
+                else msg
+            )
+            unexpected.setdefault(
+                reply["error"].split(":")[0] + " " + reply["error"][:120], repr(shown)[:300]
+            )
     else:
         assert str(reply.get("kind", "")).endswith("-response"), reply
 
@@ -116,8 +170,9 @@ def test_hostile_requests_get_structured_errors() -> None:
         _check(reply, buffers, msg, unexpected)
         count += 1
         errors += reply.get("kind") == "error"
-    _record("widget-hostile", {"requests": count, "errors": errors,
-                               "answered_by_catch_all": unexpected})
+    _record(
+        "widget-hostile", {"requests": count, "errors": errors, "answered_by_catch_all": unexpected}
+    )
     print(f"\n{count} hostile requests, {errors} errors, catch-all answers: {len(unexpected)}")
     for key, msg in unexpected.items():
         print(f"  catch-all: {key}\n    for {msg}")
@@ -157,7 +212,15 @@ def test_bursts_keep_memory_flat() -> None:
     gc.collect()
     after = rss_bytes()
     growth = after - before
-    _record("widget-burst", {"requests": BURST, "errors": errors, "rss_before_mb": before >> 20,
-                             "rss_after_mb": after >> 20, "growth_mb": round(growth / 2**20, 1)})
+    _record(
+        "widget-burst",
+        {
+            "requests": BURST,
+            "errors": errors,
+            "rss_before_mb": before >> 20,
+            "rss_after_mb": after >> 20,
+            "growth_mb": round(growth / 2**20, 1),
+        },
+    )
     print(f"\nburst of {BURST}: RSS {before >> 20} -> {after >> 20} MB")
     assert growth < RSS_BOUND, f"RSS grew by {growth >> 20} MB over {BURST} requests"

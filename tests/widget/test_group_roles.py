@@ -31,7 +31,9 @@ CASES = {
 }
 
 
-def _table(key: str, extra: pa.Field | None = None, extra_values: list[object] | None = None) -> pa.Table:
+def _table(
+    key: str, extra: pa.Field | None = None, extra_values: list[object] | None = None
+) -> pa.Table:
     """The 12-row image table plus a string column ``key`` holding VALUES (and ``extra``)."""
     base, _, _ = _synth.image_table(12)
     table = base.append_column(_synth.field(key, "str", pa.string()), pa.array(VALUES, pa.string()))
@@ -53,12 +55,28 @@ def test_a_group_page_names_its_fields_roles_when_a_key_takes_a_made_name(key: s
     reply, buffers = ask(h, kind="page", query={"group_by": [key]}, offset=0, limit=100)
     assert reply["kind"] == "page-response", reply
     assert reply["grouped"] is True and reply["num_rows"] == 3
-    assert reply["roles"] == {"keys": [key], "count": count, "sample_rows": sample_rows,
-                              "sample_images": sample_images}
+    assert reply["roles"] == {
+        "keys": [key],
+        "count": count,
+        "sample_rows": sample_rows,
+        "sample_images": sample_images,
+    }
     page = decode(buffers)
-    assert page.column_names == [key, count, "mean(id)", "min(id)", "max(id)", "mean(score)",
-                                 "min(score)", "max(score)", "mean(n_boxes)", "min(n_boxes)",
-                                 "max(n_boxes)", sample_rows, sample_images]
+    assert page.column_names == [
+        key,
+        count,
+        "mean(id)",
+        "min(id)",
+        "max(id)",
+        "mean(score)",
+        "min(score)",
+        "max(score)",
+        "mean(n_boxes)",
+        "min(n_boxes)",
+        "max(n_boxes)",
+        sample_rows,
+        sample_images,
+    ]
     # The key column holds the user's strings, the count column the group sizes.
     assert page.schema.field(key).type == pa.string()
     assert page.schema.field(count).type == pa.int64()
@@ -80,14 +98,17 @@ def test_drilling_in_through_the_sample_rows_role_opens_exactly_that_group(key: 
     roles = reply["roles"]
     for g in decode(buffers).to_pylist():
         member = g[roles["sample_rows"]][0]
-        reply, rows = ask(h, kind="page", query={"group_by": [key], "group_row": member},
-                          offset=0, limit=100)
+        reply, rows = ask(
+            h, kind="page", query={"group_by": [key], "group_row": member}, offset=0, limit=100
+        )
         assert reply["kind"] == "page-response", reply
         assert reply["grouped"] is False and reply["roles"] is None
         assert reply["group_key"] == [[key, g[key]]]
         assert reply["num_rows"] == g[roles["count"]] == EXPECTED[g[key]]
         page = decode(rows)
-        assert sorted(page.column("id").to_pylist()) == [i for i, v in enumerate(VALUES) if v == g[key]]
+        assert sorted(page.column("id").to_pylist()) == [
+            i for i, v in enumerate(VALUES) if v == g[key]
+        ]
         assert set(page.column(key).to_pylist()) == {g[key]}
 
 
@@ -97,18 +118,21 @@ def test_a_group_view_sorts_by_its_count_when_the_count_is_count_() -> None:
     by = reply["roles"]["count"]
     assert by == "count_"
     # The browser sorts by the field the count column reads.
-    reply, buffers = ask(h, kind="page", query={"group_by": ["count"], "sort": [f"-{by}"]},
-                         offset=0, limit=10)
+    reply, buffers = ask(
+        h, kind="page", query={"group_by": ["count"], "sort": [f"-{by}"]}, offset=0, limit=10
+    )
     assert reply["kind"] == "page-response", reply
     page = decode(buffers)
     assert page.column("count_").to_pylist() == [6, 4, 2]
     assert page.column("count").to_pylist() == ["z", "y", "x"]
     # "count" is the key: sorting by it orders the key strings.
-    reply, buffers = ask(h, kind="page", query={"group_by": ["count"], "sort": ["-count"]},
-                         offset=0, limit=10)
+    reply, buffers = ask(
+        h, kind="page", query={"group_by": ["count"], "sort": ["-count"]}, offset=0, limit=10
+    )
     assert decode(buffers).column("count").to_pylist() == ["z", "y", "x"]
-    reply, buffers = ask(h, kind="page", query={"group_by": ["count"], "sort": ["count"]},
-                         offset=0, limit=10)
+    reply, buffers = ask(
+        h, kind="page", query={"group_by": ["count"], "sort": ["count"]}, offset=0, limit=10
+    )
     assert decode(buffers).column("count_").to_pylist() == [2, 4, 6]
 
 

@@ -29,7 +29,12 @@ def test_info_describes_columns_classes_and_count(handler: MessageHandler) -> No
     assert reply["id"] == "t1" and reply["kind"] == "info-response" and buffers == []
     assert reply["total_rows"] == 12 and reply["name"] == "images"
     assert [(c["name"], c["kind"]) for c in reply["columns"]] == [
-        ("id", "int"), ("label", "str"), ("score", "float"), ("image", "image"), ("n_boxes", "derived")]
+        ("id", "int"),
+        ("label", "str"),
+        ("score", "float"),
+        ("image", "image"),
+        ("n_boxes", "derived"),
+    ]
     assert list(reply["classes"].values()) == [_synth.CLASSES]
     assert reply["compare"] is None and reply["protocol"] == PROTOCOL_VERSION
     json.dumps(reply)  # the reply must be plain JSON
@@ -46,12 +51,17 @@ def test_info_says_what_the_engine_can_do_with_each_column() -> None:
     src = t._engine_source()
     reply, _ = MessageHandler(src, read_blob=None, name="t").handle({"id": "c", "kind": "info"})
     can = {c["name"]: c["capabilities"] for c in reply["columns"]}
-    assert can["emb"] == dict.fromkeys(("sortable", "groupable", "filterable", "summarisable"), False)
+    assert can["emb"] == dict.fromkeys(
+        ("sortable", "groupable", "filterable", "summarisable"), False
+    )
     for name in ("id", "tags", "meta", "when"):
         assert all(can[name].values()), name
     engine = Engine()
     for name, caps in can.items():
-        for ok, query in ((caps["sortable"], Query(sort=[name])), (caps["groupable"], Query(group_by=[name]))):
+        for ok, query in (
+            (caps["sortable"], Query(sort=[name])),
+            (caps["groupable"], Query(group_by=[name])),
+        ):
             if ok:
                 engine.view(src, query).page(0, 10)
             else:
@@ -75,12 +85,26 @@ def test_page_is_arrow_ipc_with_row_ids_in_query_order(handler: MessageHandler) 
     assert [src.column("score")[r].as_py() for r in rows] == scores
     # Image cells arrive as the storage struct: the browser reads digest, boxes and masks.
     cell = table.column("image")[0].as_py()
-    assert set(cell) == {"digest", "format", "width", "height", "caption", "boxes", "masks", "classes"}
+    assert set(cell) == {
+        "digest",
+        "format",
+        "width",
+        "height",
+        "caption",
+        "boxes",
+        "masks",
+        "classes",
+    }
 
 
 def test_filter_narrows_count_and_columns_select(handler: MessageHandler) -> None:
-    reply, buffers = ask(handler, kind="page", query={"filter": "label == 'cat'", "columns": ["id", "label"]},
-                         offset=0, limit=100)
+    reply, buffers = ask(
+        handler,
+        kind="page",
+        query={"filter": "label == 'cat'", "columns": ["id", "label"]},
+        offset=0,
+        limit=100,
+    )
     assert reply["num_rows"] == 4 and reply["total_rows"] == 12
     table = decode(buffers)
     assert table.column_names == ["id", "label", "_row"]
@@ -96,16 +120,22 @@ def test_group_page_has_counts_and_sample_images(handler: MessageHandler) -> Non
     reply, buffers = ask(handler, kind="page", query={"group_by": ["label"]}, offset=0, limit=10)
     assert reply["grouped"] is True and reply["num_rows"] == 3
     table = decode(buffers)
-    assert dict(zip(table.column("label").to_pylist(), table.column("count").to_pylist(), strict=True)) == {
-        "bird": 4, "cat": 4, "dog": 4}
+    assert dict(
+        zip(table.column("label").to_pylist(), table.column("count").to_pylist(), strict=True)
+    ) == {"bird": 4, "cat": 4, "dog": 4}
     samples = table.column("_sample_images").to_pylist()
     assert all(1 <= len(s) <= _handler.GROUP_SAMPLES for s in samples)
     assert all(len(d) == 64 for s in samples for d in s)
 
 
 def test_group_drill_down_shows_the_group_rows(handler: MessageHandler) -> None:
-    reply, buffers = ask(handler, kind="page", query={"group_by": ["label"], "group": {"label": "dog"}},
-                         offset=0, limit=50)
+    reply, buffers = ask(
+        handler,
+        kind="page",
+        query={"group_by": ["label"], "group": {"label": "dog"}},
+        offset=0,
+        limit=50,
+    )
     assert reply["grouped"] is False and reply["num_rows"] == 4
     assert set(decode(buffers).column("label").to_pylist()) == {"dog"}
 
@@ -116,7 +146,10 @@ def test_summary_histogram_and_top_values(handler: MessageHandler) -> None:
     assert reply["kind"] == "summary-response" and s["type"] == "histogram"
     assert sum(s["counts"]) + s["nulls"] == 12
     reply, _ = ask(handler, kind="summary", query={"filter": "label != 'cat'"}, column="label")
-    assert reply["summary"]["type"] == "top" and sorted(reply["summary"]["values"]) == ["bird", "dog"]
+    assert reply["summary"]["type"] == "top" and sorted(reply["summary"]["values"]) == [
+        "bird",
+        "dog",
+    ]
     json.dumps(reply)
 
 
@@ -124,14 +157,18 @@ def test_thumbnails_are_encoded_images_and_raw_masks(images, handler: MessageHan
     _, read, table = images
     cell = table.column("image")[2].as_py()
     mask_digest = json.loads(cell["masks"])["ground_truth"]["digest"]
-    reply, buffers = ask(handler, kind="thumbnails", images=[cell["digest"]], masks=[mask_digest], size=32)
+    reply, buffers = ask(
+        handler, kind="thumbnails", images=[cell["digest"]], masks=[mask_digest], size=32
+    )
     img_item, mask_item = reply["items"]
     assert img_item["role"] == "image" and img_item["mime"] == "image/jpeg"
     assert (img_item["width"], img_item["height"]) == (32, 24)
     im = Image.open(io.BytesIO(buffers[img_item["buffer"]]))
     assert im.size == (32, 24) and im.format == "JPEG"
     assert mask_item["role"] == "mask" and mask_item["dtype"] == "uint8"
-    ids = np.frombuffer(buffers[mask_item["buffer"]], np.uint8).reshape(mask_item["height"], mask_item["width"])
+    ids = np.frombuffer(buffers[mask_item["buffer"]], np.uint8).reshape(
+        mask_item["height"], mask_item["width"]
+    )
     full = np.asarray(Image.open(io.BytesIO(read(mask_digest))))
     assert set(np.unique(ids)) == set(np.unique(full)) == {0, 1, 2, 3}
 
@@ -151,8 +188,11 @@ def test_missing_or_corrupt_blob_is_an_item_error_not_a_failure() -> None:
     # The table's own cells name a file missing from the store and a corrupt one.
     cells = t.column("image").to_pylist()
     cells[0]["digest"], cells[1]["digest"] = "f" * 64, bad
-    t = t.set_column(t.schema.get_field_index("image"), t.schema.field("image"),
-                     pa.array(cells, t.schema.field("image").type))
+    t = t.set_column(
+        t.schema.get_field_index("image"),
+        t.schema.field("image"),
+        pa.array(cells, t.schema.field("image").type),
+    )
     h = MessageHandler(Source.from_arrow(t), read)
     reply, buffers = ask(h, kind="thumbnails", images=["f" * 64, bad], masks=[], size=64)
     assert reply["kind"] == "thumbnails-response" and buffers == []
@@ -197,10 +237,16 @@ def test_blob_sends_an_audio_cells_file_bytes_and_mime() -> None:
     h, t, blobs = audio_handler()
     cell = t.column("clip")[1].as_py()
     reply, buffers = ask(h, kind="blob", digest=cell["digest"])
-    assert reply == {"id": "t1", "kind": "blob-response", "digest": cell["digest"],
-                     "mime": "audio/wav", "size": len(blobs[cell["digest"]])}
+    assert reply == {
+        "id": "t1",
+        "kind": "blob-response",
+        "digest": cell["digest"],
+        "mime": "audio/wav",
+        "size": len(blobs[cell["digest"]]),
+    }
     assert buffers == [blobs[cell["digest"]]]
     import wave
+
     with wave.open(io.BytesIO(buffers[0])) as w:  # a playable WAV: 0.5 s at 8 kHz
         assert (w.getframerate(), w.getnframes()) == (8000, 4000)
     json.dumps(reply)
@@ -219,10 +265,14 @@ def test_blob_serves_only_files_named_by_audio_cells() -> None:
     assert "no audio cell" in str(error_of(h2, kind="blob", digest=digest)["error"])
 
 
-@pytest.mark.parametrize("digest", ["../../catalog.sqlite", "A" * 64, "a" * 63, None, 7, ["a" * 64]])
+@pytest.mark.parametrize(
+    "digest", ["../../catalog.sqlite", "A" * 64, "a" * 63, None, 7, ["a" * 64]]
+)
 def test_blob_digest_must_be_sha256_hex(digest: object) -> None:
     h, _, _ = audio_handler()
-    assert "'digest' must be a SHA-256 hex digest" in str(error_of(h, kind="blob", digest=digest)["error"])
+    assert "'digest' must be a SHA-256 hex digest" in str(
+        error_of(h, kind="blob", digest=digest)["error"]
+    )
 
 
 def test_blob_unreadable_or_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -248,7 +298,9 @@ def test_blob_from_parquet_and_a_logged_dv_table(tmp_path, store_dir) -> None:
     assert ask(h, kind="blob", digest=d)[0]["kind"] == "blob-response"
     # The user's way: dv.Audio in a dv.Table, logged, read back, shown.
     tone = np.sin(np.linspace(0, 200, 4000)).astype(np.float32)
-    table = dv.Table(columns=["id", "clip"], data=[[0, dv.Audio(tone, sample_rate=8000, caption="sine")]])
+    table = dv.Table(
+        columns=["id", "clip"], data=[[0, dv.Audio(tone, sample_rate=8000, caption="sine")]]
+    )
     art = dv.Artifact("sounds", type="dataset")
     art.add(table, "clips")
     dv.log_artifact(art)
@@ -287,16 +339,19 @@ def test_missing_id(handler: MessageHandler) -> None:
     assert reply["kind"] == "error" and "'id'" in reply["error"]
 
 
-@pytest.mark.parametrize(("offset", "limit", "words"), [
-    (-1, 10, "'offset' must be at least 0"),
-    (0, -5, "'limit' must be at least 0"),
-    (0, MAX_PAGE_ROWS + 1, f"'limit' must be at most {MAX_PAGE_ROWS}"),
-    (0, 10**12, "'limit' must be at most"),
-    ("0", 10, "'offset' must be an integer"),
-    (0, 2.5, "'limit' must be an integer"),
-    (True, 10, "'offset' must be an integer"),
-    (None, 10, "'offset' must be an integer"),
-])
+@pytest.mark.parametrize(
+    ("offset", "limit", "words"),
+    [
+        (-1, 10, "'offset' must be at least 0"),
+        (0, -5, "'limit' must be at least 0"),
+        (0, MAX_PAGE_ROWS + 1, f"'limit' must be at most {MAX_PAGE_ROWS}"),
+        (0, 10**12, "'limit' must be at most"),
+        ("0", 10, "'offset' must be an integer"),
+        (0, 2.5, "'limit' must be an integer"),
+        (True, 10, "'offset' must be an integer"),
+        (None, 10, "'offset' must be an integer"),
+    ],
+)
 def test_bad_paging(handler: MessageHandler, offset: object, limit: object, words: str) -> None:
     err = error_of(handler, kind="page", query={}, offset=offset, limit=limit)
     assert words in str(err["error"])
@@ -315,33 +370,46 @@ def test_unknown_column_is_named(handler: MessageHandler) -> None:
     assert "nope" in str(err["error"])
 
 
-@pytest.mark.parametrize(("query", "words"), [
-    ("score > 1", "'query' must be an object"),
-    ({"sql": "drop table x"}, "unknown query field(s): sql"),
-    ({"filter": 3}, "'filter' must be a string"),
-    ({"sort": "score"}, "'sort' must be a list of strings"),
-    ({"group_by": [1]}, "'group_by' must be a list of strings"),
-    ({"group": ["cat"]}, "'group' must be an object"),
-    ({"filter": "x" * 10_001}, "longer than 10,000"),
-])
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("score > 1", "'query' must be an object"),
+        ({"sql": "drop table x"}, "unknown query field(s): sql"),
+        ({"filter": 3}, "'filter' must be a string"),
+        ({"sort": "score"}, "'sort' must be a list of strings"),
+        ({"group_by": [1]}, "'group_by' must be a list of strings"),
+        ({"group": ["cat"]}, "'group' must be an object"),
+        ({"filter": "x" * 10_001}, "longer than 10,000"),
+    ],
+)
 def test_malformed_queries(handler: MessageHandler, query: object, words: str) -> None:
     assert words in str(error_of(handler, kind="page", query=query, offset=0, limit=1)["error"])
 
 
-@pytest.mark.parametrize(("msg", "words"), [
-    ({"images": ["../etc/passwd"], "masks": [], "size": 64}, "not a SHA-256 hex digest"),
-    ({"images": "abc", "masks": [], "size": 64}, "'images' must be a list of strings"),
-    ({"images": [], "masks": [], "size": 4}, "'size' must be at least 16"),
-    ({"images": [], "masks": [], "size": 100_000}, "'size' must be at most"),
-    ({"images": ["a" * 64] * (MAX_THUMBNAILS + 1), "masks": ["b" * 64], "size": 64}, "too many thumbnails"),
-])
-def test_bad_thumbnail_requests(handler: MessageHandler, msg: dict[str, object], words: str) -> None:
+@pytest.mark.parametrize(
+    ("msg", "words"),
+    [
+        ({"images": ["../etc/passwd"], "masks": [], "size": 64}, "not a SHA-256 hex digest"),
+        ({"images": "abc", "masks": [], "size": 64}, "'images' must be a list of strings"),
+        ({"images": [], "masks": [], "size": 4}, "'size' must be at least 16"),
+        ({"images": [], "masks": [], "size": 100_000}, "'size' must be at most"),
+        (
+            {"images": ["a" * 64] * (MAX_THUMBNAILS + 1), "masks": ["b" * 64], "size": 64},
+            "too many thumbnails",
+        ),
+    ],
+)
+def test_bad_thumbnail_requests(
+    handler: MessageHandler, msg: dict[str, object], words: str
+) -> None:
     if "too many" in words:  # duplicates collapse: use distinct digests
         msg["images"] = [f"{i:064x}" for i in range(MAX_THUMBNAILS + 1)]
     assert words in str(error_of(handler, kind="thumbnails", **msg)["error"])
 
 
-def test_unexpected_exceptions_become_errors(handler: MessageHandler, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unexpected_exceptions_become_errors(
+    handler: MessageHandler, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def boom(*_: object, **__: object) -> None:
         raise RuntimeError("disk on fire")
 
@@ -350,8 +418,9 @@ def test_unexpected_exceptions_become_errors(handler: MessageHandler, monkeypatc
     assert err["error"] == "RuntimeError: disk on fire"
 
 
-def test_slow_requests_are_logged(handler: MessageHandler, monkeypatch: pytest.MonkeyPatch,
-                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_slow_requests_are_logged(
+    handler: MessageHandler, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr(_handler, "SLOW_SECONDS", -1.0)
     with caplog.at_level(logging.WARNING, logger="dsviz_widget.widget"):
         ask(handler, kind="page", query={"filter": "score > 0.5"}, offset=0, limit=1)
@@ -385,12 +454,33 @@ def test_a_kind_is_never_an_attribute_name(handler: MessageHandler, kind: str) -
 def test_requests_are_parsed_into_their_typed_shape() -> None:
     from dsviz_widget.widget._requests import parse_request
 
-    req = parse_request({"id": "p", "kind": "page", "query": {"sort": ["-score"]},
-                         "offset": 2.0, "limit": 5})
-    assert req == {"id": "p", "kind": "page", "offset": 2, "limit": 5,
-                   "query": {"filter": "", "sort": ["-score"], "group_by": [], "columns": None,
-                             "changed_only": False, "group": None, "group_row": None}}
+    req = parse_request(
+        {"id": "p", "kind": "page", "query": {"sort": ["-score"]}, "offset": 2.0, "limit": 5}
+    )
+    assert req == {
+        "id": "p",
+        "kind": "page",
+        "offset": 2,
+        "limit": 5,
+        "query": {
+            "filter": "",
+            "sort": ["-score"],
+            "group_by": [],
+            "columns": None,
+            "changed_only": False,
+            "group": None,
+            "group_row": None,
+        },
+    }
     assert type(req["offset"]) is int
-    req = parse_request({"id": "t", "kind": "thumbnails", "images": ["a" * 64, "a" * 64],
-                         "masks": [], "size": 64, "extra": 1})
+    req = parse_request(
+        {
+            "id": "t",
+            "kind": "thumbnails",
+            "images": ["a" * 64, "a" * 64],
+            "masks": [],
+            "size": 64,
+            "extra": 1,
+        }
+    )
     assert req == {"id": "t", "kind": "thumbnails", "images": ["a" * 64], "masks": [], "size": 64}

@@ -25,8 +25,14 @@ def _npx() -> str:
 
 
 def _run(*args: str) -> str:
-    proc = subprocess.run([_npx(), *args], cwd=JS, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"})
+    proc = subprocess.run(
+        [_npx(), *args],
+        cwd=JS,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"},
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return proc.stdout
 

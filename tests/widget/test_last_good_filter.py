@@ -20,13 +20,20 @@ from tests.widget.conftest import decode
 from tests.widget.test_widget import call, sent
 
 
-def browser_page(w: DatasetWidget, monkeypatch: pytest.MonkeyPatch, filt: str,
-                 **query: Any) -> tuple[dict[str, Any], list[int]]:
+def browser_page(
+    w: DatasetWidget, monkeypatch: pytest.MonkeyPatch, filt: str, **query: Any
+) -> tuple[dict[str, Any], list[int]]:
     """The page the grid asks for (as the JS does: the trait state, with ``filt``)."""
     out = sent(w, monkeypatch)
-    spec = {"filter": filt, "sort": list(w.sort), "group_by": list(w.group_by),
-            "columns": list(w.columns) or None, "changed_only": w.changed_only,
-            "group_row": w.group_row, **query}
+    spec = {
+        "filter": filt,
+        "sort": list(w.sort),
+        "group_by": list(w.group_by),
+        "columns": list(w.columns) or None,
+        "changed_only": w.changed_only,
+        "group_row": w.group_row,
+        **query,
+    }
     call(w, {"id": "p", "kind": "page", "query": spec, "offset": 0, "limit": 100})
     reply, buffers = out[-1]
     if reply["kind"] != "page-response":
@@ -66,7 +73,9 @@ def test_a_bad_filter_leaves_the_python_api_on_the_grids_rows(
     w.close()
 
 
-def test_a_bad_filter_from_the_start_shows_every_row(images, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_filter_from_the_start_shows_every_row(
+    images, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source, read, _ = images
     w = show(source, read_blob=read, filter="nope == 1")
     assert w.filter == "nope == 1" and w.applied_filter == ""
@@ -93,8 +102,13 @@ def test_groups_follow_the_applied_filter(images, monkeypatch: pytest.MonkeyPatc
 
 def test_compare_filter_error_points_into_the_users_text(monkeypatch: pytest.MonkeyPatch) -> None:
     v0, v1 = _synth.versions(10)
-    w = compare([Source.from_arrow(v0), Source.from_arrow(v1)], on="id", labels=["v0", "v1"],
-                read_blob=lambda d: b"", changed_only=True)
+    w = compare(
+        [Source.from_arrow(v0), Source.from_arrow(v1)],
+        on="id",
+        labels=["v0", "v1"],
+        read_blob=lambda d: b"",
+        changed_only=True,
+    )
     assert w.num_rows == 5
     w.filter = "score@v0 >"
     err, _ = browser_page(w, monkeypatch, w.filter)

@@ -15,14 +15,32 @@ from dsviz_widget.widget._lineage_open import open_version, table_names
 
 
 def test_lineage_graph_is_normalised_plain_data() -> None:
-    w = LineageWidget({"nodes": [{"id": 1, "kind": "run", "label": "train"}, {"id": "a", "kind": "odd"}],
-                       "edges": [{"source": 1, "target": "a", "kind": "produced"}]})
+    w = LineageWidget(
+        {
+            "nodes": [{"id": 1, "kind": "run", "label": "train"}, {"id": "a", "kind": "odd"}],
+            "edges": [{"source": 1, "target": "a", "kind": "produced"}],
+        }
+    )
     assert w.graph == {
         "nodes": [
-            {"id": "1", "kind": "run", "label": "train", "group": "/train", "step": "train",
-             "version": None, "detail": ""},
-            {"id": "a", "kind": "artifact", "label": "a", "group": "a", "step": "a",
-             "version": None, "detail": ""},
+            {
+                "id": "1",
+                "kind": "run",
+                "label": "train",
+                "group": "/train",
+                "step": "train",
+                "version": None,
+                "detail": "",
+            },
+            {
+                "id": "a",
+                "kind": "artifact",
+                "label": "a",
+                "group": "a",
+                "step": "a",
+                "version": None,
+                "detail": "",
+            },
         ],
         "edges": [{"source": "1", "target": "a", "kind": "produced"}],
     }
@@ -64,7 +82,11 @@ def test_lineage_nodes_carry_what_grouping_needs(tmp_path: Path) -> None:
     # A run's second line tells the runs of one step apart.
     assert len({n["detail"] for n in runs}) == 5
     preds = nodes["artifact:predictions:v1"]
-    assert (preds["group"], preds["version"], preds["label"]) == ("predictions", 1, "predictions:v1")
+    assert (preds["group"], preds["version"], preds["label"]) == (
+        "predictions",
+        1,
+        "predictions:v1",
+    )
     assert nodes["artifact:predictions:v2"]["detail"] == "latest"
 
 
@@ -75,8 +97,12 @@ def test_clicking_a_version_shows_its_first_table(tmp_path: Path) -> None:
     assert isinstance(w, LineageWidget) and panel is w.panel and panel.children == ()
     assert w.can_open
     w.selected = "artifact:predictions:v1"
-    assert (w.opened, w.tables, w.table, w.error) == ("predictions:v1", ["classes", "preds"],
-                                                       "classes", "")
+    assert (w.opened, w.tables, w.table, w.error) == (
+        "predictions:v1",
+        ["classes", "preds"],
+        "classes",
+        "",
+    )
     (grid,) = panel.children
     assert isinstance(grid, DatasetWidget) and grid._handler.source.num_rows == 2
     # The browser's table selector picks the other table of the version.
@@ -107,8 +133,16 @@ def test_a_version_without_tables_says_so(tmp_path: Path) -> None:
 
 def test_a_version_or_store_that_is_gone_says_so(tmp_path: Path) -> None:
     graph = _pipeline(tmp_path)
-    graph["nodes"].append({"id": "artifact:data:v9", "kind": "artifact", "label": "data:v9",
-                           "artifact": "data", "version": 9, "aliases": []})
+    graph["nodes"].append(
+        {
+            "id": "artifact:data:v9",
+            "kind": "artifact",
+            "label": "data:v9",
+            "artifact": "data",
+            "version": 9,
+            "aliases": [],
+        }
+    )
     w = LineageWidget(graph)
     w.selected = "artifact:data:v9"
     assert w.error == "cannot open data:v9: artifact 'data' has no version v9 (versions: v0..v0)"
@@ -148,8 +182,9 @@ def test_a_plain_file_named_like_a_table_is_not_offered_as_one(tmp_path: Path) -
     assert table_names(version) == ["rows"]
 
 
-def test_lineage_displays_the_graph_with_its_tables_panel(tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lineage_displays_the_graph_with_its_tables_panel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shown: list[Any] = []
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
     dv.lineage("data:v0", dir=_pipeline_dir(tmp_path))._ipython_display_()

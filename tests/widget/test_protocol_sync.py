@@ -46,7 +46,9 @@ def test_limits_agree_with_the_browser() -> None:
     assert 2 * _protocol.THUMBNAIL_BATCH <= _protocol.MAX_THUMBNAILS
     assert 2 * _protocol.MAX_PAGE_SIZE <= _protocol.MAX_PAGE_ROWS
     for name in ("THUMBNAIL_BATCH", "MIN_PAGE_SIZE", "MAX_PAGE_SIZE"):
-        used = [p.name for p in TS.glob("*.ts") if p.name != "protocol.gen.ts" and name in p.read_text()]
+        used = [
+            p.name for p in TS.glob("*.ts") if p.name != "protocol.gen.ts" and name in p.read_text()
+        ]
         assert used, f"no browser module uses {name}"
 
 

@@ -14,8 +14,9 @@ from dsviz_widget.widget import _views
 
 
 def logged_table(name: str = "preds", entry: str = "predictions", n: int = 20) -> Any:
-    t = dv.Table(columns=["id", "score", "label"],
-                 data=[[i, i / n, ["cat", "dog"][i % 2]] for i in range(n)])
+    t = dv.Table(
+        columns=["id", "score", "label"], data=[[i, i / n, ["cat", "dog"][i % 2]] for i in range(n)]
+    )
     art = dv.Artifact(name, type="predictions")
     art.add(t, entry)
     dv.log_artifact(art)
@@ -23,8 +24,13 @@ def logged_table(name: str = "preds", entry: str = "predictions", n: int = 20) -
 
 
 STATE = {
-    "filter": "score > 0.5", "sort": ["-count"], "group_by": ["label"], "columns": ["id", "score"],
-    "hidden_classes": {"image": [1, 3]}, "score_threshold": 0.25, "mask_opacity": 0.8,
+    "filter": "score > 0.5",
+    "sort": ["-count"],
+    "group_by": ["label"],
+    "columns": ["id", "score"],
+    "hidden_classes": {"image": [1, 3]},
+    "score_threshold": 0.25,
+    "mask_opacity": 0.8,
 }
 
 
@@ -85,17 +91,22 @@ def test_missing_view_names_the_saved_ones(store_dir: Path) -> None:
         dv.show(table, view="b")
 
 
-@pytest.mark.parametrize("name", ["../escape", "/abs", "a\\b", "", "..", "a/../b", "x\x00y", "％2e"])
+@pytest.mark.parametrize(
+    "name", ["../escape", "/abs", "a\\b", "", "..", "a/../b", "x\x00y", "％2e"]
+)
 def test_view_names_are_checked_before_any_file_is_touched(store_dir: Path, name: str) -> None:
     w = dv.show(logged_table())
     with pytest.raises(dv.UnsafePathError):
         w.save_view(name)
     assert not (store_dir / "views").exists() or not any(
-        p.is_file() for p in (store_dir / "views").rglob("*"))
+        p.is_file() for p in (store_dir / "views").rglob("*")
+    )
     assert not (store_dir.parent / "escape.json").exists()
 
 
-def test_a_failed_write_leaves_the_old_view(store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_leaves_the_old_view(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     w = dv.show(logged_table(), filter="id < 5")
     w.save_view("v")
     w.filter = "id < 2"

@@ -15,9 +15,13 @@ from tests.widget import _synth
 from tests.widget.conftest import decode
 
 
-def sent(widget: DatasetWidget, monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, Any], list[bytes]]]:
+def sent(
+    widget: DatasetWidget, monkeypatch: pytest.MonkeyPatch
+) -> list[tuple[dict[str, Any], list[bytes]]]:
     out: list[tuple[dict[str, Any], list[bytes]]] = []
-    monkeypatch.setattr(widget, "send", lambda content, buffers=None: out.append((content, buffers or [])))
+    monkeypatch.setattr(
+        widget, "send", lambda content, buffers=None: out.append((content, buffers or []))
+    )
     return out
 
 
@@ -33,7 +37,7 @@ def test_show_a_source_and_answer_a_page_message(images, monkeypatch: pytest.Mon
     assert (w.filter, w.sort) == ("label == 'cat'", ["-score"])
     out = sent(w, monkeypatch)
     call(w, {"id": "a", "kind": "page", "query": {"filter": w.filter}, "offset": 0, "limit": 5})
-    (reply, buffers), = out
+    ((reply, buffers),) = out
     assert reply["id"] == "a" and reply["num_rows"] == 4
     assert decode(buffers).num_rows == 4
     assert w.num_rows == 4
@@ -68,7 +72,10 @@ def test_selected_rows_come_back_as_a_dataframe(images) -> None:
     w.selection = [5, 2]
     df = w.selected
     assert list(df.index) == [5, 2]
-    assert df["id"].tolist() == [5, 2] and df["label"].tolist() == table.column("label").take([5, 2]).to_pylist()
+    assert (
+        df["id"].tolist() == [5, 2]
+        and df["label"].tolist() == table.column("label").take([5, 2]).to_pylist()
+    )
     w.selection = []
     assert len(w.selected) == 0
 
@@ -92,8 +99,12 @@ def test_trait_validation(images) -> None:
 
 def test_compare_pairs_versions_and_changed_only(monkeypatch: pytest.MonkeyPatch) -> None:
     v0, v1 = _synth.versions(10)
-    w = compare([Source.from_arrow(v0), Source.from_arrow(v1)], on="id", labels=["v0", "v1"],
-                read_blob=lambda d: b"")
+    w = compare(
+        [Source.from_arrow(v0), Source.from_arrow(v1)],
+        on="id",
+        labels=["v0", "v1"],
+        read_blob=lambda d: b"",
+    )
     out = sent(w, monkeypatch)
     call(w, {"id": "i", "kind": "info"})
     info = out[-1][0]
@@ -104,8 +115,16 @@ def test_compare_pairs_versions_and_changed_only(monkeypatch: pytest.MonkeyPatch
     reply, buffers = out[-1]
     assert reply["num_rows"] == 5 and all(decode(buffers).column("changed").to_pylist())
     # A filter error with changed_only points into the user's own text.
-    call(w, {"id": "e", "kind": "page", "query": {"changed_only": True, "filter": "score@v0 >"},
-                         "offset": 0, "limit": 5})
+    call(
+        w,
+        {
+            "id": "e",
+            "kind": "page",
+            "query": {"changed_only": True, "filter": "score@v0 >"},
+            "offset": 0,
+            "limit": 5,
+        },
+    )
     err = out[-1][0]
     assert err["kind"] == "error" and err["position"] == len("score@v0 >")
     w.selection = [1]
@@ -121,18 +140,26 @@ def test_compare_needs_two_tables_and_matching_labels() -> None:
 
 
 def test_array_and_native_columns_become_text_for_the_browser() -> None:
-    arr_type = pa.struct([("dtype", pa.string()), ("shape", pa.list_(pa.int64())), ("data", pa.binary())])
-    t = pa.table({
-        "a": pa.array([{"dtype": "float32", "shape": [3, 4], "data": b"\0" * 48}, None], arr_type),
-        "when": pa.array([0, 86_400_000_000], pa.timestamp("us")),
-        "big": pa.array(["x", "y"], pa.large_string()),
-    })
+    arr_type = pa.struct(
+        [("dtype", pa.string()), ("shape", pa.list_(pa.int64())), ("data", pa.binary())]
+    )
+    t = pa.table(
+        {
+            "a": pa.array(
+                [{"dtype": "float32", "shape": [3, 4], "data": b"\0" * 48}, None], arr_type
+            ),
+            "when": pa.array([0, 86_400_000_000], pa.timestamp("us")),
+            "big": pa.array(["x", "y"], pa.large_string()),
+        }
+    )
     out = for_browser(t, {"a": "array", "when": "native", "big": "str"})
     assert out.column("a").to_pylist() == ["float32[3, 4]", None]
     assert out.column("when").type == pa.string() and out.column("big").type == pa.string()
 
 
-def test_a_newer_page_supersedes_queued_pages_and_summaries(images, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_newer_page_supersedes_queued_pages_and_summaries(
+    images, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source, read, _ = images
     w = show(source, read_blob=read)
     out = sent(w, monkeypatch)
