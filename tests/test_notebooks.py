@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 import dsviz_widget as dv
+from dsviz_widget._runs import read_history
+from dsviz_widget.artifacts import open_store
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -118,3 +120,56 @@ def test_scale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         assert "logged predictions-10m:v0 in" in text
         assert "mistakes, most confident first" in text and "(50 rows back)" in text
         assert widgets_in(outputs) >= 1
+
+
+def code_lines(name: str) -> list[str]:
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    return [line for c in nb.cells if c.cell_type == "code" for line in c.source.splitlines()]
+
+
+@pytest.mark.slow
+def test_from_wandb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # W&B code, unchanged but for the import: no other line names dsviz.
+    lines = code_lines("04_from_wandb.ipynb")
+    dsviz = [line for line in lines if re.search(r"dsviz|\bdv\b", line)]
+    assert dsviz == ["import dsviz_widget as wandb"], dsviz
+    assert not [line for line in lines if re.match(r"\s*(import|from) wandb\b", line)]
+
+    first, second = run_twice("04_from_wandb.ipynb", tmp_path, monkeypatch)
+    store = open_store(tmp_path / "store")
+    # One training run each time, each with its own predictions artifact, val_pred_<run id>.
+    runs = [
+        store.catalog.run(name.removeprefix("val_pred_"))
+        for name in store.catalog.artifact_names()
+        if name.startswith("val_pred_")
+    ]
+    assert len(runs) == 2
+    assert all(r["job_type"] == "train" and r["state"] == "finished" for r in runs)
+    for outputs in first, second:
+        # Nothing on stderr: no warning, no traceback.
+        assert not [o for o in outputs if o.get("name") == "stderr"], outputs
+        text = text_of(outputs)
+        assert "raw_data downloaded to " + str(tmp_path / "artifacts" / "raw_data:v0") in text
+        assert (tmp_path / "artifacts" / "raw_data:v0" / "raw_examples.table.parquet").is_file()
+        assert "15 train, 5 val" in text
+        printed = re.findall(r"epoch (\d): train_iou ([\d.]+), val_iou ([\d.]+)", text)
+        assert [int(e) for e, _, _ in printed] == list(range(5)), text
+        assert float(printed[-1][2]) > float(printed[0][2])  # the model learns
+        # The notebook ends on the widget: the joined comparison of the first and last epochs.
+        assert widgets_in(outputs) == 1 and WIDGET_VIEW in outputs[-1].get("data", {})
+    # The history `wandb.log` wrote: one row per epoch, scalars and the predictions table.
+    for r in runs:
+        history = read_history(store, r["id"], pandas=True)
+        assert list(history["epoch"]) == list(range(5))
+        assert {"train_iou", "val_iou", "val_predictions"} <= set(history.columns)
+        assert all(ref["_type"] == "table-file" for ref in history["val_predictions"])
+        assert r["summary"]["best_val_iou"] == history["val_iou"].iloc[-1]
+        assert len(store.catalog.versions(f"val_pred_{r['id']}")) == 5
+    # The comparison was logged each time, joining the run's epoch_0 and latest predictions.
+    assert [v.version for v in store.catalog.versions("epoch_comparison")] == [0, 1]
+    assert store.catalog.resolve("raw_data:latest").version == 0  # the same data, not logged again
+    # A rerun prints the same (streams may arrive in other chunks: compare the lines).
+    seen = [without_versions(text_of(o)).split() for o in (first, second)]
+    assert seen[0] == seen[1]
