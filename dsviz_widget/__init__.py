@@ -12,6 +12,7 @@ from dsviz_widget import data_types
 from dsviz_widget._compare import Comparison, compare
 from dsviz_widget._display import show
 from dsviz_widget._errors import (
+    CellTypeError,
     DsvizError,
     ImmutableError,
     IntegrityError,
@@ -32,7 +33,7 @@ from dsviz_widget._runs import (
     use_artifact,
     verify,
 )
-from dsviz_widget.artifacts import Artifact
+from dsviz_widget.artifacts import Artifact, ArtifactEntry, ArtifactNotLoggedError
 from dsviz_widget.media import Audio, Classes, Image
 from dsviz_widget.table import JoinedTable, Table
 
@@ -52,7 +53,10 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Artifact",
+    "ArtifactEntry",
+    "ArtifactNotLoggedError",
     "Audio",
+    "CellTypeError",
     "Classes",
     "Comparison",
     "ConfigError",
