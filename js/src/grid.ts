@@ -11,7 +11,9 @@ import { formatCount } from "./format";
 import type { Model } from "./model";
 import { drawSummary } from "./summary";
 import type { ThumbStore } from "./thumbs";
-import { layout, rowTop, scrollTopToReveal, visibleRange } from "./virtual";
+import {
+  clampOffset, currentOffset, layout, offsetToReveal, rowTop, visibleRange, wheelPixels, type OwnScroll,
+} from "./virtual";
 
 export interface GridParts {
   thumbs: ThumbStore;
@@ -32,6 +34,8 @@ export class Grid {
   private cursor = -1; // keyboard cursor: view row index
   private anchor = -1;
   private frame = 0;
+  /** Set when the grid itself last scrolled (wheel, keyboard); see `currentOffset`. */
+  private own: OwnScroll | null = null;
   private readonly cleanups: (() => void)[] = [];
 
   constructor(
@@ -50,6 +54,8 @@ export class Grid {
       this.header.scrollLeft = this.scroller.scrollLeft;
       this.schedule();
     }, { passive: true });
+    // Not passive: a compressed scrollbar's wheel steps are taken over (and the default cancelled).
+    this.scroller.addEventListener("wheel", (e) => this.onWheel(e), { passive: false });
     const resize = new ResizeObserver(() => this.schedule());
     resize.observe(this.scroller);
     this.cleanups.push(() => resize.disconnect());
@@ -65,6 +71,7 @@ export class Grid {
     this.cursor = -1;
     for (const el of this.rendered.values()) this.dropRow(el);
     this.rendered.clear();
+    this.own = null;
     this.scroller.scrollTop = 0;
   }
 
@@ -96,8 +103,14 @@ export class Grid {
     return 30;
   }
 
+  /** The scroller's height; 400 before it is laid out, the same everywhere the ratio is computed
+   * (the wheel's precise offset is only trusted under the ratio it was made with). */
+  private get viewport(): number {
+    return this.scroller.clientHeight || 400;
+  }
+
   visibleCount(): number {
-    return Math.ceil((this.scroller.clientHeight || 400) / this.rowHeight) + 10;
+    return Math.ceil(this.viewport / this.rowHeight) + 10;
   }
 
   private schedule(): void {
@@ -119,14 +132,15 @@ export class Grid {
   private renderRows(force: boolean): void {
     const rh = this.rowHeight;
     const count = this.numRows;
-    const viewport = this.scroller.clientHeight || 400;
+    const viewport = this.viewport;
     const { spacer, ratio } = layout(count, rh, viewport);
     const width = this.query.columns.reduce((s, c) => s + c.width, 0) + this.numWidth;
     this.spacer.style.height = `${spacer}px`;
     this.empty.style.display = this.query.numRows === 0 ? "" : "none";
     this.spacer.style.width = `${width}px`;
     const scrollTop = this.scroller.scrollTop;
-    const { first, last } = visibleRange(scrollTop, viewport, rh, count, ratio);
+    const offset = clampOffset(currentOffset(scrollTop, ratio, this.own), count, rh, viewport);
+    const { first, last } = visibleRange(offset, viewport, rh, count);
     this.query.want(first, last);
     const selection = new Set(this.model.get("selection"));
     for (const [i, el] of this.rendered) {
@@ -148,7 +162,7 @@ export class Grid {
         this.rendered.set(i, el);
         this.spacer.appendChild(el);
       }
-      el.style.top = `${rowTop(i, scrollTop, rh, ratio)}px`;
+      el.style.top = `${rowTop(i, scrollTop, offset, rh)}px`;
       const rid = row ? row._row : undefined;
       el.classList.toggle("dv-selected", typeof rid === "number" && selection.has(rid));
       el.classList.toggle("dv-cursor", i === this.cursor);
@@ -194,6 +208,35 @@ export class Grid {
     }
     el.addEventListener("click", (e) => this.onRowClick(index, e));
     return el;
+  }
+
+  /** Show virtual `offset`: scrollTop gets its compressed, rounded copy and the grid keeps the
+   * precise value for drawing until something else moves the scroller. */
+  private scrollToOffset(offset: number, ratio: number): void {
+    const next = clampOffset(offset, this.numRows, this.rowHeight, this.viewport);
+    this.scroller.scrollTop = next / ratio;
+    // Read back: the browser rounds and clamps, and the scroll event compares against this value.
+    this.own = { offset: next, scrollTop: this.scroller.scrollTop, ratio };
+  }
+
+  /** Under a compressed scrollbar a native wheel step would move `ratio` times too far, so the
+   * grid moves by the wheel's delta in row space. Uncompressed, the browser scrolls natively. */
+  private onWheel(e: WheelEvent): void {
+    if (e.ctrlKey || e.shiftKey) return; // pinch-zoom; shift+wheel scrolls sideways natively
+    if (Math.abs(e.deltaX) > Math.abs(e.deltaY)) return; // a sideways swipe stays native
+    const rh = this.rowHeight;
+    const viewport = this.viewport;
+    const { ratio } = layout(this.numRows, rh, viewport);
+    if (ratio <= 1) return;
+    const offset = clampOffset(currentOffset(this.scroller.scrollTop, ratio, this.own), this.numRows, rh, viewport);
+    const next = clampOffset(offset + wheelPixels(e.deltaY, e.deltaMode, rh, viewport), this.numRows, rh, viewport);
+    // At either end the wheel is left to the page, which then scrolls as it would natively.
+    if (next === offset) return;
+    e.preventDefault();
+    // The default carried the sideways part of a diagonal swipe too.
+    if (e.deltaX !== 0) this.scroller.scrollLeft += wheelPixels(e.deltaX, e.deltaMode, rh, this.scroller.clientWidth);
+    this.scrollToOffset(next, ratio);
+    this.schedule();
   }
 
   // ---- header ---------------------------------------------------------------------------
@@ -260,9 +303,11 @@ export class Grid {
     const n = this.numRows;
     if (n === 0) return;
     this.cursor = Math.max(0, Math.min(n - 1, (this.cursor < 0 ? -1 : this.cursor) + delta));
-    const { ratio } = layout(n, this.rowHeight, this.scroller.clientHeight);
-    const top = scrollTopToReveal(this.cursor, this.scroller.scrollTop, this.scroller.clientHeight, this.rowHeight, ratio);
-    if (top !== null) this.scroller.scrollTop = top;
+    const viewport = this.viewport;
+    const { ratio } = layout(n, this.rowHeight, viewport);
+    const offset = currentOffset(this.scroller.scrollTop, ratio, this.own);
+    const next = offsetToReveal(this.cursor, offset, viewport, this.rowHeight);
+    if (next !== null) this.scrollToOffset(next, ratio);
     const rid = this.query.row(this.cursor)?._row;
     if (!this.query.grouped && typeof rid === "number") {
       this.anchor = this.cursor;

@@ -4,7 +4,12 @@
 // time on every count change), which is fine for 10^4 rows and unusable for 10^7. With a fixed
 // row height the window is plain arithmetic. Browsers also cap an element's height (~17-33M px),
 // so past MAX_SCROLL_PX the scrollbar is compressed: scrollTop maps linearly onto the virtual
-// offset, and rows are placed relative to the current scroll position.
+// offset (the px distance from row 0's top to the viewport's top), and rows are placed relative
+// to the current scroll position.
+//
+// Compression would also multiply every wheel step by the ratio (one notch moving hundreds of
+// rows), so the grid moves the virtual offset itself on wheel events and keeps it as a float:
+// scrollTop is a rounded, compressed copy and cannot carry a 3 px step through a 40x ratio.
 
 export const MAX_SCROLL_PX = 8_000_000;
 
@@ -27,29 +32,66 @@ export interface Range {
   last: number; // inclusive; last < first when empty
 }
 
-/** Rows intersecting the viewport, widened by `overscan` rows each side. */
+/** Rows intersecting the viewport at virtual `offset`, widened by `overscan` rows each side. */
 export function visibleRange(
-  scrollTop: number, viewport: number, rowHeight: number, count: number, ratio: number, overscan = 6,
+  offset: number, viewport: number, rowHeight: number, count: number, overscan = 6,
 ): Range {
   if (count <= 0) return { first: 0, last: -1 };
-  const offset = scrollTop * ratio;
   const first = Math.max(0, Math.floor(offset / rowHeight) - overscan);
   const last = Math.min(count - 1, Math.ceil((offset + viewport) / rowHeight) + overscan - 1);
   return { first, last };
 }
 
-/** Top of row `index` inside the spacer, px. */
-export function rowTop(index: number, scrollTop: number, rowHeight: number, ratio: number): number {
-  return scrollTop + (index * rowHeight - scrollTop * ratio);
+/** Top of row `index` inside the spacer, px, when the viewport shows virtual `offset` and the
+ * scroller's real scrollTop is `scrollTop`. */
+export function rowTop(index: number, scrollTop: number, offset: number, rowHeight: number): number {
+  return scrollTop + (index * rowHeight - offset);
 }
 
-/** The scrollTop that brings row `index` into view (minimal movement), or null if it is. */
-export function scrollTopToReveal(
-  index: number, scrollTop: number, viewport: number, rowHeight: number, ratio: number,
+/** The largest virtual offset: the last row's bottom at the viewport's bottom. */
+export function maxOffset(count: number, rowHeight: number, viewport: number): number {
+  return Math.max(0, Math.max(0, count) * rowHeight - viewport);
+}
+
+export function clampOffset(offset: number, count: number, rowHeight: number, viewport: number): number {
+  return Math.min(maxOffset(count, rowHeight, viewport), Math.max(0, offset));
+}
+
+/** The virtual offset that brings row `index` into view (minimal movement), or null if it is. */
+export function offsetToReveal(
+  index: number, offset: number, viewport: number, rowHeight: number,
 ): number | null {
-  const offset = scrollTop * ratio;
   const top = index * rowHeight;
-  if (top < offset) return top / ratio;
-  if (top + rowHeight > offset + viewport) return (top + rowHeight - viewport) / ratio;
+  if (top < offset) return top;
+  if (top + rowHeight > offset + viewport) return top + rowHeight - viewport;
   return null;
+}
+
+// WheelEvent.deltaMode values (the DOM constants, without needing a DOM in tests).
+const DOM_DELTA_LINE = 1;
+const DOM_DELTA_PAGE = 2;
+
+/** A wheel delta in px: a "line" is one row, a "page" a screenful. */
+export function wheelPixels(delta: number, deltaMode: number, rowHeight: number, viewport: number): number {
+  if (deltaMode === DOM_DELTA_LINE) return delta * rowHeight;
+  if (deltaMode === DOM_DELTA_PAGE) return delta * viewport;
+  return delta;
+}
+
+/** Where the grid last put the scroller itself: the precise offset it meant, the scrollTop the
+ * browser made of it, and the ratio both were computed under. */
+export interface OwnScroll {
+  offset: number;
+  scrollTop: number;
+  ratio: number;
+}
+
+/** The virtual offset to draw: the grid's own precise one while the scroller is still where the
+ * grid put it, else (thumb drag, native scrolling, a new layout) the scrollbar's position.
+ *
+ * "Where the grid put it" allows under one px: Chromium reads a fractional scrollTop back as set,
+ * then snaps it to whole pixels at the next frame, and that snap is not the user moving. */
+export function currentOffset(scrollTop: number, ratio: number, own: OwnScroll | null): number {
+  if (own && Math.abs(own.scrollTop - scrollTop) < 1 && own.ratio === ratio) return own.offset;
+  return scrollTop * ratio;
 }
