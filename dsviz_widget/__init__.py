@@ -18,6 +18,7 @@ from dsviz_widget._errors import (
     IntegrityError,
     NotFoundError,
     StoreError,
+    TableArgumentError,
     UnsafePathError,
     ValidationError,
 )
@@ -38,6 +39,9 @@ from dsviz_widget.media import Audio, Classes, Image
 from dsviz_widget.table import JoinedTable, Table
 
 __version__ = "0.1.0"
+
+#: W&B's base error class is ``wandb.Error``; ours is :class:`DsvizError`.
+Error = DsvizError
 
 
 def __getattr__(name: str) -> Any:
@@ -61,6 +65,7 @@ __all__ = [
     "Comparison",
     "ConfigError",
     "DsvizError",
+    "Error",
     "Image",
     "ImmutableError",
     "IntegrityError",
@@ -69,6 +74,7 @@ __all__ = [
     "Run",
     "StoreError",
     "Table",
+    "TableArgumentError",
     "UnsafePathError",
     "ValidationError",
     "__version__",

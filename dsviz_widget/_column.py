@@ -21,7 +21,7 @@ from dsviz_widget._cells import (
     native_column,
     to_cell,
 )
-from dsviz_widget._errors import ValidationError
+from dsviz_widget._errors import TableArgumentError, ValidationError
 from dsviz_widget._format import MEDIA_KINDS, STORAGE_TYPES, kind_of_arrow
 
 
@@ -209,7 +209,10 @@ def check_names(names: list[Any]) -> list[str]:
     seen: set[str] = set()
     for name in names:
         if not isinstance(name, str) or not name:
-            raise ValidationError(f"column names must be non-empty strings, got {name!r}")
+            raise TableArgumentError(
+                f"column names must be non-empty strings, got {name!r} (rows go in data=, "
+                "as in Table(columns=[...], data=rows))"
+            )
         # Arrow, Parquet and DuckDB hold any UTF-8 text as a name, but nothing else: NUL ends
         # a C string and a lone surrogate is not UTF-8.
         if "\x00" in name:

@@ -32,6 +32,16 @@ class CellTypeError(ValidationError, TypeError):
     """
 
 
+class TableArgumentError(ValidationError, AssertionError):
+    """A ``Table`` argument is malformed: column names that are not names (rows passed as
+    ``columns``), a ``dataframe`` that is not a DataFrame, an unknown ``log_mode``, a column
+    of the wrong length, a second primary key.
+
+    Also an ``AssertionError``: W&B's ``Table`` asserts these, and code written for W&B
+    (its tests included) expects one.
+    """
+
+
 class UnsafePathError(ValidationError):
     """A name or path would escape its directory (``..``, absolute, NUL, backslash, ...)."""
 

@@ -58,7 +58,7 @@ def lineage(obj: Artifact | Run | str, dir: str | os.PathLike[str] | None = None
     if isinstance(obj, Run):
         store, start = obj.store, f"run:{obj.id}"
     elif isinstance(obj, Artifact):
-        if obj._store is None or obj.version is None:
+        if obj._store is None or obj.is_draft():
             raise ValidationError(f"artifact {obj.name!r} is not logged yet")
         store, start = obj._store, f"artifact:{obj.qualified_name}"
     elif isinstance(obj, str):

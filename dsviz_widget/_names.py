@@ -126,7 +126,7 @@ def check_entry_name(name: object, *, what: str = "entry name") -> str:
         raise UnsafePathError(f"{what} must be a string, got {type(name).__name__}")
     problem = _entry_problem(name)
     if problem:
-        raise UnsafePathError(f"unsafe {what} {name!r}: {problem}")
+        raise UnsafePathError(f"Invalid artifact path {name!r} ({what}): {problem}")
     return name
 
 

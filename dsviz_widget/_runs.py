@@ -291,7 +291,7 @@ class Run:
         and record that this run used it. ``type``, if given, must be the artifact's type."""
         self._check_active("use_artifact")
         if isinstance(artifact_or_name, Artifact):
-            if artifact_or_name.version is None:
+            if artifact_or_name.is_draft():
                 raise ValidationError(
                     f"artifact {artifact_or_name.name!r} is not logged yet; log it first"
                 )

@@ -37,7 +37,12 @@ from dsviz_widget._column import (
     fill_from_series,
     fill_from_values,
 )
-from dsviz_widget._errors import CellTypeError, NotFoundError, ValidationError
+from dsviz_widget._errors import (
+    CellTypeError,
+    NotFoundError,
+    TableArgumentError,
+    ValidationError,
+)
 from dsviz_widget._format import (
     JSON_KINDS,
     MEDIA_KINDS,
@@ -210,7 +215,7 @@ class MemoryColumns:
         """Append a column (its name checked by the caller)."""
         n = len(data)
         if n != self.num_rows and self.cols:
-            raise ValidationError(
+            raise TableArgumentError(
                 f"column {name!r} has {n} values but the table has {self.num_rows} rows"
             )
         col = Column(name)

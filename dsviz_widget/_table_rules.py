@@ -17,7 +17,7 @@ import numpy as np
 
 from dsviz_widget._column import check_names
 from dsviz_widget._column_types import DEFAULT_COLUMNS, Rule, TableIndex, key_rule, rules_for
-from dsviz_widget._errors import CellTypeError, ValidationError
+from dsviz_widget._errors import CellTypeError, TableArgumentError, ValidationError
 from dsviz_widget._table_memory import MemoryColumns
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class ColumnRules:
         if have == name:
             return
         if have is not None:
-            raise ValidationError(
+            raise TableArgumentError(
                 f"cannot set {name!r} as the primary key: {have!r} is already the primary key"
             )
         if name in self.foreign:
@@ -144,6 +144,11 @@ def build(
         data = rows
     if data is not None and _is_dataframe(data):
         dataframe, data = cast("pd.DataFrame", data), None
+    if dataframe is not None and not _is_dataframe(dataframe):
+        raise TableArgumentError(
+            f"dataframe must be a pandas DataFrame, got {type(dataframe).__name__} (give rows "
+            "as data=)"
+        )
     if dataframe is not None:
         if data is not None:
             raise ValidationError("give either data or dataframe, not both")

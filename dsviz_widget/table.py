@@ -27,7 +27,12 @@ import pyarrow as pa
 from dsviz_widget import _display, _format
 from dsviz_widget._column import check_names
 from dsviz_widget._column_types import LOG_MODES, Rows, TableIndex, key_rule, rule_for
-from dsviz_widget._errors import CellTypeError, NotFoundError, ValidationError
+from dsviz_widget._errors import (
+    CellTypeError,
+    NotFoundError,
+    TableArgumentError,
+    ValidationError,
+)
 from dsviz_widget._table_memory import MemoryColumns
 from dsviz_widget._table_parquet import ParquetColumns, TableOrigin
 from dsviz_widget._table_rules import PK_LABEL, ColumnRules, build, computed_columns
@@ -127,7 +132,7 @@ class Table:
         log_mode: str = "IMMUTABLE",
     ) -> None:
         if log_mode not in LOG_MODES:
-            raise ValidationError(f"log_mode must be one of {list(LOG_MODES)}, got {log_mode!r}")
+            raise TableArgumentError(f"log_mode must be one of {list(LOG_MODES)}, got {log_mode!r}")
         self.log_mode = log_mode
         self._backend, self._rules = build(
             columns, data, rows, dataframe, dtype, optional, bool(allow_mixed_types)
@@ -215,11 +220,7 @@ class Table:
         ``optional=False`` refuses None and NaN (W&B's default; ours is True, as our columns
         are nullable: see docs/wandb-compat.md).
         """
-        if self.log_mode == "INCREMENTAL":
-            raise ValidationError(
-                "add_column is not supported for tables with log_mode='INCREMENTAL' (they only "
-                "grow by rows, as in W&B); use log_mode 'MUTABLE' or 'IMMUTABLE'"
-            )
+        self._check_not_incremental("add_column")
         check_names([*self.columns, name])
         if not optional:
             rule = rule_for(None, False)
@@ -239,8 +240,16 @@ class Table:
         >>> t.get_column("diff")
         [2, -2]
         """
+        self._check_not_incremental("add_computed_columns")
         for key, values in computed_columns(self.columns, self.iterrows(), fn).items():
             self.add_column(key, values)
+
+    def _check_not_incremental(self, operation: str) -> None:
+        if self.log_mode == "INCREMENTAL":  # W&B's message, word for word
+            raise ValidationError(
+                f"Operation '{operation}' is not supported for tables with "
+                "log_mode='INCREMENTAL'. Use a different log mode like 'MUTABLE' or 'IMMUTABLE'."
+            )
 
     def cast(self, col_name: str, dtype: Any, optional: bool = False) -> None:
         """Declare what a column holds, as W&B's ``cast``: every value already there must fit

@@ -114,6 +114,42 @@ def test_log_mode_incremental_refuses_add_column_and_bad_modes_are_named() -> No
         dv.Table(["a"], log_mode="APPEND")
 
 
+def test_incremental_errors_are_wandb_errors_with_wandb_wording() -> None:
+    t = dv.Table(["a", "b"], log_mode="INCREMENTAL")
+    for call in (lambda: t.add_column("c", []), lambda: t.add_computed_columns(lambda i, r: {})):
+        with pytest.raises(dv.Error) as err:
+            call()
+        assert "is not supported for tables with log_mode='INCREMENTAL'. Use a different log " in (
+            str(err.value)
+        )
+    assert dv.Error is dv.DsvizError
+    with pytest.raises(dv.Error, match="Operation 'add_computed_columns'"):
+        t.add_computed_columns(lambda i, r: {})
+
+
+def test_malformed_table_arguments_are_assertion_errors_as_in_wandb() -> None:
+    rows = [["a", 1, True], ["b", 2, False]]
+    cases = [
+        lambda: dv.Table(rows),  # rows passed as columns
+        lambda: dv.Table(np.array(rows)),
+        lambda: dv.Table(pd.DataFrame(rows)),
+        lambda: dv.Table(dataframe=rows),  # a list is not a DataFrame
+        lambda: dv.Table(dataframe=np.array(rows)),
+        lambda: dv.Table(["a"], log_mode="INVALID_MODE"),
+        lambda: dv.Table(["n"], data=[[1], [2]]).add_column("s", ["x"]),  # wrong length
+    ]
+    for make in cases:
+        with pytest.raises(AssertionError) as err:
+            make()
+        assert isinstance(err.value, dv.TableArgumentError)
+        assert isinstance(err.value, dv.ValidationError)  # and a ValueError, as before
+    t = dv.Table(["id", "b"], data=[["1", "a"]])
+    t.set_pk("id")
+    with pytest.raises(AssertionError, match="already the primary key"):
+        t.set_pk("b")
+    assert dv.Table(data=pd.DataFrame(rows)).data == rows  # a DataFrame as data= still works
+
+
 # -- methods -----------------------------------------------------------------------------------
 def test_iterrows_yields_int_indexes_and_rows() -> None:
     t = dv.Table(["b"], data=[["a"], ["b"]])

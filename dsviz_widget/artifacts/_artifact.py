@@ -89,6 +89,11 @@ class Artifact:
         self._name = check_artifact_name(name)
         if not isinstance(type, str) or not type.strip():
             raise ValidationError("artifact type must be a non-empty string, e.g. 'dataset'")
+        if type == "job" or type.startswith("wandb-"):
+            raise ValidationError(
+                f"artifact type {type!r}: the types 'job' and 'wandb-*' are reserved for "
+                "internal use (as in W&B)"
+            )
         if incremental:
             raise ValidationError(
                 "incremental artifacts are not supported: build the next version with "
@@ -138,7 +143,7 @@ class Artifact:
         self.add(obj, name)
 
     def __getitem__(self, name: str) -> Any:
-        """``art[name]`` is ``art.get(name)`` (None if there is no such entry)."""
+        """``art[name]`` is ``art.get(name)``."""
         return self.get(name)
 
     def add_file(
@@ -283,7 +288,8 @@ class Artifact:
     # -- reading -------------------------------------------------------------------------------
     def get(self, name: str) -> Any:
         """The object added as ``name`` (a Table, Image, ...), the path of a plain file, or
-        None if there is no such entry (as in W&B)."""
+        None if a logged version has no such entry (as in W&B). On a draft, a name not
+        added is W&B's :class:`ArtifactNotLoggedError`."""
         if not isinstance(name, str):
             raise ValidationError(f"entry name must be a string, got {type(name).__name__}")
         if self._row is not None and self._store is not None:
@@ -294,6 +300,8 @@ class Artifact:
             return self._objects[name]
         if name in self._files:
             return self._files[name].path
+        # W&B's get raises on any draft; ours serves what was added and raises otherwise.
+        self._logged("get")
         return None
 
     def get_entry(self, name: str) -> ArtifactEntry:
@@ -371,8 +379,8 @@ class Artifact:
     def _logged(self, what: str) -> tuple[Store, VersionRow]:
         if self._row is None or self._store is None:
             raise ArtifactNotLoggedError(
-                f"Artifact.{what}() needs a logged version; {self._name!r} is not logged yet "
-                "(log it with dv.log_artifact(art) or art.save(), or open one with "
+                f"'Artifact.{what}' used prior to logging artifact: {self._name!r} is not "
+                "logged yet (log it with dv.log_artifact(art) or art.save(), or open one with "
                 "dv.use_artifact)"
             )
         return self._store, self._row
@@ -394,9 +402,14 @@ class Artifact:
         return self.source_name
 
     @property
-    def version(self) -> str | None:
-        """``"vN"`` once logged (as W&B), else None."""
-        return f"v{self._row.version}" if self._row else None
+    def version(self) -> str:
+        """``"vN"`` once logged; before, :class:`ArtifactNotLoggedError` (as W&B)."""
+        return f"v{self._logged('version')[1].version}"
+
+    @property
+    def source_version(self) -> str:
+        """The same as :attr:`version` (W&B's version in the source collection)."""
+        return f"v{self._logged('source_version')[1].version}"
 
     @property
     def version_index(self) -> int | None:
@@ -405,8 +418,9 @@ class Artifact:
 
     @property
     def aliases(self) -> list[str]:
-        """Aliases of this version (``latest`` included while it is the newest)."""
-        return list(self._row.aliases) if self._row else []
+        """Aliases of this version (``latest`` included while it is the newest); before
+        logging, :class:`ArtifactNotLoggedError` (as W&B)."""
+        return list(self._logged("aliases")[1].aliases)
 
     @property
     def id(self) -> str | None:
@@ -445,23 +459,38 @@ class Artifact:
         return self._row.size if self._row else None
 
     @property
-    def file_count(self) -> int | None:
+    def file_count(self) -> int:
         """Number of stored files (manifest entries), once logged."""
-        manifest = self.manifest
-        return len(manifest.entries) if manifest is not None else None
+        store, row = self._logged("file_count")
+        return len(store.manifest(row).entries)
 
     @property
-    def created_at(self) -> str | None:
+    def created_at(self) -> str:
         """When the version was logged: ISO 8601 UTC, ``"2024-05-01T12:00:00Z"``."""
-        if self._row is None:
-            return None
-        when = datetime.fromtimestamp(self._row.created_at, timezone.utc)
-        return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return _iso_utc(self._logged("created_at")[1].created_at)
 
     @property
-    def updated_at(self) -> str | None:
+    def updated_at(self) -> str:
         """Logged versions never change: the same as ``created_at``."""
-        return self.created_at
+        return _iso_utc(self._logged("updated_at")[1].created_at)
+
+    def __getattr__(self, name: str) -> Any:
+        # W&B attributes with no local meaning: before logging W&B's own error (code that
+        # catches ArtifactNotLoggedError behaves the same), after it an AttributeError.
+        # A property that needs a logged version raised ArtifactNotLoggedError (an
+        # AttributeError), which makes Python call __getattr__: raise it again here.
+        is_property = isinstance(getattr(type(self), name, None), property)
+        if name in _WANDB_ONLY or is_property:
+            if self.__dict__.get("_row") is None:
+                raise ArtifactNotLoggedError(
+                    f"'Artifact.{name}' used prior to logging artifact: "
+                    f"{self.__dict__.get('_name')!r} is not logged yet"
+                )
+            raise AttributeError(
+                f"Artifact.{name} is not supported by dsviz_widget (docs/wandb-compat.md, "
+                "Artifacts)"
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def entries(self) -> list[str]:
         """Names of the objects and files in this artifact."""
@@ -537,9 +566,24 @@ class Artifact:
 
     @classmethod
     def _from_row(cls, store: Store, row: VersionRow) -> Artifact:
-        art = cls(row.artifact, row.type, row.description, row.metadata)
+        art = cls(row.artifact, "stored", row.description, row.metadata)
+        art.type = row.type  # as stored, even a type reserved today
         art._bind(store, row)
         return art
+
+
+# W&B's server-side attributes and methods (entities, projects, TTLs, drafts, ...).
+_WANDB_ONLY = frozenset(
+    {
+        "entity", "project", "source_entity", "source_project", "ttl", "commit_hash",
+        "new_draft", "checkout", "verify", "files", "delete", "used_by", "logged_by",
+        "json_encode",
+    }
+)  # fmt: skip
+
+
+def _iso_utc(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _files_of(store: Store, row: VersionRow) -> list[tuple[str, Entry]]:

@@ -100,6 +100,8 @@ class Image:
         self._blob, self._format, self._width, self._height = _pixels(
             data_or_path, mode, normalize, file_type, where
         )
+        # W&B echoes the file_type it was given: "jpg" stays "jpg" (stored as JPEG).
+        self._jpg = file_type == "jpg" and self._format == "jpeg"
         if caption is not None and not isinstance(caption, str):
             raise ValidationError(f"Image caption must be a string, got {type(caption).__name__}")
         if grouping is not None and (isinstance(grouping, bool) or not isinstance(grouping, int)):
@@ -140,8 +142,9 @@ class Image:
 
     @property
     def format(self) -> str:
-        """The stored file format: ``"png"``, ``"jpeg"``, ..."""
-        return self._format
+        """The stored file format: ``"png"``, ``"jpeg"``, ... (``"jpg"`` when
+        ``file_type="jpg"`` was given, as W&B echoes it)."""
+        return "jpg" if self.__dict__.get("_jpg") else self._format
 
     @property
     def caption(self) -> str | None:

@@ -178,7 +178,7 @@ def test_download_rechecks_entry_names_at_write_time(store_dir: Path, tmp_path: 
 
 def test_download_before_logging_is_an_error(store_dir: Path) -> None:
     art = dv.Artifact("draft", type="dataset")
-    with pytest.raises(ArtifactNotLoggedError, match=r"download\(\) needs a logged version"):
+    with pytest.raises(ArtifactNotLoggedError, match=r"'Artifact\.download' used prior to logging"):
         art.download()
     with pytest.raises(AttributeError):  # W&B's ArtifactNotLoggedError is one too
         art.get_entry("x")
@@ -222,7 +222,11 @@ def test_get_of_a_missing_name_is_none_as_in_wandb(store_dir: Path, tmp_path: Pa
     art = _logged_files(tmp_path)
     assert art.get("nope") is None
     assert art["nope"] is None
-    assert dv.Artifact("draft", type="t").get("nope") is None
+    draft = dv.Artifact("draft", type="t")
+    with pytest.raises(ArtifactNotLoggedError, match=r"'Artifact\.get' used prior to logging"):
+        draft.get("nope")
+    with pytest.raises(ArtifactNotLoggedError, match=r"'Artifact\.get' used prior to logging"):
+        draft["nope"]
 
 
 def test_file_downloads_the_one_file_of_a_single_file_artifact(
@@ -289,7 +293,7 @@ def test_a_reference_changed_before_logging_fails_naming_the_entry(
         match=r"reference 'labels\.txt' \(file://.*\) changed since add_reference",
     ):
         dv.log_artifact(art)
-    assert art.version is None
+    assert art.is_draft()
     with pytest.raises(dv.NotFoundError):
         dv.use_artifact("drift:latest")
 
@@ -481,14 +485,11 @@ def test_use_artifact_type_must_match(store_dir: Path, tmp_path: Path) -> None:
 def test_attributes_before_and_after_logging(store_dir: Path, tmp_path: Path) -> None:
     art = dv.Artifact("attrs", type="dataset", description="cars", metadata={"n": 2})
     art.add(dv.Table(columns=["a"], data=[[1], [2]]), "t")
-    assert (art.name, art.version, art.state, art.id, art.digest) == (
-        "attrs",
-        None,
-        "PENDING",
-        None,
-        None,
-    )
+    assert (art.name, art.state, art.id, art.digest) == ("attrs", "PENDING", None, None)
     assert art.is_draft()
+    for attr in ("version", "aliases", "file_count", "created_at", "updated_at"):
+        with pytest.raises(ArtifactNotLoggedError, match=f"'Artifact.{attr}' used prior to"):
+            getattr(art, attr)
     dv.log_artifact(art, aliases=["best"])
     assert (art.name, art.source_name, art.qualified_name) == ("attrs:v0",) * 3
     assert art.version == "v0" and art.version_index == 0
@@ -499,6 +500,7 @@ def test_attributes_before_and_after_logging(store_dir: Path, tmp_path: Path) ->
     assert art.size and art.size > 0 and art.file_count == 1
     assert art.created_at and art.created_at.endswith("Z") and art.updated_at == art.created_at
     assert art.manifest is not None and list(art.manifest.entries) == ["t.table.parquet"]
+    assert art.source_version == "v0"
     again = dv.use_artifact("attrs:best")
     assert (again.id, again.digest, again.name) == (art.id, art.digest, "attrs:v0")
 
@@ -541,3 +543,37 @@ def test_downloaded_files_are_private_copies(store_dir: Path, tmp_path: Path) ->
         == "alpha"
     )
     assert os.access(root / "a.txt", os.W_OK)
+
+
+# -- W&B's own checks on drafts and names (its unit tests' behaviour) -------------------------
+@pytest.mark.parametrize("attr", ["entity", "project", "ttl", "verify", "files", "used_by"])
+def test_wandb_only_attributes_say_not_logged_before_and_unsupported_after(
+    store_dir: Path, attr: str
+) -> None:
+    art = dv.Artifact("wonly", type="dataset")
+    with pytest.raises(ArtifactNotLoggedError, match=f"'Artifact.{attr}' used prior to logging"):
+        getattr(art, attr)
+    art.add(dv.Table(columns=["a"], data=[[1]]), "t")
+    dv.log_artifact(art)
+    with pytest.raises(AttributeError, match="not supported by dsviz_widget") as err:
+        getattr(art, attr)
+    assert not isinstance(err.value, ArtifactNotLoggedError)
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        _ = art.nonsense
+
+
+@pytest.mark.parametrize("kind", ["job", "wandb-history", "wandb-foo"])
+def test_reserved_artifact_types_are_refused(kind: str) -> None:
+    with pytest.raises(ValueError, match="reserved for internal use"):
+        dv.Artifact("x", type=kind)
+
+
+@pytest.mark.parametrize("bad", ["../test.txt", "/test.txt", r"C:\test.txt"])
+def test_unsafe_names_say_invalid_artifact_path(tmp_path: Path, bad: str) -> None:
+    src = tmp_path / "test.txt"
+    src.write_text("hello")
+    art = dv.Artifact("paths", type="dataset")
+    with pytest.raises(ValueError, match="Invalid artifact path"):
+        art.add_file(str(src), name=bad)
+    with pytest.raises(ValueError, match="Invalid artifact path"), art.new_file(bad) as f:
+        f.write("test")
