@@ -12,7 +12,7 @@ import type { Model } from "./model";
 import { drawSummary } from "./summary";
 import type { ThumbStore } from "./thumbs";
 import {
-  clampOffset, currentOffset, layout, offsetToReveal, rowTop, visibleRange, wheelPixels, type OwnScroll,
+  clampOffset, currentOffset, layout, needsResync, offsetToReveal, rowTop, visibleRange, wheelPixels, type OwnScroll,
 } from "./virtual";
 
 export interface GridParts {
@@ -138,6 +138,7 @@ export class Grid {
     this.spacer.style.height = `${spacer}px`;
     this.empty.style.display = this.query.numRows === 0 ? "" : "none";
     this.spacer.style.width = `${width}px`;
+    if (needsResync(this.scroller.scrollTop, ratio, this.own)) this.scrollToOffset(this.own.offset, ratio);
     const scrollTop = this.scroller.scrollTop;
     const offset = clampOffset(currentOffset(scrollTop, ratio, this.own), count, rh, viewport);
     const { first, last } = visibleRange(offset, viewport, rh, count);

@@ -87,11 +87,19 @@ export interface OwnScroll {
 }
 
 /** The virtual offset to draw: the grid's own precise one while the scroller is still where the
- * grid put it, else (thumb drag, native scrolling, a new layout) the scrollbar's position.
+ * grid put it, else (thumb drag, native scrolling) the scrollbar's position.
  *
- * "Where the grid put it" allows under one px: Chromium reads a fractional scrollTop back as set,
- * then snaps it to whole pixels at the next frame, and that snap is not the user moving. */
+ * "Where the grid put it" is within one px of the exact scrollTop the offset maps to: Chromium
+ * may read a fractional scrollTop back as set, floored or rounded, and snaps it to whole pixels
+ * at the next frame; none of that is the user moving. A new layout (the viewport or the count
+ * changed the ratio) keeps the offset too: the same rows stay on screen, and the caller moves
+ * the scroller to the new ratio (`needsResync`). */
 export function currentOffset(scrollTop: number, ratio: number, own: OwnScroll | null): number {
-  if (own && Math.abs(own.scrollTop - scrollTop) < 1 && own.ratio === ratio) return own.offset;
+  if (own && Math.abs(own.offset / own.ratio - scrollTop) <= 1) return own.offset;
   return scrollTop * ratio;
+}
+
+/** The scroller shows the grid's own offset under an old ratio: its scrollTop must be redone. */
+export function needsResync(scrollTop: number, ratio: number, own: OwnScroll | null): own is OwnScroll {
+  return own !== null && own.ratio !== ratio && currentOffset(scrollTop, ratio, own) === own.offset;
 }

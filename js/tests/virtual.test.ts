@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  MAX_SCROLL_PX, clampOffset, currentOffset, layout, offsetToReveal, rowTop, visibleRange, wheelPixels,
+  MAX_SCROLL_PX, clampOffset, currentOffset, layout, needsResync, offsetToReveal, rowTop, visibleRange, wheelPixels,
 } from "../src/virtual";
 
 describe("virtual window", () => {
@@ -81,11 +81,19 @@ describe("wheel under a compressed scrollbar", () => {
     expect(currentOffset(own.scrollTop, ratio, own)).toBe(own.offset);
     // The browser snapping a fractional scrollTop to whole pixels is not a drag.
     expect(currentOffset(own.scrollTop + 0.4, ratio, own)).toBe(own.offset);
-    expect(currentOffset(own.scrollTop + 1, ratio, own)).toBe((own.scrollTop + 1) * ratio);
+    // ... nor is reading it back floored, then snapping it up (both within one px of exact).
+    const exact = own.offset / ratio;
+    expect(currentOffset(Math.floor(exact), ratio, own)).toBe(own.offset);
+    expect(currentOffset(Math.ceil(exact), ratio, own)).toBe(own.offset);
+    expect(currentOffset(Math.ceil(exact) + 1, ratio, own)).toBe((Math.ceil(exact) + 1) * ratio);
     // The scroller moved without the grid: the scrollbar's position wins.
     expect(currentOffset(4_000_000, ratio, own)).toBe(4_000_000 * ratio);
-    // A new layout (count or row height changed) invalidates the precise offset too.
-    expect(currentOffset(own.scrollTop, ratio * 2, own)).toBe(own.scrollTop * ratio * 2);
+    // A new layout (the viewport or count changed) keeps the grid's offset, and asks for the
+    // scroller to be moved to the new ratio; under the same ratio nothing is redone.
+    expect(currentOffset(own.scrollTop, ratio * 2, own)).toBe(own.offset);
+    expect(needsResync(own.scrollTop, ratio * 2, own)).toBe(true);
+    expect(needsResync(own.scrollTop, ratio, own)).toBe(false);
+    expect(needsResync(4_000_000, ratio * 2, own)).toBe(false);
     const bottom = MAX_SCROLL_PX - viewport;
     const range = visibleRange(currentOffset(bottom, ratio, own), viewport, rh, rows, 0);
     expect(range.last).toBe(rows - 1);
