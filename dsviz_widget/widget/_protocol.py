@@ -45,6 +45,11 @@ MIN_THUMB_SIZE = 16
 MAX_THUMB_SIZE = 2_048
 #: Largest media file a ``blob`` request answers with (a long WAV clip is a few MB).
 MAX_BLOB_BYTES = 64 * 1024 * 1024
+#: The widget's ``column_widths`` (px) are held to this range, by the kernel and the grid.
+MIN_COLUMN_WIDTH = 40
+MAX_COLUMN_WIDTH = 2_000
+#: The widget's row densities, smallest rows first.
+DENSITIES: tuple[str, ...] = ("compact", "comfortable", "large")
 
 
 class QuerySpec(TypedDict, total=False):

@@ -37,6 +37,9 @@ VIEW_FIELDS = (
     "hidden_classes",
     "score_threshold",
     "mask_opacity",
+    "column_widths",
+    "pinned",
+    "density",
 )
 FORMAT = 1
 

@@ -13,7 +13,15 @@ import traitlets as t
 from dsviz_widget._errors import ValidationError
 from dsviz_widget.engine import Query, Source
 from dsviz_widget.widget._handler import MessageHandler
-from dsviz_widget.widget._protocol import MAX_PAGE_SIZE, MIN_PAGE_SIZE, CompareInfo, QuerySpec
+from dsviz_widget.widget._protocol import (
+    DENSITIES,
+    MAX_COLUMN_WIDTH,
+    MAX_PAGE_SIZE,
+    MIN_COLUMN_WIDTH,
+    MIN_PAGE_SIZE,
+    CompareInfo,
+    QuerySpec,
+)
 from dsviz_widget.widget._views import NOT_LOGGED, ViewStore
 from dsviz_widget.widget._worker import RequestWorker
 
@@ -76,6 +84,21 @@ class DatasetWidget(anywidget.AnyWidget):
 
     columns = t.List(t.Unicode()).tag(sync=True)
     """Visible columns in order; ``[]`` shows every column."""
+
+    column_widths = t.Dict(value_trait=t.Int()).tag(sync=True)
+    """Column widths in pixels chosen by the user (dragging a header's right edge, or
+    double-clicking it to fit the text), by column key (the name; a compare pair's base name):
+    ``{"label": 220}``. Columns not listed take their default width; widths are held to
+    40-2000 px. They stay while the filter, sort or visible columns change."""
+
+    pinned = t.List(t.Unicode()).tag(sync=True)
+    """Columns pinned to the left, in order, by key (``["id"]``): they are drawn first and stay
+    in view while the grid scrolls sideways. Keys not shown are ignored."""
+
+    density = t.Enum(DENSITIES, "comfortable").tag(sync=True)
+    """Row height: ``"compact"`` (small thumbnails, about 24 px plain rows: many rows per
+    screen), ``"comfortable"`` (the default) or ``"large"`` (big thumbnails). Thumbnails are
+    requested at the size the rows draw them."""
 
     selection = t.List(t.Int()).tag(sync=True)
     """Source row ids (the ``_row`` of each row) of the selected rows; see :attr:`selected`."""
@@ -153,6 +176,13 @@ class DatasetWidget(anywidget.AnyWidget):
     def _valid_page_size(self, proposal: Any) -> int:
         return int(min(MAX_PAGE_SIZE, max(MIN_PAGE_SIZE, proposal["value"])))
 
+    @t.validate("column_widths")
+    def _valid_widths(self, proposal: Any) -> dict[str, int]:
+        return {
+            str(k): int(min(MAX_COLUMN_WIDTH, max(MIN_COLUMN_WIDTH, v)))
+            for k, v in proposal["value"].items()
+        }
+
     @t.validate("mask_opacity")
     def _valid_opacity(self, proposal: Any) -> float:
         return float(min(1.0, max(0.0, proposal["value"])))
@@ -172,7 +202,8 @@ class DatasetWidget(anywidget.AnyWidget):
 
     def save_view(self, name: str) -> None:
         """Save the view state (filter, sort, group_by, columns, hidden classes, score
-        threshold, mask opacity) under ``name``, with the artifact the table was read from.
+        threshold, mask opacity, column widths, pinned columns, density) under ``name``, with
+        the artifact the table was read from.
 
         Saving a name again replaces it. Reopen it with ``dv.show(table, view=name)``.
 
@@ -204,6 +235,9 @@ class DatasetWidget(anywidget.AnyWidget):
             "hidden_classes": {k: list(v) for k, v in self.hidden_classes.items()},
             "score_threshold": float(self.score_threshold),
             "mask_opacity": float(self.mask_opacity),
+            "column_widths": dict(self.column_widths),
+            "pinned": list(self.pinned),
+            "density": str(self.density),
         }
 
     @property

@@ -49,8 +49,16 @@ export class App {
     this.legend = new Legend(model);
     const detailThumbs = new ThumbStore(this.client, 1024, 40);
     this.detail = new Detail(detailThumbs, (col) => this.query.overlay(col), () => this.root.focus());
+    // One store per thumbnail size: a density change asks for thumbnails at its own size, and
+    // going back finds the earlier ones still cached.
+    const thumbs = new Map<number, ThumbStore>();
+    const thumbsOf = (size: number): ThumbStore => {
+      let store = thumbs.get(size);
+      if (!store) thumbs.set(size, (store = new ThumbStore(this.client, size)));
+      return store;
+    };
     this.grid = new Grid(this.query, model, {
-      thumbs: new ThumbStore(this.client, 256),
+      thumbs: thumbsOf,
       audio: new AudioStore(this.client),
       detail: this.detail,
       focus: () => this.root.focus({ preventScroll: true }),
@@ -70,13 +78,16 @@ export class App {
     const onOverlay = (): void => { this.legend.sync(); this.grid.repaint(); this.detail.repaint(); };
     const onSelection = (): void => this.grid.refreshSelection();
     const onHeight = (): void => this.applyHeight();
+    const onDensity = (): void => this.toolbar.syncDensity();
     for (const k of OVERLAY_KEYS) model.on(`change:${k}`, onOverlay);
     model.on("change:selection", onSelection);
     model.on("change:height", onHeight);
+    model.on("change:density", onDensity);
     this.cleanups.push(() => {
       for (const k of OVERLAY_KEYS) model.off(`change:${k}`, onOverlay);
       model.off("change:selection", onSelection);
       model.off("change:height", onHeight);
+      model.off("change:density", onDensity);
     });
     void this.query.start();
   }
@@ -84,6 +95,7 @@ export class App {
   destroy(): void {
     this.query.destroy();
     this.grid.destroy();
+    this.toolbar.destroy();
     for (const c of this.cleanups) c();
     releaseAudio(this.root);
     this.client.close();

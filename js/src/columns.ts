@@ -16,6 +16,8 @@ export interface Column {
   pair: boolean;
   /** Field to sort by when the header is clicked. */
   sortField: string;
+  /** Drawn first and kept in view while the grid scrolls sideways (the `pinned` trait). */
+  pinned: boolean;
 }
 
 /** The source row id the engine adds to a row page; a table cannot have a column of this name. */
@@ -34,7 +36,7 @@ export function widthFor(kind: string, name: string): number {
 function plainColumn(name: string, kind: string, version: number | null): Column {
   return {
     key: name, label: name, kind, fields: [name], width: widthFor(kind, name),
-    version, pair: false, sortField: name,
+    version, pair: false, sortField: name, pinned: false,
   };
 }
 
@@ -65,7 +67,7 @@ export function rowColumns(
         const delta = `${base}@delta`;
         out.push({
           key: base, label: base, kind: "pair", fields, width: widthFor("pair", base), version: null,
-          pair: true, sortField: byName.has(delta) ? delta : (fields[0] as string),
+          pair: true, sortField: byName.has(delta) ? delta : (fields[0] as string), pinned: false,
         });
         continue;
       }

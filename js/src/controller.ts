@@ -8,6 +8,7 @@
 import { decodePage } from "./arrowpage";
 import type { RowData } from "./cells";
 import { RequestError, type RequestClient } from "./client";
+import { arrange, densityOf } from "./colsize";
 import { groupColumns, groupMember, nextSort, rowColumns, type Column } from "./columns";
 import { formatCount } from "./format";
 import type { ClassDef, ClassList, OverlayOptions } from "./imagecell";
@@ -18,6 +19,8 @@ import { MAX_PAGE_SIZE, MIN_PAGE_SIZE } from "./protocol";
 
 // `group` is not among them: Python turns it into `group_row`, which the browser sends.
 const QUERY_KEYS: (keyof ViewState)[] = ["filter", "sort", "group_by", "group_row", "columns", "changed_only"];
+// How the columns are laid out (colsize.ts): the grid redraws, the rows are not refetched.
+const LAYOUT_KEYS: (keyof ViewState)[] = ["column_widths", "pinned", "density"];
 
 
 /**
@@ -61,6 +64,8 @@ export class QueryController {
   // State the grid and the toolbar read (through the getters below) and never write.
   private _info: InfoResponse | null = null;
   private _columns: Column[] = [];
+  /** The columns before the user's layout (widths, pins) is applied. */
+  private baseColumns: Column[] = [];
   private _grouped = false;
   private readonly _classes = new Map<string, ClassList>();
   private readonly _summaries = new Map<string, Summary>();
@@ -97,17 +102,25 @@ export class QueryController {
       this.cache = this.newCache();
       this.queryChanged();
     };
+    const onLayout = (): void => {
+      this.setColumns(this.baseColumns);
+      this.view.update("header");
+      this.view.update("repaint");
+    };
     for (const k of QUERY_KEYS) model.on(`change:${k}`, onQuery);
+    for (const k of LAYOUT_KEYS) model.on(`change:${k}`, onLayout);
     model.on("change:page_size", onPageSize);
     this.cleanups.push(() => {
       for (const k of QUERY_KEYS) model.off(`change:${k}`, onQuery);
+      for (const k of LAYOUT_KEYS) model.off(`change:${k}`, onLayout);
       model.off("change:page_size", onPageSize);
     });
   }
 
   /** The table's description from the kernel; null until it arrives. */
   get info(): InfoResponse | null { return this._info; }
-  /** The grid's columns: row columns, or a group page's once its first page arrived. */
+  /** The grid's columns: row columns, or a group page's once its first page arrived; in the
+   * user's layout (pinned ones first, chosen widths). */
   get columns(): readonly Column[] { return this._columns; }
   /** Whether the rows are groups (grouped and not looking into one). */
   get grouped(): boolean { return this._grouped; }
@@ -275,12 +288,21 @@ export class QueryController {
     this.roles = msg.grouped ? msg.roles : null;
     if (msg.grouped !== this._grouped || (msg.grouped && this._columns.length === 0)) {
       this._grouped = msg.grouped;
-      this._columns = msg.grouped && msg.roles
+      this.setColumns(msg.grouped && msg.roles
         ? groupColumns(page.fields, this._info?.columns ?? [], msg.roles)
-        : this.rowCols();
+        : this.rowCols());
       this.view.update("header");
     }
     return { rows, numRows: msg.num_rows };
+  }
+
+  private setColumns(columns: Column[]): void {
+    this.baseColumns = columns;
+    this._columns = arrange(columns, {
+      widths: this.model.get("column_widths"),
+      pinned: this.model.get("pinned"),
+      density: densityOf(this.model.get("density")),
+    });
   }
 
   private rowCols(): Column[] {
@@ -292,7 +314,7 @@ export class QueryController {
     if (this.filterOverride === null) this.filterError = null;
     this._filterShown = this.filterError;
     this._grouped = this.model.get("group_by").length > 0 && this.model.get("group_row") === null;
-    this._columns = this._grouped ? [] : this.rowCols();
+    this.setColumns(this._grouped ? [] : this.rowCols());
     this.cache.reset();
     clearTimeout(this.summaryTimer);
     this._summaries.clear(); // stale histograms would describe other rows

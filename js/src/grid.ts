@@ -4,6 +4,11 @@
 
 import { releaseAudio, type AudioStore } from "./audio";
 import { renderCell, type CellContext, type RowData } from "./cells";
+import {
+  cellNeed, densityOf, dragResize, fitWidth, headerNeed, isTextual, pinOffsets, rowHeightFor, thumbSize,
+  titleIfClipped, type Density,
+} from "./colsize";
+import type { Column } from "./columns";
 import type { QueryController } from "./controller";
 import type { Detail } from "./detail";
 import { clear, h } from "./dom";
@@ -16,7 +21,8 @@ import {
 } from "./virtual";
 
 export interface GridParts {
-  thumbs: ThumbStore;
+  /** The thumbnail store for thumbnails of this size (longest side, px). */
+  thumbs: (size: number) => ThumbStore;
   audio: AudioStore;
   detail: Detail;
   /** Focus the widget (its root takes the keyboard). */
@@ -36,6 +42,8 @@ export class Grid {
   private frame = 0;
   /** Set when the grid itself last scrolled (wheel, keyboard); see `currentOffset`. */
   private own: OwnScroll | null = null;
+  /** Left offsets of the pinned columns (they stick there while the grid scrolls sideways). */
+  private pins = new Map<string, number>();
   private readonly cleanups: (() => void)[] = [];
 
   constructor(
@@ -56,6 +64,11 @@ export class Grid {
     }, { passive: true });
     // Not passive: a compressed scrollbar's wheel steps are taken over (and the default cancelled).
     this.scroller.addEventListener("wheel", (e) => this.onWheel(e), { passive: false });
+    // Measured on hover, not when drawn: a layout read per cell per frame would cost scrolling.
+    this.scroller.addEventListener("mouseover", (e) => {
+      const cell = e.target instanceof Element ? e.target.closest<HTMLElement>(".dv-cell") : null;
+      if (cell && !cell.classList.contains("dv-rownum")) titleIfClipped(cell);
+    }, { passive: true });
     const resize = new ResizeObserver(() => this.schedule());
     resize.observe(this.scroller);
     this.cleanups.push(() => resize.disconnect());
@@ -95,12 +108,12 @@ export class Grid {
 
   // ---- layout ---------------------------------------------------------------------------
 
+  private get density(): Density {
+    return densityOf(this.model.get("density"));
+  }
+
   private get rowHeight(): number {
-    const columns = this.query.columns;
-    if (this.query.grouped) return columns.some((c) => c.kind === "samples") ? 60 : 32;
-    if (columns.some((c) => c.kind === "image")) return 96;
-    if (columns.some((c) => c.pair || c.kind === "audio")) return 40;
-    return 30;
+    return rowHeightFor(this.query.columns, this.query.grouped, this.density);
   }
 
   /** The scroller's height; 400 before it is laid out, the same everywhere the ratio is computed
@@ -135,6 +148,7 @@ export class Grid {
     const viewport = this.viewport;
     const { spacer, ratio } = layout(count, rh, viewport);
     const width = this.query.columns.reduce((s, c) => s + c.width, 0) + this.numWidth;
+    this.pins = pinOffsets(this.query.columns, this.numWidth);
     this.spacer.style.height = `${spacer}px`;
     this.empty.style.display = this.query.numRows === 0 ? "" : "none";
     this.spacer.style.width = `${width}px`;
@@ -177,7 +191,7 @@ export class Grid {
 
   private cellContext(): CellContext {
     return {
-      thumbs: this.parts.thumbs,
+      thumbs: this.parts.thumbs(thumbSize(this.density)),
       audio: this.parts.audio,
       overlay: (c) => this.query.overlay(c),
       rowHeight: this.rowHeight,
@@ -191,10 +205,13 @@ export class Grid {
     el.style.height = `${rh}px`;
     el.dataset.index = String(index);
     el.dataset.loaded = row ? "1" : "0";
-    el.appendChild(h("div", { class: "dv-cell dv-rownum", text: formatCount(index + 1), style: { width: `${this.numWidth}px` } }));
+    const num = h("div", { class: "dv-cell dv-rownum", text: formatCount(index + 1), style: { width: `${this.numWidth}px` } });
+    this.stick(num, this.pins.size > 0 ? 0 : undefined, false);
+    el.appendChild(num);
     for (const col of this.query.columns) {
       const cell = h("div", { class: "dv-cell", attrs: { role: "gridcell", "data-col": col.key } });
       cell.style.width = `${col.width}px`;
+      this.stick(cell, this.pins.get(col.key), this.isLastPin(col));
       if (col.version !== null) cell.classList.add(`dv-ver${col.version}`);
       if (row) renderCell(cell, col, row, ctx);
       else cell.classList.add("dv-placeholder");
@@ -245,7 +262,10 @@ export class Grid {
   renderHeader(): void {
     clear(this.headerInner);
     const sort = this.model.get("sort");
-    this.headerInner.appendChild(h("div", { class: "dv-hcell dv-rownum", text: "#", style: { width: `${this.numWidth}px` } }));
+    this.pins = pinOffsets(this.query.columns, this.numWidth);
+    const num = h("div", { class: "dv-hcell dv-rownum", text: "#", style: { width: `${this.numWidth}px` } });
+    this.stick(num, this.pins.size > 0 ? 0 : undefined, false);
+    this.headerInner.appendChild(num);
     for (const col of this.query.columns) {
       const idx = sort.findIndex((s) => s === col.sortField || s === `-${col.sortField}`);
       const desc = idx >= 0 && (sort[idx] as string).startsWith("-");
@@ -257,6 +277,7 @@ export class Grid {
         attrs: { role: "columnheader", "data-col": col.key, "aria-sort": idx < 0 ? "none" : desc ? "descending" : "ascending" },
       }, [h("div", { class: "dv-htop" }, [name, h("span", { class: "dv-sort", text: arrow })])]);
       hc.style.width = `${col.width}px`;
+      this.stick(hc, this.pins.get(col.key), this.isLastPin(col));
       if (col.version !== null) hc.classList.add(`dv-ver${col.version}`);
       if (col.pair) {
         const legend = h("div", { class: "dv-pair-legend" });
@@ -267,8 +288,73 @@ export class Grid {
         if (s) hc.appendChild(drawSummary(s, col.width - 14, 36));
       }
       hc.addEventListener("click", (e) => this.query.sortBy(col, e.shiftKey));
+      hc.appendChild(this.resizeHandle(col, hc));
       this.headerInner.appendChild(hc);
     }
+  }
+
+  // ---- column layout (rules in colsize.ts) ------------------------------------------------
+
+  /** Make a header or row cell stick at `left` px (a pinned column), or not (undefined). */
+  private stick(el: HTMLElement, left: number | undefined, last: boolean): void {
+    el.classList.toggle("dv-pinned", left !== undefined);
+    el.classList.toggle("dv-pin-last", last);
+    el.style.left = left === undefined ? "" : `${left}px`;
+  }
+
+  private isLastPin(col: Column): boolean {
+    const pinned = this.query.columns.filter((c) => c.pinned);
+    return pinned.length > 0 && pinned[pinned.length - 1] === col;
+  }
+
+  /** The right edge of a header cell: drag to resize, double-click to fit. Its clicks never
+   * reach the header cell, so a resize never sorts. */
+  private resizeHandle(col: Column, hc: HTMLElement): HTMLElement {
+    const handle = h("div", {
+      class: "dv-resize", title: "drag to resize, double-click to fit",
+      attrs: { role: "separator", "aria-orientation": "vertical", "aria-label": `resize ${col.label}` },
+    });
+    handle.addEventListener("pointerdown", (e) => dragResize(handle, this.el, e, col.width,
+      (w) => this.showWidth(col.key, w),
+      (w) => this.setWidth(col.key, w)));
+    handle.addEventListener("click", (e) => e.stopPropagation());
+    handle.addEventListener("dblclick", (e) => {
+      e.stopPropagation();
+      this.fit(col, hc);
+    });
+    return handle;
+  }
+
+  private cellsOf(key: string): HTMLElement[] {
+    const sel = `[data-col="${CSS.escape(key)}"]`;
+    return [...this.headerInner.querySelectorAll<HTMLElement>(sel), ...this.spacer.querySelectorAll<HTMLElement>(sel)];
+  }
+
+  /** While dragging: move the header and the drawn cells now; the model gets the width (and
+   * everything is redrawn at it) when the drag ends. */
+  private showWidth(key: string, width: number): void {
+    for (const el of this.cellsOf(key)) el.style.width = `${width}px`;
+    const columns = this.query.columns.map((c) => (c.key === key ? { ...c, width } : c));
+    for (const [k, left] of pinOffsets(columns, this.numWidth)) for (const el of this.cellsOf(k)) el.style.left = `${left}px`;
+    this.spacer.style.width = `${columns.reduce((s, c) => s + c.width, 0) + this.numWidth}px`;
+  }
+
+  private setWidth(key: string, width: number | null): void {
+    const next = { ...this.model.get("column_widths") };
+    if (width === null) delete next[key];
+    else next[key] = width;
+    this.query.setState("column_widths", next);
+  }
+
+  /** Fit a text column to its header and the widest value drawn; other columns go back to
+   * their default width. */
+  private fit(col: Column, hc: HTMLElement): void {
+    if (!isTextual(col)) {
+      this.setWidth(col.key, null);
+      return;
+    }
+    const cells = [...this.spacer.querySelectorAll<HTMLElement>(`.dv-row[data-loaded="1"] .dv-cell[data-col="${CSS.escape(col.key)}"]`)];
+    this.setWidth(col.key, fitWidth(headerNeed(hc), cells.map(cellNeed)));
   }
 
   // ---- interaction ----------------------------------------------------------------------

@@ -42,6 +42,12 @@ export const MAX_THUMB_SIZE = 2048;
 
 export const MAX_BLOB_BYTES = 67108864;
 
+export const MIN_COLUMN_WIDTH = 40;
+
+export const MAX_COLUMN_WIDTH = 2000;
+
+export const DENSITIES = ["compact", "comfortable", "large"] as const;
+
 /** The structured query the browser sends; never SQL. All fields optional. */
 export interface QuerySpec {
   filter?: string;
@@ -232,6 +238,9 @@ export interface DatasetWidgetState {
   group: Record<string, unknown> | null;
   group_row: number | null;
   columns: string[];
+  column_widths: Record<string, number>;
+  pinned: string[];
+  density: "compact" | "comfortable" | "large";
   selection: number[];
   page_size: number;
   height: number;

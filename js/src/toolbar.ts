@@ -2,10 +2,13 @@
 // "changed rows only" toggle (compare views), the group chips and the status line. They show
 // the query controller's state and turn the user's choices into its intents.
 
+import { densityOf } from "./colsize";
+import { ColumnsMenu } from "./columnsmenu";
 import type { FilterProblem, QueryController } from "./controller";
 import { clear, h } from "./dom";
 import { FilterBar } from "./filterbar";
 import type { Model } from "./model";
+import { DENSITIES } from "./protocol";
 
 export class Toolbar {
   /** The row of controls above the grid. */
@@ -16,7 +19,8 @@ export class Toolbar {
   readonly status: HTMLElement;
   private readonly filterBar: FilterBar;
   private readonly groupSelect: HTMLSelectElement;
-  private readonly columnsMenu: HTMLElement;
+  private readonly columnsMenu: ColumnsMenu;
+  private readonly densitySelect: HTMLSelectElement;
   private readonly changedBox: HTMLLabelElement;
   private shownProblem: FilterProblem | null = null;
 
@@ -31,15 +35,18 @@ export class Toolbar {
       this.groupSelect.value = "";
       if (v) query.groupBy(v);
     });
-    const columnsButton = h("button", { class: "dv-button", text: "Columns", attrs: { type: "button" } });
-    this.columnsMenu = h("div", { class: "dv-menu" });
-    columnsButton.addEventListener("click", () => this.toggleColumnsMenu());
+    this.columnsMenu = new ColumnsMenu(query, model);
+    // Not a .dv-select: "the" select of the toolbar is the group-by menu.
+    this.densitySelect = h("select", { class: "dv-density", title: "row height", attrs: { "aria-label": "row density" } });
+    for (const d of DENSITIES) this.densitySelect.appendChild(h("option", { text: `${d} rows`, attrs: { value: d } }));
+    this.densitySelect.value = densityOf(model.get("density"));
+    this.densitySelect.addEventListener("change", () => query.setState("density", densityOf(this.densitySelect.value)));
     const changedInput = h("input", { attrs: { type: "checkbox" } });
     changedInput.addEventListener("change", () => query.setState("changed_only", changedInput.checked));
     this.changedBox = h("label", { class: "dv-toggle" }, [changedInput, h("span", { text: "changed rows only" })]);
     this.changedBox.style.display = "none";
     this.el = h("div", { class: "dv-toolbar" }, [
-      this.filterBar.el, this.groupSelect, h("div", { class: "dv-menu-wrap" }, [columnsButton, this.columnsMenu]), this.changedBox,
+      this.filterBar.el, this.groupSelect, this.columnsMenu.el, this.densitySelect, this.changedBox,
     ]);
     this.chips = h("div", { class: "dv-chips" });
     this.status = h("div", { class: "dv-status", attrs: { "aria-live": "polite" } });
@@ -51,6 +58,15 @@ export class Toolbar {
     if (!info) return;
     this.changedBox.style.display = info.compare ? "" : "none";
     this.filterBar.columns = info.columns.map((c) => c.name);
+  }
+
+  /** The density changed (here or from Python): show it. */
+  syncDensity(): void {
+    this.densitySelect.value = densityOf(this.model.get("density"));
+  }
+
+  destroy(): void {
+    this.columnsMenu.destroy();
   }
 
   /** The query changed: show it (typed filter, groups) and its pending state. */
@@ -99,27 +115,5 @@ export class Toolbar {
       this.chips.appendChild(h("span", { class: "dv-chip dv-chip-group", text: text }));
     }
     this.chips.style.display = this.chips.childElementCount ? "" : "none";
-  }
-
-  private toggleColumnsMenu(): void {
-    const open = this.columnsMenu.style.display === "block";
-    this.columnsMenu.style.display = open ? "none" : "block";
-    if (open) return;
-    clear(this.columnsMenu);
-    const all = this.query.allColumns();
-    const visible = new Set(this.model.get("columns"));
-    const allVisible = visible.size === 0;
-    for (const col of all) {
-      const box = h("input", { attrs: { type: "checkbox" } });
-      box.checked = allVisible || visible.has(col.key);
-      box.addEventListener("change", () => {
-        const current = new Set(this.model.get("columns").length ? this.model.get("columns") : all.map((c) => c.key));
-        if (box.checked) current.add(col.key);
-        else current.delete(col.key);
-        const next = all.map((c) => c.key).filter((k) => current.has(k));
-        this.query.setState("columns", next.length === all.length ? [] : next);
-      });
-      this.columnsMenu.appendChild(h("label", { class: "dv-menu-item" }, [box, h("span", { text: col.label })]));
-    }
   }
 }

@@ -31,6 +31,9 @@ STATE = {
     "hidden_classes": {"image": [1, 3]},
     "score_threshold": 0.25,
     "mask_opacity": 0.8,
+    "column_widths": {"label": 220},
+    "pinned": ["id"],
+    "density": "compact",
 }
 
 
