@@ -183,8 +183,8 @@ export function headerNeed(hcell: HTMLElement): number {
 
 /**
  * Run a resize drag from a pointerdown on `handle`: `onMove` gets each new width, `onEnd` the
- * last one (only if it changed). The pointer is captured, so the drag follows it outside the
- * header; `host` shows the resize cursor meanwhile.
+ * last one, or null if it did not change. The pointer is captured, so the drag follows it
+ * outside the header; `host` shows the resize cursor meanwhile. Returns whether a drag started.
  */
 export function dragResize(
   handle: HTMLElement,
@@ -192,9 +192,9 @@ export function dragResize(
   e: PointerEvent,
   start: number,
   onMove: (width: number) => void,
-  onEnd: (width: number) => void,
-): void {
-  if (e.button !== 0) return;
+  onEnd: (width: number | null) => void,
+): boolean {
+  if (e.button !== 0) return false;
   e.preventDefault();
   e.stopPropagation();
   const x0 = e.clientX;
@@ -212,9 +212,10 @@ export function dragResize(
     handle.removeEventListener("pointerup", end);
     handle.removeEventListener("pointercancel", end);
     host.classList.remove("dv-resizing");
-    if (width !== start) onEnd(width);
+    onEnd(width !== start ? width : null);
   };
   handle.addEventListener("pointermove", move);
   handle.addEventListener("pointerup", end);
   handle.addEventListener("pointercancel", end);
+  return true;
 }

@@ -44,6 +44,10 @@ export class Grid {
   private own: OwnScroll | null = null;
   /** Left offsets of the pinned columns (they stick there while the grid scrolls sideways). */
   private pins = new Map<string, number>();
+  /** A column edge is being dragged: header redraws (summaries arriving) wait for its end, or
+   * they would take the handle, and the drag with it, away from under the pointer. */
+  private resizing = false;
+  private headerStale = false;
   private readonly cleanups: (() => void)[] = [];
 
   constructor(
@@ -260,6 +264,11 @@ export class Grid {
   // ---- header ---------------------------------------------------------------------------
 
   renderHeader(): void {
+    if (this.resizing) {
+      this.headerStale = true;
+      return;
+    }
+    this.headerStale = false;
     clear(this.headerInner);
     const sort = this.model.get("sort");
     this.pins = pinOffsets(this.query.columns, this.numWidth);
@@ -314,9 +323,13 @@ export class Grid {
       class: "dv-resize", title: "drag to resize, double-click to fit",
       attrs: { role: "separator", "aria-orientation": "vertical", "aria-label": `resize ${col.label}` },
     });
-    handle.addEventListener("pointerdown", (e) => dragResize(handle, this.el, e, col.width,
-      (w) => this.showWidth(col.key, w),
-      (w) => this.setWidth(col.key, w)));
+    handle.addEventListener("pointerdown", (e) => {
+      this.resizing = dragResize(handle, this.el, e, col.width, (w) => this.showWidth(col.key, w), (w) => {
+        this.resizing = false;
+        if (w !== null) this.setWidth(col.key, w);
+        if (this.headerStale) this.renderHeader();
+      });
+    });
     handle.addEventListener("click", (e) => e.stopPropagation());
     handle.addEventListener("dblclick", (e) => {
       e.stopPropagation();

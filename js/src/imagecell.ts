@@ -148,6 +148,7 @@ export function paintImage(
     host.appendChild(h("span", { class: "dv-img-error", text: "image unavailable", title: thumb.message }));
     return;
   }
+  host.dataset.thumb = `${thumb.width}x${thumb.height}`; // the size the kernel sent (tests read it)
   // Small images drawn larger (digits, icons, low-res crops) stay crisp pixels, not a blur.
   ctx.imageSmoothingEnabled = frame.w * dpr < thumb.width * 1.5;
   ctx.drawImage(thumb.bitmap, frame.x, frame.y, frame.w, frame.h);
