@@ -131,9 +131,10 @@ def test_resize_fit_and_tooltips(lab: Lab, session: Session) -> None:
     cells = loaded_cells(root, "text").evaluate_all(CELLS)
     assert len(cells) >= 8
     assert all(abs(c["width"] - (before + 80)) < 0.5 for c in cells), cells
-    assert root.locator(".dv-hcell[aria-sort='none']").count() == root.locator(
-        ".dv-hcell[data-col]"
-    ).count()
+    assert (
+        root.locator(".dv-hcell[aria-sort='none']").count()
+        == root.locator(".dv-hcell[data-col]").count()
+    )
     session.shot("columns-resized")
     out = run_cell(session, "print(w.sort, w.column_widths)")
     assert out.strip() == f"[] {{'text': {int(before + 80)}}}"
@@ -277,9 +278,7 @@ def test_pin_and_columns_menu(lab: Lab, session: Session) -> None:
     session.shot("columns-menu-pinned")
     page.keyboard.press("Escape")
     menu.wait_for(state="hidden")
-    order = root.locator(".dv-hcell[data-col]").evaluate_all(
-        "els => els.map(e => e.dataset.col)"
-    )
+    order = root.locator(".dv-hcell[data-col]").evaluate_all("els => els.map(e => e.dataset.col)")
     assert order[:3] == ["score", "id", "text"]
 
     scroller = root.locator(".dv-scroller")
