@@ -44,6 +44,7 @@ export class Grid {
   private own: OwnScroll | null = null;
   /** Left offsets of the pinned columns (they stick there while the grid scrolls sideways). */
   private pins = new Map<string, number>();
+  private lastPin: string | null = null;
   /** A column edge is being dragged: header redraws (summaries arriving) wait for its end, or
    * they would take the handle, and the drag with it, away from under the pointer. */
   private resizing = false;
@@ -152,7 +153,7 @@ export class Grid {
     const viewport = this.viewport;
     const { spacer, ratio } = layout(count, rh, viewport);
     const width = this.query.columns.reduce((s, c) => s + c.width, 0) + this.numWidth;
-    this.pins = pinOffsets(this.query.columns, this.numWidth);
+    this.updatePins();
     this.spacer.style.height = `${spacer}px`;
     this.empty.style.display = this.query.numRows === 0 ? "" : "none";
     this.spacer.style.width = `${width}px`;
@@ -271,7 +272,7 @@ export class Grid {
     this.headerStale = false;
     clear(this.headerInner);
     const sort = this.model.get("sort");
-    this.pins = pinOffsets(this.query.columns, this.numWidth);
+    this.updatePins();
     const num = h("div", { class: "dv-hcell dv-rownum", text: "#", style: { width: `${this.numWidth}px` } });
     this.stick(num, this.pins.size > 0 ? 0 : undefined, false);
     this.headerInner.appendChild(num);
@@ -311,9 +312,14 @@ export class Grid {
     el.style.left = left === undefined ? "" : `${left}px`;
   }
 
+  private updatePins(): void {
+    this.pins = pinOffsets(this.query.columns, this.numWidth);
+    this.lastPin = [...this.pins.keys()].pop() ?? null;
+  }
+
+  /** The last pinned column draws the edge the others scroll under. */
   private isLastPin(col: Column): boolean {
-    const pinned = this.query.columns.filter((c) => c.pinned);
-    return pinned.length > 0 && pinned[pinned.length - 1] === col;
+    return col.key === this.lastPin;
   }
 
   /** The right edge of a header cell: drag to resize, double-click to fit. Its clicks never
