@@ -19,6 +19,7 @@ from dsviz_widget.engine._budget import query_timeout as _query_timeout
 from dsviz_widget.engine._connection import open_connection
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._groups import check_group_by, drill_query
+from dsviz_widget.engine._overlays import Overlays, image_overlays
 from dsviz_widget.engine._query import Query, check_columns
 from dsviz_widget.engine._relation import Relation, relation_for
 from dsviz_widget.engine._view import View
@@ -214,6 +215,27 @@ class Engine:
                     return relation.fetch(con, ids, columns)
             except duckdb.Error as exc:
                 raise QueryError(f"reading rows failed: {exc}") from exc
+
+    def overlays(self, source: object) -> dict[str, Overlays]:
+        """What each image column of ``source`` draws (boxes, scores, masks) and which
+        classes occur, per class list; see ``_overlays``. One scan, under the engine's budget.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> from dsviz_widget.engine import Engine, Source
+        >>> Engine().overlays(Source.from_arrow(pa.table({"x": [1]})))
+        {}
+        """
+        with self._lock:
+            rel = self._relation(source)
+        metadata = getattr(source, "metadata", None) or {}
+        with self.connection(rel) as con:
+            try:
+                with self.budget.watch(con, "reading the image overlays"):
+                    return image_overlays(con, rel.sql(con), rel.columns, metadata, rel.num_rows)
+            except duckdb.Error as exc:
+                raise QueryError(f"reading the image overlays failed: {exc}") from exc
 
     def query(
         self,

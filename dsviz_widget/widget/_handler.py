@@ -31,6 +31,7 @@ from dsviz_widget.widget._protocol import (
     InfoRequest,
     InfoResponse,
     MediaItem,
+    OverlayInfo,
     PageRequest,
     PageResponse,
     QuerySpec,
@@ -93,6 +94,7 @@ class MessageHandler:
         self.classes = dict(source.metadata.get("classes") or {})
         self.classes.update(classes or {})
         self._read_blob = read_blob
+        self._overlays: dict[str, OverlayInfo] | None = None
         #: The files this table's cells name; every request that sends file bytes asks it first.
         self.objects = TableObjects(source, self.engine)
         # One entry per kind of _protocol.RequestKind (a test checks): a kind from the wire
@@ -159,10 +161,45 @@ class MessageHandler:
             "columns": columns,
             "classes": self.classes,
             "class_lists": self.objects.class_lists(),
+            "overlays": self.overlays(),
             "compare": self.compare,
             "protocol": PROTOCOL_VERSION,
         }
         return dict(reply), []
+
+    def overlays(self) -> dict[str, OverlayInfo]:
+        """Per image column, what its cells draw and which classes occur (read once)."""
+        if self._overlays is None:
+            try:
+                found = self.engine.overlays(self.source)
+                self._overlays = {
+                    name: {
+                        "boxes": o.boxes,
+                        "scores": o.scores,
+                        "masks": o.masks,
+                        "classes": o.classes,
+                        "exact": o.exact,
+                    }
+                    for name, o in found.items()
+                }
+            except QueryError as exc:
+                # Over budget: offer every control with every class of the lists in use,
+                # as if nothing were known, rather than fail the whole description.
+                log.warning("image overlays of %s not read: %s", self.name, exc)
+                self._overlays = {
+                    name: {
+                        "boxes": True,
+                        "scores": True,
+                        "masks": True,
+                        "classes": {
+                            d: sorted(int(c["id"]) for c in self.classes.get(d, []))
+                            for d in digests
+                        },
+                        "exact": False,
+                    }
+                    for name, digests in self.objects.class_lists().items()
+                }
+        return self._overlays
 
     def _page(self, request: PageRequest) -> Reply:
         spec, offset, limit = request["query"], request["offset"], request["limit"]

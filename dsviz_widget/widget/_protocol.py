@@ -138,6 +138,20 @@ class CompareInfo(TypedDict):
     on: str
 
 
+class OverlayInfo(TypedDict):
+    """What one image column's cells draw over their pictures (``engine.Engine.overlays``):
+    the widget shows the class legend, the score slider and the mask-opacity slider only
+    where they act."""
+
+    boxes: bool  # some cell has a box
+    scores: bool  # some box has a score (the score slider acts)
+    masks: bool  # some cell has a mask (the opacity slider acts)
+    # classes digest -> ids of that list occurring in the boxes or masks of its cells,
+    # ascending: the legend lists these, not the whole list
+    classes: dict[str, list[int]]
+    exact: bool  # False: some of it is an upper bound (masks without derived fractions)
+
+
 class InfoResponse(TypedDict):
     id: str
     kind: Literal["info-response"]
@@ -146,6 +160,7 @@ class InfoResponse(TypedDict):
     columns: list[ColumnInfo]
     classes: dict[str, list[dict[str, object]]]  # classes digest -> [{id, name, color}]
     class_lists: dict[str, list[str]]  # image column -> digests of the class lists its cells use
+    overlays: dict[str, OverlayInfo]  # image column -> what its cells draw
     compare: CompareInfo | None
     protocol: int
 

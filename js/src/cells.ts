@@ -39,7 +39,7 @@ export function renderCell(cell: HTMLElement, column: Column, row: RowData, ctx:
       if (!image) return nullCell(cell);
       const host = h("div");
       cell.appendChild(host);
-      paintImage(host, image, column.width - 12, ctx.rowHeight - 8, ctx.thumbs, ctx.overlay(column.key));
+      paintImage(host, image, column.width - 12, ctx.rowHeight - 8, ctx.thumbs, { ...ctx.overlay(column.key), labels: "fit" });
       return;
     }
     case "samples": {

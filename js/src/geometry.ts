@@ -182,9 +182,30 @@ export function colorMask(
   return out;
 }
 
-/** Text for a box label: caption, else class name, plus the primary score. */
+/**
+ * Whether a caption already shows `score`: a number in it with a decimal point or a percent
+ * sign that equals the score at the caption's own precision ("car (0.913)", "car 91%").
+ */
+export function captionHasScore(caption: string, score: number): boolean {
+  for (const m of caption.matchAll(/(\d*\.\d+|\d+)(\s*%)?/g)) {
+    const text = m[1] ?? "";
+    const percent = m[2] !== undefined;
+    const dot = text.indexOf(".");
+    if (dot < 0 && !percent) continue; // a bare integer is a count or an id, not a score
+    const decimals = (dot < 0 ? 0 : text.length - dot - 1) + (percent ? 2 : 0);
+    const value = Number(text) / (percent ? 100 : 1);
+    if (Math.abs(Number(score.toFixed(decimals)) - value) < 1e-9) return true;
+  }
+  return false;
+}
+
+/**
+ * Text for a box label: its caption (as W&B shows it), else its class name; then its primary
+ * score, unless the caption already shows it (W&B examples caption boxes "car (0.913)").
+ */
 export function boxLabel(box: Box, className: (id: number) => string | undefined): string {
   const name = box.caption ?? (box.classId !== null ? className(box.classId) ?? String(box.classId) : "");
   const s = primaryScore(box);
-  return s === null ? name : `${name} ${s.toFixed(2)}`;
+  if (s === null || (box.caption !== null && captionHasScore(box.caption, s))) return name;
+  return name ? `${name} ${s.toFixed(2)}` : s.toFixed(2);
 }

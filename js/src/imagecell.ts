@@ -3,8 +3,10 @@
 
 import { h, svg, clear } from "./dom";
 import {
-  boxLabel, classColor, colorMask, fitContain, hexToRgb, mapRect, parseBoxes, visibleBoxes,
+  boxLabel, classColor, colorMask, fitContain, hexToRgb, mapRect, parseBoxes, primaryScore, visibleBoxes,
+  type Rect,
 } from "./geometry";
+import { placeLabels } from "./labels";
 import type { ThumbStore } from "./thumbs";
 
 export interface ImageCell {
@@ -31,7 +33,38 @@ export interface OverlayOptions {
   maskOpacity: number;
   /** Every class list of the table by its digest; each image uses its own (cell.classes). */
   classes: ReadonlyMap<string, ClassList>;
-  labels: boolean;
+  /** Box labels: always (the detail view), "fit" (thumbnails: when the image is big enough
+   * for them to be read) or never. */
+  labels: boolean | "fit";
+}
+
+/** Thumbnails get labels from this drawn image height on (a large-thumbnail row). */
+const FIT_LABELS_HEIGHT = 64;
+
+let measurer: CanvasRenderingContext2D | null | undefined;
+
+/** Width of `text` in the labels' font; a rough estimate where canvas text is unavailable. */
+function textWidth(text: string, size: number): number {
+  if (measurer === undefined) {
+    measurer = document.createElement("canvas").getContext("2d");
+  }
+  if (!measurer) return text.length * size * 0.6;
+  const family = getComputedStyle(document.documentElement).getPropertyValue("--jp-ui-font-family").trim();
+  measurer.font = `${size}px ${family || "sans-serif"}`;
+  return measurer.measureText(text).width;
+}
+
+/** `text` cut (with an ellipsis) to at most `width` pixels. */
+function fitText(text: string, size: number, width: number): string {
+  if (textWidth(text, size) <= width) return text;
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (textWidth(`${text.slice(0, mid)}…`, size) <= width) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo > 0 ? `${text.slice(0, lo)}…` : "";
 }
 
 const NO_CLASSES: ClassList = new Map();
@@ -108,6 +141,9 @@ export function paintImage(
   const own = cellClasses(cell, opts.classes);
   const colors = new Map<number, string>();
   for (const [id, c] of own) colors.set(id, c.color);
+  const fs = frame.w >= 300 ? 12 : 9;
+  const showLabels = opts.labels === true || (opts.labels === "fit" && frame.h >= FIT_LABELS_HEIGHT);
+  const labelled: { text: string; color: string; box: Rect; score: number }[] = [];
   for (const box of boxes) {
     const r = mapRect(box.rect, cell.width, cell.height, frame);
     const color = classColor(box.classId, colors);
@@ -119,17 +155,33 @@ export function paintImage(
     });
     rect.appendChild(svg("title", {}, label));
     g.appendChild(rect);
-    if (opts.labels && label) {
-      const fs = w >= 300 ? 12 : 9;
-      const ty = r.y > fs + 2 ? r.y - 3 : r.y + fs + 1;
-      g.appendChild(svg("rect", {
-        class: "dv-box-label-bg", x: r.x, y: ty - fs, width: Math.min(w - r.x, label.length * fs * 0.6 + 4),
-        height: fs + 3, fill: color,
-      }));
-      g.appendChild(svg("text", { class: "dv-box-label", x: r.x + 2, y: ty, "font-size": fs }, label));
-    }
     layer.appendChild(g);
+    if (showLabels && label) labelled.push({ text: label, color, box: r, score: primaryScore(box) ?? -Infinity });
   }
+  // The most confident boxes are labelled first: where labels crowd, theirs are kept.
+  const order = labelled.map((_, i) => i).sort((a, b) => (labelled[b]?.score ?? 0) - (labelled[a]?.score ?? 0) || a - b);
+  const requests = order.map((i) => {
+    const l = labelled[i]!;
+    return { box: l.box, w: Math.ceil(textWidth(l.text, fs)) + 6, h: fs + 5 };
+  });
+  // Drawn in box order (so the n-th label is the n-th box's), over every box.
+  const spots = new Map(placeLabels(requests, frame).map((p) => [order[p.index]!, p]));
+  labelled.forEach((l, i) => {
+    const p = spots.get(i);
+    if (!p) return;
+    const text = p.shrunk ? fitText(l.text, fs, p.w - 6) : l.text;
+    if (!text) return;
+    const g = svg("g", { class: "dv-box-label-g" });
+    g.appendChild(svg("rect", { class: "dv-box-label-bg", x: p.x, y: p.y, width: p.w, height: p.h, fill: l.color }));
+    // textLength holds the text to its measured width, so it never spills out of its
+    // background whatever font the notebook uses.
+    g.appendChild(svg("text", {
+      class: "dv-box-label", x: p.x + 3, y: p.y + p.h / 2, "font-size": fs, "dominant-baseline": "central",
+      textLength: Math.max(1, Math.min(p.w - 6, textWidth(text, fs))), lengthAdjust: "spacingAndGlyphs",
+    }, text));
+    layer.appendChild(g);
+  });
+  host.dataset.frame = JSON.stringify([frame.x, frame.y, frame.w, frame.h].map((v) => Math.round(v * 100) / 100));
   host.appendChild(layer);
 
   const ctx = canvas.getContext("2d");
@@ -168,5 +220,5 @@ export function paintImage(
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(off, frame.x, frame.y, frame.w, frame.h);
   }
-  if (cell.caption && opts.labels) host.appendChild(h("div", { class: "dv-img-caption", text: cell.caption }));
+  if (cell.caption && opts.labels === true) host.appendChild(h("div", { class: "dv-img-caption", text: cell.caption }));
 }

@@ -1,13 +1,18 @@
-// Per image column: class toggles; for all: score threshold and mask opacity.
+// Per image column: toggles for the classes its boxes and masks show; for all: the score
+// threshold (only when some box has a score) and the mask opacity (only when there are masks).
+// What acts where comes from the kernel (the info reply's `overlays`), never guessed here.
 
 import { clear, h } from "./dom";
 import { classColor } from "./geometry";
 import type { ClassList } from "./imagecell";
+import type { OverlayInfo } from "./protocol";
 
-/** An image column and the class lists (digests) its cells use. */
+/** An image column, the class lists (digests) its cells use and what they draw. */
 export interface LegendColumn {
   column: string;
   lists: string[];
+  /** From the kernel: boxes, scores, masks, and per list the class ids that occur. */
+  overlays: OverlayInfo;
 }
 
 /** One chip of the legend: a class of one list, as shown in one image column. */
@@ -19,22 +24,29 @@ export interface LegendChip {
 }
 
 /**
- * The legend's groups: per image column, per class list it uses, that list's classes. When the
+ * The legend's groups: per image column, per class list it uses, the classes of that list that
+ * occur in the column's boxes or masks, in id order. When the
  * lists shown differ (class 1 is "cat" in one, "car" in another), each chip also names its
  * column, "cat (ground_truth)", so two classes that share an id are never one chip.
  */
 export function legendGroups(columns: readonly LegendColumn[], lists: ReadonlyMap<string, ClassList>): { title: string; chips: LegendChip[] }[] {
-  const shown = new Set(columns.flatMap((c) => c.lists.filter((d) => lists.has(d))));
+  const present = (c: LegendColumn, d: string): readonly number[] =>
+    Object.prototype.hasOwnProperty.call(c.overlays.classes, d) ? c.overlays.classes[d] ?? [] : [];
+  const used = (c: LegendColumn): string[] => c.lists.filter((d) => lists.has(d) && present(c, d).length > 0);
+  const shown = new Set(columns.flatMap(used));
   const differ = shown.size > 1;
   const out: { title: string; chips: LegendChip[] }[] = [];
-  for (const { column, lists: digests } of columns) {
-    const known = digests.filter((d) => lists.has(d));
+  for (const col of columns) {
+    const { column } = col;
+    const known = used(col);
     known.forEach((digest, i) => {
       const list = lists.get(digest) ?? new Map();
       const title = known.length > 1 ? `${column} (list ${i + 1}):` : `${column}:`;
-      const chips = [...list].map(([id, c]) => ({
-        column, id, color: c.color, name: differ ? `${c.name} (${column})` : c.name,
-      }));
+      const ids = [...present(col, digest)].sort((a, b) => a - b);
+      const chips = ids.flatMap((id) => {
+        const c = list.get(id);
+        return c ? [{ column, id, color: c.color, name: differ ? `${c.name} (${column})` : c.name }] : [];
+      });
       if (chips.length > 0) out.push({ title, chips });
     });
   }
@@ -92,8 +104,11 @@ export class Legend {
   private render(): void {
     clear(this.el);
     this.chips = [];
-    if (this.columns.length === 0) {
+    const acts = (f: (o: OverlayInfo) => boolean): boolean => this.columns.some((c) => f(c.overlays));
+    if (!acts((o) => o.boxes || o.masks)) {
       this.el.style.display = "none";
+      this.threshold = null;
+      this.opacity = null;
       return;
     }
     this.el.style.display = "";
@@ -112,17 +127,26 @@ export class Legend {
       }
       this.el.appendChild(group);
     }
-    const [t, ti] = this.slider("score ≥", this.model.get("score_threshold"), (v) => {
-      this.model.set("score_threshold", v);
-      this.model.save_changes();
-    });
-    const [o, oi] = this.slider("mask opacity", this.model.get("mask_opacity"), (v) => {
-      this.model.set("mask_opacity", v);
-      this.model.save_changes();
-    });
-    this.threshold = ti;
-    this.opacity = oi;
-    this.el.appendChild(h("div", { class: "dv-legend-group" }, [t, o]));
+    const controls = h("div", { class: "dv-legend-group" });
+    this.threshold = null;
+    this.opacity = null;
+    if (acts((o) => o.scores)) {
+      const [t, ti] = this.slider("score ≥", this.model.get("score_threshold"), (v) => {
+        this.model.set("score_threshold", v);
+        this.model.save_changes();
+      });
+      this.threshold = ti;
+      controls.appendChild(t);
+    }
+    if (acts((o) => o.masks)) {
+      const [o, oi] = this.slider("mask opacity", this.model.get("mask_opacity"), (v) => {
+        this.model.set("mask_opacity", v);
+        this.model.save_changes();
+      });
+      this.opacity = oi;
+      controls.appendChild(o);
+    }
+    if (controls.childElementCount) this.el.appendChild(controls);
   }
 
   /** Reflect model changes made elsewhere (Python, another view). */

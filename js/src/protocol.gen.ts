@@ -131,6 +131,19 @@ export interface CompareInfo {
   on: string;
 }
 
+/**
+ * What one image column's cells draw over their pictures (`engine.Engine.overlays`):
+ * the widget shows the class legend, the score slider and the mask-opacity slider only
+ * where they act.
+ */
+export interface OverlayInfo {
+  boxes: boolean;
+  scores: boolean;
+  masks: boolean;
+  classes: Record<string, number[]>;
+  exact: boolean;
+}
+
 export interface InfoResponse {
   id: string;
   kind: "info-response";
@@ -139,6 +152,7 @@ export interface InfoResponse {
   columns: ColumnInfo[];
   classes: Record<string, Record<string, unknown>[]>;
   class_lists: Record<string, string[]>;
+  overlays: Record<string, OverlayInfo>;
   compare: CompareInfo | null;
   protocol: number;
 }

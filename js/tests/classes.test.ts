@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { boxLabel, classColor, parseBoxes } from "../src/geometry";
 import { cellClasses, type ClassDef, type ClassList } from "../src/imagecell";
 import { legendGroups } from "../src/legend";
+import type { OverlayInfo } from "../src/protocol";
 
 // Two class lists that reuse id 1: the ground truth's "cat", the predictions' "car".
 const TRUTH: ClassList = new Map<number, ClassDef>([[0, { name: "bg", color: "" }], [1, { name: "cat", color: "#ff0000" }]]);
@@ -29,12 +30,27 @@ describe("class lists are per image", () => {
     expect(label("x".repeat(64))).not.toMatch(/cat|car/);
   });
 
+  const all = (d: string): OverlayInfo => ({ boxes: true, scores: false, masks: true, classes: { [d]: [0, 1] }, exact: true });
+
   it("groups the legend per list and names each chip's column when lists differ", () => {
-    const groups = legendGroups([{ column: "ground_truth", lists: ["t".repeat(64)] }, { column: "predictions", lists: ["p".repeat(64)] }], LISTS);
+    const groups = legendGroups([
+      { column: "ground_truth", lists: ["t".repeat(64)], overlays: all("t".repeat(64)) },
+      { column: "predictions", lists: ["p".repeat(64)], overlays: all("p".repeat(64)) },
+    ], LISTS);
     expect(groups.map((g) => g.title)).toEqual(["ground_truth:", "predictions:"]);
     expect(groups.map((g) => g.chips.map((c) => c.name))).toEqual([["bg (ground_truth)", "cat (ground_truth)"], ["bg (predictions)", "car (predictions)"]]);
     // One list in one column: plain names, as before.
-    const one = legendGroups([{ column: "image", lists: ["t".repeat(64)] }], LISTS);
+    const one = legendGroups([{ column: "image", lists: ["t".repeat(64)], overlays: all("t".repeat(64)) }], LISTS);
     expect(one[0]?.chips.map((c) => c.name)).toEqual(["bg", "cat"]);
+  });
+
+  it("lists only the classes that occur, in id order, and no list without any", () => {
+    const ten: ClassList = new Map(Array.from({ length: 10 }, (_, i) => [i, { name: `c${i}`, color: "" }] as [number, ClassDef]));
+    const lists = new Map([["a".repeat(64), ten], ["t".repeat(64), TRUTH]]);
+    const overlays: OverlayInfo = { boxes: true, scores: true, masks: false, classes: { ["a".repeat(64)]: [8, 1, 3] }, exact: true };
+    const groups = legendGroups([{ column: "image", lists: ["t".repeat(64), "a".repeat(64)], overlays }], lists);
+    expect(groups).toHaveLength(1);
+    expect(groups[0]?.title).toBe("image:");
+    expect(groups[0]?.chips.map((c) => c.name)).toEqual(["c1", "c3", "c8"]);
   });
 });

@@ -91,7 +91,7 @@ export class FakeKernel {
     try {
       if (msg.kind === "info") {
         if (this.infoError) return fail(this.infoError);
-        reply({ name: "t", total_rows: this.rows.length, columns: COLUMNS, classes: {}, class_lists: {}, compare: null, protocol: 1 });
+        reply({ name: "t", total_rows: this.rows.length, columns: COLUMNS, classes: {}, class_lists: {}, overlays: {}, compare: null, protocol: 1 });
       } else if (msg.kind === "page") {
         if (this.failNext !== null) {
           const error = this.failNext;

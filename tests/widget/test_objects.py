@@ -126,3 +126,27 @@ def test_info_names_the_class_lists_each_image_column_uses() -> None:
     cdig = _synth.classes_digest()
     assert reply["class_lists"] == {"image": [cdig]}
     assert [c["name"] for c in reply["classes"][cdig]] == ["background", "cat", "dog", "bird"]
+
+
+def test_info_says_what_each_image_column_draws() -> None:
+    table, _, blobs = _synth.image_table(3)
+    h = MessageHandler(Source.from_arrow(table), blobs.read)
+    reply, _ = ask(h, kind="info")
+    cdig = _synth.classes_digest()
+    overlays = reply["overlays"]["image"]
+    assert (overlays["boxes"], overlays["scores"], overlays["masks"]) == (True, True, True)
+    # Boxes of classes 1..3 and masks without derived fractions: the whole list, not exact.
+    assert overlays["classes"] == {cdig: [0, 1, 2, 3]} and overlays["exact"] is False
+    plain, _, _ = _synth.image_table(1)
+    cells = plain.column("image").to_pylist()
+    for c in cells:
+        c.update(boxes=None, masks=None)
+    bare = plain.set_column(3, plain.schema.field("image"), pa.array(cells, _synth.IMAGE_TYPE))
+    reply, _ = ask(MessageHandler(Source.from_arrow(bare), blobs.read), kind="info")
+    assert reply["overlays"]["image"] == {
+        "boxes": False,
+        "scores": False,
+        "masks": False,
+        "classes": {},
+        "exact": True,
+    }
