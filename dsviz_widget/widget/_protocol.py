@@ -18,13 +18,14 @@ from typing import Literal, TypedDict, get_args
 
 PROTOCOL_VERSION = 1
 
-RequestKind = Literal["info", "page", "summary", "thumbnails", "blob"]
+RequestKind = Literal["info", "page", "summary", "thumbnails", "blob", "ids"]
 ResponseKind = Literal[
     "info-response",
     "page-response",
     "summary-response",
     "thumbnails-response",
     "blob-response",
+    "ids-response",
     "error",
 ]
 
@@ -45,6 +46,9 @@ MIN_THUMB_SIZE = 16
 MAX_THUMB_SIZE = 2_048
 #: Largest media file a ``blob`` request answers with (a long WAV clip is a few MB).
 MAX_BLOB_BYTES = 64 * 1024 * 1024
+#: Rows one selection range may hold (a shift-click across a view of millions of rows is
+#: refused with this number, rather than shipping millions of ids to the browser and back).
+MAX_SELECTION = 100_000
 
 
 class QuerySpec(TypedDict, total=False):
@@ -108,7 +112,20 @@ class BlobRequest(TypedDict):
     digest: str  # SHA-256 hex of the file
 
 
-Request = InfoRequest | PageRequest | SummaryRequest | ThumbnailsRequest | BlobRequest
+class IdsRequest(TypedDict):
+    """The source row ids of view positions ``offset .. offset + limit``: a selection range
+    (shift-click) over rows the browser has not loaded. ``limit`` is at most ``MAX_SELECTION``."""
+
+    id: str
+    kind: Literal["ids"]
+    query: QuerySpec
+    offset: int
+    limit: int
+
+
+Request = (
+    InfoRequest | PageRequest | SummaryRequest | ThumbnailsRequest | BlobRequest | IdsRequest
+)
 
 
 class ColumnCapabilities(TypedDict):
@@ -209,6 +226,13 @@ class BlobResponse(TypedDict):
     size: int  # bytes
 
 
+class IdsResponse(TypedDict):
+    id: str
+    kind: Literal["ids-response"]
+    offset: int
+    ids: list[int]  # in view order; fewer than asked when the view ends first
+
+
 class ErrorResponse(TypedDict):
     id: str
     kind: Literal["error"]
@@ -223,6 +247,7 @@ Response = (
     | SummaryResponse
     | ThumbnailsResponse
     | BlobResponse
+    | IdsResponse
     | ErrorResponse
 )
 
@@ -233,10 +258,12 @@ FIELDS: dict[str, type] = {
     "summary": SummaryRequest,
     "thumbnails": ThumbnailsRequest,
     "blob": BlobRequest,
+    "ids": IdsRequest,
     "info-response": InfoResponse,
     "page-response": PageResponse,
     "summary-response": SummaryResponse,
     "thumbnails-response": ThumbnailsResponse,
     "blob-response": BlobResponse,
+    "ids-response": IdsResponse,
     "error": ErrorResponse,
 }

@@ -65,7 +65,7 @@ export class App {
     ]);
     host.appendChild(this.root);
     this.applyHeight();
-    this.root.addEventListener("keydown", (e) => this.grid.onKey(e));
+    this.root.addEventListener("keydown", (e) => this.grid.onKey(e, this.root));
 
     const onOverlay = (): void => { this.legend.sync(); this.grid.repaint(); this.detail.repaint(); };
     const onSelection = (): void => this.grid.refreshSelection();
