@@ -123,9 +123,7 @@ class IdsRequest(TypedDict):
     limit: int
 
 
-Request = (
-    InfoRequest | PageRequest | SummaryRequest | ThumbnailsRequest | BlobRequest | IdsRequest
-)
+Request = InfoRequest | PageRequest | SummaryRequest | ThumbnailsRequest | BlobRequest | IdsRequest
 
 
 class ColumnCapabilities(TypedDict):

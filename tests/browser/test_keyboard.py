@@ -90,9 +90,7 @@ def test_cell_cursor_keys_stay_in_the_widget(lab: Lab, clip_session: Session) ->
     import _synth  # the same module the kernel imports
 
     labels = _synth.big_table(N).column("label").to_pylist()
-    root = run_notebook(
-        lab, session, "keys.ipynb", [SETUP, TABLE, "after = 1", "print(6 * 7)"]
-    )
+    root = run_notebook(lab, session, "keys.ipynb", [SETUP, TABLE, "after = 1", "print(6 * 7)"])
     wait_status(root, r"1,000,000 of 1,000,000 rows")
     root.locator(".dv-row[aria-rowindex='3'][data-loaded='1']").wait_for(timeout=30_000)
     scroller = root.locator(".dv-scroller")
