@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
 from dsviz_widget.engine import Source
 from dsviz_widget.widget._handler import MessageHandler
@@ -71,3 +72,20 @@ def test_group_rows_are_not_selectable_but_a_group_looked_into_is() -> None:
         limit=4,
     )
     assert reply["ids"] == np.flatnonzero(labels == "dog")[:4].tolist()
+
+
+def test_selection_from_python_keeps_each_id_once_and_refuses_unknown_ids() -> None:
+    from dsviz_widget._errors import ValidationError
+    from dsviz_widget.widget import show
+
+    t = _synth.big_table(100)
+    w = show(Source.from_arrow(t), read_blob=lambda d: b"", selection=[7, 4, 7])
+    assert w.selection == [7, 4]
+    assert w.selected["id"].tolist() == [7, 4] and list(w.selected.index) == [7, 4]
+    with pytest.raises(
+        ValidationError, match=r"row id 100 is not in the table \(row ids are 0..99\)"
+    ):
+        w.selection = [3, 100]
+    assert w.selection == [7, 4]  # unchanged
+    with pytest.raises(ValidationError, match="row id 200"):
+        show(Source.from_arrow(t), read_blob=lambda d: b"", selection=[1, 200])
