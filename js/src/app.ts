@@ -68,7 +68,10 @@ export class App {
     this.root.addEventListener("keydown", (e) => this.grid.onKey(e, this.root));
 
     const onOverlay = (): void => { this.legend.sync(); this.grid.repaint(); this.detail.repaint(); };
-    const onSelection = (): void => this.grid.refreshSelection();
+    const onSelection = (): void => {
+      this.grid.refreshSelection();
+      this.query.selectionChanged();
+    };
     const onHeight = (): void => this.applyHeight();
     for (const k of OVERLAY_KEYS) model.on(`change:${k}`, onOverlay);
     model.on("change:selection", onSelection);

@@ -401,8 +401,17 @@ export class QueryController {
     if (this._grouped) {
       this.setStatus(`${formatCount(n)} groups · ${formatCount(total)} rows${ms}`);
     } else {
-      this.setStatus(`${formatCount(n)} of ${formatCount(total)} rows${ms}`);
+      const selected = this.model.get("selection").length;
+      const sel = selected ? ` · ${formatCount(selected)} selected` : "";
+      this.setStatus(`${formatCount(n)} of ${formatCount(total)} rows${sel}${ms}`);
     }
+  }
+
+  /** The selection changed: the status line counts it (unless it shows a failed load). */
+  selectionChanged(): void {
+    if (this.cache.lastError || this.cache.numRows === null) return;
+    this.updateStatus();
+    this.view.update("status");
   }
 
   private setStatus(text: string, error = false): void {

@@ -92,6 +92,7 @@ def test_click_shift_ctrl_selection(lab: Lab, session: Session) -> None:
         arg=root.element_handle(),
     )
     assert marked(root) == [2, 3, 5, 6]
+    wait_status(root, r"1,000,000 of 1,000,000 rows · 4 selected")
     session.shot("selection-click-shift-ctrl")
     expected = [int(order[p]) for p in (1, 2, 3, 4, 5) if p != 3]
     assert kernel_ids(session) == expected
@@ -140,6 +141,7 @@ def test_click_shift_ctrl_selection(lab: Lab, session: Session) -> None:
     )
     on_screen = [r for r in marked(root) if r >= depth]
     assert on_screen and on_screen[-1] == target and target + 1 not in marked(root)
+    wait_status(root, rf"rows · {target:,} selected")
     session.shot("selection-long-range")
     want = [int(i) for i in order[:target]]
     out = run_cell(
