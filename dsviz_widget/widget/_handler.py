@@ -28,6 +28,8 @@ from dsviz_widget.widget._protocol import (
     ColumnInfo,
     CompareInfo,
     GroupRoles,
+    IdsRequest,
+    IdsResponse,
     InfoRequest,
     InfoResponse,
     MediaItem,
@@ -105,6 +107,7 @@ class MessageHandler:
             "summary": self._summary,
             "thumbnails": self._thumbnails,
             "blob": self._blob,
+            "ids": self._ids,
         }
 
     def close(self) -> None:
@@ -287,6 +290,20 @@ class MessageHandler:
             "size": len(data),
         }
         return dict(reply), [bytes(data)]
+
+    def _ids(self, request: IdsRequest) -> Reply:
+        spec = request["query"]
+        if spec.get("group_by") and not drilled(spec):
+            raise BadRequest("group rows cannot be selected; look into a group to select its rows")
+        offset = request["offset"]
+        ids = self.view(spec).ids(offset, request["limit"])
+        reply: IdsResponse = {
+            "id": "",
+            "kind": "ids-response",
+            "offset": offset,
+            "ids": [int(i) for i in ids],
+        }
+        return dict(reply), []
 
     # ---- engine ------------------------------------------------------------------------
 

@@ -18,13 +18,14 @@ from typing import Literal, TypedDict, get_args
 
 PROTOCOL_VERSION = 1
 
-RequestKind = Literal["info", "page", "summary", "thumbnails", "blob"]
+RequestKind = Literal["info", "page", "summary", "thumbnails", "blob", "ids"]
 ResponseKind = Literal[
     "info-response",
     "page-response",
     "summary-response",
     "thumbnails-response",
     "blob-response",
+    "ids-response",
     "error",
 ]
 
@@ -50,6 +51,9 @@ MIN_COLUMN_WIDTH = 40
 MAX_COLUMN_WIDTH = 2_000
 #: The widget's row densities, smallest rows first.
 DENSITIES: tuple[str, ...] = ("compact", "comfortable", "large")
+#: Rows one selection range may hold (a shift-click across a view of millions of rows is
+#: refused with this number, rather than shipping millions of ids to the browser and back).
+MAX_SELECTION = 100_000
 
 
 class QuerySpec(TypedDict, total=False):
@@ -113,7 +117,18 @@ class BlobRequest(TypedDict):
     digest: str  # SHA-256 hex of the file
 
 
-Request = InfoRequest | PageRequest | SummaryRequest | ThumbnailsRequest | BlobRequest
+class IdsRequest(TypedDict):
+    """The source row ids of view positions ``offset .. offset + limit``: a selection range
+    (shift-click) over rows the browser has not loaded. ``limit`` is at most ``MAX_SELECTION``."""
+
+    id: str
+    kind: Literal["ids"]
+    query: QuerySpec
+    offset: int
+    limit: int
+
+
+Request = InfoRequest | PageRequest | SummaryRequest | ThumbnailsRequest | BlobRequest | IdsRequest
 
 
 class ColumnCapabilities(TypedDict):
@@ -229,6 +244,13 @@ class BlobResponse(TypedDict):
     size: int  # bytes
 
 
+class IdsResponse(TypedDict):
+    id: str
+    kind: Literal["ids-response"]
+    offset: int
+    ids: list[int]  # in view order; fewer than asked when the view ends first
+
+
 class ErrorResponse(TypedDict):
     id: str
     kind: Literal["error"]
@@ -243,6 +265,7 @@ Response = (
     | SummaryResponse
     | ThumbnailsResponse
     | BlobResponse
+    | IdsResponse
     | ErrorResponse
 )
 
@@ -253,10 +276,12 @@ FIELDS: dict[str, type] = {
     "summary": SummaryRequest,
     "thumbnails": ThumbnailsRequest,
     "blob": BlobRequest,
+    "ids": IdsRequest,
     "info-response": InfoResponse,
     "page-response": PageResponse,
     "summary-response": SummaryResponse,
     "thumbnails-response": ThumbnailsResponse,
     "blob-response": BlobResponse,
+    "ids-response": IdsResponse,
     "error": ErrorResponse,
 }

@@ -15,12 +15,14 @@ from typing import Any
 
 from dsviz_widget.widget._protocol import (
     MAX_PAGE_ROWS,
+    MAX_SELECTION,
     MAX_THUMB_SIZE,
     MAX_THUMBNAILS,
     MIN_THUMB_SIZE,
     REQUEST_KINDS,
     BlobRequest,
     ErrorResponse,
+    IdsRequest,
     InfoRequest,
     PageRequest,
     QuerySpec,
@@ -118,12 +120,25 @@ def _blob(req_id: str, msg: Mapping[str, Any]) -> BlobRequest:
     return {"id": req_id, "kind": "blob", "digest": digest}
 
 
+def _ids(req_id: str, msg: Mapping[str, Any]) -> IdsRequest:
+    query = query_spec(msg.get("query"))
+    offset = _int(msg, "offset", 0, None)
+    limit = msg.get("limit")
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit > MAX_SELECTION:
+        raise BadRequest(
+            f"a selection holds at most {MAX_SELECTION:,} rows; this range has {limit:,}"
+        )
+    limit = _int(msg, "limit", 0, MAX_SELECTION)
+    return {"id": req_id, "kind": "ids", "query": query, "offset": offset, "limit": limit}
+
+
 PARSERS: dict[str, Callable[[str, Mapping[str, Any]], Request]] = {
     "info": _info,
     "page": _page,
     "summary": _summary,
     "thumbnails": _thumbnails,
     "blob": _blob,
+    "ids": _ids,
 }
 
 

@@ -101,7 +101,14 @@ class DatasetWidget(anywidget.AnyWidget):
     requested at the size the rows draw them."""
 
     selection = t.List(t.Int()).tag(sync=True)
-    """Source row ids (the ``_row`` of each row) of the selected rows; see :attr:`selected`."""
+    """Source row ids (the ``_row`` of each row) of the selected rows, in the order they were
+    selected; see :attr:`selected`.
+
+    In the grid a click selects a row, ctrl-click (cmd-click) adds or removes one, shift-click
+    selects the rows from the last clicked one, in view order, loaded or not (ctrl+shift-click
+    adds them), and Shift+ArrowDown / Shift+ArrowUp extend it from the keyboard. A range holds
+    at most ``MAX_SELECTION`` (100,000) rows. Set it from Python to select rows by id: each id
+    is kept once, and an id the table does not have is a ``ValidationError``."""
 
     page_size = t.Int(100).tag(sync=True)
     """Rows fetched per request while scrolling (10-1000). Changing it refetches the view in
@@ -148,6 +155,8 @@ class DatasetWidget(anywidget.AnyWidget):
         self._views = views
         self.on_msg(self._on_custom_msg)
         self._filter_changed({})
+        if self.selection:  # set by __init__'s keywords: checked now the table is known
+            self.selection = list(self.selection)
         if self.group:
             self._group_changed({"new": self.group, "old": None})
 
@@ -171,6 +180,18 @@ class DatasetWidget(anywidget.AnyWidget):
             self.group = change["old"]
             raise ValidationError(f"no group has the key {change['new']!r}")
         self.group_row = int(found.column("_row")[0].as_py())
+
+    @t.validate("selection")
+    def _valid_selection(self, proposal: Any) -> list[int]:
+        ids = list(dict.fromkeys(int(i) for i in proposal["value"]))
+        if hasattr(self, "_handler") and ids:
+            n = self._handler.source.num_rows
+            bad = [i for i in ids if not 0 <= i < n]
+            if bad:
+                raise ValidationError(
+                    f"selection: row id {bad[0]} is not in the table (row ids are 0..{n - 1})"
+                )
+        return ids
 
     @t.validate("page_size")
     def _valid_page_size(self, proposal: Any) -> int:
@@ -274,7 +295,14 @@ class DatasetWidget(anywidget.AnyWidget):
 
     @property
     def selected(self) -> pd.DataFrame:
-        """The selected rows as a DataFrame, in selection order, indexed by source row id."""
+        """The selected rows as a DataFrame, in selection order, indexed by source row id.
+
+        Examples
+        --------
+        >>> w.selection = [5, 2]                  # doctest: +SKIP
+        >>> list(w.selected.index)                # doctest: +SKIP
+        [5, 2]
+        """
         table = self._model.rows(list(self.selection))
         frame: pd.DataFrame = table.to_pandas().set_index("_row")
         return frame

@@ -73,10 +73,13 @@ export class App {
     ]);
     host.appendChild(this.root);
     this.applyHeight();
-    this.root.addEventListener("keydown", (e) => this.grid.onKey(e));
+    this.root.addEventListener("keydown", (e) => this.grid.onKey(e, this.root));
 
     const onOverlay = (): void => { this.legend.sync(); this.grid.repaint(); this.detail.repaint(); };
-    const onSelection = (): void => this.grid.refreshSelection();
+    const onSelection = (): void => {
+      this.grid.refreshSelection();
+      this.query.selectionChanged();
+    };
     const onHeight = (): void => this.applyHeight();
     const onDensity = (): void => this.toolbar.syncDensity();
     for (const k of OVERLAY_KEYS) model.on(`change:${k}`, onOverlay);

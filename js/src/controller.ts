@@ -241,6 +241,29 @@ export class QueryController {
     return this.cache.get(index);
   }
 
+  /** Source row ids of view positions first..last (inclusive), in view order: from the rows
+   * held when every one is, else from the kernel (a selection range over rows not loaded).
+   * The caller bounds the range by MAX_SELECTION; a newer call cancels an unanswered one. */
+  async rowIds(first: number, last: number): Promise<number[]> {
+    const held: number[] = [];
+    for (let i = first; i <= last; i++) {
+      const id = this.cache.get(i)?._row;
+      if (typeof id !== "number") break;
+      held.push(id);
+    }
+    if (held.length === last - first + 1) return held;
+    const { msg } = await this.client.request(
+      "ids", { query: this.spec(), offset: first, limit: last - first + 1 }, { channel: "select" },
+    );
+    return msg.ids;
+  }
+
+  /** Say something on the status line (until the next rows arrive). */
+  notice(text: string, error = false): void {
+    this.setStatus(text, error);
+    this.view.update("status");
+  }
+
   /** Make rows first..last (inclusive) load unless they are held. */
   want(first: number, last: number): void {
     if (last >= first && (!this.cache.has(first) || !this.cache.has(last))) void this.cache.ensure(first, last);
@@ -400,8 +423,17 @@ export class QueryController {
     if (this._grouped) {
       this.setStatus(`${formatCount(n)} groups · ${formatCount(total)} rows${ms}`);
     } else {
-      this.setStatus(`${formatCount(n)} of ${formatCount(total)} rows${ms}`);
+      const selected = this.model.get("selection").length;
+      const sel = selected ? ` · ${formatCount(selected)} selected` : "";
+      this.setStatus(`${formatCount(n)} of ${formatCount(total)} rows${sel}${ms}`);
     }
+  }
+
+  /** The selection changed: the status line counts it (unless it shows a failed load). */
+  selectionChanged(): void {
+    if (this.cache.lastError || this.cache.numRows === null) return;
+    this.updateStatus();
+    this.view.update("status");
   }
 
   private setStatus(text: string, error = false): void {

@@ -4,16 +4,21 @@
 
 import { releaseAudio, type AudioStore } from "./audio";
 import { renderCell, type CellContext, type RowData } from "./cells";
+import { copyText } from "./clipboard";
 import {
   cellNeed, densityOf, dragResize, fitWidth, headerNeed, isTextual, pinOffsets, rowHeightFor, thumbSize,
   titleIfClipped, type Density,
 } from "./colsize";
 import type { Column } from "./columns";
 import type { QueryController } from "./controller";
+import {
+  clickMode, keyAction, moveCursor, span, toggled, withRange, type Cell, type KeyAction, type SelectMode, type Window,
+} from "./cursor";
 import type { Detail } from "./detail";
 import { clear, h } from "./dom";
 import { formatCount } from "./format";
 import type { Model } from "./model";
+import { MAX_SELECTION } from "./protocol";
 import { drawSummary } from "./summary";
 import type { ThumbStore } from "./thumbs";
 import {
@@ -37,8 +42,17 @@ export class Grid {
   private readonly spacer: HTMLElement;
   private readonly empty = h("div", { class: "dv-empty", text: "No rows match." });
   private rendered = new Map<number, HTMLElement>();
-  private cursor = -1; // keyboard cursor: view row index
+  /** The keyboard cursor's cell, or null until a key or a click places it. */
+  private cursor: Cell | null = null;
+  /** The cell drawn with the cursor's ring (the cursor's, once its row is drawn). */
+  private cursorEl: HTMLElement | null = null;
+  /** The view position a shift-click or Shift+Arrow range starts from. */
   private anchor = -1;
+  /** Bumped by every selection change, so a range still being resolved cannot overwrite a
+   * later click. */
+  private selectSeq = 0;
+  private selectionIds: readonly number[] = [];
+  private selectionSet = new Set<number>();
   private frame = 0;
   /** Set when the grid itself last scrolled (wheel, keyboard); see `currentOffset`. */
   private own: OwnScroll | null = null;
@@ -86,7 +100,8 @@ export class Grid {
 
   /** The query changed: the drawn rows are stale and the view goes back to the top. */
   reset(): void {
-    this.cursor = -1;
+    this.cursor = null;
+    this.anchor = -1; // view positions of the old query
     for (const el of this.rendered.values()) this.dropRow(el);
     this.rendered.clear();
     this.own = null;
@@ -162,7 +177,7 @@ export class Grid {
     const offset = clampOffset(currentOffset(scrollTop, ratio, this.own), count, rh, viewport);
     const { first, last } = visibleRange(offset, viewport, rh, count);
     this.query.want(first, last);
-    const selection = new Set(this.model.get("selection"));
+    const selection = this.selected();
     for (const [i, el] of this.rendered) {
       if (i < first || i > last || force) {
         this.dropRow(el);
@@ -184,12 +199,51 @@ export class Grid {
       }
       el.style.top = `${rowTop(i, scrollTop, offset, rh)}px`;
       const rid = row ? row._row : undefined;
-      el.classList.toggle("dv-selected", typeof rid === "number" && selection.has(rid));
-      el.classList.toggle("dv-cursor", i === this.cursor);
+      const selected = typeof rid === "number" && selection.has(rid);
+      el.classList.toggle("dv-selected", selected);
+      el.setAttribute("aria-selected", String(selected));
+      el.classList.toggle("dv-cursor", i === this.cursor?.row);
     }
+    this.markCursor();
+  }
+
+  /** The selected row ids as a set, rebuilt only when the synced list changes (a range may
+   * hold MAX_SELECTION ids, and rows are drawn on every scroll frame). */
+  private selected(): ReadonlySet<number> {
+    const ids = this.model.get("selection");
+    if (ids !== this.selectionIds) {
+      this.selectionIds = ids;
+      this.selectionSet = new Set(ids);
+    }
+    return this.selectionSet;
+  }
+
+  /** Ring the cursor's cell (aria-selected for screen readers and tests); its row may not be
+   * drawn, then nothing is. */
+  private markCursor(): void {
+    const cur = this.cursor;
+    const key = cur ? this.query.columns[cur.col]?.key : undefined;
+    let cell: HTMLElement | null = null;
+    const row = cur ? this.rendered.get(cur.row) : undefined;
+    if (row && key !== undefined) {
+      for (const child of row.children) {
+        if (child instanceof HTMLElement && child.dataset.col === key) cell = child;
+      }
+    }
+    if (cell === this.cursorEl) return;
+    if (this.cursorEl) {
+      this.cursorEl.classList.remove("dv-cursor-cell");
+      this.cursorEl.removeAttribute("aria-selected");
+    }
+    if (cell) {
+      cell.classList.add("dv-cursor-cell");
+      cell.setAttribute("aria-selected", "true");
+    }
+    this.cursorEl = cell;
   }
 
   private dropRow(el: HTMLElement): void {
+    if (this.cursorEl && el.contains(this.cursorEl)) this.cursorEl = null;
     releaseAudio(el);
     el.remove();
   }
@@ -213,8 +267,9 @@ export class Grid {
     const num = h("div", { class: "dv-cell dv-rownum", text: formatCount(index + 1), style: { width: `${this.numWidth}px` } });
     this.stick(num, this.pins.size > 0 ? 0 : undefined, false);
     el.appendChild(num);
-    for (const col of this.query.columns) {
-      const cell = h("div", { class: "dv-cell", attrs: { role: "gridcell", "data-col": col.key } });
+    this.query.columns.forEach((col, j) => {
+      // aria-colindex counts the row-number column as the first.
+      const cell = h("div", { class: "dv-cell", attrs: { role: "gridcell", "data-col": col.key, "aria-colindex": String(j + 2) } });
       cell.style.width = `${col.width}px`;
       this.stick(cell, this.pins.get(col.key), this.isLastPin(col));
       if (col.version !== null) cell.classList.add(`dv-ver${col.version}`);
@@ -223,12 +278,14 @@ export class Grid {
       if (col.kind === "image" && row) {
         cell.addEventListener("click", (e) => {
           e.stopPropagation();
-          this.cursor = index;
+          this.parts.focus();
+          this.cursor = { row: index, col: j };
+          this.markCursor();
           this.openDetail(index);
         });
       }
       el.appendChild(cell);
-    }
+    });
     el.addEventListener("click", (e) => this.onRowClick(index, e));
     return el;
   }
@@ -382,65 +439,191 @@ export class Grid {
     const row = this.query.row(index);
     if (!row) return;
     this.parts.focus();
-    this.cursor = index;
+    this.cursor = { row: index, col: this.columnAt(e.target) ?? this.cursor?.col ?? 0 };
+    this.markCursor();
     if (this.query.grouped) {
       this.query.openGroup(row);
       return;
     }
     const rid = row._row;
-    if (typeof rid !== "number") return;
-    const sel = this.model.get("selection");
-    if (e.metaKey || e.ctrlKey) {
-      this.query.setState("selection", sel.includes(rid) ? sel.filter((r) => r !== rid) : [...sel, rid]);
-    } else if (e.shiftKey && this.anchor >= 0) {
-      const out: number[] = [];
-      for (let i = Math.min(this.anchor, index); i <= Math.max(this.anchor, index); i++) {
-        const r = this.query.row(i)?._row;
-        if (typeof r === "number") out.push(r);
-      }
-      this.query.setState("selection", out);
-    } else {
-      this.anchor = index;
-      this.query.setState("selection", [rid]);
-    }
-  }
-
-  private moveCursor(delta: number): void {
-    const n = this.numRows;
-    if (n === 0) return;
-    this.cursor = Math.max(0, Math.min(n - 1, (this.cursor < 0 ? -1 : this.cursor) + delta));
-    const viewport = this.viewport;
-    const { ratio } = layout(n, this.rowHeight, viewport);
-    const offset = currentOffset(this.scroller.scrollTop, ratio, this.own);
-    const next = offsetToReveal(this.cursor, offset, viewport, this.rowHeight);
-    if (next !== null) this.scrollToOffset(next, ratio);
-    const rid = this.query.row(this.cursor)?._row;
-    if (!this.query.grouped && typeof rid === "number") {
-      this.anchor = this.cursor;
-      this.query.setState("selection", [rid]);
-    }
-    if (this.parts.detail.open) this.openDetail(this.cursor);
+    if (typeof rid === "number") this.select(clickMode(e), index, rid);
     this.schedule();
   }
 
-  /** Keyboard navigation; the widget's root forwards its keydown events here. */
-  onKey(e: KeyboardEvent): void {
-    if (e.key === "Escape" && this.parts.detail.open) {
-      this.parts.detail.close();
-      e.preventDefault();
-    } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-      this.moveCursor(e.key === "ArrowDown" ? 1 : -1);
-      e.preventDefault();
-    } else if (e.key === "PageDown" || e.key === "PageUp") {
-      const step = Math.max(1, Math.floor(this.scroller.clientHeight / this.rowHeight) - 1);
-      this.moveCursor(e.key === "PageDown" ? step : -step);
-      e.preventDefault();
-    } else if (e.key === "Enter" && this.cursor >= 0) {
-      const row = this.query.row(this.cursor);
-      if (this.query.grouped && row) this.onRowClick(this.cursor, new MouseEvent("click"));
-      else this.openDetail(this.cursor);
-      e.preventDefault();
+  /** The column index of the cell an event happened in, if any. */
+  private columnAt(target: EventTarget | null): number | null {
+    const cell = target instanceof Element ? target.closest<HTMLElement>(".dv-cell[data-col]") : null;
+    if (!cell) return null;
+    const j = this.query.columns.findIndex((c) => c.key === cell.dataset.col);
+    return j < 0 ? null : j;
+  }
+
+  /** A click (or a key) at view position `index`, whose row id is `rid`. */
+  private select(mode: SelectMode, index: number, rid: number): void {
+    const sel = this.model.get("selection");
+    if (mode === "toggle") {
+      this.anchor = index;
+      this.setSelection(toggled(sel, rid));
+    } else if (mode === "replace" || this.anchor < 0) {
+      this.anchor = index;
+      this.setSelection([rid]);
+    } else {
+      const { first, last } = span(this.anchor, index);
+      void this.selectRange(first, last, mode === "add-range" ? sel : []);
     }
+  }
+
+  private setSelection(ids: number[]): void {
+    this.selectSeq++;
+    this.query.setState("selection", ids);
+  }
+
+  /** Select view positions first..last after `base`, whether their rows are loaded or not (the
+   * kernel names the ids of rows not loaded). A range longer than MAX_SELECTION is refused with
+   * a message: its ids would cross to the browser and back in one synced list. */
+  private async selectRange(first: number, last: number, base: readonly number[]): Promise<void> {
+    const n = last - first + 1;
+    const seq = ++this.selectSeq;
+    if (n > MAX_SELECTION) {
+      this.query.notice(
+        `A selection holds at most ${formatCount(MAX_SELECTION)} rows; this range has ${formatCount(n)}. ` +
+        "Select a shorter range, or filter the rows first.",
+        true,
+      );
+      return;
+    }
+    try {
+      const ids = await this.query.rowIds(first, last);
+      if (seq !== this.selectSeq) return; // a later click or key won
+      this.setSelection(withRange(base, ids));
+    } catch (error) {
+      if (seq !== this.selectSeq || (error as { reason?: string }).reason === "cancelled") return;
+      this.query.notice(`Could not select the rows: ${(error as Error).message}`, true);
+    }
+  }
+
+  /** Where the viewport is, in rows. */
+  private window(): Window {
+    const viewport = this.viewport;
+    const rh = this.rowHeight;
+    const count = this.numRows;
+    const { ratio } = layout(count, rh, viewport);
+    const offset = clampOffset(currentOffset(this.scroller.scrollTop, ratio, this.own), count, rh, viewport);
+    return { offset, viewport, rowHeight: rh, count };
+  }
+
+  /** Move the cursor for a movement key; the selection follows vertical moves (Shift extends
+   * it from the anchor), and the view scrolls just enough to show the cursor's cell. */
+  private move(action: KeyAction): void {
+    const w = this.window();
+    const before = this.cursor;
+    const next = moveCursor(before, action, w, this.query.columns.length);
+    if (next === null) return;
+    this.cursor = next;
+    const { ratio } = layout(w.count, w.rowHeight, w.viewport);
+    const to = offsetToReveal(next.row, w.offset, w.viewport, w.rowHeight);
+    if (to !== null) this.scrollToOffset(to, ratio);
+    this.drawNow();
+    this.revealColumn();
+    const vertical = before === null || before.row !== next.row || action.kind === "row-edge";
+    if (vertical && !this.query.grouped) {
+      const extend = "extend" in action && action.extend;
+      if (extend) {
+        if (this.anchor < 0) this.anchor = before?.row ?? next.row;
+        const { first, last } = span(this.anchor, next.row);
+        void this.selectRange(first, last, []);
+      } else {
+        this.anchor = next.row;
+        void this.selectRange(next.row, next.row, []);
+      }
+    }
+    if (vertical && this.parts.detail.open) this.openDetail(next.row);
+  }
+
+  /** Scroll sideways just enough to show the cursor's cell (past any cells stuck to the left
+   * edge: the row number, pinned columns). */
+  private revealColumn(): void {
+    const cell = this.cursorEl;
+    if (!cell) return;
+    const box = this.scroller.getBoundingClientRect();
+    const left = box.left + this.scroller.clientLeft;
+    let stuck = left;
+    for (const sib of cell.parentElement?.children ?? []) {
+      if (sib === cell) break;
+      if (sib instanceof HTMLElement && getComputedStyle(sib).position === "sticky") {
+        stuck = Math.max(stuck, sib.getBoundingClientRect().right);
+      }
+    }
+    const right = left + this.scroller.clientWidth;
+    const r = cell.getBoundingClientRect();
+    // The first column brings the row numbers back with it.
+    if (this.cursor?.col === 0) this.scroller.scrollLeft = 0;
+    else if (r.left < stuck) this.scroller.scrollLeft -= stuck - r.left;
+    else if (r.right > right) this.scroller.scrollLeft += Math.min(r.right - right, r.left - stuck);
+  }
+
+  /** Whether a key pressed on `target` is the grid's to take: the widget's root, the grid or the
+   * detail view, never a form control (the filter box, a slider, a menu's checkbox). */
+  private ownsKey(target: EventTarget | null, root: HTMLElement): boolean {
+    if (!(target instanceof HTMLElement)) return false;
+    if (target.closest("input, textarea, select, button, [contenteditable]") && target !== root) return false;
+    return target === root || this.el.contains(target) || this.parts.detail.el.contains(target);
+  }
+
+  /**
+   * Keyboard navigation; the widget's root forwards its keydown events here.
+   *
+   * A key the grid acts on is consumed: `preventDefault` (JupyterLab's command registry skips
+   * an event whose default is prevented, and JupyterLab listens on the document's bubbling
+   * phase, after us) and `stopPropagation` (no other listener up the page takes it either), so
+   * ArrowDown moves the cursor, not the notebook's active cell. Keys the grid does not act on
+   * (Shift+Enter, Ctrl+S, letters) go on to the notebook as before.
+   */
+  onKey(e: KeyboardEvent, root: HTMLElement): void {
+    const action = keyAction(e);
+    if (action === null) return;
+    // Esc closes the detail view from anywhere in it, its Close button included.
+    if (action.kind !== "close" && !this.ownsKey(e.target, root)) return;
+    if (!this.act(action, root)) return;
+    e.preventDefault();
+    e.stopPropagation();
+  }
+
+  /** Do what a key asks; false when there is nothing to do (the key is not consumed). */
+  private act(action: KeyAction, root: HTMLElement): boolean {
+    switch (action.kind) {
+      case "close":
+        if (!this.parts.detail.open) return false;
+        this.parts.detail.close();
+        return true;
+      case "open": {
+        const row = this.cursor ? this.query.row(this.cursor.row) : undefined;
+        if (!this.cursor || !row) return false;
+        if (this.query.grouped) this.query.openGroup(row);
+        else this.openDetail(this.cursor.row);
+        return true;
+      }
+      case "copy": {
+        const text = this.cursorText();
+        if (text === null || hasTextSelection(root)) return false; // a mouse selection copies natively
+        void copyText(text, root).then((ok) => {
+          if (!ok) this.query.notice("Could not copy: the browser refused the clipboard", true);
+        });
+        return true;
+      }
+      default:
+        this.move(action);
+        return true;
+    }
+  }
+
+  /** The cursor cell's text as shown, or null when there is no cursor or its row is not loaded. */
+  private cursorText(): string | null {
+    if (!this.cursor || !this.query.row(this.cursor.row)) return null;
+    this.drawNow();
+    const cell = this.cursorEl;
+    if (!cell) return null;
+    return (cell.innerText || cell.textContent || "").trim();
   }
 
   private openDetail(index: number): void {
@@ -448,4 +631,9 @@ export class Grid {
     if (!row || this.query.grouped) return;
     this.parts.detail.show(row, this.query.columns, index, this.numRows);
   }
+}
+
+function hasTextSelection(root: HTMLElement): boolean {
+  const sel = root.ownerDocument.getSelection();
+  return sel !== null && !sel.isCollapsed && sel.anchorNode !== null && root.contains(sel.anchorNode);
 }

@@ -5,7 +5,7 @@
 
 export const PROTOCOL_VERSION = 1;
 
-export type RequestKind = "info" | "page" | "summary" | "thumbnails" | "blob";
+export type RequestKind = "info" | "page" | "summary" | "thumbnails" | "blob" | "ids";
 
 export type ResponseKind =
   | "info-response"
@@ -13,9 +13,10 @@ export type ResponseKind =
   | "summary-response"
   | "thumbnails-response"
   | "blob-response"
+  | "ids-response"
   | "error";
 
-export const REQUEST_KINDS = ["info", "page", "summary", "thumbnails", "blob"] as const;
+export const REQUEST_KINDS = ["info", "page", "summary", "thumbnails", "blob", "ids"] as const;
 
 export const RESPONSE_KINDS = [
   "info-response",
@@ -23,6 +24,7 @@ export const RESPONSE_KINDS = [
   "summary-response",
   "thumbnails-response",
   "blob-response",
+  "ids-response",
   "error",
 ] as const;
 
@@ -47,6 +49,8 @@ export const MIN_COLUMN_WIDTH = 40;
 export const MAX_COLUMN_WIDTH = 2000;
 
 export const DENSITIES = ["compact", "comfortable", "large"] as const;
+
+export const MAX_SELECTION = 100000;
 
 /** The structured query the browser sends; never SQL. All fields optional. */
 export interface QuerySpec {
@@ -106,7 +110,25 @@ export interface BlobRequest {
   digest: string;
 }
 
-export type Request = InfoRequest | PageRequest | SummaryRequest | ThumbnailsRequest | BlobRequest;
+/**
+ * The source row ids of view positions `offset .. offset + limit`: a selection range
+ * (shift-click) over rows the browser has not loaded. `limit` is at most `MAX_SELECTION`.
+ */
+export interface IdsRequest {
+  id: string;
+  kind: "ids";
+  query: QuerySpec;
+  offset: number;
+  limit: number;
+}
+
+export type Request =
+  | InfoRequest
+  | PageRequest
+  | SummaryRequest
+  | ThumbnailsRequest
+  | BlobRequest
+  | IdsRequest;
 
 /**
  * What the engine can do with a column (`dsviz_widget._format.CAPABILITIES` resolved
@@ -218,6 +240,13 @@ export interface BlobResponse {
   size: number;
 }
 
+export interface IdsResponse {
+  id: string;
+  kind: "ids-response";
+  offset: number;
+  ids: number[];
+}
+
 export interface ErrorResponse {
   id: string;
   kind: "error";
@@ -232,6 +261,7 @@ export type Response =
   | SummaryResponse
   | ThumbnailsResponse
   | BlobResponse
+  | IdsResponse
   | ErrorResponse;
 
 /** The response type that answers each request kind. */
@@ -241,6 +271,7 @@ export interface ResponseFor {
   summary: SummaryResponse;
   thumbnails: ThumbnailsResponse;
   blob: BlobResponse;
+  ids: IdsResponse;
 }
 
 /** The traits dsviz_widget.widget._widget.DatasetWidget syncs with the browser. */
