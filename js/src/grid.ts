@@ -3,6 +3,7 @@
 // from the query controller; the grid only draws them and turns clicks into its intents.
 
 import { releaseAudio, type AudioStore } from "./audio";
+import type { SummaryPick } from "./brush";
 import { renderCell, type CellContext, type RowData } from "./cells";
 import type { QueryController } from "./controller";
 import type { Detail } from "./detail";
@@ -244,7 +245,7 @@ export class Grid {
 
   renderHeader(): void {
     clear(this.headerInner);
-    const sort = this.model.get("sort");
+    const sort = this.query.sortKeys;
     this.headerInner.appendChild(h("div", { class: "dv-hcell dv-rownum", text: "#", style: { width: `${this.numWidth}px` } }));
     for (const col of this.query.columns) {
       const idx = sort.findIndex((s) => s === col.sortField || s === `-${col.sortField}`);
@@ -263,8 +264,10 @@ export class Grid {
         (this.query.info?.compare?.labels ?? []).forEach((l, i) => legend.appendChild(h("span", { class: `dv-key dv-v${i}`, text: l })));
         hc.appendChild(legend);
       } else {
-        const s = this.query.summaries.get(col.fields[0] as string);
-        if (s) hc.appendChild(drawSummary(s, col.width - 14, 36));
+        const field = col.fields[0] as string;
+        const s = this.query.summaries.get(field);
+        const pick = this.query.pickable(field) ? (p: SummaryPick) => this.query.pickSummary(field, p) : undefined;
+        if (s) hc.appendChild(drawSummary(s, col.width - 14, 36, pick));
       }
       hc.addEventListener("click", (e) => this.query.sortBy(col, e.shiftKey));
       this.headerInner.appendChild(hc);
