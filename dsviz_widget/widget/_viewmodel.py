@@ -25,9 +25,16 @@ import pyarrow as pa
 from dsviz_widget.engine import Engine, FilterError, Query, QueryError, Source, View
 from dsviz_widget.widget._protocol import FilterErrorState, QuerySpec
 
-
 # A group page's aggregate of a table column, as the engine names it ("mean(x)").
 _AGGREGATE = re.compile(r"(?:mean|min|max)\((.+)\)", re.DOTALL)
+
+
+def _sortable_somewhere(name: str, table: Sequence[str]) -> bool:
+    """Whether a sort key names a table column or a field some group page has."""
+    if name in table or name.rstrip("_") == "count":
+        return True
+    m = _AGGREGATE.fullmatch(name)
+    return m is not None and m.group(1) in table
 
 
 def drilled(spec: QuerySpec) -> bool:
@@ -86,7 +93,9 @@ class ViewModel:
         A group page sorts by its own fields (keys, ``count``, aggregates); a row column's
         key there sorts by the column's ``mean(...)``, when it has one. Rows (also those of
         one group) sort by table columns; an aggregate's key there sorts by its column.
-        Keys meaning nothing in the view are left out; the first key for a field wins.
+        Keys meaning nothing in this view but something in another (``count`` among rows)
+        are left out; a key naming nothing anywhere is passed on for the engine to refuse.
+        The first key for a field wins.
         """
         keys = [k for k in spec.get("sort") or [] if isinstance(k, str) and k]
         if not keys:
@@ -110,6 +119,9 @@ class ViewModel:
             elif not grouped:
                 m = _AGGREGATE.fullmatch(name)
                 target = m.group(1) if m and m.group(1) in fields else None
+            if target is None and not _sortable_somewhere(name, table):
+                target = key  # a typo: the engine refuses it, naming the closest columns
+                desc = False
             if target is None or target in seen:
                 continue
             seen.add(target)
