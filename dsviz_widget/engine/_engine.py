@@ -18,7 +18,7 @@ from dsviz_widget.engine._budget import memory_limit as _memory_limit
 from dsviz_widget.engine._budget import query_timeout as _query_timeout
 from dsviz_widget.engine._connection import open_connection
 from dsviz_widget.engine._errors import QueryError
-from dsviz_widget.engine._groups import check_group_by, drill_query
+from dsviz_widget.engine._groups import check_group_by, drill_query, group_fields
 from dsviz_widget.engine._overlays import Overlays, image_overlays
 from dsviz_widget.engine._query import Query, check_columns
 from dsviz_widget.engine._relation import Relation, relation_for
@@ -203,6 +203,23 @@ class Engine:
             # digits in Python, and the match compares a scalar exactly as the column's type.
             key_values = {name: cells.column(name)[0] for name in group_by}
         return drill_query(rel.columns, query, key_values or {})
+
+    def group_fields(self, source: object, group_by: Sequence[str]) -> list[str]:
+        """Field names of the group page of ``source`` grouped by ``group_by`` (keys,
+        ``count``, the default aggregates such as ``mean(x)``, ``_sample_rows``), without
+        computing the groups: what a grouped view's sort keys may name.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> from dsviz_widget.engine import Engine, Source
+        >>> src = Source.from_arrow(pa.table({"label": ["a"], "x": [1.0]}))
+        >>> Engine().group_fields(src, ["label"])
+        ['label', 'count', 'mean(x)', 'min(x)', 'max(x)', '_sample_rows']
+        """
+        with self._lock:
+            rel = self._relation(source)
+        return group_fields(rel.columns, group_by)
 
     def read_rows(
         self, relation: Relation, ids: np.ndarray, columns: list[str], what: str

@@ -164,6 +164,17 @@ def group_page(
     return GroupPage(pa.Table.from_arrays(arrays, names=names), names[n_keys], names[-1])
 
 
+def group_fields(
+    columns: Mapping[str, SqlColumn],
+    group_by: Sequence[str],
+    aggregates: Mapping[str, Sequence[str]] | None = None,
+) -> list[str]:
+    """The field names of the group page ``group_by`` makes (keys, count, aggregates, sample
+    rows, as :func:`group_page` names them), without computing it."""
+    keys = check_group_by(columns, group_by)
+    return _output_names(keys, _aggregates(columns, aggregates, keys))
+
+
 def _aggregates(
     cols: Mapping[str, SqlColumn],
     spec: Mapping[str, Sequence[str]] | None,

@@ -228,6 +228,7 @@ class MessageHandler:
             "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
             "group_key": None,
             "roles": roles,
+            "sort": list(view.query.sort),
         }
         if spec.get("group_by") and drilled(spec):
             reply["group_key"] = group_key_text(view)

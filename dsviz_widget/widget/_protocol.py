@@ -206,6 +206,9 @@ class PageResponse(TypedDict):
     elapsed_ms: float
     group_key: list[list[str]] | None  # drilled into a group: [[column, value as text], ...]
     roles: GroupRoles | None  # a group page (grouped): its fields' roles; else None
+    # The sort keys in force, naming the page's fields (a row column's key sorts groups by
+    # its mean(...)); the header shows these arrows. See ViewModel.fit_sort.
+    sort: list[str]
 
 
 class SummaryResponse(TypedDict):

@@ -16,6 +16,7 @@ for the *applied* filter, not for the text being typed; the error is the widget'
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,17 @@ import pyarrow as pa
 
 from dsviz_widget.engine import Engine, FilterError, Query, QueryError, Source, View
 from dsviz_widget.widget._protocol import FilterErrorState, QuerySpec
+
+# A group page's aggregate of a table column, as the engine names it ("mean(x)").
+_AGGREGATE = re.compile(r"(?:mean|min|max)\((.+)\)", re.DOTALL)
+
+
+def _sortable_somewhere(name: str, table: Sequence[str]) -> bool:
+    """Whether a sort key names a table column or a field some group page has."""
+    if name in table or name.rstrip("_") == "count":
+        return True
+    m = _AGGREGATE.fullmatch(name)
+    return m is not None and m.group(1) in table
 
 
 def drilled(spec: QuerySpec) -> bool:
@@ -61,7 +73,7 @@ class ViewModel:
         """
         filt = self._filter_text(spec) or None
         columns = spec.get("columns") or None
-        sort = list(spec.get("sort") or [])
+        sort = self.fit_sort(spec)
         group_by = list(spec.get("group_by") or [])
         if group_by and drilled(spec):
             row = spec.get("group_row")
@@ -74,6 +86,47 @@ class ViewModel:
             q = self.engine.group_query(self.source, parent, key, row=row)
             return dataclasses.replace(q, sort=sort, columns=columns)
         return Query(filter=filt, sort=sort, group_by=group_by, columns=columns)
+
+    def fit_sort(self, spec: QuerySpec) -> list[str]:
+        """The sort keys of ``spec`` as the view it asks for can use them.
+
+        A group page sorts by its own fields (keys, ``count``, aggregates); a row column's
+        key there sorts by the column's ``mean(...)``, when it has one. Rows (also those of
+        one group) sort by table columns; an aggregate's key there sorts by its column.
+        Keys meaning nothing in this view but something in another (``count`` among rows)
+        are left out; a key naming nothing anywhere is passed on for the engine to refuse.
+        The first key for a field wins.
+        """
+        keys = [k for k in spec.get("sort") or [] if isinstance(k, str) and k]
+        if not keys:
+            return []
+        table = self.engine.view(self.source).columns
+        group_by = list(spec.get("group_by") or [])
+        grouped = bool(group_by) and not drilled(spec)
+        fields = self.engine.group_fields(self.source, group_by) if grouped else table
+        known = set(fields) | set(table)
+        out: list[str] = []
+        seen: set[str] = set()
+        for key in keys:
+            name, desc = key, False
+            if key not in known and key[0] in "+-":
+                name, desc = key[1:], key[0] == "-"
+            target: str | None = None
+            if name in fields:
+                target = name
+            elif grouped and name in table and f"mean({name})" in fields:
+                target = f"mean({name})"
+            elif not grouped:
+                m = _AGGREGATE.fullmatch(name)
+                target = m.group(1) if m and m.group(1) in fields else None
+            if target is None and not _sortable_somewhere(name, table):
+                target = key  # a typo: the engine refuses it, naming the closest columns
+                desc = False
+            if target is None or target in seen:
+                continue
+            seen.add(target)
+            out.append(f"-{target}" if desc else target)
+        return out
 
     def view(self, spec: QuerySpec) -> View:
         """The engine view for a spec (the engine keeps the last few, so paging does not

@@ -64,7 +64,11 @@ class DatasetWidget(anywidget.AnyWidget):
     sort = t.List(t.Unicode()).tag(sync=True)
     """Sort keys, most significant first: column names, ``"-"`` prefix for descending.
 
-    Clicking a header sets one key; shift-click adds or flips a key.
+    Clicking a header sets one key; shift-click adds or flips a key. The keys stay through
+    grouping and each view sorts by what they mean there: groups by a row column's
+    ``mean(...)`` (or a key, ``count``, an aggregate), rows by a table column (a group sort by
+    ``max(x)`` sorts the rows of a group by ``x``); a key meaning nothing in the view is left
+    out of it (see :attr:`query`), a key naming no column at all is an error.
     """
 
     group_by = t.List(t.Unicode()).tag(sync=True)

@@ -3,7 +3,7 @@
 // the model's display-only changes to the parts that draw them.
 
 import { AudioStore, releaseAudio } from "./audio";
-import { RequestClient, type Transport } from "./client";
+import { KERNEL_GONE, RequestClient, type Transport } from "./client";
 import { QueryController, type Change } from "./controller";
 import { Detail } from "./detail";
 import { h } from "./dom";
@@ -22,6 +22,17 @@ function modelTransport(model: Model): Transport {
       const cb = (...args: unknown[]): void => handler(args[0], (args[1] as DataView[]) ?? []);
       model.on("msg:custom", cb);
       return () => model.off("msg:custom", cb);
+    },
+    // ipywidgets' model events: "comm_live_update" fires when the kernel restarts (its
+    // comm goes dead), "comm:close" when the comm is closed under the widget.
+    onGone: (handler) => {
+      const cb = (): void => handler();
+      model.on("comm_live_update", cb);
+      model.on("comm:close", cb);
+      return () => {
+        model.off("comm_live_update", cb);
+        model.off("comm:close", cb);
+      };
     },
   };
 }
@@ -92,7 +103,14 @@ export class App {
       model.off("change:height", onHeight);
       model.off("change:density", onDensity);
     });
+    this.cleanups.push(this.client.onGone(() => this.showGone()));
     void this.query.start();
+  }
+
+  /** The kernel went: say so above everything, with what to do (KERNEL_GONE). */
+  private showGone(): void {
+    if (this.root.querySelector(".dv-gone")) return;
+    this.root.insertBefore(h("div", { class: "dv-gone", text: KERNEL_GONE, attrs: { role: "alert" } }), this.root.firstChild);
   }
 
   destroy(): void {

@@ -4,6 +4,11 @@
 // dropped and the caller's promise is rejected at once. A request sent on a `channel` cancels
 // the previous unfinished request on that channel: scrolling or typing fast never leaves a queue
 // of stale pages to render.
+//
+// A widget outlives its kernel in the page: after a restart the comm is dead and nothing will
+// ever answer (JupyterLab's own send then throws a bare "Cannot send"). The transport reports
+// that, or the first failed send reveals it; from then on every request fails at once with
+// KERNEL_GONE, which says what happened and what to do.
 
 import type { Request, RequestKind, ResponseFor } from "./protocol";
 import { isResponse } from "./protocol";
@@ -12,9 +17,16 @@ export interface Transport {
   send(msg: Request, buffers: ArrayBuffer[]): void;
   /** Subscribe to custom messages; returns the unsubscribe function. */
   listen(handler: (msg: unknown, buffers: DataView[]) => void): () => void;
+  /** Call `handler` once the connection to the kernel is lost for good; returns the
+   * unsubscribe function. */
+  onGone?(handler: () => void): () => void;
 }
 
-export type RequestErrorReason = "timeout" | "cancelled" | "server" | "closed";
+export type RequestErrorReason = "timeout" | "cancelled" | "server" | "closed" | "gone";
+
+export const KERNEL_GONE =
+  "The kernel of this widget is gone (it was restarted, shut down or died), so the table cannot be " +
+  "read any more. Re-run the cell to show it again; if the kernel died, restart it first.";
 
 export class RequestError extends Error {
   readonly reason: RequestErrorReason;
@@ -60,6 +72,9 @@ export class RequestClient {
   private readonly unlisten: () => void;
   private counter = 0;
   private closed = false;
+  private gone = false;
+  private readonly goneHandlers = new Set<() => void>();
+  private readonly unwatch: () => void;
   readonly defaultTimeoutMs: number;
 
   constructor(
@@ -68,6 +83,31 @@ export class RequestClient {
   ) {
     this.defaultTimeoutMs = options.timeoutMs ?? 60_000;
     this.unlisten = transport.listen((msg, buffers) => this.receive(msg, buffers));
+    this.unwatch = transport.onGone?.(() => this.lost()) ?? (() => undefined);
+  }
+
+  /** Whether the kernel is gone (see KERNEL_GONE). */
+  get kernelGone(): boolean {
+    return this.gone;
+  }
+
+  /** Call `handler` when the kernel goes (at once if it has). */
+  onGone(handler: () => void): () => void {
+    if (this.gone) handler();
+    else this.goneHandlers.add(handler);
+    return () => this.goneHandlers.delete(handler);
+  }
+
+  /** The kernel is gone: every request, pending or future, fails with KERNEL_GONE. */
+  private lost(): void {
+    if (this.gone || this.closed) return;
+    this.gone = true;
+    for (const id of [...this.pending.keys()]) {
+      const entry = this.settle(id);
+      entry?.reject(new RequestError("gone", KERNEL_GONE, entry.kind));
+    }
+    for (const h of [...this.goneHandlers]) h();
+    this.goneHandlers.clear();
   }
 
   get inFlight(): number {
@@ -82,6 +122,7 @@ export class RequestClient {
     if (this.closed) {
       return Promise.reject(new RequestError("closed", "the widget was closed", kind));
     }
+    if (this.gone) return Promise.reject(new RequestError("gone", KERNEL_GONE, kind));
     const id = `r${++this.counter}`;
     const { channel, signal } = options;
     if (channel !== undefined) {
@@ -111,7 +152,12 @@ export class RequestClient {
         cleanup: () => signal?.removeEventListener("abort", onAbort),
       });
       const msg = { ...body, id, kind } as unknown as Request;
-      this.transport.send(msg, []);
+      try {
+        this.transport.send(msg, []);
+      } catch {
+        // The comm cannot carry messages any more (its kernel connection is disposed).
+        this.lost();
+      }
     });
   }
 
@@ -123,6 +169,8 @@ export class RequestClient {
 
   close(): void {
     this.closed = true;
+    this.unwatch();
+    this.goneHandlers.clear();
     for (const id of [...this.pending.keys()]) {
       this.settle(id)?.reject(new RequestError("closed", "the widget was closed", "close"));
     }

@@ -6,6 +6,7 @@
 // model and a fake request client (js/tests/controller.test.ts).
 
 import { decodePage } from "./arrowpage";
+import { binBounds, combineFilter, rangeTerm, valueTerm, type SummaryPick } from "./brush";
 import type { RowData } from "./cells";
 import { RequestError, type RequestClient } from "./client";
 import { arrange, densityOf } from "./colsize";
@@ -16,6 +17,9 @@ import type { Model, ViewState } from "./model";
 import { PageCache } from "./pagecache";
 import type { ColumnCapabilities, ColumnInfo, GroupRoles, InfoResponse, QuerySpec, Summary } from "./protocol";
 import { MAX_PAGE_SIZE, MIN_PAGE_SIZE } from "./protocol";
+
+/** The status line once the kernel is gone (KERNEL_GONE, in the widget's banner, says more). */
+export const GONE_STATUS = "not connected: the kernel is gone";
 
 // `group` is not among them: Python turns it into `group_row`, which the browser sends.
 const QUERY_KEYS: (keyof ViewState)[] = ["filter", "sort", "group_by", "group_row", "columns", "changed_only"];
@@ -72,6 +76,8 @@ export class QueryController {
   private _status: StatusLine = { text: "", error: false };
   private _filterShown: FilterProblem | null = null;
   private _groupKey: [string, string][] | null = null;
+  /** The sort keys the kernel applied to the rows shown, in their field names (null: loading). */
+  private _sortShown: string[] | null = null;
   /** The roles of the group page's fields (count, sample rows, ...), as the kernel named them. */
   private roles: GroupRoles | null = null;
   private cache: PageCache<RowData>;
@@ -131,6 +137,9 @@ export class QueryController {
   get status(): StatusLine { return this._status; }
   /** The filter error shown under the filter input. */
   get filterShown(): FilterProblem | null { return this._filterShown; }
+  /** The sort keys in force, naming the shown fields: the kernel fits `sort` to the view (a
+   * row column's key sorts groups by its mean), so a header's arrow follows what it applied. */
+  get sortKeys(): readonly string[] { return this._sortShown ?? this.model.get("sort"); }
   /** The group looked into, as the kernel names it: [column, value as text] pairs. */
   get groupKey(): [string, string][] | null { return this._groupKey; }
 
@@ -201,29 +210,50 @@ export class QueryController {
 
   // ---- intents --------------------------------------------------------------------------
 
-  // Row sort keys mean nothing to group rows (and vice versa): grouping starts unsorted.
+  // The sort stays: the kernel fits it to the groups (and back to the rows on ungrouping).
   groupBy(column: string): void {
-    this.setState("group_by", [...this.model.get("group_by").filter((g) => g !== column), column], { group: null, group_row: null, sort: [] });
+    this.setState("group_by", [...this.model.get("group_by").filter((g) => g !== column), column], { group: null, group_row: null });
   }
 
   ungroup(column: string): void {
-    this.setState("group_by", this.model.get("group_by").filter((k) => k !== column), { group: null, group_row: null, sort: [] });
+    this.setState("group_by", this.model.get("group_by").filter((k) => k !== column), { group: null, group_row: null });
   }
 
   /** Look into the group of a group page's row (by one of its source rows). */
   openGroup(row: RowData): void {
     const member = this.roles ? groupMember(row, this.roles) : null;
-    if (member !== null) this.setState("group_row", member, { group: null, sort: [] });
+    if (member !== null) this.setState("group_row", member, { group: null });
   }
 
   closeGroup(): void {
-    this.setState("group_row", null, { group: null, sort: [] });
+    this.setState("group_row", null, { group: null });
   }
 
   /** A header click: sort by the column, if the engine can. */
   sortBy(column: Column, additive: boolean): void {
     if (!this.sortable(column)) return;
-    this.setState("sort", nextSort(this.model.get("sort"), column.sortField, additive));
+    this.setState("sort", nextSort(this.sortKeys, column.sortField, additive));
+  }
+
+  /** Whether a header summary of `field` takes picks (a brush, a value click) as filters. */
+  pickable(field: string): boolean {
+    return !this._grouped && this.can(field, "filterable");
+  }
+
+  /** A brushed histogram range or a clicked top value of `field` narrows the filter in force
+   * (the one the summary describes), replacing an earlier pick of that column. */
+  pickSummary(field: string, pick: SummaryPick): void {
+    const s = this._summaries.get(field);
+    let term: string | null = null;
+    if (pick.type === "range" && s?.type === "histogram") {
+      const type = this._info?.columns.find((c) => c.name === field)?.type ?? "";
+      const bounds = binBounds(s, pick.first, pick.last, /^u?int\d*$/.test(type));
+      if (bounds) term = rangeTerm(field, bounds.lo, bounds.hi);
+    } else if (pick.type === "value") {
+      term = valueTerm(field, pick.value);
+    }
+    if (term === null) return;
+    this.setState("filter", combineFilter(this.spec().filter ?? "", field, pick.type, term));
   }
 
   sortable(column: Column): boolean {
@@ -288,7 +318,8 @@ export class QueryController {
       this.view.update("info");
       this.queryChanged();
     } catch (error) {
-      this.setStatus(`Could not load the table: ${(error as Error).message}`, true);
+      if (error instanceof RequestError && error.reason === "gone") this.setStatus(GONE_STATUS, true);
+      else this.setStatus(`Could not load the table: ${(error as Error).message}`, true);
       this.view.update("status");
     }
   }
@@ -309,6 +340,7 @@ export class QueryController {
       this.view.update("chips");
     }
     this.roles = msg.grouped ? msg.roles : null;
+    this._sortShown = msg.sort;
     if (msg.grouped !== this._grouped || (msg.grouped && this._columns.length === 0)) {
       this._grouped = msg.grouped;
       this.setColumns(msg.grouped && msg.roles
@@ -337,6 +369,7 @@ export class QueryController {
     if (this.filterOverride === null) this.filterError = null;
     this._filterShown = this.filterError;
     this._grouped = this.model.get("group_by").length > 0 && this.model.get("group_row") === null;
+    this._sortShown = null;
     this.setColumns(this._grouped ? [] : this.rowCols());
     this.cache.reset();
     clearTimeout(this.summaryTimer);
@@ -361,6 +394,11 @@ export class QueryController {
       }
       this._filterShown = { message: err.message, position: err.position };
       this.setStatus(err.message, true);
+      this.view.update("status");
+      return;
+    }
+    if (err instanceof RequestError && err.reason === "gone") {
+      this.setStatus(GONE_STATUS, true); // the widget's banner says what to do
       this.view.update("status");
       return;
     }

@@ -4,9 +4,12 @@
 import { h, clear } from "./dom";
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Words the tokenizer reads as keywords (engine/_tokens.py KEYWORDS) before it looks for a
+// column: a column called `and` or `null` must be written in backticks.
+const KEYWORDS = new Set(["and", "or", "not", "in", "is", "null", "none", "true", "false", "contains", "startswith", "endswith", "row"]);
 
 export function quoteColumn(name: string): string {
-  return IDENT.test(name) ? name : `\`${name.replace(/`/g, "``")}\``;
+  return IDENT.test(name) && !KEYWORDS.has(name.toLowerCase()) ? name : `\`${name.replace(/`/g, "``")}\``;
 }
 
 /** The identifier-ish word ending at `cursor` and where it starts. */
@@ -44,8 +47,7 @@ export class FilterBar {
     this.el = h("div", { class: "dv-filter" }, [this.input, this.menu, this.errorBox]);
     this.input.addEventListener("input", () => {
       this.updateMenu();
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.apply(this.input.value), 600);
+      this.applySoon();
     });
     this.input.addEventListener("keydown", (e) => this.onKey(e));
     this.input.addEventListener("blur", () => setTimeout(() => this.hideMenu(), 150));
@@ -82,6 +84,15 @@ export class FilterBar {
     const pos = start + insert.length;
     this.input.setSelectionRange(pos, pos);
     this.hideMenu();
+    // The error shown was about the text before the completion (typically the very name just
+    // completed): it goes now, and the new text is checked once the user pauses, as typing is.
+    this.showError(null);
+    this.applySoon();
+  }
+
+  private applySoon(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.apply(this.input.value), 600);
   }
 
   private updateMenu(): void {

@@ -3,6 +3,7 @@
 // from the query controller; the grid only draws them and turns clicks into its intents.
 
 import { releaseAudio, type AudioStore } from "./audio";
+import type { SummaryPick } from "./brush";
 import { renderCell, type CellContext, type RowData } from "./cells";
 import { copyText } from "./clipboard";
 import {
@@ -328,7 +329,7 @@ export class Grid {
     }
     this.headerStale = false;
     clear(this.headerInner);
-    const sort = this.model.get("sort");
+    const sort = this.query.sortKeys;
     this.updatePins();
     const num = h("div", { class: "dv-hcell dv-rownum", text: "#", style: { width: `${this.numWidth}px` } });
     this.stick(num, this.pins.size > 0 ? 0 : undefined, false);
@@ -351,8 +352,10 @@ export class Grid {
         (this.query.info?.compare?.labels ?? []).forEach((l, i) => legend.appendChild(h("span", { class: `dv-key dv-v${i}`, text: l })));
         hc.appendChild(legend);
       } else {
-        const s = this.query.summaries.get(col.fields[0] as string);
-        if (s) hc.appendChild(drawSummary(s, col.width - 14, 36));
+        const field = col.fields[0] as string;
+        const s = this.query.summaries.get(field);
+        const pick = this.query.pickable(field) ? (p: SummaryPick) => this.query.pickSummary(field, p) : undefined;
+        if (s) hc.appendChild(drawSummary(s, col.width - 14, 36, pick));
       }
       hc.addEventListener("click", (e) => this.query.sortBy(col, e.shiftKey));
       hc.appendChild(this.resizeHandle(col, hc));

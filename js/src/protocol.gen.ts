@@ -204,6 +204,7 @@ export interface PageResponse {
   elapsed_ms: number;
   group_key: string[][] | null;
   roles: GroupRoles | null;
+  sort: string[];
 }
 
 export interface SummaryResponse {

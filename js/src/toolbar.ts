@@ -28,7 +28,11 @@ export class Toolbar {
     private readonly query: QueryController,
     private readonly model: Model,
   ) {
-    this.filterBar = new FilterBar((text) => query.setState("filter", text));
+    this.filterBar = new FilterBar((text) => {
+      // Unchanged text is no new query: show its error again (a completion hid it).
+      if (text === model.get("filter")) this.showStatus(true);
+      else query.setState("filter", text);
+    });
     this.groupSelect = h("select", { class: "dv-select", attrs: { "aria-label": "group by" } });
     this.groupSelect.addEventListener("change", () => {
       const v = this.groupSelect.value;

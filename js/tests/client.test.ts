@@ -1,5 +1,5 @@
 import { describe, expect, it, vi, afterEach } from "vitest";
-import { RequestClient, RequestError } from "../src/client";
+import { KERNEL_GONE, RequestClient, RequestError, type Transport } from "../src/client";
 import { FakeTransport } from "./fake-transport";
 
 
@@ -102,5 +102,36 @@ describe("RequestClient", () => {
     c.close();
     await expect(p).rejects.toMatchObject({ reason: "closed" });
     await expect(c.request("info", {})).rejects.toMatchObject({ reason: "closed" });
+  });
+
+  it("a send the comm refuses means the kernel is gone: this and every later request say so", async () => {
+    const t = new FakeTransport();
+    t.send = () => { throw new Error("Cannot send"); }; // JupyterLab's comm on a disposed kernel
+    const c = new RequestClient(t);
+    const gone = vi.fn();
+    c.onGone(gone);
+    await expect(c.request("info", {})).rejects.toMatchObject({ reason: "gone", message: KERNEL_GONE });
+    expect(gone).toHaveBeenCalledTimes(1);
+    expect(c.kernelGone).toBe(true);
+    await expect(c.request("page", page)).rejects.toMatchObject({ reason: "gone" });
+    expect(KERNEL_GONE).toMatch(/re-run the cell/i);
+  });
+
+  it("the transport reporting the kernel gone fails pending requests at once, not at their timeout", async () => {
+    const t = new FakeTransport();
+    let report = (): void => undefined;
+    const transport: Transport = {
+      send: (m, b) => t.send(m),
+      listen: (h) => t.listen(h),
+      onGone: (h) => { report = h; return () => undefined; },
+    };
+    const c = new RequestClient(transport);
+    const p = c.request("page", page);
+    report();
+    await expect(p).rejects.toMatchObject({ reason: "gone", message: KERNEL_GONE });
+    expect(c.inFlight).toBe(0);
+    const late = vi.fn();
+    c.onGone(late); // subscribing after the fact still hears of it
+    expect(late).toHaveBeenCalledTimes(1);
   });
 });

@@ -242,13 +242,21 @@ describe("QueryController: summaries", () => {
 });
 
 describe("QueryController: groups", () => {
-  it("grouping sends group_by unsorted, and shows group rows with their count", async () => {
+  it("grouping keeps the sort for the kernel to fit, and shows group rows with their count", async () => {
     const { kernel, model, view, query } = await started(10, { sort: ["score"] });
-    const rows = view.next("rows");
+    let rows = view.next("rows");
     query.groupBy("label");
     await rows;
-    expect(model.get("sort")).toEqual([]);
-    expect(kernel.lastQuery).toMatchObject({ group_by: ["label"], group_row: null, sort: [] });
+    expect(model.get("sort")).toEqual(["score"]);
+    expect(kernel.lastQuery).toMatchObject({ group_by: ["label"], group_row: null, sort: ["score"] });
+    expect(query.sortKeys).toEqual([]); // what the kernel applied to the groups
+    rows = view.next("rows");
+    query.ungroup("label");
+    await rows;
+    expect(query.sortKeys).toEqual(["score"]); // the rows' sort is back
+    rows = view.next("rows");
+    query.groupBy("label");
+    await rows;
     expect(query.grouped).toBe(true);
     expect(query.columns.map((c) => c.label)).toEqual(["label", "count"]); // sample rows hidden
     expect(query.status.text).toBe("t · 2 groups · 10 rows · 3 ms");

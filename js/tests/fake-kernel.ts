@@ -147,7 +147,9 @@ export class FakeKernel {
         _sample_rows: vectorFromArray(all.map(([, ids]) => ids.slice(0, 3)), new List(new Field("item", new Int32(), true))),
       });
       const roles = { keys: [key], count: "count", sample_rows: "_sample_rows", sample_images: null };
-      reply({ ...common, num_rows: groups.size, grouped: true, group_key: null, roles }, [ipc(table)]);
+      // As the kernel fits the sort to a group page: keys naming none of its fields drop out.
+      const sort = (q.sort ?? []).filter((k) => [key, "count"].includes(k.replace(/^-/, "")));
+      reply({ ...common, num_rows: groups.size, grouped: true, group_key: null, roles, sort }, [ipc(table)]);
       return;
     }
     const slice = rows.slice(msg.offset, msg.offset + msg.limit);
@@ -160,7 +162,7 @@ export class FakeKernel {
     });
     const member = q.group_row != null ? this.rows[q.group_row] : undefined;
     const groupKey = member ? groupBy.map((k) => [k, String(member[k as keyof FakeRow])]) : null;
-    reply({ ...common, num_rows: rows.length, grouped: false, group_key: groupKey, roles: null }, [ipc(table)]);
+    reply({ ...common, num_rows: rows.length, grouped: false, group_key: groupKey, roles: null, sort: q.sort ?? [] }, [ipc(table)]);
   }
 }
 
