@@ -13,6 +13,7 @@ from typing import Any
 from dsviz_widget import _display
 from dsviz_widget._errors import ValidationError
 from dsviz_widget._names import check_spec
+from dsviz_widget._run_init import default_name
 from dsviz_widget._runs import Run, store_at
 from dsviz_widget.artifacts import Artifact, Store
 
@@ -49,11 +50,14 @@ def lineage(obj: Artifact | Run | str, dir: str | os.PathLike[str] | None = None
     --------
     >>> import tempfile
     >>> import dsviz_widget as dv
-    >>> with dv.init(job_type="make", dir=tempfile.mkdtemp()) as run:
+    >>> with dv.init(job_type="make", name="first", dir=tempfile.mkdtemp()) as run:
     ...     logged = run.log_artifact(dv.Artifact("data", type="dataset"))
     >>> graph = lineage(logged)
     >>> [n["label"] for n in graph["nodes"]], [e["kind"] for e in graph["edges"]]
-    (['data:v0', 'make'], ['produced'])
+    (['data:v0', 'first'], ['produced'])
+
+    A run's label is its name, the same as ``run.name``: for a run not given one, its job type
+    and start time (``"make · 2026-11-30 14:02"``); its id is ``run_id``.
     """
     if isinstance(obj, Run):
         store, start = obj.store, f"run:{obj.id}"
@@ -104,12 +108,11 @@ def _node(store: Store, node: str) -> dict[str, Any]:
     kind, _, rest = node.partition(":")
     if kind == "run":
         info = store.catalog.run(rest)
-        label = info["name"] or info["job_type"] or info["id"]
         return {
             "id": node,
             "kind": "run",
-            "label": label,
-            **{k: info[k] for k in ("project", "job_type", "name", "state")},
+            "label": info["name"] or default_name(info["job_type"], info["started_at"]),
+            **{k: info[k] for k in ("project", "job_type", "name", "state", "started_at")},
             "run_id": rest,
         }
     name, _, version = rest.rpartition(":")

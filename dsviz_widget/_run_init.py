@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,25 @@ def tags_of(tags: object) -> tuple[str, ...] | None:
         if not isinstance(tag, str) or not 1 <= len(tag) <= 64:
             raise ValidationError(f"each tag must be a string of 1-64 characters, got {tag!r}")
     return out
+
+
+def default_name(job_type: str | None, started_at: float) -> str:
+    """The name of a run not given one: its job type (else ``run``) and its start time, local,
+    to the minute, e.g. ``"train · 2026-11-30 14:02"``.
+
+    W&B makes up two random words; the job type and the time say which run it was where the
+    name is read, in a lineage graph. It is computed, not stored, so the stored name stays
+    what the user gave and a later ``run.name = ...`` replaces nothing made up.
+
+    Examples
+    --------
+    >>> default_name("train", datetime(2026, 11, 30, 14, 2, 59).timestamp())
+    'train · 2026-11-30 14:02'
+    >>> default_name(None, datetime(2026, 1, 2, 3, 4).timestamp())
+    'run · 2026-01-02 03:04'
+    """
+    when = datetime.fromtimestamp(started_at).strftime("%Y-%m-%d %H:%M")
+    return f"{job_type or 'run'} · {when}"
 
 
 def check_label(label: str, value: object) -> None:

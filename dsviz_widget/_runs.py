@@ -89,7 +89,6 @@ class Run:
             given["tags"] = tag_tuple
         if resume_from is None:
             self.resumed = False
-            self.start_time = time.time()
             self.config = Config(config, self._save_config, allow_val_change)
             store.catalog.start_run(
                 self.id, project, job_type, name, self.config.as_dict(), entity=entity,
@@ -103,7 +102,6 @@ class Run:
                     f"run {self.id!r} belongs to project {resume_from['project']!r}, not {project!r}"
                 )
             self.resumed = True
-            self.start_time = resume_from["started_at"]
             # As in W&B, the stored config wins over init's for keys both have.
             merged = {**Config(config).as_dict(), **resume_from["config"]}
             self.config = Config(merged, self._save_config, allow_val_change)
@@ -112,6 +110,8 @@ class Run:
             last = store.catalog.last_step(self.id)
             start_step = 0 if last is None else last + 1
             runtime_before = float(record["summary"].get(RUNTIME) or 0.0)
+        # The catalog's time, so run.name and the lineage graph name an unnamed run alike.
+        self.start_time: float = record["started_at"]
         self.project, self.job_type, self.entity = (
             record["project"],
             record["job_type"],
@@ -126,8 +126,10 @@ class Run:
     # -- labels ------------------------------------------------------------------------------
     @property
     def name(self) -> str:
-        """The run's display name (the run id if none was given; W&B makes up two words)."""
-        return self._name or self.id
+        """The run's display name: the one given, else its job type and start time
+        (``"train · 2026-11-30 14:02"``, see :func:`_run_init.default_name`; W&B makes up two
+        words). Never None; :attr:`id` stays the run's unique id."""
+        return self._name or _run_init.default_name(self.job_type, self.start_time)
 
     @name.setter
     def name(self, value: str) -> None:
@@ -400,7 +402,8 @@ def init(
     Parameters
     ----------
     project, job_type, name, entity, notes, group : str, optional
-        Labels stored with the run (lineage graphs show name, else job type, else id).
+        Labels stored with the run. Without a name, ``run.name`` and lineage graphs call the
+        run by its job type and start time, ``"train · 2026-11-30 14:02"``.
     config : dict, argparse.Namespace, absl flags or YAML path, optional
         Settings, stored with the run as ``run.config`` (over ``config-defaults.yaml`` in
         the working directory, if there is one).

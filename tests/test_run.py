@@ -22,17 +22,22 @@ def test_lineage_links_runs_and_versions(store_dir: Path) -> None:
     with dv.init(project="cars", job_type="eval") as evaluate:
         evaluate.use_artifact("preds:v0")
     graph = dv.lineage("preds:v0")
+    # Unnamed runs are labelled by run.name: job type and start time.
+    assert make.name.startswith("create-dataset · ") and train.name.startswith("train · ")
     labels = {n["id"]: n["label"] for n in graph["nodes"]}
-    assert sorted(labels.values()) == ["create-dataset", "eval", "preds:v0", "raw:v0", "train"]
+    assert sorted(labels.values()) == sorted(
+        [make.name, evaluate.name, "preds:v0", "raw:v0", train.name]
+    )
     edges = {(labels[e["source"]], labels[e["target"]], e["kind"]) for e in graph["edges"]}
     assert edges == {
-        ("create-dataset", "raw:v0", "produced"),
-        ("raw:v0", "train", "used"),
-        ("train", "preds:v0", "produced"),
-        ("preds:v0", "eval", "used"),
+        (make.name, "raw:v0", "produced"),
+        ("raw:v0", train.name, "used"),
+        (train.name, "preds:v0", "produced"),
+        ("preds:v0", evaluate.name, "used"),
     }
     assert dv.lineage(train) == graph  # the same connected graph from any node
-    run_node = next(n for n in graph["nodes"] if n["label"] == "train")
+    run_node = next(n for n in graph["nodes"] if n.get("run_id") == train.id)
+    assert run_node["label"] == train.name
     assert run_node["project"] == "cars" and run_node["state"] == "finished"
 
 

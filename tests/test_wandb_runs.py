@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,7 @@ import pandas as pd
 import pytest
 
 import dsviz_widget as wandb
+from dsviz_widget._run_init import default_name
 from dsviz_widget._runs import read_history
 from dsviz_widget.artifacts import open_store
 
@@ -75,6 +79,39 @@ def test_init_labels_are_stored_with_the_run(store_dir: Path) -> None:
         out = [rec[k] for k in ("project", "entity", "job_type", "name", "notes", "group", "state")] + [list(rec["tags"])]
     """)  # fmt: skip
     assert out == ["cars", "me", "train", "first", "try lr", "cv", "finished", ["baseline", "v1"]]
+
+
+def test_an_unnamed_run_is_called_by_its_job_type_and_start_time(store_dir: Path) -> None:
+    with wandb.init(project="cars", job_type="train") as run:
+        pass
+    started = datetime.fromtimestamp(run.start_time)
+    assert run.name == f"train · {started:%Y-%m-%d %H:%M}"
+    assert re.fullmatch(r"[0-9a-f]{16}", run.id) and run.id not in run.name
+    # The made-up name is not stored: the catalog keeps what the user gave.
+    assert open_store(store_dir).catalog.run(run.id)["name"] is None
+    # The lineage graph calls the run what run.name does, and keeps its id apart.
+    node = wandb.lineage(run.id)["nodes"][0]
+    assert (node["label"], node["name"], node["run_id"]) == (run.name, None, run.id)
+    # Without a job type it is a "run"; a resumed run keeps its name (its start time).
+    with wandb.init() as other:
+        assert other.name.startswith("run · ")
+    resumed = wandb.init(id=run.id, resume="must")
+    assert resumed.name == run.name
+    # A name given later replaces it, in run.name and the graph.
+    resumed.name = "baseline"
+    resumed.finish()
+    assert wandb.lineage(run.id)["nodes"][0]["label"] == "baseline"
+
+
+def test_the_made_up_name_is_in_local_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 2026-11-30 14:02 UTC is 19:32 in Kolkata (UTC+5:30, no daylight saving).
+    at = datetime(2026, 11, 30, 14, 2, 30, tzinfo=timezone.utc).timestamp()
+    for tz, shown in (("UTC", "14:02"), ("Asia/Kolkata", "19:32")):
+        monkeypatch.setenv("TZ", tz)
+        time.tzset()
+        assert default_name("eval", at) == f"eval · 2026-11-30 {shown}"
+    monkeypatch.undo()
+    time.tzset()
 
 
 def test_a_single_tag_string_is_one_tag_and_tags_can_change(store_dir: Path) -> None:
@@ -396,7 +433,10 @@ def test_a_logged_table_is_a_run_table_artifact_in_lineage(store_dir: Path) -> N
         wandb.log({"preds": wandb.Table(columns=["id", "pred"], data=[[1, "dog"]])})
     name = f"run-{run.id}-preds"
     graph = wandb.lineage(f"{name}:v0")
-    assert sorted(n["label"] for n in graph["nodes"]) == ["eval", f"{name}:v0", f"{name}:v1"]
+    assert run.name.startswith("eval · ")
+    assert sorted(n["label"] for n in graph["nodes"]) == sorted(
+        [run.name, f"{name}:v0", f"{name}:v1"]
+    )
     kinds = {n["label"]: n.get("type") for n in graph["nodes"]}
     assert kinds[f"{name}:v0"] == "run_table"
     stored = wandb.init().use_artifact(f"{name}:v0").get("preds")

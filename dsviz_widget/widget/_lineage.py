@@ -37,9 +37,10 @@ class LineageWidget(anywidget.AnyWidget):
 
     graph = t.Dict().tag(sync=True)
     """``{"nodes": [{"id", "kind": "run" | "artifact", "label", "group", "step", "version",
-    "detail"}], "edges": [{"source", "target", "kind": "used" | "produced"}]}``. ``group`` is
-    the key nodes are grouped by when collapsed (a run's project and step, an artifact's name),
-    ``step`` the name a group is shown with, ``detail`` a second, smaller line of text."""
+    "detail", "title"}], "edges": [{"source", "target", "kind": "used" | "produced"}]}``.
+    ``group`` is the key nodes are grouped by when collapsed (a run's project and step, an
+    artifact's name), ``step`` the name a group is shown with, ``detail`` a second, smaller
+    line of text, ``title`` more for the tooltip (a run's whole id, an artifact's type)."""
 
     selected = t.Unicode(None, allow_none=True).tag(sync=True)
     """Id of the node the user clicked last (e.g. an artifact version to open). Clicking a
@@ -50,7 +51,8 @@ class LineageWidget(anywidget.AnyWidget):
     artifact (False, the default: it stays readable when a step ran many times)."""
 
     height = t.Int(400).tag(sync=True)
-    """Largest height in pixels before the graph scrolls."""
+    """Largest height in pixels of the graph's view; a taller graph is panned (drag, wheel,
+    arrow keys) or zoomed out."""
 
     opened = t.Unicode("").tag(sync=True)
     """``name:vN`` of the artifact version whose tables are shown under the graph, or ""."""
@@ -94,9 +96,12 @@ class LineageWidget(anywidget.AnyWidget):
             step = str(n.get("job_type") or n.get("name") or label)
             run_id = str(n.get("run_id") or "")
             state = n.get("state")
+            # The short id tells apart runs of one step started in the same minute; the whole
+            # id is in the tooltip, to copy into dv.lineage(...) or init(id=...).
             detail = " · ".join(
                 x for x in (run_id[:8], state if state not in (None, "finished") else "") if x
             )
+            title = " · ".join(x for x in (f"run {run_id}" if run_id else "", state or "") if x)
             return {
                 "id": node_id,
                 "kind": "run",
@@ -105,11 +110,21 @@ class LineageWidget(anywidget.AnyWidget):
                 "step": step,
                 "version": None,
                 "detail": detail,
+                "title": title,
             }
         artifact, version = n.get("artifact"), n.get("version")
         if isinstance(artifact, str) and isinstance(version, int):
             self._versions[node_id] = (artifact, version)
         name = str(artifact) if artifact else label
+        aliases = ", ".join(str(a) for a in n.get("aliases") or [])
+        title = " · ".join(
+            x
+            for x in (
+                f"type {n['type']}" if n.get("type") else "",
+                aliases and f"aliases {aliases}",
+            )
+            if x
+        )
         return {
             "id": node_id,
             "kind": "artifact",
@@ -117,7 +132,8 @@ class LineageWidget(anywidget.AnyWidget):
             "group": name,
             "step": name,
             "version": version if isinstance(version, int) else None,
-            "detail": ", ".join(str(a) for a in n.get("aliases") or []),
+            "detail": aliases,
+            "title": title,
         }
 
     @t.observe("selected")

@@ -5,6 +5,8 @@
 
 import "./lineage.css";
 import { svg, h, clear } from "./dom";
+import { canvasMeasure, fitText, fontsAt, type Fonts, type Measure } from "./lineage-labels";
+import { PanZoom, type FitLimits, type Size } from "./panzoom";
 
 export interface LineageNode {
   id: string;
@@ -17,6 +19,8 @@ export interface LineageNode {
   version?: number | null;
   /** A second, smaller line: a run's short id, a version's aliases. */
   detail?: string;
+  /** More for the tooltip: a run's whole id, a version's type and aliases. */
+  title?: string;
 }
 
 export interface LineageEdge {
@@ -159,12 +163,45 @@ export interface Placed<N extends LineageNode = LineageNode> {
   layer: number;
 }
 
+/** Card size and spacing of the drawn graph, in the drawing's units. */
+export const NODE_W = 184;
+export const NODE_H = 40;
+export const LAYER_DX = NODE_W + 44;
+export const ROW_DY = 58;
+
+/**
+ * Puts the versions of each artifact in a layer in version order, in the places they hold
+ * together: the sweeps decide where an artifact's versions go, not their order among
+ * themselves, so v9 is always above v10 (numbers, not text) whatever order their runs had.
+ */
+export function keepVersionOrder(ls: string[], nodeOf: Map<string, LineageNode>): void {
+  const slots = new Map<string, number[]>();
+  ls.forEach((id, i) => {
+    const n = nodeOf.get(id);
+    if (n?.kind !== "artifact" || typeof n.version !== "number") return;
+    const key = n.group ?? n.id;
+    const list = slots.get(key) ?? [];
+    list.push(i);
+    slots.set(key, list);
+  });
+  for (const places of slots.values()) {
+    if (places.length < 2) continue;
+    const ids = places.map((i) => ls[i] as string);
+    ids.sort((a, b) => (nodeOf.get(a)?.version ?? 0) - (nodeOf.get(b)?.version ?? 0));
+    places.forEach((i, j) => {
+      ls[i] = ids[j] as string;
+    });
+  }
+}
+
 /**
  * Longest-path layering (cycles are broken by ignoring back edges), then the nodes of each
  * layer ordered by the mean position of their neighbours (a few barycentre sweeps down and up,
- * which untangles most crossings of a pipeline graph), and each layer centred vertically.
+ * which untangles most crossings of a pipeline graph) with each artifact's versions kept in
+ * version order, and each layer centred vertically. The first layer's cards start at x = 0,
+ * the top row at y = 4 (room for a group's stacked card above it).
  */
-export function layoutGraph<N extends LineageNode>(graph: { nodes: N[]; edges: LineageEdge[] }, dx = 208, dy = 58): Placed<N>[] {
+export function layoutGraph<N extends LineageNode>(graph: { nodes: N[]; edges: LineageEdge[] }, dx = LAYER_DX, dy = ROW_DY): Placed<N>[] {
   const ids = new Set(graph.nodes.map((n) => n.id));
   const incoming = new Map<string, string[]>();
   const outgoing = new Map<string, string[]>();
@@ -245,6 +282,7 @@ export function layoutGraph<N extends LineageNode>(graph: { nodes: N[]; edges: L
       key.set(id, ps.length ? ps.reduce((a, b) => a + b, 0) / ps.length : (pos.get(id) ?? 0));
     }
     ls.sort((a, b) => (key.get(a) ?? 0) - (key.get(b) ?? 0)); // stable: ties keep their order
+    keepVersionOrder(ls, nodeOf);
     place(ls);
   };
   for (let sweep = 0; sweep < 4; sweep++) {
@@ -257,7 +295,7 @@ export function layoutGraph<N extends LineageNode>(graph: { nodes: N[]; edges: L
   return graph.nodes.map((n) => {
     const l = layer.get(n.id) ?? 0;
     const row = (pos.get(n.id) ?? 0) + (tallest - 1) / 2;
-    return { node: n, id: n.id, layer: l, x: 20 + l * dx, y: 16 + row * dy };
+    return { node: n, id: n.id, layer: l, x: l * dx, y: 4 + row * dy };
   });
 }
 
@@ -279,77 +317,115 @@ interface LineageModel {
   off(event: string, cb: () => void): void;
 }
 
-const W = 168;
-const H = 40;
+/** Fit the width down to 40% (about ten steps in a notebook), and the height as well only while
+ * cards stay at 60% or more: a taller graph is panned instead of shrunk out of reading. */
+const FIT: FitLimits = { max: 1, minWidth: 0.4, minHeight: 0.6 };
+const MIN_VIEW_HEIGHT = 90;
+/** Room left and right of the text inside a card, in the drawing's units. */
+const TEXT_INSET = 7;
 
-function fit(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+/** A drawn node, kept to restyle its text on zoom and to mark the selection. */
+interface DrawnNode {
+  node: ShownNode;
+  g: SVGGElement;
+  label: SVGTextElement;
+  detail: SVGTextElement;
 }
 
-function drawGraph(area: HTMLElement, model: LineageModel): void {
-  clear(area);
-  const graph = model.get("graph") ?? { nodes: [], edges: [] };
-  const shown = collapseGraph(graph, model.get("explode"));
-  const placed = layoutGraph(shown);
-  const byId = new Map(placed.map((p) => [p.id, p]));
-  let width = 300;
-  let height = 72;
+export function nodeTooltip(n: ShownNode): string {
+  const grouped = n.members.length > 1;
+  const what = n.kind === "run"
+    ? (grouped ? `${n.members.length} runs` : "run")
+    : grouped ? `${n.members.length} versions (click opens the newest)` : "artifact version";
+  const lines = [n.label, n.title || n.detail || "", what].filter((x) => x !== "");
+  return [...new Set(lines)].join("\n");
+}
+
+/** Size of the drawing of `placed` nodes (cards and a group's stacked card 4 units up-right). */
+export function drawingSize(placed: Placed[]): Size {
+  let width = 0;
+  let height = 0;
   for (const p of placed) {
-    width = Math.max(width, p.x + W + 20);
-    height = Math.max(height, p.y + H + 16);
+    width = Math.max(width, p.x + NODE_W + 4);
+    height = Math.max(height, p.y + NODE_H);
   }
-  const root = svg("svg", { class: "dv-lineage-svg", width, height, viewBox: `0 0 ${width} ${height}` });
-  const defs = svg("defs");
-  const marker = svg("marker", { id: "dv-arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, orient: "auto", markerUnits: "userSpaceOnUse" });
-  marker.appendChild(svg("path", { d: "M0,0 L10,5 L0,10 z", class: "dv-lineage-arrow" }));
-  defs.appendChild(marker);
-  root.appendChild(defs);
+  return { width, height };
+}
+
+function drawGraph(layer: SVGGElement, shown: ShownGraph, placed: Placed<ShownNode>[], pick: (n: ShownNode) => void): DrawnNode[] {
+  clear(layer);
+  const byId = new Map(placed.map((p) => [p.id, p]));
   for (const e of shown.edges) {
     const a = byId.get(e.source);
     const b = byId.get(e.target);
     if (!a || !b) continue;
-    const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2;
+    const x1 = a.x + NODE_W, y1 = a.y + NODE_H / 2, x2 = b.x, y2 = b.y + NODE_H / 2;
     const mx = (x1 + x2) / 2;
     const path = svg("path", {
       d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`,
       class: `dv-lineage-edge dv-${e.kind}`,
       "marker-end": "url(#dv-arrow)",
       "stroke-width": 1.3 + Math.min(e.count - 1, 4) * 0.5,
+      "data-source": e.source,
+      "data-target": e.target,
     });
     path.appendChild(svg("title", {}, e.count > 1 ? `${e.kind} ×${e.count}` : e.kind));
-    root.appendChild(path);
+    layer.appendChild(path);
   }
-  const selected = model.get("selected");
+  const drawn: DrawnNode[] = [];
   for (const p of placed) {
     const n = p.node;
     const grouped = n.members.length > 1;
-    const active = selected !== null && (n.id === selected || n.members.includes(selected));
     const g = svg("g", {
-      class: `dv-lineage-node dv-${n.kind}${grouped ? " dv-grouped" : ""}${active ? " dv-active" : ""}`,
+      class: `dv-lineage-node dv-${n.kind}${grouped ? " dv-grouped" : ""}`,
       transform: `translate(${p.x},${p.y})`, "data-id": n.id, tabindex: 0, role: "button",
     });
+    if (n.version !== null && n.version !== undefined) g.setAttribute("data-version", String(n.version));
+    const rx = n.kind === "run" ? 20 : 4;
     // A stacked card behind a group says "several" before the label is read.
-    if (grouped) g.appendChild(svg("rect", { class: "dv-stack", x: 4, y: -4, width: W, height: H, rx: n.kind === "run" ? 20 : 4 }));
-    g.appendChild(svg("rect", { class: "dv-card", width: W, height: H, rx: n.kind === "run" ? 20 : 4 }));
-    const detail = n.detail ?? "";
-    g.appendChild(svg("text", { class: "dv-label", x: W / 2, y: detail ? 17 : H / 2 + 4, "text-anchor": "middle" }, fit(n.label, 24)));
-    if (detail) g.appendChild(svg("text", { class: "dv-detail", x: W / 2, y: 32, "text-anchor": "middle" }, fit(detail, 28)));
-    const what = n.kind === "run" ? (grouped ? `${n.members.length} runs` : "run") : grouped ? `${n.members.length} versions (click opens the newest)` : "artifact version";
-    g.appendChild(svg("title", {}, `${n.label}${detail ? ` (${detail})` : ""}: ${what}`));
-    const pick = (): void => {
-      model.set("selected", clickTarget(n, graph));
-      model.save_changes();
-    };
-    g.addEventListener("click", pick);
+    if (grouped) g.appendChild(svg("rect", { class: "dv-stack", x: 4, y: -4, width: NODE_W, height: NODE_H, rx }));
+    g.appendChild(svg("rect", { class: "dv-card", width: NODE_W, height: NODE_H, rx }));
+    const label = svg("text", { class: "dv-label", x: NODE_W / 2, "text-anchor": "middle" });
+    const detail = svg("text", { class: "dv-detail", x: NODE_W / 2, "text-anchor": "middle" });
+    g.append(label, detail, svg("title", {}, nodeTooltip(n)));
+    g.addEventListener("click", () => pick(n));
     g.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter" || ev.key === " ") {
         ev.preventDefault();
-        pick();
+        ev.stopPropagation(); // Enter would also put JupyterLab's active cell in edit mode
+        pick(n);
       }
     });
-    root.appendChild(g);
+    layer.appendChild(g);
+    drawn.push({ node: n, g, label, detail });
   }
-  area.appendChild(root);
+  return drawn;
+}
+
+/** Sets a node's text for the fonts of the current zoom: one or two lines, each cut to fit. */
+function styleText(d: DrawnNode, fonts: Fonts, measure: Measure): void {
+  const inner = NODE_W - 2 * TEXT_INSET;
+  const detailText = d.node.detail ?? "";
+  const lf = fonts.label;
+  if (lf === null) {
+    d.label.textContent = "";
+    d.detail.textContent = "";
+    return;
+  }
+  const df = detailText && fonts.detail !== null ? fonts.detail : null;
+  d.label.setAttribute("font-size", String(lf));
+  d.label.textContent = fitText(d.node.label, inner, lf, measure);
+  if (df === null) {
+    // One line, its middle on the card's middle (a capital is about 0.7 of the font size).
+    d.label.setAttribute("y", String(NODE_H / 2 + lf * 0.35));
+    d.detail.textContent = "";
+    return;
+  }
+  const top = (NODE_H - (lf + 3 + df)) / 2;
+  d.label.setAttribute("y", String(top + lf * 0.8));
+  d.detail.setAttribute("font-size", String(df));
+  d.detail.setAttribute("y", String(top + lf + 3 + df * 0.8));
+  d.detail.textContent = fitText(detailText, inner, df, measure);
 }
 
 function drawOpened(footer: HTMLElement, model: LineageModel): void {
@@ -381,6 +457,10 @@ function drawOpened(footer: HTMLElement, model: LineageModel): void {
   if (error) footer.appendChild(h("span", { class: "dv-lineage-error", text: error, attrs: { role: "alert" } }));
 }
 
+function button(text: string, label: string, title: string): HTMLButtonElement {
+  return h("button", { class: "dv-lineage-button", text, title, attrs: { type: "button", "aria-label": label } });
+}
+
 function render({ model, el }: { model: LineageModel; el: HTMLElement }): () => void {
   const input = h("input", { attrs: { type: "checkbox" } });
   input.checked = Boolean(model.get("explode"));
@@ -389,33 +469,98 @@ function render({ model, el }: { model: LineageModel; el: HTMLElement }): () => 
     model.save_changes();
   });
   const summary = h("span", { class: "dv-lineage-summary" });
+  const zoomOut = button("−", "Zoom out", "Zoom out (−, or ctrl + wheel)");
+  const zoomIn = button("+", "Zoom in", "Zoom in (+, or ctrl + wheel)");
+  const fitButton = button("Fit", "Fit to view", "Fit the graph to the view (0)");
+  const zoomText = h("span", { class: "dv-lineage-zoomtext", attrs: { "aria-live": "polite" } });
   const bar = h("div", { class: "dv-lineage-bar" }, [
     h("label", { class: "dv-lineage-toggle", title: "Show every run of each step and every artifact version" }, [input, h("span", { text: "Explode" })]),
     summary,
+    h("span", { class: "dv-lineage-zoom" }, [zoomOut, zoomText, zoomIn, fitButton]),
   ]);
-  const area = h("div", { class: "dv-lineage-scroll" });
+  const view = h("div", {
+    class: "dv-lineage-view",
+    attrs: {
+      tabindex: "0",
+      role: "group",
+      "aria-label": "Lineage graph: drag or arrow keys pan, ctrl + wheel or + and − zoom, 0 fits",
+    },
+  });
+  const root = svg("svg", { class: "dv-lineage-svg", width: "100%", height: "100%" });
+  const defs = svg("defs");
+  const marker = svg("marker", { id: "dv-arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, orient: "auto", markerUnits: "userSpaceOnUse" });
+  marker.appendChild(svg("path", { d: "M0,0 L10,5 L0,10 z", class: "dv-lineage-arrow" }));
+  defs.appendChild(marker);
+  const layer = svg("g", { class: "dv-lineage-layer" });
+  root.append(defs, layer);
+  view.appendChild(root);
   const footer = h("div", { class: "dv-lineage-footer" });
-  const box = h("div", { class: "dv-lineage" }, [bar, area, footer]);
+  const box = h("div", { class: "dv-lineage" }, [bar, view, footer]);
   el.appendChild(box);
 
+  let drawn: DrawnNode[] = [];
+  // Text is measured in the page's font, known once the widget is on the page.
+  let measure: Measure | null = null;
+  let styled = "";
+  const restyle = (k: number): void => {
+    if (measure === null && box.isConnected) {
+      const family = getComputedStyle(box).fontFamily;
+      if (family) measure = canvasMeasure(family);
+    }
+    const fonts = fontsAt(k, NODE_H);
+    const key = `${fonts.label}/${fonts.detail}/${measure === null ? "estimate" : "measured"}`;
+    if (key === styled) return;
+    styled = key;
+    const m = measure ?? canvasMeasure("sans-serif");
+    for (const d of drawn) styleText(d, fonts, m);
+  };
+  const panzoom = new PanZoom(view, layer, FIT, MIN_VIEW_HEIGHT, {
+    onChange: (t) => {
+      zoomText.textContent = `${Math.round(t.k * 100)}%`;
+      restyle(t.k);
+    },
+  });
+  zoomOut.addEventListener("click", () => panzoom.zoomBy(0.8));
+  zoomIn.addEventListener("click", () => panzoom.zoomBy(1.25));
+  fitButton.addEventListener("click", () => panzoom.fit());
+
+  const markSelected = (): void => {
+    const selected = model.get("selected");
+    for (const d of drawn) {
+      const active = selected !== null && (d.node.id === selected || d.node.members.includes(selected));
+      d.g.classList.toggle("dv-active", active);
+    }
+  };
   const redraw = (): void => {
     const graph = model.get("graph") ?? { nodes: [], edges: [] };
     const runs = graph.nodes.filter((n) => n.kind === "run").length;
     const versions = graph.nodes.length - runs;
     summary.textContent = `${runs} run${runs === 1 ? "" : "s"}, ${versions} artifact version${versions === 1 ? "" : "s"}`;
     input.checked = Boolean(model.get("explode"));
-    area.style.maxHeight = `${model.get("height") || 400}px`;
-    drawGraph(area, model);
+    const shown = collapseGraph(graph, model.get("explode"));
+    const placed = layoutGraph(shown);
+    drawn = drawGraph(layer, shown, placed, (n) => {
+      if (panzoom.dragged) return; // the end of a drag, not a click
+      model.set("selected", clickTarget(n, graph));
+      model.save_changes();
+    });
+    styled = "";
+    markSelected();
+    panzoom.setContent(drawingSize(placed), model.get("height") || 400);
+    restyle(panzoom.t.k); // when the view is not on the page yet, fit has not styled them
   };
   const reopen = (): void => drawOpened(footer, model);
-  const events = ["change:graph", "change:explode", "change:selected", "change:height"];
+  const events = ["change:graph", "change:explode", "change:height"];
   const opened = ["change:opened", "change:tables", "change:table", "change:error", "change:can_open"];
   for (const ev of events) model.on(ev, redraw);
+  model.on("change:selected", markSelected);
   for (const ev of opened) model.on(ev, reopen);
   redraw();
   reopen();
   return () => {
+    panzoom.dispose();
     for (const ev of events) model.off(ev, redraw);
+    model.off("change:selected", markSelected);
     for (const ev of opened) model.off(ev, reopen);
   };
 }

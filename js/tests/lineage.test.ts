@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clickTarget, collapseGraph, layoutGraph, versionRange, type Graph, type LineageNode } from "../src/lineage";
+import { clickTarget, collapseGraph, keepVersionOrder, layoutGraph, versionRange, type Graph, type LineageNode } from "../src/lineage";
 
 describe("lineage layout", () => {
   it("layers nodes by their longest path from a source", () => {
@@ -226,5 +226,56 @@ describe("lineage layout of very large graphs", { timeout: 120_000 }, () => {
     expect(y.get("run:123")).toBe(y.get("preds:v123")); // each run beside its version
     expect(y.get("preds:v0")!).toBeLessThan(y.get("preds:v49999")!);
     expect(ms).toBeLessThan(20_000);
+  });
+});
+
+describe("exploded versions in version order", () => {
+  /** Twelve versions of "data", each made by its own ingest run and read by its own eval run
+   * (the last layer: nothing after it orders it), run ids sorting in an order unrelated to the
+   * versions, as random ids do; nodes listed sorted by id, as dv.lineage lists them (so
+   * data:v10 comes before data:v2). */
+  function scrambled(): Graph {
+    const nodes: LineageNode[] = [];
+    const edges: Graph["edges"] = [];
+    const hex = (i: number, salt: number): string => ((i * 7919 + salt) % 9973).toString(16).padStart(4, "0");
+    for (let v = 0; v < 12; v++) {
+      const ingest = `run:${hex(v, 17)}`, evaluate = `run:${hex(v, 4242)}`;
+      nodes.push({ id: ingest, kind: "run", label: "ingest", group: "p/ingest", step: "ingest" });
+      nodes.push({ id: evaluate, kind: "run", label: "eval", group: "p/eval", step: "eval" });
+      nodes.push({ id: `artifact:data:v${v}`, kind: "artifact", label: `data:v${v}`, group: "data", step: "data", version: v });
+      edges.push({ source: ingest, target: `artifact:data:v${v}`, kind: "produced" });
+      edges.push({ source: `artifact:data:v${v}`, target: evaluate, kind: "used" });
+    }
+    nodes.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { nodes, edges };
+  }
+
+  it("puts each artifact's versions top to bottom by number, v10 after v9", () => {
+    const graph = scrambled();
+    const placed = layoutGraph(collapseGraph(graph, true));
+    const data = placed.filter((p) => p.node.group === "data");
+    expect(data.sort((a, b) => a.y - b.y).map((p) => p.node.version)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(new Set(data.map((p) => p.x)).size).toBe(1);
+  });
+
+  it("keeps each version beside the runs that made and read it, so edges stay short and right", () => {
+    const graph = scrambled();
+    const placed = layoutGraph(collapseGraph(graph, true));
+    const y = new Map(placed.map((p) => [p.id, p.y]));
+    for (const e of graph.edges) expect(y.get(e.source)).toBe(y.get(e.target));
+  });
+
+  it("orders only versions of one artifact, in the places they held", () => {
+    const nodeOf = new Map<string, LineageNode>([
+      ["a10", { id: "a10", kind: "artifact", label: "a:v10", group: "a", version: 10 }],
+      ["a9", { id: "a9", kind: "artifact", label: "a:v9", group: "a", version: 9 }],
+      ["b1", { id: "b1", kind: "artifact", label: "b:v1", group: "b", version: 1 }],
+      ["r", { id: "r", kind: "run", label: "r" }],
+      ["a2", { id: "a2", kind: "artifact", label: "a:v2", group: "a", version: 2 }],
+      ["b0", { id: "b0", kind: "artifact", label: "b:v0", group: "b", version: 0 }],
+    ]);
+    const ls = ["a10", "b1", "r", "a9", "b0", "a2"];
+    keepVersionOrder(ls, nodeOf);
+    expect(ls).toEqual(["a2", "b0", "r", "a9", "b1", "a10"]);
   });
 });

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ def test_lineage_graph_is_normalised_plain_data() -> None:
                 "step": "train",
                 "version": None,
                 "detail": "",
+                "title": "",
             },
             {
                 "id": "a",
@@ -40,6 +42,7 @@ def test_lineage_graph_is_normalised_plain_data() -> None:
                 "step": "a",
                 "version": None,
                 "detail": "",
+                "title": "",
             },
         ],
         "edges": [{"source": "1", "target": "a", "kind": "produced"}],
@@ -88,6 +91,23 @@ def test_lineage_nodes_carry_what_grouping_needs(tmp_path: Path) -> None:
         "predictions:v1",
     )
     assert nodes["artifact:predictions:v2"]["detail"] == "latest"
+
+
+def test_unnamed_runs_read_as_job_type_and_time_with_the_id_in_the_tooltip(
+    tmp_path: Path,
+) -> None:
+    graph = _pipeline(tmp_path)
+    ids = {n["id"]: n["run_id"] for n in graph["nodes"] if n["kind"] == "run"}
+    w = LineageWidget(graph)
+    runs = [n for n in w.graph["nodes"] if n["kind"] == "run"]
+    assert len(runs) == 5
+    for n in runs:
+        run_id = ids[n["id"]]
+        assert re.fullmatch(r"(dataset|train|export) · \d{4}-\d\d-\d\d \d\d:\d\d", n["label"])
+        assert n["label"].startswith(n["step"] + " · ")
+        assert (n["detail"], n["title"]) == (run_id[:8], f"run {run_id} · finished")
+    version = next(n for n in w.graph["nodes"] if n["id"] == "artifact:predictions:v2")
+    assert version["title"] == "type predictions · aliases latest"
 
 
 def test_clicking_a_version_shows_its_first_table(tmp_path: Path) -> None:
