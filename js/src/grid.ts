@@ -7,7 +7,7 @@ import { renderCell, type CellContext, type RowData } from "./cells";
 import { copyText } from "./clipboard";
 import type { QueryController } from "./controller";
 import {
-  clickMode, keyAction, moveCursor, span, toggled, withRange, type Cell, type KeyAction, type SelectMode, type Window,
+  clickMode, keyAction, moveCursor, span, toggled, withRange, type Cell, type KeyAction, type SelectMode, type RowWindow,
 } from "./cursor";
 import type { Detail } from "./detail";
 import { clear, h } from "./dom";
@@ -398,7 +398,7 @@ export class Grid {
   }
 
   /** Where the viewport is, in rows. */
-  private window(): Window {
+  private window(): RowWindow {
     const viewport = this.viewport;
     const rh = this.rowHeight;
     const count = this.numRows;
