@@ -57,7 +57,7 @@ export function keyAction(e: KeyLike): KeyAction | null {
 }
 
 /** Where the viewport is, in rows of a fixed height (virtual px, see virtual.ts). */
-export interface Window {
+export interface RowWindow {
   offset: number;
   viewport: number;
   rowHeight: number;
@@ -66,7 +66,7 @@ export interface Window {
 
 /** The first row whose whole height is on screen (the top one when none is: a row taller than
  * the viewport). */
-export function firstFullyVisible(w: Window): number {
+export function firstFullyVisible(w: RowWindow): number {
   if (w.count <= 0) return 0;
   const first = Math.ceil(w.offset / w.rowHeight - 1e-6);
   const fits = (first + 1) * w.rowHeight <= w.offset + w.viewport + 1e-6;
@@ -74,12 +74,12 @@ export function firstFullyVisible(w: Window): number {
 }
 
 /** Rows a PageUp / PageDown moves: the screenful, less one row kept for context. */
-export function pageRows(w: Window): number {
+export function pageRows(w: RowWindow): number {
   return Math.max(1, Math.floor(w.viewport / w.rowHeight) - 1);
 }
 
 /** Whether any part of row `row` is on screen. */
-export function onScreen(row: number, w: Window): boolean {
+export function onScreen(row: number, w: RowWindow): boolean {
   const top = row * w.rowHeight;
   return top + w.rowHeight > w.offset && top < w.offset + w.viewport;
 }
@@ -91,7 +91,7 @@ export function onScreen(row: number, w: Window): boolean {
  * looking: on the first fully visible row (in its column, else the first), whatever the key; the
  * scroll position is left as it is. Ctrl+Home / Ctrl+End are absolute and go where they say.
  */
-export function moveCursor(cursor: Cell | null, action: KeyAction, w: Window, cols: number): Cell | null {
+export function moveCursor(cursor: Cell | null, action: KeyAction, w: RowWindow, cols: number): Cell | null {
   if (w.count <= 0 || cols <= 0) return null;
   const clampRow = (r: number): number => Math.max(0, Math.min(w.count - 1, r));
   const clampCol = (c: number): number => Math.max(0, Math.min(cols - 1, c));

@@ -13,7 +13,7 @@ import {
 import type { Column } from "./columns";
 import type { QueryController } from "./controller";
 import {
-  clickMode, keyAction, moveCursor, span, toggled, withRange, type Cell, type KeyAction, type SelectMode, type Window,
+  clickMode, keyAction, moveCursor, span, toggled, withRange, type Cell, type KeyAction, type SelectMode, type RowWindow,
 } from "./cursor";
 import type { Detail } from "./detail";
 import { clear, h } from "./dom";
@@ -506,7 +506,7 @@ export class Grid {
   }
 
   /** Where the viewport is, in rows. */
-  private window(): Window {
+  private window(): RowWindow {
     const viewport = this.viewport;
     const rh = this.rowHeight;
     const count = this.numRows;

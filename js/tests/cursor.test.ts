@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   clickMode, firstFullyVisible, keyAction, moveCursor, onScreen, pageRows, span, toggled, withRange,
-  type KeyAction, type KeyLike, type Window,
+  type KeyAction, type KeyLike, type RowWindow,
 } from "../src/cursor";
 
 function key(k: string, mods: Partial<KeyLike> = {}): KeyLike {
@@ -15,7 +15,7 @@ function act(k: string, mods: Partial<KeyLike> = {}): KeyAction {
 }
 
 // 1,000 rows of 30 px under a 300 px viewport scrolled to row 100 exactly: rows 100..109 show.
-const W: Window = { offset: 3000, viewport: 300, rowHeight: 30, count: 1000 };
+const W: RowWindow = { offset: 3000, viewport: 300, rowHeight: 30, count: 1000 };
 
 describe("the key map", () => {
   it("takes the navigation keys, Enter, Esc and Ctrl/Cmd+C", () => {

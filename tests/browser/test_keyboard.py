@@ -57,6 +57,18 @@ CURSOR_BOX = """el => {
   };
 }"""
 
+# The theme's accent as the widget resolves it, and the cursor cell's outline colour.
+ACCENT_AND_RING = """el => {
+  const probe = document.createElement('span');
+  probe.style.color = 'var(--dv-accent)';
+  el.appendChild(probe);
+  const accent = getComputedStyle(probe).color;
+  probe.remove();
+  return [accent, getComputedStyle(el.querySelector('.dv-cursor-cell')).outlineColor];
+}"""
+
+CHANGE_THEME = "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})"
+
 
 @pytest.fixture
 def clip_session(browser: Any) -> Iterator[Session]:
@@ -184,6 +196,28 @@ def test_cell_cursor_keys_stay_in_the_widget(lab: Lab, clip_session: Session) ->
     assert root.locator(".dv-row.dv-selected").get_attribute("aria-rowindex") == str(first_whole)
     session.shot("keyboard-after-wheel")
     assert page.evaluate(ACTIVE_CELL) == active
+
+    # The ring is the theme's accent colour, in the dark theme too.
+    def ring() -> list[str]:
+        got: list[str] = root.evaluate(ACCENT_AND_RING)
+        return got
+
+    accent, outline = ring()
+    assert accent == outline, (accent, outline)
+    page.evaluate(CHANGE_THEME, "JupyterLab Dark")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
+    page.wait_for_timeout(800)
+    root.focus()
+    # The theme switch re-lays the page out and the cursor's row may not be drawn at this
+    # moment; a key puts it (back) on screen.
+    if not root.locator(".dv-cursor-cell").count():
+        page.keyboard.press("ArrowDown")
+        assert cursor(scroller)["inside"]
+    dark_accent, dark_outline = ring()
+    assert dark_accent == dark_outline != outline, (dark_accent, dark_outline, outline)
+    session.shot("keyboard-cursor-dark")
+    page.evaluate(CHANGE_THEME, "JupyterLab Light")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")
 
     # Outside the widget the notebook's keys work as before: Shift+Enter runs the cell.
     runs = "() => window.jupyterapp.shell.currentWidget.content.widgets[3].model.executionCount"
