@@ -78,6 +78,14 @@ export function cellClasses(cell: Pick<ImageCell, "classes">, lists: ReadonlyMap
   return (cell.classes !== null && lists.get(cell.classes)) || NO_CLASSES;
 }
 
+/**
+ * Whether a mask's pixels of class `id` are painted: class 0 is background unless its list
+ * gives it a colour on purpose. The legend asks too, so it offers no toggle that does nothing.
+ */
+export function maskPaints(id: number, own: ClassList): boolean {
+  return id !== 0 || Boolean(own.get(0)?.color);
+}
+
 export function asImageCell(value: unknown): ImageCell | null {
   if (typeof value !== "object" || value === null) return null;
   const v = value as Record<string, unknown>;
@@ -208,7 +216,7 @@ export function paintImage(
     const tile = store.mask(digest, repaint);
     if (tile === undefined || tile instanceof Error) continue;
     const rgba = colorMask(tile.ids, (id) => {
-      if (id === 0 && !own.get(0)?.color) return null; // background unless coloured on purpose
+      if (!maskPaints(id, own)) return null;
       if (opts.hidden.has(id)) return null;
       return hexToRgb(classColor(id, colors));
     }, opts.maskOpacity);
