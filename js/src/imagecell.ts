@@ -42,15 +42,18 @@ export interface OverlayOptions {
 const FIT_LABELS_HEIGHT = 64;
 
 let measurer: CanvasRenderingContext2D | null | undefined;
+let labelFamily = "sans-serif";
 
 /** Width of `text` in the labels' font; a rough estimate where canvas text is unavailable. */
 function textWidth(text: string, size: number): number {
   if (measurer === undefined) {
     measurer = document.createElement("canvas").getContext("2d");
+    // The labels' CSS font (styles.css: .dv-box-label), read once: themes keep the UI font.
+    const family = getComputedStyle(document.documentElement).getPropertyValue("--jp-ui-font-family").trim();
+    labelFamily = family || "sans-serif";
   }
   if (!measurer) return text.length * size * 0.6;
-  const family = getComputedStyle(document.documentElement).getPropertyValue("--jp-ui-font-family").trim();
-  measurer.font = `${size}px ${family || "sans-serif"}`;
+  measurer.font = `${size}px ${labelFamily}`;
   return measurer.measureText(text).width;
 }
 
