@@ -34,15 +34,18 @@ MAX_JSON_ROWS = 200_000
 class Overlays:
     """What one image column's cells draw.
 
-    ``classes`` maps a class-list digest (``classes`` of the image cells) to the ids of that
-    list that occur in the boxes or masks of the cells using it, ascending. ``exact`` is
-    False when some of it is an upper bound (see the module docstring).
+    ``box_classes`` and ``mask_classes`` map a class-list digest (``classes`` of the image
+    cells) to the ids of that list that occur in the boxes (the masks) of the cells using it,
+    ascending: kept apart because a mask's class 0 is background, drawn only when its list
+    gives it a colour, while a box of class 0 is always drawn. ``exact`` is False when some
+    of it is an upper bound (see the module docstring).
     """
 
     boxes: bool = False
     scores: bool = False
     masks: bool = False
-    classes: dict[str, list[int]] = field(default_factory=dict)
+    box_classes: dict[str, list[int]] = field(default_factory=dict)
+    mask_classes: dict[str, list[int]] = field(default_factory=dict)
     exact: bool = True
 
 
@@ -108,20 +111,23 @@ def _column(
     ]
     rows = con.execute(f"SELECT {', '.join(select)} FROM {from_sql} GROUP BY 1").fetchall()
     present: dict[str, set[int]] = {}
+    in_masks: dict[str, set[int]] = {}
     has_boxes = has_masks = has_scores = False
     exact = True
     for d, any_boxes, any_masks, derived_boxes, derived_scores, *hits in rows:
         key = d if isinstance(d, str) and d in lists else None
         ids = present.setdefault(key, set()) if key else set()
+        mask_ids = in_masks.setdefault(key, set()) if key else set()
         has_masks = has_masks or bool(any_masks)
         if box_derived:
             has_boxes = has_boxes or bool(derived_boxes)
             has_scores = has_scores or bool(derived_scores)
         for spec, hit in zip(counted, hits, strict=True):
             if hit and key:
-                ids.update(_ids(spec, counted, lists[key]))
+                into = mask_ids if spec.get("kind") == "mask_fraction" else ids
+                into.update(_ids(spec, counted, lists[key]))
         if any_masks and not mask_derived and key:
-            ids.update(_all_ids(lists[key]))
+            mask_ids.update(_all_ids(lists[key]))
             exact = False
         if any_boxes and not box_derived:
             has_boxes = True  # refined by the JSON scan below, when it runs
@@ -140,7 +146,8 @@ def _column(
         boxes=has_boxes,
         scores=has_scores,
         masks=has_masks,
-        classes={d: sorted(ids) for d, ids in present.items() if ids},
+        box_classes={d: sorted(ids) for d, ids in present.items() if ids},
+        mask_classes={d: sorted(ids) for d, ids in in_masks.items() if ids},
         exact=exact,
     )
 

@@ -180,7 +180,8 @@ class MessageHandler:
                         "boxes": o.boxes,
                         "scores": o.scores,
                         "masks": o.masks,
-                        "classes": o.classes,
+                        "box_classes": o.box_classes,
+                        "mask_classes": o.mask_classes,
                         "exact": o.exact,
                     }
                     for name, o in found.items()
@@ -189,19 +190,20 @@ class MessageHandler:
                 # Over budget: offer every control with every class of the lists in use,
                 # as if nothing were known, rather than fail the whole description.
                 log.warning("image overlays of %s not read: %s", self.name, exc)
-                self._overlays = {
-                    name: {
+                lists = self.objects.class_lists()
+                self._overlays = {}
+                for name, digests in lists.items():
+                    every = {
+                        d: sorted(int(c["id"]) for c in self.classes.get(d, [])) for d in digests
+                    }
+                    self._overlays[name] = {
                         "boxes": True,
                         "scores": True,
                         "masks": True,
-                        "classes": {
-                            d: sorted(int(c["id"]) for c in self.classes.get(d, []))
-                            for d in digests
-                        },
+                        "box_classes": every,
+                        "mask_classes": every,
                         "exact": False,
                     }
-                    for name, digests in self.objects.class_lists().items()
-                }
         return self._overlays
 
     def _page(self, request: PageRequest) -> Reply:

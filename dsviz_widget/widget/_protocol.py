@@ -161,9 +161,11 @@ class OverlayInfo(TypedDict):
     boxes: bool  # some cell has a box
     scores: bool  # some box has a score (the score slider acts)
     masks: bool  # some cell has a mask (the opacity slider acts)
-    # classes digest -> ids of that list occurring in the boxes or masks of its cells,
-    # ascending: the legend lists these, not the whole list
-    classes: dict[str, list[int]]
+    # classes digest -> ids of that list occurring in the boxes (the masks) of its cells,
+    # ascending: the legend lists these, not the whole list. Apart, because a mask's class 0
+    # is background (drawn only when its list colours it) and a box's is not.
+    box_classes: dict[str, list[int]]
+    mask_classes: dict[str, list[int]]
     exact: bool  # False: some of it is an upper bound (masks without derived fractions)
 
 

@@ -147,7 +147,7 @@ export class App {
     if (!info) return;
     this.toolbar.setup();
     const images = info.columns.filter((c) => c.kind.includes("image")).map((c) => c.name);
-    const none = { boxes: false, scores: false, masks: false, classes: {}, exact: true };
+    const none = { boxes: false, scores: false, masks: false, box_classes: {}, mask_classes: {}, exact: true };
     this.legend.setup(images.map((name) => ({
       column: name, lists: info.class_lists[name] ?? [], overlays: info.overlays[name] ?? none,
     })), this.query.classes);

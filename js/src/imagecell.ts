@@ -42,15 +42,18 @@ export interface OverlayOptions {
 const FIT_LABELS_HEIGHT = 64;
 
 let measurer: CanvasRenderingContext2D | null | undefined;
+let labelFamily = "sans-serif";
 
 /** Width of `text` in the labels' font; a rough estimate where canvas text is unavailable. */
 function textWidth(text: string, size: number): number {
   if (measurer === undefined) {
     measurer = document.createElement("canvas").getContext("2d");
+    // The labels' CSS font (styles.css: .dv-box-label), read once: themes keep the UI font.
+    const family = getComputedStyle(document.documentElement).getPropertyValue("--jp-ui-font-family").trim();
+    labelFamily = family || "sans-serif";
   }
   if (!measurer) return text.length * size * 0.6;
-  const family = getComputedStyle(document.documentElement).getPropertyValue("--jp-ui-font-family").trim();
-  measurer.font = `${size}px ${family || "sans-serif"}`;
+  measurer.font = `${size}px ${labelFamily}`;
   return measurer.measureText(text).width;
 }
 
@@ -76,6 +79,14 @@ const NO_CLASSES: ClassList = new Map();
  */
 export function cellClasses(cell: Pick<ImageCell, "classes">, lists: ReadonlyMap<string, ClassList>): ClassList {
   return (cell.classes !== null && lists.get(cell.classes)) || NO_CLASSES;
+}
+
+/**
+ * Whether a mask's pixels of class `id` are painted: class 0 is background unless its list
+ * gives it a colour on purpose. The legend asks too, so it offers no toggle that does nothing.
+ */
+export function maskPaints(id: number, own: ClassList): boolean {
+  return id !== 0 || Boolean(own.get(0)?.color);
 }
 
 export function asImageCell(value: unknown): ImageCell | null {
@@ -209,7 +220,7 @@ export function paintImage(
     const tile = store.mask(digest, repaint);
     if (tile === undefined || tile instanceof Error) continue;
     const rgba = colorMask(tile.ids, (id) => {
-      if (id === 0 && !own.get(0)?.color) return null; // background unless coloured on purpose
+      if (!maskPaints(id, own)) return null;
       if (opts.hidden.has(id)) return null;
       return hexToRgb(classColor(id, colors));
     }, opts.maskOpacity);

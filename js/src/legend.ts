@@ -4,7 +4,7 @@
 
 import { clear, h } from "./dom";
 import { classColor } from "./geometry";
-import type { ClassList } from "./imagecell";
+import { maskPaints, type ClassList } from "./imagecell";
 import type { OverlayInfo } from "./protocol";
 
 /** An image column, the class lists (digests) its cells use and what they draw. */
@@ -30,8 +30,13 @@ export interface LegendChip {
  * column, "cat (ground_truth)", so two classes that share an id are never one chip.
  */
 export function legendGroups(columns: readonly LegendColumn[], lists: ReadonlyMap<string, ClassList>): { title: string; chips: LegendChip[] }[] {
-  const present = (c: LegendColumn, d: string): readonly number[] =>
-    Object.prototype.hasOwnProperty.call(c.overlays.classes, d) ? c.overlays.classes[d] ?? [] : [];
+  const own = (m: Record<string, number[]>, d: string): readonly number[] =>
+    Object.prototype.hasOwnProperty.call(m, d) ? m[d] ?? [] : [];
+  const present = (c: LegendColumn, d: string): number[] => {
+    const list = lists.get(d) ?? new Map();
+    const masked = own(c.overlays.mask_classes, d).filter((id) => maskPaints(id, list));
+    return [...new Set([...own(c.overlays.box_classes, d), ...masked])];
+  };
   const used = (c: LegendColumn): string[] => c.lists.filter((d) => lists.has(d) && present(c, d).length > 0);
   const shown = new Set(columns.flatMap(used));
   const differ = shown.size > 1;

@@ -162,7 +162,8 @@ export interface OverlayInfo {
   boxes: boolean;
   scores: boolean;
   masks: boolean;
-  classes: Record<string, number[]>;
+  box_classes: Record<string, number[]>;
+  mask_classes: Record<string, number[]>;
   exact: boolean;
 }
 

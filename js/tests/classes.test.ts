@@ -30,7 +30,7 @@ describe("class lists are per image", () => {
     expect(label("x".repeat(64))).not.toMatch(/cat|car/);
   });
 
-  const all = (d: string): OverlayInfo => ({ boxes: true, scores: false, masks: true, classes: { [d]: [0, 1] }, exact: true });
+  const all = (d: string): OverlayInfo => ({ boxes: true, scores: false, masks: true, box_classes: { [d]: [0, 1] }, mask_classes: {}, exact: true });
 
   it("groups the legend per list and names each chip's column when lists differ", () => {
     const groups = legendGroups([
@@ -47,10 +47,18 @@ describe("class lists are per image", () => {
   it("lists only the classes that occur, in id order, and no list without any", () => {
     const ten: ClassList = new Map(Array.from({ length: 10 }, (_, i) => [i, { name: `c${i}`, color: "" }] as [number, ClassDef]));
     const lists = new Map([["a".repeat(64), ten], ["t".repeat(64), TRUTH]]);
-    const overlays: OverlayInfo = { boxes: true, scores: true, masks: false, classes: { ["a".repeat(64)]: [8, 1, 3] }, exact: true };
+    const overlays: OverlayInfo = { boxes: true, scores: true, masks: false, box_classes: { ["a".repeat(64)]: [8, 1, 3] }, mask_classes: {}, exact: true };
     const groups = legendGroups([{ column: "image", lists: ["t".repeat(64), "a".repeat(64)], overlays }], lists);
     expect(groups).toHaveLength(1);
     expect(groups[0]?.title).toBe("image:");
     expect(groups[0]?.chips.map((c) => c.name)).toEqual(["c1", "c3", "c8"]);
+  });
+
+  it("offers no toggle for a mask's uncoloured background, but one for a box of class 0", () => {
+    const d = "t".repeat(64);
+    const masks: OverlayInfo = { boxes: false, scores: false, masks: true, box_classes: {}, mask_classes: { [d]: [0, 1] }, exact: true };
+    expect(legendGroups([{ column: "image", lists: [d], overlays: masks }], LISTS)[0]?.chips.map((c) => c.name)).toEqual(["cat"]);
+    const boxes: OverlayInfo = { ...masks, boxes: true, box_classes: { [d]: [0] } };
+    expect(legendGroups([{ column: "image", lists: [d], overlays: boxes }], LISTS)[0]?.chips.map((c) => c.name)).toEqual(["bg", "cat"]);
   });
 });

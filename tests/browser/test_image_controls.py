@@ -82,9 +82,10 @@ def test_legend_and_sliders_only_where_they_act(lab: Lab, session: Session) -> N
     assert boxed.locator(".dv-legend").is_visible()
     assert chips(boxed) == ["cat", "car", "person"]
     assert sliders(boxed) == ["score ≥"]
-    # Masks without boxes: the classes their pixels hold (ids 0, 4, 6), an opacity slider, no score slider.
+    # Masks without boxes: the classes their pixels paint (ids 4, 6; 0 is uncoloured
+    # background, so it has no toggle), an opacity slider, no score slider.
     assert masked.locator(".dv-legend").is_visible()
-    assert chips(masked) == ["background", "bus", "sky"]
+    assert chips(masked) == ["bus", "sky"]
     assert sliders(masked) == ["mask opacity"]
     boxed.screenshot(path=str(ARTIFACTS / "controls-boxed.png"))
     masked.screenshot(path=str(ARTIFACTS / "controls-masked.png"))

@@ -62,7 +62,7 @@ def test_of_ten_classes_only_the_three_that_occur_are_present() -> None:
     t = table(boxed([3, 1]), boxed([8]), boxed([1]), dv.Image(PIXELS))
     for source in (t.engine_source(), without_derived(t.engine_source())):
         (o,) = Engine().overlays(source).values()
-        assert o.classes == {digest(): [1, 3, 8]}
+        assert o.box_classes == {digest(): [1, 3, 8]} and o.mask_classes == {}
         assert (o.boxes, o.scores, o.masks, o.exact) == (True, True, False, True)
 
 
@@ -70,7 +70,8 @@ def test_images_without_overlays_have_none() -> None:
     t = table(dv.Image(PIXELS), dv.Image(PIXELS, classes=CLASSES))
     for source in (t.engine_source(), without_derived(t.engine_source())):
         o = Engine().overlays(source)["image"]
-        assert (o.boxes, o.scores, o.masks, o.classes) == (False, False, False, {})
+        assert (o.boxes, o.scores, o.masks) == (False, False, False)
+        assert o.box_classes == o.mask_classes == {}
 
 
 def test_boxes_without_scores_have_no_score_control() -> None:
@@ -78,7 +79,7 @@ def test_boxes_without_scores_have_no_score_control() -> None:
     for source in (t.engine_source(), without_derived(t.engine_source())):
         o = Engine().overlays(source)["image"]
         assert (o.boxes, o.scores, o.masks) == (True, False, False)
-        assert o.classes == {digest(): [2, 5]}
+        assert o.box_classes == {digest(): [2, 5]}
 
 
 def test_mask_classes_come_from_the_derived_pixel_fractions() -> None:
@@ -88,11 +89,11 @@ def test_mask_classes_come_from_the_derived_pixel_fractions() -> None:
     t = table(dv.Image(PIXELS, classes=CLASSES, masks={"gt": {"mask_data": m}}))
     o = Engine().overlays(t.engine_source())["image"]
     assert (o.boxes, o.scores, o.masks, o.exact) == (False, False, True, True)
-    assert o.classes == {digest(): [0, 4, 6]}
+    assert o.mask_classes == {digest(): [0, 4, 6]} and o.box_classes == {}
     # Without the fractions the pixels are unknown: every class of the list may occur.
     bare = Engine().overlays(without_derived(t.engine_source()))["image"]
     assert bare.masks and not bare.exact
-    assert bare.classes == {digest(): list(range(10))}
+    assert bare.mask_classes == {digest(): list(range(10))}
 
 
 def test_a_parquet_table_reads_the_same(tmp_path: Path) -> None:
@@ -102,7 +103,7 @@ def test_a_parquet_table_reads_the_same(tmp_path: Path) -> None:
     path = tmp_path / "t.parquet"
     pq.write_table(src.arrow, path)
     o = Engine().overlays(Source.from_parquet([str(path)]))["image"]
-    assert o.classes == {digest(): [7, 9]} and o.boxes and o.scores
+    assert o.box_classes == {digest(): [7, 9]} and o.boxes and o.scores
 
 
 def test_a_large_table_without_derived_columns_is_not_json_scanned() -> None:
@@ -112,7 +113,7 @@ def test_a_large_table_without_derived_columns_is_not_json_scanned() -> None:
     o = Engine().overlays(Source.from_arrow(many))["image"]
     # Upper bounds, never hidden controls: every class of the list, scores possible.
     assert o.boxes and o.scores and not o.exact
-    assert o.classes == {digest(): list(range(10))}
+    assert o.box_classes == {digest(): list(range(10))}
 
 
 def test_malformed_boxes_json_does_not_fail_the_scan() -> None:
@@ -123,4 +124,4 @@ def test_malformed_boxes_json_does_not_fail_the_scan() -> None:
     cells[1]["boxes"] = "{not json"
     arrow = src.arrow.set_column(1, src.arrow.schema.field("image"), pa.array(cells, col.type))
     o = Engine().overlays(Source.from_arrow(arrow))["image"]
-    assert o.classes == {digest(): [2]}
+    assert o.box_classes == {digest(): [2]}

@@ -135,8 +135,9 @@ def test_info_says_what_each_image_column_draws() -> None:
     cdig = _synth.classes_digest()
     overlays = reply["overlays"]["image"]
     assert (overlays["boxes"], overlays["scores"], overlays["masks"]) == (True, True, True)
-    # Boxes of classes 1..3 and masks without derived fractions: the whole list, not exact.
-    assert overlays["classes"] == {cdig: [0, 1, 2, 3]} and overlays["exact"] is False
+    # Boxes of classes 1..3; masks without derived fractions: the whole list, not exact.
+    assert overlays["box_classes"] == {cdig: [1, 2, 3]}
+    assert overlays["mask_classes"] == {cdig: [0, 1, 2, 3]} and overlays["exact"] is False
     plain, _, _ = _synth.image_table(1)
     cells = plain.column("image").to_pylist()
     for c in cells:
@@ -147,6 +148,7 @@ def test_info_says_what_each_image_column_draws() -> None:
         "boxes": False,
         "scores": False,
         "masks": False,
-        "classes": {},
+        "box_classes": {},
+        "mask_classes": {},
         "exact": True,
     }
