@@ -47,7 +47,9 @@ def open_widget(lab: Lab, session: Session, name: str) -> Locator:
 
 
 def wait_count(root: Locator, n: int) -> None:
-    root.locator(".dv-status", has_text=re.compile(rf"· {n:,} of {N:,} rows")).wait_for(timeout=30_000)
+    root.locator(".dv-status", has_text=re.compile(rf"· {n:,} of {N:,} rows")).wait_for(
+        timeout=30_000
+    )
 
 
 def summary(root: Locator, column: str) -> Locator:
@@ -103,7 +105,14 @@ def test_brushing_a_histogram_filters_to_its_bins(lab: Lab, session: Session) ->
     svg = summary(root, "confidence")
     session.page.wait_for_timeout(600)  # the summaries of the new filter
     brush(session, summary(root, "confidence"), 0.0, 0.2)
-    second = filter_text(root, r"confidence >= (?!" + re.escape(m.group(1)) + r" and confidence <= " + re.escape(m.group(2)) + ")")
+    second = filter_text(
+        root,
+        r"confidence >= (?!"
+        + re.escape(m.group(1))
+        + r" and confidence <= "
+        + re.escape(m.group(2))
+        + ")",
+    )
     assert second.count("confidence >=") == 1 and second.count("confidence <=") == 1, second
     m2 = re.fullmatch(r"confidence >= ([0-9.]+) and confidence <= ([0-9.]+)", second)
     assert m2, second
