@@ -1,7 +1,7 @@
 // Node labels of the lineage graph that stay readable at any zoom: the font grows (in the
 // drawing's units) as the graph shrinks, so it never drops below a minimum size on screen; text
-// that no longer fits its card is cut with "…" (the node's tooltip holds all of it); when even
-// one line cannot fit, the card shows none.
+// that no longer fits its card loses its middle to "…" (the node's tooltip holds all of it);
+// when even one line cannot fit, the card shows none.
 
 /** Font sizes in the drawing's units at scale 1. */
 export const LABEL_FONT = 12;
@@ -32,16 +32,26 @@ export function fontsAt(k: number, cardHeight: number): Fonts {
  * size serves every zoom. */
 export type Measure = (text: string, size: number) => number;
 
-/** `text`, or its longest start that fits `width` with "…" after it. */
+/** A cut of `text` keeping `n` characters: its start and its end around "…". */
+export function cutMiddle(text: string, n: number): string {
+  const head = Math.ceil(n / 2);
+  return `${text.slice(0, head).trimEnd()}…${text.slice(text.length - (n - head)).trimStart()}`;
+}
+
+/**
+ * `text`, or the longest cut of it (start and end kept, the middle replaced by "…") that fits
+ * `width`. The middle goes because the ends say most: a run's step and time ("train · 20…14:02"),
+ * an artifact's name and version ("predictions-f…del:v12").
+ */
 export function fitText(text: string, width: number, size: number, measure: Measure): string {
   if (measure(text, size) <= width) return text;
-  let lo = 0, hi = text.length - 1; // the longest prefix that fits, with "…", is in [lo, hi]
+  let lo = 0, hi = text.length - 1; // the most characters that fit, with "…", are in [lo, hi]
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    if (measure(`${text.slice(0, mid)}…`, size) <= width) lo = mid;
+    if (measure(cutMiddle(text, mid), size) <= width) lo = mid;
     else hi = mid - 1;
   }
-  return lo === 0 ? "…" : `${text.slice(0, lo).trimEnd()}…`;
+  return cutMiddle(text, lo);
 }
 
 /** Measures with a canvas in the page's font (cached per text); where there is no canvas (unit

@@ -66,14 +66,15 @@ export function zoomAt(t: Transform, factor: number, px: number, py: number): Tr
   return { k, x: px - (px - t.x) * r, y: py - (py - t.y) * r };
 }
 
-/** The fitted transform, scaled by `fitScale`: centred along an axis where the drawing fits,
- * else showing its start (the left, where a pipeline begins; the top). Also says how tall the
- * view should be: the drawing's height, within [minHeight, maxHeight]. */
+/** The fitted transform, scaled by `fitScale` and centred; a drawing wider than the view shows
+ * its left end (where a pipeline begins), a taller one its middle (where a layered graph,
+ * each layer centred, has a card in every layer). Also says how tall the view should be: the
+ * drawing's height, within [minHeight, maxHeight]. */
 export function fitTransform(content: Size, width: number, maxHeight: number, minHeight: number, limits: FitLimits): { t: Transform; height: number } {
   const k = fitScale(content, width, maxHeight, limits);
   const height = clamp(content.height * k + 2 * PAD, minHeight, Math.max(minHeight, maxHeight));
-  const place = (size: number, view: number): number => (size + 2 * PAD <= view ? (view - size) / 2 : PAD);
-  const t = { k, x: place(content.width * k, width), y: place(content.height * k, height) };
+  const w = content.width * k;
+  const t = { k, x: w + 2 * PAD <= width ? (width - w) / 2 : PAD, y: (height - content.height * k) / 2 };
   return { t: clampPan(t, content, { width, height }), height };
 }
 
@@ -119,6 +120,8 @@ export class PanZoom {
     view.addEventListener("pointerup", this.onPointerUp);
     view.addEventListener("pointercancel", this.onPointerUp);
     view.addEventListener("keydown", this.onKey);
+    view.addEventListener("focusin", this.onFocus);
+    view.addEventListener("scroll", this.onScroll);
     // Not every host has ResizeObserver (jsdom in unit tests); the first fit then uses the
     // width at the time.
     this.resize = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => this.onResize());
@@ -133,6 +136,19 @@ export class PanZoom {
     this.view.removeEventListener("pointerup", this.onPointerUp);
     this.view.removeEventListener("pointercancel", this.onPointerUp);
     this.view.removeEventListener("keydown", this.onKey);
+    this.view.removeEventListener("focusin", this.onFocus);
+    this.view.removeEventListener("scroll", this.onScroll);
+  }
+
+  /** Pan the least that brings `el` (a part of the drawing) into the view. */
+  reveal(el: Element): void {
+    const r = el.getBoundingClientRect();
+    const v = this.view.getBoundingClientRect();
+    const shift = (lo: number, hi: number, vlo: number, vhi: number): number =>
+      lo < vlo + PAD ? vlo + PAD - lo : hi > vhi - PAD ? Math.max(vhi - PAD - hi, vlo + PAD - lo) : 0;
+    const dx = shift(r.left, r.right, v.left, v.right);
+    const dy = shift(r.top, r.bottom, v.top, v.bottom);
+    if (dx !== 0 || dy !== 0) this.panBy(dx, dy);
   }
 
   setContent(size: Size, maxHeight: number): void {
@@ -232,6 +248,19 @@ export class PanZoom {
     setTimeout(() => {
       this.dragged = false;
     }, 0);
+  };
+
+  /** A part of the drawing focused from the keyboard (Tab) is panned into view. */
+  private readonly onFocus = (ev: FocusEvent): void => {
+    const target = ev.target;
+    if (target instanceof Element && target !== this.view && this.layer.contains(target)) this.reveal(target);
+  };
+
+  /** The view clips, it does not scroll: the browser scrolls it anyway to show a focused
+   * element, which would shift the drawing outside the transform. Panning does that instead. */
+  private readonly onScroll = (): void => {
+    this.view.scrollTop = 0;
+    this.view.scrollLeft = 0;
   };
 
   private readonly onKey = (ev: KeyboardEvent): void => {

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from "vitest";
 import { clampAxis, fitScale, fitTransform, PAD, PanZoom, zoomAt, ZOOM_MAX, ZOOM_MIN, type FitLimits } from "../src/panzoom";
-import { canvasMeasure, fitText, fontsAt, MIN_DETAIL_PX, MIN_LABEL_PX, type Measure } from "../src/lineage-labels";
+import { canvasMeasure, cutMiddle, fitText, fontsAt, MIN_DETAIL_PX, MIN_LABEL_PX, type Measure } from "../src/lineage-labels";
 
 const LIMITS: FitLimits = { max: 1, minWidth: 0.4, minHeight: 0.6 };
 
@@ -29,7 +29,7 @@ describe("fitting a drawing to its view", () => {
     expect(fitScale({ width: 20_000, height: 50 }, 800, 400, LIMITS)).toBe(0.4);
   });
 
-  it("centres a drawing that fits and shows the start of one that does not", () => {
+  it("centres a drawing that fits, shows the left end of a wide one and the middle of a tall one", () => {
     const small = fitTransform({ width: 300, height: 100 }, 800, 400, 90, LIMITS);
     expect(small.t).toEqual({ k: 1, x: 250, y: PAD });
     expect(small.height).toBe(100 + 2 * PAD);
@@ -37,7 +37,7 @@ describe("fitting a drawing to its view", () => {
     expect(wide.t.x).toBe(PAD);
     expect(wide.height).toBe(90); // never thinner than the minimum
     const tall = fitTransform({ width: 900, height: 3480 }, 1000, 400, 90, LIMITS);
-    expect([tall.t.y, tall.height]).toEqual([PAD, 400]);
+    expect([tall.t.y, tall.height]).toEqual([(400 - 3480 * 0.6) / 2, 400]); // its middle
   });
 
   it("never lets the drawing leave the view, nor pans past its edges", () => {
@@ -79,7 +79,7 @@ describe("PanZoom on a view", () => {
     const { el, layer } = view(600);
     const scales: number[] = [];
     const pz = new PanZoom(el, layer, LIMITS, 90, { onChange: (t) => scales.push(t.k) });
-    pz.setContent({ width: 1200, height: 900 }, 400);
+    pz.setContent({ width: 1200, height: 2000 }, 400);
     const [, , k0] = transform(layer);
     expect(k0).toBeCloseTo((600 - 2 * PAD) / 1200, 3);
     expect(el.style.height).toBe("400px");
@@ -143,13 +143,16 @@ describe("labels at any zoom", () => {
     expect(fontsAt(0.15, 40)).toEqual({ label: null, detail: null });
   });
 
-  it("cuts text that does not fit with an ellipsis, keeping the longest start", () => {
+  it("cuts the middle of text that does not fit, keeping as much of both ends as fits", () => {
     const measure: Measure = (text, size) => text.length * size * 0.5;
     expect(fitText("train", 100, 12, measure)).toBe("train");
     const text = "create-dataset · 2026-11-30 14:02";
-    // 16 characters fit; the start of 15 ends in a space, which is dropped.
-    expect(fitText(text, 100, 12, measure)).toBe("create-dataset…");
-    expect(measure(`${text.slice(0, 16)}…`, 12)).toBeGreaterThan(100);
+    // 16 characters fit: 15 kept around the "…".
+    const cut = fitText(text, 100, 12, measure);
+    expect(cut).toBe("create-d…0 14:02");
+    expect(measure(cut, 12)).toBeLessThanOrEqual(100);
+    expect(measure(cutMiddle(text, 16), 12)).toBeGreaterThan(100);
+    expect(fitText("predictions-from-the-big-model:v12", 120, 12, measure)).toBe("prediction…model:v12");
     expect(fitText(text, 5, 12, measure)).toBe("…");
   });
 
