@@ -140,7 +140,7 @@ def test_resize_fit_and_tooltips(lab: Lab, session: Session) -> None:
     assert out.strip() == f"[] {{'text': {int(before + 80)}}}"
 
     # The width stays while the view changes: sort by score.
-    root.locator(".dv-hcell[data-col='score']").click()
+    root.locator(".dv-hcell[data-col='score'] .dv-hname").click()
     root.locator(".dv-hcell[data-col='score'][aria-sort='ascending']").wait_for()
     cell(root, 1, "text").wait_for()
     assert abs(wait_width(root, header_sel, lambda w: w > 0) - (before + 80)) < 0.5

@@ -93,7 +93,7 @@ def test_sort_filter_group(lab: Lab, session: Session) -> None:
     page.wait_for_timeout(300)
     assert [float(v) for v in first_values(root, "score")] == scores[::-1][:3]
     session.shot("grid-sorted-desc")
-    root.locator(".dv-hcell[data-col='label']").click(modifiers=["Shift"])
+    root.locator(".dv-hcell[data-col='label'] .dv-hname").click(modifiers=["Shift"])
     root.locator(".dv-hcell[data-col='label'] .dv-sort", has_text="▲2").wait_for()
 
     # Typing a filter narrows the count; a bad one shows a caret and keeps the rows.

@@ -61,9 +61,9 @@ def test_grouping_by_a_string_column_named_count(lab: Lab, session: Session) -> 
     session.shot("group-by-count-samples")
     root.locator(".dv-scroller").evaluate("el => { el.scrollLeft = 0; }")
     # Sorting by the group count sends its field, which the engine accepts.
-    root.locator(".dv-hcell[data-col='count_']").click()
+    root.locator(".dv-hcell[data-col='count_'] .dv-hname").click()
     root.locator(".dv-hcell[data-col='count_'][aria-sort='ascending']").wait_for()
-    root.locator(".dv-hcell[data-col='count_']").click()
+    root.locator(".dv-hcell[data-col='count_'] .dv-hname").click()
     root.locator(".dv-hcell[data-col='count_'][aria-sort='descending']").wait_for()
     root.locator(
         ".dv-row[aria-rowindex='1'][data-loaded='1'] [data-col='count_']", has_text="6"
