@@ -14,6 +14,7 @@ The notebooks run as written, after one cell that points them at a store of thei
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -111,16 +112,15 @@ def settle(page: Page, widget: Locator) -> None:
     if widget.locator(".dv-grid, .dv-scroller").count():
         widget.locator(".dv-row[data-loaded='1']").first.wait_for(timeout=60_000)
         page.wait_for_function(
-            "(r) => r.querySelectorAll('.dv-img.dv-loading, .dv-row[data-loaded=0]').length"
+            "(r) => r.querySelectorAll('.dv-img.dv-loading, .dv-row[data-loaded=\"0\"]').length"
             " === 0",
             arg=widget.element_handle(),
             timeout=60_000,
         )
         # Header summaries (histograms, top values) come after the first page.
-        try:
+        # A table whose columns have none (a grouped view, images only) waits in vain, briefly.
+        with contextlib.suppress(PlaywrightTimeout):
             widget.locator(".dv-hcell svg.dv-summary").first.wait_for(timeout=20_000)
-        except PlaywrightTimeout:
-            pass  # a table whose columns have no summaries (grouped views, images only)
     page.wait_for_timeout(400)
 
 
@@ -144,7 +144,11 @@ def run_all(lab: Lab, session: Session, notebook: Path) -> None:
             f"os.environ['DSVIZ_SCALE_ROWS'] = '{SCALE_ROWS}'"
         ),
     )
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, str(lab.root / notebook.name))
     page = session.page
     page.goto(lab.url(notebook.name))
