@@ -9,6 +9,7 @@ import { Detail } from "./detail";
 import { h } from "./dom";
 import { Grid } from "./grid";
 import { Legend } from "./legend";
+import { claimKeys } from "./shortcuts";
 import type { Model, ViewState } from "./model";
 import { ThumbStore } from "./thumbs";
 import { Toolbar } from "./toolbar";
@@ -85,6 +86,7 @@ export class App {
     host.appendChild(this.root);
     this.applyHeight();
     this.root.addEventListener("keydown", (e) => this.grid.onKey(e, this.root));
+    this.cleanups.push(claimKeys(this.root));
 
     const onOverlay = (): void => { this.legend.sync(); this.grid.repaint(); this.detail.repaint(); };
     const onSelection = (): void => {

@@ -53,6 +53,10 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** A newer request on the same channel cancels this one. */
   channel?: string;
+  /** Wait as long as it takes, calling this once the timeout has passed instead of failing.
+   * The kernel reads widget messages only between cells: under Run All a widget's first
+   * request waits behind every queued cell, and its answer comes, late but whole. */
+  onSlow?: () => void;
 }
 
 type RequestBody<K extends RequestKind> = Omit<Extract<Request, { kind: K }>, "id" | "kind">;
@@ -139,9 +143,12 @@ export class RequestClient {
       signal?.addEventListener("abort", onAbort, { once: true });
       const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
       const timer = setTimeout(() => {
-        this.settle(id)?.reject(
-          new RequestError("timeout", `the kernel did not answer within ${timeoutMs / 1000} s`, kind),
-        );
+        if (options.onSlow) options.onSlow();
+        else {
+          this.settle(id)?.reject(
+            new RequestError("timeout", `the kernel did not answer within ${timeoutMs / 1000} s`, kind),
+          );
+        }
       }, timeoutMs);
       this.pending.set(id, {
         kind,

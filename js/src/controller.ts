@@ -18,6 +18,9 @@ import { PageCache } from "./pagecache";
 import type { ColumnCapabilities, ColumnInfo, GroupRoles, InfoResponse, QuerySpec, Summary } from "./protocol";
 import { MAX_PAGE_SIZE, MIN_PAGE_SIZE } from "./protocol";
 
+/** The status line while a slow kernel has not answered yet (the rows show when it does). */
+export const WAITING_STATUS = "waiting for the kernel: it is busy, probably running other cells…";
+
 /** The status line once the kernel is gone (KERNEL_GONE, in the widget's banner, says more). */
 export const GONE_STATUS = "not connected: the kernel is gone";
 
@@ -304,10 +307,16 @@ export class QueryController {
     return new PageCache<RowData>((o, l, s) => this.load(o, l, s), size, 30, () => this.onLoaded());
   }
 
+  /** The kernel has not answered for a while: most often it is running other cells. */
+  private waiting(): void {
+    this.setStatus(WAITING_STATUS, false);
+    this.view.update("status");
+  }
+
   /** Ask the kernel what the table is, then load the first rows. */
   async start(): Promise<void> {
     try {
-      const { msg } = await this.client.request("info", {});
+      const { msg } = await this.client.request("info", {}, { onSlow: () => this.waiting() });
       this._info = msg;
       this.totalRows = msg.total_rows;
       for (const [digest, list] of Object.entries(msg.classes)) {
@@ -326,7 +335,9 @@ export class QueryController {
 
   private async load(offset: number, limit: number, signal: AbortSignal): Promise<{ rows: RowData[]; numRows: number }> {
     const spec = this.spec();
-    const { msg, buffers } = await this.client.request("page", { query: spec, offset, limit }, { signal, channel: "page" });
+    const { msg, buffers } = await this.client.request(
+      "page", { query: spec, offset, limit }, { signal, channel: "page", onSlow: () => this.waiting() },
+    );
     const page = decodePage(buffers[0] as DataView);
     const rows = page.rows.map((values) => {
       const row = Object.create(null) as RowData;

@@ -339,7 +339,11 @@ export class Grid {
       const desc = idx >= 0 && (sort[idx] as string).startsWith("-");
       const arrow = idx < 0 ? "" : `${desc ? "▼" : "▲"}${sort.length > 1 ? idx + 1 : ""}`;
       const name = h("span", { class: "dv-hname", text: col.label });
-      const hint = this.query.sortable(col) ? "click to sort, shift-click to add a sort key" : "cannot be sorted";
+      const field0 = col.fields[0] as string;
+      const picks = !col.pair && this.query.pickable(field0)
+        ? "; drag across the histogram or click a value to filter" : "";
+      const hint = (this.query.sortable(col)
+        ? "click the name to sort, shift-click to add a sort key" : "cannot be sorted") + picks;
       const hc = h("div", {
         class: "dv-hcell", title: `${col.label} (${col.kind}) — ${hint}`,
         attrs: { role: "columnheader", "data-col": col.key, "aria-sort": idx < 0 ? "none" : desc ? "descending" : "ascending" },

@@ -70,6 +70,20 @@ describe("RequestClient", () => {
     expect(c.inFlight).toBe(0);
   });
 
+  it("with onSlow, waits past the timeout for a busy kernel's late answer", async () => {
+    vi.useFakeTimers();
+    const t = new FakeTransport();
+    const c = new RequestClient(t, { timeoutMs: 1000 });
+    let slow = 0;
+    const p = c.request("info", {}, { onSlow: () => (slow += 1) });
+    vi.advanceTimersByTime(5000);
+    expect(slow).toBe(1);
+    expect(c.inFlight).toBe(1);
+    t.reply({ id: t.sent[0]!.id, kind: "info-response", total_rows: 7 });
+    await expect(p).resolves.toMatchObject({ msg: { total_rows: 7 } });
+    expect(c.inFlight).toBe(0);
+  });
+
   it("a newer request on the same channel cancels the older one", async () => {
     const t = new FakeTransport();
     const c = new RequestClient(t);

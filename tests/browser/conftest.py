@@ -64,10 +64,13 @@ def _free_port() -> int:
 
 
 class Lab:
-    """A running JupyterLab: where its notebooks live and how to open them."""
+    """A running Jupyter server (JupyterLab or Notebook 7): where its notebooks live and how to
+    open them."""
 
-    def __init__(self, root: Path, port: int, token: str, proc: subprocess.Popen[bytes]) -> None:
-        self.root, self.port, self.token, self.proc = root, port, token, proc
+    def __init__(
+        self, root: Path, port: int, token: str, proc: subprocess.Popen[bytes], app: str = "lab"
+    ) -> None:
+        self.root, self.port, self.token, self.proc, self.app = root, port, token, proc, app
 
     @property
     def base(self) -> str:
@@ -85,30 +88,55 @@ class Lab:
         return name
 
     def url(self, name: str) -> str:
+        if self.app == "notebook":
+            # Notebook 7 opens one document per page, at /notebooks/<path>.
+            return f"{self.base}/notebooks/{name}?token={self.token}"
         return f"{self.base}/lab/tree/{name}?token={self.token}&reset"
 
 
+# The two front ends: the module to run and its own options. Both put the app on `window` for the
+# tests to drive; only JupyterLab checks for news and updates (toasts over the notebook).
+APPS = {
+    "lab": (
+        "jupyterlab",
+        [
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+    ),
+    "notebook": ("notebook", ["--JupyterNotebookApp.expose_app_in_browser=True"]),
+}
+
+
 @contextlib.contextmanager
-def start_lab(root: Path, config: Path, runtime: Path) -> Iterator[Lab]:
-    """Start JupyterLab serving ``root`` (with _synth.py copied in) and stop it afterwards."""
+def start_server(app: str, root: Path, config: Path, runtime: Path) -> Iterator[Lab]:
+    """Start JupyterLab (``app="lab"``) or Notebook 7 (``app="notebook"``) serving ``root``
+    (with _synth.py copied in) on 127.0.0.1 with a token and no browser; stop it afterwards."""
+    module, options = APPS[app]
     shutil.copy(SYNTH, root / "_synth.py")
-    (config / "labconfig").mkdir(exist_ok=True)
-    # No news / update toasts over the notebook.
-    (config / "labconfig" / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
-    )
+    if app == "lab":
+        (config / "labconfig").mkdir(exist_ok=True)
+        # No news / update toasts over the notebook. (Notebook 7 has no announcements; disabling
+        # the plugin there makes its settings menu throw on load.)
+        (config / "labconfig" / "page_config.json").write_text(
+            json.dumps(
+                {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
+            )
+        )
     port, token = _free_port(), uuid.uuid4().hex
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["JUPYTER_CONFIG_DIR"] = str(config)
     env["JUPYTER_RUNTIME_DIR"] = str(runtime)
     env["DSVIZ_PROGRESS"] = "0"
-    with (root / "lab.log").open("wb") as log:
+    log_path = root / f"{app}.log"
+    with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "jupyterlab",
+                module,
                 "--no-browser",
                 "--ServerApp.open_browser=False",
                 "--ServerApp.ip=127.0.0.1",
@@ -116,10 +144,8 @@ def start_lab(root: Path, config: Path, runtime: Path) -> Iterator[Lab]:
                 "--ServerApp.port_retries=0",
                 f"--IdentityProvider.token={token}",
                 f"--ServerApp.root_dir={root}",
-                "--LabApp.expose_app_in_browser=True",
-                "--LabApp.news_url=None",
                 "--allow-root",
-                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                *options,
             ],
             cwd=root,
             env=env,
@@ -137,10 +163,10 @@ def start_lab(root: Path, config: Path, runtime: Path) -> Iterator[Lab]:
                 except OSError:
                     if proc.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError(
-                            "JupyterLab did not start:\n" + (root / "lab.log").read_text()[-3000:]
+                            f"{module} did not start:\n" + log_path.read_text()[-3000:]
                         ) from None
                     time.sleep(0.3)
-            yield Lab(root, port, token, proc)
+            yield Lab(root, port, token, proc, app)
         finally:
             proc.terminate()
             try:
@@ -149,29 +175,46 @@ def start_lab(root: Path, config: Path, runtime: Path) -> Iterator[Lab]:
                 proc.kill()
 
 
+def start_lab(root: Path, config: Path, runtime: Path) -> contextlib.AbstractContextManager[Lab]:
+    """Start JupyterLab serving ``root``: :func:`start_server` with ``app="lab"``."""
+    return start_server("lab", root, config, runtime)
+
+
 def launch_chromium(playwright: Any, path: str) -> Any:
     return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def _server(app: str, factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    module = APPS[app][0]
     try:
-        import jupyterlab  # noqa: F401
+        __import__(module)
     except ImportError:
-        _unavailable("jupyterlab is not installed (pip install -e '.[test]')")
+        _unavailable(f"{module} is not installed (pip install -e '.[test]')")
     if not BUNDLE.exists():
         _unavailable(
             f"the JS bundle {BUNDLE} is missing: pip install -e . (or cd js && npm run build)"
         )
     try:
-        with start_lab(
-            tmp_path_factory.mktemp("lab"),
-            tmp_path_factory.mktemp("jupyter-config"),
-            tmp_path_factory.mktemp("jupyter-runtime"),
+        with start_server(
+            app,
+            factory.mktemp(app),
+            factory.mktemp("jupyter-config"),
+            factory.mktemp("jupyter-runtime"),
         ) as running:
             yield running
     except RuntimeError as exc:
         pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    yield from _server("lab", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def nb7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A Jupyter Notebook 7 server; ``run_notebook`` and ``run_cell`` drive it as they do ``lab``."""
+    yield from _server("notebook", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

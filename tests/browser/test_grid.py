@@ -83,7 +83,7 @@ def test_sort_filter_group(lab: Lab, session: Session) -> None:
     page = session.page
 
     # Click a header: ascending; again: descending; shift-click another adds a second key.
-    header = root.locator(".dv-hcell[data-col='score']")
+    header = root.locator(".dv-hcell[data-col='score'] .dv-hname")
     header.click()
     root.locator(".dv-hcell[data-col='score'][aria-sort='ascending']").wait_for()
     page.wait_for_timeout(300)

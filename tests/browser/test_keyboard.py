@@ -182,6 +182,18 @@ def test_cell_cursor_keys_stay_in_the_widget(lab: Lab, clip_session: Session) ->
     detail.wait_for(state="hidden")
     assert page.evaluate(ACTIVE_CELL) == active
 
+    # Letters typed at the grid are not the notebook's command-mode shortcuts: `d d` would
+    # delete the widget's own cell, `m` turn it into Markdown.
+    cells = page.locator(".jp-Notebook .jp-Cell").count()
+    for key in ("d", "d", "m", "b"):
+        page.keyboard.press(key)
+    page.wait_for_timeout(300)
+    assert page.locator(".jp-Notebook .jp-Cell").count() == cells
+    assert "jp-CodeCell" in (
+        page.locator(".jp-Notebook .jp-Cell").nth(active).get_attribute("class") or ""
+    )
+    assert page.evaluate(ACTIVE_CELL) == active
+
     # The cursor starts from where the user scrolled: after the wheel took row 7 off screen,
     # ArrowDown lands on the first row wholly on screen, and the rows stay where they were.
     scroller.evaluate(RECORD_WHEEL)
