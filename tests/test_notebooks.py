@@ -42,12 +42,21 @@ def run_twice(
 
 
 def text_of(outputs: list[dict]) -> str:
-    parts = []
+    """What a reader sees as text. A cell's printed text arrives in as many stream outputs as
+    the kernel made flushes (timing-dependent, more under load), so consecutive ones are joined
+    as one, as the page shows them."""
+    parts: list[str] = []
+    streaming = False
     for o in outputs:
         if o["output_type"] == "stream":
-            parts.append(o["text"])
+            if streaming:
+                parts[-1] += o["text"]
+            else:
+                parts.append(o["text"])
+            streaming = True
         elif "text/plain" in o.get("data", {}):
             parts.append(o["data"]["text/plain"])
+            streaming = False
     return "\n".join(parts)
 
 
