@@ -267,8 +267,8 @@ def session(browser: Any) -> Iterator[Session]:
     context.close()
 
 
-def run_notebook(lab: Lab, session: Session, name: str, cells: list[str]) -> Any:
-    """Open a notebook with these cells, run them all, return the last widget's root locator."""
+def run_all(lab: Lab, session: Session, name: str, cells: list[str]) -> Any:
+    """Open a notebook with these cells once its kernel is idle and run them all; the page."""
     lab.write_notebook(name, cells)
     page = session.page
     page.goto(lab.url(name))
@@ -284,7 +284,12 @@ def run_notebook(lab: Lab, session: Session, name: str, cells: list[str]) -> Any
         timeout=60_000,
     )
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    root = page.locator(".dv-root").last
+    return page
+
+
+def run_notebook(lab: Lab, session: Session, name: str, cells: list[str]) -> Any:
+    """Open a notebook with these cells, run them all, return the last widget's root locator."""
+    root = run_all(lab, session, name, cells).locator(".dv-root").last
     root.wait_for(state="visible", timeout=60_000)
     return root
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Locator
 
-from tests.browser.conftest import ARTIFACTS, Lab, Session
+from tests.browser.conftest import ARTIFACTS, Lab, Session, run_all
 
 pytestmark = pytest.mark.browser
 
@@ -31,17 +31,8 @@ for n in (4, 6, 8):
 
 
 def open_lineage(lab: Lab, session: Session) -> Locator:
-    lab.write_notebook("pipeline.ipynb", [PIPELINE, 'dv.lineage("data:v0", dir=root)'])
-    page = session.page
-    page.goto(lab.url("pipeline.ipynb"))
-    page.wait_for_function(
-        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-        " && window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel"
-        "?.status === 'idle'",
-        timeout=60_000,
-    )
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    graph = page.locator(".dv-lineage")
+    cells = [PIPELINE, 'dv.lineage("data:v0", dir=root)']
+    graph = run_all(lab, session, "pipeline.ipynb", cells).locator(".dv-lineage")
     graph.wait_for(timeout=60_000)
     return graph
 

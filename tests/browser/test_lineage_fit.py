@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page
 
-from tests.browser.conftest import ARTIFACTS, Lab, Session
+from tests.browser.conftest import ARTIFACTS, Lab, Session, run_all
 
 pytestmark = pytest.mark.browser
 
@@ -54,17 +54,7 @@ dv.lineage("raw:v0", dir=root)
 
 
 def open_graph(lab: Lab, session: Session, name: str, code: str) -> Locator:
-    lab.write_notebook(name, [code])
-    page = session.page
-    page.goto(lab.url(name))
-    page.wait_for_function(
-        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-        " && window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel"
-        "?.status === 'idle'",
-        timeout=60_000,
-    )
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    graph = page.locator(".dv-lineage")
+    graph = run_all(lab, session, name, [code]).locator(".dv-lineage")
     graph.wait_for(timeout=120_000)
     return graph
 

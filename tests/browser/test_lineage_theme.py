@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, Lab, Session, run_notebook
+from tests.browser.conftest import ARTIFACTS, Lab, Session, run_all, run_notebook
 from tests.browser.test_grid import SETUP, wait_status
 
 pytestmark = pytest.mark.browser
 
 
 def test_lineage_graph_draws_runs_and_artifacts(lab: Lab, session: Session) -> None:
-    lab.write_notebook(
+    page = run_all(
+        lab,
+        session,
         "lineage.ipynb",
         [
             "from dsviz_widget.widget import LineageWidget\n"
@@ -23,15 +25,6 @@ def test_lineage_graph_draws_runs_and_artifacts(lab: Lab, session: Session) -> N
             "w = LineageWidget(g)\nw",
         ],
     )
-    page = session.page
-    page.goto(lab.url("lineage.ipynb"))
-    page.wait_for_function(
-        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-        " && window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel"
-        "?.status === 'idle'",
-        timeout=60_000,
-    )
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     graph = page.locator(".dv-lineage")
     graph.wait_for()
     nodes = graph.locator(".dv-lineage-node")

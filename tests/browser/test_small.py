@@ -6,21 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Locator
 
 from tests.browser.conftest import Lab, Session
 from tests.browser.test_brush import N, frame, open_widget, summary, wait_count
+from tests.browser.test_grid import first_values
 
 pytestmark = pytest.mark.browser
-
-
-def first_values(root: Locator, col: str, n: int = 3) -> list[str]:
-    out = []
-    for i in range(1, n + 1):
-        cell = root.locator(f".dv-row[aria-rowindex='{i}'][data-loaded='1'] [data-col='{col}']")
-        cell.wait_for()
-        out.append(cell.inner_text())
-    return out
 
 
 def test_accepting_a_completion_clears_the_stale_error(lab: Lab, session: Session) -> None:
