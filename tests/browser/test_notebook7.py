@@ -71,7 +71,7 @@ def test_rows_sort_filter_and_python_in_notebook7(nb7: Lab, session: Session) ->
     session.shot("nb7-grid")
 
     # Click a header: ascending by score, the smallest scores first, as pandas sorts them.
-    root.locator(".dv-hcell[data-col='score']").click()
+    root.locator(".dv-hcell[data-col='score'] .dv-hname").click()
     root.locator(".dv-hcell[data-col='score'][aria-sort='ascending']").wait_for()
     page.wait_for_timeout(300)
     assert [float(v) for v in first_values(root, "score")] == list(t["score"].nsmallest(3))
