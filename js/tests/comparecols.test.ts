@@ -23,7 +23,7 @@ const shape = (cols: Column[]) => cols.map((c) => [c.key, c.kind, c.group, c.ver
 
 describe("compare columns", () => {
   it("puts each column's versions side by side, keys and the changed marker first", () => {
-    const out = rowColumns(source(["v0", "v11"]), [], { labels: ["v0", "v11"], on: "id" });
+    const out = rowColumns(source(["v0", "v11"]), [], { labels: ["v0", "v11"], on: "id", compared: [] });
     expect(shape(out)).toEqual([
       ["id", "int", null, null],
       ["changed", "changed", null, null],
@@ -49,7 +49,7 @@ describe("compare columns", () => {
 
   it("three versions: three fields per pair, three columns per other column, in label order", () => {
     const labels = ["v0", "v5", "v11"];
-    const out = rowColumns(source(labels), [], { labels, on: "id" });
+    const out = rowColumns(source(labels), [], { labels, on: "id", compared: [] });
     expect(out.map((c) => c.key)).toEqual([
       "id", "changed", "pred@v0", "pred@v5", "pred@v11", "conf", "n", "img@v0", "img@v5", "img@v11"]);
     expect(out.find((c) => c.key === "n")?.fields).toEqual(["n@v0", "n@v5", "n@v11"]);
@@ -59,35 +59,35 @@ describe("compare columns", () => {
   });
 
   it("works before the kernel sends <c>@changed flags", () => {
-    const out = rowColumns(source(["a", "b"], false), [], { labels: ["a", "b"], on: "id" });
+    const out = rowColumns(source(["a", "b"], false), [], { labels: ["a", "b"], on: "id", compared: [] });
     expect(out.map((c) => c.key)).toEqual(["id", "changed", "pred@a", "pred@b", "conf", "n", "img@a", "img@b"]);
     expect(fieldsRead(out[3] as Column)).toEqual(["pred@b", "pred@a"]);
   });
 
   it("a column only some versions have stands under its header with those versions", () => {
     const cols = info([["id", "int"], ["x@v0", "int"], ["y@v1", "str"], ["x@v1", "int"], ["changed", "bool"], ["x@delta", "float"]]);
-    const out = rowColumns(cols, [], { labels: ["v0", "v1"], on: "id" });
+    const out = rowColumns(cols, [], { labels: ["v0", "v1"], on: "id", compared: [] });
     expect(shape(out)).toEqual([["id", "int", null, null], ["changed", "changed", null, null], ["x", "pair", "x", null], ["y@v1", "str", "y", 1]]);
   });
 
   it("visible columns may list a pair by its key; the order stays grouped", () => {
     const labels = ["v0", "v11"];
-    const out = rowColumns(source(labels), ["pred@v11", "id", "conf", "pred@v0"], { labels, on: "id" });
+    const out = rowColumns(source(labels), ["pred@v11", "id", "conf", "pred@v0"], { labels, on: "id", compared: [] });
     expect(out.map((c) => c.key)).toEqual(["id", "pred@v0", "pred@v11", "conf"]);
   });
 
   it("keys pinned by the kernel come first, the marker next to them", () => {
     const labels = ["v0", "v11"];
-    const out = arrange(rowColumns(source(labels), [], { labels, on: "id" }), { widths: {}, pinned: ["id", "changed"], density: "comfortable" });
+    const out = arrange(rowColumns(source(labels), [], { labels, on: "id", compared: [] }), { widths: {}, pinned: ["id", "changed"], density: "comfortable" });
     expect(out.slice(0, 3).map((c) => [c.key, c.pinned])).toEqual([["id", true], ["changed", true], ["pred@v0", false]]);
     // The user unpins: the columns keep their grouped order.
-    const unpinned = arrange(rowColumns(source(labels), [], { labels, on: "id" }), { widths: {}, pinned: [], density: "comfortable" });
+    const unpinned = arrange(rowColumns(source(labels), [], { labels, on: "id", compared: [] }), { widths: {}, pinned: [], density: "comfortable" });
     expect(unpinned.slice(0, 3).map((c) => c.key)).toEqual(["id", "changed", "pred@v0"]);
   });
 
   it("runs of one group's columns make one band; a pinned version breaks its run", () => {
     const labels = ["v0", "v11"];
-    const cols = rowColumns(source(labels), [], { labels, on: "id" });
+    const cols = rowColumns(source(labels), [], { labels, on: "id", compared: [] });
     expect(bandRuns(cols).map((r) => [r.group, r.columns.length])).toEqual([
       [null, 1], [null, 1], ["pred", 2], ["conf", 1], ["n", 1], ["img", 2]]);
     const pinned = arrange(cols, { widths: {}, pinned: ["pred@v11"], density: "comfortable" });
@@ -98,7 +98,7 @@ describe("compare columns", () => {
 
   it("headers read the version labels, the pair's delta and Δ for the marker", () => {
     const labels = ["v0", "v5", "v11"];
-    const out = rowColumns(source(labels), [], { labels, on: "id" });
+    const out = rowColumns(source(labels), [], { labels, on: "id", compared: [] });
     expect(out.map((c) => headerText(c, labels))).toEqual(["id", "Δ", "v0", "v5", "v11", "Δ v11 − v0", "Δ v11 − v0", "v0", "v5", "v11"]);
     expect([0, 1, 7, 8].map(versionClass)).toEqual(["dv-v0", "dv-v1", "dv-v7", "dv-v0"]);
   });
@@ -106,7 +106,7 @@ describe("compare columns", () => {
 
 describe("changed cells", () => {
   const labels = ["v0", "v5", "v11"];
-  const cols = rowColumns(source(labels), [], { labels, on: "id" });
+  const cols = rowColumns(source(labels), [], { labels, on: "id", compared: [] });
   const col = (key: string) => cols.find((c) => c.key === key) as Column;
 
   it("marks a later version whose value differs from the first version's", () => {
@@ -125,7 +125,7 @@ describe("changed cells", () => {
   });
 
   it("without flags the values on the page decide, images member by member", () => {
-    const plain = rowColumns(source(["a", "b"], false), [], { labels: ["a", "b"], on: "id" });
+    const plain = rowColumns(source(["a", "b"], false), [], { labels: ["a", "b"], on: "id", compared: [] });
     const img = plain.find((c) => c.key === "img@b") as Column;
     const cell = (digest: string, boxes: string | null) => ({ digest, format: "png", width: 4, height: 4, boxes });
     expect(versionChange(img, { "img@a": cell("d1", "{}"), "img@b": cell("d1", "{}") })).toBeNull();
