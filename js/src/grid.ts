@@ -261,6 +261,7 @@ export class Grid {
       rowHeight: this.rowHeight,
       pairScale: (col) => this.query.pairScale(col),
       versionLabels: this.query.info?.compare?.labels ?? [],
+      changeColumns: this.query.changeColumns,
     };
   }
 
