@@ -338,6 +338,20 @@ def test_compare_layout(lab: Lab, session: Session) -> None:
         ys.append(b["y"])
     assert ys == sorted(ys) and len(set(ys)) == 3  # stacked, not drawn over each other
     seen += check_cells(three, ns["frames"](3), LABELS3)
+    # A pair's header sorts by its delta (last minus first).
+    three.locator(".dv-hcell[data-col='conf'] .dv-hname").click()
+    three.locator(".dv-hcell[data-col='conf'][aria-sort='ascending']").wait_for()
+    m3 = merged(ns["frames"](3), LABELS3)
+    want = (m3["conf@v11"] - m3["conf@v0"]).dropna().sort_values().tolist()[:5]
+    three.locator(".dv-row[aria-rowindex='5'][data-loaded='1']").wait_for()
+    got_deltas = [
+        number(
+            three.locator(f".dv-row[aria-rowindex='{i}'] [data-col='conf'] .dv-delta").inner_text()
+        )
+        for i in range(1, 6)
+    ]
+    assert got_deltas == pytest.approx(want, abs=6e-4)
+    seen += check_cells(three, ns["frames"](3), LABELS3)
     assert seen >= 15
     check_readable(three)
     shot(three, "compare-layout-three")
