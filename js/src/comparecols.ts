@@ -28,6 +28,13 @@ export function headerText(column: Column, labels: readonly string[]): string {
   return column.label;
 }
 
+/** What a header's tooltip names: the column and its kind; the marker says what it marks. */
+export function headerTitle(column: Column): string {
+  if (column.kind === "changed") return "changed: rows where a change column differs between the versions";
+  if (column.pair) return `${column.label} (numbers: a bar per version, the delta last − first)`;
+  return `${column.label} (${column.kind})`;
+}
+
 /**
  * Whether two page values are the same value, as the engine's `IS DISTINCT FROM` sees them:
  * nulls equal nulls, NaN equals NaN, structs and lists compare member by member (an image cell
