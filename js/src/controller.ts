@@ -15,7 +15,10 @@ import { formatCount } from "./format";
 import type { ClassDef, ClassList, OverlayOptions } from "./imagecell";
 import type { Model, ViewState } from "./model";
 import { PageCache } from "./pagecache";
-import type { ColumnCapabilities, ColumnInfo, GroupRoles, InfoResponse, QuerySpec, Summary } from "./protocol";
+import { narrowFilter } from "./transitions";
+import type {
+  ChangesResponse, ColumnCapabilities, ColumnInfo, GroupRoles, InfoResponse, QuerySpec, Summary, TransitionsResponse,
+} from "./protocol";
 import { MAX_PAGE_SIZE, MIN_PAGE_SIZE } from "./protocol";
 
 /** The status line while a slow kernel has not answered yet (the rows show when it does). */
@@ -25,7 +28,9 @@ export const WAITING_STATUS = "waiting for the kernel: it is busy, probably runn
 export const GONE_STATUS = "not connected: the kernel is gone";
 
 // `group` is not among them: Python turns it into `group_row`, which the browser sends.
-const QUERY_KEYS: (keyof ViewState)[] = ["filter", "sort", "group_by", "group_row", "columns", "changed_only"];
+const QUERY_KEYS: (keyof ViewState)[] = [
+  "filter", "sort", "group_by", "group_row", "columns", "changed_only", "change_columns",
+];
 // How the columns are laid out (colsize.ts): the grid redraws, the rows are not refetched.
 const LAYOUT_KEYS: (keyof ViewState)[] = ["column_widths", "pinned", "density"];
 
@@ -38,9 +43,11 @@ const LAYOUT_KEYS: (keyof ViewState)[] = ["column_widths", "pinned", "density"];
  * - `chips`: the kernel named the group looked into;
  * - `rows`: rows arrived (status, filter error and header width may change with them);
  * - `status`: the status line or the filter error changed without new rows (an error);
- * - `repaint`: cells that depend on summaries (compare pairs' shared scale) must be redrawn.
+ * - `repaint`: cells that depend on summaries (compare pairs' shared scale) must be redrawn;
+ * - `compare`: compare mode's change counts arrived, or rows of a new query did (the
+ *   transitions matrix follows them).
  */
-export type Change = "info" | "reset" | "header" | "chips" | "rows" | "status" | "repaint";
+export type Change = "info" | "reset" | "header" | "chips" | "rows" | "status" | "repaint" | "compare";
 
 export interface ControllerView {
   /** How many rows the grid shows at once: the first window loaded after a query change. */
@@ -93,6 +100,10 @@ export class QueryController {
   private filterOverride: string | null = null;
   private filterError: FilterProblem | null = null;
   private readonly summaryDelayMs: number;
+  /** Compare mode: on how many rows each compared column changed (asked once). */
+  private _changes: ChangesResponse | null = null;
+  private _changesError: string | null = null;
+  private changesAsked = false;
   private readonly cleanups: (() => void)[] = [];
 
   constructor(
@@ -145,6 +156,10 @@ export class QueryController {
   get sortKeys(): readonly string[] { return this._sortShown ?? this.model.get("sort"); }
   /** The group looked into, as the kernel names it: [column, value as text] pairs. */
   get groupKey(): [string, string][] | null { return this._groupKey; }
+  /** Compare mode: the change counts per compared column; null until the kernel answered. */
+  get changes(): ChangesResponse | null { return this._changes; }
+  /** Why the change counts could not be had, or null. */
+  get changesError(): string | null { return this._changesError; }
 
   destroy(): void {
     clearTimeout(this.summaryTimer);
@@ -168,6 +183,7 @@ export class QueryController {
       group_by: this.model.get("group_by"),
       columns: columns.length ? this.withRequired(columns) : null,
       changed_only: this.model.get("changed_only"),
+      change_columns: this.model.get("change_columns"),
       // Only the row id goes back: a key value read from the page may be a BigInt (int64
       // above 2^53), a NaN or a timestamp's text, none of which round-trips through JSON.
       group_row: this.model.get("group_row"),
@@ -257,6 +273,38 @@ export class QueryController {
     }
     if (term === null) return;
     this.setState("filter", combineFilter(this.spec().filter ?? "", field, pick.type, term));
+  }
+
+  /** A transitions cell was clicked: narrow the filter in force to its rows (`term` is the
+   * filter text the kernel wrote for the cell). */
+  narrowFilter(term: string): void {
+    this.setState("filter", narrowFilter(this.spec().filter ?? "", term));
+  }
+
+  /** Compare mode: how `column` moved from version `before` to `after` over the rows the
+   * query shows. A newer call cancels an unanswered one. */
+  async transitions(column: string, before: string, after: string): Promise<TransitionsResponse> {
+    const { msg } = await this.client.request(
+      "transitions", { query: { ...this.spec(), columns: null }, column, before, after }, { channel: "transitions", onSlow: () => undefined },
+    );
+    return msg;
+  }
+
+  /** Compare mode: count the changes per column, once; asked after the first rows arrived,
+   * so the one scan it takes never holds up the first page. */
+  private fetchChanges(): void {
+    if (this.changesAsked || !this._info?.compare) return;
+    this.changesAsked = true;
+    this.client
+      .request("changes", {}, { channel: "changes", onSlow: () => undefined })
+      .then(({ msg }) => {
+        this._changes = msg;
+        this.view.update("compare");
+      })
+      .catch((error: Error) => {
+        this._changesError = error.message;
+        this.view.update("compare");
+      });
   }
 
   sortable(column: Column): boolean {
@@ -424,6 +472,10 @@ export class QueryController {
     }
     this.updateStatus();
     this.view.update("rows");
+    if (this._info?.compare) {
+      this.fetchChanges();
+      this.view.update("compare");
+    }
     // Header summaries scan every matching row: ask once the user pauses, so a burst of
     // filter edits does not queue full scans in front of the next page.
     clearTimeout(this.summaryTimer);
