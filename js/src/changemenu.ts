@@ -165,6 +165,7 @@ export class ChangeMenu {
       // Nothing to check against until the kernel has counted (the default is its answer);
       // the last checked column stays: a change needs at least one.
       box.disabled = (changes === null && chosen.length === 0) || (item.checked && checkedCount === 1);
+      if (item.checked && checkedCount === 1) box.title = "a change needs at least one column";
       box.addEventListener("change", () => {
         const next = nextChangeColumns(compared, this.model.get("change_columns"), this.query.changes, item.name, box.checked);
         if (next === null) {

@@ -31,6 +31,7 @@ export class Toolbar {
   private readonly changeMenu: ChangeMenu;
   private readonly transitions: TransitionsPanel;
   private readonly transitionsButton: HTMLButtonElement;
+  private readonly compareControls: HTMLElement;
   private shownProblem: FilterProblem | null = null;
 
   constructor(
@@ -65,11 +66,12 @@ export class Toolbar {
       title: "how a column's values moved between two versions", attrs: { type: "button", "aria-pressed": "false" },
     });
     this.transitionsButton.addEventListener("click", () => this.toggleTransitions(!this.transitions.isOpen));
-    const compareControls = [this.changedBox, this.changeMenu.el, this.transitionsButton];
-    for (const el of compareControls) el.style.display = "none";
+    // One group, so they wrap together to a line of their own when the toolbar is narrow.
+    this.compareControls = h("div", { class: "dv-compare-controls" }, [this.changedBox, this.changeMenu.el, this.transitionsButton]);
+    this.compareControls.style.display = "none";
     this.side = this.transitions.el;
     this.el = h("div", { class: "dv-toolbar" }, [
-      this.filterBar.el, this.groupSelect, this.columnsMenu.el, this.densitySelect, ...compareControls,
+      this.filterBar.el, this.groupSelect, this.columnsMenu.el, this.densitySelect, this.compareControls,
     ]);
     this.chips = h("div", { class: "dv-chips" });
     this.status = h("div", { class: "dv-status", attrs: { "aria-live": "polite" } });
@@ -79,7 +81,7 @@ export class Toolbar {
   setup(): void {
     const info = this.query.info;
     if (!info) return;
-    for (const el of [this.changedBox, this.changeMenu.el, this.transitionsButton]) el.style.display = info.compare ? "" : "none";
+    this.compareControls.style.display = info.compare ? "" : "none";
     this.filterBar.columns = info.columns.map((c) => c.name);
   }
 

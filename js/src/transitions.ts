@@ -39,7 +39,8 @@ export interface MatrixLayout {
   total: number;
 }
 
-type Reply = Pick<TransitionsResponse, "before_values" | "after_values" | "cells" | "total">;
+type Reply = Pick<TransitionsResponse, "before_values" | "after_values" | "cells" | "total"> &
+  Partial<Pick<TransitionsResponse, "kind_of_values">>;
 
 /** Whether entry `i` of an axis is the kernel's "other" bucket rather than a value that is
  * spelled "other": the bucket is last on a full axis, and none of its cells has a filter. */
@@ -50,23 +51,67 @@ function otherBuckets(values: string[], cells: Reply["cells"], side: "before" | 
   });
 }
 
+/**
+ * One order for both axes, so an unchanged value sits on the diagonal and a row reads like
+ * its column: numbers ascending, false before true, text by how often it occurs (both versions
+ * together, then alphabetically); "null" after the values, the "other" bucket last. (The
+ * kernel sends each side most frequent first, which scatters the diagonal.)
+ */
+function sharedRank(reply: Reply, rowOther: boolean[], colOther: boolean[]): (value: string, other: boolean) => number[] {
+  const freq = new Map<string, number>();
+  for (const c of reply.cells) {
+    for (const [side, values] of [["before", reply.before_values], ["after", reply.after_values]] as const) {
+      const v = values[c[side]];
+      if (v !== undefined) freq.set(v, (freq.get(v) ?? 0) + c.count);
+    }
+  }
+  const kind = reply.kind_of_values ?? "";
+  const numeric = kind === "int" || kind === "float" || kind === "derived";
+  const known = [...new Set([...reply.before_values.filter((_, i) => !rowOther[i]), ...reply.after_values.filter((_, j) => !colOther[j])])];
+  known.sort((a, b) => {
+    if ((a === "null") !== (b === "null")) return a === "null" ? 1 : -1;
+    if (numeric && Number.isFinite(Number(a)) && Number.isFinite(Number(b))) return Number(a) - Number(b);
+    if (kind === "bool") return a.localeCompare(b); // "false" < "true"
+    return (freq.get(b) ?? 0) - (freq.get(a) ?? 0) || a.localeCompare(b);
+  });
+  const rank = new Map(known.map((v, i) => [v, i]));
+  return (value, other) => [other ? 1 : 0, rank.get(value) ?? known.length];
+}
+
+function permutation(values: string[], other: boolean[], rank: (value: string, other: boolean) => number[]): number[] {
+  const keyed = values.map((v, i) => ({ i, key: rank(v, other[i] ?? false) }));
+  keyed.sort((a, b) => (a.key[0] ?? 0) - (b.key[0] ?? 0) || (a.key[1] ?? 0) - (b.key[1] ?? 0));
+  return keyed.map((k) => k.i);
+}
+
 export function layoutMatrix(reply: Reply): MatrixLayout {
-  const rows = reply.before_values;
-  const cols = reply.after_values;
-  const rowOther = otherBuckets(rows, reply.cells, "before");
-  const colOther = otherBuckets(cols, reply.cells, "after");
-  const cells: MatrixCell[][] = rows.map((r, i) =>
-    cols.map((c, j) => ({ count: 0, filter: "", diagonal: r === c && !rowOther[i] && !colOther[j], shade: 0 })),
+  const rowOther = otherBuckets(reply.before_values, reply.cells, "before");
+  const colOther = otherBuckets(reply.after_values, reply.cells, "after");
+  const rank = sharedRank(reply, rowOther, colOther);
+  const rowOrder = permutation(reply.before_values, rowOther, rank);
+  const colOrder = permutation(reply.after_values, colOther, rank);
+  // Old index -> drawn position.
+  const rowAt = new Map(rowOrder.map((old, pos) => [old, pos]));
+  const colAt = new Map(colOrder.map((old, pos) => [old, pos]));
+  const rows = rowOrder.map((i) => reply.before_values[i] ?? "");
+  const cols = colOrder.map((j) => reply.after_values[j] ?? "");
+  const cells: MatrixCell[][] = rowOrder.map((i) =>
+    colOrder.map((j) => ({
+      count: 0, filter: "", shade: 0,
+      diagonal: reply.before_values[i] === reply.after_values[j] && !rowOther[i] && !colOther[j],
+    })),
   );
   const rowTotals = rows.map(() => 0);
   const colTotals = cols.map(() => 0);
   for (const c of reply.cells) {
-    const cell = cells[c.before]?.[c.after];
-    if (!cell) continue; // an index outside the axes: the reply is malformed, skip the cell
+    const r = rowAt.get(c.before);
+    const k = colAt.get(c.after);
+    const cell = r === undefined || k === undefined ? undefined : cells[r]?.[k];
+    if (!cell || r === undefined || k === undefined) continue; // outside the axes: malformed, skipped
     cell.count += c.count;
     cell.filter = c.filter;
-    rowTotals[c.before] = (rowTotals[c.before] ?? 0) + c.count;
-    colTotals[c.after] = (colTotals[c.after] ?? 0) + c.count;
+    rowTotals[r] = (rowTotals[r] ?? 0) + c.count;
+    colTotals[k] = (colTotals[k] ?? 0) + c.count;
   }
   let maxDiagonal = 0;
   let maxOff = 0;
@@ -282,17 +327,23 @@ export class TransitionsPanel {
     }
     clear(this.body);
     this.body.appendChild(this.table(reply, layout));
-    this.note.textContent = layout.total
-      ? `${formatCount(layout.total)} rows · rows: ${reply.column}@${reply.before}, columns: ${reply.column}@${reply.after} · click a count to show its rows`
-      : "No rows.";
+    this.note.textContent = layout.total ? `${formatCount(layout.total)} rows · click a count to show them` : "No rows.";
   }
 
   private table(reply: TransitionsResponse, layout: MatrixLayout): HTMLTableElement {
     const { column, before, after } = reply;
+    // The axes' titles: the "after" version over its columns, the "before" one over its rows.
+    const title = h("tr", {}, [
+      h("td"),
+      h("th", { class: "dv-tr-axis-row", attrs: { colspan: String(layout.cols.length), scope: "colgroup" } }, [
+        h("span", { class: `dv-tr-axis${this.versionClass(after)}`, text: `${column}@${after}` }),
+        h("span", { class: "dv-tr-arrow", text: " →" }),
+      ]),
+      h("td"),
+    ]);
     const corner = h("th", { class: "dv-tr-corner", attrs: { scope: "col" } }, [
       h("span", { class: `dv-tr-axis${this.versionClass(before)}`, text: `${column}@${before}` }),
-      h("span", { class: "dv-tr-arrow", text: " ↓ → " }),
-      h("span", { class: `dv-tr-axis${this.versionClass(after)}`, text: `${column}@${after}` }),
+      h("span", { class: "dv-tr-arrow", text: " ↓" }),
     ]);
     const head = h("tr", {}, [corner]);
     for (const c of layout.cols) head.appendChild(h("th", { class: "dv-tr-col", text: c, attrs: { scope: "col" } }));
@@ -309,11 +360,13 @@ export class TransitionsPanel {
     for (const n of layout.colTotals) foot.appendChild(h("td", { class: "dv-tr-total", text: formatCount(n) }));
     foot.appendChild(h("td", { class: "dv-tr-total dv-tr-grand", text: formatCount(layout.total) }));
     tbody.appendChild(foot);
-    return h("table", { class: "dv-tr-matrix" }, [h("thead", {}, [head]), tbody]);
+    return h("table", { class: "dv-tr-matrix" }, [h("thead", {}, [title, head]), tbody]);
   }
 
   private cell(reply: TransitionsResponse, from: string, to: string, cell: MatrixCell): HTMLTableCellElement {
-    const td = h("td", { class: `dv-tr-cell${cell.diagonal ? " dv-tr-diag" : ""}`, attrs: { "data-from": from, "data-to": to } });
+    // A boolean's moves say which way they went: fixed (false -> true) or broke.
+    const move = reply.kind_of_values !== "bool" ? "" : from === "false" && to === "true" ? " dv-tr-fix" : from === "true" && to === "false" ? " dv-tr-break" : "";
+    const td = h("td", { class: `dv-tr-cell${cell.diagonal ? " dv-tr-diag" : ""}${move}`, attrs: { "data-from": from, "data-to": to } });
     // The shade is a share of a theme colour (the CSS mixes it), so dark mode keeps it readable.
     td.style.setProperty("--dv-tr-shade", `${Math.round(cell.shade * 100)}%`);
     if (cell.count === 0) return td;
