@@ -79,7 +79,8 @@ export class App {
       this.toolbar.el,
       this.toolbar.chips,
       this.legend.el,
-      this.grid.el,
+      // The transitions panel (compare mode) stands beside the grid, so both stay in view.
+      h("div", { class: "dv-body" }, [this.grid.el, this.toolbar.side]),
       this.toolbar.status,
       this.detail.el,
     ]);
@@ -142,6 +143,7 @@ export class App {
     },
     status: () => this.toolbar.showStatus(),
     repaint: () => this.grid.repaint(),
+    compare: () => this.toolbar.showCompare(),
   };
 
   private showInfo(): void {

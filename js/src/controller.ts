@@ -15,7 +15,10 @@ import { formatCount } from "./format";
 import type { ClassDef, ClassList, OverlayOptions } from "./imagecell";
 import type { Model, ViewState } from "./model";
 import { PageCache } from "./pagecache";
-import type { ChangesResponse, ColumnCapabilities, ColumnInfo, GroupRoles, InfoResponse, QuerySpec, Summary } from "./protocol";
+import { narrowFilter } from "./transitions";
+import type {
+  ChangesResponse, ColumnCapabilities, ColumnInfo, GroupRoles, InfoResponse, QuerySpec, Summary, TransitionsResponse,
+} from "./protocol";
 import { MAX_PAGE_SIZE, MIN_PAGE_SIZE } from "./protocol";
 
 /** The status line while a slow kernel has not answered yet (the rows show when it does). */
@@ -25,7 +28,9 @@ export const WAITING_STATUS = "waiting for the kernel: it is busy, probably runn
 export const GONE_STATUS = "not connected: the kernel is gone";
 
 // `group` is not among them: Python turns it into `group_row`, which the browser sends.
-const QUERY_KEYS: (keyof ViewState)[] = ["filter", "sort", "group_by", "group_row", "columns", "changed_only", "change_columns"];
+const QUERY_KEYS: (keyof ViewState)[] = [
+  "filter", "sort", "group_by", "group_row", "columns", "changed_only", "change_columns",
+];
 // How the columns are laid out (colsize.ts): the grid redraws, the rows are not refetched.
 const LAYOUT_KEYS: (keyof ViewState)[] = ["column_widths", "pinned", "density"];
 
@@ -38,9 +43,11 @@ const LAYOUT_KEYS: (keyof ViewState)[] = ["column_widths", "pinned", "density"];
  * - `chips`: the kernel named the group looked into;
  * - `rows`: rows arrived (status, filter error and header width may change with them);
  * - `status`: the status line or the filter error changed without new rows (an error);
- * - `repaint`: cells that depend on summaries (compare pairs' shared scale) must be redrawn.
+ * - `repaint`: cells that depend on summaries (compare pairs' shared scale) must be redrawn;
+ * - `compare`: compare mode's change counts arrived, or rows of a new query did (the
+ *   transitions matrix follows them).
  */
-export type Change = "info" | "reset" | "header" | "chips" | "rows" | "status" | "repaint";
+export type Change = "info" | "reset" | "header" | "chips" | "rows" | "status" | "repaint" | "compare";
 
 export interface ControllerView {
   /** How many rows the grid shows at once: the first window loaded after a query change. */
@@ -76,8 +83,6 @@ export class QueryController {
   private _grouped = false;
   private readonly _classes = new Map<string, ClassList>();
   private readonly _summaries = new Map<string, Summary>();
-  /** Compare mode: on how many rows each compared column changed, and the default change columns. */
-  private _changes: ChangesResponse | null = null;
   private _status: StatusLine = { text: "", error: false };
   private _filterShown: FilterProblem | null = null;
   private _groupKey: [string, string][] | null = null;
@@ -95,6 +100,10 @@ export class QueryController {
   private filterOverride: string | null = null;
   private filterError: FilterProblem | null = null;
   private readonly summaryDelayMs: number;
+  /** Compare mode: on how many rows each compared column changed (asked once). */
+  private _changes: ChangesResponse | null = null;
+  private _changesError: string | null = null;
+  private changesAsked = false;
   private readonly cleanups: (() => void)[] = [];
 
   constructor(
@@ -145,8 +154,6 @@ export class QueryController {
   /** The sort keys in force, naming the shown fields: the kernel fits `sort` to the view (a
    * row column's key sorts groups by its mean), so a header's arrow follows what it applied. */
   get sortKeys(): readonly string[] { return this._sortShown ?? this.model.get("sort"); }
-  /** Compare mode: per compared column, the rows it changed on (null until the kernel said). */
-  get changes(): ChangesResponse | null { return this._changes; }
   /** Compare mode: the columns that define a change: the user's (`change_columns`), else the
    * kernel's default; null until the kernel said it. */
   get changeColumns(): readonly string[] | null {
@@ -155,6 +162,10 @@ export class QueryController {
   }
   /** The group looked into, as the kernel names it: [column, value as text] pairs. */
   get groupKey(): [string, string][] | null { return this._groupKey; }
+  /** Compare mode: the change counts per compared column; null until the kernel answered. */
+  get changes(): ChangesResponse | null { return this._changes; }
+  /** Why the change counts could not be had, or null. */
+  get changesError(): string | null { return this._changesError; }
 
   destroy(): void {
     clearTimeout(this.summaryTimer);
@@ -271,6 +282,40 @@ export class QueryController {
     this.setState("filter", combineFilter(this.spec().filter ?? "", field, pick.type, term));
   }
 
+  /** A transitions cell was clicked: narrow the filter in force to its rows (`term` is the
+   * filter text the kernel wrote for the cell). */
+  narrowFilter(term: string): void {
+    this.setState("filter", narrowFilter(this.spec().filter ?? "", term));
+  }
+
+  /** Compare mode: how `column` moved from version `before` to `after` over the rows the
+   * query shows. A newer call cancels an unanswered one. */
+  async transitions(column: string, before: string, after: string): Promise<TransitionsResponse> {
+    const { msg } = await this.client.request(
+      "transitions", { query: { ...this.spec(), columns: null }, column, before, after }, { channel: "transitions", onSlow: () => undefined },
+    );
+    return msg;
+  }
+
+  /** Compare mode: count the changes per column, once; asked after the first rows arrived,
+   * so the one scan it takes never holds up the first page. */
+  private fetchChanges(): void {
+    if (this.changesAsked || !this._info?.compare) return;
+    this.changesAsked = true;
+    this.client
+      .request("changes", {}, { channel: "changes", onSlow: () => undefined })
+      .then(({ msg }) => {
+        this._changes = msg;
+        this.view.update("compare");
+        // The changed markers follow the default change columns the reply names.
+        this.view.update("repaint");
+      })
+      .catch((error: Error) => {
+        this._changesError = error.message;
+        this.view.update("compare");
+      });
+  }
+
   sortable(column: Column): boolean {
     return column.kind !== "samples" && this.can(column.sortField, "sortable");
   }
@@ -338,7 +383,6 @@ export class QueryController {
       }
       this.view.update("info");
       this.queryChanged();
-      if (msg.compare) void this.fetchChanges();
     } catch (error) {
       if (error instanceof RequestError && error.reason === "gone") this.setStatus(GONE_STATUS, true);
       else this.setStatus(`Could not load the table: ${(error as Error).message}`, true);
@@ -437,6 +481,10 @@ export class QueryController {
     }
     this.updateStatus();
     this.view.update("rows");
+    if (this._info?.compare) {
+      this.fetchChanges();
+      this.view.update("compare");
+    }
     // Header summaries scan every matching row: ask once the user pauses, so a burst of
     // filter edits does not queue full scans in front of the next page.
     clearTimeout(this.summaryTimer);
@@ -463,18 +511,6 @@ export class QueryController {
           })
           .catch(() => undefined);
       }
-    }
-  }
-
-  /** Compare mode: the change counts (one scan in the kernel, then kept there); the changed
-   * markers follow the default change columns they name. */
-  private async fetchChanges(): Promise<void> {
-    try {
-      const { msg } = await this.client.request("changes", {}, { channel: "changes" });
-      this._changes = msg;
-      this.view.update("repaint");
-    } catch {
-      // The markers keep the kernel's row flag (any compared column); the rows are unaffected.
     }
   }
 

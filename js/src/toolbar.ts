@@ -1,7 +1,9 @@
 // The controls around the grid: the filter bar, the group-by menu, the columns menu, the
-// "changed rows only" toggle (compare views), the group chips and the status line. They show
-// the query controller's state and turn the user's choices into its intents.
+// "changed rows only" toggle with its change definition and the transitions panel (compare
+// views), the group chips and the status line. They show the query controller's state and turn
+// the user's choices into its intents.
 
+import { ChangeMenu } from "./changemenu";
 import { densityOf } from "./colsize";
 import { ColumnsMenu } from "./columnsmenu";
 import type { FilterProblem, QueryController } from "./controller";
@@ -9,6 +11,7 @@ import { clear, h } from "./dom";
 import { FilterBar } from "./filterbar";
 import type { Model } from "./model";
 import { DENSITIES } from "./protocol";
+import { TransitionsPanel } from "./transitions";
 
 export class Toolbar {
   /** The row of controls above the grid. */
@@ -17,11 +20,18 @@ export class Toolbar {
   readonly chips: HTMLElement;
   /** The status line, under the grid. */
   readonly status: HTMLElement;
+  /** Beside the grid: the transitions panel (compare views). */
+  readonly side: HTMLElement;
   private readonly filterBar: FilterBar;
   private readonly groupSelect: HTMLSelectElement;
   private readonly columnsMenu: ColumnsMenu;
   private readonly densitySelect: HTMLSelectElement;
   private readonly changedBox: HTMLLabelElement;
+  private readonly changedInput: HTMLInputElement;
+  private readonly changeMenu: ChangeMenu;
+  private readonly transitions: TransitionsPanel;
+  private readonly transitionsButton: HTMLButtonElement;
+  private readonly compareControls: HTMLElement;
   private shownProblem: FilterProblem | null = null;
 
   constructor(
@@ -47,10 +57,21 @@ export class Toolbar {
     this.densitySelect.addEventListener("change", () => query.setState("density", densityOf(this.densitySelect.value)));
     const changedInput = h("input", { attrs: { type: "checkbox" } });
     changedInput.addEventListener("change", () => query.setState("changed_only", changedInput.checked));
+    this.changedInput = changedInput;
     this.changedBox = h("label", { class: "dv-toggle" }, [changedInput, h("span", { text: "changed rows only" })]);
-    this.changedBox.style.display = "none";
+    this.changeMenu = new ChangeMenu(query, model);
+    this.transitions = new TransitionsPanel(query, () => this.toggleTransitions(false));
+    this.transitionsButton = h("button", {
+      class: "dv-button dv-tr-button", text: "Transitions",
+      title: "how a column's values moved between two versions", attrs: { type: "button", "aria-pressed": "false" },
+    });
+    this.transitionsButton.addEventListener("click", () => this.toggleTransitions(!this.transitions.isOpen));
+    // One group, so they wrap together to a line of their own when the toolbar is narrow.
+    this.compareControls = h("div", { class: "dv-compare-controls" }, [this.changedBox, this.changeMenu.el, this.transitionsButton]);
+    this.compareControls.style.display = "none";
+    this.side = this.transitions.el;
     this.el = h("div", { class: "dv-toolbar" }, [
-      this.filterBar.el, this.groupSelect, this.columnsMenu.el, this.densitySelect, this.changedBox,
+      this.filterBar.el, this.groupSelect, this.columnsMenu.el, this.densitySelect, this.compareControls,
     ]);
     this.chips = h("div", { class: "dv-chips" });
     this.status = h("div", { class: "dv-status", attrs: { "aria-live": "polite" } });
@@ -60,7 +81,7 @@ export class Toolbar {
   setup(): void {
     const info = this.query.info;
     if (!info) return;
-    this.changedBox.style.display = info.compare ? "" : "none";
+    this.compareControls.style.display = info.compare ? "" : "none";
     this.filterBar.columns = info.columns.map((c) => c.name);
   }
 
@@ -71,11 +92,27 @@ export class Toolbar {
 
   destroy(): void {
     this.columnsMenu.destroy();
+    this.changeMenu.destroy();
+  }
+
+  /** Compare mode: change counts or the rows of a new query arrived. */
+  showCompare(): void {
+    this.changeMenu.sync();
+    this.transitions.refresh();
+  }
+
+  private toggleTransitions(open: boolean): void {
+    if (open) this.transitions.open();
+    else this.transitions.close();
+    this.transitionsButton.setAttribute("aria-pressed", String(open));
+    if (!open) this.transitionsButton.focus({ preventScroll: true });
   }
 
   /** The query changed: show it (typed filter, groups) and its pending state. */
   reset(): void {
     this.filterBar.value = this.model.get("filter");
+    this.changedInput.checked = this.model.get("changed_only");
+    this.changeMenu.sync();
     this.renderChips();
     this.renderGroupSelect();
     this.showStatus(true);
