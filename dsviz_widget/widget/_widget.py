@@ -15,6 +15,7 @@ from dsviz_widget.engine import Query, Source
 from dsviz_widget.widget._handler import MessageHandler
 from dsviz_widget.widget._protocol import (
     DENSITIES,
+    IMAGE_COMPARE_MODES,
     MAX_COLUMN_WIDTH,
     MAX_PAGE_SIZE,
     MIN_COLUMN_WIDTH,
@@ -133,6 +134,13 @@ class DatasetWidget(anywidget.AnyWidget):
 
     changed_only = t.Bool(False).tag(sync=True)
     """Compare mode: show only the rows whose values differ between the versions."""
+
+    image_compare = t.Enum(IMAGE_COMPARE_MODES, "auto").tag(sync=True)
+    """Compare mode: how an image column's versions are shown. ``"overlay"``: one thumbnail,
+    the first version's picture with every version's boxes in that version's colour and line
+    style, and mask pixels whose class changed highlighted; ``"side"``: one thumbnail per
+    version, side by side; ``"auto"`` (the default): overlaid where the versions are the same
+    pictures on every row (same image files), else side by side."""
 
     def __init__(
         self,

@@ -5,6 +5,7 @@ import { renderAudio, type AudioStore } from "./audio";
 import { h, svg } from "./dom";
 import { formatNumber, isNumericKind, jsonPreview } from "./format";
 import { asImageCell, paintImage, type OverlayOptions } from "./imagecell";
+import { paintCompared } from "./imagecompare";
 import type { ThumbStore } from "./thumbs";
 
 export type RowData = Record<string, unknown>;
@@ -35,6 +36,16 @@ export function renderCell(cell: HTMLElement, column: Column, row: RowData, ctx:
       renderPair(cell, column, row, ctx);
       return;
     case "image": {
+      if (column.fields.length > 1) {
+        // An image column's versions overlaid (imagecompare.ts).
+        const host = h("div");
+        cell.appendChild(host);
+        if (!paintCompared(host, column, row, column.width - 12, ctx.rowHeight - 8, ctx.thumbs, ctx.overlay, "fit")) {
+          host.remove();
+          nullCell(cell);
+        }
+        return;
+      }
       const image = asImageCell(value);
       if (!image) return nullCell(cell);
       const host = h("div");

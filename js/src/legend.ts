@@ -67,6 +67,9 @@ export class Legend {
   private opacity: HTMLInputElement | null = null;
   private chips: HTMLButtonElement[] = [];
 
+  /** A part drawn after the classes when the legend shows (compared images: imagecompare.ts). */
+  extra: HTMLElement | null = null;
+
   constructor(private readonly model: Model) {
     this.el = h("div", { class: "dv-legend" });
     this.el.style.display = "none";
@@ -152,6 +155,7 @@ export class Legend {
       controls.appendChild(o);
     }
     if (controls.childElementCount) this.el.appendChild(controls);
+    if (this.extra) this.el.appendChild(this.extra);
   }
 
   /** Reflect model changes made elsewhere (Python, another view). */

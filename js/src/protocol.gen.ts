@@ -50,6 +50,8 @@ export const MAX_COLUMN_WIDTH = 2000;
 
 export const DENSITIES = ["compact", "comfortable", "large"] as const;
 
+export const IMAGE_COMPARE_MODES = ["auto", "overlay", "side"] as const;
+
 export const MAX_SELECTION = 100000;
 
 /** The structured query the browser sends; never SQL. All fields optional. */
@@ -177,6 +179,7 @@ export interface InfoResponse {
   class_lists: Record<string, string[]>;
   overlays: Record<string, OverlayInfo>;
   compare: CompareInfo | null;
+  same_images: Record<string, boolean>;
   protocol: number;
 }
 
@@ -295,6 +298,7 @@ export interface DatasetWidgetState {
   mask_opacity: number;
   hidden_classes: Record<string, number[]>;
   changed_only: boolean;
+  image_compare: "auto" | "overlay" | "side";
 }
 
 /** The traits dsviz_widget.widget._lineage.LineageWidget syncs with the browser. */

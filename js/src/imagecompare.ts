@@ -1,0 +1,165 @@
+// Compared images overlaid: an image column's versions (`image@v0`, `image@v11`) shown as one
+// column whose thumbnail is the first version's picture with every version's boxes in that
+// version's colour and line style and the mask pixels whose class changed highlighted
+// (imagecell.ts draws them), or side by side, one column per version. The choice is the
+// `image_compare` trait; "auto" overlays a column when the kernel found its versions to be the
+// same pictures on every row (the info reply's `same_images`).
+
+import type { Column } from "./columns";
+import { fieldValue, type RowData } from "./cells";
+import { clear, h, svg } from "./dom";
+import { asImageCell, paintImage, type ImageCell, type OverlayOptions, type VersionLayer } from "./imagecell";
+import type { Model } from "./model";
+import type { CompareInfo, InfoResponse } from "./protocol";
+import type { ThumbStore } from "./thumbs";
+
+export type ImageCompareMode = "auto" | "overlay" | "side";
+
+/** The compared image columns: base name -> its versions' fields, in version order. */
+export function imageVersions(info: Pick<InfoResponse, "columns" | "compare"> | null): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const compare = info?.compare;
+  if (!info || !compare || compare.labels.length < 2) return out;
+  const kinds = new Map(info.columns.map((c) => [c.name, c.kind]));
+  const first = `@${compare.labels[0]}`;
+  for (const c of info.columns) {
+    if (c.kind !== "image" || !c.name.endsWith(first)) continue;
+    const base = c.name.slice(0, -first.length);
+    const fields = compare.labels.map((l) => `${base}@${l}`);
+    if (base && fields.every((f) => kinds.get(f) === "image")) out.set(base, fields);
+  }
+  return out;
+}
+
+/** Whether the versions of compared image column `base` are drawn overlaid. */
+export function isOverlaid(base: string, mode: ImageCompareMode, sameImages: Readonly<Record<string, boolean>>): boolean {
+  if (mode === "overlay") return true;
+  if (mode === "side") return false;
+  return Object.prototype.hasOwnProperty.call(sameImages, base) && sameImages[base] === true;
+}
+
+/**
+ * The grid's columns with each overlaid image column's version sub-columns made one column,
+ * where its first version stood: kind "image", `fields` every version's field (a column
+ * reading several image fields is drawn overlaid, see `paintCompared`). Columns of versions
+ * the user hid stay as they are.
+ */
+export function overlayImageColumns(
+  columns: readonly Column[],
+  info: Pick<InfoResponse, "columns" | "compare" | "same_images"> | null,
+  mode: ImageCompareMode,
+): Column[] {
+  const groups = imageVersions(info);
+  const byField = new Map<string, string>();
+  for (const [base, fields] of groups) {
+    if (!isOverlaid(base, mode, info?.same_images ?? {})) continue;
+    const shown = new Set(columns.map((c) => c.fields[0]));
+    if (fields.every((f) => shown.has(f))) for (const f of fields) byField.set(f, base);
+  }
+  if (byField.size === 0) return [...columns];
+  const out: Column[] = [];
+  const done = new Set<string>();
+  for (const col of columns) {
+    const base = col.kind === "image" && col.fields.length === 1 ? byField.get(col.fields[0] as string) : undefined;
+    if (base === undefined) {
+      out.push(col);
+      continue;
+    }
+    if (done.has(base)) continue;
+    done.add(base);
+    out.push({ ...col, key: base, label: base, fields: groups.get(base) ?? col.fields, version: null, pair: false });
+  }
+  return out;
+}
+
+/** Cells of an overlaid column: the first version present gives the picture drawn. */
+function versionLayers(column: Column, row: RowData, overlay: (field: string) => OverlayOptions): { picture: ImageCell | null; layers: VersionLayer[] } {
+  const layers = column.fields.map((f) => ({ cell: asImageCell(fieldValue(row, f)), hidden: overlay(f).hidden }));
+  return { picture: layers.find((l) => l.cell !== null)?.cell ?? null, layers };
+}
+
+/**
+ * Draw an overlaid image column's cell into `host` (w x h). Each version's classes are hidden
+ * as the legend says for that version's column; the rest of the options are shared. False when
+ * no version has an image in this row.
+ */
+export function paintCompared(
+  host: HTMLElement,
+  column: Column,
+  row: RowData,
+  w: number,
+  hgt: number,
+  store: ThumbStore,
+  overlay: (field: string) => OverlayOptions,
+  labels: OverlayOptions["labels"],
+): boolean {
+  const { picture, layers } = versionLayers(column, row, overlay);
+  if (!picture) return false;
+  host.classList.add("dv-img-compare");
+  paintImage(host, picture, w, hgt, store, { ...overlay(column.fields[0] as string), labels }, layers);
+  return true;
+}
+
+/** Dash pattern of version i's boxes (styles.css `.dv-box.dv-v<i>` uses the same ones). */
+const DASHES = ["", "6 3", "1.5 2.5", "6 2 1.5 2"];
+
+/** The key to the versions' colours and line styles: a short line of each, then its label. */
+export function versionKey(labels: readonly string[]): HTMLElement {
+  const key = h("span", { class: "dv-version-key" });
+  labels.forEach((label, i) => {
+    const line = svg("svg", { class: "dv-version-line", width: 22, height: 10, viewBox: "0 0 22 10", "aria-hidden": "true" });
+    line.appendChild(svg("line", { class: `dv-key-line dv-v${i}`, x1: 1, y1: 5, x2: 21, y2: 5, "stroke-dasharray": DASHES[i % DASHES.length] ?? "" }));
+    key.appendChild(h("span", { class: "dv-version", attrs: { "data-version": String(i) } }, [line, h("span", { text: label })]));
+  });
+  return key;
+}
+
+/**
+ * The legend's part for compared images: overlaid / side by side, and which colour and line
+ * style is which version. Shown only when the comparison has an image column.
+ */
+export class ImageCompareControl {
+  readonly el: HTMLElement;
+  private groups = new Map<string, string[]>();
+  private info: Pick<InfoResponse, "columns" | "compare" | "same_images"> | null = null;
+  private readonly buttons: Record<"overlay" | "side", HTMLButtonElement>;
+  private readonly key: HTMLElement;
+
+  constructor(private readonly model: Model) {
+    const button = (mode: "overlay" | "side", text: string): HTMLButtonElement => {
+      const b = h("button", { class: "dv-seg", text, attrs: { type: "button", "data-mode": mode, "aria-pressed": "false" } });
+      b.addEventListener("click", () => {
+        this.model.set("image_compare", mode);
+        this.model.save_changes();
+      });
+      return b;
+    };
+    this.buttons = { overlay: button("overlay", "overlaid"), side: button("side", "side by side") };
+    this.key = h("span");
+    this.el = h("div", { class: "dv-legend-group dv-image-compare" }, [
+      h("span", { class: "dv-legend-title", text: "versions:" }),
+      h("span", { class: "dv-segs", attrs: { role: "group", "aria-label": "compared images" } }, [this.buttons.overlay, this.buttons.side]),
+      this.key,
+    ]);
+    this.el.style.display = "none";
+  }
+
+  setup(info: Pick<InfoResponse, "columns" | "compare" | "same_images"> | null): void {
+    this.info = info;
+    this.groups = imageVersions(info);
+    clear(this.key);
+    const compare: CompareInfo | null | undefined = info?.compare;
+    if (compare) this.key.appendChild(versionKey(compare.labels));
+    this.el.style.display = this.groups.size > 0 ? "" : "none";
+    this.sync();
+  }
+
+  /** Show the mode in force: overlaid when every compared image column is. */
+  sync(): void {
+    const mode = this.model.get("image_compare");
+    const same = this.info?.same_images ?? {};
+    const overlaid = [...this.groups.keys()].every((b) => isOverlaid(b, mode, same));
+    this.buttons.overlay.setAttribute("aria-pressed", String(overlaid));
+    this.buttons.side.setAttribute("aria-pressed", String(!overlaid));
+  }
+}
