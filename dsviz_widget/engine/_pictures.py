@@ -43,13 +43,13 @@ def same_pictures(
             continue
         first = _digest(cols[0])
         same = " AND ".join(
-            f"({first} IS NULL OR {_digest(c)} IS NULL OR {_digest(c)} = {first})"
-            for c in cols[1:]
+            f"({first} IS NULL OR {_digest(c)} IS NULL OR {_digest(c)} = {first})" for c in cols[1:]
         )
         names.append(name)
         select.append(f"coalesce(bool_and({same}), true)")
     if not select:
         return {}
-    row = con.execute(f"SELECT {', '.join(select)} FROM {from_sql}").fetchone()
-    values = list(row) if row is not None else [True] * len(names)
+    # fetchall, not fetchone: a result left unfinished blocks the connection's next query.
+    rows = con.execute(f"SELECT {', '.join(select)} FROM {from_sql}").fetchall()
+    values = list(rows[0]) if rows else [True] * len(names)
     return {n: bool(v) for n, v in zip(names, values, strict=True)}

@@ -9,6 +9,9 @@ import { asImageCell, paintImage, type OverlayOptions } from "./imagecell";
 import { paintCompared, versionKey } from "./imagecompare";
 import type { ThumbStore } from "./thumbs";
 
+/** Height taken by the key to the versions above an overlaid picture, px. */
+const KEY_HEIGHT = 26;
+
 export class Detail {
   readonly el: HTMLElement;
   private readonly body: HTMLElement;
@@ -73,8 +76,10 @@ export class Detail {
         const host = h("div");
         const labels = this.versionLabels();
         const key = versionKey(labels.length === col.fields.length ? labels : col.fields);
-        const fig = h("figure", { class: "dv-figure" }, [host, h("figcaption", {}, [h("span", { text: col.label }), key])]);
-        if (paintCompared(host, col, row, w, hgt, this.thumbs, this.overlay, true)) images.appendChild(fig);
+        // The key above the picture, so it is in view with it (the caption below holds the image's own).
+        const head = h("div", { class: "dv-figure-key" }, [h("span", { class: "dv-figure-name", text: col.label }), key]);
+        const fig = h("figure", { class: "dv-figure dv-figure-compare" }, [head, host]);
+        if (paintCompared(host, col, row, w, hgt - KEY_HEIGHT, this.thumbs, this.overlay, true)) images.appendChild(fig);
         continue;
       }
       if (col.kind === "image") {

@@ -225,16 +225,16 @@ export interface MaskChange {
   changed: number;
 }
 
-/** Alpha of a changed pixel's version colour, and of the dimming over the unchanged ones. */
+/** Alpha of a changed pixel's version colour, and of the shade over the unchanged ones. */
 const CHANGED_ALPHA = 230;
-const DIM_ALPHA = 150;
+const DIM_ALPHA = 120;
 
 /**
  * One mask group compared across versions. `tiles[i]` is version i's mask, "empty" where
  * version i's image has no mask of this group (all background, class 0), null where the row
  * is missing from version i (nothing to compare). A pixel whose class in version i differs
  * from version 0's takes version i's colour (the last such version's); the others are covered
- * with `dim` (the background colour), so the change stands out. Null when nothing changed,
+ * with `dim` (half transparent), so the change stands out. Null when nothing changed,
  * or when the masks are of different sizes (not one picture).
  */
 export function maskChange(

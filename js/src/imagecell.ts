@@ -300,10 +300,15 @@ function drawPixels(ctx: CanvasRenderingContext2D, rgba: Uint8ClampedArray<Array
   ctx.drawImage(off, frame.x, frame.y, frame.w, frame.h);
 }
 
+/** What the unchanged pixels of a changed mask are shaded with: black, a spotlight on the
+ * change that reads in light and dark themes alike, and that a theme switch cannot leave stale
+ * in thumbnails drawn before it (canvas pixels do not follow CSS variables). */
+const SHADE: RGB = [0, 0, 0];
+
 /**
  * Compared masks: per mask group, the pixels whose class differs from version 0's in some
  * later version, in that version's colour; where any changed, the rest of the picture is
- * dimmed so they stand out. `host.dataset.changedPixels` counts them (per mask pixel).
+ * shaded so they stand out. `host.dataset.changedPixels` counts them (per mask pixel).
  */
 function paintMaskChange(
   host: HTMLElement,
@@ -314,6 +319,12 @@ function paintMaskChange(
   repaint: () => void,
 ): void {
   const groups = new Set(versions.flatMap((v) => (v.cell ? Object.keys(maskGroups(v.cell)) : [])));
+  if (groups.size > 0 && !host.isConnected) {
+    // The versions' colours are CSS variables, known only in the document: a cell drawn
+    // before its row is attached draws its masks once it is.
+    requestAnimationFrame(repaint);
+    return;
+  }
   let total = 0;
   for (const group of groups) {
     const tiles: (IdTile | "empty" | null)[] = [];
@@ -328,7 +339,7 @@ function paintMaskChange(
     }
     if (pending) continue;
     const colors = versions.map((_, i) => cssColor(host, `--dv-v${i}`));
-    const change = maskChange(tiles, (i) => colors[i] ?? null, cssColor(host, "--dv-bg"));
+    const change = maskChange(tiles, (i) => colors[i] ?? null, SHADE);
     if (!change) continue;
     total += change.changed;
     drawPixels(ctx, change.rgba, change.width, change.height, frame);
