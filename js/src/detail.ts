@@ -6,11 +6,8 @@ import { fieldValue, type RowData } from "./cells";
 import { clear, h } from "./dom";
 import { formatCount, formatNumber } from "./format";
 import { asImageCell, paintImage, type OverlayOptions } from "./imagecell";
-import { paintCompared, versionKey } from "./imagecompare";
+import { comparedFigure } from "./imagecompare";
 import type { ThumbStore } from "./thumbs";
-
-/** Height taken by the key to the versions above an overlaid picture, px. */
-const KEY_HEIGHT = 26;
 
 export class Detail {
   readonly el: HTMLElement;
@@ -73,13 +70,9 @@ export class Detail {
     const hgt = Math.max(160, (rect.height || 500) - 70);
     for (const col of columns) {
       if (col.kind === "image" && col.fields.length > 1) {
-        const host = h("div");
-        const labels = this.versionLabels();
-        const key = versionKey(labels.length === col.fields.length ? labels : col.fields);
-        // The key above the picture, so it is in view with it (the caption below holds the image's own).
-        const head = h("div", { class: "dv-figure-key" }, [h("span", { class: "dv-figure-name", text: col.label }), key]);
-        const fig = h("figure", { class: "dv-figure dv-figure-compare" }, [head, host]);
-        if (paintCompared(host, col, row, w, hgt - KEY_HEIGHT, this.thumbs, this.overlay, true)) images.appendChild(fig);
+        // An image column's versions overlaid (imagecompare.ts).
+        const fig = comparedFigure(col, row, this.versionLabels(), w, hgt, this.thumbs, this.overlay);
+        if (fig) images.appendChild(fig);
         continue;
       }
       if (col.kind === "image") {

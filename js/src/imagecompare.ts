@@ -103,16 +103,60 @@ export function paintCompared(
 /** Dash pattern of version i's boxes (styles.css `.dv-box.dv-v<i>` uses the same ones). */
 const DASHES = ["", "6 3", "1.5 2.5", "6 2 1.5 2"];
 
-/** The key to the versions' colours and line styles: a short line of each, then its label. */
-export function versionKey(labels: readonly string[]): HTMLElement {
+/**
+ * The key to the versions' colours and line styles: a short line of each, then its label; with
+ * `masks`, also what a highlighted mask pixel means (its class changed in that version).
+ */
+export function versionKey(labels: readonly string[], masks: boolean): HTMLElement {
   const key = h("span", { class: "dv-version-key" });
   labels.forEach((label, i) => {
     const line = svg("svg", { class: "dv-version-line", width: 22, height: 10, viewBox: "0 0 22 10", "aria-hidden": "true" });
     line.appendChild(svg("line", { class: `dv-key-line dv-v${i}`, x1: 1, y1: 5, x2: 21, y2: 5, "stroke-dasharray": DASHES[i % DASHES.length] ?? "" }));
     key.appendChild(h("span", { class: "dv-version", attrs: { "data-version": String(i) } }, [line, h("span", { text: label })]));
   });
+  if (masks && labels.length > 1) {
+    labels.slice(1).forEach((label, j) => {
+      const swatch = h("span", { class: `dv-change-swatch dv-v${j + 1}` });
+      key.appendChild(h("span", { class: "dv-mask-change-key", title: `mask pixels whose class in ${label} differs from ${labels[0] ?? ""}` },
+        [swatch, h("span", { text: `mask changed in ${label}` })]));
+    });
+  }
   return key;
 }
+
+/** Whether some version of this row's compared image has a mask. */
+function hasMasks(column: Column, row: RowData): boolean {
+  return column.fields.some((f) => {
+    const masks = asImageCell(fieldValue(row, f))?.masks;
+    return typeof masks === "string" && masks !== "{}";
+  });
+}
+
+/**
+ * The detail view's figure of an overlaid image column: its name and the key to the versions
+ * above the picture (so they are in view together), the picture drawn `w` x `hgt` in all. Null
+ * when no version has an image in this row.
+ */
+export function comparedFigure(
+  column: Column,
+  row: RowData,
+  labels: readonly string[],
+  w: number,
+  hgt: number,
+  store: ThumbStore,
+  overlay: (field: string) => OverlayOptions,
+): HTMLElement | null {
+  const host = h("div");
+  const names = labels.length === column.fields.length ? labels : column.fields;
+  const head = h("div", { class: "dv-figure-key" }, [
+    h("span", { class: "dv-figure-name", text: column.label }), versionKey(names, hasMasks(column, row)),
+  ]);
+  const fig = h("figure", { class: "dv-figure dv-figure-compare" }, [head, host]);
+  return paintCompared(host, column, row, w, hgt - KEY_HEIGHT, store, overlay, true) ? fig : null;
+}
+
+/** Height taken by the key above an overlaid picture in the detail view, px. */
+const KEY_HEIGHT = 26;
 
 /**
  * The legend's part for compared images: overlaid / side by side, and which colour and line
@@ -121,7 +165,7 @@ export function versionKey(labels: readonly string[]): HTMLElement {
 export class ImageCompareControl {
   readonly el: HTMLElement;
   private groups = new Map<string, string[]>();
-  private info: Pick<InfoResponse, "columns" | "compare" | "same_images"> | null = null;
+  private info: Pick<InfoResponse, "columns" | "compare" | "same_images" | "overlays"> | null = null;
   private readonly buttons: Record<"overlay" | "side", HTMLButtonElement>;
   private readonly key: HTMLElement;
 
@@ -144,12 +188,13 @@ export class ImageCompareControl {
     this.el.style.display = "none";
   }
 
-  setup(info: Pick<InfoResponse, "columns" | "compare" | "same_images"> | null): void {
+  setup(info: Pick<InfoResponse, "columns" | "compare" | "same_images" | "overlays"> | null): void {
     this.info = info;
     this.groups = imageVersions(info);
     clear(this.key);
     const compare: CompareInfo | null | undefined = info?.compare;
-    if (compare) this.key.appendChild(versionKey(compare.labels));
+    const masks = [...this.groups.values()].some((fields) => fields.some((f) => info?.overlays?.[f]?.masks === true));
+    if (compare) this.key.appendChild(versionKey(compare.labels, masks));
     this.el.style.display = this.groups.size > 0 ? "" : "none";
     this.sync();
   }

@@ -220,6 +220,7 @@ def test_compared_images_overlaid_side_by_side_and_detail(lab: Lab, session: Ses
     assert detail.locator("text.dv-box-label").count() >= 1
     key = detail.locator(".dv-version-key .dv-version")
     assert [key.nth(i).inner_text() for i in range(key.count())] == ["v0", "v1"]
+    assert detail.locator(".dv-mask-change-key").inner_text() == "mask changed in v1"
     check_mask_change(root, big, 1)
     session.shot("compare-images-detail")
 
