@@ -5,7 +5,7 @@ import { imageVersions, isOverlaid, overlayImageColumns } from "../src/imagecomp
 
 const CAN = { sortable: false, groupable: false, filterable: true, summarisable: true };
 const info = (names: [string, string][]) => names.map(([name, kind]) => ({ name, kind, type: "", capabilities: CAN }));
-const COMPARE = { labels: ["v0", "v11"], on: "id" };
+const COMPARE = { labels: ["v0", "v11"], on: "id", compared: ["image", "pred"] };
 const COLUMNS = info([["id", "int"], ["image@v0", "image"], ["pred@v0", "str"], ["image@v11", "image"], ["pred@v11", "str"],
   ["changed", "bool"]]);
 const INFO = { columns: COLUMNS, compare: COMPARE, same_images: { image: true } };
