@@ -12,6 +12,7 @@ import traitlets as t
 
 from dsviz_widget._errors import ValidationError
 from dsviz_widget.engine import Query, QueryError, Source
+from dsviz_widget.widget._comparepins import default_pins
 from dsviz_widget.widget._handler import MessageHandler
 from dsviz_widget.widget._protocol import (
     DENSITIES,
@@ -98,7 +99,8 @@ class DatasetWidget(anywidget.AnyWidget):
 
     pinned = t.List(t.Unicode()).tag(sync=True)
     """Columns pinned to the left, in order, by key (``["id"]``): they are drawn first and stay
-    in view while the grid scrolls sideways. Keys not shown are ignored."""
+    in view while the grid scrolls sideways. Keys not shown are ignored. A comparison opens
+    with its key columns and its ``changed`` marker pinned (unless ``pinned`` is given)."""
 
     density = t.Enum(DENSITIES, "comfortable").tag(sync=True)
     """Row height: ``"compact"`` (small thumbnails, about 24 px plain rows: many rows per
@@ -164,6 +166,8 @@ class DatasetWidget(anywidget.AnyWidget):
                 "the widget's JavaScript bundle is missing: reinstall the package "
                 "(pip install -e .) or build it with `cd js && npm install && npm run build`"
             )
+        if compare is not None and "pinned" not in view_state:
+            view_state["pinned"] = default_pins(source.schema.names, compare["labels"])
         super().__init__(**view_state)
         self._handler = MessageHandler(
             source, read_blob, name=name, compare=compare, classes=classes

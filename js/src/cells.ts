@@ -2,6 +2,7 @@
 
 import type { Column } from "./columns";
 import { renderAudio, type AudioStore } from "./audio";
+import { formatDelta, markerTitle, pairChanged, pairDelta, versionChange, versionClass } from "./comparecols";
 import { h, svg } from "./dom";
 import { formatNumber, isNumericKind, jsonPreview } from "./format";
 import { asImageCell, paintImage, type OverlayOptions } from "./imagecell";
@@ -30,10 +31,28 @@ function nullCell(cell: HTMLElement): void {
 }
 
 export function renderCell(cell: HTMLElement, column: Column, row: RowData, ctx: CellContext): void {
+  renderValue(cell, column, row, ctx);
+  // A later version's cell whose value differs from the first version's is marked (an edge in
+  // its version's colour, styles.css) and says what it was.
+  const change = versionChange(column, row);
+  if (change) {
+    cell.classList.add("dv-changed");
+    cell.title = cell.title ? `${change.title}\n${cell.title}` : change.title;
+  }
+}
+
+function renderValue(cell: HTMLElement, column: Column, row: RowData, ctx: CellContext): void {
   const value = fieldValue(row, column.fields[0] as string);
   switch (column.kind) {
     case "pair":
       renderPair(cell, column, row, ctx);
+      return;
+    case "changed":
+      // The row flag as a narrow marker: a dot where the row changed, nothing where it did not.
+      if (value === null) return nullCell(cell);
+      cell.classList.add("dv-marker");
+      cell.title = markerTitle(column, row);
+      if (value === true) cell.appendChild(h("span", { class: "dv-marker-dot", text: "●" }));
       return;
     case "image": {
       if (column.fields.length > 1) {
@@ -105,7 +124,8 @@ export function renderCell(cell: HTMLElement, column: Column, row: RowData, ctx:
   if (text.length > 20) cell.title = text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
 }
 
-/** One horizontal bar per version on a shared scale, each with its value as text. */
+/** One horizontal bar per version on a shared scale, each with its value as text, and the
+ * delta (last minus first) beside them. */
 function renderPair(cell: HTMLElement, column: Column, row: RowData, ctx: CellContext): void {
   cell.classList.add("dv-pair");
   const values = column.fields.map((f) => {
@@ -113,19 +133,33 @@ function renderPair(cell: HTMLElement, column: Column, row: RowData, ctx: CellCo
     return typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : null;
   });
   const scale = ctx.pairScale(column) ?? Math.max(1e-12, ...values.map((v) => Math.abs(v ?? 0)));
-  const width = column.width - 16;
-  const barH = Math.max(6, Math.min(14, (ctx.rowHeight - 10) / values.length - 3));
-  const height = values.length * (barH + 3);
+  const deltaW = 50;
+  const width = Math.max(40, column.width - 16 - deltaW);
+  const gap = 3;
+  const barH = Math.max(6, Math.min(14, (ctx.rowHeight - 10) / values.length - gap));
+  const height = values.length * (barH + gap);
   const root = svg("svg", { class: "dv-pair-svg", width, height, viewBox: `0 0 ${width} ${height}` });
   const textW = 52;
   values.forEach((v, i) => {
-    const y = i * (barH + 3);
+    const y = i * (barH + gap);
     const w = v === null ? 0 : Math.max(1, (Math.abs(v) / (scale || 1)) * (width - textW - 4));
-    const bar = svg("rect", { class: `dv-bar dv-v${i}`, x: 0, y, width: w, height: barH, rx: 2 });
+    const bar = svg("rect", { class: `dv-bar ${versionClass(i)}`, x: 0, y, width: w, height: barH, rx: 2 });
     bar.appendChild(svg("title", {}, `${ctx.versionLabels[i] ?? i}: ${v === null ? "null" : formatNumber(v)}`));
     root.appendChild(bar);
-    root.appendChild(svg("text", { class: "dv-bar-text", x: width - textW, y: y + barH - 1 },
+    // Centred on its bar, so the texts of three or more versions do not run into each other.
+    root.appendChild(svg("text", { class: "dv-bar-text", x: width - textW, y: y + barH / 2, "dominant-baseline": "central" },
       v === null ? "null" : formatNumber(v)));
   });
   cell.appendChild(root);
+  const delta = pairDelta(column, values, row);
+  const text = h("span", { class: "dv-delta", text: delta === null ? "" : formatDelta(delta) });
+  if (delta !== null && delta !== 0 && !Number.isNaN(delta)) text.classList.add(delta > 0 ? "dv-pos" : "dv-neg");
+  const first = ctx.versionLabels[0] ?? "first";
+  const last = ctx.versionLabels[ctx.versionLabels.length - 1] ?? "last";
+  text.title = delta === null ? "no delta: a version has no value" : `${last} − ${first}: ${formatNumber(delta)}`;
+  cell.appendChild(text);
+  if (pairChanged(column, values, row)) {
+    cell.classList.add("dv-changed");
+    cell.title = `changed from ${first}`;
+  }
 }

@@ -45,7 +45,9 @@ export function rowHeightFor(columns: readonly Column[], grouped: boolean, densi
   const d = DENSITY[density];
   if (grouped) return columns.some((c) => c.kind === "samples") ? d.samples : d.groups;
   if (columns.some((c) => c.kind === "image")) return d.image;
-  if (columns.some((c) => c.pair || c.kind === "audio")) return d.wide;
+  // A compare pair draws a bar per version: three or more need more than a wide row.
+  const bars = Math.max(0, ...columns.filter((c) => c.pair).map((c) => c.fields.length));
+  if (bars > 0 || columns.some((c) => c.kind === "audio")) return Math.max(d.wide, bars * 11 + 8);
   return d.plain;
 }
 
@@ -121,7 +123,7 @@ export function fitWidth(header: number, cells: readonly number[]): number {
 
 /** Columns whose cells are text (fitting measures it); images, bars and players are not. */
 export function isTextual(column: Column): boolean {
-  return !["image", "samples", "audio", "pair"].includes(column.kind);
+  return !["image", "samples", "audio", "pair", "changed"].includes(column.kind);
 }
 
 // ---- DOM ------------------------------------------------------------------------------------

@@ -18,15 +18,25 @@ export interface Column {
   sortField: string;
   /** Drawn first and kept in view while the grid scrolls sideways (the `pinned` trait). */
   pinned: boolean;
+  /** Compare mode: the compared column this one shows (a version of it, or its pair), drawn as
+   * one header over all its versions; null for keys and plain tables. */
+  group: string | null;
+  /** Fields the column reads but does not draw as columns of their own: the pair's delta, the
+   * `<c>@changed` flag, the first version a later one is compared with. */
+  aux: string[];
 }
 
 /** The source row id the engine adds to a row page; a table cannot have a column of this name. */
 export const ROW_FIELD = "_row";
 
+/** The compare source's row flag: true where a change column differs (the contract's `changed`). */
+export const CHANGED_FIELD = "changed";
+
 export function widthFor(kind: string, name: string): number {
   if (kind === "image") return 132;
   if (kind === "samples") return 4 * 52 + 12;
-  if (kind === "pair") return 170;
+  if (kind === "pair") return 210;
+  if (kind === "changed") return 40;
   if (kind === "audio") return 300;
   if (isNumericKind(kind)) return Math.max(96, Math.min(160, name.length * 8 + 36));
   if (kind === "bool") return Math.max(70, name.length * 8 + 36);
@@ -36,49 +46,94 @@ export function widthFor(kind: string, name: string): number {
 function plainColumn(name: string, kind: string, version: number | null): Column {
   return {
     key: name, label: name, kind, fields: [name], width: widthFor(kind, name),
-    version, pair: false, sortField: name, pinned: false,
+    version, pair: false, sortField: name, pinned: false, group: null, aux: [],
   };
 }
 
-/** Columns of a row view: storage columns in order (or `visible` order), compare pairs merged. */
+/** Every field a column needs in a page: what it draws and what it reads beside. */
+export function fieldsRead(column: Column): string[] {
+  return [...column.fields, ...column.aux];
+}
+
+/**
+ * Columns of a row view: storage columns in order (or `visible` order).
+ *
+ * In compare mode the versions of each compared column stand side by side, in the order the
+ * columns first appear: the keys first, then the `changed` marker, then per column either one
+ * pair (numeric in every version: bars on a shared scale and the delta) or one column per
+ * version, in label order, under one header. `<c>@delta` and `<c>@changed` are read by those
+ * columns, never shown as columns of their own. `visible` may name a pair by its key.
+ */
 export function rowColumns(
   info: ColumnInfo[],
   visible: readonly string[],
   compare: CompareInfo | null,
 ): Column[] {
   const byName = new Map(info.map((c) => [c.name, c]));
+  const kindOf = (n: string): string => byName.get(n)?.kind ?? "native";
   let names = info.map((c) => c.name).filter((n) => n !== ROW_FIELD);
-  if (visible.length > 0) names = visible.filter((n) => byName.has(n));
-  if (!compare) return names.map((n) => plainColumn(n, byName.get(n)?.kind ?? "native", null));
+  if (!compare) {
+    if (visible.length > 0) names = visible.filter((n) => byName.has(n));
+    return names.map((n) => plainColumn(n, kindOf(n), null));
+  }
   const labels = compare.labels;
-  const out: Column[] = [];
-  const done = new Set<string>();
-  for (const name of names) {
-    if (done.has(name)) continue;
+  if (visible.length > 0) {
+    // A pair is listed by its key, the compared column's name: it stands for its versions.
+    names = visible.flatMap((n) => (byName.has(n) ? [n] : labels.map((l) => `${n}@${l}`).filter((f) => byName.has(f))));
+  }
+  const split = (name: string): [string, string] | null => {
     const at = name.lastIndexOf("@");
-    const base = at > 0 ? name.slice(0, at) : null;
-    const label = at > 0 ? name.slice(at + 1) : null;
-    const kind = byName.get(name)?.kind ?? "native";
-    if (base !== null && label !== null && labels.includes(label)) {
-      const fields = labels.map((l) => `${base}@${l}`);
-      const allNumeric = fields.every((f) => byName.has(f) && isNumericKind(byName.get(f)?.kind ?? ""));
-      if (allNumeric) {
-        for (const f of fields) done.add(f);
-        const delta = `${base}@delta`;
-        out.push({
-          key: base, label: base, kind: "pair", fields, width: widthFor("pair", base), version: null,
-          pair: true, sortField: byName.has(delta) ? delta : (fields[0] as string), pinned: false,
-        });
-        continue;
-      }
-      out.push(plainColumn(name, kind, labels.indexOf(label)));
-      done.add(name);
+    return at > 0 ? [name.slice(0, at), name.slice(at + 1)] : null;
+  };
+  const keys: Column[] = [];
+  let marker: Column | null = null;
+  const groups = new Map<string, string[]>(); // base -> its version fields shown, first seen first
+  for (const name of names) {
+    const parts = split(name);
+    if (parts && labels.includes(parts[1])) {
+      const fields = groups.get(parts[0]) ?? [];
+      if (!fields.includes(name)) fields.push(name);
+      groups.set(parts[0], fields);
+    } else if (name === CHANGED_FIELD) {
+      marker = changedMarker(names, byName, labels);
+    } else if (!(parts && (parts[1] === "delta" || parts[1] === "changed") && labels.some((l) => byName.has(`${parts[0]}@${l}`)))) {
+      keys.push(plainColumn(name, kindOf(name), null));
+    }
+  }
+  const out: Column[] = [...keys, ...(marker ? [marker] : [])];
+  for (const [base, shown] of groups) {
+    const every = labels.map((l) => `${base}@${l}`);
+    const flag = byName.has(`${base}@changed`) ? [`${base}@changed`] : [];
+    const delta = `${base}@delta`;
+    if (every.every((f) => byName.has(f) && isNumericKind(kindOf(f)))) {
+      out.push({
+        key: base, label: base, kind: "pair", fields: every, width: widthFor("pair", base), version: null,
+        pair: true, sortField: byName.has(delta) ? delta : (every[0] as string), pinned: false, group: base,
+        aux: [...(byName.has(delta) ? [delta] : []), ...flag],
+      });
       continue;
     }
-    out.push(plainColumn(name, kind, null));
-    done.add(name);
+    const first = every.find((f) => byName.has(f)) as string;
+    const ordered = every.filter((f) => shown.includes(f));
+    for (const f of ordered) {
+      const version = labels.indexOf(f.slice(base.length + 1));
+      out.push({ ...plainColumn(f, kindOf(f), version), group: base, aux: f === first ? flag : [...flag, first] });
+    }
   }
   return out;
+}
+
+/** The `changed` row flag as a narrow marker; it reads every `<c>@changed` flag to say which
+ * columns differ. */
+function changedMarker(names: readonly string[], byName: ReadonlyMap<string, ColumnInfo>, labels: readonly string[]): Column {
+  const flags = [...byName.keys()].filter((n) => {
+    if (!n.endsWith("@changed")) return false;
+    const base = n.slice(0, -"@changed".length);
+    return labels.some((l) => byName.has(`${base}@${l}`)) && names.some((m) => m.startsWith(`${base}@`));
+  });
+  return {
+    ...plainColumn(CHANGED_FIELD, "changed", null), aux: flags,
+  };
 }
 
 /**

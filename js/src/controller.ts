@@ -10,7 +10,7 @@ import { binBounds, combineFilter, rangeTerm, valueTerm, type SummaryPick } from
 import type { RowData } from "./cells";
 import { RequestError, type RequestClient } from "./client";
 import { arrange, densityOf } from "./colsize";
-import { groupColumns, groupMember, nextSort, rowColumns, type Column } from "./columns";
+import { fieldsRead, groupColumns, groupMember, nextSort, rowColumns, type Column } from "./columns";
 import { overlayImageColumns } from "./imagecompare";
 import { formatCount } from "./format";
 import type { ClassDef, ClassList, OverlayOptions } from "./imagecell";
@@ -184,11 +184,12 @@ export class QueryController {
     };
   }
 
-  /** Compare pairs need every version's field even if only the pair is listed. */
+  /** Each listed column's fields: a compare pair's versions (listed by its key), the delta and
+   * `<c>@changed` flags compare columns read. */
   private withRequired(columns: string[]): string[] {
     const out = new Set(columns);
-    for (const c of this._columns) if (c.pair && columns.includes(c.key)) c.fields.forEach((f) => out.add(f));
-    return [...out];
+    for (const c of this._columns) if (columns.includes(c.key)) fieldsRead(c).forEach((f) => out.add(f));
+    return [...out].filter((f) => !this._columns.some((c) => c.pair && c.key === f));
   }
 
   /** Whether the engine can do `what` with table column `name` (the kernel's capability

@@ -11,6 +11,8 @@ import {
   titleIfClipped, type Density,
 } from "./colsize";
 import type { Column } from "./columns";
+import { headerText, versionClass } from "./comparecols";
+import { drawBands } from "./compareheader";
 import type { QueryController } from "./controller";
 import {
   clickMode, keyAction, moveCursor, span, toggled, withRange, type Cell, type KeyAction, type SelectMode, type RowWindow,
@@ -39,6 +41,8 @@ export class Grid {
   readonly el: HTMLElement;
   private readonly header: HTMLElement;
   private readonly headerInner: HTMLElement;
+  /** Compare mode: the group headers above the column headers (compareheader.ts). */
+  private readonly bands = h("div", { class: "dv-hbands" });
   private readonly scroller: HTMLElement;
   private readonly spacer: HTMLElement;
   private readonly empty = h("div", { class: "dv-empty", text: "No rows match." });
@@ -73,7 +77,7 @@ export class Grid {
   ) {
     this.header = h("div", { class: "dv-header" });
     this.headerInner = h("div", { class: "dv-header-inner" });
-    this.header.appendChild(this.headerInner);
+    this.header.append(this.bands, this.headerInner);
     this.spacer = h("div", { class: "dv-spacer" });
     this.scroller = h("div", { class: "dv-scroller", attrs: { role: "grid", tabindex: "0", "aria-label": "rows" } }, [this.spacer, this.empty]);
     this.el = h("div", { class: "dv-grid" }, [this.header, this.scroller]);
@@ -273,7 +277,7 @@ export class Grid {
       const cell = h("div", { class: "dv-cell", attrs: { role: "gridcell", "data-col": col.key, "aria-colindex": String(j + 2) } });
       cell.style.width = `${col.width}px`;
       this.stick(cell, this.pins.get(col.key), this.isLastPin(col));
-      if (col.version !== null) cell.classList.add(`dv-ver${col.version}`);
+      if (col.version !== null) cell.classList.add("dv-ver", versionClass(col.version));
       if (row) renderCell(cell, col, row, ctx);
       else cell.classList.add("dv-placeholder");
       if (col.kind === "image" && row) {
@@ -338,7 +342,8 @@ export class Grid {
       const idx = sort.findIndex((s) => s === col.sortField || s === `-${col.sortField}`);
       const desc = idx >= 0 && (sort[idx] as string).startsWith("-");
       const arrow = idx < 0 ? "" : `${desc ? "▼" : "▲"}${sort.length > 1 ? idx + 1 : ""}`;
-      const name = h("span", { class: "dv-hname", text: col.label });
+      const labels = this.query.info?.compare?.labels ?? [];
+      const name = h("span", { class: "dv-hname", text: headerText(col, labels) });
       const field0 = col.fields[0] as string;
       const picks = !col.pair && this.query.pickable(field0)
         ? "; drag across the histogram or click a value to filter" : "";
@@ -350,12 +355,12 @@ export class Grid {
       }, [h("div", { class: "dv-htop" }, [name, h("span", { class: "dv-sort", text: arrow })])]);
       hc.style.width = `${col.width}px`;
       this.stick(hc, this.pins.get(col.key), this.isLastPin(col));
-      if (col.version !== null) hc.classList.add(`dv-ver${col.version}`);
+      if (col.version !== null) hc.classList.add("dv-ver", versionClass(col.version));
       if (col.pair) {
         const legend = h("div", { class: "dv-pair-legend" });
-        (this.query.info?.compare?.labels ?? []).forEach((l, i) => legend.appendChild(h("span", { class: `dv-key dv-v${i}`, text: l })));
+        labels.forEach((l, i) => legend.appendChild(h("span", { class: `dv-key ${versionClass(i)}`, text: l })));
         hc.appendChild(legend);
-      } else {
+      } else if (col.kind !== "changed") {
         const field = col.fields[0] as string;
         const s = this.query.summaries.get(field);
         const pick = this.query.pickable(field) ? (p: SummaryPick) => this.query.pickSummary(field, p) : undefined;
@@ -365,6 +370,13 @@ export class Grid {
       hc.appendChild(this.resizeHandle(col, hc));
       this.headerInner.appendChild(hc);
     }
+    this.drawBands(this.query.columns);
+  }
+
+  private drawBands(columns: readonly Column[]): void {
+    drawBands(this.bands, columns, {
+      numWidth: this.numWidth, pins: pinOffsets(columns, this.numWidth), labels: this.query.info?.compare?.labels ?? [],
+    });
   }
 
   // ---- column layout (rules in colsize.ts) ------------------------------------------------
@@ -420,6 +432,7 @@ export class Grid {
     const columns = this.query.columns.map((c) => (c.key === key ? { ...c, width } : c));
     for (const [k, left] of pinOffsets(columns, this.numWidth)) for (const el of this.cellsOf(k)) el.style.left = `${left}px`;
     this.spacer.style.width = `${columns.reduce((s, c) => s + c.width, 0) + this.numWidth}px`;
+    this.drawBands(columns);
   }
 
   private setWidth(key: string, width: number | null): void {

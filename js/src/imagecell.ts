@@ -6,6 +6,7 @@ import {
   boxLabel, classColor, colorMask, fitContain, hexToRgb, mapRect, maskChange, parseBoxes, primaryScore,
   visibleBoxes, type IdTile, type Rect, type RGB,
 } from "./geometry";
+import { VERSION_COLOURS, versionClass } from "./comparecols";
 import { placeLabels } from "./labels";
 import type { ThumbStore } from "./thumbs";
 
@@ -166,9 +167,13 @@ function drawnBoxes(cell: ImageCell, frame: Rect, opts: OverlayOptions, versions
   return out;
 }
 
-/** Version `i`'s class suffix: its colour and its line style come from styles.css. */
-function versionClass(i: number): string {
-  return `dv-v${i}`;
+/** Dash patterns of the versions' boxes, in turn: v0 solid, v1 dashed, v2 dotted, v3 dash-dot
+ * (the colour tells later versions apart). */
+const DASHES = ["", "6 3", "1.5 2.5", "6 2 1.5 2"];
+
+/** Version `i`'s line style (an SVG stroke-dasharray; "" is solid). */
+export function versionDash(i: number): string {
+  return DASHES[i % DASHES.length] ?? "";
 }
 
 /**
@@ -212,7 +217,10 @@ export function paintImage(
       x: r.x, y: r.y, width: Math.max(1, r.w), height: Math.max(1, r.h),
     });
     if (box.color !== null) rect.setAttribute("stroke", box.color);
-    if (box.version !== null) rect.setAttribute("data-version", String(box.version));
+    if (box.version !== null) {
+      rect.setAttribute("data-version", String(box.version));
+      if (versionDash(box.version)) rect.setAttribute("stroke-dasharray", versionDash(box.version));
+    }
     rect.appendChild(svg("title", {}, box.label));
     g.appendChild(rect);
     layer.appendChild(g);
@@ -338,7 +346,7 @@ function paintMaskChange(
       tiles.push(tile === undefined || tile instanceof Error ? null : tile);
     }
     if (pending) continue;
-    const colors = versions.map((_, i) => cssColor(host, `--dv-v${i}`));
+    const colors = versions.map((_, i) => cssColor(host, `--dv-v${i % VERSION_COLOURS}`));
     const change = maskChange(tiles, (i) => colors[i] ?? null, SHADE);
     if (!change) continue;
     total += change.changed;

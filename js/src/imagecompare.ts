@@ -8,7 +8,8 @@
 import type { Column } from "./columns";
 import { fieldValue, type RowData } from "./cells";
 import { clear, h, svg } from "./dom";
-import { asImageCell, paintImage, type ImageCell, type OverlayOptions, type VersionLayer } from "./imagecell";
+import { versionClass } from "./comparecols";
+import { asImageCell, paintImage, versionDash, type ImageCell, type OverlayOptions, type VersionLayer } from "./imagecell";
 import type { Model } from "./model";
 import type { CompareInfo, InfoResponse } from "./protocol";
 import type { ThumbStore } from "./thumbs";
@@ -57,17 +58,29 @@ export function overlayImageColumns(
     if (fields.every((f) => shown.has(f))) for (const f of fields) byField.set(f, base);
   }
   if (byField.size === 0) return [...columns];
+  const labels = info?.compare?.labels ?? [];
   const out: Column[] = [];
-  const done = new Set<string>();
+  const merged = new Map<string, Column>();
   for (const col of columns) {
     const base = col.kind === "image" && col.fields.length === 1 ? byField.get(col.fields[0] as string) : undefined;
     if (base === undefined) {
       out.push(col);
       continue;
     }
-    if (done.has(base)) continue;
-    done.add(base);
-    out.push({ ...col, key: base, label: base, fields: groups.get(base) ?? col.fields, version: null, pair: false });
+    const fields = groups.get(base) ?? col.fields;
+    const into = merged.get(base);
+    if (into) {
+      // What the versions read beside (the kernel's `<c>@changed` flag), not their own fields.
+      for (const f of col.aux) if (!into.aux.includes(f) && !fields.includes(f)) into.aux.push(f);
+      continue;
+    }
+    // Under its group header (the compared column's name), the header names the versions drawn.
+    const column: Column = {
+      ...col, key: base, label: labels.length === fields.length ? labels.join(" + ") : base, fields,
+      version: null, pair: false, group: base, aux: col.aux.filter((f) => !fields.includes(f)),
+    };
+    merged.set(base, column);
+    out.push(column);
   }
   return out;
 }
@@ -100,9 +113,6 @@ export function paintCompared(
   return true;
 }
 
-/** Dash pattern of version i's boxes (styles.css `.dv-box.dv-v<i>` uses the same ones). */
-const DASHES = ["", "6 3", "1.5 2.5", "6 2 1.5 2"];
-
 /**
  * The key to the versions' colours and line styles: a short line of each, then its label; with
  * `masks`, also what a highlighted mask pixel means (its class changed in that version).
@@ -111,12 +121,12 @@ export function versionKey(labels: readonly string[], masks: boolean): HTMLEleme
   const key = h("span", { class: "dv-version-key" });
   labels.forEach((label, i) => {
     const line = svg("svg", { class: "dv-version-line", width: 22, height: 10, viewBox: "0 0 22 10", "aria-hidden": "true" });
-    line.appendChild(svg("line", { class: `dv-key-line dv-v${i}`, x1: 1, y1: 5, x2: 21, y2: 5, "stroke-dasharray": DASHES[i % DASHES.length] ?? "" }));
+    line.appendChild(svg("line", { class: `dv-key-line ${versionClass(i)}`, x1: 1, y1: 5, x2: 21, y2: 5, "stroke-dasharray": versionDash(i) }));
     key.appendChild(h("span", { class: "dv-version", attrs: { "data-version": String(i) } }, [line, h("span", { text: label })]));
   });
   if (masks && labels.length > 1) {
     labels.slice(1).forEach((label, j) => {
-      const swatch = h("span", { class: `dv-change-swatch dv-v${j + 1}` });
+      const swatch = h("span", { class: `dv-change-swatch ${versionClass(j + 1)}` });
       key.appendChild(h("span", { class: "dv-mask-change-key", title: `mask pixels whose class in ${label} differs from ${labels[0] ?? ""}` },
         [swatch, h("span", { text: `mask changed in ${label}` })]));
     });
@@ -149,7 +159,7 @@ export function comparedFigure(
   const host = h("div");
   const names = labels.length === column.fields.length ? labels : column.fields;
   const head = h("div", { class: "dv-figure-key" }, [
-    h("span", { class: "dv-figure-name", text: column.label }), versionKey(names, hasMasks(column, row)),
+    h("span", { class: "dv-figure-name", text: column.group ?? column.label }), versionKey(names, hasMasks(column, row)),
   ]);
   const fig = h("figure", { class: "dv-figure dv-figure-compare" }, [head, host]);
   return paintCompared(host, column, row, w, hgt - KEY_HEIGHT, store, overlay, true) ? fig : null;

@@ -22,10 +22,9 @@ describe("columns", () => {
       ["label@v1", "str"], ["changed", "bool"], ["score@delta", "float"]]);
     const out = rowColumns(cols, [], { labels: ["v0", "v1"], on: "id", compared: ["score", "label"] });
     expect(out.map((c) => [c.key, c.kind, c.version])).toEqual([
-      ["id", "int", null], ["score", "pair", null], ["label@v0", "str", 0], ["label@v1", "str", 1],
-      ["changed", "bool", null], ["score@delta", "float", null]]);
-    expect(out[1]?.fields).toEqual(["score@v0", "score@v1"]);
-    expect(out[1]?.sortField).toBe("score@delta");
+      ["id", "int", null], ["changed", "changed", null], ["score", "pair", null], ["label@v0", "str", 0], ["label@v1", "str", 1]]);
+    expect(out[2]?.fields).toEqual(["score@v0", "score@v1"]);
+    expect(out[2]?.sortField).toBe("score@delta");
   });
 
   it("group views show keys, count, aggregates and samples", () => {
