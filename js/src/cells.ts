@@ -6,7 +6,7 @@ import { formatDelta, markerTitle, pairChanged, pairDelta, versionChange, versio
 import { h, svg } from "./dom";
 import { formatNumber, isNumericKind, jsonPreview } from "./format";
 import { asImageCell, paintImage, type OverlayOptions } from "./imagecell";
-import { paintCompared } from "./imagecompare";
+import { renderCompared } from "./imagecompare";
 import type { ThumbStore } from "./thumbs";
 
 export type RowData = Record<string, unknown>;
@@ -57,12 +57,7 @@ function renderValue(cell: HTMLElement, column: Column, row: RowData, ctx: CellC
     case "image": {
       if (column.fields.length > 1) {
         // An image column's versions overlaid (imagecompare.ts).
-        const host = h("div");
-        cell.appendChild(host);
-        if (!paintCompared(host, column, row, column.width - 12, ctx.rowHeight - 8, ctx.thumbs, ctx.overlay, "fit")) {
-          host.remove();
-          nullCell(cell);
-        }
+        if (!renderCompared(cell, column, row, column.width - 12, ctx.rowHeight - 8, ctx.thumbs, ctx.overlay)) nullCell(cell);
         return;
       }
       const image = asImageCell(value);

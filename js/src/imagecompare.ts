@@ -114,6 +114,34 @@ export function paintCompared(
 }
 
 /**
+ * A grid cell of an overlaid image column: the thumbnail (labels where they fit) and, where the
+ * kernel's `<c>@changed` flag says the versions differ (boxes, masks or picture), the changed
+ * cell's edge as the layout draws it for a version's cell. False when no version has an image.
+ */
+export function renderCompared(
+  cell: HTMLElement,
+  column: Column,
+  row: RowData,
+  w: number,
+  hgt: number,
+  store: ThumbStore,
+  overlay: (field: string) => OverlayOptions,
+): boolean {
+  const host = h("div");
+  cell.appendChild(host);
+  if (!paintCompared(host, column, row, w, hgt, store, overlay, "fit")) {
+    host.remove();
+    return false;
+  }
+  const flag = `${column.group ?? column.key}@changed`;
+  if (column.aux.includes(flag) && fieldValue(row, flag) === true) {
+    cell.classList.add("dv-changed", "dv-overlay-changed");
+    cell.title = `the versions differ (${column.label})`;
+  }
+  return true;
+}
+
+/**
  * The key to the versions' colours and line styles: a short line of each, then its label; with
  * `masks`, also what a highlighted mask pixel means (its class changed in that version).
  */

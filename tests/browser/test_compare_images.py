@@ -18,8 +18,8 @@ pytestmark = pytest.mark.browser
 W, H = 16, 12
 ROWS = 6
 
-# Two versions of a predictions table over the same pictures: version 1 moves every box by a
-# pixel, finds other boxes on odd rows, and changes the mask of odd rows (a car appears, a
+# Two versions of a predictions table over the same pictures: version 1 moves the boxes by a
+# pixel (except on row 0), finds other boxes on odd rows, and changes the mask of odd rows (a car appears, a
 # corner of road goes). The same functions make the notebook's data and the expected values.
 DATA = f"""
 import numpy as np
@@ -32,7 +32,7 @@ classes = dv.Classes([{{"id": 0, "name": "background"}}, {{"id": 1, "name": "roa
 
 def boxes_for(i, version):
     n = i % 3 + 1 if version == 0 or i % 2 == 0 else (i + 1) % 3 + 1
-    shift = version
+    shift = version if i > 0 else 0  # row 0 is the same in both versions
     return [
         {{"position": {{"minX": 1 + 4 * j + shift, "maxX": 4 + 4 * j + shift,
                        "minY": 2 + shift, "maxY": 9}},
@@ -186,6 +186,9 @@ def test_compared_images_overlaid_side_by_side_and_detail(lab: Lab, session: Ses
         check_overlaid(root, row_id)
         img = image_cell(root, row_id).locator(".dv-img")
         check_mask_change(root, img, row_id)
+        # The cell is marked changed where the versions differ: every row but row 0.
+        marked = "dv-changed" in (image_cell(root, row_id).get_attribute("class") or "")
+        assert marked == (row_id != 0), row_id
     keys = toggle.locator(".dv-version")
     assert [keys.nth(i).inner_text() for i in range(keys.count())] == ["v0", "v1"]
     session.shot("compare-images-overlaid")
