@@ -191,6 +191,8 @@ export function paintImage(
   versions?: readonly VersionLayer[],
 ): void {
   clear(host);
+  // Set again once the masks are drawn: until then this drawing has counted nothing.
+  delete host.dataset.changedPixels;
   host.classList.add("dv-img");
   host.style.width = `${w}px`;
   host.style.height = `${h_}px`;
@@ -334,6 +336,7 @@ function paintMaskChange(
     return;
   }
   let total = 0;
+  let waiting = false;
   for (const group of groups) {
     const tiles: (IdTile | "empty" | null)[] = [];
     let pending = false;
@@ -345,14 +348,17 @@ function paintMaskChange(
       if (tile === undefined) pending = true;
       tiles.push(tile === undefined || tile instanceof Error ? null : tile);
     }
-    if (pending) continue;
+    if (pending) {
+      waiting = true; // drawn again when its tiles arrive
+      continue;
+    }
     const colors = versions.map((_, i) => cssColor(host, `--dv-v${i % VERSION_COLOURS}`));
     const change = maskChange(tiles, (i) => colors[i] ?? null, SHADE);
     if (!change) continue;
     total += change.changed;
     drawPixels(ctx, change.rgba, change.width, change.height, frame);
   }
-  host.dataset.changedPixels = String(total);
+  if (!waiting) host.dataset.changedPixels = String(total);
 }
 
 /** A mask cell's groups: group name -> digest of its PNG. */

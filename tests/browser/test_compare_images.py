@@ -69,9 +69,11 @@ mask_for = namespace["mask_for"]
 
 def image_cell(root: Locator, row_id: int, col: str = "image") -> Locator:
     """The cell of column `col` in the row whose key is `row_id` (rows come in key order)."""
-    return root.locator(
-        f".dv-row[aria-rowindex='{row_id + 1}'][data-loaded='1'] [data-col='{col}']"
-    )
+    return root.locator(cell_selector(row_id, col))
+
+
+def cell_selector(row_id: int, col: str = "image") -> str:
+    return f".dv-row[aria-rowindex='{row_id + 1}'][data-loaded='1'] [data-col='{col}']"
 
 
 def version_colors(root: Locator, n: int) -> list[str]:
@@ -91,17 +93,44 @@ def version_colors(root: Locator, n: int) -> list[str]:
     )
 
 
-def drawn_boxes(img: Locator) -> list[dict[str, str]]:
-    """Each box drawn in an image: its version, computed stroke colour and dash pattern."""
-    return list(
-        img.evaluate(
-            """el => [...el.querySelectorAll('rect.dv-box')].map(r => {
-                 const s = getComputedStyle(r);
-                 return {version: r.getAttribute('data-version'), stroke: s.stroke,
-                         dash: s.strokeDasharray};
-               })"""
-        )
-    )
+# Reads an image once it is drawn, in one step in the page: the grid redraws its rows when
+# the header summaries arrive, so an element found in one call may be gone by the next.
+READ_IMAGE = """([sel, W, H, masks]) => {
+  const roots = document.querySelectorAll('.dv-root');
+  const el = roots[roots.length - 1].querySelector(sel);
+  if (!el || !el.isConnected || el.classList.contains('dv-loading') || !el.dataset.frame) return null;
+  if (masks && el.dataset.changedPixels === undefined) return null;
+  const boxes = [...el.querySelectorAll('rect.dv-box')].map(r => {
+    const s = getComputedStyle(r);
+    return {version: r.getAttribute('data-version'), stroke: s.stroke, dash: s.strokeDasharray};
+  });
+  const pixels = [];
+  if (masks) {
+    const [fx, fy, fw, fh] = JSON.parse(el.dataset.frame);
+    const canvas = el.querySelector('canvas');
+    const k = canvas.width / parseFloat(canvas.style.width);
+    const ctx = canvas.getContext('2d');
+    for (let r = 0; r < H; r++) for (let c = 0; c < W; c++) {
+      const x = Math.floor((fx + (c + 0.5) * fw / W) * k);
+      const y = Math.floor((fy + (r + 0.5) * fh / H) * k);
+      const p = ctx.getImageData(x, y, 1, 1).data;
+      pixels.push([p[0], p[1], p[2]]);
+    }
+  }
+  const cell = el.closest('.dv-cell');
+  return {boxes, pixels, changed: Number(el.dataset.changedPixels ?? -1),
+          cellClass: cell ? cell.className : '', cellShadow: cell ? getComputedStyle(cell).boxShadow : ''};
+}"""
+
+
+def read_image(page: Any, selector: str, masks: bool = True) -> dict[str, Any]:
+    """What the image at `selector` (inside the widget) shows: each box's version, computed
+    stroke colour and dash pattern; the canvas read back at the centre of every mask pixel;
+    the changed-pixel count; its grid cell's class and shadow."""
+    handle = page.wait_for_function(READ_IMAGE, arg=[selector, W, H, masks], timeout=30_000)
+    out = handle.json_value()
+    assert isinstance(out, dict)
+    return out
 
 
 def rgb(text: str) -> tuple[int, int, int]:
@@ -110,34 +139,11 @@ def rgb(text: str) -> tuple[int, int, int]:
     return r, g, b
 
 
-def mask_pixels(img: Locator) -> np.ndarray:
-    """The canvas read back at the centre of every mask pixel (H x W x RGB)."""
-    data = img.evaluate(
-        """(el, [W, H]) => {
-             const [fx, fy, fw, fh] = JSON.parse(el.dataset.frame);
-             const canvas = el.querySelector('canvas');
-             const k = canvas.width / parseFloat(canvas.style.width);
-             const ctx = canvas.getContext('2d');
-             const out = [];
-             for (let r = 0; r < H; r++) for (let c = 0; c < W; c++) {
-               const x = Math.floor((fx + (c + 0.5) * fw / W) * k);
-               const y = Math.floor((fy + (r + 0.5) * fh / H) * k);
-               const p = ctx.getImageData(x, y, 1, 1).data;
-               out.push([p[0], p[1], p[2]]);
-             }
-             return out;
-           }""",
-        [W, H],
-    )
-    return np.array(data, dtype=int).reshape(H, W, 3)
-
-
-def check_overlaid(root: Locator, row_id: int) -> None:
+def check_overlaid(root: Locator, shown: dict[str, Any], row_id: int) -> None:
     """Both versions' boxes in the row's one thumbnail: as many as the data has, each in its
     version's colour and line style (v0 solid, v1 dashed)."""
-    img = image_cell(root, row_id).locator(".dv-img")
     colors = version_colors(root, 2)
-    boxes = drawn_boxes(img)
+    boxes = shown["boxes"]
     for v in (0, 1):
         mine = [b for b in boxes if b["version"] == str(v)]
         assert len(mine) == len(boxes_for(row_id, v)), (row_id, v, boxes)
@@ -148,12 +154,12 @@ def check_overlaid(root: Locator, row_id: int) -> None:
     assert len(boxes) == len(boxes_for(row_id, 0)) + len(boxes_for(row_id, 1))
 
 
-def check_mask_change(root: Locator, img: Locator, row_id: int) -> None:
+def check_mask_change(root: Locator, shown: dict[str, Any], row_id: int) -> None:
     """The pixels whose class changed (numpy: v1 != v0) are drawn in v1's colour; every other
-    pixel is not (dimmed picture); rows without a change are drawn plain."""
+    pixel is not (shaded picture); rows without a change are drawn plain."""
     changed = mask_for(row_id, 1) != mask_for(row_id, 0)
-    assert int(img.get_attribute("data-changed-pixels") or "-1") == int(changed.sum())
-    pixels = mask_pixels(img)
+    assert shown["changed"] == int(changed.sum())
+    pixels = np.array(shown["pixels"], dtype=int).reshape(H, W, 3)
     v1 = np.array(rgb(version_colors(root, 2)[1]))
     near = np.abs(pixels - v1).max(axis=2) <= 40
     assert (near == changed).all(), (near.astype(int), changed.astype(int))
@@ -183,12 +189,12 @@ def test_compared_images_overlaid_side_by_side_and_detail(lab: Lab, session: Ses
         image_cell(root, row_id).locator(".dv-img:not(.dv-loading)").wait_for()
     page.wait_for_timeout(300)
     for row_id in range(ROWS):
-        check_overlaid(root, row_id)
-        img = image_cell(root, row_id).locator(".dv-img")
-        check_mask_change(root, img, row_id)
-        # The cell is marked changed where the versions differ: every row but row 0.
-        marked = "dv-changed" in (image_cell(root, row_id).get_attribute("class") or "")
-        assert marked == (row_id != 0), row_id
+        shown = read_image(page, cell_selector(row_id) + " .dv-img")
+        check_overlaid(root, shown, row_id)
+        check_mask_change(root, shown, row_id)
+        # The cell is marked changed where the versions differ (every row but row 0): an edge.
+        assert ("dv-changed" in shown["cellClass"].split()) == (row_id != 0), row_id
+        assert ("inset" in shown["cellShadow"]) == (row_id != 0), shown["cellShadow"]
     keys = toggle.locator(".dv-version")
     assert [keys.nth(i).inner_text() for i in range(keys.count())] == ["v0", "v1"]
     session.shot("compare-images-overlaid")
@@ -213,18 +219,16 @@ def test_compared_images_overlaid_side_by_side_and_detail(lab: Lab, session: Ses
     image_cell(root, 1).click()
     detail = root.locator(".dv-detail")
     detail.wait_for(state="visible")
-    big = detail.locator(".dv-img:not(.dv-loading)")
-    big.wait_for()
-    page.wait_for_timeout(300)
+    shown = read_image(page, ".dv-detail .dv-img")
     assert detail.locator(".dv-img").count() == 1
-    boxes = drawn_boxes(big)
+    boxes = shown["boxes"]
     assert sum(b["version"] == "0" for b in boxes) == len(boxes_for(1, 0))
     assert sum(b["version"] == "1" for b in boxes) == len(boxes_for(1, 1))
     assert detail.locator("text.dv-box-label").count() >= 1
     key = detail.locator(".dv-version-key .dv-version")
     assert [key.nth(i).inner_text() for i in range(key.count())] == ["v0", "v1"]
     assert detail.locator(".dv-mask-change-key").inner_text() == "mask changed in v1"
-    check_mask_change(root, big, 1)
+    check_mask_change(root, shown, 1)
     session.shot("compare-images-detail")
 
     # Dark theme: the same colours for the versions, the picture dimmed with the dark background.
@@ -237,9 +241,8 @@ def test_compared_images_overlaid_side_by_side_and_detail(lab: Lab, session: Ses
     session.shot("compare-images-detail-dark")
     page.keyboard.press("Escape")
     detail.wait_for(state="hidden")
-    image_cell(root, 3).locator(".dv-img:not(.dv-loading)").wait_for()
+    check_overlaid(root, read_image(page, cell_selector(3) + " .dv-img"), 3)
     page.wait_for_timeout(300)
-    check_overlaid(root, 3)
     session.shot("compare-images-overlaid-dark")
     page.evaluate(
         "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
