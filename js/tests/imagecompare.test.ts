@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { rowColumns } from "../src/columns";
 import { maskChange, type IdTile, type RGB } from "../src/geometry";
+import { versionDash } from "../src/imagecell";
 import { imageVersions, isOverlaid, overlayImageColumns } from "../src/imagecompare";
 
 const CAN = { sortable: false, groupable: false, filterable: true, summarisable: true };
@@ -76,5 +77,21 @@ describe("mask difference", () => {
     expect(alphaAt(out.rgba, 0)).toBe(0); // no shade asked for
     expect(maskChange([tile([[1]]), null], colorFor, null)).toBeNull();
     expect(maskChange([null, tile([[1]])], colorFor, null)).toBeNull();
+  });
+});
+
+describe("three versions", () => {
+  it("merge into one column reading all three, each with its own line style", () => {
+    const compare = { labels: ["v0", "v5", "v11"], on: "id", compared: ["image"] };
+    const columns = info([["id", "int"], ["image@v0", "image"], ["image@v5", "image"], ["image@v11", "image"]]);
+    const all = { columns, compare, same_images: { image: true } };
+    const out = overlayImageColumns(rowColumns(columns, [], compare), all, "auto");
+    const image = out.find((c) => c.key === "image")!;
+    expect(image.fields).toEqual(["image@v0", "image@v5", "image@v11"]);
+    expect(image.label).toBe("v0 + v5 + v11");
+    expect(out.filter((c) => c.kind === "image")).toHaveLength(1);
+    const dashes = [0, 1, 2].map(versionDash);
+    expect(dashes[0]).toBe("");
+    expect(new Set(dashes).size).toBe(3);
   });
 });
