@@ -113,7 +113,9 @@ export class Legend {
     clear(this.el);
     this.chips = [];
     const acts = (f: (o: OverlayInfo) => boolean): boolean => this.columns.some((c) => f(c.overlays));
-    if (!acts((o) => o.boxes || o.masks)) {
+    // Compared images without boxes or masks still get their overlaid / side-by-side choice.
+    const extra = this.extra !== null && this.extra.style.display !== "none";
+    if (!acts((o) => o.boxes || o.masks) && !extra) {
       this.el.style.display = "none";
       this.threshold = null;
       this.opacity = null;

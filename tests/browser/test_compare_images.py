@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Locator
 
-from tests.browser.conftest import Lab, Session, run_notebook
+from tests.browser.conftest import Lab, Session, run_cell, run_notebook
 from tests.browser.test_grid import wait_status
 
 pytestmark = pytest.mark.browser
@@ -50,10 +50,10 @@ def mask_for(i, version):
     return m
 
 
-def table(version):
+def table(version, brighter=0):
     t = dv.Table(columns=["id", "image", "score"])
     for i in range({ROWS}):
-        pixels = np.full((H, W, 3), 90 + 10 * i, np.uint8)
+        pixels = np.full((H, W, 3), 90 + 10 * i + brighter, np.uint8)
         image = dv.Image(pixels, classes=classes,
                          boxes={{"pred": {{"box_data": boxes_for(i, version)}}}},
                          masks={{"seg": {{"mask_data": mask_for(i, version)}}}})
@@ -231,19 +231,37 @@ def test_compared_images_overlaid_side_by_side_and_detail(lab: Lab, session: Ses
     check_mask_change(root, shown, 1)
     session.shot("compare-images-detail")
 
-    # Dark theme: the same colours for the versions, the picture dimmed with the dark background.
+    # Dark theme: the same colours and line styles for the versions, the same changed pixels.
     page.evaluate(
         "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
     )
     page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
     page.wait_for_timeout(800)
+    background = rgb(root.evaluate("el => getComputedStyle(el).backgroundColor"))
+    assert sum(background) < 200, background
     detail.locator(".dv-img:not(.dv-loading)").wait_for()
     session.shot("compare-images-detail-dark")
     page.keyboard.press("Escape")
     detail.wait_for(state="hidden")
-    check_overlaid(root, read_image(page, cell_selector(3) + " .dv-img"), 3)
+    shown = read_image(page, cell_selector(3) + " .dv-img")
+    check_overlaid(root, shown, 3)
+    check_mask_change(root, shown, 3)
     page.wait_for_timeout(300)
     session.shot("compare-images-overlaid-dark")
     page.evaluate(
         "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
     )
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'", timeout=30_000)
+
+    # Other pictures in the later version (re-shot brighter): side by side by default.
+    run_cell(
+        session, "dv.show(dv.compare(t0, table(1, brighter=20), on='id', labels=['v0', 'v1']))"
+    )
+    other = session.page.locator(".dv-root").last
+    wait_status(other, rf"{ROWS} of {ROWS} rows")
+    toggle = other.locator(".dv-image-compare")
+    toggle.locator(".dv-seg[data-mode='side'][aria-pressed='true']").wait_for()
+    image_cell(other, 1, "image@v1").locator(".dv-img").wait_for()
+    assert other.locator(".dv-hcell[data-col='image']").count() == 0
+    assert other.locator(".dv-hcell[data-col='image@v0']").count() == 1
+    assert other.locator(".dv-hcell[data-col='image@v1']").count() == 1
