@@ -2,7 +2,7 @@
 
 import type { Column } from "./columns";
 import { renderAudio, type AudioStore } from "./audio";
-import { formatDelta, markerTitle, pairChanged, pairDelta, versionChange, versionClass } from "./comparecols";
+import { formatDelta, markerState, pairChanged, pairDelta, versionChange, versionClass } from "./comparecols";
 import { h, svg } from "./dom";
 import { formatNumber, isNumericKind, jsonPreview } from "./format";
 import { asImageCell, paintImage, type OverlayOptions } from "./imagecell";
@@ -19,6 +19,8 @@ export interface CellContext {
   /** Compare mode: largest absolute value per pair column, for a shared bar scale. */
   pairScale: (column: Column) => number | null;
   versionLabels: string[];
+  /** Compare mode: the columns that define a change (null until the kernel said its default). */
+  changeColumns: readonly string[] | null;
 }
 
 export function fieldValue(row: RowData, field: string): unknown {
@@ -47,13 +49,15 @@ function renderValue(cell: HTMLElement, column: Column, row: RowData, ctx: CellC
     case "pair":
       renderPair(cell, column, row, ctx);
       return;
-    case "changed":
+    case "changed": {
       // The row flag as a narrow marker: a dot where the row changed, nothing where it did not.
-      if (value === null) return nullCell(cell);
+      const marker = markerState(column, row, ctx.changeColumns);
+      if (marker.changed === null) return nullCell(cell);
       cell.classList.add("dv-marker");
-      cell.title = markerTitle(column, row);
-      if (value === true) cell.appendChild(h("span", { class: "dv-marker-dot", text: "●" }));
+      cell.title = marker.title;
+      if (marker.changed) cell.appendChild(h("span", { class: "dv-marker-dot", text: "●" }));
       return;
+    }
     case "image": {
       if (column.fields.length > 1) {
         // An image column's versions overlaid (imagecompare.ts).

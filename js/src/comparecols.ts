@@ -28,6 +28,13 @@ export function headerText(column: Column, labels: readonly string[]): string {
   return column.label;
 }
 
+/** What a header's tooltip names: the column and its kind; the marker says what it marks. */
+export function headerTitle(column: Column): string {
+  if (column.kind === "changed") return "changed: rows where a change column differs between the versions";
+  if (column.pair) return `${column.label} (numbers: a bar per version, the delta last − first)`;
+  return `${column.label} (${column.kind})`;
+}
+
 /**
  * Whether two page values are the same value, as the engine's `IS DISTINCT FROM` sees them:
  * nulls equal nulls, NaN equals NaN, structs and lists compare member by member (an image cell
@@ -129,10 +136,31 @@ export function formatDelta(delta: number): string {
   return `${delta > 0 ? "+" : "−"}${formatNumber(Math.abs(delta))}`;
 }
 
-/** The marker column's tooltip: which compared columns differ in this row. */
-export function markerTitle(column: Column, row: Row): string {
-  const value = has(row, CHANGED_FIELD) ? row[CHANGED_FIELD] : null;
-  if (value !== true) return "unchanged";
-  const differ = column.aux.filter((f) => row[f] === true).map((f) => f.slice(0, -"@changed".length));
-  return differ.length ? `changed: ${differ.join(", ")}` : "changed";
+export interface Marker {
+  /** Whether the row changed in the change columns; null when the page has no answer. */
+  changed: boolean | null;
+  title: string;
+}
+
+/**
+ * The marker column's state: whether the row changed in the change columns (`definition`: the
+ * user's choice, else the kernel's default), from the row's `<c>@changed` flags, and a tooltip
+ * naming the columns that differ. Without a definition yet, or without flags on the page, the
+ * kernel's `changed` field (any compared column) answers.
+ */
+export function markerState(column: Column, row: Row, definition: readonly string[] | null): Marker {
+  const flag = (c: string): boolean => row[`${c}@changed`] === true;
+  const flags = column.aux.filter((f) => f.endsWith("@changed") && has(row, f)).map((f) => f.slice(0, -"@changed".length));
+  const differ = flags.filter(flag);
+  // An empty default (every column differs on every row) means any column, as the kernel's
+  // changed-rows filter reads it: the row flag answers then.
+  const usable = definition !== null && definition.length > 0 && flags.length > 0 && definition.every((c) => flags.includes(c));
+  const fallback = has(row, CHANGED_FIELD) ? row[CHANGED_FIELD] : null;
+  const changed = usable ? definition.some(flag) : typeof fallback === "boolean" ? fallback : null;
+  if (changed === null) return { changed, title: "" };
+  const others = usable ? differ.filter((c) => !definition.includes(c)) : [];
+  const also = others.length ? ` (${others.join(", ")} ${others.length > 1 ? "differ" : "differs"}: not a change column)` : "";
+  if (!changed) return { changed, title: `unchanged${also}` };
+  const named = usable ? differ.filter((c) => definition.includes(c)) : differ;
+  return { changed, title: `${named.length ? `changed: ${named.join(", ")}` : "changed"}${also}` };
 }

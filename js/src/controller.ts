@@ -16,7 +16,7 @@ import { formatCount } from "./format";
 import type { ClassDef, ClassList, OverlayOptions } from "./imagecell";
 import type { Model, ViewState } from "./model";
 import { PageCache } from "./pagecache";
-import type { ColumnCapabilities, ColumnInfo, GroupRoles, InfoResponse, QuerySpec, Summary } from "./protocol";
+import type { ChangesResponse, ColumnCapabilities, ColumnInfo, GroupRoles, InfoResponse, QuerySpec, Summary } from "./protocol";
 import { MAX_PAGE_SIZE, MIN_PAGE_SIZE } from "./protocol";
 
 /** The status line while a slow kernel has not answered yet (the rows show when it does). */
@@ -26,7 +26,7 @@ export const WAITING_STATUS = "waiting for the kernel: it is busy, probably runn
 export const GONE_STATUS = "not connected: the kernel is gone";
 
 // `group` is not among them: Python turns it into `group_row`, which the browser sends.
-const QUERY_KEYS: (keyof ViewState)[] = ["filter", "sort", "group_by", "group_row", "columns", "changed_only"];
+const QUERY_KEYS: (keyof ViewState)[] = ["filter", "sort", "group_by", "group_row", "columns", "changed_only", "change_columns"];
 // How the columns are laid out (colsize.ts): the grid redraws, the rows are not refetched.
 const LAYOUT_KEYS: (keyof ViewState)[] = ["column_widths", "pinned", "density"];
 
@@ -77,6 +77,8 @@ export class QueryController {
   private _grouped = false;
   private readonly _classes = new Map<string, ClassList>();
   private readonly _summaries = new Map<string, Summary>();
+  /** Compare mode: on how many rows each compared column changed, and the default change columns. */
+  private _changes: ChangesResponse | null = null;
   private _status: StatusLine = { text: "", error: false };
   private _filterShown: FilterProblem | null = null;
   private _groupKey: [string, string][] | null = null;
@@ -153,6 +155,14 @@ export class QueryController {
   /** The sort keys in force, naming the shown fields: the kernel fits `sort` to the view (a
    * row column's key sorts groups by its mean), so a header's arrow follows what it applied. */
   get sortKeys(): readonly string[] { return this._sortShown ?? this.model.get("sort"); }
+  /** Compare mode: per compared column, the rows it changed on (null until the kernel said). */
+  get changes(): ChangesResponse | null { return this._changes; }
+  /** Compare mode: the columns that define a change: the user's (`change_columns`), else the
+   * kernel's default; null until the kernel said it. */
+  get changeColumns(): readonly string[] | null {
+    const chosen = this.model.get("change_columns");
+    return chosen.length ? chosen : this._changes?.default ?? null;
+  }
   /** The group looked into, as the kernel names it: [column, value as text] pairs. */
   get groupKey(): [string, string][] | null { return this._groupKey; }
 
@@ -178,6 +188,7 @@ export class QueryController {
       group_by: this.model.get("group_by"),
       columns: columns.length ? this.withRequired(columns) : null,
       changed_only: this.model.get("changed_only"),
+      change_columns: this.model.get("change_columns"),
       // Only the row id goes back: a key value read from the page may be a BigInt (int64
       // above 2^53), a NaN or a timestamp's text, none of which round-trips through JSON.
       group_row: this.model.get("group_row"),
@@ -337,6 +348,7 @@ export class QueryController {
       }
       this.view.update("info");
       this.queryChanged();
+      if (msg.compare) void this.fetchChanges();
     } catch (error) {
       if (error instanceof RequestError && error.reason === "gone") this.setStatus(GONE_STATUS, true);
       else this.setStatus(`Could not load the table: ${(error as Error).message}`, true);
@@ -462,6 +474,18 @@ export class QueryController {
           })
           .catch(() => undefined);
       }
+    }
+  }
+
+  /** Compare mode: the change counts (one scan in the kernel, then kept there); the changed
+   * markers follow the default change columns they name. */
+  private async fetchChanges(): Promise<void> {
+    try {
+      const { msg } = await this.client.request("changes", {}, { channel: "changes" });
+      this._changes = msg;
+      this.view.update("repaint");
+    } catch {
+      // The markers keep the kernel's row flag (any compared column); the rows are unaffected.
     }
   }
 

@@ -11,7 +11,7 @@ import {
   titleIfClipped, type Density,
 } from "./colsize";
 import type { Column } from "./columns";
-import { headerText, versionClass } from "./comparecols";
+import { headerText, headerTitle, versionClass } from "./comparecols";
 import { drawBands } from "./compareheader";
 import type { QueryController } from "./controller";
 import {
@@ -261,6 +261,7 @@ export class Grid {
       rowHeight: this.rowHeight,
       pairScale: (col) => this.query.pairScale(col),
       versionLabels: this.query.info?.compare?.labels ?? [],
+      changeColumns: this.query.changeColumns,
     };
   }
 
@@ -350,7 +351,7 @@ export class Grid {
       const hint = (this.query.sortable(col)
         ? "click the name to sort, shift-click to add a sort key" : "cannot be sorted") + picks;
       const hc = h("div", {
-        class: "dv-hcell", title: `${col.label} (${col.kind}) — ${hint}`,
+        class: "dv-hcell", title: `${headerTitle(col)} — ${hint}`,
         attrs: { role: "columnheader", "data-col": col.key, "aria-sort": idx < 0 ? "none" : desc ? "descending" : "ascending" },
       }, [h("div", { class: "dv-htop" }, [name, h("span", { class: "dv-sort", text: arrow })])]);
       hc.style.width = `${col.width}px`;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { arrange, rowHeightFor } from "../src/colsize";
 import { fieldsRead, rowColumns, type Column } from "../src/columns";
-import { formatDelta, headerText, markerTitle, pairChanged, pairDelta, sameValue, versionChange, versionClass } from "../src/comparecols";
+import { formatDelta, headerText, markerState, pairChanged, pairDelta, sameValue, versionChange, versionClass } from "../src/comparecols";
 import { bandRuns } from "../src/compareheader";
 
 const CAN = { sortable: true, groupable: true, filterable: true, summarisable: true };
@@ -161,9 +161,17 @@ describe("changed cells", () => {
     expect(formatDelta(-1234)).toBe("−1,234");
   });
 
-  it("the marker says which columns differ", () => {
+  it("the marker follows the change columns and says which columns differ", () => {
     const marker = col("changed");
-    expect(markerTitle(marker, { changed: true, "pred@changed": true, "conf@changed": true, "n@changed": false })).toBe("changed: pred, conf");
-    expect(markerTitle(marker, { changed: false })).toBe("unchanged");
+    const row = { changed: true, "pred@changed": false, "conf@changed": true, "n@changed": false, "img@changed": false };
+    // Before the kernel named its default: its row flag (any compared column) answers.
+    expect(markerState(marker, row, null)).toEqual({ changed: true, title: "changed: conf" });
+    // conf changes on every row, so the default leaves it out: this row is unchanged.
+    expect(markerState(marker, row, ["pred", "n", "img"])).toEqual({
+      changed: false, title: "unchanged (conf differs: not a change column)" });
+    expect(markerState(marker, { ...row, "pred@changed": true }, ["pred"])).toEqual({
+      changed: true, title: "changed: pred (conf differs: not a change column)" });
+    expect(markerState(marker, { changed: false }, ["pred"])).toEqual({ changed: false, title: "unchanged" });
+    expect(markerState(marker, {}, ["pred"]).changed).toBeNull();
   });
 });

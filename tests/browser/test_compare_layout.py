@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Locator
 
-from tests.browser.conftest import ARTIFACTS, Lab, Session, run_notebook
+from tests.browser.conftest import ARTIFACTS, Lab, Session, run_cell, run_notebook
 from tests.browser.test_grid import wait_status
 
 pytestmark = pytest.mark.browser
@@ -44,7 +44,10 @@ def frames(k):
         frac = v / max(1, k - 1)
         flip = rng.rand(n) < 0.35 * frac
         f.loc[flip, "pred"] = [str(d) for d in rng.randint(0, 10, int(flip.sum()))]
-        f["conf"] = np.round(f["conf"] + frac * (rng.rand(n) - 0.5) * 0.2 * (rng.rand(n) < 0.7), 3)
+        # Every confidence moves in a retrained version: the default change columns leave
+        # conf out.
+        step = (rng.rand(n) - 0.5) * 0.2
+        f["conf"] = np.round(f["conf"] + frac * np.where(abs(step) < 0.01, 0.01, step), 3)
         f.loc[rng.rand(n) < 0.3 * frac, "boxes"] += 1
         f.loc[3, "pred"] = None
         if v == k - 1:
@@ -159,6 +162,38 @@ def check_cells(root: Locator, frames: list[pd.DataFrame], labels: list[str]) ->
     return len(rows)
 
 
+def changed_rows(frames: list[pd.DataFrame], labels: list[str], columns: list[str]) -> pd.Series:
+    """Per id: whether any of ``columns`` differs from the first version in a later one, or
+    the row is missing from a version (pandas' answer to "which rows changed")."""
+    m = merged(frames, labels)
+    ids = [set(f["id"]) for f in frames]
+    out = pd.Series([any(i not in s for s in ids) for i in m.index], index=m.index)
+    for c in columns:
+        for label in labels[1:]:
+            out |= pd.Series(
+                [
+                    differs(a, b)
+                    for a, b in zip(m[f"{c}@{labels[0]}"], m[f"{c}@{label}"], strict=True)
+                ],
+                index=m.index,
+            )
+    return out
+
+
+def check_marker(root: Locator, expect: pd.Series) -> None:
+    """The Δ marker's dots on screen are exactly the rows ``expect`` says changed."""
+    rows = root.evaluate(ROWS_ON_SCREEN)
+    assert rows
+    for row in rows:
+        rid = int(number(row["id"]))
+        assert row["cells"]["changed"]["dot"] == bool(expect.loc[rid]), (
+            rid,
+            row["cells"]["changed"],
+        )
+    dots = [r["cells"]["changed"]["dot"] for r in rows]
+    assert any(dots) and not all(dots), dots  # both kinds on screen: the check can fail
+
+
 def check_group_header(root: Locator, group: str, keys: list[str], texts: list[str]) -> None:
     """One group header over the versions' sub-headers, which touch."""
     band = root.locator(f".dv-hband-group[data-group='{group}']")
@@ -248,11 +283,13 @@ def test_compare_layout(lab: Lab, session: Session) -> None:
     assert box(two.locator(".dv-hcell[data-col='changed']"))["width"] <= 48  # narrow
 
     seen = check_cells(two, ns["frames"](2), LABELS2)
-    # The Δ marker agrees with the kernel's `changed` for the rows on screen.
-    changed = ns["comparison"](2, LABELS2).query(columns=["id", "changed"]).set_index("id")
-    for row in two.evaluate(ROWS_ON_SCREEN):
-        rid = int(number(row["id"]))
-        assert row["cells"]["changed"]["dot"] == bool(changed.loc[rid, "changed"]), row
+    # The Δ marker follows the default change columns: conf, which differs on every row, is
+    # left out, so a row whose only change is its confidence is not marked.
+    frames2 = ns["frames"](2)
+    compared = [c for c in frames2[0].columns if c != "id"]
+    always = [c for c in compared if changed_rows(frames2, LABELS2, [c]).all()]
+    assert always == ["conf"]
+    check_marker(two, changed_rows(frames2, LABELS2, [c for c in compared if c not in always]))
     shot(two, "compare-layout-two")
 
     # -- the key stays in view while the grid scrolls 2000 px to the right ---------------------
@@ -301,6 +338,20 @@ def test_compare_layout(lab: Lab, session: Session) -> None:
         ys.append(b["y"])
     assert ys == sorted(ys) and len(set(ys)) == 3  # stacked, not drawn over each other
     seen += check_cells(three, ns["frames"](3), LABELS3)
+    # A pair's header sorts by its delta (last minus first).
+    three.locator(".dv-hcell[data-col='conf'] .dv-hname").click()
+    three.locator(".dv-hcell[data-col='conf'][aria-sort='ascending']").wait_for()
+    m3 = merged(ns["frames"](3), LABELS3)
+    want = (m3["conf@v11"] - m3["conf@v0"]).dropna().sort_values().tolist()[:5]
+    three.locator(".dv-row[aria-rowindex='5'][data-loaded='1']").wait_for()
+    got_deltas = [
+        number(
+            three.locator(f".dv-row[aria-rowindex='{i}'] [data-col='conf'] .dv-delta").inner_text()
+        )
+        for i in range(1, 6)
+    ]
+    assert got_deltas == pytest.approx(want, abs=6e-4)
+    seen += check_cells(three, ns["frames"](3), LABELS3)
     assert seen >= 15
     check_readable(three)
     shot(three, "compare-layout-three")
@@ -323,4 +374,13 @@ def test_compare_layout(lab: Lab, session: Session) -> None:
             "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
         )
         page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")
+
+    # -- the user makes pred alone the change definition: the markers follow ------------
+    run_cell(session, "w2.change_columns = ['pred']")
+    two.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    two.locator(".dv-row[aria-rowindex='6'][data-loaded='1']").wait_for()
+    check_marker(two, changed_rows(frames2, LABELS2, ["pred"]))
+    title = two.locator(".dv-row [data-col='changed'][title^='changed: pred']").first
+    assert title.count() == 1
     assert not session.console_errors, session.console_errors
