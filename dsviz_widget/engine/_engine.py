@@ -28,6 +28,7 @@ from dsviz_widget.engine._connection import open_connection
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._groups import check_group_by, drill_query, group_fields
 from dsviz_widget.engine._overlays import Overlays, image_overlays
+from dsviz_widget.engine._pictures import same_pictures
 from dsviz_widget.engine._query import Query, check_columns
 from dsviz_widget.engine._relation import Relation, relation_for
 from dsviz_widget.engine._view import View
@@ -261,6 +262,26 @@ class Engine:
                     return image_overlays(con, rel.sql(con), rel.columns, metadata, rel.num_rows)
             except duckdb.Error as exc:
                 raise QueryError(f"reading the image overlays failed: {exc}") from exc
+
+    def same_pictures(self, source: object, groups: Mapping[str, Sequence[str]]) -> dict[str, bool]:
+        """Per group of image columns (a compared column's versions), whether they show the
+        same picture (digest) on every row where each has one; see ``_pictures``.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> from dsviz_widget.engine import Engine, Source
+        >>> Engine().same_pictures(Source.from_arrow(pa.table({"x": [1]})), {"x": ["x"]})
+        {}
+        """
+        with self._lock:
+            rel = self._relation(source)
+        with self.connection(rel) as con:
+            try:
+                with self.budget.watch(con, "comparing the versions' images"):
+                    return same_pictures(con, rel.sql(con), rel.columns, groups)
+            except duckdb.Error as exc:
+                raise QueryError(f"comparing the versions' images failed: {exc}") from exc
 
     def change_counts(self, source: object) -> ChangeCounts:
         """Rows of a comparison (``compare_sources``) and, per compared column, the rows it

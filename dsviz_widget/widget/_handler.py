@@ -102,6 +102,7 @@ class MessageHandler:
         self.classes.update(classes or {})
         self._read_blob = read_blob
         self._overlays: dict[str, OverlayInfo] | None = None
+        self._same_images: dict[str, bool] | None = None
         #: The files this table's cells name; every request that sends file bytes asks it first.
         self.objects = TableObjects(source, self.engine)
         # One entry per kind of _protocol.RequestKind (a test checks): a kind from the wire
@@ -173,6 +174,7 @@ class MessageHandler:
             "class_lists": self.objects.class_lists(),
             "overlays": self.overlays(),
             "compare": self.compare,
+            "same_images": self.same_images(),
             "protocol": PROTOCOL_VERSION,
         }
         return dict(reply), []
@@ -212,6 +214,28 @@ class MessageHandler:
                         "exact": False,
                     }
         return self._overlays
+
+    def same_images(self) -> dict[str, bool]:
+        """Compare mode: per compared image column, whether its versions are one picture on
+        every row (``engine.Engine.same_pictures``). Read once; over budget, unknown (empty:
+        the widget then shows the versions side by side, which is never wrong)."""
+        if self._same_images is None:
+            self._same_images = {}
+            if self.compare is not None:
+                labels = self.compare["labels"]
+                names = set(self.source.schema.names)
+                groups: dict[str, list[str]] = {}
+                for name in self.source.schema.names:
+                    base, at, label = name.rpartition("@")
+                    if at and label == labels[0] and self.kinds.get(name) == "image":
+                        fields = [f"{base}@{lb}" for lb in labels]
+                        if all(f in names for f in fields):
+                            groups[base] = fields
+                try:
+                    self._same_images = self.engine.same_pictures(self.source, groups)
+                except QueryError as exc:
+                    log.warning("images of %s not compared: %s", self.name, exc)
+        return self._same_images
 
     def _page(self, request: PageRequest) -> Reply:
         spec, offset, limit = request["query"], request["offset"], request["limit"]

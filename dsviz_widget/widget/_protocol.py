@@ -55,6 +55,9 @@ MIN_COLUMN_WIDTH = 40
 MAX_COLUMN_WIDTH = 2_000
 #: The widget's row densities, smallest rows first.
 DENSITIES: tuple[str, ...] = ("compact", "comfortable", "large")
+#: Compare mode: how an image column's versions are shown ("auto": overlaid where they are
+#: the same pictures, the info reply's ``same_images``; else side by side).
+IMAGE_COMPARE_MODES: tuple[str, ...] = ("auto", "overlay", "side")
 #: Rows one selection range may hold (a shift-click across a view of millions of rows is
 #: refused with this number, rather than shipping millions of ids to the browser and back).
 MAX_SELECTION = 100_000
@@ -217,6 +220,9 @@ class InfoResponse(TypedDict):
     class_lists: dict[str, list[str]]  # image column -> digests of the class lists its cells use
     overlays: dict[str, OverlayInfo]  # image column -> what its cells draw
     compare: CompareInfo | None
+    # compare mode: compared image column (base name) -> whether its versions show the same
+    # picture (digest) on every row; the widget overlays them by default only then
+    same_images: dict[str, bool]
     protocol: int
 
 

@@ -16,6 +16,7 @@ from dsviz_widget.widget._comparepins import default_pins
 from dsviz_widget.widget._handler import MessageHandler
 from dsviz_widget.widget._protocol import (
     DENSITIES,
+    IMAGE_COMPARE_MODES,
     MAX_COLUMN_WIDTH,
     MAX_PAGE_SIZE,
     MIN_COLUMN_WIDTH,
@@ -141,6 +142,13 @@ class DatasetWidget(anywidget.AnyWidget):
     """Compare mode: the columns whose change makes a row "changed" (base names, e.g.
     ``["pred"]``); empty means the default, every compared column except those that
     differ on every row (a retrained model's confidence, a run's setting)."""
+
+    image_compare = t.Enum(IMAGE_COMPARE_MODES, "auto").tag(sync=True)
+    """Compare mode: how an image column's versions are shown. ``"overlay"``: one thumbnail,
+    the first version's picture with every version's boxes in that version's colour and line
+    style, and mask pixels whose class changed highlighted; ``"side"``: one thumbnail per
+    version, side by side; ``"auto"`` (the default): overlaid where the versions are the same
+    pictures on every row (same image files), else side by side."""
 
     def __init__(
         self,

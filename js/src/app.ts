@@ -8,6 +8,7 @@ import { QueryController, type Change } from "./controller";
 import { Detail } from "./detail";
 import { h } from "./dom";
 import { Grid } from "./grid";
+import { ImageCompareControl } from "./imagecompare";
 import { Legend } from "./legend";
 import { claimKeys } from "./shortcuts";
 import type { Model, ViewState } from "./model";
@@ -46,6 +47,7 @@ export class App {
   private readonly legend: Legend;
   private readonly grid: Grid;
   private readonly detail: Detail;
+  private imageControl: ImageCompareControl | null = null;
   private readonly cleanups: (() => void)[] = [];
 
   constructor(
@@ -59,8 +61,11 @@ export class App {
     });
     this.toolbar = new Toolbar(this.query, model);
     this.legend = new Legend(model);
+    const images = new ImageCompareControl(model);
+    this.legend.extra = images.el;
     const detailThumbs = new ThumbStore(this.client, 1024, 40);
-    this.detail = new Detail(detailThumbs, (col) => this.query.overlay(col), () => this.root.focus());
+    this.detail = new Detail(detailThumbs, (col) => this.query.overlay(col), () => this.root.focus(),
+      () => this.query.info?.compare?.labels ?? []);
     // One store per thumbnail size: a density change asks for thumbnails at its own size, and
     // going back finds the earlier ones still cached.
     const thumbs = new Map<number, ThumbStore>();
@@ -90,6 +95,11 @@ export class App {
     this.cleanups.push(claimKeys(this.root));
 
     const onOverlay = (): void => { this.legend.sync(); this.grid.repaint(); this.detail.repaint(); };
+    // The controller (listening first) has the new columns already.
+    const onImages = (): void => { images.sync(); this.detail.setColumns(this.query.columns); };
+    model.on("change:image_compare", onImages);
+    this.cleanups.push(() => model.off("change:image_compare", onImages));
+    this.imageControl = images;
     const onSelection = (): void => {
       this.grid.refreshSelection();
       this.query.selectionChanged();
@@ -150,6 +160,7 @@ export class App {
     const info = this.query.info;
     if (!info) return;
     this.toolbar.setup();
+    this.imageControl?.setup(info);
     const images = info.columns.filter((c) => c.kind.includes("image")).map((c) => c.name);
     const none = { boxes: false, scores: false, masks: false, box_classes: {}, mask_classes: {}, exact: true };
     this.legend.setup(images.map((name) => ({

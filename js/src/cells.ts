@@ -6,6 +6,7 @@ import { formatDelta, markerState, pairChanged, pairDelta, versionChange, versio
 import { h, svg } from "./dom";
 import { formatNumber, isNumericKind, jsonPreview } from "./format";
 import { asImageCell, paintImage, type OverlayOptions } from "./imagecell";
+import { renderCompared } from "./imagecompare";
 import type { ThumbStore } from "./thumbs";
 
 export type RowData = Record<string, unknown>;
@@ -58,6 +59,11 @@ function renderValue(cell: HTMLElement, column: Column, row: RowData, ctx: CellC
       return;
     }
     case "image": {
+      if (column.fields.length > 1) {
+        // An image column's versions overlaid (imagecompare.ts).
+        if (!renderCompared(cell, column, row, column.width - 12, ctx.rowHeight - 8, ctx.thumbs, ctx.overlay)) nullCell(cell);
+        return;
+      }
       const image = asImageCell(value);
       if (!image) return nullCell(cell);
       const host = h("div");

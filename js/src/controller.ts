@@ -11,6 +11,7 @@ import type { RowData } from "./cells";
 import { RequestError, type RequestClient } from "./client";
 import { arrange, densityOf } from "./colsize";
 import { fieldsRead, groupColumns, groupMember, nextSort, rowColumns, type Column } from "./columns";
+import { overlayImageColumns } from "./imagecompare";
 import { formatCount } from "./format";
 import type { ClassDef, ClassList, OverlayOptions } from "./imagecell";
 import type { Model, ViewState } from "./model";
@@ -118,6 +119,15 @@ export class QueryController {
       this.filterOverride = null;
       this.queryChanged();
     };
+    // Compared images overlaid or side by side: other columns, the same rows.
+    const onImages = (): void => {
+      if (!this._info || this._grouped) return;
+      this.setColumns(this.rowCols());
+      this.view.update("header");
+      this.view.update("repaint");
+    };
+    model.on("change:image_compare", onImages);
+    this.cleanups.push(() => model.off("change:image_compare", onImages));
     const onPageSize = (): void => {
       this.cache = this.newCache();
       this.queryChanged();
@@ -429,7 +439,8 @@ export class QueryController {
   }
 
   private rowCols(): Column[] {
-    return rowColumns(this._info?.columns ?? [], this.model.get("columns"), this._info?.compare ?? null);
+    const columns = rowColumns(this._info?.columns ?? [], this.model.get("columns"), this._info?.compare ?? null);
+    return overlayImageColumns(columns, this._info, this.model.get("image_compare"));
   }
 
   private queryChanged(): void {

@@ -6,6 +6,7 @@ import { fieldValue, type RowData } from "./cells";
 import { clear, h } from "./dom";
 import { formatCount, formatNumber } from "./format";
 import { asImageCell, paintImage, type OverlayOptions } from "./imagecell";
+import { comparedFigure } from "./imagecompare";
 import type { ThumbStore } from "./thumbs";
 
 export class Detail {
@@ -18,6 +19,8 @@ export class Detail {
     private readonly thumbs: ThumbStore,
     private readonly overlay: (column: string) => OverlayOptions,
     private readonly onClose: () => void,
+    /** Compare mode: the versions' labels, for the key of an overlaid image. */
+    private readonly versionLabels: () => readonly string[] = () => [],
   ) {
     this.title = h("span", { class: "dv-detail-title" });
     const close = h("button", { class: "dv-button", text: "Close (Esc)", attrs: { type: "button", "aria-label": "close" } });
@@ -40,6 +43,13 @@ export class Detail {
     this.repaint();
   }
 
+  /** The grid's columns changed (compared images overlaid or side by side): show the row so. */
+  setColumns(columns: readonly Column[]): void {
+    if (!this.current) return;
+    this.current = { ...this.current, columns };
+    this.repaint();
+  }
+
   close(): void {
     this.current = null;
     this.el.style.display = "none";
@@ -59,6 +69,12 @@ export class Detail {
     const w = Math.max(200, Math.min(900, (rect.width || 800) - 320) / Math.max(1, imageCols.length));
     const hgt = Math.max(160, (rect.height || 500) - 70);
     for (const col of columns) {
+      if (col.kind === "image" && col.fields.length > 1) {
+        // An image column's versions overlaid (imagecompare.ts).
+        const fig = comparedFigure(col, row, this.versionLabels(), w, hgt, this.thumbs, this.overlay);
+        if (fig) images.appendChild(fig);
+        continue;
+      }
       if (col.kind === "image") {
         const cell = asImageCell(fieldValue(row, col.fields[0] as string));
         if (!cell) continue;

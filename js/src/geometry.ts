@@ -209,3 +209,63 @@ export function boxLabel(box: Box, className: (id: number) => string | undefined
   if (s === null || (box.caption !== null && captionHasScore(box.caption, s))) return name;
   return name ? `${name} ${s.toFixed(2)}` : s.toFixed(2);
 }
+
+/** Class ids per pixel of one mask (a mask tile). */
+export interface IdTile {
+  ids: ArrayLike<number>;
+  width: number;
+  height: number;
+}
+
+export interface MaskChange {
+  rgba: Uint8ClampedArray<ArrayBuffer>;
+  width: number;
+  height: number;
+  /** Pixels whose class differs from version 0's in some later version. */
+  changed: number;
+}
+
+/** Alpha of a changed pixel's version colour, and of the shade over the unchanged ones. */
+const CHANGED_ALPHA = 230;
+const DIM_ALPHA = 120;
+
+/**
+ * One mask group compared across versions. `tiles[i]` is version i's mask, "empty" where
+ * version i's image has no mask of this group (all background, class 0), null where the row
+ * is missing from version i (nothing to compare). A pixel whose class in version i differs
+ * from version 0's takes version i's colour (the last such version's); the others are covered
+ * with `dim` (half transparent), so the change stands out. Null when nothing changed,
+ * or when the masks are of different sizes (not one picture).
+ */
+export function maskChange(
+  tiles: readonly (IdTile | "empty" | null)[],
+  colorFor: (version: number) => RGB | null,
+  dim: RGB | null,
+): MaskChange | null {
+  const real = tiles.filter((t): t is IdTile => t !== null && t !== "empty");
+  const size = real[0];
+  if (!size || tiles[0] === null || real.some((t) => t.width !== size.width || t.height !== size.height)) return null;
+  const n = size.width * size.height;
+  const at = (t: IdTile | "empty", p: number): number => (t === "empty" ? 0 : (t.ids[p] as number));
+  const first = tiles[0] as IdTile | "empty";
+  const out = new Uint8ClampedArray(new ArrayBuffer(n * 4));
+  let changed = 0;
+  for (let p = 0; p < n; p++) {
+    const base = at(first, p);
+    let by = -1;
+    for (let i = 1; i < tiles.length; i++) {
+      const t = tiles[i];
+      if (t !== null && t !== undefined && at(t, p) !== base) by = i;
+    }
+    if (by < 0) continue;
+    const rgb = colorFor(by);
+    if (!rgb) continue;
+    changed++;
+    out.set([rgb[0], rgb[1], rgb[2], CHANGED_ALPHA], p * 4);
+  }
+  if (changed === 0) return null;
+  if (dim) {
+    for (let p = 0; p < n; p++) if (out[p * 4 + 3] === 0) out.set([dim[0], dim[1], dim[2], DIM_ALPHA], p * 4);
+  }
+  return { rgba: out, width: size.width, height: size.height, changed };
+}

@@ -67,6 +67,9 @@ export class Legend {
   private opacity: HTMLInputElement | null = null;
   private chips: HTMLButtonElement[] = [];
 
+  /** A part drawn after the classes when the legend shows (compared images: imagecompare.ts). */
+  extra: HTMLElement | null = null;
+
   constructor(private readonly model: Model) {
     this.el = h("div", { class: "dv-legend" });
     this.el.style.display = "none";
@@ -110,7 +113,9 @@ export class Legend {
     clear(this.el);
     this.chips = [];
     const acts = (f: (o: OverlayInfo) => boolean): boolean => this.columns.some((c) => f(c.overlays));
-    if (!acts((o) => o.boxes || o.masks)) {
+    // Compared images without boxes or masks still get their overlaid / side-by-side choice.
+    const extra = this.extra !== null && this.extra.style.display !== "none";
+    if (!acts((o) => o.boxes || o.masks) && !extra) {
       this.el.style.display = "none";
       this.threshold = null;
       this.opacity = null;
@@ -152,6 +157,7 @@ export class Legend {
       controls.appendChild(o);
     }
     if (controls.childElementCount) this.el.appendChild(controls);
+    if (this.extra) this.el.appendChild(this.extra);
   }
 
   /** Reflect model changes made elsewhere (Python, another view). */

@@ -71,6 +71,8 @@ export const MAX_COLUMN_WIDTH = 2000;
 
 export const DENSITIES = ["compact", "comfortable", "large"] as const;
 
+export const IMAGE_COMPARE_MODES = ["auto", "overlay", "side"] as const;
+
 export const MAX_SELECTION = 100000;
 
 export const TRANSITION_VALUES = 12;
@@ -223,6 +225,7 @@ export interface InfoResponse {
   class_lists: Record<string, string[]>;
   overlays: Record<string, OverlayInfo>;
   compare: CompareInfo | null;
+  same_images: Record<string, boolean>;
   protocol: number;
 }
 
@@ -375,6 +378,7 @@ export interface DatasetWidgetState {
   hidden_classes: Record<string, number[]>;
   changed_only: boolean;
   change_columns: string[];
+  image_compare: "auto" | "overlay" | "side";
 }
 
 /** The traits dsviz_widget.widget._lineage.LineageWidget syncs with the browser. */

@@ -91,7 +91,7 @@ export class FakeKernel {
     try {
       if (msg.kind === "info") {
         if (this.infoError) return fail(this.infoError);
-        reply({ name: "t", total_rows: this.rows.length, columns: COLUMNS, classes: {}, class_lists: {}, overlays: {}, compare: null, protocol: 1 });
+        reply({ name: "t", total_rows: this.rows.length, columns: COLUMNS, classes: {}, class_lists: {}, overlays: {}, compare: null, same_images: {}, protocol: 1 });
       } else if (msg.kind === "page") {
         if (this.failNext !== null) {
           const error = this.failNext;
@@ -168,7 +168,7 @@ export class FakeKernel {
 
 export const DEFAULT_STATE: ViewState = {
   filter: "", sort: [], group_by: [], group: null, group_row: null, columns: [], selection: [],
-  page_size: 100, height: 400, score_threshold: 0, mask_opacity: 0.5, hidden_classes: {}, changed_only: false, change_columns: [], filter_error: null,
+  page_size: 100, height: 400, score_threshold: 0, mask_opacity: 0.5, hidden_classes: {}, changed_only: false, change_columns: [], image_compare: "auto", filter_error: null,
   column_widths: {}, pinned: [], density: "comfortable",
 };
 
