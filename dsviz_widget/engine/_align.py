@@ -1,0 +1,328 @@
+"""Row maps: which row of each part makes each row of a join or comparison.
+
+A row map has one column ``_p<i>`` per part, holding that part's ``_row`` (null where an
+outer or left join found no match). Its rows are ordered by ``_p0, _p1, ...`` with nulls
+last. The rules are those of the SQL chain the map used to be computed with, and which
+still computes it when the fast path does not apply (:func:`row_map_duckdb`)::
+
+    p0 <how> JOIN p1 ON p0.k = p1.k <how> JOIN p2 ON COALESCE(p0.k, p1.k) = p2.k ...
+
+so null keys never match, duplicate keys give every pairing, and unmatched rows of an
+outer join follow in the order of their part.
+
+Why not always DuckDB: the join over whole relations registered as views reads every
+column's row group headers, hashes both sides and sorts the result; on two 1M-row versions
+that was ~0.4 s before anything could be shown. The fast path reads only the key columns
+(column projection in Parquet, zero-copy in memory) and:
+
+- returns the identity when every part holds the same unique keys in the same order (the
+  common case: predictions written in dataset order), after one comparison per row;
+- otherwise matches integer keys (strings: codes from one shared dictionary) with a
+  direct-address table when they are unique and dense enough, else by sorting the right
+  side and binary searching it. Each step keeps the left side's order and appends the
+  right side's unmatched rows in order, so the map comes out already ordered.
+
+Keys of other types (floats, whose NaN and -0.0 equalities DuckDB defines, timestamps,
+decimals, keys of different kinds in different parts) and parts that are themselves joins
+go to DuckDB, so the answer never depends on which path ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dsviz_widget.engine._budget import Budget, memory_limit, query_timeout
+from dsviz_widget.engine._connection import open_connection
+from dsviz_widget.engine._errors import QueryError
+from dsviz_widget.engine._relation import ROW, ArrowRelation, ParquetRelation, Relation
+
+JOIN_SQL = {"inner": "INNER", "left": "LEFT", "outer": "FULL OUTER"}
+# A direct-address table is used while the keys' range is at most this many times the
+# number of rows (plus a little): its memory stays a small multiple of the keys' own.
+_DENSE_FACTOR = 4
+# Combined codes of several key columns are re-numbered before they could overflow.
+_CODE_LIMIT = 1 << 62
+
+# One part's key: a code per row (int64) and whether the key is present (no null in it).
+Codes = tuple[np.ndarray, np.ndarray]
+
+
+def row_map(parts: Sequence[Relation], on: Sequence[str], how: str) -> pa.Table:
+    """The row map of ``parts`` joined on ``on`` (``how``: inner, left or outer).
+
+    Without ``on`` the parts are aligned row by row and must have equal lengths.
+    """
+    if how not in JOIN_SQL:
+        raise QueryError(f"how must be one of {', '.join(JOIN_SQL)}, got {how!r}")
+    if not on:
+        n = {p.num_rows for p in parts}
+        if len(n) != 1:
+            raise QueryError(
+                "without 'on', the tables are aligned row by row and must have the same "
+                f"number of rows; got {', '.join(str(p.num_rows) for p in parts)}"
+            )
+        return _map_table([np.arange(n.pop(), dtype=np.int64)] * len(parts))
+    fast = fast_row_map(parts, on, how)
+    return fast if fast is not None else row_map_duckdb(parts, on, how)
+
+
+def fast_row_map(parts: Sequence[Relation], on: Sequence[str], how: str) -> pa.Table | None:
+    """The row map from the key columns alone, or None when the keys' types or the parts
+    are not handled here (see the module's docstring)."""
+    keys = [_key_columns(part, on) for part in parts]
+    codes = _encode(keys) if all(k is not None for k in keys) else None
+    return None if codes is None else _map_table(align_codes(codes, how))
+
+
+def row_map_duckdb(parts: Sequence[Relation], on: Sequence[str], how: str) -> pa.Table:
+    """The row map computed by DuckDB: the reference the fast path must agree with, and
+    the path for keys it does not handle."""
+    # The join runs before any Engine sees it: the default budget (environment) applies.
+    budget = Budget(memory_limit(), query_timeout())
+    allowed = tuple(p for part in parts for p in part.allowed_paths)
+    con = open_connection(allowed, memory_limit=budget.memory)
+    try:
+        srcs = [part.sql(con) for part in parts]
+        sql = f"SELECT p0.{ROW} AS _p0"
+        for i in range(1, len(parts)):
+            sql += f", p{i}.{ROW} AS _p{i}"
+        sql += f" FROM {srcs[0]} p0"
+        for i in range(1, len(parts)):
+            conds = []
+            for key in on:
+                idents = [part.columns[key].ident for part in parts]
+                left = (
+                    "COALESCE(" + ", ".join(f"p{j}.{idents[j]}" for j in range(i)) + ")"
+                    if i > 1
+                    else f"p0.{idents[0]}"
+                )
+                conds.append(f"{left} = p{i}.{idents[i]}")
+            sql += f" {JOIN_SQL[how]} JOIN {srcs[i]} p{i} ON {' AND '.join(conds)}"
+        sql += " ORDER BY " + ", ".join(f"_p{i} NULLS LAST" for i in range(len(parts)))
+        try:
+            with budget.watch(con, "the join"):
+                return con.sql(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            raise QueryError(f"the join failed: {str(exc).splitlines()[0]}") from exc
+    finally:
+        con.close()
+
+
+def _map_table(indices: Sequence[np.ndarray]) -> pa.Table:
+    cols = {}
+    for i, idx in enumerate(indices):
+        missing = idx < 0
+        cols[f"_p{i}"] = pa.array(idx, pa.int64(), mask=missing if missing.any() else None)
+    return pa.table(cols)
+
+
+# --- reading keys -------------------------------------------------------------------
+
+
+def _key_columns(part: Relation, on: Sequence[str]) -> list[pa.ChunkedArray] | None:
+    """The part's key columns in ``_row`` order, read without the other columns; None
+    when the part is not a plain table (a join: DuckDB computes its keys)."""
+    if isinstance(part, ArrowRelation):
+        return [part.table.column(k) for k in on]
+    if isinstance(part, ParquetRelation):
+        names = part.source.schema.names
+        chunks: list[list[pa.Array]] = [[] for _ in on]
+        for path in part.paths:
+            f = pq.ParquetFile(path)
+            # DuckDB reads the files by position under the first file's names; by name
+            # here is the same only when every file has those names in that order.
+            if f.schema_arrow.names != names:
+                return None
+            try:
+                # read_table (memory-mapped) decodes a column about twice as fast as
+                # ParquetFile.read; a file path has no partitions to discover.
+                got = pq.read_table(path, columns=list(on), memory_map=True, partitioning=None)
+            except (pa.ArrowException, KeyError, ValueError):
+                return None
+            if got.column_names != list(on):
+                return None  # e.g. a dotted name taken as a nested path
+            for j in range(len(on)):
+                chunks[j].extend(got.column(j).chunks)
+        types = [part.source.schema.field(k).type for k in on]
+        cols = [pa.chunked_array(c, type=t) for c, t in zip(chunks, types, strict=True)]
+        if any(len(c) != part.num_rows for c in cols):
+            return None
+        return cols
+    return None
+
+
+def _category(t: pa.DataType) -> str | None:
+    # uint64 would not fit int64 codes; other types compare by DuckDB's rules (NaN = NaN
+    # for floats, time zones for timestamps): DuckDB decides those.
+    if pa.types.is_integer(t) and t != pa.uint64():
+        return "int"
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "str"
+    return None
+
+
+def _encode(keys: Sequence[Sequence[pa.ChunkedArray] | None]) -> list[Codes] | None:
+    """Each part's keys as int64 codes equal exactly where the keys are equal, or None
+    when some key column's types are not handled here (DuckDB then joins)."""
+    parts = [list(k) for k in keys if k is not None]
+    n_keys = len(parts[0])
+    per_column: list[list[Codes]] = []
+    for j in range(n_keys):
+        cols = [p[j] for p in parts]
+        cats = {_category(c.type) for c in cols}
+        if len(cats) != 1 or None in cats:
+            return None
+        dense = n_keys > 1  # several columns combine only from dense codes
+        if cats == {"int"} and not dense:
+            per_column.append([_int_codes(c) for c in cols])
+        else:
+            per_column.append(_shared_codes(cols))
+    if n_keys == 1:
+        return per_column[0]
+    return _combine(per_column)
+
+
+def _int_codes(col: pa.ChunkedArray) -> Codes:
+    valid = np.asarray(col.is_valid(), dtype=bool)
+    values = col.cast(pa.int64()).fill_null(0).to_numpy()
+    return np.ascontiguousarray(values, dtype=np.int64), valid
+
+
+def _shared_codes(cols: Sequence[pa.ChunkedArray]) -> list[Codes]:
+    """Dense codes from one dictionary over every part's values (a hash per value)."""
+    types = {c.type for c in cols}
+    if len(types) > 1:  # one dictionary needs one type: int32 and int64, string and large
+        common = pa.int64() if _category(cols[0].type) == "int" else pa.large_string()
+        cols = [c.cast(common) for c in cols]
+    chunks = [ch for c in cols for ch in c.chunks]
+    encoded = pa.chunked_array(chunks, type=cols[0].type).dictionary_encode()
+    # The encoded chunks need not match the input's (empty ones go): split by length.
+    idx = pa.chunked_array([ch.indices for ch in encoded.chunks], type=pa.int32())
+    valid = np.asarray(idx.is_valid(), dtype=bool)
+    codes = idx.fill_null(0).to_numpy().astype(np.int64)
+    bounds = np.cumsum([0, *(len(c) for c in cols)])
+    return [
+        (codes[bounds[i] : bounds[i + 1]], valid[bounds[i] : bounds[i + 1]])
+        for i in range(len(cols))
+    ]
+
+
+def _combine(per_column: list[list[Codes]]) -> list[Codes]:
+    """One code per row from several key columns' dense codes: a row's key is present only
+    when all its columns are (a null in any column never matches, as in SQL)."""
+    n_parts = len(per_column[0])
+    codes = [per_column[0][i][0].copy() for i in range(n_parts)]
+    valid = [per_column[0][i][1].copy() for i in range(n_parts)]
+    for col in per_column[1:]:
+        span = int(max((int(c.max()) + 1 if len(c) else 1) for c, _ in col))
+        top = int(max((int(c.max()) + 1 if len(c) else 1) for c in codes))
+        if top * span >= _CODE_LIMIT:
+            codes = _renumber(codes)
+            top = int(max((int(c.max()) + 1 if len(c) else 1) for c in codes))
+        for i in range(n_parts):
+            codes[i] = codes[i] * span + col[i][0]
+            valid[i] &= col[i][1]
+    return list(zip(codes, valid, strict=True))
+
+
+def _renumber(codes: list[np.ndarray]) -> list[np.ndarray]:
+    joined = np.concatenate(codes)
+    _, inverse = np.unique(joined, return_inverse=True)
+    bounds = np.cumsum([0, *(len(c) for c in codes)])
+    return [inverse[bounds[i] : bounds[i + 1]].astype(np.int64) for i in range(len(codes))]
+
+
+# --- matching -----------------------------------------------------------------------
+
+
+def align_codes(codes: Sequence[Codes], how: str) -> list[np.ndarray]:
+    """Row indices per part (-1: no row) of the join of the parts' coded keys, in the
+    order ``_p0, _p1, ...`` with missing rows last."""
+    first, first_valid = codes[0]
+    n = len(first)
+    if (
+        all(len(c) == n and v.all() for c, v in codes)
+        and all(np.array_equal(c, first) for c, _ in codes[1:])
+        and _unique(first)
+    ):
+        ids = np.arange(n, dtype=np.int64)
+        return [ids] * len(codes)
+    out = [np.arange(n, dtype=np.int64)]
+    acc_code, acc_valid = first, first_valid
+    for right, right_valid in codes[1:]:
+        li, ri = _match(acc_code, acc_valid, right, right_valid, keep_left=how != "inner")
+        if li is not None:  # None: every left row once, in order
+            out = [o[li] for o in out]
+            acc_code, acc_valid = acc_code[li], acc_valid[li]
+        out.append(ri)
+        if how == "outer":
+            matched = np.zeros(len(right), dtype=bool)
+            matched[ri[ri >= 0]] = True
+            rest = np.flatnonzero(~matched)
+            if len(rest):
+                none = np.full(len(rest), -1, dtype=np.int64)
+                out = [np.concatenate([o, none]) for o in out[:-1]]
+                out.append(np.concatenate([ri, rest]))
+                # A row that exists only from here on is keyed by its own key (COALESCE).
+                acc_code = np.concatenate([acc_code, right[rest]])
+                acc_valid = np.concatenate([acc_valid, right_valid[rest]])
+    return out
+
+
+def _unique(codes: np.ndarray) -> bool:
+    if len(codes) < 2 or bool(np.all(codes[1:] > codes[:-1])):
+        return True
+    lo, hi = int(codes.min()), int(codes.max())
+    if hi - lo < _DENSE_FACTOR * len(codes) + 1024:
+        return int(np.bincount(codes - lo).max()) <= 1
+    s = np.sort(codes)
+    return not bool(np.any(s[1:] == s[:-1]))
+
+
+def _match(
+    lc: np.ndarray, lv: np.ndarray, rc: np.ndarray, rv: np.ndarray, keep_left: bool
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """Pairs (left index, right index) of equal present keys, in left order and, for one
+    left row, right order; with ``keep_left`` a left row without a match pairs with -1.
+    The left indices are None when they are every left row once, in order."""
+    present = None if rv.all() else np.flatnonzero(rv)
+    keys = rc if present is None else rc[present]
+    if len(keys):
+        lo, hi = int(keys.min()), int(keys.max())
+        if hi - lo < _DENSE_FACTOR * len(rc) + 1024:
+            # A table from key to row: each left row is one lookup, no sort.
+            table = np.full(hi - lo + 1, -1, dtype=np.int64)
+            rows = np.arange(len(rc), dtype=np.int64) if present is None else present
+            table[keys - lo] = rows
+            # Duplicates overwrite each other: unique when every row found its own slot.
+            if int(np.count_nonzero(table >= 0)) == len(keys):
+                inside = (lc >= lo) & (lc <= hi)
+                if not lv.all():
+                    inside &= lv
+                if inside.all():
+                    ri = table[lc - lo]
+                else:
+                    ri = np.full(len(lc), -1, dtype=np.int64)
+                    ri[inside] = table[lc[inside] - lo]
+                if keep_left:
+                    return None, ri
+                li = np.flatnonzero(ri >= 0)
+                return li, ri[li]
+    rows = np.arange(len(rc), dtype=np.int64) if present is None else present
+    order = rows[np.argsort(keys, kind="stable")]
+    sorted_keys = rc[order]
+    start = np.searchsorted(sorted_keys, lc, "left")
+    count = np.where(lv, np.searchsorted(sorted_keys, lc, "right") - start, 0)
+    emit = np.maximum(count, 1) if keep_left else count
+    li = np.repeat(np.arange(len(lc), dtype=np.int64), emit)
+    total = len(li)
+    within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(emit) - emit, emit)
+    has = np.repeat(count > 0, emit)
+    ri = np.full(total, -1, dtype=np.int64)
+    ri[has] = order[np.repeat(start, emit)[has] + within[has]]
+    return li, ri
