@@ -188,8 +188,11 @@ def _encode(keys: Sequence[Sequence[pa.ChunkedArray] | None]) -> list[Codes] | N
 
 
 def _int_codes(col: pa.ChunkedArray) -> Codes:
+    col = col.cast(pa.int64())
+    if col.null_count == 0:  # the common case: a copy (or none) less per step
+        return np.ascontiguousarray(col.to_numpy(), dtype=np.int64), np.ones(len(col), bool)
     valid = np.asarray(col.is_valid(), dtype=bool)
-    values = col.cast(pa.int64()).fill_null(0).to_numpy()
+    values = col.fill_null(0).to_numpy()
     return np.ascontiguousarray(values, dtype=np.int64), valid
 
 
