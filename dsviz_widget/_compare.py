@@ -5,13 +5,24 @@ Shown in a notebook it opens the widget's compare mode (through ``_display``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 from dsviz_widget import _display
 from dsviz_widget._errors import NotFoundError, ValidationError
 from dsviz_widget._frames import default_engine, run_query
-from dsviz_widget.engine import Query, Queryable, Source, compare_sources
+from dsviz_widget.engine import (
+    ChangeCounts,
+    Query,
+    Queryable,
+    QueryError,
+    Source,
+    change_filter,
+    check_change_columns,
+    compare_sources,
+    compared_columns,
+)
 from dsviz_widget.table import Table
 
 
@@ -29,11 +40,16 @@ class Comparison:
         self.tables = list(tables)
         self.on = on
         self.labels = list(labels)
+        self._source: Source | None = None
+        self._change_counts: ChangeCounts | None = None
 
     def engine_source(self) -> Source:
-        """The aligned rows as an engine ``Source`` (``dsviz_widget.engine.Queryable``)."""
-        sources = [t.engine_source() for t in self.tables]
-        return compare_sources(sources, labels=self.labels, on=self.on)
+        """The aligned rows as an engine ``Source`` (``dsviz_widget.engine.Queryable``);
+        built once (the rows are matched then), so later calls cost nothing."""
+        if self._source is None:
+            sources = [t.engine_source() for t in self.tables]
+            self._source = compare_sources(sources, labels=self.labels, on=self.on)
+        return self._source
 
     def read_blob(self, digest: str) -> bytes:
         """Bytes of a media file any compared table refers to."""
@@ -48,6 +64,122 @@ class Comparison:
         """Query the aligned rows like ``Table.query`` (e.g. ``filter="changed"``)."""
         return run_query(self.engine_source, self.read_blob, *args, **kwargs)
 
+    # ---- what changed ----------------------------------------------------------------
+
+    def change_counts(self) -> dict[str, int]:
+        """On how many rows each compared column changed (columns every version has).
+
+        >>> from dsviz_widget import Table, compare
+        >>> t0 = Table(columns=["id", "pred", "p"], data=[[0, 1, 0.5], [1, 2, 0.25]])
+        >>> t1 = Table(columns=["id", "pred", "p"], data=[[0, 1, 0.6], [1, 3, 0.75]])
+        >>> compare(t0, t1, on="id").change_counts()
+        {'pred': 1, 'p': 2}
+        """
+        return dict(self._counts().counts)
+
+    def default_change_columns(self) -> list[str]:
+        """The columns that define a change unless you name them: every compared column
+        except those that changed on every row (a retrained model's confidence, a run's
+        setting), which would make every row "changed"."""
+        return self._counts().default
+
+    def changed_filter(self, columns: str | Sequence[str] | None = None) -> str:
+        """Filter text selecting the rows where any of ``columns`` changed (default:
+        :meth:`default_change_columns`), to combine with your own:
+        ``cmp.query(filter=f"({cmp.changed_filter('pred')}) and truth == 3")``."""
+        return change_filter(self._change_columns(columns))
+
+    def changed(
+        self,
+        columns: str | Sequence[str] | None = None,
+        *,
+        sort: str | Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> Any:
+        """The rows where any of ``columns`` changed between the versions, as a DataFrame
+        (all of them, or the first ``limit``). ``columns`` default to
+        :meth:`default_change_columns`.
+
+        >>> from dsviz_widget import Table, compare
+        >>> t0 = Table(columns=["id", "pred", "p"], data=[[0, 1, 0.5], [1, 2, 0.25]])
+        >>> t1 = Table(columns=["id", "pred", "p"], data=[[0, 1, 0.6], [1, 3, 0.75]])
+        >>> compare(t0, t1, on="id").changed(columns=["pred"])["id"].tolist()
+        [1]
+        """
+        text = self.changed_filter(columns)
+        n = self.num_changed(columns)
+        want = n if limit is None else min(n, _check_limit(limit))
+        frames = []
+        for offset in range(0, want, MAX_PAGE):
+            frames.append(
+                self.query(
+                    filter=text, sort=sort, offset=offset, limit=min(MAX_PAGE, want - offset)
+                )
+            )
+        if not frames:
+            return self.query(filter=text, sort=sort, limit=0)
+        import pandas as pd
+
+        return pd.concat(frames) if len(frames) > 1 else frames[0]
+
+    def num_changed(self, columns: str | Sequence[str] | None = None) -> int:
+        """How many rows :meth:`changed` returns, without reading them."""
+        query = Query(filter=self.changed_filter(columns))
+        return int(default_engine().view(self.engine_source(), query).num_rows)
+
+    def transitions(
+        self,
+        column: str,
+        before: str | None = None,
+        after: str | None = None,
+        *,
+        filter: str | None = None,
+    ) -> Any:
+        """How ``column``'s values moved from version ``before`` to ``after`` (labels;
+        default the first and the last): a DataFrame of row counts with one row per value
+        in ``before`` and one column per value in ``after`` (a missing value is ``None``).
+        For a boolean such as ``correct``, ``[False][True]`` counts the rows the later
+        version fixed and ``[True][False]`` those it broke.
+
+        >>> from dsviz_widget import Table, compare
+        >>> t0 = Table(columns=["id", "ok"], data=[[0, True], [1, False], [2, False]])
+        >>> t1 = Table(columns=["id", "ok"], data=[[0, False], [1, True], [2, False]])
+        >>> int(compare(t0, t1, on="id").transitions("ok").loc[False, True])
+        1
+        """
+        import pandas as pd
+
+        before = self.labels[0] if before is None else before
+        after = self.labels[-1] if after is None else after
+        table = default_engine().transitions(
+            self.engine_source(), column, before, after, filter=filter
+        )
+        rows = _ordered(table.column("before").to_pylist())
+        cols = _ordered(table.column("after").to_pylist())
+        out = pd.DataFrame(
+            0,
+            index=pd.Index(rows, name=f"{column}@{before}", dtype=object),
+            columns=pd.Index(cols, name=f"{column}@{after}", dtype=object),
+        )
+        for b, a, n in zip(*table.to_pydict().values(), strict=True):
+            out.loc[b, a] += n
+        return out
+
+    def _counts(self) -> ChangeCounts:
+        if self._change_counts is None:
+            self._change_counts = default_engine().change_counts(self.engine_source())
+        return self._change_counts
+
+    def _change_columns(self, columns: str | Sequence[str] | None) -> list[str]:
+        if columns is None:
+            return self.default_change_columns()
+        wanted = [columns] if isinstance(columns, str) else list(columns)
+        compared = compared_columns(self.engine_source().schema.names)
+        try:
+            return check_change_columns(compared, wanted)
+        except QueryError as exc:
+            raise ValidationError(str(exc)) from None
+
     def __len__(self) -> int:
         return int(default_engine().view(self.engine_source(), Query()).num_rows)
 
@@ -56,6 +188,25 @@ class Comparison:
 
     def _ipython_display_(self) -> None:
         _display.display_table(self)
+
+
+#: Rows per engine page when :meth:`Comparison.changed` reads them all.
+MAX_PAGE = 100_000
+
+
+def _check_limit(limit: object) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ValidationError(f"limit must be an int >= 0, got {limit!r}")
+    return limit
+
+
+def _ordered(values: list[Any]) -> list[Any]:
+    """Distinct values, sorted where they can be (mixed or missing values last)."""
+    distinct = list(dict.fromkeys(values))
+    present = [v for v in distinct if v is not None]
+    with contextlib.suppress(TypeError):
+        present.sort()
+    return present + ([None] if None in distinct else [])
 
 
 def compare(

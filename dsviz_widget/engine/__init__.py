@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from dsviz_widget._format import KIND_KEY, META_KEY
+from dsviz_widget.engine._changes import (
+    ChangeCounts,
+    change_filter,
+    check_change_columns,
+    compared_columns,
+)
 from dsviz_widget.engine._columns import capabilities
 from dsviz_widget.engine._engine import Engine
 from dsviz_widget.engine._errors import FilterError, QueryError
@@ -15,6 +21,7 @@ from dsviz_widget.engine._view import View
 __all__ = [
     "KIND_KEY",
     "META_KEY",
+    "ChangeCounts",
     "DerivedSource",
     "Engine",
     "FilterError",
@@ -24,7 +31,10 @@ __all__ = [
     "Source",
     "View",
     "capabilities",
+    "change_filter",
+    "check_change_columns",
     "compare_sources",
+    "compared_columns",
     "join_sources",
     "parse_filter",
 ]

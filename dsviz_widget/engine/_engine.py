@@ -16,6 +16,14 @@ from dsviz_widget.engine._background import BackgroundWorker, temp_dir
 from dsviz_widget.engine._budget import Budget
 from dsviz_widget.engine._budget import memory_limit as _memory_limit
 from dsviz_widget.engine._budget import query_timeout as _query_timeout
+from dsviz_widget.engine._changes import (
+    MAX_TRANSITIONS,
+    ChangeCounts,
+    check_change_columns,
+    compared_columns,
+    count_changes,
+    transition_table,
+)
 from dsviz_widget.engine._connection import open_connection
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._groups import check_group_by, drill_query, group_fields
@@ -253,6 +261,84 @@ class Engine:
                     return image_overlays(con, rel.sql(con), rel.columns, metadata, rel.num_rows)
             except duckdb.Error as exc:
                 raise QueryError(f"reading the image overlays failed: {exc}") from exc
+
+    def change_counts(self, source: object) -> ChangeCounts:
+        """Rows of a comparison (``compare_sources``) and, per compared column, the rows it
+        changed on: one scan under the engine's budget, kept with the source.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> from dsviz_widget.engine import Engine, Source, compare_sources
+        >>> v0 = Source.from_arrow(pa.table({"id": [1, 2], "pred": [3, 4], "p": [0.1, 0.2]}))
+        >>> v1 = Source.from_arrow(pa.table({"id": [1, 2], "pred": [3, 5], "p": [0.3, 0.4]}))
+        >>> c = Engine().change_counts(compare_sources([v0, v1], on="id"))
+        >>> c.counts, c.always, c.default
+        ({'pred': 1, 'p': 2}, ['p'], ['pred'])
+        """
+        with self._lock:
+            rel = self._relation(source)
+        cached = getattr(rel, "change_counts", None)
+        if isinstance(cached, ChangeCounts):
+            return cached
+        if not compared_columns(rel.columns):
+            raise QueryError("change counts need a comparison (dv.compare / compare_sources)")
+        with self.connection(rel) as con:
+            try:
+                with self.budget.watch(con, "counting the changed rows"):
+                    counts = count_changes(con, rel.sql(con), rel.columns, rel.num_rows)
+            except duckdb.Error as exc:
+                raise QueryError(f"counting the changed rows failed: {exc}") from exc
+        rel.change_counts = counts  # type: ignore[attr-defined]
+        return counts
+
+    def transitions(
+        self,
+        source: object,
+        column: str,
+        before: str,
+        after: str,
+        filter: str | None = None,
+    ) -> pa.Table:
+        """How ``column``'s values moved from version ``before`` to version ``after`` of a
+        comparison: ``before``, ``after`` and ``count`` per pair of values that occurs (nulls
+        included), most frequent first, over the rows ``filter`` keeps.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> from dsviz_widget.engine import Engine, Source, compare_sources
+        >>> v0 = Source.from_arrow(pa.table({"id": [1, 2, 3], "pred": ["a", "a", "b"]}))
+        >>> v1 = Source.from_arrow(pa.table({"id": [1, 2, 3], "pred": ["a", "b", "b"]}))
+        >>> t = Engine().transitions(compare_sources([v0, v1], on="id"), "pred", "v0", "v1")
+        >>> sorted(zip(*t.to_pydict().values()))
+        [('a', 'a', 1), ('a', 'b', 1), ('b', 'b', 1)]
+        """
+        with self._lock:
+            rel = self._relation(source)
+        compared = compared_columns(rel.columns)
+        check_change_columns(compared, [column])
+        fields = [f"{column}@{before}", f"{column}@{after}"]
+        for f, label in zip(fields, (before, after), strict=True):
+            if f not in rel.columns:
+                labels = [n[len(column) + 1 :] for n in rel.columns if n.startswith(column + "@")]
+                versions = [x for x in labels if x not in ("changed", "delta")]
+                raise QueryError(
+                    f"transitions: no version {label!r} of {column!r}; versions are "
+                    + ", ".join(repr(v) for v in versions)
+                )
+        if before == after:
+            raise QueryError("transitions need two different versions")
+        view = self.view(source, Query(filter=filter, group_by=fields, aggregates={}))
+        if view.num_rows > MAX_TRANSITIONS:
+            raise QueryError(
+                f"{column!r} moved between {view.num_rows:,} distinct pairs of values (more than "
+                f"{MAX_TRANSITIONS:,}): transitions are for categories; filter first, or "
+                "group by the two columns instead"
+            )
+        page = view.page(0, max(view.num_rows, 1))
+        count = next(f for f in page.column_names if f not in fields)
+        return transition_table(page, fields[0], fields[1], count)
 
     def query(
         self,

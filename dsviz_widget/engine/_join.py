@@ -22,7 +22,7 @@ import pyarrow as pa
 from dsviz_widget._format import META_KEY, storage_field, table_metadata
 from dsviz_widget.engine._align import row_map
 from dsviz_widget.engine._background import BackgroundWorker
-from dsviz_widget.engine._columns import SqlColumn, quote_ident
+from dsviz_widget.engine._columns import SqlColumn, column_sql, quote_ident
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._relation import ROW, Relation, relation_for
 from dsviz_widget.engine._source import Source
@@ -30,6 +30,8 @@ from dsviz_widget.engine._temporal import for_duckdb
 from dsviz_widget.engine._tokens import unknown_column_message
 
 _names = itertools.count()
+#: Labels a comparison cannot use: its own per-column results are ``<c>@changed``/``<c>@delta``.
+RESERVED_LABELS = ("changed", "delta")
 _HOW = {"inner": "INNER", "left": "LEFT", "outer": "FULL OUTER"}
 
 
@@ -52,6 +54,8 @@ class JoinRelation:
         self.on = on
         self.labels = labels
         self.compare = compare
+        self.compared: list[str] = []  # compare: the columns every version has
+        self.change_counts: dict[str, int] | None = None  # compare: cached by the engine
         self.name = f"_dsviz_join{next(_names)}"
         for label, part in zip(labels, parts, strict=True):
             for key in on:
@@ -90,22 +94,33 @@ class JoinRelation:
 
     def _add_compare_columns(self) -> None:
         parts = self.parts
-        shared = [
+        # The columns every version has: each gets ``<c>@changed``, a pure per-row test
+        # (nulls equal nulls; a row missing from some version counts as changed), so a
+        # filter, a count or a page can use it without any table-wide state.
+        self.compared = [
             c
             for c in parts[0].columns
             if c not in self.on and all(c in p.columns for p in parts[1:])
         ]
-        diffs = [f"(m._p{i} IS NULL)" for i in range(len(parts))]
-        for c in shared:
-            diffs += [
-                f"(p{i}.{p.columns[c].ident} IS DISTINCT FROM p0.{parts[0].columns[c].ident})"
+        missing = [f"(m._p{i} IS NULL)" for i in range(len(parts))]
+        for c in self.compared:
+            # NaN is missing, as everywhere in the engine (column_sql): NaN -> null is
+            # no change, and a transition groups them together.
+            first = column_sql(parts[0].columns[c], "p0")
+            diffs = [
+                f"({column_sql(p.columns[c], f'p{i}')} IS DISTINCT FROM {first})"
                 for i, p in enumerate(parts)
                 if i
             ]
+            name = f"{c}@changed"
+            self._add(name, "bool", pa.bool_())
+            self.exprs[name] = "(" + " OR ".join(missing + diffs) + ")"
         self._add("changed", "bool", pa.bool_())
-        self.exprs["changed"] = "(" + " OR ".join(diffs) + ")"
+        self.exprs["changed"] = (
+            "(" + " OR ".join(missing + [self.exprs[f"{c}@changed"] for c in self.compared]) + ")"
+        )
         last = len(parts) - 1
-        for c in shared:
+        for c in self.compared:
             infos = [p.columns[c] for p in parts]
             if all(i.cls == "num" for i in infos):
                 name = f"{c}@delta"
@@ -277,7 +292,8 @@ def compare_sources(
     without ``on``, row by row (the tables must have equal lengths). Key columns appear
     once; every other column is suffixed with its version label (``"score@v0"``). A
     boolean ``changed`` column is true where any shared column differs or the row is
-    missing from a version; ``"<col>@delta"`` is last minus first for numeric columns.
+    missing from a version; ``"<col>@changed"`` says the same of each column the versions
+    share, and ``"<col>@delta"`` is last minus first for numeric columns.
 
     Examples
     --------
@@ -294,6 +310,12 @@ def compare_sources(
     names = list(labels) if labels is not None else [f"v{i}" for i in range(len(sources))]
     if len(names) != len(sources) or len(set(names)) != len(names):
         raise QueryError(f"labels must be {len(sources)} distinct names, got {names}")
+    for reserved in RESERVED_LABELS:
+        if reserved in names:
+            raise QueryError(
+                f"label {reserved!r} is taken: compare names its own columns '<column>@{reserved}'; "
+                "choose another label"
+            )
     rel = JoinRelation(
         [relation_for(s) for s in sources], _keys(on), "outer", names, suffix_all=True, compare=True
     )

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from dsviz_widget.engine._background import BackgroundWorker, OrderJob
 from dsviz_widget.engine._budget import BudgetError, run_sql
+from dsviz_widget.engine._changes import quote_name
 from dsviz_widget.engine._columns import SqlColumn, column_sql, unusable
 from dsviz_widget.engine._compile import compile_filter
 from dsviz_widget.engine._errors import QueryError
@@ -324,7 +325,7 @@ class View:
         :meth:`group_query` matches exactly, also where a literal cannot)."""
         parts = []
         for name, value in key_values.items():
-            ident = "`" + name.replace("`", "``") + "`"
+            ident = quote_name(name)
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 parts.append(f"{ident} is null")
             else:

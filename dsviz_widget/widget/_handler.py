@@ -25,6 +25,8 @@ from dsviz_widget.widget._protocol import (
     PROTOCOL_VERSION,
     BlobRequest,
     BlobResponse,
+    ChangesRequest,
+    ChangesResponse,
     ColumnInfo,
     CompareInfo,
     GroupRoles,
@@ -41,8 +43,11 @@ from dsviz_widget.widget._protocol import (
     SummaryResponse,
     ThumbnailsRequest,
     ThumbnailsResponse,
+    TransitionsRequest,
+    TransitionsResponse,
 )
 from dsviz_widget.widget._requests import BadRequest, envelope, error_reply, parse_request
+from dsviz_widget.widget._transitions import matrix
 from dsviz_widget.widget._viewmodel import ViewModel, drilled, group_key_text
 
 log = logging.getLogger("dsviz_widget.widget")
@@ -108,6 +113,8 @@ class MessageHandler:
             "thumbnails": self._thumbnails,
             "blob": self._blob,
             "ids": self._ids,
+            "changes": self._changes,
+            "transitions": self._transitions,
         }
 
     def close(self) -> None:
@@ -244,6 +251,41 @@ class MessageHandler:
             "kind": "summary-response",
             "column": column,
             "summary": _jsonable(summary),
+        }
+        return dict(reply), []
+
+    def _changes(self, request: ChangesRequest) -> Reply:
+        if self.compare is None:
+            raise QueryError("change counts are for a comparison (dv.compare)")
+        counts = self.engine.change_counts(self.source)
+        reply: ChangesResponse = {
+            "id": "",
+            "kind": "changes-response",
+            "rows": counts.rows,
+            "counts": counts.counts,
+            "always": counts.always,
+            "default": counts.default,
+        }
+        return dict(reply), []
+
+    def _transitions(self, request: TransitionsRequest) -> Reply:
+        if self.compare is None:
+            raise QueryError("transitions are for a comparison (dv.compare)")
+        column, before, after = request["column"], request["before"], request["after"]
+        query = self.model.query({**request["query"], "group_by": [], "sort": []})
+        table = self.engine.transitions(self.source, column, before, after, filter=query.filter)
+        values_b, values_a, cells, total = matrix(table, f"{column}@{before}", f"{column}@{after}")
+        reply: TransitionsResponse = {
+            "id": "",
+            "kind": "transitions-response",
+            "column": column,
+            "before": before,
+            "after": after,
+            "kind_of_values": self.kinds.get(f"{column}@{before}", "native"),
+            "before_values": values_b,
+            "after_values": values_a,
+            "cells": cells,
+            "total": total,
         }
         return dict(reply), []
 

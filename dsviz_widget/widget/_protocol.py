@@ -18,7 +18,9 @@ from typing import Literal, TypedDict, get_args
 
 PROTOCOL_VERSION = 1
 
-RequestKind = Literal["info", "page", "summary", "thumbnails", "blob", "ids"]
+RequestKind = Literal[
+    "info", "page", "summary", "thumbnails", "blob", "ids", "changes", "transitions"
+]
 ResponseKind = Literal[
     "info-response",
     "page-response",
@@ -26,6 +28,8 @@ ResponseKind = Literal[
     "thumbnails-response",
     "blob-response",
     "ids-response",
+    "changes-response",
+    "transitions-response",
     "error",
 ]
 
@@ -54,6 +58,8 @@ DENSITIES: tuple[str, ...] = ("compact", "comfortable", "large")
 #: Rows one selection range may hold (a shift-click across a view of millions of rows is
 #: refused with this number, rather than shipping millions of ids to the browser and back).
 MAX_SELECTION = 100_000
+#: Values per side of a transitions matrix: the most frequent; the rest are one "other".
+TRANSITION_VALUES = 12
 
 
 class QuerySpec(TypedDict, total=False):
@@ -64,6 +70,9 @@ class QuerySpec(TypedDict, total=False):
     group_by: list[str]
     columns: list[str] | None  # None or [] means every column
     changed_only: bool  # compare mode: only rows whose values differ between versions
+    # Compare mode: the columns whose change makes a row "changed" for ``changed_only``
+    # (base names, e.g. "pred"); [] means the default (ChangesResponse.default).
+    change_columns: list[str]
     group: dict[str, object] | None  # drill into one group: its key values (set from Python)
     # Drill into the group holding this source row id (a group row's first sample row, the
     # field ``PageResponse.roles["sample_rows"]`` names):
@@ -128,7 +137,35 @@ class IdsRequest(TypedDict):
     limit: int
 
 
-Request = InfoRequest | PageRequest | SummaryRequest | ThumbnailsRequest | BlobRequest | IdsRequest
+class ChangesRequest(TypedDict):
+    """Compare mode: on how many rows each compared column changed (one scan, then kept)."""
+
+    id: str
+    kind: Literal["changes"]
+
+
+class TransitionsRequest(TypedDict):
+    """Compare mode: how ``column``'s values moved from version ``before`` to ``after``
+    (labels), over the rows ``query`` shows."""
+
+    id: str
+    kind: Literal["transitions"]
+    query: QuerySpec
+    column: str
+    before: str
+    after: str
+
+
+Request = (
+    InfoRequest
+    | PageRequest
+    | SummaryRequest
+    | ThumbnailsRequest
+    | BlobRequest
+    | IdsRequest
+    | ChangesRequest
+    | TransitionsRequest
+)
 
 
 class ColumnCapabilities(TypedDict):
@@ -149,8 +186,9 @@ class ColumnInfo(TypedDict):
 
 
 class CompareInfo(TypedDict):
-    labels: list[str]
-    on: str
+    labels: list[str]  # one per version, in order; version i is coloured dv-v<i>
+    on: str  # the key column(s), ", "-joined; "" when rows are matched by position
+    compared: list[str]  # columns every version has (each has "<c>@changed"), in order
 
 
 class OverlayInfo(TypedDict):
@@ -256,6 +294,39 @@ class IdsResponse(TypedDict):
     ids: list[int]  # in view order; fewer than asked when the view ends first
 
 
+class ChangesResponse(TypedDict):
+    id: str
+    kind: Literal["changes-response"]
+    rows: int  # rows of the comparison
+    counts: dict[str, int]  # compared column -> rows it changed on
+    always: list[str]  # columns that changed on every row: left out of the default
+    default: list[str]  # the default change columns (compared minus ``always``)
+
+
+class TransitionCell(TypedDict):
+    before: int  # index into TransitionsResponse.before_values
+    after: int  # index into TransitionsResponse.after_values
+    count: int
+    # Filter text selecting exactly these rows ("" for a cell with "other" values); the
+    # browser ANDs it with the filter in force when the cell is clicked.
+    filter: str
+
+
+class TransitionsResponse(TypedDict):
+    id: str
+    kind: Literal["transitions-response"]
+    column: str
+    before: str  # version labels
+    after: str
+    kind_of_values: str  # the column's kind ("bool", "int", "str", ...)
+    # Values as shown ("null" for missing), most frequent first, at most TRANSITION_VALUES;
+    # a last "other" entry stands for the rest when there are more.
+    before_values: list[str]
+    after_values: list[str]
+    cells: list[TransitionCell]  # non-zero cells only
+    total: int  # rows counted: the cells sum to it (the view's row count)
+
+
 class ErrorResponse(TypedDict):
     id: str
     kind: Literal["error"]
@@ -271,6 +342,8 @@ Response = (
     | ThumbnailsResponse
     | BlobResponse
     | IdsResponse
+    | ChangesResponse
+    | TransitionsResponse
     | ErrorResponse
 )
 
@@ -282,11 +355,15 @@ FIELDS: dict[str, type] = {
     "thumbnails": ThumbnailsRequest,
     "blob": BlobRequest,
     "ids": IdsRequest,
+    "changes": ChangesRequest,
+    "transitions": TransitionsRequest,
     "info-response": InfoResponse,
     "page-response": PageResponse,
     "summary-response": SummaryResponse,
     "thumbnails-response": ThumbnailsResponse,
     "blob-response": BlobResponse,
     "ids-response": IdsResponse,
+    "changes-response": ChangesResponse,
+    "transitions-response": TransitionsResponse,
     "error": ErrorResponse,
 }

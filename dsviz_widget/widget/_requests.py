@@ -21,6 +21,7 @@ from dsviz_widget.widget._protocol import (
     MIN_THUMB_SIZE,
     REQUEST_KINDS,
     BlobRequest,
+    ChangesRequest,
     ErrorResponse,
     IdsRequest,
     InfoRequest,
@@ -29,6 +30,7 @@ from dsviz_widget.widget._protocol import (
     Request,
     SummaryRequest,
     ThumbnailsRequest,
+    TransitionsRequest,
 )
 
 #: The fields a query spec may have (``QuerySpec``); any other is refused, never ignored.
@@ -132,6 +134,28 @@ def _ids(req_id: str, msg: Mapping[str, Any]) -> IdsRequest:
     return {"id": req_id, "kind": "ids", "query": query, "offset": offset, "limit": limit}
 
 
+def _changes(req_id: str, msg: Mapping[str, Any]) -> ChangesRequest:
+    return {"id": req_id, "kind": "changes"}
+
+
+def _transitions(req_id: str, msg: Mapping[str, Any]) -> TransitionsRequest:
+    query = query_spec(msg.get("query"))
+    fields = {}
+    for key in ("column", "before", "after"):
+        value = msg.get(key)
+        if not isinstance(value, str) or not value:
+            raise BadRequest(f"'{key}' must be a non-empty string")
+        fields[key] = value
+    return {
+        "id": req_id,
+        "kind": "transitions",
+        "query": query,
+        "column": fields["column"],
+        "before": fields["before"],
+        "after": fields["after"],
+    }
+
+
 PARSERS: dict[str, Callable[[str, Mapping[str, Any]], Request]] = {
     "info": _info,
     "page": _page,
@@ -139,6 +163,8 @@ PARSERS: dict[str, Callable[[str, Mapping[str, Any]], Request]] = {
     "thumbnails": _thumbnails,
     "blob": _blob,
     "ids": _ids,
+    "changes": _changes,
+    "transitions": _transitions,
 }
 
 
@@ -165,6 +191,7 @@ def query_spec(raw: object) -> QuerySpec:
         "group_by": _str_list(raw.get("group_by"), "group_by"),
         "columns": _str_list(raw.get("columns"), "columns") or None,
         "changed_only": bool(raw.get("changed_only", False)),
+        "change_columns": _str_list(raw.get("change_columns"), "change_columns"),
         "group": dict(group) if group else None,
         "group_row": None if raw.get("group_row") is None else _int(raw, "group_row", 0, None),
     }

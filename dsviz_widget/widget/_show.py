@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dsviz_widget._errors import ValidationError
-from dsviz_widget.engine import Queryable, Source, compare_sources
+from dsviz_widget.engine import Queryable, Source, compare_sources, compared_columns
 from dsviz_widget.media import BlobReader
 from dsviz_widget.widget._protocol import CompareInfo
 from dsviz_widget.widget._views import NOT_LOGGED, VIEW_FIELDS, view_store_for
@@ -96,7 +96,8 @@ def _comparison(obj: Any, source: Source) -> tuple[CompareInfo | None, dict[str,
         if isinstance(t, Queryable):
             classes.update(t.engine_source().metadata.get("classes") or {})
     key = on if isinstance(on, str) else ", ".join(on) if on else ""
-    return {"labels": list(labels), "on": key}, classes
+    compared = compared_columns(source.schema.names)
+    return {"labels": list(labels), "on": key, "compared": compared}, classes
 
 
 def compare_widget(
@@ -142,7 +143,7 @@ def compare_widget(
         source,
         read_any,
         name=title,
-        compare={"labels": names, "on": on},
+        compare={"labels": names, "on": on, "compared": compared_columns(source.schema.names)},
         classes=classes,
         **view_state,
     )

@@ -22,7 +22,17 @@ from typing import Any
 
 import pyarrow as pa
 
-from dsviz_widget.engine import Engine, FilterError, Query, QueryError, Source, View
+from dsviz_widget.engine import (
+    Engine,
+    FilterError,
+    Query,
+    QueryError,
+    Source,
+    View,
+    change_filter,
+    check_change_columns,
+    compared_columns,
+)
 from dsviz_widget.widget._protocol import FilterErrorState, QuerySpec
 
 # A group page's aggregate of a table column, as the engine names it ("mean(x)").
@@ -143,10 +153,19 @@ class ViewModel:
         user = str(spec.get("filter") or "")
         user = user if user.strip() else ""
         if spec.get("changed_only") and self.compare:
-            # Composed from the user's text and a column name, then parsed by the engine's own
+            # Composed from the user's text and column names, then parsed by the engine's own
             # parser like any filter: never pasted into SQL.
-            return f"({user}) and changed" if user else "changed"
+            changed = change_filter(self.change_columns(spec.get("change_columns") or []))
+            return f"({user}) and ({changed})" if user else changed
         return user
+
+    def change_columns(self, chosen: Sequence[str]) -> list[str]:
+        """The columns that define a change: ``chosen`` (checked), else the default (every
+        compared column except those that changed on every row; one scan, then kept)."""
+        if chosen:
+            compared = compared_columns(self.engine.view(self.source).relation.columns)
+            return check_change_columns(compared, chosen)
+        return self.engine.change_counts(self.source).default
 
     def rows(self, row_ids: Sequence[int]) -> pa.Table:
         """Source rows by row id, with a ``_row`` column (what ``widget.selected`` shows)."""
@@ -154,7 +173,9 @@ class ViewModel:
 
     # ---- the last good filter ----------------------------------------------------------
 
-    def apply_filter(self, text: str, changed_only: bool = False) -> FilterErrorState | None:
+    def apply_filter(
+        self, text: str, changed_only: bool = False, change_columns: Sequence[str] = ()
+    ) -> FilterErrorState | None:
         """Make ``text`` the applied filter if it works; else keep the applied one and say why.
 
         "Works" is what the browser means by it: the filtered view can be made (the text
@@ -163,7 +184,13 @@ class ViewModel:
         so both sides then show the rows of the same filter.
         """
         try:
-            self.view({"filter": text, "changed_only": changed_only})
+            self.view(
+                {
+                    "filter": text,
+                    "changed_only": changed_only,
+                    "change_columns": list(change_columns),
+                }
+            )
         except FilterError as exc:
             return {"message": exc.message, "position": exc.position}
         except QueryError as exc:

@@ -11,7 +11,7 @@ import pandas as pd
 import traitlets as t
 
 from dsviz_widget._errors import ValidationError
-from dsviz_widget.engine import Query, Source
+from dsviz_widget.engine import Query, QueryError, Source
 from dsviz_widget.widget._handler import MessageHandler
 from dsviz_widget.widget._protocol import (
     DENSITIES,
@@ -132,7 +132,13 @@ class DatasetWidget(anywidget.AnyWidget):
     ``{"image": [0, 3]}``."""
 
     changed_only = t.Bool(False).tag(sync=True)
-    """Compare mode: show only the rows whose values differ between the versions."""
+    """Compare mode: show only the rows whose values differ between the versions (in the
+    columns :attr:`change_columns` names)."""
+
+    change_columns = t.List(t.Unicode()).tag(sync=True)
+    """Compare mode: the columns whose change makes a row "changed" (base names, e.g.
+    ``["pred"]``); empty means the default, every compared column except those that
+    differ on every row (a retrained model's confidence, a run's setting)."""
 
     def __init__(
         self,
@@ -164,11 +170,11 @@ class DatasetWidget(anywidget.AnyWidget):
         if self.group:
             self._group_changed({"new": self.group, "old": None})
 
-    @t.observe("filter", "changed_only")
+    @t.observe("filter", "changed_only", "change_columns")
     def _filter_changed(self, change: dict[str, Any]) -> None:
         if not hasattr(self, "_model"):
             return  # set by __init__'s keywords: checked once the model exists
-        error = self._model.apply_filter(self.filter, self.changed_only)
+        error = self._model.apply_filter(self.filter, self.changed_only, self.change_columns)
         self.set_trait("filter_error", dict(error) if error is not None else None)
 
     @t.observe("group")
@@ -196,6 +202,18 @@ class DatasetWidget(anywidget.AnyWidget):
                     f"selection: row id {bad[0]} is not in the table (row ids are 0..{n - 1})"
                 )
         return ids
+
+    @t.validate("change_columns")
+    def _valid_change_columns(self, proposal: Any) -> list[str]:
+        names = list(dict.fromkeys(proposal["value"]))
+        if hasattr(self, "_model") and names:
+            if not self._model.compare:
+                raise ValidationError("change_columns is for a comparison (dv.compare)")
+            try:
+                self._model.change_columns(names)
+            except QueryError as exc:
+                raise ValidationError(str(exc)) from None
+        return names
 
     @t.validate("page_size")
     def _valid_page_size(self, proposal: Any) -> int:
@@ -288,6 +306,7 @@ class DatasetWidget(anywidget.AnyWidget):
             "group_by": list(self.group_by),
             "columns": list(self.columns) or None,
             "changed_only": self.changed_only,
+            "change_columns": list(self.change_columns),
             "group": self.group,
             "group_row": self.group_row,
         }

@@ -5,7 +5,15 @@
 
 export const PROTOCOL_VERSION = 1;
 
-export type RequestKind = "info" | "page" | "summary" | "thumbnails" | "blob" | "ids";
+export type RequestKind =
+  | "info"
+  | "page"
+  | "summary"
+  | "thumbnails"
+  | "blob"
+  | "ids"
+  | "changes"
+  | "transitions";
 
 export type ResponseKind =
   | "info-response"
@@ -14,9 +22,20 @@ export type ResponseKind =
   | "thumbnails-response"
   | "blob-response"
   | "ids-response"
+  | "changes-response"
+  | "transitions-response"
   | "error";
 
-export const REQUEST_KINDS = ["info", "page", "summary", "thumbnails", "blob", "ids"] as const;
+export const REQUEST_KINDS = [
+  "info",
+  "page",
+  "summary",
+  "thumbnails",
+  "blob",
+  "ids",
+  "changes",
+  "transitions",
+] as const;
 
 export const RESPONSE_KINDS = [
   "info-response",
@@ -25,6 +44,8 @@ export const RESPONSE_KINDS = [
   "thumbnails-response",
   "blob-response",
   "ids-response",
+  "changes-response",
+  "transitions-response",
   "error",
 ] as const;
 
@@ -52,6 +73,8 @@ export const DENSITIES = ["compact", "comfortable", "large"] as const;
 
 export const MAX_SELECTION = 100000;
 
+export const TRANSITION_VALUES = 12;
+
 /** The structured query the browser sends; never SQL. All fields optional. */
 export interface QuerySpec {
   filter?: string;
@@ -59,6 +82,7 @@ export interface QuerySpec {
   group_by?: string[];
   columns?: string[] | null;
   changed_only?: boolean;
+  change_columns?: string[];
   group?: Record<string, unknown> | null;
   group_row?: number | null;
 }
@@ -122,13 +146,34 @@ export interface IdsRequest {
   limit: number;
 }
 
+/** Compare mode: on how many rows each compared column changed (one scan, then kept). */
+export interface ChangesRequest {
+  id: string;
+  kind: "changes";
+}
+
+/**
+ * Compare mode: how `column`'s values moved from version `before` to `after`
+ * (labels), over the rows `query` shows.
+ */
+export interface TransitionsRequest {
+  id: string;
+  kind: "transitions";
+  query: QuerySpec;
+  column: string;
+  before: string;
+  after: string;
+}
+
 export type Request =
   | InfoRequest
   | PageRequest
   | SummaryRequest
   | ThumbnailsRequest
   | BlobRequest
-  | IdsRequest;
+  | IdsRequest
+  | ChangesRequest
+  | TransitionsRequest;
 
 /**
  * What the engine can do with a column (`dsviz_widget._format.CAPABILITIES` resolved
@@ -151,6 +196,7 @@ export interface ColumnInfo {
 export interface CompareInfo {
   labels: string[];
   on: string;
+  compared: string[];
 }
 
 /**
@@ -249,6 +295,35 @@ export interface IdsResponse {
   ids: number[];
 }
 
+export interface ChangesResponse {
+  id: string;
+  kind: "changes-response";
+  rows: number;
+  counts: Record<string, number>;
+  always: string[];
+  default: string[];
+}
+
+export interface TransitionCell {
+  before: number;
+  after: number;
+  count: number;
+  filter: string;
+}
+
+export interface TransitionsResponse {
+  id: string;
+  kind: "transitions-response";
+  column: string;
+  before: string;
+  after: string;
+  kind_of_values: string;
+  before_values: string[];
+  after_values: string[];
+  cells: TransitionCell[];
+  total: number;
+}
+
 export interface ErrorResponse {
   id: string;
   kind: "error";
@@ -264,6 +339,8 @@ export type Response =
   | ThumbnailsResponse
   | BlobResponse
   | IdsResponse
+  | ChangesResponse
+  | TransitionsResponse
   | ErrorResponse;
 
 /** The response type that answers each request kind. */
@@ -274,6 +351,8 @@ export interface ResponseFor {
   thumbnails: ThumbnailsResponse;
   blob: BlobResponse;
   ids: IdsResponse;
+  changes: ChangesResponse;
+  transitions: TransitionsResponse;
 }
 
 /** The traits dsviz_widget.widget._widget.DatasetWidget syncs with the browser. */
@@ -295,6 +374,7 @@ export interface DatasetWidgetState {
   mask_opacity: number;
   hidden_classes: Record<string, number[]>;
   changed_only: boolean;
+  change_columns: string[];
 }
 
 /** The traits dsviz_widget.widget._lineage.LineageWidget syncs with the browser. */

@@ -20,7 +20,7 @@ describe("columns", () => {
   it("merges numeric version columns into one pair column in compare mode", () => {
     const cols = info([["id", "int"], ["score@v0", "float"], ["score@v1", "float"], ["label@v0", "str"],
       ["label@v1", "str"], ["changed", "bool"], ["score@delta", "float"]]);
-    const out = rowColumns(cols, [], { labels: ["v0", "v1"], on: "id" });
+    const out = rowColumns(cols, [], { labels: ["v0", "v1"], on: "id", compared: ["score", "label"] });
     expect(out.map((c) => [c.key, c.kind, c.version])).toEqual([
       ["id", "int", null], ["score", "pair", null], ["label@v0", "str", 0], ["label@v1", "str", 1],
       ["changed", "bool", null], ["score@delta", "float", null]]);

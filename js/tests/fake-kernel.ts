@@ -168,7 +168,7 @@ export class FakeKernel {
 
 export const DEFAULT_STATE: ViewState = {
   filter: "", sort: [], group_by: [], group: null, group_row: null, columns: [], selection: [],
-  page_size: 100, height: 400, score_threshold: 0, mask_opacity: 0.5, hidden_classes: {}, changed_only: false, filter_error: null,
+  page_size: 100, height: 400, score_threshold: 0, mask_opacity: 0.5, hidden_classes: {}, changed_only: false, change_columns: [], filter_error: null,
   column_widths: {}, pinned: [], density: "comfortable",
 };
 

@@ -198,6 +198,8 @@ def test_compare_on_key(engine: Engine) -> None:
         "label@v0",
         "score@v1",
         "label@v1",
+        "score@changed",
+        "label@changed",
         "changed",
         "score@delta",
     ]

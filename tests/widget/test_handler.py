@@ -468,6 +468,7 @@ def test_requests_are_parsed_into_their_typed_shape() -> None:
             "group_by": [],
             "columns": None,
             "changed_only": False,
+            "change_columns": [],
             "group": None,
             "group_row": None,
         },

@@ -108,7 +108,7 @@ def test_compare_pairs_versions_and_changed_only(monkeypatch: pytest.MonkeyPatch
     out = sent(w, monkeypatch)
     call(w, {"id": "i", "kind": "info"})
     info = out[-1][0]
-    assert info["compare"] == {"labels": ["v0", "v1"], "on": "id"}
+    assert info["compare"] == {"labels": ["v0", "v1"], "on": "id", "compared": ["score", "label"]}
     names = [c["name"] for c in info["columns"]]
     assert {"score@v0", "score@v1", "score@delta", "changed"} <= set(names)
     call(w, {"id": "p", "kind": "page", "query": {"changed_only": True}, "offset": 0, "limit": 50})
