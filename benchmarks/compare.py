@@ -17,7 +17,8 @@ whole query each time):
 - first page: ``dv.compare(t0, t1, on="id")`` then its first 100 rows through the engine
   (what the widget's first page request runs) | ``read_parquet`` x2 + ``merge`` + ``head``
   | ``FULL OUTER JOIN ... LIMIT 100``.
-- changed count: rows whose ``pred`` changed (ours: ``cmp.changed(columns=["pred"])``)
+- changed count: rows whose ``pred`` changed (ours: ``cmp.num_changed(columns=["pred"])``,
+  the count of ``cmp.changed(columns=["pred"])`` without reading the rows)
   | ``(merged.pred_v0 != merged.pred_v1).sum()`` | ``COUNT(*) ... WHERE a.pred IS DISTINCT
   FROM b.pred``.
 - transitions: counts of ``pred@v0`` x ``pred@v1`` (ours: ``cmp.transitions("pred")``) |
@@ -117,7 +118,7 @@ def run_one(
                 page = eng.view(cmp.engine_source(), Query()).page(0, LIMIT)
                 return page.num_rows
             if scenario == "changed_count":
-                return _count(cmp.changed(columns=["pred"]))
+                return cmp.num_changed(columns=["pred"])
             return _transitions_total(cmp.transitions("pred"))
 
     elif system == "duckdb":
@@ -167,13 +168,6 @@ def run_one(
         "answer": answer,
         "rss_mb": peak_rss_mb(),
     }
-
-
-def _count(changed: Any) -> int:
-    """The number of changed rows, whatever ``Comparison.changed`` returns."""
-    if isinstance(changed, int):
-        return changed
-    return len(changed)
 
 
 def _transitions_total(matrix: Any) -> int:

@@ -1,4 +1,5 @@
-"""Row maps: the fast path (key columns alone, numpy) agrees with DuckDB's join exactly.
+"""Row maps and change counts: the fast paths (key or compared columns alone, numpy and
+Arrow kernels) agree exactly with DuckDB's join and the engine's SQL.
 
 Random versions with integer or string keys, duplicates, nulls and rows missing from some
 versions, two and three parts, one or two key columns, in memory and in Parquet files; the
@@ -18,8 +19,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsviz_widget.engine import Engine, Source, compare_sources, join_sources
-from dsviz_widget.engine._align import fast_row_map, row_map, row_map_duckdb
+from dsviz_widget.engine import Engine, Query, Source, compare_sources, join_sources
+from dsviz_widget.engine._align import (
+    change_counts,
+    count_changed,
+    fast_row_map,
+    row_map,
+    row_map_duckdb,
+    transition_counts,
+)
+from dsviz_widget.engine._changes import change_filter
 from dsviz_widget.engine._relation import Relation, relation_for
 
 SETTINGS = settings(
@@ -29,6 +38,7 @@ SETTINGS = settings(
 )
 INT_TYPES = [pa.int64(), pa.int32(), pa.int8(), pa.uint32()]
 STR_TYPES = [pa.string(), pa.large_string()]
+ENGINE = Engine(background=False)
 WORDS = st.sampled_from(["a", "b", "é", "", "ab", "A", "a ", "\x00", "日本"])
 
 
@@ -193,3 +203,94 @@ def test_compare_of_reordered_parquet_versions_pairs_rows_by_key(tmp_path: Path)
     assert got.column("id").to_pylist() == ids.tolist()
     assert got.column("pred@v0").to_pylist() == pred.tolist()
     assert got.column("pred@v1").to_pylist() == pred2.tolist()
+
+
+# --- change counts and transitions from the aligned columns ------------------------------
+
+VALUES = {
+    "i": (pa.int64(), st.one_of(st.none(), st.integers(-2, 2))),
+    "f": (
+        pa.float64(),
+        st.one_of(st.none(), st.sampled_from([float("nan"), 0.0, -0.0, 1.5, -1.0])),
+    ),
+    "s": (pa.string(), st.one_of(st.none(), WORDS)),
+    "b": (pa.bool_(), st.one_of(st.none(), st.booleans())),
+}
+
+
+@st.composite
+def compared_versions(draw: st.DrawFn) -> tuple[list[pa.Table], list[bool]]:
+    n_parts = draw(st.integers(2, 3))
+    aligned = draw(st.booleans())  # same keys in the same order: the identity map
+    n_same = draw(st.integers(0, 12))
+    tables = []
+    for _ in range(n_parts):
+        if aligned:
+            n, keys = n_same, list(range(n_same))
+        else:
+            n = draw(st.integers(0, 12))
+            keys = draw(st.lists(st.one_of(st.none(), st.integers(0, 8)), min_size=n, max_size=n))
+        cols: dict[str, Any] = {"id": pa.array(keys, pa.int64())}
+        for name, (t, values) in VALUES.items():
+            cols[name] = pa.array(draw(st.lists(values, min_size=n, max_size=n)), t)
+        tables.append(pa.table(cols))
+    return tables, [draw(st.booleans()) for _ in range(n_parts)]
+
+
+def _sources(tables: list[pa.Table], parquet: list[bool], tmp: Path) -> list[Source]:
+    out = []
+    for i, (t, pq_file) in enumerate(zip(tables, parquet, strict=True)):
+        if pq_file:
+            path = tmp / f"v{i}.parquet"
+            pq.write_table(t, path)
+            out.append(Source.from_parquet([str(path)]))
+        else:
+            out.append(Source.from_arrow(t))
+    return out
+
+
+@settings(SETTINGS, max_examples=60)
+@given(compared_versions(), st.data())
+def test_fast_change_counts_and_transitions_equal_the_sql(
+    case: tuple[list[pa.Table], list[bool]], data: st.DataObject
+) -> None:
+    tables, parquet = case
+    engine = ENGINE
+    with tempfile.TemporaryDirectory() as tmp:
+        src = compare_sources(_sources(tables, parquet, Path(tmp)), on="id")
+        rel = relation_for(src)
+        compared = list(VALUES)
+        counts = change_counts(rel)  # type: ignore[arg-type]
+        assert counts is not None
+        for c in compared:
+            sql = engine.view(src, Query(filter=change_filter([c]))).num_rows
+            assert counts[c] == sql, c
+        some = data.draw(st.lists(st.sampled_from(compared), unique=True, max_size=3))
+        expected = engine.view(src, Query(filter=change_filter(some))).num_rows
+        assert count_changed(rel, some) == expected  # type: ignore[arg-type]
+        labels = [f"v{i}" for i in range(len(tables))]
+        before, after = data.draw(st.permutations(range(len(tables))))[:2]
+        column = data.draw(st.sampled_from(["i", "s", "b"]))
+        fields = [f"{column}@{labels[before]}", f"{column}@{labels[after]}"]
+        view = engine.view(src, Query(group_by=fields, aggregates={}))
+        page = view.page(0, max(view.num_rows, 1))
+        got = transition_counts(rel, column, before, after)  # type: ignore[arg-type]
+        assert got is not None
+        assert got.to_pydict() == {
+            "before": page.column(fields[0]).to_pylist(),
+            "after": page.column(fields[1]).to_pylist(),
+            "count": page.column("count").to_pylist(),
+        }
+        assert got.schema.field("before").type == page.schema.field(fields[0]).type
+
+
+def test_images_and_other_types_are_left_to_the_sql() -> None:
+    a = pa.table({"id": [1, 2], "d": pa.array([1, 2], pa.decimal128(5, 1))})
+    b = pa.table({"id": [1, 2], "d": pa.array([1, 3], pa.decimal128(5, 1))})
+    rel = relation_for(compare_sources([Source.from_arrow(a), Source.from_arrow(b)], on="id"))
+    assert change_counts(rel) is None  # type: ignore[arg-type]
+    assert transition_counts(rel, "d", 0, 1) is None  # type: ignore[arg-type]
+    counts = Engine(background=False).change_counts(
+        compare_sources([Source.from_arrow(a), Source.from_arrow(b)], on="id")
+    )
+    assert counts.counts == {"d": 1}
