@@ -116,14 +116,25 @@ def row_map_duckdb(parts: Sequence[Relation], on: Sequence[str], how: str) -> pa
 
 
 def _map_table(indices: Sequence[np.ndarray]) -> pa.Table:
+    first = indices[0]
+    if all(idx is first for idx in indices) and _is_arange(first):
+        # The identity (align_codes returns one array for all parts): one Arrow array
+        # shared by every column, marked so the change counts need not check again.
+        ids = pa.array(first, pa.int64())
+        return pa.table(
+            {f"_p{i}": ids for i in range(len(indices))}, metadata={_IDENTITY_KEY: b"1"}
+        )
     cols = {}
-    identity = True
     for i, idx in enumerate(indices):
         missing = idx < 0
         cols[f"_p{i}"] = pa.array(idx, pa.int64(), mask=missing if missing.any() else None)
-        identity = identity and bool(np.array_equal(idx, np.arange(len(idx))))
-    # Said once here, so the change counts below need not check it again.
-    return pa.table(cols, metadata={_IDENTITY_KEY: b"1"} if identity else None)
+    return pa.table(cols)
+
+
+def _is_arange(idx: np.ndarray) -> bool:
+    # Only align_codes' identity (and rows aligned by position) share one array across
+    # parts, always an arange: the ends confirm it without another pass over the rows.
+    return len(idx) == 0 or (int(idx[0]) == 0 and int(idx[-1]) == len(idx) - 1)
 
 
 # --- reading keys -------------------------------------------------------------------
