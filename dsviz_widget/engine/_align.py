@@ -44,6 +44,9 @@ from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._relation import ROW, ArrowRelation, ParquetRelation, Relation
 
 JOIN_SQL = {"inner": "INNER", "left": "LEFT", "outer": "FULL OUTER"}
+# The fast path holds the keys and a few arrays of row indices in memory (~50 bytes a row
+# at its peak); above this many rows in all, DuckDB joins within its memory limit instead.
+FAST_MAX_ROWS = 24_000_000
 # A direct-address table is used while the keys' range is at most this many times the
 # number of rows (plus a little): its memory stays a small multiple of the keys' own.
 _DENSE_FACTOR = 4
@@ -76,6 +79,8 @@ def row_map(parts: Sequence[Relation], on: Sequence[str], how: str) -> pa.Table:
 def fast_row_map(parts: Sequence[Relation], on: Sequence[str], how: str) -> pa.Table | None:
     """The row map from the key columns alone, or None when the keys' types or the parts
     are not handled here (see the module's docstring)."""
+    if sum(p.num_rows for p in parts) > FAST_MAX_ROWS:
+        return None
     keys = [_key_columns(part, on) for part in parts]
     codes = _encode(keys) if all(k is not None for k in keys) else None
     return None if codes is None else _map_table(align_codes(codes, how))
@@ -458,6 +463,8 @@ def _comparable(t: pa.DataType) -> bool:
 def _aligned_column(rel: Aligned, column: str) -> list[pa.ChunkedArray] | None:
     """``column`` of every version, row i of each belonging to output row i (null where
     the version lacks the row; NaN read as null)."""
+    if sum(p.num_rows for p in rel.parts) > FAST_MAX_ROWS:
+        return None
     types = [p.columns[column].type for p in rel.parts if column in p.columns]
     if len(types) != len(rel.parts) or len(set(types)) != 1 or not _comparable(types[0]):
         return None
