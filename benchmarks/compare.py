@@ -103,6 +103,8 @@ def run_one(
     times: list[float] = []
     answer: Any = None
     a, b = paths
+    if system == "rowmap":
+        return _row_map_ab(paths, repeat)
     if system == "dsviz":
         import dsviz_widget as dv
         from dsviz_widget.engine import Engine, Query
@@ -170,6 +172,36 @@ def run_one(
     }
 
 
+def _row_map_ab(paths: list[str], repeat: int) -> dict[str, Any]:
+    """The row map alone: the fast path and the DuckDB join it replaced, interleaved so
+    both see the same machine load."""
+    from dsviz_widget.engine import Source
+    from dsviz_widget.engine._align import fast_row_map, row_map_duckdb
+    from dsviz_widget.engine._relation import relation_for
+
+    rels = [relation_for(Source.from_parquet([p])) for p in paths]
+    fast: list[float] = []
+    duck: list[float] = []
+    rows = 0
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        got = fast_row_map(rels, ["id"], "outer")
+        fast.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        expected = row_map_duckdb(rels, ["id"], "outer")
+        duck.append(time.perf_counter() - t0)
+        assert got is not None and got.equals(expected)
+        rows = got.num_rows
+    return {
+        "first": fast[0],
+        "median": statistics.median(fast),
+        "duckdb_median": statistics.median(duck),
+        "min": min(fast),
+        "answer": rows,
+        "rss_mb": peak_rss_mb(),
+    }
+
+
 def _transitions_total(matrix: Any) -> int:
     return int(matrix.select_dtypes("number").to_numpy().sum())
 
@@ -182,6 +214,11 @@ def main() -> None:
     ap.add_argument("--scenarios", nargs="*", default=SCENARIOS)
     ap.add_argument("--repeat", type=int, default=6)
     ap.add_argument("--json", type=Path, help="write the results here")
+    ap.add_argument(
+        "--rowmap",
+        action="store_true",
+        help="also time the row map alone: the fast path vs the DuckDB join it replaced",
+    )
     ap.add_argument("--_child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._child:
@@ -209,36 +246,45 @@ def main() -> None:
                 f"{time.perf_counter() - t0:.1f}s; {data['changed']:,} preds changed",
                 file=sys.stderr,
             )
-            for scenario in args.scenarios:
-                for system in args.systems:
-                    out = subprocess.run(
-                        [
-                            sys.executable,
-                            __file__,
-                            "--_child",
-                            system,
-                            scenario,
-                            str(store),
-                            json.dumps(data["paths"]),
-                            str(args.repeat),
-                        ],
-                        capture_output=True,
-                        text=True,
-                        env=env,
-                        cwd=tmp,
-                    )
-                    if out.returncode:
-                        print(f"{order} {scenario} {system}: failed\n{out.stderr}", file=sys.stderr)
-                        continue
-                    r = json.loads(out.stdout.strip().splitlines()[-1])
-                    r.update(order=order, system=system, scenario=scenario, rows=args.rows)
-                    results.append(r)
+            jobs = [(sc, sy) for sc in args.scenarios for sy in args.systems]
+            if args.rowmap:
+                jobs.append(("row_map", "rowmap"))
+            for scenario, system in jobs:
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--_child",
+                        system,
+                        scenario,
+                        str(store),
+                        json.dumps(data["paths"]),
+                        str(args.repeat),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    cwd=tmp,
+                )
+                if out.returncode:
+                    print(f"{order} {scenario} {system}: failed\n{out.stderr}", file=sys.stderr)
+                    continue
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                r.update(order=order, system=system, scenario=scenario, rows=args.rows)
+                results.append(r)
+                if system == "rowmap":
                     print(
-                        f"{order:8} {scenario:14} {system:6} median {r['median'] * 1000:7.0f} ms"
-                        f"  first {r['first'] * 1000:7.0f} ms  peak RSS {r['rss_mb']:6.0f} MB"
-                        f"  answer {r['answer']}",
+                        f"{order:8} row map: fast median {r['median'] * 1000:.0f} ms, "
+                        f"DuckDB join median {r['duckdb_median'] * 1000:.0f} ms",
                         flush=True,
                     )
+                    continue
+                print(
+                    f"{order:8} {scenario:14} {system:6} median {r['median'] * 1000:7.0f} ms"
+                    f"  first {r['first'] * 1000:7.0f} ms  peak RSS {r['rss_mb']:6.0f} MB"
+                    f"  answer {r['answer']}",
+                    flush=True,
+                )
     _check(results)
     print(_table(results))
     if args.json:
@@ -249,7 +295,8 @@ def _check(results: list[dict[str, Any]]) -> None:
     """The systems must agree on every answer, or the timings compare different work."""
     by: dict[tuple[str, str], set[Any]] = {}
     for r in results:
-        by.setdefault((r["order"], r["scenario"]), set()).add(r["answer"])
+        if r["system"] in SYSTEMS:
+            by.setdefault((r["order"], r["scenario"]), set()).add(r["answer"])
     for (order, scenario), answers in by.items():
         if len(answers) > 1:
             print(f"# DISAGREE {order} {scenario}: {sorted(answers)}", file=sys.stderr)
