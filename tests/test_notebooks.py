@@ -3,6 +3,7 @@ on a fresh store and again on the store its first run left (as after `dsviz demo
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -94,6 +95,14 @@ def test_quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             in text
         )
         assert "pred@epoch-0" in text and "pred@epoch-5" in text and "truth@epoch-0" in text
+        # The story: the fixes and breaks the transitions count are the rows whose `correct`
+        # changed, and the default change definition leaves out the ever-changing confidence.
+        fixed, broke = map(int, re.search(r"fixed (\d+), broke (\d+), net", text).groups())  # type: ignore[union-attr]
+        counts = re.search(r"rows on which each column changed: (\{.*?\})", text)
+        assert counts is not None, text
+        changed = ast.literal_eval(counts.group(1))
+        assert changed["correct"] == fixed + broke > 0 and changed["confidence"] == 360
+        assert "'confidence'" not in text.split("by default when any of", 1)[1].split("\n", 1)[0]
         assert widgets_in(outputs) == 5  # dataset, grouped, mistakes, comparison, lineage graph
     # The aliases moved to the second run's versions.
     assert store_version(tmp_path, "digits-predictions:epoch-0") == 6
@@ -111,6 +120,13 @@ def test_detection_segmentation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         assert "%_warm" in text and "chelsea" in text  # the %_warm > 0.5 filter finds the cat
         assert f"strict -> faces:v{strict}" in text and f"loose -> faces:v{loose}" in text
         assert "n_boxes@strict" in text
+        found = re.search(r"changed the boxes of (\d+) of 20 images: (.*)", text)
+        assert found is not None, text
+        counts = re.search(r"rows on which each column changed: (\{.*?\})", text)
+        assert counts is not None
+        changed = ast.literal_eval(counts.group(1))
+        assert changed["image"] == int(found.group(1)) > 0 and changed["setting"] == 20
+        assert len(found.group(2).split(", ")) == int(found.group(1))
         assert widgets_in(outputs) >= 3
     assert (
         store_version(tmp_path, "faces:strict") == 2 and store_version(tmp_path, "faces:loose") == 3

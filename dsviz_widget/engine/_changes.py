@@ -55,10 +55,13 @@ def check_change_columns(compared: Sequence[str], wanted: Sequence[str]) -> list
     out = []
     for c in wanted:
         if not isinstance(c, str) or c not in compared:
+            listed = ", ".join(repr(x) for x in compared[:20]) + (
+                ", ..." if len(compared) > 20 else ""
+            )
             raise QueryError(
                 "change columns: "
                 + unknown_column_message(str(c), list(compared))
-                + " (only columns every compared version has can define a change)"
+                + f" (only columns every compared version has can define a change: {listed})"
             )
         if c not in out:
             out.append(c)

@@ -167,6 +167,8 @@ class DatasetWidget(anywidget.AnyWidget):
         self._filter_changed({})
         if self.selection:  # set by __init__'s keywords: checked now the table is known
             self.selection = list(self.selection)
+        if self.change_columns:  # the same: checked against the compared columns
+            self.change_columns = list(self.change_columns)
         if self.group:
             self._group_changed({"new": self.group, "old": None})
 

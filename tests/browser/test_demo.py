@@ -129,7 +129,8 @@ def test_the_printed_url_opens_the_quickstart_and_run_all_shows_the_widgets(
         r"digits:v0/dataset · 1,797 of 1,797 rows",
         r"digits:v0/dataset · 10 groups · 1,797 rows",
         r"digits-predictions:v11/predictions · \d+ of 360 rows",
-        r"compare\(digits-predictions:v6/predictions, digits-predictions:v11/predictions\) · 360 of 360 rows",
+        r"compare\(digits-predictions:v6/predictions, digits-predictions:v11/predictions\)"
+        r" · (\d+) of 360 rows",
     ]
     page.wait_for_function("() => document.querySelectorAll('.dv-root').length === 4")
     roots = page.locator(".dv-root")
@@ -147,6 +148,12 @@ def test_the_printed_url_opens_the_quickstart_and_run_all_shows_the_widgets(
             )
             session.shot("demo-quickstart-failed")
             pytest.fail(f"widget {i} never showed {pattern!r}; the statuses are {statuses}")
+    # The comparison opens on the rows whose `correct` changed: as many as the notebook's
+    # text says the last epoch fixed and broke.
+    story = page.locator(".jp-OutputArea-output", has_text=re.compile(r"fixed \d+, broke \d+"))
+    fixed, broke = map(int, re.search(r"fixed (\d+), broke (\d+)", story.inner_text()).groups())  # type: ignore[union-attr]
+    status = roots.nth(3).locator(".dv-status").inner_text()
+    assert re.search(expected[3], status).group(1) == str(fixed + broke), status  # type: ignore[union-attr]
     assert roots.locator(".dv-status-error").count() == 0
     assert page.get_by_text("DatasetWidget object at").count() == 0
     session.shot("demo-quickstart")

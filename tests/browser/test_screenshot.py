@@ -48,12 +48,12 @@ STATUS = {
         r"digits:v\d+/dataset · 10 groups · 1,797 rows",
         r"digits-predictions:v\d+/predictions · \d+ of 360 rows",
         r"compare\(digits-predictions:v\d+/predictions, digits-predictions:v\d+/predictions\)"
-        r" · 360 of 360 rows",
+        r" · \d+ of 360 rows",
     ],
     "02_detection_segmentation": [
         r"skimage-samples:v\d+/samples · 20 of 20 rows",
         r"faces:v\d+/faces · \d+ of 20 rows",
-        r"compare\(faces:v\d+/faces, faces:v\d+/faces\) · 20 of 20 rows",
+        r"compare\(faces:v\d+/faces, faces:v\d+/faces\) · \d+ of 20 rows",
     ],
     "03_scale": [rf"predictions-10m:v\d+/predictions · {SCALE_ROWS:,} of {SCALE_ROWS:,} rows"],
     "04_from_wandb": [
