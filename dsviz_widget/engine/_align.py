@@ -145,9 +145,12 @@ def _is_arange(idx: np.ndarray) -> bool:
 # --- reading keys -------------------------------------------------------------------
 
 
-def _key_columns(part: Relation, on: Sequence[str]) -> list[pa.ChunkedArray] | None:
+def _key_columns(
+    part: Relation, on: Sequence[str], dictionary: Sequence[str] = ()
+) -> list[pa.ChunkedArray] | None:
     """The part's key columns in ``_row`` order, read without the other columns; None
-    when the part is not a plain table (a join: DuckDB computes its keys)."""
+    when the part is not a plain table (a join: DuckDB computes its keys). Columns named
+    in ``dictionary`` are read from Parquet as dictionary arrays (no string is made)."""
     if isinstance(part, ArrowRelation):
         return [part.table.column(k) for k in on]
     if isinstance(part, ParquetRelation):
@@ -162,15 +165,27 @@ def _key_columns(part: Relation, on: Sequence[str]) -> list[pa.ChunkedArray] | N
             try:
                 # read_table (memory-mapped) decodes a column about twice as fast as
                 # ParquetFile.read; a file path has no partitions to discover.
-                got = pq.read_table(path, columns=list(on), memory_map=True, partitioning=None)
+                got = pq.read_table(
+                    path,
+                    columns=list(on),
+                    memory_map=True,
+                    partitioning=None,
+                    read_dictionary=list(dictionary) or None,
+                )
             except (pa.ArrowException, KeyError, ValueError):
                 return None
             if got.column_names != list(on):
                 return None  # e.g. a dotted name taken as a nested path
             for j in range(len(on)):
                 chunks[j].extend(got.column(j).chunks)
-        types = [part.source.schema.field(k).type for k in on]
-        cols = [pa.chunked_array(c, type=t) for c, t in zip(chunks, types, strict=True)]
+        types = [
+            got.schema.field(k).type if k in dictionary else part.source.schema.field(k).type
+            for k in on
+        ]
+        try:
+            cols = [pa.chunked_array(c, type=t) for c, t in zip(chunks, types, strict=True)]
+        except (pa.ArrowException, TypeError):
+            return None
         if any(len(c) != part.num_rows for c in cols):
             return None
         return cols
@@ -381,12 +396,10 @@ def is_identity(row_map_table: pa.Table) -> bool:
 def change_masks(rel: Aligned, columns: Sequence[str]) -> dict[str, pa.ChunkedArray] | None:
     """Per column, whether each output row changed (``<c>@changed``), or None when some
     column's type is not handled here."""
-    aligned = {}
-    for c in columns:
-        got = _aligned_column(rel, c)
-        if got is None:
-            return None
-        aligned[c] = got
+    got = _aligned_columns(rel, columns)
+    if got is None:
+        return None
+    aligned = got[0]
     missing = _missing_rows(rel)
     out = {}
     for c, versions in aligned.items():
@@ -428,23 +441,24 @@ def transition_counts(rel: Aligned, column: str, before: int, after: int) -> pa.
     ``before`` and ``after`` (part indices), nulls included and NaN read as null, ordered by
     the values (nulls last) as the engine's group page orders them; None for types not
     handled here (floats: their groups follow the SQL)."""
-    versions = _aligned_column(rel, column)
-    if versions is None or pa.types.is_floating(versions[0].type):
+    got = _aligned_column(rel, column)
+    if got is None or pa.types.is_floating(got[0][0].type):
         return None
+    versions, dictionary = got
     pairs = pa.table({"before": versions[before], "after": versions[after]})
     counted = pairs.group_by(["before", "after"], use_threads=False).aggregate([([], "count_all")])
+    keys = [counted.column("before"), counted.column("after")]
+    if dictionary is not None:  # back from indices to the strings, in the column's type
+        want = rel.parts[0].columns[column].type
+        keys = [dictionary.take(k.combine_chunks()).cast(want) for k in keys]
+    counted = pa.table(
+        {"before": keys[0], "after": keys[1], "count": counted.column("count_all").cast(pa.int64())}
+    )
     order = pc.sort_indices(
         counted,
         sort_keys=[("before", "ascending", "at_end"), ("after", "ascending", "at_end")],
     )
-    counted = counted.take(order)
-    return pa.table(
-        {
-            "before": counted.column("before"),
-            "after": counted.column("after"),
-            "count": counted.column("count_all").cast(pa.int64()),
-        }
-    )
+    return counted.take(order)
 
 
 _IDENTITY_KEY = b"dsviz.identity"
@@ -460,27 +474,91 @@ def _comparable(t: pa.DataType) -> bool:
     )
 
 
-def _aligned_column(rel: Aligned, column: str) -> list[pa.ChunkedArray] | None:
-    """``column`` of every version, row i of each belonging to output row i (null where
-    the version lacks the row; NaN read as null)."""
+def _aligned_column(
+    rel: Aligned, column: str
+) -> tuple[list[pa.ChunkedArray], pa.Array | None] | None:
+    got = _aligned_columns(rel, [column])
+    return None if got is None else (got[0][column], got[1].get(column))
+
+
+def _aligned_columns(
+    rel: Aligned, columns: Sequence[str]
+) -> tuple[dict[str, list[pa.ChunkedArray]], dict[str, pa.Array]] | None:
+    """Each of ``columns`` in every version, row i of each belonging to output row i (null
+    where the version lacks the row; NaN read as null), and for string columns the
+    dictionary their values are indices into (one for all versions, so equal strings have
+    equal indices). One read per version (Parquet decodes the columns in parallel) and one
+    take per version when the map is not the identity."""
     if sum(p.num_rows for p in rel.parts) > FAST_MAX_ROWS:
         return None
-    types = [p.columns[column].type for p in rel.parts if column in p.columns]
-    if len(types) != len(rel.parts) or len(set(types)) != 1 or not _comparable(types[0]):
-        return None
-    identity = is_identity(rel.map)
-    out = []
-    for i, part in enumerate(rel.parts):
-        cols = _key_columns(part, [column])
+    for c in columns:
+        types = [p.columns[c].type for p in rel.parts if c in p.columns]
+        if len(types) != len(rel.parts) or len(set(types)) != 1 or not _comparable(types[0]):
+            return None
+    strings = [c for c in columns if _is_string(rel.parts[0].columns[c].type)]
+    read = []
+    for part in rel.parts:
+        cols = _key_columns(part, columns, dictionary=strings)
         if cols is None:
             return None
-        col = cols[0]
-        if not identity:
-            col = col.take(rel.map.column(f"_p{i}"))
-        if pa.types.is_floating(col.type):
-            col = pc.if_else(pc.is_nan(col), pa.scalar(None, col.type), col)
-        out.append(col)
-    return out
+        read.append(cols)
+    dicts: dict[str, pa.Array] = {}
+    for j, c in enumerate(columns):
+        if c in strings:
+            # Strings as indices into one dictionary: a take of 1M strings costs ~100 ms,
+            # of their int32 indices ~5 ms, and equal indices mean equal strings.
+            indices, dicts[c] = _shared_dictionary([cols[j] for cols in read])
+            for cols, idx in zip(read, indices, strict=True):
+                cols[j] = idx
+    identity = is_identity(rel.map)
+    out: dict[str, list[pa.ChunkedArray]] = {c: [] for c in columns}
+    for i, (part, cols) in enumerate(zip(rel.parts, read, strict=True)):
+        index = rel.map.column(f"_p{i}")
+        if not identity and columns and not _is_all_rows(index, part.num_rows):
+            # One chunk each: a take over chunked columns and indices is much slower.
+            table = pa.table(cols, names=list(columns)).combine_chunks()
+            cols = list(table.take(index.combine_chunks()).columns)
+        for c, col in zip(columns, cols, strict=True):
+            if pa.types.is_floating(col.type):
+                col = pc.if_else(pc.is_nan(col), pa.scalar(None, col.type), col)
+            out[c].append(col)
+    return out, dicts
+
+
+def _shared_dictionary(
+    cols: Sequence[pa.ChunkedArray],
+) -> tuple[list[pa.ChunkedArray], pa.Array]:
+    """Each version's strings as int32 indices (nulls kept) into one dictionary. Parquet
+    columns come as dictionary arrays already (a dictionary per row group, unified here
+    without touching the rows' strings); in-memory strings are encoded."""
+    encoded = [c if pa.types.is_dictionary(c.type) else c.dictionary_encode() for c in cols]
+    if len({c.type for c in encoded}) != 1:  # e.g. int8 and int32 indices: decode all
+        value = encoded[0].type.value_type
+        encoded = [c.cast(value).dictionary_encode() for c in encoded]
+    chunks = [ch for c in encoded for ch in c.chunks]
+    unified = pa.chunked_array(chunks, type=encoded[0].type).unify_dictionaries()
+    value_type = encoded[0].type.value_type
+    dictionary = unified.chunk(0).dictionary if unified.num_chunks else pa.array([], value_type)
+    flat = pa.chunked_array([ch.indices for ch in unified.chunks], type=encoded[0].type.index_type)
+    flat = flat.cast(pa.int32())
+    out = []
+    start = 0
+    for c in cols:
+        out.append(flat.slice(start, len(c)))
+        start += len(c)
+    return out, dictionary
+
+
+def _is_string(t: pa.DataType) -> bool:
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
+
+
+def _is_all_rows(index: pa.ChunkedArray, n: int) -> bool:
+    """Whether a map column is 0, 1, ..., n-1: that version's rows need no take (the first
+    version of a comparison whose other versions are reordered)."""
+    if index.null_count or len(index) != n:
+        return False
+    return bool(np.array_equal(index.to_numpy(), np.arange(n, dtype=np.int64)))
 
 
 def _missing_rows(rel: Aligned) -> pa.ChunkedArray | None:
