@@ -10,10 +10,10 @@ still computes it when the fast path does not apply (:func:`row_map_duckdb`)::
 so null keys never match, duplicate keys give every pairing, and unmatched rows of an
 outer join follow in the order of their part.
 
-Why not always DuckDB: the join over whole relations registered as views reads every
-column's row group headers, hashes both sides and sorts the result; on two 1M-row versions
-that was ~0.4 s before anything could be shown. The fast path reads only the key columns
-(column projection in Parquet, zero-copy in memory) and:
+Why not always DuckDB: its join hashes both sides, sorts the result and needs a connection
+of its own (~35 ms to open); on two 1M-row versions that was 0.3-0.4 s before anything
+could be shown. The fast path reads only the key columns (column projection in Parquet,
+zero-copy in memory) and:
 
 - returns the identity when every part holds the same unique keys in the same order (the
   common case: predictions written in dataset order), after one comparison per row;
@@ -25,6 +25,9 @@ that was ~0.4 s before anything could be shown. The fast path reads only the key
 Keys of other types (floats, whose NaN and -0.0 equalities DuckDB defines, timestamps,
 decimals, keys of different kinds in different parts) and parts that are themselves joins
 go to DuckDB, so the answer never depends on which path ran.
+
+The second half of the module answers "what changed" (the change counts, the changed
+count, transitions) from the compared columns lined up by the map, for the same reason.
 """
 
 from __future__ import annotations
@@ -44,8 +47,8 @@ from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._relation import ROW, ArrowRelation, ParquetRelation, Relation
 
 JOIN_SQL = {"inner": "INNER", "left": "LEFT", "outer": "FULL OUTER"}
-# The fast path holds the keys and a few arrays of row indices in memory (~50 bytes a row
-# at its peak); above this many rows in all, DuckDB joins within its memory limit instead.
+# The fast path holds the keys and a few arrays of row indices in memory (~40-50 bytes a
+# row at its peak); above this many rows in all, DuckDB joins within its memory limit instead.
 FAST_MAX_ROWS = 24_000_000
 # A direct-address table is used while the keys' range is at most this many times the
 # number of rows (plus a little): its memory stays a small multiple of the keys' own.
@@ -373,7 +376,7 @@ def _match(
 # rows for two versions): ~0.4-0.8 s for one count over two 1M-row versions, where plain
 # DuckDB's one join on the key takes ~0.5 s. The counts below read only the compared
 # columns (Parquet column projection), line them up by the map (no work for the identity)
-# and compare them with Arrow kernels: ~30-60 ms. They keep the SQL's rules: NaN is
+# and compare them with Arrow kernels: ~50-150 ms for four columns. They keep the SQL's rules: NaN is
 # missing, a missing value equals a missing value, a row missing from a version changed.
 # Columns of other types (images, decimals, timestamps, a column whose type differs
 # between versions) return None: the engine's SQL counts those.
