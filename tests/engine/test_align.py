@@ -32,7 +32,7 @@ from dsviz_widget.engine._changes import change_filter
 from dsviz_widget.engine._relation import Relation, relation_for
 
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -249,7 +249,7 @@ def _sources(tables: list[pa.Table], parquet: list[bool], tmp: Path) -> list[Sou
     return out
 
 
-@settings(SETTINGS, max_examples=60)
+@settings(SETTINGS, max_examples=40)
 @given(compared_versions(), st.data())
 def test_fast_change_counts_and_transitions_equal_the_sql(
     case: tuple[list[pa.Table], list[bool]], data: st.DataObject
