@@ -105,6 +105,8 @@ def run_one(
     a, b = paths
     if system == "rowmap":
         return _row_map_ab(paths, repeat)
+    if system == "widget":
+        return _widget_messages(store, repeat)
     if system == "dsviz":
         import dsviz_widget as dv
         from dsviz_widget.engine import Engine, Query
@@ -202,6 +204,53 @@ def _row_map_ab(paths: list[str], repeat: int) -> dict[str, Any]:
     }
 
 
+def _widget_messages(store: str, repeat: int) -> dict[str, Any]:
+    """What the compare widget asks when it opens, through its own message handler (no
+    browser): the widget made on the comparison (its row map), ``info``, the first page,
+    the header's change counts, and the first "changed rows only" page on ``pred``."""
+    import dsviz_widget as dv
+    from dsviz_widget.widget import compare
+
+    dv.init(project="compare-bench", job_type="analyse", dir=store)
+    sources = [dv.use_artifact(f"preds:v{i}").get("preds").engine_source() for i in (0, 1)]
+    steps: dict[str, list[float]] = {}
+    replies: list[dict[str, Any]] = []
+    messages: list[tuple[str, dict[str, Any]]] = [
+        ("info", {"kind": "info"}),
+        ("page", {"kind": "page", "query": {}, "offset": 0, "limit": LIMIT}),
+        ("changes", {"kind": "changes"}),
+        (
+            "changed_only_page",
+            {
+                "kind": "page",
+                "query": {"changed_only": True, "change_columns": ["pred"]},
+                "offset": 0,
+                "limit": LIMIT,
+            },
+        ),
+    ]
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        w = compare(sources, on="id", labels=["v0", "v1"], read_blob=lambda d: b"")
+        steps.setdefault("open", []).append(time.perf_counter() - t0)
+        w.send = lambda content, buffers=None: replies.append(content)
+        for name, msg in messages:
+            t0 = time.perf_counter()
+            w._on_custom_msg(w, {"id": name, **msg}, [])
+            assert w._worker.wait_idle(120)
+            steps.setdefault(name, []).append(time.perf_counter() - t0)
+            assert replies[-1]["kind"] != "error", replies[-1]
+        w.close()
+    medians = {k: statistics.median(v[1:] or v) for k, v in steps.items()}
+    return {
+        "first": sum(v[0] for v in steps.values()),
+        "median": medians["open"] + medians["info"] + medians["page"],
+        "steps": medians,
+        "answer": replies[-1].get("num_rows"),
+        "rss_mb": peak_rss_mb(),
+    }
+
+
 def _transitions_total(matrix: Any) -> int:
     return int(matrix.select_dtypes("number").to_numpy().sum())
 
@@ -214,6 +263,11 @@ def main() -> None:
     ap.add_argument("--scenarios", nargs="*", default=SCENARIOS)
     ap.add_argument("--repeat", type=int, default=6)
     ap.add_argument("--json", type=Path, help="write the results here")
+    ap.add_argument(
+        "--widget",
+        action="store_true",
+        help="also time the compare widget's first messages through its handler",
+    )
     ap.add_argument(
         "--rowmap",
         action="store_true",
@@ -249,6 +303,8 @@ def main() -> None:
             jobs = [(sc, sy) for sc in args.scenarios for sy in args.systems]
             if args.rowmap:
                 jobs.append(("row_map", "rowmap"))
+            if args.widget:
+                jobs.append(("widget", "widget"))
             for scenario, system in jobs:
                 out = subprocess.run(
                     [
@@ -272,6 +328,10 @@ def main() -> None:
                 r = json.loads(out.stdout.strip().splitlines()[-1])
                 r.update(order=order, system=system, scenario=scenario, rows=args.rows)
                 results.append(r)
+                if system == "widget":
+                    steps = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in r["steps"].items())
+                    print(f"{order:8} widget messages (medians): {steps}", flush=True)
+                    continue
                 if system == "rowmap":
                     print(
                         f"{order:8} row map: fast median {r['median'] * 1000:.0f} ms, "
