@@ -305,8 +305,10 @@ class Engine:
         named: any column, or a row missing from a version (the ``changed`` column)."""
         with self._lock:
             rel = self._relation(source)
+        if not isinstance(rel, JoinRelation) or not rel.compare:
+            raise QueryError("changed rows need a comparison (dv.compare / compare_sources)")
         check_change_columns(compared_columns(rel.columns), columns)
-        fast = _align.count_changed(rel, columns) if isinstance(rel, JoinRelation) else None
+        fast = _align.count_changed(rel, columns)
         if fast is not None:
             return fast
         return int(self.view(source, Query(filter=change_filter(columns))).num_rows)

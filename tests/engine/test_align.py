@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsviz_widget.engine import Engine, Query, Source, compare_sources, join_sources
+from dsviz_widget.engine import Engine, Query, QueryError, Source, compare_sources, join_sources
 from dsviz_widget.engine._align import (
     change_counts,
     count_changed,
@@ -294,3 +294,16 @@ def test_images_and_other_types_are_left_to_the_sql() -> None:
         compare_sources([Source.from_arrow(a), Source.from_arrow(b)], on="id")
     )
     assert counts.counts == {"d": 1}
+
+
+def test_count_changed_answers_for_comparisons_only() -> None:
+    a = Source.from_arrow(pa.table({"id": [1, 2, 3], "pred": [0, 1, 2], "p": [0.1, 0.2, 0.3]}))
+    b = Source.from_arrow(pa.table({"id": [3, 2, 4], "pred": [2, 5, 9], "p": [0.1, 0.2, 0.3]}))
+    cmp = compare_sources([a, b], on="id")
+    # id 1 and 4 are missing from a version; id 2 changed its pred; id 3 changed p only.
+    assert ENGINE.count_changed(cmp, ["pred"]) == 3
+    assert ENGINE.count_changed(cmp, []) == 4
+    with pytest.raises(QueryError, match="need a comparison"):
+        ENGINE.count_changed(join_sources(a, b, "id"), [])
+    with pytest.raises(QueryError, match="'prd'"):
+        ENGINE.count_changed(cmp, ["prd"])
