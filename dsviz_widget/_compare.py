@@ -124,8 +124,8 @@ class Comparison:
 
     def num_changed(self, columns: str | Sequence[str] | None = None) -> int:
         """How many rows :meth:`changed` returns, without reading them."""
-        query = Query(filter=self.changed_filter(columns))
-        return int(default_engine().view(self.engine_source(), query).num_rows)
+        wanted = self._change_columns(columns)
+        return int(default_engine().count_changed(self.engine_source(), wanted))
 
     def transitions(
         self,

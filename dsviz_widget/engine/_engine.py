@@ -12,6 +12,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from dsviz_widget.engine import _align
 from dsviz_widget.engine._background import BackgroundWorker, temp_dir
 from dsviz_widget.engine._budget import Budget
 from dsviz_widget.engine._budget import memory_limit as _memory_limit
@@ -19,6 +20,7 @@ from dsviz_widget.engine._budget import query_timeout as _query_timeout
 from dsviz_widget.engine._changes import (
     MAX_TRANSITIONS,
     ChangeCounts,
+    change_filter,
     check_change_columns,
     compared_columns,
     count_changes,
@@ -27,6 +29,7 @@ from dsviz_widget.engine._changes import (
 from dsviz_widget.engine._connection import open_connection
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._groups import check_group_by, drill_query, group_fields
+from dsviz_widget.engine._join import JoinRelation
 from dsviz_widget.engine._overlays import Overlays, image_overlays
 from dsviz_widget.engine._pictures import same_pictures
 from dsviz_widget.engine._query import Query, check_columns
@@ -304,6 +307,11 @@ class Engine:
             return cached
         if not compared_columns(rel.columns):
             raise QueryError("change counts need a comparison (dv.compare / compare_sources)")
+        fast = _align.change_counts(rel) if isinstance(rel, JoinRelation) else None
+        if fast is not None:  # the compared columns alone, no SQL join (see _align)
+            counts = ChangeCounts(rel.num_rows, fast)
+            rel.change_counts = counts  # type: ignore[attr-defined]
+            return counts
         with self.connection(rel) as con:
             try:
                 with self.budget.watch(con, "counting the changed rows"):
@@ -312,6 +320,19 @@ class Engine:
                 raise QueryError(f"counting the changed rows failed: {exc}") from exc
         rel.change_counts = counts  # type: ignore[attr-defined]
         return counts
+
+    def count_changed(self, source: object, columns: Sequence[str]) -> int:
+        """Rows of a comparison where any of ``columns`` (compared columns) changed; none
+        named: any column, or a row missing from a version (the ``changed`` column)."""
+        with self._lock:
+            rel = self._relation(source)
+        if not isinstance(rel, JoinRelation) or not rel.compare:
+            raise QueryError("changed rows need a comparison (dv.compare / compare_sources)")
+        check_change_columns(compared_columns(rel.columns), columns)
+        fast = _align.count_changed(rel, columns)
+        if fast is not None:
+            return fast
+        return int(self.view(source, Query(filter=change_filter(columns))).num_rows)
 
     def transitions(
         self,
@@ -350,6 +371,11 @@ class Engine:
                 )
         if before == after:
             raise QueryError("transitions need two different versions")
+        if filter is None and isinstance(rel, JoinRelation):
+            ids = rel.labels.index(before), rel.labels.index(after)
+            fast = _align.transition_counts(rel, column, *ids)
+            if fast is not None and fast.num_rows <= MAX_TRANSITIONS:
+                return fast
         view = self.view(source, Query(filter=filter, group_by=fields, aggregates={}))
         if view.num_rows > MAX_TRANSITIONS:
             raise QueryError(

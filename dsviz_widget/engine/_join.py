@@ -20,10 +20,9 @@ import numpy as np
 import pyarrow as pa
 
 from dsviz_widget._format import META_KEY, storage_field, table_metadata
+from dsviz_widget.engine._align import row_map
 from dsviz_widget.engine._background import BackgroundWorker
-from dsviz_widget.engine._budget import Budget, memory_limit, query_timeout
 from dsviz_widget.engine._columns import SqlColumn, column_sql, quote_ident
-from dsviz_widget.engine._connection import open_connection
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._relation import ROW, Relation, relation_for
 from dsviz_widget.engine._source import Source
@@ -139,44 +138,7 @@ class JoinRelation:
         self.columns[name] = SqlColumn(name, kind, type_, f"c{len(self.columns)}")
 
     def _build_map(self) -> pa.Table:
-        # The join runs before any Engine sees it: the default budget (environment) applies.
-        budget = Budget(memory_limit(), query_timeout())
-        con = open_connection(self.allowed_paths, memory_limit=budget.memory)
-        try:
-            srcs = [part.sql(con) for part in self.parts]
-            if not self.on:
-                n = {p.num_rows for p in self.parts}
-                if len(n) != 1:
-                    raise QueryError(
-                        "without 'on', the tables are aligned row by row and must have the same "
-                        f"number of rows; got {', '.join(str(p.num_rows) for p in self.parts)}"
-                    )
-                ids = pa.array(np.arange(n.pop(), dtype=np.int64))
-                return pa.table({f"_p{i}": ids for i in range(len(self.parts))})
-            sql = f"SELECT p0.{ROW} AS _p0"
-            for i in range(1, len(self.parts)):
-                sql += f", p{i}.{ROW} AS _p{i}"
-            sql += f" FROM {srcs[0]} p0"
-            how = _HOW[self.how]
-            for i in range(1, len(self.parts)):
-                conds = []
-                for key in self.on:
-                    idents = [part.columns[key].ident for part in self.parts]
-                    left = (
-                        "COALESCE(" + ", ".join(f"p{j}.{idents[j]}" for j in range(i)) + ")"
-                        if i > 1
-                        else f"p0.{idents[0]}"
-                    )
-                    conds.append(f"{left} = p{i}.{idents[i]}")
-                sql += f" {how} JOIN {srcs[i]} p{i} ON {' AND '.join(conds)}"
-            sql += " ORDER BY " + ", ".join(f"_p{i} NULLS LAST" for i in range(len(self.parts)))
-            try:
-                with budget.watch(con, "the join"):
-                    return con.sql(sql).to_arrow_table()
-            except duckdb.Error as exc:
-                raise QueryError(f"the join failed: {str(exc).splitlines()[0]}") from exc
-        finally:
-            con.close()
+        return row_map(self.parts, self.on, self.how)
 
     def prepare(self, worker: BackgroundWorker) -> None:
         for part in self.parts:
