@@ -12,8 +12,8 @@ from typing import Any
 
 from dsviz_widget._compare import Comparison, compare
 from dsviz_widget._errors import DsvizError, NotFoundError
-from dsviz_widget.artifacts import Artifact, VersionRow, open_store
-from dsviz_widget.table import Table
+from dsviz_widget.artifacts import Artifact, Store, VersionRow, open_store
+from dsviz_widget.table import Table, TableOrigin
 from dsviz_widget.widget._protocol import VersionChoice, VersionsState
 
 # Manifest kinds of an entry the picker compares: a plain table. (A joined table has no origin
@@ -66,15 +66,7 @@ def versions_state(obj: Any) -> VersionsState | None:
     return state
 
 
-def compare_versions(table: Table, other: str) -> Comparison:
-    """``table`` (read from an artifact) compared with the same entry of version ``other``
-    of its artifact (``"v0"``, an alias such as ``"best"``, or ``"latest"``): older version
-    first, on the tables' primary key if they have one (else the key ``dv.compare`` picks),
-    labelled by version (``v0``, ``v5``).
-
-    Raises ``NotFoundError`` naming the version and the entry when there is no such version,
-    it is this one, or it has no such table; nothing is changed then.
-    """
+def _resolve(table: Table, other: str) -> tuple[Store, VersionRow, TableOrigin]:
     origin = table.origin
     if origin is None:
         raise NotFoundError(NOT_AN_ARTIFACT_TABLE)
@@ -88,6 +80,25 @@ def compare_versions(table: Table, other: str) -> Comparison:
         raise NotFoundError(
             f"cannot compare {origin.artifact}:v{origin.version}/{origin.entry} with {tag!r}: {exc}"
         ) from None
+    return store, row, origin
+
+
+def version_label(table: Table, other: str) -> str:
+    """The label (``"v2"``) of version ``other`` (``"v2"``, an alias, ``"latest"``) of the
+    artifact ``table`` was read from; ``NotFoundError`` when it has none such."""
+    return f"v{_resolve(table, other)[1].version}"
+
+
+def compare_versions(table: Table, other: str) -> Comparison:
+    """``table`` (read from an artifact) compared with the same entry of version ``other``
+    of its artifact (``"v0"``, an alias such as ``"best"``, or ``"latest"``): older version
+    first, on the tables' primary key if they have one (else the key ``dv.compare`` picks),
+    labelled by version (``v0``, ``v5``).
+
+    Raises ``NotFoundError`` naming the version and the entry when there is no such version,
+    it is this one, or it has no such table; nothing is changed then.
+    """
+    store, row, origin = _resolve(table, other)
     where = f"{origin.artifact}:v{row.version}"
     if row.version == origin.version:
         raise NotFoundError(

@@ -24,7 +24,12 @@ from dsviz_widget.widget._protocol import (
     CompareInfo,
     QuerySpec,
 )
-from dsviz_widget.widget._versions import NOT_AN_ARTIFACT_TABLE, compare_versions, versions_state
+from dsviz_widget.widget._versions import (
+    NOT_AN_ARTIFACT_TABLE,
+    compare_versions,
+    version_label,
+    versions_state,
+)
 from dsviz_widget.widget._views import NOT_LOGGED, ViewStore
 from dsviz_widget.widget._worker import RequestWorker
 
@@ -346,6 +351,11 @@ class DatasetWidget(anywidget.AnyWidget):
             return  # set by __init__'s keywords (shown at its end), or by _swap itself
         new, old = change["new"], change["old"]
         try:
+            # "latest" while the latest is shown: nothing to do (a swap would reset the view).
+            table = self._table
+            if new and old and table is not None and version_label(table, new) == old:
+                self._swap_traits(compared_with=old)
+                return
             shown, version = (self._single, None) if new is None else self._versions_shown(new)
         except DsvizError as exc:
             # Kept as it was, in Python and in the browser (which set it): the error says why.
