@@ -61,6 +61,8 @@ export class Toolbar {
     const info = this.query.info;
     if (!info) return;
     this.changedBox.style.display = info.compare ? "" : "none";
+    // The table may have been swapped (version picker), and the kernel reset the toggle.
+    (this.changedBox.firstChild as HTMLInputElement).checked = this.model.get("changed_only");
     this.filterBar.columns = info.columns.map((c) => c.name);
   }
 
