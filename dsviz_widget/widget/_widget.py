@@ -376,7 +376,7 @@ class DatasetWidget(anywidget.AnyWidget):
 
         source = cmp.engine_source()
         info, classes = comparison_info(cmp, source)
-        name = f"{origin.entry} · {' vs '.join(cmp.labels)}"
+        name = f"{origin.artifact}/{origin.entry} · {' vs '.join(cmp.labels)}"
         other = next(x for x in cmp.labels if x != f"v{origin.version}")
         return _Shown(source, cmp.read_blob, name, info, classes), other
 

@@ -203,7 +203,7 @@ def test_the_browser_gets_the_new_table_after_a_swap(
         "on": "id",
         "compared": ["truth", "pred", "confidence"],
     }
-    assert info["total_rows"] == N and info["name"] == "predictions · v0 vs v1"
+    assert info["total_rows"] == N and info["name"] == "preds/predictions · v0 vs v1"
     call(
         w,
         {
