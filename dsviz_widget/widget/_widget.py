@@ -442,6 +442,12 @@ class DatasetWidget(anywidget.AnyWidget):
         """
         if self._views is None:
             raise ValidationError(NOT_LOGGED)
+        if self.compared_with is not None:
+            # The state names the comparison's columns (pred@v0), which the table does not have.
+            raise ValidationError(
+                f"views are saved for the table alone, and it is compared with "
+                f"{self.compared_with} now: go back first (w.compare_with(None))"
+            )
         self._views.save(name, self.view_state)
 
     @property

@@ -135,7 +135,7 @@ def test_pick_a_version_compare_in_place_and_go_back(lab: Lab, session: Session)
 def test_a_version_that_cannot_be_compared_is_a_message_and_nothing_changes(
     lab: Lab, session: Session
 ) -> None:
-    f0, f1 = _frames()
+    _, f1 = _frames()
     root = run_notebook(lab, session, "picker-error.ipynb", [DATA + LOG])
     wait_status(root, rf"\b{len(f1)} of {len(f1)} rows")
     # As the browser would set it (a version logged elsewhere and gone, say): the kernel
@@ -144,7 +144,9 @@ def test_a_version_that_cannot_be_compared_is_a_message_and_nothing_changes(
     assert out.strip() == "None 0"
     error = root.locator(".dv-versions-error")
     error.wait_for()
-    assert re.search(r"cannot compare preds:v1/predictions with 'v9'.*no version v9", error.inner_text())
+    assert re.search(
+        r"cannot compare preds:v1/predictions with 'v9'.*no version v9", error.inner_text()
+    )
     wait_status(root, rf"\b{len(f1)} of {len(f1)} rows")
     assert "pred" in header_cols(root)
     session.shot("picker-error")

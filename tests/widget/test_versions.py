@@ -253,6 +253,18 @@ def test_requests_queued_before_a_swap_are_not_answered_with_either_table(
     w.close()
 
 
+def test_a_view_is_saved_for_the_table_alone(store_dir: Path) -> None:
+    _log(_frames()[:2])
+    w = show_widget(_table(1), filter="pred > 3").compare_with("v0")
+    w.filter = "pred@v0 > 3"
+    with pytest.raises(ValidationError, match="compared with v0 now: go back first"):
+        w.save_view("mine")
+    w.compare_with(None)
+    w.save_view("mine")
+    assert show_widget(_table(1), view="mine").filter == "pred > 3"
+    w.close()
+
+
 def test_compared_with_as_a_keyword_opens_the_comparison(store_dir: Path) -> None:
     _log(_frames()[:2])
     w = show_widget(_table(1), compared_with="v0")
