@@ -64,6 +64,7 @@ _QUERY_DEFAULTS: dict[str, Any] = {
     "selection": [],
     "changed_only": False,
     "change_columns": [],
+    "pinned": [],
 }
 
 
@@ -364,7 +365,9 @@ class DatasetWidget(anywidget.AnyWidget):
             return
         if old is None:
             self._single_state = self.view_query  # what "back" restores
-        self._swap(shown, version, self._single_state if new is None else {})
+        # A comparison opens with its key pinned, so it stays in view beside the versions.
+        pins = {"pinned": shown.compare["on"].split(", ") if shown.compare else []}
+        self._swap(shown, version, self._single_state if new is None else pins)
 
     def _versions_shown(self, version: str) -> tuple[_Shown, str]:
         """The comparison of the shown table with ``version``, and that version's label."""
@@ -409,13 +412,15 @@ class DatasetWidget(anywidget.AnyWidget):
 
     @property
     def view_query(self) -> dict[str, Any]:
-        """The query part of the view state (what a swap of tables starts afresh)."""
+        """The part of the view state naming the table's columns and rows (what a swap of
+        tables starts afresh, and "back" restores)."""
         return {
             "filter": self.filter,
             "sort": list(self.sort),
             "group_by": list(self.group_by),
             "columns": list(self.columns),
             "selection": list(self.selection),
+            "pinned": list(self.pinned),
         }
 
     def close(self) -> None:

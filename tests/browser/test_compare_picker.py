@@ -92,6 +92,8 @@ def test_pick_a_version_compare_in_place_and_go_back(lab: Lab, session: Session)
     cols = header_cols(root)
     assert {"id", "pred@v0", "pred@v1", "truth@v0", "truth@v1"} <= set(cols)
     assert "pred" not in cols and cols.index("pred@v0") < cols.index("pred@v1")
+    # The key is pinned: it stays at the left edge when the grid scrolls sideways.
+    assert "dv-pinned" in (root.locator(".dv-hcell[data-col='id']").get_attribute("class") or "")
     assert root.locator(".dv-status").inner_text().startswith("preds/predictions · v0 vs v1")
     # The rows are the join's: each shown id has both versions' values as pandas has them.
     by_id = joined.set_index("id")

@@ -96,7 +96,9 @@ def test_compare_with_builds_the_comparison_dv_compare_would(store_dir: Path) ->
     frames = _frames()
     _log(frames)
     # Shown: v2 (shuffled rows); compared with v0: v0 comes first, rows match on the key.
-    w = show_widget(_table(2), filter="pred > 3", sort=["-confidence"], selection=[4, 2])
+    w = show_widget(
+        _table(2), filter="pred > 3", sort=["-confidence"], selection=[4, 2], pinned=["pred"]
+    )
     assert w.compare_with("v0") is w
     assert w.compared_with == "v0" and w.compare_error == "" and w.source_generation == 1
     names = w.source.schema.names
@@ -104,6 +106,7 @@ def test_compare_with_builds_the_comparison_dv_compare_would(store_dir: Path) ->
     assert names.index("pred@v0") < names.index("pred@v2")
     # The table's own filter, sort and selection name its columns: the comparison starts afresh.
     assert (w.filter, w.sort, w.selection, w.changed_only) == ("", [], [], False)
+    assert w.pinned == ["id"]  # the key stays in view beside the versions
     assert w.num_rows == N
     page = w.page(0, N).set_index("id").sort_index()
     a, b = frames[0].set_index("id"), frames[2].set_index("id").sort_index()
@@ -126,7 +129,7 @@ def test_compare_with_builds_the_comparison_dv_compare_would(store_dir: Path) ->
         [4, 2],
         False,
     )
-    assert w.source.schema.names == list(frames[2].columns)
+    assert w.source.schema.names == list(frames[2].columns) and w.pinned == ["pred"]
     assert w.num_rows == int((frames[2]["pred"] > 3).sum())
     w.close()
 
