@@ -93,7 +93,19 @@ def test_pick_a_version_compare_in_place_and_go_back(lab: Lab, session: Session)
     assert {"id", "pred@v0", "pred@v1", "truth@v0", "truth@v1"} <= set(cols)
     assert "pred" not in cols and cols.index("pred@v0") < cols.index("pred@v1")
     # The key is pinned: it stays at the left edge when the grid scrolls sideways.
-    assert "dv-pinned" in (root.locator(".dv-hcell[data-col='id']").get_attribute("class") or "")
+    key, other = (
+        root.locator(".dv-hcell[data-col='id']"),
+        root.locator(".dv-hcell[data-col='truth@v0']"),
+    )
+    x_key, x_other = key.bounding_box()["x"], other.bounding_box()["x"]  # type: ignore[index]
+    scroller = root.locator(".dv-scroller")
+    scroller.evaluate("el => { el.scrollLeft = 300; }")
+    session.page.wait_for_function("el => el.scrollLeft >= 299", arg=scroller.element_handle())
+    session.page.wait_for_timeout(200)
+    assert key.bounding_box()["x"] == x_key  # type: ignore[index]
+    moved = other.bounding_box()  # None once scrolled out of the drawn columns
+    assert moved is None or moved["x"] < x_other - 250
+    scroller.evaluate("el => { el.scrollLeft = 0; }")
     assert root.locator(".dv-status").inner_text().startswith("preds/predictions · v0 vs v1")
     # The rows are the join's: each shown id has both versions' values as pandas has them.
     by_id = joined.set_index("id")
