@@ -7,14 +7,51 @@ what a missing version or entry says) are tested without a notebook.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dsviz_widget._compare import Comparison, compare
-from dsviz_widget._errors import DsvizError, NotFoundError
+from dsviz_widget._errors import DsvizError, NotFoundError, ValidationError
 from dsviz_widget.artifacts import Artifact, Store, VersionRow, open_store
+from dsviz_widget.engine import Source
 from dsviz_widget.table import Table, TableOrigin
-from dsviz_widget.widget._protocol import VersionChoice, VersionsState
+from dsviz_widget.widget._handler import MessageHandler
+from dsviz_widget.widget._protocol import CompareInfo, VersionChoice, VersionsState
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a widget can show: its table, or a comparison of the table's versions (the
+    widget's ``compared_with``); each swap makes a fresh handler of it."""
+
+    source: Source
+    read_blob: Callable[[str], bytes]
+    name: str | None
+    compare: CompareInfo | None
+    classes: dict[str, list[dict[str, Any]]] | None
+
+    def handler(self) -> MessageHandler:
+        return MessageHandler(
+            self.source, self.read_blob, name=self.name, compare=self.compare, classes=self.classes
+        )
+
+
+#: The view state a swap of what the widget shows starts from (a table's column names mean
+#: nothing in a comparison of it, and its row ids name other rows), unless it is given.
+SWAP_DEFAULTS: dict[str, Any] = {
+    "group": None,
+    "group_row": None,
+    "filter": "",
+    "sort": [],
+    "group_by": [],
+    "columns": [],
+    "selection": [],
+    "changed_only": False,
+    "change_columns": [],
+    "pinned": [],
+}
 
 # Manifest kinds of an entry the picker compares: a plain table. (A joined table has no origin
 # of its own, so it never reaches here; the kind still comes from the manifest, not the name.)
@@ -114,6 +151,22 @@ def compare_versions(table: Table, other: str) -> Comparison:
         raise NotFoundError(f"{where}/{origin.entry} is a {type(theirs).__name__}, not a table")
     pair = [theirs, table] if row.version < origin.version else [table, theirs]
     return compare(*pair)
+
+
+def comparison_shown(table: Table | None, version: str) -> tuple[Shown, str]:
+    """What a widget of ``table`` shows compared with ``version`` (:func:`compare_versions`),
+    and the label of that version (``"v0"``, also when asked for by alias)."""
+    origin = table.origin if table is not None else None
+    if table is None or origin is None:
+        raise ValidationError(NOT_AN_ARTIFACT_TABLE)
+    cmp = compare_versions(table, version)
+    from dsviz_widget.widget._show import comparison_info  # _show imports the widget, and this
+
+    source = cmp.engine_source()
+    info, classes = comparison_info(cmp, source)
+    name = f"{origin.artifact}/{origin.entry} · {' vs '.join(cmp.labels)}"
+    other = next(x for x in cmp.labels if x != f"v{origin.version}")
+    return Shown(source, cmp.read_blob, name, info, classes), other
 
 
 NOT_AN_ARTIFACT_TABLE = (

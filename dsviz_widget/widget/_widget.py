@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import anywidget
@@ -14,7 +13,6 @@ import traitlets as t
 from dsviz_widget._errors import DsvizError, ValidationError
 from dsviz_widget.engine import Query, QueryError, Source
 from dsviz_widget.table import Table
-from dsviz_widget.widget._handler import MessageHandler
 from dsviz_widget.widget._protocol import (
     DENSITIES,
     MAX_COLUMN_WIDTH,
@@ -25,8 +23,9 @@ from dsviz_widget.widget._protocol import (
     QuerySpec,
 )
 from dsviz_widget.widget._versions import (
-    NOT_AN_ARTIFACT_TABLE,
-    compare_versions,
+    SWAP_DEFAULTS,
+    Shown,
+    comparison_shown,
     version_label,
     versions_state,
 )
@@ -34,38 +33,6 @@ from dsviz_widget.widget._views import NOT_LOGGED, ViewStore
 from dsviz_widget.widget._worker import RequestWorker
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
-
-
-@dataclass(frozen=True)
-class _Shown:
-    """What a widget can show: a table, or a comparison of its versions (see compared_with)."""
-
-    source: Source
-    read_blob: Callable[[str], bytes]
-    name: str | None
-    compare: CompareInfo | None
-    classes: dict[str, list[dict[str, Any]]] | None
-
-    def handler(self) -> MessageHandler:
-        return MessageHandler(
-            self.source, self.read_blob, name=self.name, compare=self.compare, classes=self.classes
-        )
-
-
-#: The view state a swap of what the widget shows resets (names of one table's columns mean
-#: nothing in a comparison of it), with the values it starts from.
-_QUERY_DEFAULTS: dict[str, Any] = {
-    "group": None,
-    "group_row": None,
-    "filter": "",
-    "sort": [],
-    "group_by": [],
-    "columns": [],
-    "selection": [],
-    "changed_only": False,
-    "change_columns": [],
-    "pinned": [],
-}
 
 
 class DatasetWidget(anywidget.AnyWidget):
@@ -221,7 +188,7 @@ class DatasetWidget(anywidget.AnyWidget):
             )
         super().__init__(**view_state)
         # What "back" returns to from a comparison of versions (see compared_with).
-        self._single = _Shown(source, read_blob, name, compare, classes)
+        self._single = Shown(source, read_blob, name, compare, classes)
         self._table = versions_of
         self._single_state: dict[str, Any] = {}
         self.set_trait("versions", versions_state(versions_of))
@@ -357,7 +324,9 @@ class DatasetWidget(anywidget.AnyWidget):
             if new and old and table is not None and version_label(table, new) == old:
                 self._swap_traits(compared_with=old)
                 return
-            shown, version = (self._single, None) if new is None else self._versions_shown(new)
+            shown, version = (
+                (self._single, None) if new is None else comparison_shown(self._table, new)
+            )
         except DsvizError as exc:
             # Kept as it was, in Python and in the browser (which set it): the error says why.
             self._swap_traits(compared_with=old)
@@ -369,21 +338,7 @@ class DatasetWidget(anywidget.AnyWidget):
         pins = {"pinned": shown.compare["on"].split(", ") if shown.compare else []}
         self._swap(shown, version, self._single_state if new is None else pins)
 
-    def _versions_shown(self, version: str) -> tuple[_Shown, str]:
-        """The comparison of the shown table with ``version``, and that version's label."""
-        origin = self._table.origin if self._table is not None else None
-        if self._table is None or origin is None:
-            raise ValidationError(NOT_AN_ARTIFACT_TABLE)
-        cmp = compare_versions(self._table, version)
-        from dsviz_widget.widget._show import comparison_info  # _show imports this module
-
-        source = cmp.engine_source()
-        info, classes = comparison_info(cmp, source)
-        name = f"{origin.artifact}/{origin.entry} · {' vs '.join(cmp.labels)}"
-        other = next(x for x in cmp.labels if x != f"v{origin.version}")
-        return _Shown(source, cmp.read_blob, name, info, classes), other
-
-    def _swap(self, shown: _Shown, version: str | None, state: dict[str, Any]) -> None:
+    def _swap(self, shown: Shown, version: str | None, state: dict[str, Any]) -> None:
         """Show ``shown`` from now on: the request worker answers with its handler, the view
         state starts from ``state``, and the browser, told by ``source_generation``, drops
         what it asked of the old table and loads the new one."""
@@ -395,7 +350,7 @@ class DatasetWidget(anywidget.AnyWidget):
             # make a view of the new table from a mix of old and new state.
             self._swap_traits(
                 compared_with=version,
-                **{k: state.get(k, default) for k, default in _QUERY_DEFAULTS.items()},
+                **{k: state.get(k, default) for k, default in SWAP_DEFAULTS.items()},
             )
             self._filter_changed({})
             self.set_trait("compare_error", "")
