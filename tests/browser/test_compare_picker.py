@@ -67,6 +67,31 @@ def cell_text(root: Locator, index: int, col: str) -> str:
     return row.locator(f".dv-cell[data-col='{col}']").inner_text()
 
 
+def header_left(root: Locator, col: str) -> float | None:
+    """Where a header cell starts on the page, read in one step (the header is redrawn when
+    its summaries arrive, so a cell found in one call may be gone in the next)."""
+    left = root.evaluate(
+        "(r, col) => { const c = [...r.querySelectorAll('.dv-hcell[data-col]')]"
+        ".find((e) => e.dataset.col === col); return c ? c.getBoundingClientRect().left : null; }",
+        col,
+    )
+    return None if left is None else float(left)
+
+
+def settled(root: Locator) -> None:
+    """Wait until the widget's DOM has been still for 300 ms (rows and header summaries
+    drawn), at most 10 s."""
+    root.evaluate(
+        """(r) => new Promise((done) => {
+          let timer = setTimeout(finish, 300);
+          const o = new MutationObserver(() => { clearTimeout(timer); timer = setTimeout(finish, 300); });
+          const limit = setTimeout(finish, 10000);
+          function finish() { o.disconnect(); clearTimeout(limit); done(null); }
+          o.observe(r, { subtree: true, childList: true });
+        })"""
+    )
+
+
 def test_pick_a_version_compare_in_place_and_go_back(lab: Lab, session: Session) -> None:
     f0, f1 = _frames()
     joined = f0.merge(f1, on="id", how="outer", suffixes=("@v0", "@v1"), indicator=True)
@@ -92,19 +117,18 @@ def test_pick_a_version_compare_in_place_and_go_back(lab: Lab, session: Session)
     cols = header_cols(root)
     assert {"id", "pred@v0", "pred@v1", "truth@v0", "truth@v1"} <= set(cols)
     assert "pred" not in cols and cols.index("pred@v0") < cols.index("pred@v1")
-    # The key is pinned: it stays at the left edge when the grid scrolls sideways.
-    key, other = (
-        root.locator(".dv-hcell[data-col='id']"),
-        root.locator(".dv-hcell[data-col='truth@v0']"),
-    )
-    x_key, x_other = key.bounding_box()["x"], other.bounding_box()["x"]  # type: ignore[index]
+    # The key is pinned: it stays at the left edge when the grid scrolls sideways. (Measured
+    # once the header summaries have arrived: each redraws the header.)
+    settled(root)
+    x_key, x_other = header_left(root, "id"), header_left(root, "truth@v0")
+    assert x_key is not None and x_other is not None
     scroller = root.locator(".dv-scroller")
     scroller.evaluate("el => { el.scrollLeft = 300; }")
     session.page.wait_for_function("el => el.scrollLeft >= 299", arg=scroller.element_handle())
-    session.page.wait_for_timeout(200)
-    assert key.bounding_box()["x"] == x_key  # type: ignore[index]
-    moved = other.bounding_box()  # None once scrolled out of the drawn columns
-    assert moved is None or moved["x"] < x_other - 250
+    settled(root)
+    assert header_left(root, "id") == x_key
+    moved = header_left(root, "truth@v0")  # None once scrolled out of the drawn columns
+    assert moved is None or moved < x_other - 250, (x_other, moved)
     scroller.evaluate("el => { el.scrollLeft = 0; }")
     assert root.locator(".dv-status").inner_text().startswith("preds/predictions · v0 vs v1")
     # The rows are the join's: each shown id has both versions' values as pandas has them.
