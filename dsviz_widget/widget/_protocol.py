@@ -194,6 +194,25 @@ class CompareInfo(TypedDict):
     compared: list[str]  # columns every version has (each has "<c>@changed"), in order
 
 
+class VersionChoice(TypedDict):
+    """One other version of the shown artifact table the version picker offers."""
+
+    version: str  # "v0": what DatasetWidget.compared_with is set to
+    label: str  # as listed: "v3 (latest, best)"
+
+
+class VersionsState(TypedDict):
+    """Not a message: the value of the widget's synced ``versions`` trait (``None`` for a
+    table not read from a logged artifact): the artifact table shown and what it can be
+    compared with."""
+
+    artifact: str
+    entry: str
+    version: str  # the version shown alone, "v1"
+    label: str  # the same with its aliases, "v1 (latest)"
+    choices: list[VersionChoice]  # other versions holding the entry as a table, newest first
+
+
 class OverlayInfo(TypedDict):
     """What one image column's cells draw over their pictures (``engine.Engine.overlays``):
     the widget shows the class legend, the score slider and the mask-opacity slider only

@@ -12,6 +12,7 @@ from typing import Any
 from dsviz_widget._errors import ValidationError
 from dsviz_widget.engine import Queryable, Source, compare_sources, compared_columns
 from dsviz_widget.media import BlobReader
+from dsviz_widget.table import Table
 from dsviz_widget.widget._protocol import CompareInfo
 from dsviz_widget.widget._views import NOT_LOGGED, VIEW_FIELDS, view_store_for
 from dsviz_widget.widget._widget import DatasetWidget
@@ -76,13 +77,20 @@ def show_widget(
             setattr(obj, key, value)
         return obj
     source, reader = _parts(obj, read_blob)
-    compare_info, classes = _comparison(obj, source)
+    compare_info, classes = comparison_info(obj, source)
     return DatasetWidget(
-        source, reader, name=name, compare=compare_info, classes=classes, views=views, **view_state
+        source,
+        reader,
+        name=name,
+        compare=compare_info,
+        classes=classes,
+        views=views,
+        versions_of=obj if isinstance(obj, Table) and obj.origin is not None else None,
+        **view_state,
     )
 
 
-def _comparison(obj: Any, source: Source) -> tuple[CompareInfo | None, dict[str, Any] | None]:
+def comparison_info(obj: Any, source: Source) -> tuple[CompareInfo | None, dict[str, Any] | None]:
     """Compare mode for objects like ``dv.compare(...)``: they have ``labels``, ``on`` and
     ``tables``, and their source has the ``changed`` column ``compare_sources`` adds."""
     labels = getattr(obj, "labels", None)

@@ -10,10 +10,10 @@ import anywidget
 import pandas as pd
 import traitlets as t
 
-from dsviz_widget._errors import ValidationError
+from dsviz_widget._errors import DsvizError, ValidationError
 from dsviz_widget.engine import Query, QueryError, Source
+from dsviz_widget.table import Table
 from dsviz_widget.widget._comparepins import default_pins
-from dsviz_widget.widget._handler import MessageHandler
 from dsviz_widget.widget._protocol import (
     DENSITIES,
     IMAGE_COMPARE_MODES,
@@ -23,6 +23,13 @@ from dsviz_widget.widget._protocol import (
     MIN_PAGE_SIZE,
     CompareInfo,
     QuerySpec,
+)
+from dsviz_widget.widget._versions import (
+    SWAP_DEFAULTS,
+    Shown,
+    comparison_shown,
+    version_label,
+    versions_state,
 )
 from dsviz_widget.widget._views import NOT_LOGGED, ViewStore
 from dsviz_widget.widget._worker import RequestWorker
@@ -150,6 +157,28 @@ class DatasetWidget(anywidget.AnyWidget):
     version, side by side; ``"auto"`` (the default): overlaid where the versions are the same
     pictures on every row (same image files), else side by side."""
 
+    versions = t.Dict(allow_none=True, default_value=None, read_only=True).tag(sync=True)
+    """For a table read from a logged artifact, what the version picker offers
+    (``_protocol.VersionsState``: the artifact, entry and version shown, and the other
+    versions holding that entry, newest first, with their aliases); ``None`` otherwise.
+    Set by the kernel only."""
+
+    compared_with = t.Unicode(None, allow_none=True).tag(sync=True)
+    """The version of the shown artifact table the widget compares it with (``"v0"``), or
+    ``None``: the table alone. Set by the version picker ("Compare with ▾", and "back to
+    vN") or with :meth:`compare_with`; a version that cannot be compared leaves it as it was
+    and :attr:`compare_error` says why."""
+
+    compare_error = t.Unicode("", read_only=True).tag(sync=True)
+    """Why the last :attr:`compared_with` could not be shown (no such version, the entry is
+    missing from it), naming the version and the entry; ``""`` after a good one."""
+
+    source_generation = t.Int(0, read_only=True).tag(sync=True)
+    """Counts the times the widget swapped what it shows (:attr:`compared_with`): the
+    browser then drops the requests it asked of the old table and reloads. Kernel only."""
+
+    _swapping = False  # while _swap sets traits: their observers wait for it to finish
+
     def __init__(
         self,
         source: Source,
@@ -159,6 +188,7 @@ class DatasetWidget(anywidget.AnyWidget):
         compare: CompareInfo | None = None,
         classes: dict[str, list[dict[str, Any]]] | None = None,
         views: ViewStore | None = None,
+        versions_of: Table | None = None,
         **view_state: Any,
     ) -> None:
         if not (STATIC / "widget.js").exists():
@@ -169,9 +199,12 @@ class DatasetWidget(anywidget.AnyWidget):
         if compare is not None and "pinned" not in view_state:
             view_state["pinned"] = default_pins(source.schema.names, compare["labels"])
         super().__init__(**view_state)
-        self._handler = MessageHandler(
-            source, read_blob, name=name, compare=compare, classes=classes
-        )
+        # What "back" returns to from a comparison of versions (see compared_with).
+        self._single = Shown(source, read_blob, name, compare, classes)
+        self._table = versions_of
+        self._single_state: dict[str, Any] = {}
+        self.set_trait("versions", versions_state(versions_of))
+        self._handler = self._single.handler()
         self._model = self._handler.model
         self._worker = RequestWorker(self._handler, self._reply)
         self._views = views
@@ -183,10 +216,12 @@ class DatasetWidget(anywidget.AnyWidget):
             self.change_columns = list(self.change_columns)
         if self.group:
             self._group_changed({"new": self.group, "old": None})
+        if self.compared_with is not None:  # set by __init__'s keywords
+            self._compared_with_changed({"new": self.compared_with, "old": None})
 
     @t.observe("filter", "changed_only", "change_columns")
     def _filter_changed(self, change: dict[str, Any]) -> None:
-        if not hasattr(self, "_model"):
+        if not hasattr(self, "_model") or self._swapping:
             return  # set by __init__'s keywords: checked once the model exists
         error = self._model.apply_filter(self.filter, self.changed_only, self.change_columns)
         self.set_trait("filter_error", dict(error) if error is not None else None)
@@ -250,6 +285,117 @@ class DatasetWidget(anywidget.AnyWidget):
     def _reply(self, content: dict[str, Any], buffers: list[bytes]) -> None:
         self.send(content, buffers)
 
+    # ---- comparing versions (the version picker) ---------------------------------------
+
+    def compare_with(self, version: str | None) -> DatasetWidget:
+        """Show this artifact table compared with another version of it, in place; ``None``
+        goes back to the table alone. The same as picking ``version`` in the widget's
+        "Compare with ▾" menu.
+
+        The older version comes first, rows are matched on the tables' primary key (else as
+        ``dv.compare`` matches them) and columns are labelled by version (``pred@v0``,
+        ``pred@v1``), as ``dv.compare(older, newer)`` would make them; the filter, sort,
+        grouping and selection start afresh, and the table's own come back with ``None``.
+
+        Parameters
+        ----------
+        version:
+            ``"v0"``, an alias (``"best"``) or ``"latest"``, of the artifact the table was
+            read from.
+
+        Returns
+        -------
+        DatasetWidget
+            This widget, to chain or to show.
+
+        Raises
+        ------
+        ValidationError
+            The version does not exist, is the one shown, or has no such table: the message
+            names the version and the entry, and the widget is left as it was.
+
+        Examples
+        --------
+        >>> t = dv.use_artifact("preds:v1").get("predictions")  # doctest: +SKIP
+        >>> w = dv.show(t).compare_with("v0")                    # doctest: +SKIP
+        >>> w.changed_only = True                                # doctest: +SKIP
+        >>> w.compare_with(None)                                 # doctest: +SKIP
+        """
+        self.set_trait("compare_error", "")
+        self.compared_with = version
+        if self.compare_error:
+            raise ValidationError(self.compare_error)
+        return self
+
+    @t.observe("compared_with")
+    def _compared_with_changed(self, change: dict[str, Any]) -> None:
+        if not hasattr(self, "_handler") or self._swapping:
+            return  # set by __init__'s keywords (shown at its end), or by _swap itself
+        new, old = change["new"], change["old"]
+        try:
+            # "latest" while the latest is shown: nothing to do (a swap would reset the view).
+            table = self._table
+            if new and old and table is not None and version_label(table, new) == old:
+                self._swap_traits(compared_with=old)
+                return
+            shown, version = (
+                (self._single, None) if new is None else comparison_shown(self._table, new)
+            )
+        except DsvizError as exc:
+            # Kept as it was, in Python and in the browser (which set it): the error says why.
+            self._swap_traits(compared_with=old)
+            self.set_trait("compare_error", str(exc))
+            return
+        if old is None:
+            self._single_state = self.view_query  # what "back" restores
+        # A comparison opens with its key and the changed marker pinned, as dv.compare does.
+        pins = {
+            "pinned": default_pins(shown.source.schema.names, shown.compare["labels"])
+            if shown.compare
+            else []
+        }
+        self._swap(shown, version, self._single_state if new is None else pins)
+
+    def _swap(self, shown: Shown, version: str | None, state: dict[str, Any]) -> None:
+        """Show ``shown`` from now on: the request worker answers with its handler, the view
+        state starts from ``state``, and the browser, told by ``source_generation``, drops
+        what it asked of the old table and loads the new one."""
+        handler = shown.handler()
+        self._worker.swap(handler)
+        self._handler, self._model = handler, handler.model
+        with self.hold_sync():
+            # Every key at once, then the filter is applied once: one at a time, each would
+            # make a view of the new table from a mix of old and new state.
+            self._swap_traits(
+                compared_with=version,
+                **{k: state.get(k, default) for k, default in SWAP_DEFAULTS.items()},
+            )
+            self._filter_changed({})
+            self.set_trait("compare_error", "")
+            self.set_trait("versions", versions_state(self._table))
+            self.set_trait("source_generation", self.source_generation + 1)
+
+    def _swap_traits(self, **values: Any) -> None:
+        self._swapping = True
+        try:
+            for key, value in values.items():
+                setattr(self, key, value)
+        finally:
+            self._swapping = False
+
+    @property
+    def view_query(self) -> dict[str, Any]:
+        """The part of the view state naming the table's columns and rows (what a swap of
+        tables starts afresh, and "back" restores)."""
+        return {
+            "filter": self.filter,
+            "sort": list(self.sort),
+            "group_by": list(self.group_by),
+            "columns": list(self.columns),
+            "selection": list(self.selection),
+            "pinned": list(self.pinned),
+        }
+
     def close(self) -> None:
         """Close the widget: its request thread stops, then its engine is closed (views,
         temporary files and the engine's background thread go with it)."""
@@ -274,6 +420,12 @@ class DatasetWidget(anywidget.AnyWidget):
         """
         if self._views is None:
             raise ValidationError(NOT_LOGGED)
+        if self.compared_with is not None:
+            # The state names the comparison's columns (pred@v0), which the table does not have.
+            raise ValidationError(
+                f"views are saved for the table alone, and it is compared with "
+                f"{self.compared_with} now: go back first (w.compare_with(None))"
+            )
         self._views.save(name, self.view_state)
 
     @property

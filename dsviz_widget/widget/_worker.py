@@ -45,6 +45,8 @@ class RequestWorker:
         self._busy = False
         self._closed = False
         self._thread: threading.Thread | None = None
+        # Handlers swapped out while a request was running on them: closed once it is done.
+        self._retired: list[MessageHandler] = []
 
     def submit(self, msg: Any) -> None:
         if not isinstance(msg, dict):
@@ -103,6 +105,38 @@ class RequestWorker:
     def _run(self) -> None:
         while (msg := self._next()) is not None:
             self._answer(*self._handler.handle(msg))  # handle never raises
+            self._close_retired()
+        self._close_retired()
+
+    def swap(self, handler: MessageHandler) -> None:
+        """Answer from now on with ``handler`` (the widget shows another source): requests
+        still queued were asked of the old one, so they get an error reply (the browser has
+        dropped them already, see ``js/src/client.ts`` ``cancelAll``), and the old handler is
+        closed once no request runs on it."""
+        with self._cond:
+            old, self._handler = self._handler, handler
+            dropped, self._pending = self._pending, []
+            close_now = not self._busy
+            if not close_now:
+                self._retired.append(old)
+        for msg in dropped:
+            msg_id, kind = msg.get("id"), msg.get("kind")
+            self._answer(
+                error_reply(
+                    msg_id if isinstance(msg_id, str) else "",
+                    kind if isinstance(kind, str) else "",
+                    "the widget now shows another table",
+                ),
+                [],
+            )
+        if close_now:
+            old.close()
+
+    def _close_retired(self) -> None:
+        with self._cond:
+            retired, self._retired = self._retired, []
+        for handler in retired:
+            handler.close()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until every queued request is answered (for tests and scripts)."""

@@ -14,6 +14,7 @@ import { claimKeys } from "./shortcuts";
 import type { Model, ViewState } from "./model";
 import { ThumbStore } from "./thumbs";
 import { Toolbar } from "./toolbar";
+import { VersionPicker } from "./versionpicker";
 
 const OVERLAY_KEYS: (keyof ViewState)[] = ["score_threshold", "mask_opacity", "hidden_classes"];
 
@@ -48,6 +49,7 @@ export class App {
   private readonly grid: Grid;
   private readonly detail: Detail;
   private imageControl: ImageCompareControl | null = null;
+  private readonly versions: VersionPicker;
   private readonly cleanups: (() => void)[] = [];
 
   constructor(
@@ -80,8 +82,11 @@ export class App {
       detail: this.detail,
       focus: () => this.root.focus({ preventScroll: true }),
     });
+    this.versions = new VersionPicker(model, (text) => this.query.notice(text));
+    this.toolbar.el.appendChild(this.versions.el);
     this.root = h("div", { class: "dv-root", attrs: { tabindex: "-1" } }, [
       this.toolbar.el,
+      this.versions.error,
       this.toolbar.chips,
       this.legend.el,
       // The transitions panel (compare mode) stands beside the grid, so both stay in view.
@@ -106,15 +111,23 @@ export class App {
     };
     const onHeight = (): void => this.applyHeight();
     const onDensity = (): void => this.toolbar.syncDensity();
+    // The kernel swapped the table (version picker): answers to what was asked of the old one
+    // must not reach the new grid, so they are dropped before the new table is loaded.
+    const onSource = (): void => {
+      this.client.cancelAll("the widget now shows another table");
+      void this.query.restart();
+    };
     for (const k of OVERLAY_KEYS) model.on(`change:${k}`, onOverlay);
     model.on("change:selection", onSelection);
     model.on("change:height", onHeight);
     model.on("change:density", onDensity);
+    model.on("change:source_generation", onSource);
     this.cleanups.push(() => {
       for (const k of OVERLAY_KEYS) model.off(`change:${k}`, onOverlay);
       model.off("change:selection", onSelection);
       model.off("change:height", onHeight);
       model.off("change:density", onDensity);
+      model.off("change:source_generation", onSource);
     });
     this.cleanups.push(this.client.onGone(() => this.showGone()));
     void this.query.start();
@@ -130,6 +143,7 @@ export class App {
     this.query.destroy();
     this.grid.destroy();
     this.toolbar.destroy();
+    this.versions.destroy();
     for (const c of this.cleanups) c();
     releaseAudio(this.root);
     this.client.close();

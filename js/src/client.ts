@@ -174,6 +174,12 @@ export class RequestClient {
     entry?.reject(new RequestError("cancelled", why, entry.kind));
   }
 
+  /** Cancel every unanswered request (the kernel now shows another table: answers to them
+   * would describe the old one). Their promises reject now; late answers are ignored. */
+  cancelAll(why = "cancelled"): void {
+    for (const id of [...this.pending.keys()]) this.cancel(id, why);
+  }
+
   close(): void {
     this.closed = true;
     this.unwatch();

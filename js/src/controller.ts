@@ -380,6 +380,34 @@ export class QueryController {
     this.view.update("status");
   }
 
+  /** The kernel now shows another table (a comparison of versions, or back to the table):
+   * forget all that described the old one and load the new one. The caller has cancelled the
+   * requests asked of the old table (RequestClient.cancelAll). */
+  restart(): Promise<void> {
+    this._info = null;
+    this._classes.clear();
+    this._summaries.clear();
+    clearTimeout(this.summaryTimer);
+    this.summaryKey = "";
+    this.setColumns([]);
+    this._grouped = false;
+    this.roles = null;
+    this._groupKey = null;
+    this._sortShown = null;
+    this.goodFilter = "";
+    this.filterOverride = null;
+    this.filterError = null;
+    this._filterShown = null;
+    // The new table's change counts (a comparison) are asked again after its first page.
+    this._changes = null;
+    this._changesError = null;
+    this.changesAsked = false;
+    this.cache.reset();
+    this.setStatus("Loading…");
+    this.view.update("reset");
+    return this.start();
+  }
+
   /** Ask the kernel what the table is, then load the first rows. */
   async start(): Promise<void> {
     try {

@@ -201,6 +201,25 @@ export interface CompareInfo {
   compared: string[];
 }
 
+/** One other version of the shown artifact table the version picker offers. */
+export interface VersionChoice {
+  version: string;
+  label: string;
+}
+
+/**
+ * Not a message: the value of the widget's synced `versions` trait (`None` for a
+ * table not read from a logged artifact): the artifact table shown and what it can be
+ * compared with.
+ */
+export interface VersionsState {
+  artifact: string;
+  entry: string;
+  version: string;
+  label: string;
+  choices: VersionChoice[];
+}
+
 /**
  * What one image column's cells draw over their pictures (`engine.Engine.overlays`):
  * the widget shows the class legend, the score slider and the mask-opacity slider only
@@ -379,6 +398,10 @@ export interface DatasetWidgetState {
   changed_only: boolean;
   change_columns: string[];
   image_compare: "auto" | "overlay" | "side";
+  versions: Record<string, unknown> | null;
+  compared_with: string | null;
+  compare_error: string;
+  source_generation: number;
 }
 
 /** The traits dsviz_widget.widget._lineage.LineageWidget syncs with the browser. */

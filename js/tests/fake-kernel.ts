@@ -170,6 +170,7 @@ export const DEFAULT_STATE: ViewState = {
   filter: "", sort: [], group_by: [], group: null, group_row: null, columns: [], selection: [],
   page_size: 100, height: 400, score_threshold: 0, mask_opacity: 0.5, hidden_classes: {}, changed_only: false, change_columns: [], image_compare: "auto", filter_error: null,
   column_widths: {}, pinned: [], density: "comfortable",
+  versions: null, compared_with: null, compare_error: "", source_generation: 0,
 };
 
 export class FakeModel implements Model {
