@@ -106,7 +106,7 @@ def test_compare_with_builds_the_comparison_dv_compare_would(store_dir: Path) ->
     assert names.index("pred@v0") < names.index("pred@v2")
     # The table's own filter, sort and selection name its columns: the comparison starts afresh.
     assert (w.filter, w.sort, w.selection, w.changed_only) == ("", [], [], False)
-    assert w.pinned == ["id"]  # the key stays in view beside the versions
+    assert w.pinned == ["id", "changed"]  # the key and the marker stay in view
     assert w.num_rows == N
     page = w.page(0, N).set_index("id").sort_index()
     a, b = frames[0].set_index("id"), frames[2].set_index("id").sort_index()
