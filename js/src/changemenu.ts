@@ -10,6 +10,7 @@
 
 import type { QueryController } from "./controller";
 import { clear, h } from "./dom";
+import { DropdownMenu } from "./dropdown";
 import { formatCount } from "./format";
 import type { Model } from "./model";
 import type { ChangesResponse } from "./protocol";
@@ -75,28 +76,13 @@ export function alwaysNote(name: string): string {
   return `${name} differs on every row: left out`;
 }
 
-export class ChangeMenu {
-  readonly el: HTMLElement;
-  private readonly button: HTMLButtonElement;
-  private readonly menu: HTMLElement;
-  private closeListeners: (() => void) | null = null;
-
+export class ChangeMenu extends DropdownMenu {
   constructor(
     private readonly query: QueryController,
     private readonly model: Model,
   ) {
-    this.button = h("button", {
-      class: "dv-button dv-change-button",
-      attrs: { type: "button", "aria-haspopup": "true", "aria-expanded": "false" },
-    });
-    this.menu = h("div", { class: "dv-menu dv-change-menu", attrs: { role: "menu", "aria-label": "columns that define a change" } });
-    this.button.addEventListener("click", () => (this.isOpen ? this.close() : this.open()));
-    this.el = h("div", { class: "dv-menu-wrap" }, [this.button, this.menu]);
+    super("dv-button dv-change-button", "dv-menu dv-change-menu", "columns that define a change");
     this.sync();
-  }
-
-  get isOpen(): boolean {
-    return this.menu.style.display === "block";
   }
 
   private compared(): string[] {
@@ -115,43 +101,7 @@ export class ChangeMenu {
     if (this.isOpen) this.render();
   }
 
-  open(): void {
-    this.render();
-    this.menu.style.display = "block";
-    this.button.setAttribute("aria-expanded", "true");
-    const doc = this.el.ownerDocument;
-    // As the columns menu: capture phase, so Escape closes the menu without also leaving
-    // JupyterLab's edit mode, and a click elsewhere closes it before anything acts on it.
-    const onDown = (e: PointerEvent): void => {
-      if (!e.composedPath().includes(this.el)) this.close();
-    };
-    const onKey = (e: KeyboardEvent): void => {
-      if (e.key !== "Escape") return;
-      e.preventDefault();
-      e.stopPropagation();
-      this.close();
-      this.button.focus({ preventScroll: true });
-    };
-    doc.addEventListener("pointerdown", onDown, true);
-    doc.addEventListener("keydown", onKey, true);
-    this.closeListeners = () => {
-      doc.removeEventListener("pointerdown", onDown, true);
-      doc.removeEventListener("keydown", onKey, true);
-    };
-  }
-
-  close(): void {
-    this.menu.style.display = "none";
-    this.button.setAttribute("aria-expanded", "false");
-    this.closeListeners?.();
-    this.closeListeners = null;
-  }
-
-  destroy(): void {
-    this.close();
-  }
-
-  private render(): void {
+  protected render(): void {
     clear(this.menu);
     const compared = this.compared();
     const chosen = this.model.get("change_columns");
