@@ -4,6 +4,7 @@
 
 import type { Column } from "./columns";
 import { clear, h } from "./dom";
+import { formatCount } from "./format";
 
 export interface BandLayout {
   /** Width of the row-number column, px. */
@@ -11,6 +12,8 @@ export interface BandLayout {
   /** Left offsets of the pinned columns (colsize.pinOffsets). */
   pins: ReadonlyMap<string, number>;
   labels: readonly string[];
+  /** Per compared column, the rows it changed on (the `changes` reply), when known. */
+  counts?: Readonly<Record<string, number>>;
 }
 
 /** Consecutive columns of one compared column (and one pin state) form a run; any other
@@ -56,6 +59,12 @@ export function drawBands(host: HTMLElement, columns: readonly Column[], layout:
       // The name stays in view while its group is scrolled partly under the pinned columns.
       const name = h("span", { class: "dv-hband-name", text: run.group });
       if (left === undefined) name.style.left = `${pinnedRight + 6}px`;
+      const changed = layout.counts?.[run.group];
+      if (changed !== undefined) {
+        // How many rows this column changed on: what picking it as a change definition keeps.
+        name.appendChild(h("span", { class: "dv-hband-count", text: ` · ${formatCount(changed)} changed` }));
+        cell.title += `\n${formatCount(changed)} rows changed`;
+      }
       cell.appendChild(name);
     }
     host.appendChild(cell);

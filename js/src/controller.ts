@@ -317,7 +317,9 @@ export class QueryController {
       .then(({ msg }) => {
         this._changes = msg;
         this.view.update("compare");
-        // The changed markers follow the default change columns the reply names.
+        // The header's group bands show the counts; the changed markers follow the default
+        // change columns the reply names.
+        this.view.update("header");
         this.view.update("repaint");
       })
       .catch((error: Error) => {

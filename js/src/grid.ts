@@ -377,6 +377,7 @@ export class Grid {
   private drawBands(columns: readonly Column[]): void {
     drawBands(this.bands, columns, {
       numWidth: this.numWidth, pins: pinOffsets(columns, this.numWidth), labels: this.query.info?.compare?.labels ?? [],
+      counts: this.query.changes?.counts,
     });
   }
 

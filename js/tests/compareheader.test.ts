@@ -38,6 +38,15 @@ describe("group header band", () => {
     expect(name?.style.left).toBe(`${40 + (cols[0]?.width ?? 0) + (cols[1]?.width ?? 0) + 6}px`);
   });
 
+  it("names how many rows each compared column changed on, once the kernel said", () => {
+    const host = document.createElement("div");
+    const columns = arrange(cols, { widths: {}, pinned: [], density: "comfortable" });
+    drawBands(host, columns, { numWidth: 40, pins: new Map(), labels, counts: { pred: 1234, score: 7 } });
+    const named = [...host.querySelectorAll<HTMLElement>(".dv-hband-group")].map((c) => c.textContent);
+    expect(named).toEqual(["pred · 1,234 changed", "score · 7 changed"]);
+    expect(host.querySelector<HTMLElement>("[data-group='pred']")?.title).toBe("pred: v0 | v11\n1,234 rows changed");
+  });
+
   it("hidden for a plain table", () => {
     const host = document.createElement("div");
     drawBands(host, rowColumns(info([["a", "int"]]), [], null), { numWidth: 40, pins: new Map(), labels: [] });

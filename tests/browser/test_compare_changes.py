@@ -115,6 +115,12 @@ def test_change_definition_and_transitions(lab: Lab, session: Session) -> None:
     assert not menu.locator(".dv-change-item[data-col='confidence'] input").is_checked()
     note = menu.locator(".dv-change-note[data-col='confidence']")
     assert note.inner_text() == "confidence differs on every row: left out"
+    # The header names the same counts over each compared column's versions.
+    for name, n in expected.items():
+        band = root.locator(f".dv-hband-group[data-group='{name}']")
+        if band.count():  # a column scrolled out of the drawn ones has no band cell
+            assert band.inner_text().replace("\n", " ") == f"{name} · {count(n)} changed", name
+    assert root.locator(".dv-hband-group[data-group='pred']").count() == 1
     session.page.wait_for_timeout(200)
     session.shot("compare-change-menu-light")
 
