@@ -11,7 +11,7 @@ export class ColumnsMenu extends DropdownMenu {
     private readonly query: QueryController,
     private readonly model: Model,
   ) {
-    super("dv-button", "dv-menu", null, "Columns");
+    super("dv-button", "dv-menu dv-columns-menu", null, "Columns");
   }
 
   protected render(): void {

@@ -253,7 +253,7 @@ def test_pin_and_columns_menu(lab: Lab, session: Session) -> None:
     cell(root, 1, "id").wait_for()
     page = session.page
     button = root.locator(".dv-button", has_text="Columns")
-    menu = root.locator(".dv-menu")
+    menu = root.locator(".dv-columns-menu")
 
     # The menu closes on Escape...
     button.click()
