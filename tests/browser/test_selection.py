@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -119,7 +120,11 @@ def test_click_shift_ctrl_selection(lab: Lab, session: Session) -> None:
         arg=root.element_handle(),
     )
     assert marked(root) == [3, 4, 5]
-    assert kernel_ids(session) == [int(order[p]) for p in (2, 3, 4)]
+    # The last key's selection reaches the kernel asynchronously: ask until it has arrived.
+    want, deadline = [int(order[p]) for p in (2, 3, 4)], time.monotonic() + 10
+    while (got := kernel_ids(session)) != want and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert got == want
     root.focus()  # running a cell took the keyboard to the notebook
     page.keyboard.press("Shift+ArrowUp")
     page.wait_for_function(
