@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dsviz_widget import data_types
+from dsviz_widget import data_types, errors
 from dsviz_widget._compare import Comparison, compare
 from dsviz_widget._display import show
 from dsviz_widget._errors import (
@@ -81,6 +81,7 @@ __all__ = [
     "compare",
     "config",
     "data_types",
+    "errors",
     "finish",
     "gc",
     "init",

@@ -9,11 +9,49 @@ from __future__ import annotations
 
 
 class DsvizError(Exception):
-    """Base class of every error dsviz_widget raises on purpose."""
+    """Base class of every error dsviz_widget raises on purpose (W&B's ``wandb.Error``)."""
+
+    @property
+    def message(self) -> str:
+        """The error's text, as W&B's ``Error.message`` (a subclass may set a shorter one)."""
+        own = self.__dict__.get("_message")
+        if own is not None:
+            return str(own)
+        return str(self.args[0]) if self.args else ""
+
+    @message.setter
+    def message(self, value: str) -> None:
+        self._message = value
 
 
-class ValidationError(DsvizError, ValueError):
+# W&B's error classes (``wandb.errors``), so code that catches them keeps working: our errors
+# derive from the W&B class of the same meaning. A missing artifact or a failing store is what
+# W&B reports as a ``CommError`` (it asked its server); a wrong value or call is a ``UsageError``.
+class CommError(DsvizError):
+    """The store could not give what was asked: a missing artifact, version or alias, or a
+    failed read or write (W&B: an error talking to its server). ``exc`` is the cause, if any."""
+
+    def __init__(self, msg: str = "", exc: BaseException | None = None) -> None:
+        super().__init__(msg)
+        self.exc = exc
+
+
+class AuthenticationError(CommError):
+    """W&B's login failure. Never raised here (nothing needs a login); catching it is harmless."""
+
+
+class UsageError(DsvizError):
+    """A call or a value the API does not accept."""
+
+
+class ValidationError(UsageError, ValueError):
     """A value given by the user does not fit (image shape, box, mask, table cell, name)."""
+
+
+class UnsupportedError(ValidationError):
+    """A W&B feature this library does not have (forking a run's history, incremental
+    artifacts, s3:// references). W&B's ``UnsupportedError`` is a ``UsageError``; ours is also
+    a ``ValueError``, as it was before it had its own class."""
 
 
 class OverlayTypeError(ValidationError, TypeError):
@@ -46,7 +84,7 @@ class UnsafePathError(ValidationError):
     """A name or path would escape its directory (``..``, absolute, NUL, backslash, ...)."""
 
 
-class NotFoundError(DsvizError, KeyError):
+class NotFoundError(CommError, KeyError):
     """An artifact, version, alias, entry or run does not exist."""
 
     def __str__(self) -> str:  # KeyError would repr() the message
@@ -61,7 +99,7 @@ class ImmutableError(DsvizError):
     """An attempt to change an artifact version that has been logged."""
 
 
-class StoreError(DsvizError, OSError):
+class StoreError(CommError, OSError):
     """The store could not be read or written (disk full, permissions, I/O error)."""
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from dsviz_widget._errors import NotFoundError, ValidationError
+from dsviz_widget._errors import NotFoundError, UnsupportedError, ValidationError
 from dsviz_widget._run_config import DEFAULTS_FILE, config_dict, read_yaml
 from dsviz_widget.artifacts import Store, open_store
 
@@ -148,7 +148,7 @@ def check_unsupported(given: dict[str, Any]) -> None:
         raise TypeError(f"init() got unexpected keyword arguments {unknown}")
     for name in ("resume_from", "fork_from"):
         if given.get(name) is not None:
-            raise ValidationError(
+            raise UnsupportedError(
                 f"init({name}=...) is not supported: rewinding or forking a run's history is a "
                 "W&B server feature; resume the run with init(id=..., resume='allow') instead"
             )

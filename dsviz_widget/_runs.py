@@ -23,7 +23,7 @@ from typing import Any, cast
 import pandas as pd
 
 from dsviz_widget import _run_init
-from dsviz_widget._errors import DsvizError, NotFoundError, ValidationError
+from dsviz_widget._errors import NotFoundError, UsageError, ValidationError
 from dsviz_widget._names import check_spec as _check_spec
 from dsviz_widget._run_config import Config
 from dsviz_widget._run_history import RUNTIME, Steps, check_log_args, columns_of, flatten, scalar
@@ -331,7 +331,7 @@ class Run:
 
     def _check_active(self, call: str) -> None:
         if self.finished:
-            raise DsvizError(
+            raise UsageError(
                 f"run {self.id!r} is finished: cannot {call}. Start another run with dv.init() "
                 f"(or resume this one: dv.init(id={self.id!r}, resume='allow'))"
             )

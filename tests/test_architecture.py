@@ -40,6 +40,7 @@ API = {
     "_run_media",
     "_compare",
     "data_types",
+    "errors",
     "__init__",
     "_cli",
     "__main__",

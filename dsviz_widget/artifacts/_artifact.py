@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from dsviz_widget._digest import canonical_json
-from dsviz_widget._errors import ImmutableError, ValidationError
+from dsviz_widget._errors import ImmutableError, UnsupportedError, ValidationError
 from dsviz_widget._names import check_alias, check_artifact_name, check_entry_name
 from dsviz_widget.artifacts import _reference, _serialize
 from dsviz_widget.artifacts._catalog import VersionRow
@@ -95,7 +95,7 @@ class Artifact:
                 "internal use (as in W&B)"
             )
         if incremental:
-            raise ValidationError(
+            raise UnsupportedError(
                 "incremental artifacts are not supported: build the next version with "
                 f"Artifact({name!r}, type={type!r}) and add everything it holds"
             )

@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
-from dsviz_widget._errors import IntegrityError, NotFoundError, ValidationError
+from dsviz_widget._errors import (
+    IntegrityError,
+    NotFoundError,
+    UnsupportedError,
+    ValidationError,
+)
 from dsviz_widget._names import check_entry_name
 
 #: W&B's default bound on the files one directory reference may add.
@@ -82,14 +87,14 @@ def file_uri_path(uri: str) -> Path:
             f"'file://{os.path.abspath(uri)}' (or add_file / add_dir to add it by path)"
         )
     if scheme in _OBJECT_STORES:
-        raise ValidationError(
+        raise UnsupportedError(
             f"{scheme}:// references are not supported yet: they come with the object-store "
             "work (the team store on S3-compatible storage, SPEC.md section 2, 'Beyond one "
             "machine'). Until then, copy the objects locally and use a file:// reference, "
             "add_file or add_dir"
         )
     if scheme in _WEB:
-        raise ValidationError(
+        raise UnsupportedError(
             f"{scheme}:// references are not supported: dsviz_widget stores everything locally "
             "and never fetches over the network; download the file and use a file:// reference"
         )
