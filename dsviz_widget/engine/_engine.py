@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -34,9 +34,16 @@ from dsviz_widget.engine._overlays import Overlays, image_overlays
 from dsviz_widget.engine._pictures import same_pictures
 from dsviz_widget.engine._query import Query, check_columns
 from dsviz_widget.engine._relation import Relation, relation_for
+from dsviz_widget.engine._source import Source
 from dsviz_widget.engine._view import View
 
 CLOSED = "this engine is closed (the widget or table using it was closed)"
+
+
+def source_key(source: object) -> Hashable:
+    """The cache key of ``source``: :attr:`Source.identity` (the same Parquet files share
+    one key), else the object itself, by id (the cache holds it, so the id stays unique)."""
+    return source.identity if isinstance(source, Source) else ("object", id(source))
 
 
 class Engine:
@@ -85,7 +92,9 @@ class Engine:
         self._con = self._open(frozenset())
         self._closed = False
         self._worker = BackgroundWorker()
-        self._relations: OrderedDict[int, tuple[object, Relation]] = OrderedDict()
+        # Both keyed by source_key: every Source of the same files (Table.query builds one
+        # per call, a table read twice has two) finds the same relation, views and orders.
+        self._relations: OrderedDict[Hashable, tuple[object, Relation]] = OrderedDict()
         self._views: OrderedDict[tuple[Any, ...], tuple[object, View]] = OrderedDict()
 
     def _connection(self, relation: Relation) -> duckdb.DuckDBPyConnection:
@@ -122,13 +131,13 @@ class Engine:
     def _relation(self, source: object) -> Relation:
         if self._closed:
             raise QueryError(CLOSED)
-        key = id(source)
+        key = source_key(source)
         hit = self._relations.get(key)
-        if hit is not None and hit[0] is source:
+        if hit is not None:
             self._relations.move_to_end(key)
             return hit[1]
         rel = relation_for(source)
-        self._relations[key] = (source, rel)  # the strong ref keeps id(source) unique
+        self._relations[key] = (source, rel)  # the strong ref keeps the ids in keys unique
         while len(self._relations) > 4 * self.max_views:
             self._relations.popitem(last=False)
         return rel
@@ -138,13 +147,18 @@ class Engine:
         query = query if query is not None else Query()
         with self._lock:
             rel = self._relation(source)
-            key = (id(source), query.key())
+            key = (source_key(source), query.key())
             hit = self._views.get(key)
-            if hit is not None and hit[0] is source:
+            if hit is not None:
                 self._views.move_to_end(key)
                 return hit[1]
         view = View(self, rel, query)
         with self._lock:
+            # Two threads may have made the same view at once: keep the first one, so both
+            # page (and count, and order) one view.
+            hit = self._views.get(key)
+            if hit is not None:
+                return hit[1]
             self._views[key] = (source, view)
             while len(self._views) > self.max_views:
                 self._views.popitem(last=False)
