@@ -16,6 +16,7 @@ from dsviz_widget._errors import ValidationError
 if TYPE_CHECKING:
     from dsviz_widget.engine import Source
 
+
 def default_engine() -> Any:
     """The kernel's one engine (``engine.shared_engine``): the widget pages the same views."""
     from dsviz_widget.engine import shared_engine
@@ -84,14 +85,14 @@ def run_count(source_of: Callable[[], Source], filter: str | None = None) -> int
 
 def _aggregates(
     value: Mapping[str, Sequence[str] | str] | None,
-) -> dict[str, list[str]] | None:
+) -> dict[str, Sequence[str]] | None:
     """``{"score": ["mean"]}`` (or ``{"score": "mean"}``) checked for shape; the engine
     checks the names and functions."""
     if value is None:
         return None
     if not isinstance(value, Mapping):
         raise ValidationError('aggregates must be a dict such as {"score": ["mean", "max"]}')
-    out: dict[str, list[str]] = {}
+    out: dict[str, Sequence[str]] = {}
     for column, fns in value.items():
         if not isinstance(column, str):
             raise ValidationError(f"aggregates: column names must be strings, got {column!r}")

@@ -96,6 +96,9 @@ class Engine:
         # per call, a table read twice has two) finds the same relation, views and orders.
         self._relations: OrderedDict[Hashable, tuple[object, Relation]] = OrderedDict()
         self._views: OrderedDict[tuple[Any, ...], tuple[object, View]] = OrderedDict()
+        # (source key, filter, match) -> rows it keeps: a count outlives its view and serves
+        # every sort of the same filter (and table.count), so a new sort never recounts.
+        self._counts: OrderedDict[Hashable, int] = OrderedDict()
 
     def _connection(self, relation: Relation) -> duckdb.DuckDBPyConnection:
         """The connection, reopened if ``relation`` reads files it may not read yet."""
@@ -153,6 +156,9 @@ class Engine:
                 self._views.move_to_end(key)
                 return hit[1]
         view = View(self, rel, query)
+        if not query.group_by:
+            qkey = key[1]  # (filter, sort, group_by, aggregates, columns, match as text)
+            view.count_key = (key[0], qkey[0], qkey[-1])
         with self._lock:
             # Two threads may have made the same view at once: keep the first one, so both
             # page (and count, and order) one view.
@@ -163,6 +169,22 @@ class Engine:
             while len(self._views) > self.max_views:
                 self._views.popitem(last=False)
         return view
+
+    def known_count(self, key: Hashable) -> int | None:
+        """The rows a filter keeps, if a view of it counted them (see :attr:`View.count_key`)."""
+        with self._lock:
+            n = self._counts.get(key)
+            if n is not None:
+                self._counts.move_to_end(key)
+            return n
+
+    def remember_count(self, key: Hashable, n: int) -> None:
+        """Keep a view's count for other views (sorts) of the same source and filter."""
+        with self._lock:
+            self._counts[key] = n
+            self._counts.move_to_end(key)
+            while len(self._counts) > 64 * self.max_views:
+                self._counts.popitem(last=False)
 
     def rows(
         self,
@@ -434,4 +456,5 @@ class Engine:
             self._closed = True
             self._views.clear()
             self._relations.clear()
+            self._counts.clear()
             self._con.close()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -104,6 +104,8 @@ class View:
         # Rows matching the filter, counted when first asked (see num_rows): None until then.
         self._num_rows: int | None = None
         self._count_lock = threading.Lock()
+        #: Set by the engine for row views: where their count is shared with other sorts.
+        self.count_key: Hashable | None = None
         self.count_column = "count"
         self.samples_column = "_sample_rows"
         if self.group_by:
@@ -125,20 +127,27 @@ class View:
     def counted(self) -> bool:
         """Whether :attr:`num_rows` is known without a query (a filtered view's first page
         does not count: rows first, the exact count when asked)."""
+        if self._num_rows is None and self.count_key is not None:
+            known = self.engine.known_count(self.count_key)
+            if known is not None:
+                with self._count_lock:
+                    if self._num_rows is None:
+                        self._num_rows = known
         return self._num_rows is not None
 
     @property
     def num_rows(self) -> int:
         """Rows matching the filter; with ``group_by``, the number of groups. A filtered
         view counts on first use (one scan, then kept; two threads asking count once)."""
-        n = self._num_rows
-        if n is not None:
-            return n
+        if self.counted:
+            return self._num_rows  # type: ignore[return-value]  # counted: set
         with self._count_lock:
             if self._num_rows is not None:
                 return self._num_rows
             n = int(self._scalar(lambda src: f"SELECT count(*) FROM {src} WHERE {self.where}"))
             self._num_rows = n
+        if self.count_key is not None:
+            self.engine.remember_count(self.count_key, n)
         if self._start_pending:  # a shallow page ran uncounted: the order for later pages
             self._start_pending = False
             self._order_job()
@@ -153,6 +162,8 @@ class View:
             with self._count_lock:
                 self._order = got
                 self._num_rows = len(got)
+            if self.count_key is not None:
+                self.engine.remember_count(self.count_key, len(got))
         else:
             self._start_pending = self.engine.background
         return got[offset:stop]

@@ -30,9 +30,9 @@ from dsviz_widget.engine import (
     Source,
     View,
     change_filter,
-    shared_engine,
     check_change_columns,
     compared_columns,
+    shared_engine,
 )
 from dsviz_widget.widget._protocol import FilterErrorState, QuerySpec
 
