@@ -11,7 +11,7 @@ from typing import Any
 
 from dsviz_widget import _display
 from dsviz_widget._errors import NotFoundError, ValidationError
-from dsviz_widget._frames import default_engine, run_query
+from dsviz_widget._frames import default_engine, run_count, run_query
 from dsviz_widget.engine import (
     ChangeCounts,
     Query,
@@ -63,6 +63,17 @@ class Comparison:
     def query(self, *args: Any, **kwargs: Any) -> Any:
         """Query the aligned rows like ``Table.query`` (e.g. ``filter="changed"``)."""
         return run_query(self.engine_source, self.read_blob, *args, **kwargs)
+
+    def count(self, filter: str | None = None) -> int:
+        """Aligned rows the filter keeps (all without one), exact; see ``Table.count``.
+
+        >>> from dsviz_widget import Table, compare
+        >>> t0 = Table(columns=["id", "pred"], data=[[0, 1], [1, 2]])
+        >>> t1 = Table(columns=["id", "pred"], data=[[0, 1], [1, 3]])
+        >>> compare(t0, t1, on="id").count("changed")
+        1
+        """
+        return run_count(self.engine_source, filter)
 
     # ---- what changed ----------------------------------------------------------------
 

@@ -6,8 +6,7 @@ Results come back as pandas DataFrames indexed by row number, with media cells a
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -17,19 +16,12 @@ from dsviz_widget._errors import ValidationError
 if TYPE_CHECKING:
     from dsviz_widget.engine import Source
 
-_engine: Any = None
-_engine_lock = threading.Lock()
-
 
 def default_engine() -> Any:
-    """The process-wide engine (one DuckDB connection, created on first use)."""
-    global _engine
-    with _engine_lock:
-        if _engine is None:
-            from dsviz_widget.engine import Engine
+    """The kernel's one engine (``engine.shared_engine``): the widget pages the same views."""
+    from dsviz_widget.engine import shared_engine
 
-            _engine = Engine()
-        return _engine
+    return shared_engine()
 
 
 def _keys(value: Sequence[str] | str | None, what: str) -> list[str]:
@@ -52,26 +44,65 @@ def run_query(
     offset: int = 0,
     limit: int = 50,
     as_arrow: bool = False,
+    aggregates: Mapping[str, Sequence[str] | str] | None = None,
 ) -> Any:
     """One page of ``source_of()`` (asked for once the arguments are checked), as a
-    DataFrame decoded with ``read_blob`` or, with ``as_arrow``, as the engine's Arrow page."""
+    DataFrame decoded with ``read_blob`` or, with ``as_arrow``, as the engine's Arrow page.
+
+    The page is read without counting the rows a filter keeps (see :func:`run_count`)."""
     from dsviz_widget.engine import Query
 
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise ValidationError(f"offset must be an int >= 0, got {offset!r}")
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         raise ValidationError(f"limit must be an int >= 0, got {limit!r}")
+    if aggregates is not None and not group_by:
+        raise ValidationError("aggregates need group_by (they are computed per group)")
     source = source_of()
     query = Query(
         filter=filter or None,
         sort=_keys(sort, "sort"),
         group_by=_keys(group_by, "group_by"),
         columns=list(columns) if columns is not None else None,
+        aggregates=_aggregates(aggregates),
     )
     page = default_engine().view(source, query).page(offset, limit)
     if as_arrow:
         return page
     return to_frame(page, read_blob)
+
+
+def run_count(source_of: Callable[[], Source], filter: str | None = None) -> int:
+    """Rows of ``source_of()`` the filter keeps (all without one): exact, counted once per
+    view and kept, so it costs nothing after the widget or an earlier call counted."""
+    from dsviz_widget.engine import Query
+
+    if filter is not None and not isinstance(filter, str):
+        raise ValidationError(f"filter must be a string, got {type(filter).__name__}")
+    view = default_engine().view(source_of(), Query(filter=filter or None))
+    return int(view.num_rows)
+
+
+def _aggregates(
+    value: Mapping[str, Sequence[str] | str] | None,
+) -> dict[str, Sequence[str]] | None:
+    """``{"score": ["mean"]}`` (or ``{"score": "mean"}``) checked for shape; the engine
+    checks the names and functions."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValidationError('aggregates must be a dict such as {"score": ["mean", "max"]}')
+    out: dict[str, Sequence[str]] = {}
+    for column, fns in value.items():
+        if not isinstance(column, str):
+            raise ValidationError(f"aggregates: column names must be strings, got {column!r}")
+        names = [fns] if isinstance(fns, str) else fns
+        if not isinstance(names, Sequence) or not all(isinstance(f, str) for f in names):
+            raise ValidationError(
+                f"aggregates[{column!r}] must be a function name or a list of them (mean, ...)"
+            )
+        out[column] = list(names)
+    return out
 
 
 def to_frame(page: pa.Table, read_blob: Callable[[str], bytes]) -> Any:

@@ -6,7 +6,7 @@ to (resolved by ``Artifact.add``); the join itself is the engine's (``engine.joi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dsviz_widget import _display
@@ -108,6 +108,9 @@ class JoinedTable:
         self.join_key: str | list[str] | None = (
             join_key if join_key is None or isinstance(join_key, str) else list(join_key)
         )
+        # how -> (the parts' Sources, the join of them): kept while the parts' Sources are
+        # the same, so repeated queries find the engine's views of this join.
+        self._joins: dict[str, tuple[tuple[object, ...], Source]] = {}
 
     def resolved(self, lookup: Callable[[str], Any]) -> JoinedTable:
         """This joined table with entry names replaced by the tables ``lookup`` finds (the
@@ -147,7 +150,14 @@ class JoinedTable:
 
         t1, t2 = self._tables()
         assert self.join_key is not None  # set whenever both are tables
-        return join_sources(t1.engine_source(), t2.engine_source(), self.join_key, how=how)
+        parts = (t1.engine_source(), t2.engine_source())
+        ids = tuple(p.identity for p in parts)
+        hit = self._joins.get(how)
+        if hit is not None and hit[0] == ids:
+            return hit[1]
+        joined = join_sources(parts[0], parts[1], self.join_key, how=how)
+        self._joins[how] = (ids, joined)
+        return joined
 
     def read_blob(self, digest: str) -> bytes:
         """Bytes of a media file either table refers to."""
@@ -167,6 +177,7 @@ class JoinedTable:
         limit: int = 50,
         as_arrow: bool = False,
         how: str = "inner",
+        aggregates: Mapping[str, Sequence[str] | str] | None = None,
     ) -> Any:
         """Query the joined rows like ``Table.query``; ``how`` is inner, left or outer."""
         from dsviz_widget._frames import run_query
@@ -181,7 +192,14 @@ class JoinedTable:
             offset,
             limit,
             as_arrow,
+            aggregates,
         )
+
+    def count(self, filter: str | None = None, how: str = "inner") -> int:
+        """Joined rows the filter keeps (all without one), exact; see ``Table.count``."""
+        from dsviz_widget._frames import run_count
+
+        return run_count(lambda: self.engine_source(how), filter)
 
     def _ipython_display_(self) -> None:
         _display.display_table(self)

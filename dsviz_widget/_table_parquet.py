@@ -80,6 +80,7 @@ class ParquetColumns:
             self.num_rows = sum(f.metadata.num_rows for f in self.files)
             self.decoder = _storage.Decoder(self._schema, reader, origin_of)
         self.reader = reader
+        self._source: Source | None = None
         self.digest = digest  # of the Parquet file, when it is a stored object
         self.origin = origin
         kinds = self.decoder.kinds
@@ -156,8 +157,14 @@ class ParquetColumns:
         return self.reader(digest)
 
     def engine_source(self) -> Source:
+        # Kept while the files are unchanged (a stat per file, no read): ``table.query`` asks
+        # on every call, and the engine finds its views by the Source's files (identity).
         with _damaged(self.label):
-            return Source.from_parquet(self.paths, name=self.label)
+            cached = self._source
+            if cached is not None and cached.unchanged():
+                return cached
+            self._source = Source.from_parquet(self.paths, name=self.label)
+            return self._source
 
     # -- change --------------------------------------------------------------------------
     def materialize(self) -> MemoryColumns:

@@ -17,7 +17,7 @@ by ``_table_rules``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -413,8 +413,13 @@ class Table:
         offset: int = 0,
         limit: int = 50,
         as_arrow: bool = False,
+        aggregates: Mapping[str, Sequence[str] | str] | None = None,
     ) -> Any:
         """Filter, sort, group and page the table without loading it into memory.
+
+        The page comes back without counting the rows the filter keeps (ask
+        :meth:`count`); the same call again, or the widget showing the same view, reads
+        from the view made the first time.
 
         Parameters
         ----------
@@ -424,6 +429,10 @@ class Table:
             Column names; a leading ``-`` sorts descending. Nulls sort last.
         group_by : str or list of str, optional
             One row per group with a ``count`` column and numeric aggregates.
+        aggregates : dict, optional
+            With ``group_by``: the aggregates to compute, e.g. ``{"score": ["mean"]}``
+            (``mean``, ``min``, ``max``, ...); ``{}`` for the count alone. Default: mean,
+            min and max of every numeric column.
         columns : list of str, optional
             The columns to return (all by default).
         offset, limit : int
@@ -453,7 +462,24 @@ class Table:
             offset,
             limit,
             as_arrow,
+            aggregates,
         )
+
+    def count(self, filter: str | None = None) -> int:
+        """Rows the filter keeps (all rows without one), counted exactly.
+
+        Counted once per filter and kept: after ``query(filter=...)`` or the widget showed
+        the same filter, asking again costs nothing.
+
+        Examples
+        --------
+        >>> t = Table(columns=["id", "score"], data=[[0, 0.2], [1, 0.95], [2, 0.7]])
+        >>> t.count("score > 0.5"), t.count()
+        (2, 3)
+        """
+        from dsviz_widget._frames import run_count
+
+        return run_count(self.engine_source, filter)
 
     def engine_source(self) -> Source:
         """The rows as an engine ``Source``: in-memory Arrow in the storage representation

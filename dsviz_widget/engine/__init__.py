@@ -15,6 +15,7 @@ from dsviz_widget.engine._errors import FilterError, QueryError
 from dsviz_widget.engine._join import DerivedSource, compare_sources, join_sources
 from dsviz_widget.engine._parser import parse_filter
 from dsviz_widget.engine._query import Query
+from dsviz_widget.engine._shared import shared_engine
 from dsviz_widget.engine._source import Queryable, Source
 from dsviz_widget.engine._view import View
 
@@ -37,4 +38,5 @@ __all__ = [
     "compared_columns",
     "join_sources",
     "parse_filter",
+    "shared_engine",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -34,9 +34,16 @@ from dsviz_widget.engine._overlays import Overlays, image_overlays
 from dsviz_widget.engine._pictures import same_pictures
 from dsviz_widget.engine._query import Query, check_columns
 from dsviz_widget.engine._relation import Relation, relation_for
+from dsviz_widget.engine._source import Source
 from dsviz_widget.engine._view import View
 
 CLOSED = "this engine is closed (the widget or table using it was closed)"
+
+
+def source_key(source: object) -> Hashable:
+    """The cache key of ``source``: :attr:`Source.identity` (the same Parquet files share
+    one key), else the object itself, by id (the cache holds it, so the id stays unique)."""
+    return source.identity if isinstance(source, Source) else ("object", id(source))
 
 
 class Engine:
@@ -85,8 +92,13 @@ class Engine:
         self._con = self._open(frozenset())
         self._closed = False
         self._worker = BackgroundWorker()
-        self._relations: OrderedDict[int, tuple[object, Relation]] = OrderedDict()
+        # Both keyed by source_key: every Source of the same files (Table.query builds one
+        # per call, a table read twice has two) finds the same relation, views and orders.
+        self._relations: OrderedDict[Hashable, tuple[object, Relation]] = OrderedDict()
         self._views: OrderedDict[tuple[Any, ...], tuple[object, View]] = OrderedDict()
+        # (source key, filter, match) -> rows it keeps: a count outlives its view and serves
+        # every sort of the same filter (and table.count), so a new sort never recounts.
+        self._counts: OrderedDict[Hashable, int] = OrderedDict()
 
     def _connection(self, relation: Relation) -> duckdb.DuckDBPyConnection:
         """The connection, reopened if ``relation`` reads files it may not read yet."""
@@ -122,13 +134,13 @@ class Engine:
     def _relation(self, source: object) -> Relation:
         if self._closed:
             raise QueryError(CLOSED)
-        key = id(source)
+        key = source_key(source)
         hit = self._relations.get(key)
-        if hit is not None and hit[0] is source:
+        if hit is not None:
             self._relations.move_to_end(key)
             return hit[1]
         rel = relation_for(source)
-        self._relations[key] = (source, rel)  # the strong ref keeps id(source) unique
+        self._relations[key] = (source, rel)  # the strong ref keeps the ids in keys unique
         while len(self._relations) > 4 * self.max_views:
             self._relations.popitem(last=False)
         return rel
@@ -138,17 +150,41 @@ class Engine:
         query = query if query is not None else Query()
         with self._lock:
             rel = self._relation(source)
-            key = (id(source), query.key())
+            key = (source_key(source), query.key())
             hit = self._views.get(key)
-            if hit is not None and hit[0] is source:
+            if hit is not None:
                 self._views.move_to_end(key)
                 return hit[1]
         view = View(self, rel, query)
+        if not query.group_by:
+            qkey = key[1]  # (filter, sort, group_by, aggregates, columns, match as text)
+            view.count_key = (key[0], qkey[0], qkey[-1])
         with self._lock:
+            # Two threads may have made the same view at once: keep the first one, so both
+            # page (and count, and order) one view.
+            hit = self._views.get(key)
+            if hit is not None:
+                return hit[1]
             self._views[key] = (source, view)
             while len(self._views) > self.max_views:
                 self._views.popitem(last=False)
         return view
+
+    def known_count(self, key: Hashable) -> int | None:
+        """The rows a filter keeps, if a view of it counted them (see :attr:`View.count_key`)."""
+        with self._lock:
+            n = self._counts.get(key)
+            if n is not None:
+                self._counts.move_to_end(key)
+            return n
+
+    def remember_count(self, key: Hashable, n: int) -> None:
+        """Keep a view's count for other views (sorts) of the same source and filter."""
+        with self._lock:
+            self._counts[key] = n
+            self._counts.move_to_end(key)
+            while len(self._counts) > 64 * self.max_views:
+                self._counts.popitem(last=False)
 
     def rows(
         self,
@@ -420,4 +456,5 @@ class Engine:
             self._closed = True
             self._views.clear()
             self._relations.clear()
+            self._counts.clear()
             self._con.close()

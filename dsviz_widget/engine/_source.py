@@ -8,6 +8,8 @@ format's one owner). The engine needs nothing else from the data model.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -31,6 +33,8 @@ class Source:
     name: str = "table"
     num_rows: int = 0
     _kinds: dict[str, str] = field(default_factory=dict, repr=False)
+    #: Per Parquet file: its real path, size and mtime (ns) when the Source was made.
+    files: tuple[tuple[str, int, int], ...] = field(default=(), repr=False)
 
     @classmethod
     def from_arrow(cls, table: pa.Table, name: str = "table") -> Source:
@@ -46,6 +50,7 @@ class Source:
     def from_parquet(cls, paths: list[str] | tuple[str, ...], name: str = "table") -> Source:
         if not paths:
             raise ValueError("a Parquet source needs at least one file")
+        files = file_identity(paths)  # before reading: a file rewritten meanwhile then differs
         schema = pq.read_schema(paths[0])
         rows = sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
         return cls(
@@ -54,7 +59,33 @@ class Source:
             name=name,
             num_rows=rows,
             _kinds=kinds_of(schema),
+            files=files,
         )
+
+    def unchanged(self) -> bool:
+        """Whether the Parquet files are still as they were when this Source was made
+        (same real path, size and mtime; a stat each, nothing read). Arrow: always."""
+        if not self.files:
+            return True
+        try:
+            return file_identity([f[0] for f in self.files]) == self.files
+        except OSError:
+            return False
+
+    @property
+    def identity(self) -> Hashable:
+        """What the engine caches relations and views under (with the query).
+
+        Parquet: the files' real paths, sizes and mtimes, so two Sources of the same files
+        (a table read twice from a store, ``table.query`` called again) share one cache
+        entry and a rewritten file does not. Arrow: the Arrow table object. Anything else
+        (a join or comparison): this Source object.
+        """
+        if self.files:
+            return ("parquet", self.files)
+        if self.arrow is not None:
+            return ("arrow", id(self.arrow))
+        return ("object", id(self))
 
     @property
     def kinds(self) -> dict[str, str]:
@@ -65,6 +96,16 @@ class Source:
     def metadata(self) -> dict[str, Any]:
         """The table-level ``dsviz`` metadata: ``classes`` and ``derived`` descriptions."""
         return metadata_of(self.schema)
+
+
+def file_identity(paths: Sequence[str]) -> tuple[tuple[str, int, int], ...]:
+    """``(real path, size, mtime_ns)`` per file: the :attr:`Source.identity` of Parquet files."""
+    out = []
+    for p in paths:
+        real = os.path.realpath(p)
+        st = os.stat(real)
+        out.append((real, st.st_size, st.st_mtime_ns))
+    return tuple(out)
 
 
 @runtime_checkable

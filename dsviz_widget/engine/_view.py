@@ -6,6 +6,10 @@ by a read of those few rows. Meanwhile the view's full order is written, in the 
 to a private temp file (see ``_background``); every later page at any depth is a slice of
 that file plus a read by id, so its cost does not grow with depth and memory stays flat.
 Unsorted, unfiltered views need no order: page ``k`` is rows ``k*n .. (k+1)*n``.
+
+A filtered view does not count its rows when made: its shallow pages come from the top-N
+alone (rows first), and :attr:`View.num_rows` counts once someone asks (the widget right
+after drawing, ``table.count()`` in Python), then starts the background order.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import math
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -71,8 +75,6 @@ class View:
     ----------
     total_rows:
         Rows in the source, unfiltered.
-    num_rows:
-        Rows matching the filter; with ``group_by``, the number of groups.
     """
 
     def __init__(self, engine: Engine, relation: Relation, query: Query) -> None:
@@ -99,6 +101,11 @@ class View:
         self._job_lock = threading.Lock()  # two threads paging one view make one order
         self._start_pending = False
         self._groups: pa.Table | None = None
+        # Rows matching the filter, counted when first asked (see num_rows): None until then.
+        self._num_rows: int | None = None
+        self._count_lock = threading.Lock()
+        #: Set by the engine for row views: where their count is shared with other sorts.
+        self.count_key: Hashable | None = None
         self.count_column = "count"
         self.samples_column = "_sample_rows"
         if self.group_by:
@@ -106,18 +113,60 @@ class View:
             self._groups = groups.table
             self.count_column = groups.count_column
             self.samples_column = groups.samples_column
-            self.num_rows = self._groups.num_rows
+            self._num_rows = self._groups.num_rows
             return
         self.sort = [parse_sort_key(k, names) for k in query.sort]
         for name, _ in self.sort:
             if cols[name].cls == "opaque":
                 raise QueryError(f"sort: column {name!r} {unusable(cols[name], 'sorted')}")
         if query.filter is None and not query.match:
-            self.num_rows = self.total_rows
+            self._num_rows = self.total_rows
+
+    # -- count -----------------------------------------------------------------------
+    @property
+    def counted(self) -> bool:
+        """Whether :attr:`num_rows` is known without a query (a filtered view's first page
+        does not count: rows first, the exact count when asked)."""
+        if self._num_rows is None and self.count_key is not None:
+            known = self.engine.known_count(self.count_key)
+            if known is not None:
+                with self._count_lock:
+                    if self._num_rows is None:
+                        self._num_rows = known
+        return self._num_rows is not None
+
+    @property
+    def num_rows(self) -> int:
+        """Rows matching the filter; with ``group_by``, the number of groups. A filtered
+        view counts on first use (one scan, then kept; two threads asking count once)."""
+        if self.counted:
+            return self._num_rows  # type: ignore[return-value]  # counted: set
+        with self._count_lock:
+            if self._num_rows is not None:
+                return self._num_rows
+            n = int(self._scalar(lambda src: f"SELECT count(*) FROM {src} WHERE {self.where}"))
+            self._num_rows = n
+        if self.count_key is not None:
+            self.engine.remember_count(self.count_key, n)
+        if self._start_pending:  # a shallow page ran uncounted: the order for later pages
+            self._start_pending = False
+            self._order_job()
+        return n
+
+    def _uncounted_ids(self, offset: int, limit: int) -> np.ndarray:
+        """A shallow page of a view not counted yet: top-N over the ids, no count. Fewer ids
+        than asked means these are all of them: the count and the whole order, for free."""
+        stop = offset + limit
+        got = self._run_ids(self._ids_sql(limit=stop))
+        if len(got) < stop:
+            with self._count_lock:
+                self._order = got
+                self._num_rows = len(got)
+            if self.count_key is not None:
+                self.engine.remember_count(self.count_key, len(got))
         else:
-            self.num_rows = int(
-                self._scalar(lambda src: f"SELECT count(*) FROM {src} WHERE {self.where}")
-            )
+            self._start_pending = self.engine.background
+        return got[offset:stop]
 
     # -- SQL helpers ---------------------------------------------------------------
     def _scalar(self, make_sql: Callable[[str], str]) -> Any:
@@ -219,6 +268,8 @@ class View:
 
     def ids(self, offset: int, limit: int) -> np.ndarray:
         """Row ids of ``[offset, offset + limit)`` of the view."""
+        if not self.counted and limit > 0 and offset + limit <= TOP_N:
+            return self._uncounted_ids(offset, limit)
         stop = min(offset + limit, self.num_rows)
         if stop <= offset:
             return np.zeros(0, dtype=np.int64)
@@ -260,8 +311,10 @@ class View:
             return self._groups.slice(offset, limit)
         ids = self.ids(offset, limit)
         page = self.engine.read_rows(self.relation, ids, self.columns, "reading the page's rows")
-        if self._start_pending:
+        if self._start_pending and self.counted:
             # After the page is read, not before: the two never compete for memory or cores.
+            # (An uncounted view starts it once counted, in num_rows: the order job checks
+            # its length against the count.)
             self._start_pending = False
             self._order_job()  # the full order, for the pages that follow
         return page

@@ -29,6 +29,8 @@ from dsviz_widget.widget._protocol import (
     ChangesResponse,
     ColumnInfo,
     CompareInfo,
+    CountRequest,
+    CountResponse,
     GroupRoles,
     IdsRequest,
     IdsResponse,
@@ -110,6 +112,7 @@ class MessageHandler:
         self._handlers: dict[str, Callable[[Any], Reply]] = {
             "info": self._info,
             "page": self._page,
+            "count": self._count,
             "summary": self._summary,
             "thumbnails": self._thumbnails,
             "blob": self._blob,
@@ -119,7 +122,7 @@ class MessageHandler:
         }
 
     def close(self) -> None:
-        """Release the engine this handler made (see :meth:`ViewModel.close`)."""
+        """Release what this handler holds (the engine is shared: see :meth:`ViewModel.close`)."""
         self.model.close()
 
     # ---- entry point -------------------------------------------------------------------
@@ -255,7 +258,10 @@ class MessageHandler:
             "id": "",
             "kind": "page-response",
             "offset": offset,
-            "num_rows": int(view.num_rows),
+            # A new filter's first page is read without counting (rows first); the browser
+            # asks for the count right after drawing them (a count request).
+            "num_rows": int(view.num_rows) if view.counted else None,
+            "rows_at_least": int(view.num_rows) if view.counted else offset + page.num_rows,
             "total_rows": int(view.total_rows),
             "grouped": grouped,
             "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
@@ -266,6 +272,18 @@ class MessageHandler:
         if spec.get("group_by") and drilled(spec):
             reply["group_key"] = group_key_text(view)
         return dict(reply), [to_ipc(table)]
+
+    def _count(self, request: CountRequest) -> Reply:
+        started = time.perf_counter()
+        view = self.view(request["query"])
+        reply: CountResponse = {
+            "id": "",
+            "kind": "count-response",
+            "num_rows": int(view.num_rows),
+            "total_rows": int(view.total_rows),
+            "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+        return dict(reply), []
 
     def _summary(self, request: SummaryRequest) -> Reply:
         column = request["column"]

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dsviz_widget.engine import Engine, Query, Source
+from dsviz_widget.engine import Engine, Query, Source, shared_engine
 
 Role = Literal["image", "mask", "audio"]
 
@@ -42,7 +42,7 @@ class TableObjects:
 
     def __init__(self, source: Source, engine: Engine | None = None) -> None:
         self._source = source
-        self._engine = engine or Engine()
+        self._engine = engine or shared_engine()
         self._index: _Index | None = None
         self._lock = threading.Lock()  # the worker thread and the kernel's thread both ask
 

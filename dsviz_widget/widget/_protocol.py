@@ -19,11 +19,12 @@ from typing import Literal, TypedDict, get_args
 PROTOCOL_VERSION = 1
 
 RequestKind = Literal[
-    "info", "page", "summary", "thumbnails", "blob", "ids", "changes", "transitions"
+    "info", "page", "count", "summary", "thumbnails", "blob", "ids", "changes", "transitions"
 ]
 ResponseKind = Literal[
     "info-response",
     "page-response",
+    "count-response",
     "summary-response",
     "thumbnails-response",
     "blob-response",
@@ -105,6 +106,15 @@ class PageRequest(TypedDict):
     limit: int
 
 
+class CountRequest(TypedDict):
+    """The exact number of rows (or groups) ``query`` shows: asked right after a page whose
+    ``num_rows`` was null (a new filter's rows come first, the count after them)."""
+
+    id: str
+    kind: Literal["count"]
+    query: QuerySpec
+
+
 class SummaryRequest(TypedDict):
     id: str
     kind: Literal["summary"]
@@ -162,6 +172,7 @@ class TransitionsRequest(TypedDict):
 Request = (
     InfoRequest
     | PageRequest
+    | CountRequest
     | SummaryRequest
     | ThumbnailsRequest
     | BlobRequest
@@ -265,7 +276,12 @@ class PageResponse(TypedDict):
     id: str
     kind: Literal["page-response"]
     offset: int
-    num_rows: int  # rows (or groups) matching the query
+    # Rows (or groups) matching the query; null: not counted yet (a new filter's first page
+    # comes back before its count: ask with a ``count`` request).
+    num_rows: int | None
+    # At least this many rows match (exact when num_rows is set): what the grid sizes to
+    # until the count arrives.
+    rows_at_least: int
     total_rows: int  # rows of the unfiltered table
     grouped: bool
     elapsed_ms: float
@@ -274,6 +290,14 @@ class PageResponse(TypedDict):
     # The sort keys in force, naming the page's fields (a row column's key sorts groups by
     # its mean(...)); the header shows these arrows. See ViewModel.fit_sort.
     sort: list[str]
+
+
+class CountResponse(TypedDict):
+    id: str
+    kind: Literal["count-response"]
+    num_rows: int  # rows (or groups) matching the query, exact
+    total_rows: int  # rows of the unfiltered table
+    elapsed_ms: float  # the count's own time
 
 
 class SummaryResponse(TypedDict):
@@ -363,6 +387,7 @@ class ErrorResponse(TypedDict):
 Response = (
     InfoResponse
     | PageResponse
+    | CountResponse
     | SummaryResponse
     | ThumbnailsResponse
     | BlobResponse
@@ -376,6 +401,7 @@ Response = (
 FIELDS: dict[str, type] = {
     "info": InfoRequest,
     "page": PageRequest,
+    "count": CountRequest,
     "summary": SummaryRequest,
     "thumbnails": ThumbnailsRequest,
     "blob": BlobRequest,
@@ -384,6 +410,7 @@ FIELDS: dict[str, type] = {
     "transitions": TransitionsRequest,
     "info-response": InfoResponse,
     "page-response": PageResponse,
+    "count-response": CountResponse,
     "summary-response": SummaryResponse,
     "thumbnails-response": ThumbnailsResponse,
     "blob-response": BlobResponse,

@@ -22,6 +22,7 @@ from dsviz_widget.widget._protocol import (
     REQUEST_KINDS,
     BlobRequest,
     ChangesRequest,
+    CountRequest,
     ErrorResponse,
     IdsRequest,
     InfoRequest,
@@ -95,6 +96,10 @@ def _page(req_id: str, msg: Mapping[str, Any]) -> PageRequest:
     return {"id": req_id, "kind": "page", "query": query, "offset": offset, "limit": limit}
 
 
+def _count(req_id: str, msg: Mapping[str, Any]) -> CountRequest:
+    return {"id": req_id, "kind": "count", "query": query_spec(msg.get("query"))}
+
+
 def _summary(req_id: str, msg: Mapping[str, Any]) -> SummaryRequest:
     query = query_spec(msg.get("query"))
     column = msg.get("column")
@@ -159,6 +164,7 @@ def _transitions(req_id: str, msg: Mapping[str, Any]) -> TransitionsRequest:
 PARSERS: dict[str, Callable[[str, Mapping[str, Any]], Request]] = {
     "info": _info,
     "page": _page,
+    "count": _count,
     "summary": _summary,
     "thumbnails": _thumbnails,
     "blob": _blob,

@@ -32,6 +32,7 @@ from dsviz_widget.engine import (
     change_filter,
     check_change_columns,
     compared_columns,
+    shared_engine,
 )
 from dsviz_widget.widget._protocol import FilterErrorState, QuerySpec
 
@@ -60,15 +61,16 @@ class ViewModel:
     source:
         What the widget shows.
     engine:
-        The engine to ask; ``None`` makes one that :meth:`close` closes (the widget's own).
+        The engine to ask; ``None``: the kernel's shared one (``engine.shared_engine``), so
+        the widget pages the same views ``table.query`` does. Either way it belongs to
+        someone else: closing the widget leaves it (and other widgets' views) working.
     compare:
         The source is a comparison: ``changed_only`` narrows it to the changed rows.
     """
 
     def __init__(self, source: Source, *, engine: Engine | None = None, compare: bool = False):
         self.source = source
-        self.engine = engine if engine is not None else Engine()
-        self._owns_engine = engine is None
+        self.engine = engine if engine is not None else shared_engine()
         self.compare = compare
         #: The filter text the Python API answers for: the last one that worked ("" at first).
         self.applied_filter = ""
@@ -179,7 +181,8 @@ class ViewModel:
         """Make ``text`` the applied filter if it works; else keep the applied one and say why.
 
         "Works" is what the browser means by it: the filtered view can be made (the text
-        parses, its names and types check, the rows can be counted). The browser sends the
+        parses, its names and types check). Making it runs no query: its rows are counted
+        when the browser asks, after the first page is drawn. The browser sends the
         same filter in its page requests and falls back to its last good filter on an error,
         so both sides then show the rows of the same filter.
         """
@@ -199,9 +202,8 @@ class ViewModel:
         return None
 
     def close(self) -> None:
-        """Close the engine if this model made it (its views, temp files and threads go)."""
-        if self._owns_engine:
-            self.engine.close()
+        """Nothing to release: the engine is shared, and the views this widget made may be
+        the ones another widget or ``table.query`` pages (the engine evicts them in turn)."""
 
 
 def group_key_text(view: View) -> list[list[str]]:

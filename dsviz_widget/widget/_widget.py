@@ -397,8 +397,8 @@ class DatasetWidget(anywidget.AnyWidget):
         }
 
     def close(self) -> None:
-        """Close the widget: its request thread stops, then its engine is closed (views,
-        temporary files and the engine's background thread go with it)."""
+        """Close the widget: its request thread stops. The engine is the kernel's shared one
+        (``table.query`` and other widgets may page the same views): it stays open."""
         self._worker.close()
         self._handler.close()
         super().close()

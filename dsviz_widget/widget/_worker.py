@@ -20,7 +20,9 @@ from dsviz_widget.widget._requests import error_reply
 Send = Callable[[dict[str, Any], list[bytes]], None]
 
 # Lower runs first.
-PRIORITY = {"page": 0, "info": 1, "thumbnails": 2, "blob": 2, "summary": 3}
+# A count goes after the pages (rows first) but before thumbnails and summaries: the status
+# line waits for it.
+PRIORITY = {"page": 0, "info": 1, "count": 2, "thumbnails": 3, "blob": 3, "summary": 4}
 
 
 def _query_key(msg: dict[str, Any]) -> str:
@@ -61,7 +63,7 @@ class RequestWorker:
                 key = _query_key(msg)
                 keep: list[dict[str, Any]] = []
                 for old in self._pending:
-                    stale = old.get("kind") in ("page", "summary") and (
+                    stale = old.get("kind") in ("page", "count", "summary") and (
                         old.get("kind") == "page" or _query_key(old) != key
                     )
                     (superseded if stale else keep).append(old)

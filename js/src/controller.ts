@@ -12,6 +12,7 @@ import { RequestError, type RequestClient } from "./client";
 import { arrange, densityOf } from "./colsize";
 import { fieldsRead, groupColumns, groupMember, nextSort, rowColumns, type Column } from "./columns";
 import { overlayImageColumns } from "./imagecompare";
+import { RowCount, rowsStatus } from "./counting";
 import { formatCount } from "./format";
 import type { ClassDef, ClassList, OverlayOptions } from "./imagecell";
 import type { Model, ViewState } from "./model";
@@ -95,6 +96,7 @@ export class QueryController {
   private summaryKey = "";
   private summaryTimer: ReturnType<typeof setTimeout> | undefined;
   private totalRows = 0;
+  private queryGeneration = 0;
   private elapsed = 0;
   /** The last filter the kernel accepted, and the one in force while the typed one is invalid. */
   private goodFilter = "";
@@ -106,6 +108,7 @@ export class QueryController {
   private _changesError: string | null = null;
   private changesAsked = false;
   private readonly cleanups: (() => void)[] = [];
+  private readonly count: RowCount;
 
   constructor(
     private readonly model: Model,
@@ -115,6 +118,19 @@ export class QueryController {
   ) {
     this.summaryDelayMs = options.summaryDelayMs ?? 400;
     this.cache = this.newCache();
+    this.count = new RowCount(
+      async () => {
+        const { msg } = await this.client.request("count", { query: this.spec() }, { channel: "count", onSlow: () => undefined });
+        return msg.num_rows;
+      },
+      (n) => {
+        // The grid grows to the count where it stands: the rows drawn and the scroll stay.
+        this.cache.numRows = n;
+        this.updateStatus();
+        this.view.update("rows");
+      },
+      (error) => this.notice(`Could not count the rows: ${error.message}`, true),
+    );
     const onQuery = (): void => {
       this.filterOverride = null;
       this.queryChanged();
@@ -405,6 +421,8 @@ export class QueryController {
     this._changesError = null;
     this.changesAsked = false;
     this.cache.reset();
+    this.count.reset();
+    this.queryGeneration++;
     this.setStatus("Loading…");
     this.view.update("reset");
     return this.start();
@@ -431,6 +449,7 @@ export class QueryController {
   }
 
   private async load(offset: number, limit: number, signal: AbortSignal): Promise<{ rows: RowData[]; numRows: number }> {
+    const generation = this.queryGeneration;
     const spec = this.spec();
     const { msg, buffers } = await this.client.request(
       "page", { query: spec, offset, limit }, { signal, channel: "page", onSlow: () => this.waiting() },
@@ -456,7 +475,9 @@ export class QueryController {
         : this.rowCols());
       this.view.update("header");
     }
-    return { rows, numRows: msg.num_rows };
+    // An answer to an older query is dropped by the cache: it must not touch this count.
+    if (generation !== this.queryGeneration) return { rows, numRows: msg.num_rows ?? msg.rows_at_least };
+    return { rows, numRows: this.count.fromPage(msg.num_rows, msg.rows_at_least) };
   }
 
   private setColumns(columns: Column[]): void {
@@ -481,6 +502,8 @@ export class QueryController {
     this._sortShown = null;
     this.setColumns(this._grouped ? [] : this.rowCols());
     this.cache.reset();
+    this.count.reset();
+    this.queryGeneration++;
     clearTimeout(this.summaryTimer);
     this._summaries.clear(); // stale histograms would describe other rows
     this.summaryKey = "";
@@ -522,6 +545,7 @@ export class QueryController {
     }
     this.updateStatus();
     this.view.update("rows");
+    this.count.request(); // after the rows are drawn: a new filter's count, if still to come
     if (this._info?.compare) {
       this.fetchChanges();
       this.view.update("compare");
@@ -576,7 +600,7 @@ export class QueryController {
     } else {
       const selected = this.model.get("selection").length;
       const sel = selected ? ` · ${formatCount(selected)} selected` : "";
-      this.setStatus(`${formatCount(n)} of ${formatCount(total)} rows${sel}${ms}`);
+      this.setStatus(`${rowsStatus(n, total, this.count.counting)}${sel}${ms}`);
     }
   }
 

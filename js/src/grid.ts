@@ -61,6 +61,8 @@ export class Grid {
   private frame = 0;
   /** Set when the grid itself last scrolled (wheel, keyboard); see `currentOffset`. */
   private own: OwnScroll | null = null;
+  /** The scroll compression the rows were last drawn under (null: nothing drawn yet). */
+  private drawnRatio: number | null = null;
   /** Left offsets of the pinned columns (they stick there while the grid scrolls sideways). */
   private pins = new Map<string, number>();
   private lastPin: string | null = null;
@@ -110,6 +112,7 @@ export class Grid {
     for (const el of this.rendered.values()) this.dropRow(el);
     this.rendered.clear();
     this.own = null;
+    this.drawnRatio = null;
     this.scroller.scrollTop = 0;
   }
 
@@ -172,6 +175,13 @@ export class Grid {
     const count = this.numRows;
     const viewport = this.viewport;
     const { spacer, ratio } = layout(count, rh, viewport);
+    if (this.drawnRatio !== null && this.drawnRatio !== ratio) {
+      // The count changed the compression (a filter's count arrives after its rows): the rows
+      // on screen stay where they are, so the scroller moves to the offset they were drawn at.
+      const shown = currentOffset(this.scroller.scrollTop, this.drawnRatio, this.own);
+      this.own = { offset: shown, scrollTop: this.scroller.scrollTop, ratio: this.drawnRatio };
+    }
+    this.drawnRatio = ratio;
     const width = this.query.columns.reduce((s, c) => s + c.width, 0) + this.numWidth;
     this.updatePins();
     this.spacer.style.height = `${spacer}px`;

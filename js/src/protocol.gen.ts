@@ -8,6 +8,7 @@ export const PROTOCOL_VERSION = 1;
 export type RequestKind =
   | "info"
   | "page"
+  | "count"
   | "summary"
   | "thumbnails"
   | "blob"
@@ -18,6 +19,7 @@ export type RequestKind =
 export type ResponseKind =
   | "info-response"
   | "page-response"
+  | "count-response"
   | "summary-response"
   | "thumbnails-response"
   | "blob-response"
@@ -29,6 +31,7 @@ export type ResponseKind =
 export const REQUEST_KINDS = [
   "info",
   "page",
+  "count",
   "summary",
   "thumbnails",
   "blob",
@@ -40,6 +43,7 @@ export const REQUEST_KINDS = [
 export const RESPONSE_KINDS = [
   "info-response",
   "page-response",
+  "count-response",
   "summary-response",
   "thumbnails-response",
   "blob-response",
@@ -111,6 +115,16 @@ export interface PageRequest {
   limit: number;
 }
 
+/**
+ * The exact number of rows (or groups) `query` shows: asked right after a page whose
+ * `num_rows` was null (a new filter's rows come first, the count after them).
+ */
+export interface CountRequest {
+  id: string;
+  kind: "count";
+  query: QuerySpec;
+}
+
 export interface SummaryRequest {
   id: string;
   kind: "summary";
@@ -170,6 +184,7 @@ export interface TransitionsRequest {
 export type Request =
   | InfoRequest
   | PageRequest
+  | CountRequest
   | SummaryRequest
   | ThumbnailsRequest
   | BlobRequest
@@ -267,13 +282,22 @@ export interface PageResponse {
   id: string;
   kind: "page-response";
   offset: number;
-  num_rows: number;
+  num_rows: number | null;
+  rows_at_least: number;
   total_rows: number;
   grouped: boolean;
   elapsed_ms: number;
   group_key: string[][] | null;
   roles: GroupRoles | null;
   sort: string[];
+}
+
+export interface CountResponse {
+  id: string;
+  kind: "count-response";
+  num_rows: number;
+  total_rows: number;
+  elapsed_ms: number;
 }
 
 export interface SummaryResponse {
@@ -357,6 +381,7 @@ export interface ErrorResponse {
 export type Response =
   | InfoResponse
   | PageResponse
+  | CountResponse
   | SummaryResponse
   | ThumbnailsResponse
   | BlobResponse
@@ -369,6 +394,7 @@ export type Response =
 export interface ResponseFor {
   info: InfoResponse;
   page: PageResponse;
+  count: CountResponse;
   summary: SummaryResponse;
   thumbnails: ThumbnailsResponse;
   blob: BlobResponse;

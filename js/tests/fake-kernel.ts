@@ -7,7 +7,7 @@ import { Field, Int32, List, Table, tableToIPC, vectorFromArray, Float64, Utf8 }
 import { RequestClient } from "../src/client";
 import type { Change, ControllerView } from "../src/controller";
 import type { Model, ViewState } from "../src/model";
-import type { ColumnInfo, PageRequest, QuerySpec, Request, SummaryRequest } from "../src/protocol";
+import type { ColumnInfo, CountRequest, PageRequest, QuerySpec, Request, SummaryRequest } from "../src/protocol";
 import { FakeTransport } from "./fake-transport";
 
 export interface FakeRow {
@@ -57,6 +57,11 @@ export class FakeKernel {
   /** The next page request fails with this message (a kernel-side error). */
   failNext: string | null = null;
   infoError: string | null = null;
+  /** As the engine does: a filtered page that is full comes back uncounted (num_rows null). */
+  countLater = false;
+  /** Count requests wait here until `releaseCounts()` (a count that takes a while). */
+  holdCounts = false;
+  private held: (() => void)[] = [];
 
   constructor(readonly rows: FakeRow[]) {
     const send = this.transport.send.bind(this.transport);
@@ -79,6 +84,17 @@ export class FakeKernel {
     return this.pages.at(-1)?.query;
   }
 
+  get counts(): CountRequest[] {
+    return this.transport.sent.filter((m): m is CountRequest => m.kind === "count");
+  }
+
+  /** Answer the count requests held so far. */
+  releaseCounts(): void {
+    const held = this.held;
+    this.held = [];
+    for (const answer of held) answer();
+  }
+
   get summaries(): SummaryRequest[] {
     return this.transport.sent.filter((m): m is SummaryRequest => m.kind === "summary");
   }
@@ -99,6 +115,11 @@ export class FakeKernel {
           return fail(error);
         }
         this.page(msg, reply);
+      } else if (msg.kind === "count") {
+        const rows = this.select(msg.query);
+        const answer = (): void => reply({ num_rows: rows.length, total_rows: this.rows.length, elapsed_ms: 3 });
+        if (this.holdCounts) this.held.push(answer);
+        else answer();
       } else if (msg.kind === "summary") {
         const rows = this.select(msg.query);
         const values = rows.map((r) => r[msg.column as keyof FakeRow]);
@@ -149,7 +170,7 @@ export class FakeKernel {
       const roles = { keys: [key], count: "count", sample_rows: "_sample_rows", sample_images: null };
       // As the kernel fits the sort to a group page: keys naming none of its fields drop out.
       const sort = (q.sort ?? []).filter((k) => [key, "count"].includes(k.replace(/^-/, "")));
-      reply({ ...common, num_rows: groups.size, grouped: true, group_key: null, roles, sort }, [ipc(table)]);
+      reply({ ...common, num_rows: groups.size, rows_at_least: groups.size, grouped: true, group_key: null, roles, sort }, [ipc(table)]);
       return;
     }
     const slice = rows.slice(msg.offset, msg.offset + msg.limit);
@@ -162,7 +183,11 @@ export class FakeKernel {
     });
     const member = q.group_row != null ? this.rows[q.group_row] : undefined;
     const groupKey = member ? groupBy.map((k) => [k, String(member[k as keyof FakeRow])]) : null;
-    reply({ ...common, num_rows: rows.length, grouped: false, group_key: groupKey, roles: null, sort: q.sort ?? [] }, [ipc(table)]);
+    const uncounted = this.countLater && Boolean(q.filter?.trim()) && slice.length === msg.limit;
+    const counts = uncounted
+      ? { num_rows: null, rows_at_least: msg.offset + slice.length }
+      : { num_rows: rows.length, rows_at_least: rows.length };
+    reply({ ...common, ...counts, grouped: false, group_key: groupKey, roles: null, sort: q.sort ?? [] }, [ipc(table)]);
   }
 }
 

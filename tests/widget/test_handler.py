@@ -485,3 +485,38 @@ def test_requests_are_parsed_into_their_typed_shape() -> None:
         }
     )
     assert req == {"id": "t", "kind": "thumbnails", "images": ["a" * 64], "masks": [], "size": 64}
+
+
+def test_a_new_filters_page_comes_before_its_count_which_a_count_request_gets() -> None:
+    from dsviz_widget.engine import Engine
+
+    rng = np.random.default_rng(15)
+    score = rng.random(5_000)
+    score[::11] = np.nan  # missing: kept by no comparison
+    src = Source.from_arrow(pa.table({"id": np.arange(5_000), "score": score}))
+    h = MessageHandler(src, read_blob=None, name="t", engine=Engine(background=False))
+    query = {"filter": "score > 0.25", "sort": ["-score"]}
+    want = [int(i) for i in np.argsort(-np.nan_to_num(score, nan=-1), kind="stable")]
+    want = [i for i in want if score[i] > 0.25]
+    reply, buffers = h.handle({"id": "p", "kind": "page", "query": query, "offset": 0, "limit": 50})
+    assert reply["kind"] == "page-response"
+    assert reply["num_rows"] is None and reply["rows_at_least"] == 50  # rows first
+    assert decode(buffers).column("_row").to_pylist() == want[:50]
+    reply, buffers = h.handle({"id": "c", "kind": "count", "query": query})
+    assert reply["kind"] == "count-response" and buffers == []
+    assert reply["num_rows"] == len(want) and reply["total_rows"] == 5_000
+    json.dumps(reply)
+    # The view now knows its count; so does another sort of the same filter.
+    again, _ = h.handle({"id": "p2", "kind": "page", "query": query, "offset": 50, "limit": 50})
+    assert again["num_rows"] == again["rows_at_least"] == len(want)
+    by_id = {**query, "sort": ["id"]}
+    other, _ = h.handle({"id": "p3", "kind": "page", "query": by_id, "offset": 0, "limit": 50})
+    assert other["num_rows"] == len(want)
+    # A filter keeping fewer rows than the page asked for is counted by the page itself.
+    few, buffers = h.handle(
+        {"id": "p4", "kind": "page", "query": {"filter": "score > 0.999"}, "offset": 0, "limit": 50}
+    )
+    assert few["num_rows"] == int(np.sum(score > 0.999)) == decode(buffers).num_rows
+    bad, _ = h.handle({"id": "c2", "kind": "count", "query": {"filter": "score >"}})
+    assert bad["kind"] == "error" and bad["request_kind"] == "count"
+    h.engine.close()

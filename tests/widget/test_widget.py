@@ -194,22 +194,42 @@ def test_a_newer_page_supersedes_queued_pages_and_summaries(
     w.close()
 
 
-def test_closing_a_widget_closes_its_engine(images) -> None:
-    from dsviz_widget.engine import Engine, Query, QueryError
+def test_two_widgets_and_python_share_one_engine_and_closing_one_breaks_nothing() -> None:
+    import numpy as np
+    import pandas as pd
+
+    import dsviz_widget as dv
+    from dsviz_widget.engine import Engine, Query, shared_engine
     from dsviz_widget.widget._handler import MessageHandler
 
-    source, read, _ = images
-    w = show(source, read_blob=read, sort=["-score"])
-    assert len(w.page(0, 5)) == 5
-    engine = w._handler.engine
-    w.close()
-    assert engine.closed
-    with pytest.raises(QueryError, match="engine is closed"):
-        engine.view(source, Query(sort=["id"]))
-    w.close()  # twice is harmless
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"id": np.arange(3_000), "score": rng.random(3_000)})
+    df.loc[::7, "score"] = np.nan
+    table = dv.Table(dataframe=df)
+    w1 = show(table, sort=["-score"], filter="score > 0.2")
+    w2 = show(table, sort=["-score"], filter="score > 0.2")
+    engine = shared_engine()
+    assert w1._handler.engine is engine and w2._handler.engine is engine
+    # One view for all three: the widgets' and table.query's (same source, same query).
+    view = engine.view(table.engine_source(), Query(filter="score > 0.2", sort=["-score"]))
+    assert w1._model.view(w1._spec()) is view and w2._model.view(w2._spec()) is view
+    want = df[df.score > 0.2].sort_values(["score", "id"], ascending=[False, True])
+    deep = len(want) - 10
+    assert w1.page(deep, 10)["id"].tolist() == want["id"].iloc[deep:].tolist()
+    w1.close()
+    assert not engine.closed
+    assert w2.page(deep, 10)["id"].tolist() == want["id"].iloc[deep:].tolist()
+    assert w2.num_rows == len(want) == table.count("score > 0.2")
+    got = table.query(filter="score > 0.2", sort=["-score"], offset=deep, limit=10)
+    assert got["id"].tolist() == want["id"].iloc[deep:].tolist()
+    w1.close()  # twice is harmless
+    w2.close()
+    assert not engine.closed
     # An engine given to a handler belongs to the caller: closing the handler leaves it open.
-    shared = Engine()
-    h = MessageHandler(source, read, engine=shared)
+    mine = Engine()
+    h = MessageHandler(table.engine_source(), table.read_blob, engine=mine)
     h.close()
-    assert not shared.closed and shared.view(source, Query(sort=["id"])).num_rows == 12
-    shared.close()
+    assert (
+        not mine.closed and mine.view(table.engine_source(), Query(sort=["id"])).num_rows == 3_000
+    )
+    mine.close()
