@@ -334,7 +334,6 @@ class S3ObjectStore:
             upload_id = self._client.create_multipart_upload(Bucket=self.bucket, Key=key)[
                 "UploadId"
             ]
-        completed = False
         try:
             h = hashlib.sha256()
             etags = []
@@ -356,13 +355,18 @@ class S3ObjectStore:
             if f.read(1) or h.hexdigest() != digest:
                 raise _changed(src)
             with self._step(f"{what} (completing the multipart upload)"):
-                completed = self._complete_once(key, upload_id, etags)
-        finally:
-            if not completed:
-                with suppress(Exception):
-                    self._client.abort_multipart_upload(
-                        Bucket=self.bucket, Key=key, UploadId=upload_id
-                    )
+                if not self._complete_once(key, upload_id, etags):
+                    self._abort(key, upload_id)  # stored already (412): drop our parts
+        except BaseException as exc:
+            # A server we cannot reach would refuse the abort too, after the same retries:
+            # its parts stay invisible until the server's own cleanup of stale uploads.
+            if not _unreachable(exc):
+                self._abort(key, upload_id)
+            raise
+
+    def _abort(self, key: str, upload_id: str) -> None:
+        with suppress(Exception):
+            self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
 
     # -- reading ------------------------------------------------------------------------------
     def read(self, digest: str, what: str) -> bytes:
@@ -613,6 +617,14 @@ def _status(exc: BaseException) -> int | None:
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return int(status) if status is not None else None
     return None
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """True if ``exc`` (or its cause) says the server could not be reached at all."""
+    from botocore import exceptions as bx
+
+    cause = exc.__cause__ if isinstance(exc, RemoteStoreError) else exc
+    return isinstance(cause, bx.EndpointConnectionError | bx.ConnectTimeoutError)
 
 
 def _reason(exc: BaseException, config: S3Config) -> str:
