@@ -14,6 +14,7 @@ runs in its own process group, which is killed whole.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import pwd
@@ -26,6 +27,7 @@ import sysconfig
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -269,7 +271,8 @@ class Seaweed:
 
     def _remove_sockets(self) -> None:
         """weed makes some gRPC sockets in /tmp whatever TMPDIR says, named by port."""
-        for port in self.ports.values():
+        admin_grpc = self.ports["admin"] + 10000 if self.ports else None
+        for port in [*self.ports.values(), admin_grpc]:
             for sock in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
                 if sock.is_socket():
                     sock.unlink(missing_ok=True)
@@ -479,8 +482,10 @@ def postgres(database: str = "dsviz") -> Iterator[Postgres]:
 
 
 class _IgnoringHandler(BaseHTTPRequestHandler):
-    """Path-style S3 for one bucket, kept in memory. Authentication is not checked, and
-    ``If-None-Match`` is ignored on purpose: a second PUT replaces the object."""
+    """Path-style S3 for one bucket, kept in memory, multipart uploads included.
+    Authentication is not checked, and ``If-None-Match`` is ignored on purpose when completing
+    a multipart upload, and on PUT too unless the server was made with ``honour_put``: a second
+    write replaces the object."""
 
     protocol_version = "HTTP/1.1"  # keep-alive and ``Expect: 100-continue``, as boto3 expects
     server: _IgnoringServer
@@ -491,7 +496,7 @@ class _IgnoringHandler(BaseHTTPRequestHandler):
     def _split(self) -> tuple[str, str, dict[str, list[str]]]:
         url = urlsplit(self.path)
         bucket, _, key = url.path.lstrip("/").partition("/")
-        return unquote(bucket), unquote(key), parse_qs(url.query)
+        return unquote(bucket), unquote(key), parse_qs(url.query, keep_blank_values=True)
 
     def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
@@ -508,14 +513,49 @@ class _IgnoringHandler(BaseHTTPRequestHandler):
         else:
             self._reply(404, b"<Error><Code>NoSuchKey</Code></Error>")
 
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length", "0")))
+
     def do_PUT(self) -> None:
-        bucket, key, _ = self._split()
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        bucket, key, query = self._split()
+        body = self._body()
         if bucket != self.server.bucket or not key:
             return self._missing(bucket, key)
+        etag = f'"{hashlib.md5(body).hexdigest()}"'
+        if "uploadId" in query:
+            with self.server.lock:
+                parts = self.server.uploads.get(query["uploadId"][0])
+                if parts is None:
+                    return self._reply(404, b"<Error><Code>NoSuchUpload</Code></Error>")
+                parts[int(query["partNumber"][0])] = body
+            return self._reply(200, headers={"ETag": etag})
         with self.server.lock:
+            exists = key in self.server.objects
+            if self.server.honour_put and exists and self.headers.get("If-None-Match") == "*":
+                return self._reply(412, b"<Error><Code>PreconditionFailed</Code></Error>")
             self.server.objects[key] = body  # If-None-Match ignored: this is the point
-        self._reply(200, headers={"ETag": f'"{len(body):x}"'})
+        self._reply(200, headers={"ETag": etag})
+
+    def do_POST(self) -> None:
+        bucket, key, query = self._split()
+        self._body()
+        if bucket != self.server.bucket or not key:
+            return self._missing(bucket, key)
+        names = f"<Bucket>{escape(bucket)}</Bucket><Key>{escape(key)}</Key>"
+        if "uploads" in query:
+            upload = uuid.uuid4().hex
+            with self.server.lock:
+                self.server.uploads[upload] = {}
+            body = f"<InitiateMultipartUploadResult>{names}<UploadId>{upload}</UploadId>"
+            return self._reply(200, (body + "</InitiateMultipartUploadResult>").encode())
+        with self.server.lock:
+            parts = self.server.uploads.pop(query.get("uploadId", [""])[0], None)
+            if parts is None:
+                return self._reply(404, b"<Error><Code>NoSuchUpload</Code></Error>")
+            # If-None-Match ignored on completion, even by a server honouring it on PUT.
+            self.server.objects[key] = b"".join(parts[n] for n in sorted(parts))
+        body = f'<CompleteMultipartUploadResult>{names}<ETag>"x-1"</ETag>'
+        self._reply(200, (body + "</CompleteMultipartUploadResult>").encode())
 
     def do_GET(self) -> None:
         bucket, key, query = self._split()
@@ -541,9 +581,11 @@ class _IgnoringHandler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_DELETE(self) -> None:
-        bucket, key, _ = self._split()
+        bucket, key, query = self._split()
         with self.server.lock:
-            if bucket == self.server.bucket:
+            if "uploadId" in query:
+                self.server.uploads.pop(query["uploadId"][0], None)
+            elif bucket == self.server.bucket:
                 self.server.objects.pop(key, None)
         self._reply(204)
 
@@ -571,10 +613,12 @@ class _IgnoringHandler(BaseHTTPRequestHandler):
 class _IgnoringServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, bucket: str) -> None:
+    def __init__(self, bucket: str, honour_put: bool) -> None:
         super().__init__((HOST, 0), _IgnoringHandler)
         self.bucket = bucket
+        self.honour_put = honour_put
         self.objects: dict[str, bytes] = {}
+        self.uploads: dict[str, dict[int, bytes]] = {}
         self.lock = threading.Lock()
 
 
@@ -592,10 +636,16 @@ class IgnoringS3:
     def objects(self) -> dict[str, bytes]:
         return self.server.objects
 
+    @property
+    def uploads(self) -> dict[str, dict[int, bytes]]:
+        return self.server.uploads
+
 
 @contextlib.contextmanager
-def ignoring_s3(bucket: str = BUCKET) -> Iterator[IgnoringS3]:
-    server = _IgnoringServer(bucket)
+def ignoring_s3(bucket: str = BUCKET, honour_put: bool = False) -> Iterator[IgnoringS3]:
+    """The look-alike, ignoring ``If-None-Match`` everywhere, or (``honour_put``) only when
+    completing a multipart upload."""
+    server = _IgnoringServer(bucket, honour_put)
     thread = threading.Thread(target=server.serve_forever, name="ignoring-s3", daemon=True)
     thread.start()
     try:

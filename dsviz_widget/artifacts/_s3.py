@@ -21,6 +21,7 @@ a stored key is never overwritten; every read is checked against the digest.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -482,7 +483,11 @@ class S3ObjectStore:
         except (StoreError, IntegrityError, ValidationError):
             raise
         except Exception as exc:
-            raise RemoteStoreError(step, _reason(exc, self.config)) from exc
+            err = RemoteStoreError(step, _reason(exc, self.config))
+            if _unreachable(exc):  # errno as for a local OSError: callers may test it
+                timeout = "Timeout" in type(exc).__name__
+                err.errno = errno.ETIMEDOUT if timeout else errno.ECONNREFUSED
+            raise err from exc
 
     @contextmanager
     def _local_step(self, step: str) -> Iterator[None]:

@@ -50,9 +50,11 @@ def postgres() -> Iterator[_servers.Postgres]:
         _unavailable(exc)
 
 
-@pytest.fixture
-def ignoring_s3() -> Iterator[_servers.IgnoringS3]:
-    with _servers.ignoring_s3() as server:
+@pytest.fixture(params=[False, True], ids=["ignores-put", "ignores-multipart"])
+def ignoring_s3(request: pytest.FixtureRequest) -> Iterator[_servers.IgnoringS3]:
+    """The look-alike ignoring ``If-None-Match`` on every write, then only when completing
+    a multipart upload."""
+    with _servers.ignoring_s3(honour_put=request.param) as server:
         yield server
 
 

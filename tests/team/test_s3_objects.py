@@ -8,6 +8,7 @@ holds without the server and keeps to its bound, least recently read out first.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import time
@@ -160,8 +161,14 @@ def test_a_server_that_ignores_conditional_writes_is_refused_at_open(
     message = str(refused.value)
     assert "If-None-Match" in message and "overwrite" in message
     assert ignoring_s3.endpoint in message
+    ignored = (
+        "a second multipart upload's completion"
+        if ignoring_s3.server.honour_put
+        else "a second PUT"
+    )
+    assert f"accepted {ignored} to the existing key" in message
     assert isinstance(refused.value, StoreError)
-    assert ignoring_s3.objects == {}  # the probe cleaned up after itself
+    assert ignoring_s3.objects == {} and ignoring_s3.uploads == {}  # the probe cleaned up
 
 
 def test_a_server_that_is_down_at_open_is_a_typed_error(cache_dir: Path) -> None:
@@ -171,6 +178,7 @@ def test_a_server_that_is_down_at_open_is_a_typed_error(cache_dir: Path) -> None
         S3ObjectStore(f"s3://{_servers.BUCKET}/team", cfg, cache_dir=cache_dir)
     assert down.value.step.startswith(f"opening the store s3://{_servers.BUCKET}/team")
     assert "could not reach the S3 server" in str(down.value)
+    assert isinstance(down.value, OSError) and down.value.errno == errno.ECONNREFUSED
 
 
 def test_the_server_stopped_mid_write_leaves_nothing_and_a_restart_works(

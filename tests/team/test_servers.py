@@ -39,7 +39,8 @@ def test_seaweed_listens_on_loopback_only_and_stops_whole(
     assert seaweed.started_in < 30
     seaweed.stop()
     assert not Path(f"/proc/{pid}").exists()
-    assert list(Path("/tmp").glob(f"seaweedfs-*-{seaweed.ports['s3']}.sock")) == []
+    for port in [*seaweed.ports.values(), seaweed.ports["admin"] + 10000]:
+        assert list(Path("/tmp").glob(f"seaweedfs-*-{port}.sock")) == []
 
 
 def test_postgres_runs_unprivileged_on_loopback(postgres: _servers.Postgres) -> None:
