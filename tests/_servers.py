@@ -466,9 +466,10 @@ def _database_exists(pg: Postgres) -> bool:
 
 @contextlib.contextmanager
 def postgres(database: str = "dsviz") -> Iterator[Postgres]:
-    # Not pytest's tmp_path: its parents are private to root, and the server user must reach
-    # its data directory.
-    root = Path(tempfile.mkdtemp(prefix="dsviz-pg-"))
+    # Not pytest's tmp_path (nor a TMPDIR that may be private to root): as root, the server
+    # runs as another user, who must reach its data directory.
+    shared = "/tmp" if os.geteuid() == 0 and os.path.isdir("/tmp") else None
+    root = Path(tempfile.mkdtemp(prefix="dsviz-pg-", dir=shared))
     server = Postgres(root, database=database)
     try:
         server.start()

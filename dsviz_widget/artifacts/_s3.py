@@ -26,6 +26,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 import threading
 import time
 import uuid
@@ -38,7 +39,13 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from dsviz_widget._errors import IntegrityError, StoreError, ValidationError
+from dsviz_widget._errors import (
+    IntegrityError,
+    StoreError,
+    UnsafePathError,
+    ValidationError,
+    store_error,
+)
 from dsviz_widget.artifacts._objects import check_digest, unlink_quietly
 
 #: Objects larger than this go up in parts of this size (S3 allows 5 MiB to 5 GiB per part).
@@ -264,9 +271,13 @@ class S3ObjectStore:
 
         ``on_part(part_number, parts)`` is called after each part of a multipart upload.
         The file is hashed, then sent; a file that changes in between is refused (the bytes
-        sent are hashed again before the upload is completed).
+        sent are hashed again before the upload is completed). As in the local store, a final
+        symbolic link or anything but a regular file is refused, not followed.
         """
-        with self._local_step(f"could not read {str(src)!r} to store it"), open(src, "rb") as f:
+        with (
+            self._local_step(f"could not read {str(src)!r} to store it"),
+            _open_regular(src) as f,
+        ):
             digest, size = _hash_stream(f)
             if self.size(digest) is not None:
                 return digest, size  # stored already: nothing to send
@@ -496,7 +507,7 @@ class S3ObjectStore:
         except (StoreError, IntegrityError, ValidationError):
             raise
         except OSError as exc:
-            raise RemoteStoreError(step, str(exc)) from exc
+            raise store_error(step, exc) from exc
 
 
 class ReadCache:
@@ -600,6 +611,24 @@ class ReadCache:
     def __contains__(self, digest: object) -> bool:
         with self._lock:
             return isinstance(digest, str) and digest in self._load()
+
+
+def _open_regular(src: Path) -> IO[bytes]:
+    """``src`` opened for reading without following a final link; a non-regular file refused
+    (a file swapped for a link or a FIFO after the caller checked it)."""
+    try:
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafePathError(
+                f"{str(src)!r} is a symbolic link; not following it out of what was added"
+            ) from None
+        raise
+    f = open(fd, "rb")  # noqa: SIM115 -- returned to the caller's ``with``
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        f.close()
+        raise UnsafePathError(f"{str(src)!r} is not a regular file; not reading it")
+    return f
 
 
 def _hash_stream(f: IO[bytes]) -> tuple[str, int]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from dsviz_widget._errors import IntegrityError, StoreError, ValidationError
+from dsviz_widget._errors import IntegrityError, StoreError, UnsafePathError, ValidationError
 from dsviz_widget.artifacts._s3 import (
     ConditionalWritesNotEnforced,
     RemoteStoreError,
@@ -149,6 +149,22 @@ def test_a_digest_that_does_not_match_the_bytes_is_refused(
     store = open_store(seaweed_shared, s3_url, cache_dir)
     with pytest.raises(IntegrityError, match="hash to"):
         store.put_bytes(b"abc", digest=hashlib.sha256(b"abd").hexdigest())
+    assert list(store.iter_digests()) == []
+
+
+def test_a_link_or_a_fifo_is_not_followed(
+    seaweed_shared: _servers.Seaweed, s3_url: str, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("outside what was added")
+    (tmp_path / "link").symlink_to(secret)
+    os.mkfifo(tmp_path / "fifo")
+    store = open_store(seaweed_shared, s3_url, tmp_path / "cache")
+    for name in ("link", "fifo"):
+        with pytest.raises(UnsafePathError):
+            store.put_file(tmp_path / name)
+    with pytest.raises(StoreError, match="could not read"):
+        store.put_file(tmp_path / "missing")
     assert list(store.iter_digests()) == []
 
 
