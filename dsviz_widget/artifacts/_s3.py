@@ -211,8 +211,9 @@ class S3ObjectStore:
                 self._client.put_object(Bucket=self.bucket, Key=key, Body=b"1", IfNoneMatch="*")
                 if self._put_once(key, b"2"):
                     raise self._ignores(key, "a second PUT")
-                upload = self._client.create_multipart_upload(Bucket=self.bucket, Key=key)
-                upload_id = upload["UploadId"]
+                upload_id = self._client.create_multipart_upload(Bucket=self.bucket, Key=key)[
+                    "UploadId"
+                ]
                 try:
                     part = self._client.upload_part(
                         Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=b"3"
@@ -220,13 +221,17 @@ class S3ObjectStore:
                     if self._complete_once(key, upload_id, [part["ETag"]]):
                         raise self._ignores(key, "a second multipart upload's completion")
                 finally:
-                    with suppress(Exception):
-                        self._client.abort_multipart_upload(
-                            Bucket=self.bucket, Key=key, UploadId=upload_id
-                        )
-        finally:
-            with suppress(Exception):
-                self._client.delete_object(Bucket=self.bucket, Key=key)
+                    self._abort(key, upload_id)
+        except BaseException as exc:
+            # Cleaning up on a server we cannot reach would only repeat its retries.
+            if not _unreachable(exc):
+                self._delete_quietly(key)
+            raise
+        self._delete_quietly(key)
+
+    def _delete_quietly(self, key: str) -> None:
+        with suppress(Exception):
+            self._client.delete_object(Bucket=self.bucket, Key=key)
 
     def _ignores(self, key: str, what: str) -> ConditionalWritesNotEnforced:
         return ConditionalWritesNotEnforced(
