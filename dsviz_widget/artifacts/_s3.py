@@ -1,0 +1,723 @@
+"""Content-addressed objects in an S3-compatible bucket: the team store's ``objects/``.
+
+The same rules as the local :class:`~dsviz_widget.artifacts._objects.ObjectStore`: an object is
+stored once, under its SHA-256, with the same key layout as on disk (``<prefix>/objects/ab/abcd…``);
+a stored key is never overwritten; every read is checked against the digest.
+
+- **Writes** are conditional (``If-None-Match: *``) so the server, not a check-then-write race,
+  decides: a 412 means the object is there already, which for a content-addressed key is success.
+  Files above ``part_size`` go up as a multipart upload whose *completion* is conditional, so a
+  half-uploaded object is never visible under its name.
+- **Opening** probes the server: a second conditional write to a probe key must be refused. An
+  S3 look-alike that ignores the header would let a writer replace a stored object, so such a
+  server is refused with :class:`ConditionalWritesNotEnforced` before anything is written.
+- **Reads** go through pyarrow's ``S3FileSystem`` (what the engine will read Parquet with; no
+  DuckDB extension download) into a bounded, least-recently-used cache of whole objects in the
+  user's cache directory. Objects never change, so a cached copy is checked once, when fetched,
+  and later reads of it need no server at all.
+- **Failures** of the server (refused, timed out, reset) are :class:`RemoteStoreError`\\ s naming
+  the step; nothing partial is left visible.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import os
+import re
+import stat
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from dsviz_widget._errors import (
+    IntegrityError,
+    StoreError,
+    UnsafePathError,
+    ValidationError,
+    store_error,
+)
+from dsviz_widget.artifacts._objects import check_digest, unlink_quietly
+
+#: Objects larger than this go up in parts of this size (S3 allows 5 MiB to 5 GiB per part).
+PART_SIZE = 16 << 20
+#: The read cache's default bound, in bytes (``cache_bytes`` overrides it).
+DEFAULT_CACHE_BYTES = 8 << 30
+_CHUNK = 1 << 20
+_HEX = re.compile(r"[0-9a-f]{64}")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
+#: Retries of a conditional write that S3 reports as racing another one (409).
+_CONFLICT_RETRIES = 3
+
+
+class RemoteStoreError(StoreError):
+    """The object store's server failed one step (refused, timed out, answered an error).
+
+    ``step`` names what was being done, e.g. ``"storing object 3f2a… (part 2 of 7)"``.
+    """
+
+    def __init__(self, step: str, reason: str) -> None:
+        super().__init__(f"{step}: {reason}")
+        self.step = step
+
+
+class ConditionalWritesNotEnforced(StoreError):
+    """The server ignores ``If-None-Match: *``: stored objects could be overwritten silently."""
+
+
+@dataclass(frozen=True)
+class S3Config:
+    """Where the bucket's server is and who we are, as the AWS tools read it from the
+    environment (``None``: boto3's and pyarrow's own defaults, e.g. ``~/.aws``)."""
+
+    endpoint_url: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = None
+    region: str = "us-east-1"
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> S3Config:
+        """``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_S3``), ``AWS_ACCESS_KEY_ID``,
+        ``AWS_SECRET_ACCESS_KEY``, ``AWS_REGION`` (or ``AWS_DEFAULT_REGION``)."""
+        env = os.environ if env is None else env
+        return cls(
+            endpoint_url=env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None,
+            access_key=env.get("AWS_ACCESS_KEY_ID") or None,
+            secret_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        )
+
+    @property
+    def where(self) -> str:
+        return self.endpoint_url or "AWS S3"
+
+
+def parse_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` → ``("bucket", "some/prefix")`` (prefix may be empty)."""
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or parts.query or parts.fragment:
+        raise ValidationError(f"not an s3:// store location: {url!r} (s3://bucket/prefix)")
+    bucket, prefix = parts.netloc, parts.path.strip("/")
+    if not _BUCKET.fullmatch(bucket):
+        raise ValidationError(f"not an S3 bucket name: {bucket!r} in {url!r}")
+    if any(p in ("", ".", "..") for p in prefix.split("/")) and prefix:
+        raise ValidationError(f"the prefix of {url!r} has an empty, '.' or '..' part")
+    return bucket, prefix
+
+
+def default_cache_dir() -> Path:
+    """``$DSVIZ_CACHE_DIR``, else ``$XDG_CACHE_HOME/dsviz``, else ``~/.cache/dsviz``."""
+    if own := os.environ.get("DSVIZ_CACHE_DIR"):
+        return Path(own)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "dsviz"
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    """An object found by :meth:`S3ObjectStore.iter_objects` (for gc's grace period)."""
+
+    digest: str
+    size: int
+    modified: datetime
+
+
+class S3ObjectStore:
+    """The objects of a store at ``s3://bucket/prefix``.
+
+    Parameters
+    ----------
+    url : str
+        ``s3://bucket/prefix``; the bucket must exist.
+    config : S3Config, optional
+        Endpoint and credentials; by default :meth:`S3Config.from_env`.
+    cache_dir : Path, optional
+        Where fetched objects are kept (``objects/`` inside it); by default
+        :func:`default_cache_dir`. Shared by every store: a digest names the same bytes anywhere.
+    cache_bytes : int
+        The cache's bound; the least recently read objects are removed beyond it.
+    part_size : int
+        Files larger than this are uploaded in parts of this size.
+    check : bool
+        Probe that the server enforces conditional writes (leave on: see the module's notes).
+
+    Examples
+    --------
+    >>> objects = S3ObjectStore("s3://team-bucket/datasets")  # doctest: +SKIP
+    >>> digest = objects.put_bytes(b"hello")  # doctest: +SKIP
+    >>> objects.read(digest, "greeting")  # doctest: +SKIP
+    b'hello'
+    """
+
+    def __init__(
+        self,
+        url: str,
+        config: S3Config | None = None,
+        *,
+        cache_dir: Path | None = None,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        part_size: int = PART_SIZE,
+        check: bool = True,
+    ) -> None:
+        self.url = url
+        self.bucket, self.prefix = parse_url(url)
+        self.config = config or S3Config.from_env()
+        if part_size < 5 << 20:
+            raise ValidationError("part_size must be at least 5 MiB (S3's smallest part)")
+        self.part_size = part_size
+        self._base = f"{self.prefix}/" if self.prefix else ""
+        self._client = _client(self.config)
+        self._fs: Any = None
+        self._fs_lock = threading.Lock()
+        self.cache = ReadCache(cache_dir or default_cache_dir(), cache_bytes)
+        if check:
+            self.check_conditional_writes()
+
+    # -- layout -------------------------------------------------------------------------------
+    def key(self, digest: str) -> str:
+        """The object's key in the bucket: the on-disk layout under the prefix."""
+        check_digest(digest)
+        return f"{self._base}objects/{digest[:2]}/{digest}"
+
+    def filesystem_path(self, digest: str) -> str:
+        """``bucket/key`` of the object, as pyarrow's :meth:`filesystem` names it."""
+        return f"{self.bucket}/{self.key(digest)}"
+
+    # -- the open-time probe ------------------------------------------------------------------
+    def check_conditional_writes(self) -> None:
+        """Refuse a server that would overwrite an object despite ``If-None-Match: *``.
+
+        Writes a probe key under ``<prefix>/probe/`` twice, first with one request and then as
+        a multipart upload (large objects go up that way); both second writes must be refused
+        with 412. The probe key is removed afterwards.
+        """
+        key = f"{self._base}probe/{uuid.uuid4().hex}"
+        step = (
+            f"opening the store {self.url} (checking that {self.config.where} refuses overwrites)"
+        )
+        try:
+            with self._step(step):
+                self._client.put_object(Bucket=self.bucket, Key=key, Body=b"1", IfNoneMatch="*")
+                if self._put_once(key, b"2"):
+                    raise self._ignores(key, "a second PUT")
+                upload_id = self._client.create_multipart_upload(Bucket=self.bucket, Key=key)[
+                    "UploadId"
+                ]
+                try:
+                    part = self._client.upload_part(
+                        Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=b"3"
+                    )
+                    if self._complete_once(key, upload_id, [part["ETag"]]):
+                        raise self._ignores(key, "a second multipart upload's completion")
+                finally:
+                    self._abort(key, upload_id)
+        except BaseException as exc:
+            # Cleaning up on a server we cannot reach would only repeat its retries.
+            if not _unreachable(exc):
+                self._delete_quietly(key)
+            raise
+        self._delete_quietly(key)
+
+    def _delete_quietly(self, key: str) -> None:
+        with suppress(Exception):
+            self._client.delete_object(Bucket=self.bucket, Key=key)
+
+    def _ignores(self, key: str, what: str) -> ConditionalWritesNotEnforced:
+        return ConditionalWritesNotEnforced(
+            f"the S3 server at {self.config.where} accepted {what} to the existing key "
+            f"s3://{self.bucket}/{key} despite 'If-None-Match: *': it would overwrite stored "
+            "objects and lose data silently. Use a server that enforces conditional writes "
+            "(AWS S3, SeaweedFS, MinIO, Cloudflare R2 and others do)."
+        )
+
+    # -- writing ------------------------------------------------------------------------------
+    def has(self, digest: str) -> bool:
+        return self.size(digest) is not None
+
+    def size(self, digest: str) -> int | None:
+        """The stored object's size, None if it is not stored."""
+        key = self.key(digest)
+        with self._step(f"looking for object {digest[:12]} in {self.url}"):
+            try:
+                head = self._client.head_object(Bucket=self.bucket, Key=key)
+            except Exception as exc:
+                if _status(exc) == 404:
+                    return None
+                raise
+        return int(head["ContentLength"])
+
+    def put_bytes(self, data: bytes, digest: str | None = None) -> str:
+        """Store ``data``; returns its digest. Storing it again changes nothing."""
+        actual = hashlib.sha256(data).hexdigest()
+        if digest is not None and check_digest(digest) != actual:
+            raise IntegrityError(f"the bytes given for object {digest[:12]} hash to {actual[:12]}")
+        if len(data) > self.part_size:
+            self._upload_parts(actual, io.BytesIO(data), len(data), None)
+            return actual
+        with self._step(f"storing object {actual[:12]} in {self.url}"):
+            self._put_once(self.key(actual), data)
+        return actual
+
+    def put_file(
+        self, src: Path, on_part: Callable[[int, int], None] | None = None
+    ) -> tuple[str, int]:
+        """Store a copy of the file at ``src``; returns (digest, size).
+
+        ``on_part(part_number, parts)`` is called after each part of a multipart upload.
+        The file is hashed, then sent; a file that changes in between is refused (the bytes
+        sent are hashed again before the upload is completed). As in the local store, a final
+        symbolic link or anything but a regular file is refused, not followed.
+        """
+        with (
+            self._local_step(f"could not read {str(src)!r} to store it"),
+            _open_regular(src) as f,
+        ):
+            digest, size = _hash_stream(f)
+            if self.size(digest) is not None:
+                return digest, size  # stored already: nothing to send
+            f.seek(0)
+            if size <= self.part_size:
+                data = f.read(size + 1)
+                if hashlib.sha256(data).hexdigest() != digest:
+                    raise _changed(src)
+                with self._step(f"storing object {digest[:12]} in {self.url}"):
+                    self._put_once(self.key(digest), data)
+            else:
+                self._upload_parts(digest, f, size, on_part, src)
+        return digest, size
+
+    def _put_once(self, key: str, body: bytes) -> bool:
+        """A conditional PUT: True if it wrote, False if the key exists (412)."""
+        for attempt in range(_CONFLICT_RETRIES + 1):
+            try:
+                self._client.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*")
+                return True
+            except Exception as exc:
+                status = _status(exc)
+                if status == 412:
+                    return False
+                if status == 409 and attempt < _CONFLICT_RETRIES:
+                    continue  # S3: "a conflicting conditional write is in progress": retry
+                raise
+        raise AssertionError("unreachable")
+
+    def _complete_once(self, key: str, upload_id: str, etags: list[str]) -> bool:
+        parts = [{"PartNumber": i, "ETag": etag} for i, etag in enumerate(etags, 1)]
+        for attempt in range(_CONFLICT_RETRIES + 1):
+            try:
+                self._client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},
+                    IfNoneMatch="*",
+                )
+                return True
+            except Exception as exc:
+                status = _status(exc)
+                if status == 412:
+                    return False
+                if status == 409 and attempt < _CONFLICT_RETRIES:
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def _upload_parts(
+        self,
+        digest: str,
+        f: IO[bytes],
+        size: int,
+        on_part: Callable[[int, int], None] | None,
+        src: Path | None = None,
+    ) -> None:
+        """A multipart upload whose completion is conditional: until it completes, nothing is
+        visible under the key; on any failure the upload is aborted (best effort: a server that
+        is down keeps the parts, invisible, until its own cleanup of stale uploads)."""
+        key = self.key(digest)
+        parts = -(-size // self.part_size)
+        what = f"storing object {digest[:12]} in {self.url}"
+        with self._step(f"{what} (starting a multipart upload)"):
+            upload_id = self._client.create_multipart_upload(Bucket=self.bucket, Key=key)[
+                "UploadId"
+            ]
+        try:
+            h = hashlib.sha256()
+            etags = []
+            for number in range(1, parts + 1):
+                chunk = f.read(self.part_size)
+                h.update(chunk)
+                with self._step(f"{what} (part {number} of {parts})"):
+                    etags.append(
+                        self._client.upload_part(
+                            Bucket=self.bucket,
+                            Key=key,
+                            UploadId=upload_id,
+                            PartNumber=number,
+                            Body=chunk,
+                        )["ETag"]
+                    )
+                if on_part is not None:
+                    on_part(number, parts)
+            if f.read(1) or h.hexdigest() != digest:
+                raise _changed(src)
+            with self._step(f"{what} (completing the multipart upload)"):
+                if not self._complete_once(key, upload_id, etags):
+                    self._abort(key, upload_id)  # stored already (412): drop our parts
+        except BaseException as exc:
+            # A server we cannot reach would refuse the abort too, after the same retries:
+            # its parts stay invisible until the server's own cleanup of stale uploads.
+            if not _unreachable(exc):
+                self._abort(key, upload_id)
+            raise
+
+    def _abort(self, key: str, upload_id: str) -> None:
+        with suppress(Exception):
+            self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+
+    # -- reading ------------------------------------------------------------------------------
+    def read(self, digest: str, what: str) -> bytes:
+        """The bytes of an object, checked against its digest (once: when it was fetched)."""
+        with self.local_copy(digest, what) as path, self._local_step(f"{what}: cannot read {path}"):
+            return path.read_bytes()
+
+    def copy_out(self, digest: str, dst: int, what: str) -> int:
+        """Copy an object to the open descriptor ``dst``; returns its size."""
+        size = 0
+        with (
+            self.local_copy(digest, what) as path,
+            self._local_step(f"{what}: cannot copy {path}"),
+            open(path, "rb") as f,
+        ):
+            while chunk := f.read(_CHUNK):
+                size += len(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(dst, view) :]
+        return size
+
+    @contextmanager
+    def local_copy(self, digest: str, what: str) -> Iterator[Path]:
+        """A local file holding the object's checked bytes, for the ``with`` block.
+
+        Usually the cached copy; an object larger than the whole cache is fetched to a
+        temporary file removed afterwards.
+        """
+        check_digest(digest)
+        path = self.cache.get(digest)
+        if path is not None:
+            yield path
+            return
+        tmp = self._fetch(digest, what)
+        kept = self.cache.add(digest, tmp)
+        try:
+            yield kept or tmp
+        finally:
+            if kept is None:
+                unlink_quietly(tmp)
+
+    def _fetch(self, digest: str, what: str) -> Path:
+        """Download the object to a temporary file of the cache, hashing it on the way."""
+        tmp = self.cache.new_tmp()
+        h = hashlib.sha256()
+        try:
+            with (
+                self._step(f"{what}: fetching object {digest[:12]} from {self.url}"),
+                self.filesystem().open_input_stream(self.filesystem_path(digest)) as src,
+                open(tmp, "xb") as out,
+            ):
+                while chunk := src.read(_CHUNK):
+                    h.update(chunk)
+                    out.write(chunk)
+        except RemoteStoreError as exc:
+            unlink_quietly(tmp)
+            if isinstance(exc.__cause__, FileNotFoundError):
+                raise IntegrityError(
+                    f"{what}: stored object {digest} is missing from {self.url}"
+                ) from None
+            raise
+        except BaseException:
+            unlink_quietly(tmp)
+            raise
+        if h.hexdigest() != digest:
+            unlink_quietly(tmp)
+            raise IntegrityError(
+                f"{what}: stored object {digest} in {self.url} is corrupt "
+                "(its SHA-256 does not match)"
+            )
+        return tmp
+
+    def filesystem(self) -> Any:
+        """pyarrow's ``S3FileSystem`` for this server (made on first use)."""
+        with self._fs_lock:
+            if self._fs is None:
+                self._fs = _arrow_fs(self.config)
+            return self._fs
+
+    # -- listing and removing (gc, verify) -----------------------------------------------------
+    def iter_objects(self) -> Iterator[RemoteObject]:
+        """The objects stored, with size and time of writing; keys not in the layout are
+        skipped (the store did not write them)."""
+        base = f"{self._base}objects/"
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=base
+        )
+        with self._step(f"listing the objects of {self.url}"):
+            for page in pages:
+                for item in page.get("Contents", []):
+                    sub, _, name = item["Key"][len(base) :].partition("/")
+                    if _HEX.fullmatch(name) and sub == name[:2]:
+                        yield RemoteObject(name, int(item["Size"]), item["LastModified"])
+
+    def iter_digests(self) -> Iterator[str]:
+        return (o.digest for o in self.iter_objects())
+
+    def delete(self, digest: str) -> None:
+        """Remove the object (gc's decision: unreferenced, past the grace period) and its
+        cached copy. Removing a missing object is not an error."""
+        with self._step(f"removing object {digest[:12]} from {self.url}"):
+            self._client.delete_object(Bucket=self.bucket, Key=self.key(digest))
+        self.cache.discard(digest)
+
+    # -- errors -------------------------------------------------------------------------------
+    @contextmanager
+    def _step(self, step: str) -> Iterator[None]:
+        """Turn a failure of the server (or of reaching it) into a RemoteStoreError naming
+        ``step``; our own errors pass through."""
+        try:
+            yield
+        except (StoreError, IntegrityError, ValidationError):
+            raise
+        except Exception as exc:
+            err = RemoteStoreError(step, _reason(exc, self.config))
+            if _unreachable(exc):  # errno as for a local OSError: callers may test it
+                timeout = "Timeout" in type(exc).__name__
+                err.errno = errno.ETIMEDOUT if timeout else errno.ECONNREFUSED
+            raise err from exc
+
+    @contextmanager
+    def _local_step(self, step: str) -> Iterator[None]:
+        try:
+            yield
+        except (StoreError, IntegrityError, ValidationError):
+            raise
+        except OSError as exc:
+            raise store_error(step, exc) from exc
+
+
+class ReadCache:
+    """Whole objects fetched from a remote store, at most ``bound`` bytes, least recently read
+    removed first. Files are ``<root>/objects/ab/<digest>``; the recency survives the process
+    in each file's mtime (touched on every hit), so the next session evicts in the same order.
+
+    Several processes may share it: each keeps its own index and tolerates files another one
+    removed (a miss, fetched again).
+    """
+
+    def __init__(self, root: Path, bound: int) -> None:
+        if bound < 0:
+            raise ValidationError("cache_bytes must be >= 0")
+        self.root = root
+        self.bound = bound
+        self._lock = threading.Lock()
+        self._index: OrderedDict[str, int] | None = None
+        self._last_ns = 0
+
+    def _touch(self, path: Path) -> None:
+        """Mark ``path`` most recently used. Explicit, strictly increasing times: the kernel's
+        own timestamps are coarse (a few ms), and two reads in one tick would tie."""
+        self._last_ns = max(time.time_ns(), self._last_ns + 1)
+        os.utime(path, ns=(self._last_ns, self._last_ns))
+
+    def path(self, digest: str) -> Path:
+        return self.root / "objects" / digest[:2] / digest
+
+    @property
+    def used(self) -> int:
+        with self._lock:
+            return sum(self._load().values())
+
+    def _load(self) -> OrderedDict[str, int]:
+        if self._index is None:
+            found = []
+            objects = self.root / "objects"
+            if objects.is_dir():
+                for sub in objects.iterdir():
+                    for entry in sub.iterdir() if sub.is_dir() else ():
+                        if _HEX.fullmatch(entry.name):
+                            with suppress(FileNotFoundError):
+                                st = entry.stat()
+                                found.append((st.st_mtime_ns, entry.name, st.st_size))
+            found.sort()
+            self._index = OrderedDict((name, size) for _, name, size in found)
+            if found:
+                self._last_ns = max(self._last_ns, found[-1][0])
+        return self._index
+
+    def get(self, digest: str) -> Path | None:
+        """The cached copy (now the most recently used), or None."""
+        path = self.path(digest)
+        with self._lock:
+            index = self._load()
+            if digest not in index:
+                return None
+            try:
+                self._touch(path)
+            except FileNotFoundError:
+                del index[digest]  # another process evicted it
+                return None
+            index.move_to_end(digest)
+        return path
+
+    def new_tmp(self) -> Path:
+        tmp = self.root / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        return tmp / f"{os.getpid()}-{uuid.uuid4().hex}.part"
+
+    def add(self, digest: str, tmp: Path) -> Path | None:
+        """Keep the fetched (checked) file ``tmp`` as ``digest``'s copy, evicting the least
+        recently used; None if it is larger than the whole cache (then ``tmp`` stays)."""
+        size = tmp.stat().st_size
+        if size > self.bound:
+            return None
+        path = self.path(digest)
+        with self._lock:
+            index = self._load()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, path)  # same bytes if another process cached it meanwhile
+            self._touch(path)
+            index[digest] = size
+            index.move_to_end(digest)
+            total = sum(index.values())
+            while total > self.bound:
+                old, old_size = next(iter(index.items()))
+                del index[old]
+                total -= old_size
+                with suppress(FileNotFoundError):
+                    self.path(old).unlink()
+        return path
+
+    def discard(self, digest: str) -> None:
+        with self._lock:
+            self._load().pop(digest, None)
+            with suppress(FileNotFoundError):
+                self.path(digest).unlink()
+
+    def __contains__(self, digest: object) -> bool:
+        with self._lock:
+            return isinstance(digest, str) and digest in self._load()
+
+
+def _open_regular(src: Path) -> IO[bytes]:
+    """``src`` opened for reading without following a final link; a non-regular file refused
+    (a file swapped for a link or a FIFO after the caller checked it)."""
+    try:
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafePathError(
+                f"{str(src)!r} is a symbolic link; not following it out of what was added"
+            ) from None
+        raise
+    f = open(fd, "rb")  # noqa: SIM115 -- returned to the caller's ``with``
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        f.close()
+        raise UnsafePathError(f"{str(src)!r} is not a regular file; not reading it")
+    return f
+
+
+def _hash_stream(f: IO[bytes]) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    while chunk := f.read(_CHUNK):
+        h.update(chunk)
+        size += len(chunk)
+    return h.hexdigest(), size
+
+
+def _changed(src: Path | None) -> StoreError:
+    return StoreError(f"{str(src)!r} changed while it was being stored; nothing was stored")
+
+
+def _status(exc: BaseException) -> int | None:
+    """The HTTP status of a botocore ``ClientError`` (None for other errors)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return int(status) if status is not None else None
+    return None
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """True if ``exc`` (or its cause) says the server could not be reached at all."""
+    from botocore import exceptions as bx
+
+    cause = exc.__cause__ if isinstance(exc, RemoteStoreError) else exc
+    return isinstance(cause, bx.EndpointConnectionError | bx.ConnectTimeoutError)
+
+
+def _reason(exc: BaseException, config: S3Config) -> str:
+    """What went wrong, in words a user can act on."""
+    from botocore import exceptions as bx
+
+    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError):
+        return f"could not reach the S3 server at {config.where} ({exc})"
+    if isinstance(exc, bx.ConnectTimeoutError | bx.ReadTimeoutError):
+        return f"the S3 server at {config.where} did not answer in time ({exc})"
+    if isinstance(exc, bx.ClientError):
+        error = exc.response.get("Error", {})
+        return f"the S3 server at {config.where} answered {error.get('Code', '?')}: {error.get('Message', exc)}"
+    if isinstance(exc, bx.NoCredentialsError):
+        return f"no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ({exc})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _client(config: S3Config) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=config.endpoint_url,
+        aws_access_key_id=config.access_key,
+        aws_secret_access_key=config.secret_key,
+        region_name=config.region,
+        config=Config(
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            retries={"max_attempts": 3, "mode": "standard"},
+            # Checksums only where S3 requires them: S3 look-alikes differ in what they accept,
+            # and every read is checked against its SHA-256 anyway.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            # An endpoint given as an address (a local server) has no bucket subdomains.
+            s3={"addressing_style": "path" if config.endpoint_url else "auto"},
+        ),
+    )
+
+
+def _arrow_fs(config: S3Config) -> Any:
+    from pyarrow import fs
+
+    kwargs: dict[str, Any] = {
+        "region": config.region,
+        "connect_timeout": config.connect_timeout,
+        "request_timeout": config.read_timeout,
+        "retry_strategy": fs.AwsStandardS3RetryStrategy(max_attempts=3),
+    }
+    if config.access_key and config.secret_key:
+        kwargs.update(access_key=config.access_key, secret_key=config.secret_key)
+    if config.endpoint_url:
+        url = urlsplit(config.endpoint_url)
+        kwargs.update(endpoint_override=url.netloc + url.path.rstrip("/"), scheme=url.scheme)
+    return fs.S3FileSystem(**kwargs)

@@ -1,0 +1,69 @@
+"""Fixtures of the team-store tests: servers on 127.0.0.1, started and stopped here.
+
+``seaweed_shared`` serves a whole module (each test writes under its own prefix);
+``seaweed`` is a server of the test's own, for tests that stop and restart it. Without the
+server binaries the tests skip locally and fail in CI (``CI`` set), where .ci/run installs them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import _servers
+
+
+def _unavailable(exc: _servers.ServerUnavailable) -> None:
+    if os.environ.get("CI"):
+        raise exc
+    pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def seaweed_shared() -> Iterator[_servers.Seaweed]:
+    try:
+        with _servers.seaweed() as server:
+            yield server
+    except _servers.ServerUnavailable as exc:
+        _unavailable(exc)
+
+
+@pytest.fixture
+def seaweed() -> Iterator[_servers.Seaweed]:
+    try:
+        with _servers.seaweed() as server:
+            yield server
+    except _servers.ServerUnavailable as exc:
+        _unavailable(exc)
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[_servers.Postgres]:
+    try:
+        with _servers.postgres() as server:
+            yield server
+    except _servers.ServerUnavailable as exc:
+        _unavailable(exc)
+
+
+@pytest.fixture(params=[False, True], ids=["ignores-put", "ignores-multipart"])
+def ignoring_s3(request: pytest.FixtureRequest) -> Iterator[_servers.IgnoringS3]:
+    """The look-alike ignoring ``If-None-Match`` on every write, then only when completing
+    a multipart upload."""
+    with _servers.ignoring_s3(honour_put=request.param) as server:
+        yield server
+
+
+@pytest.fixture
+def s3_url() -> str:
+    """A prefix of the test's own in the bucket."""
+    return f"s3://{_servers.BUCKET}/t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
