@@ -4,6 +4,7 @@ stores read by id, cancellation, clean-up, bounded memory; and one-scan summarie
 from __future__ import annotations
 
 import gc
+import threading
 import os
 
 import numpy as np
@@ -248,3 +249,60 @@ def test_errors_are_dsviz_errors() -> None:
     assert issubclass(FilterError, dv.ValidationError)
     with pytest.raises(dv.DsvizError):
         Engine().view(Source.from_arrow(pa.table({"x": [1]})), Query(filter="x >"))
+
+
+class _Counting(_background.Job):
+    """A job that counts its runs; the first run holds until ``release`` is set."""
+
+    needs_duckdb = False
+
+    def __init__(self, hold: bool = False) -> None:
+        super().__init__()
+        self.runs = 0
+        self.started = threading.Event()
+        self.release = threading.Event()
+        if not hold:
+            self.release.set()
+
+    def run(self, con: object) -> None:
+        self.runs += 1
+        self.started.set()
+        assert self.release.wait(10)
+
+
+def test_submit_or_wait_on_a_running_job_never_runs_it_twice() -> None:
+    worker = _background.BackgroundWorker()
+    job = _Counting(hold=True)
+    worker.submit(job)
+    assert job.started.wait(10)
+    worker.submit(job)  # the old worker queued it again while it ran
+    waiter = threading.Thread(target=worker.wait, args=(job, 10))
+    waiter.start()
+    job.release.set()
+    assert job.wait(10)
+    waiter.join(10)
+    after = _Counting()
+    worker.submit(after)  # runs after anything wrongly queued before it
+    assert after.wait(10)
+    assert job.runs == 1
+    worker.stop()
+
+
+def test_waits_racing_the_worker_run_each_job_once() -> None:
+    # wait() used to read the running job without the lock: a job popped between that
+    # read and its re-submit was queued again and ran twice.
+    worker = _background.BackgroundWorker()
+    jobs = [_Counting() for _ in range(300)]
+    waiters = []
+    for job in jobs:
+        worker.submit(job)
+        t = threading.Thread(target=worker.wait, args=(job, 10))
+        t.start()
+        waiters.append(t)
+    for t in waiters:
+        t.join(10)
+    last = _Counting()
+    worker.submit(last)
+    assert last.wait(10)
+    assert [j.runs for j in jobs] == [1] * len(jobs)
+    worker.stop()
