@@ -227,7 +227,7 @@ class Engine:
         >>> from dsviz_widget.engine import Engine, Source
         >>> src = Source.from_arrow(pa.table({"label": ["a"], "x": [1.0]}))
         >>> Engine().group_fields(src, ["label"])
-        ['label', 'count', 'mean(x)', 'min(x)', 'max(x)', '_sample_rows']
+        ['label', 'count', 'mean(x)', '_sample_rows']
         """
         with self._lock:
             rel = self._relation(source)
