@@ -42,6 +42,12 @@ from dsviz_widget.engine._rows import take_pieces
 BG_MEMORY = "64MB"  # DuckDB memory limit of a background sort (it spills beyond)
 BG_THREADS = 1  # leave a core to the foreground on small machines
 MAX_ROW_STORES = 4  # row stores kept on disk (least recently used are deleted)
+# Disk the row stores may use together. A row store costs the source's uncompressed Arrow
+# size (the Parquet footer's uncompressed row-group sizes, e.g. ~45 bytes a row for the
+# benchmark table of two floats, two ints and two short strings: ~4.5 GB at 100M rows).
+ROW_STORE_LIMIT_ENV = "DSVIZ_ROW_STORE_LIMIT"
+ROW_STORE_DISK_SHARE = 0.25  # default budget: this share of the temp dir's free disk ...
+ROW_STORE_DISK_MAX = 50 * 2**30  # ... but never more than this
 
 _tmp_lock = threading.Lock()
 _tmp_dir: str | None = None
@@ -152,10 +158,12 @@ class RowStore(Job):
 
     needs_duckdb = False
 
-    def __init__(self, paths: tuple[str, ...], schema: pa.Schema) -> None:
+    def __init__(self, paths: tuple[str, ...], schema: pa.Schema, size: int = 0) -> None:
         super().__init__()
         self.paths = paths
         self.schema = schema
+        self.size = size  # the disk it is expected to take (see ``store_size``)
+        self.reading = 0  # takes in progress: a store being read is never evicted
         self.path = new_temp_path(".arrow")
         self.starts = np.zeros(1, dtype=np.int64)
         self._lock = threading.Lock()
@@ -195,6 +203,8 @@ class RowStore(Job):
                             w.write_batch(b)
                             sizes.append(b.num_rows)
                     del t
+                    if self.size and sink.tell() > self.size:
+                        raise StoreTooBig(f"row store over its {self.size} bytes")
                     pa.default_memory_pool().release_unused()  # keep the footprint flat
 
     def _open(self) -> pa.ipc.RecordBatchFileReader:
@@ -208,6 +218,18 @@ class RowStore(Job):
 
     def take(self, ids: np.ndarray, columns: list[str]) -> pa.Table:
         """Rows ``ids`` (in that order) with ``columns``; always a copy, never the map."""
+        with _stores_lock:
+            if self.cancelled:
+                raise StoreGone(self.path)
+            self.reading += 1
+            _touch(self)
+        try:
+            return self._take(ids, columns)
+        finally:
+            with _stores_lock:
+                self.reading -= 1
+
+    def _take(self, ids: np.ndarray, columns: list[str]) -> pa.Table:
         with self._lock:
             reader = self._open()
             table = take_pieces(
@@ -236,26 +258,127 @@ class _Cancelled(Exception):
     pass
 
 
-_stores: OrderedDict[tuple[Any, ...], RowStore] = OrderedDict()
+class StoreTooBig(RuntimeError):
+    """A row store outgrew the disk it was given (its file is removed; pages of its source
+    read Parquet by id)."""
+
+
+class StoreGone(LookupError):
+    """The row store was evicted (or cancelled) before this read: read Parquet instead."""
+
+
+_stores: OrderedDict[tuple[Any, ...], RowStore] = OrderedDict()  # least recently used first
 _stores_lock = threading.Lock()
+_store_limit: int | None = None  # bytes, decided on first use (see ``row_store_limit``)
 
 
-def row_store(paths: tuple[str, ...], schema: pa.Schema) -> tuple[RowStore, bool]:
-    """The shared row store of these files, and whether it is new (needs running)."""
+def row_store_limit() -> int:
+    """The disk budget of all row stores together, in bytes: ``$DSVIZ_ROW_STORE_LIMIT``
+    (``"20GB"``, ``"500MB"`` or a number of bytes), else a quarter of the free disk of the
+    temp dir when first asked (at most 50 GB). ``0`` turns row stores off."""
+    global _store_limit
+    raw = os.environ.get(ROW_STORE_LIMIT_ENV)
+    if raw:
+        return parse_bytes(raw, ROW_STORE_LIMIT_ENV)
+    if _store_limit is None:
+        free = shutil.disk_usage(temp_dir()).free
+        _store_limit = int(min(free * ROW_STORE_DISK_SHARE, ROW_STORE_DISK_MAX))
+    return _store_limit
+
+
+def parse_bytes(text: str, what: str) -> int:
+    """``"4GB"``, ``"512MB"``, ``"1.5GiB"`` or ``"1000000"`` as bytes (1 KB = 1000 bytes)."""
+    units = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+    units |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+    t = text.strip().lower()
+    num = t.rstrip("kmgtib ")
+    unit = t[len(num) :].strip()
+    try:
+        value = float(num)
+    except ValueError:
+        value = -1.0
+    if unit not in units or not value >= 0:
+        raise ValueError(f"{what} must be a size such as '20GB' or '500MB', got {text!r}")
+    return int(value * units[unit])
+
+
+_sizes: dict[tuple[Any, ...], int] = {}
+
+
+def store_size(paths: tuple[str, ...], schema: pa.Schema) -> int:
+    """The disk a row store of ``paths`` may take: 1.25x the larger of the uncompressed
+    size the Parquet footers record and the Arrow size of the first row group scaled to
+    all rows (dictionary-encoded text is small in Parquet, not in Arrow), plus Arrow's
+    per-batch overhead. A store that outgrows it while being written stops (see
+    :class:`StoreTooBig`), so the budget holds even where the estimate is wrong."""
+    key = tuple((p, *_stat(p)) for p in paths)
+    if key in _sizes:
+        return _sizes[key]
+    recorded = rows = 0
+    sample = 0.0
+    for p in paths:
+        pf = pq.ParquetFile(p)
+        md = pf.metadata
+        recorded += sum(md.row_group(g).total_byte_size for g in range(md.num_row_groups))
+        rows += md.num_rows
+        if not sample and md.num_row_groups and md.row_group(0).num_rows:
+            first = pf.read_row_group(0, columns=schema.names)
+            sample = first.nbytes / first.num_rows
+    overhead = (rows // 8192 + len(paths)) * (512 + 200 * len(schema))
+    size = int(1.25 * max(recorded, sample * rows)) + overhead
+    _sizes[key] = size
+    return size
+
+
+def _touch(store: RowStore) -> None:
+    for key, s in _stores.items():
+        if s is store:
+            _stores.move_to_end(key)
+            return
+
+
+def row_store(paths: tuple[str, ...], schema: pa.Schema) -> tuple[RowStore | None, bool]:
+    """The shared row store of these files, and whether it is new (needs running); None
+    when it would not fit the disk budget even after evicting every store not being read
+    (pages of the source are then read from Parquet by id)."""
     key: tuple[Any, ...] = tuple((p, *_stat(p)) for p in paths)
+    size = store_size(paths, schema)
+    limit = row_store_limit()
     with _stores_lock:
         hit = _stores.get(key)
         if hit is not None and not hit.cancelled and hit.error is None:
             _stores.move_to_end(key)
             return hit, False
-        store = RowStore(paths, schema)
-        _stores[key] = store
-        while len(_stores) > MAX_ROW_STORES:
-            _, old = _stores.popitem(last=False)
-            old.cancelled = True
-            if old.done.is_set():
-                old.discard()
-        return store, True
+        if hit is not None and isinstance(hit.error, StoreTooBig):
+            return None, False  # tried once: it did not fit the disk it was given
+        if hit is not None:
+            del _stores[key]
+        evict: list[RowStore] = []
+        used = sum(s.size for s in _stores.values() if s.error is None)
+        for old_key, old in list(_stores.items()):  # least recently used first
+            if used + size <= limit and len(_stores) < MAX_ROW_STORES:
+                break
+            if old.reading:
+                continue
+            del _stores[old_key]
+            old.cancelled = True  # under the lock: no take() starts on it after this
+            used -= old.size
+            evict.append(old)
+        fits = used + size <= limit and len(_stores) < MAX_ROW_STORES
+        store = RowStore(paths, schema, size) if fits else None
+        if store is not None:
+            _stores[key] = store
+    for old in evict:
+        _evict(old)
+    return store, store is not None
+
+
+def _evict(store: RowStore) -> None:
+    """Delete an evicted (cancelled) store's file; one still queued or being written is
+    discarded by the worker when it stops (``_run``). A relation that still holds it sees
+    it cancelled and reads Parquet by id, or asks for a new one."""
+    if store.done.is_set():
+        store.discard()
 
 
 def _stat(path: str) -> tuple[int, int]:
@@ -402,6 +525,8 @@ class BackgroundWorker:
                 self._cv.notify_all()
             if con is not None:
                 con.close()
+            if job.cancelled and not requeue:
+                job.discard()  # cancelled while finishing: nobody else removes its file
 
     def stop(self) -> None:
         with self._cv:
