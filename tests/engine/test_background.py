@@ -4,8 +4,8 @@ stores read by id, cancellation, clean-up, bounded memory; and one-scan summarie
 from __future__ import annotations
 
 import gc
-import threading
 import os
+import threading
 
 import numpy as np
 import pyarrow as pa
@@ -353,7 +353,7 @@ def test_row_stores_stay_within_the_disk_budget_evicting_the_least_recent(
     view_one, store_one = _built_store(eng, one, q)
     assert store_one is not None and os.path.exists(store_one.path)
     assert os.path.getsize(store_one.path) <= store_one.size  # the estimate bounds the file
-    view_two, store_two = _built_store(eng, two, q)
+    _, store_two = _built_store(eng, two, q)
     assert store_two is not None and os.path.exists(store_two.path)
     # The least recently used store, which nobody was reading, is gone from disk ...
     assert store_one.cancelled and not os.path.exists(store_one.path)
