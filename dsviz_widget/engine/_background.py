@@ -84,6 +84,10 @@ class Job:
         self.done = threading.Event()
         self.error: BaseException | None = None
         self.cancelled = False
+        self.urgent = False  # someone waits for it: it runs before anything else
+        # A long job calls this between steps, so that urgent jobs run in between (the
+        # worker sets it; run outside a worker, it does nothing).
+        self.pause: Callable[[], None] = _nothing
 
     def run(self, con: duckdb.DuckDBPyConnection | None) -> None:
         raise NotImplementedError
@@ -93,6 +97,10 @@ class Job:
 
     def wait(self, timeout: float | None = None) -> bool:
         return self.done.wait(timeout)
+
+
+def _nothing() -> None:
+    pass
 
 
 class OrderJob(Job):
@@ -189,6 +197,7 @@ class RowStore(Job):
             for p in self.paths:
                 pf = pq.ParquetFile(p)
                 for g in range(pf.num_row_groups):
+                    self.pause()  # a view order someone waits for goes first
                     if self.cancelled:
                         raise _Cancelled()
                     t = pf.read_row_group(g, columns=names)
@@ -388,16 +397,19 @@ def _stat(path: str) -> tuple[int, int]:
 
 # -- the worker ------------------------------------------------------------------------
 class BackgroundWorker:
-    """Runs jobs one at a time on a daemon thread: row stores first, then view orders,
-    newest first. A running view order is interrupted (and queued again) when a newer one
-    arrives or another one is waited for, so the view the user looks at goes first."""
+    """Runs jobs one at a time on a daemon thread: view orders someone waits for first,
+    then row stores, then the other view orders, newest first. A running view order is
+    interrupted (and queued again) when a newer one arrives or another one is waited for,
+    so the view the user looks at goes first; a row store being written pauses between
+    row groups for the orders waited for (a deep page does not need the store: it reads
+    its rows from Parquet by id meanwhile)."""
 
     def __init__(self, memory_limit: str = BG_MEMORY, threads: int = BG_THREADS) -> None:
         self.memory_limit = memory_limit
         self.threads = threads
         self._cv = threading.Condition()
         self._queue: list[Job] = []  # last = next to run
-        self._running: Job | None = None
+        self._active: list[Job] = []  # running jobs: a paused row store, the job it let run
         self._con: duckdb.DuckDBPyConnection | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -409,30 +421,51 @@ class BackgroundWorker:
                 job.cancelled = True
                 job.done.set()
                 return
-            if job is self._running or job.done.is_set():
+            if job in self._active or job.done.is_set():
                 # Running (or finished): queueing it again would run it twice, and a
                 # re-run of an order job costs as much as the first (+26 s at 100M rows).
                 return
             if job in self._queue:
                 self._queue.remove(job)
-            if isinstance(job, RowStore):
-                self._queue.append(job)  # row stores always first
-            else:
-                stores = [j for j in self._queue if isinstance(j, RowStore)]
-                rest = [j for j in self._queue if not isinstance(j, RowStore)]
-                self._queue = [*rest, job, *stores]
-                running = self._running
-                if running is not None and isinstance(running, OrderJob) and running is not job:
-                    self._interrupt()
-            if urgent:
-                self._queue.remove(job)
-                self._queue.append(job)
+            job.urgent = job.urgent or urgent
+            self._queue.append(job)
+            self._arrange()
+            running = self._running
+            if (
+                isinstance(job, OrderJob)
+                and isinstance(running, OrderJob)
+                and running is not job
+                and (job.urgent or not running.urgent)  # never for a job nobody waits for
+            ):
+                self._interrupt()
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._loop, name="dsviz-engine-bg", daemon=True
                 )
                 self._thread.start()
             self._cv.notify_all()
+
+    @property
+    def _running(self) -> Job | None:
+        return self._active[-1] if self._active else None
+
+    def _arrange(self) -> None:
+        """Queue order (last runs next): other orders, row stores, orders waited for;
+        within each, the latest submitted last (a stable sort keeps that)."""
+        self._queue.sort(key=lambda j: 2 if j.urgent else 1 if isinstance(j, RowStore) else 0)
+
+    def _run_urgent(self) -> None:
+        """Run the queued jobs someone waits for, now, in this thread (a row store calls
+        this between row groups through ``job.pause``)."""
+        while True:
+            with self._cv:
+                if self._stopped:
+                    raise _Cancelled()
+                if not self._queue or not self._queue[-1].urgent:
+                    return
+                job = self._queue.pop()
+                self._active.append(job)
+            self._run(job)
 
     def wait(self, job: Job, timeout: float | None = None) -> bool:
         """Wait for ``job``, moving it to the front of the queue (unless it is running:
@@ -484,7 +517,7 @@ class BackgroundWorker:
                 if self._stopped:
                     return
                 job = self._queue.pop()
-                self._running = job
+                self._active.append(job)
             self._run(job)
 
     def _run(self, job: Job) -> None:
@@ -502,6 +535,8 @@ class BackgroundWorker:
                 )
                 with self._cv:
                     self._con = con
+            elif isinstance(job, RowStore):
+                job.pause = self._run_urgent
             job.run(con)
             if job.cancelled:
                 job.discard()
@@ -515,11 +550,13 @@ class BackgroundWorker:
         finally:
             with self._cv:
                 self._con = None
-                self._running = None
+                self._active.remove(job)
+                job.pause = _nothing
                 if requeue:
                     if isinstance(job, OrderJob):
                         job.path = new_temp_path(".order")
                     self._queue.insert(0, job)
+                    self._arrange()
                 else:
                     job.done.set()
                 self._cv.notify_all()
@@ -532,8 +569,7 @@ class BackgroundWorker:
         with self._cv:
             self._stopped = True
             pending, self._queue = self._queue, []
-            running = self._running
-            if running is not None:
+            for running in self._active:
                 running.cancelled = True
             self._interrupt()
             self._cv.notify_all()

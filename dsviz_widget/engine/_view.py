@@ -160,8 +160,9 @@ class View:
             ids = np.sort(ids)  # the scan should keep source order; never rely on it silently
         return ids
 
-    def _order_job(self) -> OrderJob:
-        """This view's background order (created and queued on first use)."""
+    def _order_job(self, urgent: bool = False) -> OrderJob:
+        """This view's background order (created and queued on first use; ``urgent``: a
+        page waits for it, so it goes before the row store the relation may start)."""
         with self._job_lock:
             job = self._job
             if job is None or (job.done.is_set() and (job.cancelled or job.error is not None)):
@@ -178,6 +179,8 @@ class View:
                 self._job = job
                 weakref.finalize(self, _drop_order, self.engine.worker, job)
                 if self.engine.background:
+                    if urgent:
+                        self.engine.worker.submit(job, urgent=True)
                     self.relation.prepare(self.engine.worker)
                     self.engine.worker.submit(job)
         return job
@@ -189,7 +192,7 @@ class View:
         if self.num_rows <= TOP_N:
             self._order = self._run_ids(self._ids_sql())
             return self._order
-        job = self._order_job()
+        job = self._order_job(urgent=True)
         if not self.engine.background and not job.done.is_set():
             self.engine.worker.run_sync(job)
         else:

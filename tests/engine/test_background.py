@@ -432,3 +432,33 @@ def test_a_row_store_outgrowing_its_estimate_stops_and_is_not_tried_again(
     want = _reference(t, q)
     assert view.page(15_000, 4).column("_row").to_numpy().tolist() == want[15_000:15_004].tolist()
     eng.close()
+
+
+class _SlowStore(_background.RowStore):
+    """A row store that writes until released, pausing between "row groups"."""
+
+    def __init__(self) -> None:
+        super().__init__((), pa.schema([]))
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def run(self, con: object) -> None:
+        self.started.set()
+        while not self.release.wait(0.005):
+            self.pause()
+
+
+def test_an_order_waited_for_runs_while_a_row_store_is_written() -> None:
+    worker = _background.BackgroundWorker()
+    store = _SlowStore()
+    worker.submit(store)
+    assert store.started.wait(10)
+    later = _Counting()
+    worker.submit(later)  # nobody waits for it: after the store
+    waited = _Counting()
+    assert worker.wait(waited, 10)  # runs between two of the store's row groups
+    assert waited.runs == 1 and not store.done.is_set() and later.runs == 0
+    store.release.set()
+    assert later.wait(10) and store.done.is_set() and store.error is None
+    worker.stop()
+    store.discard()
