@@ -47,7 +47,8 @@ class Engine:
     memory_limit:
         The memory budget of each query (DuckDB's ``memory_limit``, e.g. ``"2GB"``): bigger
         sorts spill to temporary files; a query that still needs more fails with a
-        :class:`QueryError` saying so. Default: ``$DSVIZ_MEMORY_LIMIT``, else 256MB.
+        :class:`QueryError` saying so. Default: ``$DSVIZ_MEMORY_LIMIT``, else a sixteenth
+        of the machine's RAM between 256 MB and 512 MB.
     query_timeout:
         The time budget of each query, in seconds: a query still running then is
         interrupted and fails with a :class:`QueryError` saying so. Default:
