@@ -116,14 +116,17 @@ class OrderJob(Job):
         make_sql: Callable[[str], str],
         params: list[object],
         dtype: np.dtype[Any],
-        num_rows: int,
+        num_rows: int | None,
     ) -> None:
         super().__init__()
         self.relation = relation
         self.make_sql = make_sql  # FROM-able source SQL -> SELECT of one id column
         self.params = params
         self.dtype = dtype
-        self.num_rows = num_rows
+        # Checked against the ids streamed when known; else learned from them (a filtered
+        # view need not count its rows before its order is written).
+        self.expected = num_rows
+        self.num_rows = num_rows or 0
         self.allowed_paths = tuple(relation.allowed_paths)
         self.path = new_temp_path(".order")
         self._order: np.ndarray | None = None
@@ -142,9 +145,10 @@ class OrderJob(Job):
                     ids = np.asarray(batch.column(0).to_numpy(), dtype=self.dtype)
                     ids.tofile(f)
                     rows += len(ids)
-            if rows != self.num_rows:
-                raise RuntimeError(f"view order has {rows} rows, expected {self.num_rows}")
+            if self.expected is not None and rows != self.expected:
+                raise RuntimeError(f"view order has {rows} rows, expected {self.expected}")
             os.replace(part, self.path)
+            self.num_rows = rows
         finally:
             remove_file(part)
         self._order = None

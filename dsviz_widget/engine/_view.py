@@ -216,7 +216,7 @@ class View:
                     self._ids_sql(cast=cast, ordered=True),
                     list(self.params),
                     dtype,
-                    self.num_rows,
+                    self.total_rows if self.query.filter is None and not self.query.match else None,
                 )
                 self._job = job
                 weakref.finalize(self, _drop_order, self.engine.worker, job)

@@ -462,3 +462,16 @@ def test_an_order_waited_for_runs_while_a_row_store_is_written() -> None:
     assert later.wait(10) and store.done.is_set() and store.error is None
     worker.stop()
     store.discard()
+
+
+def test_a_filtered_views_order_counts_the_ids_it_writes(data: tuple[pa.Table, str, str]) -> None:
+    t, _, _ = data
+    q = Query(filter="k >= 3", sort=["-score"])
+    want = _reference(t, q)
+    eng = Engine()
+    view = eng.view(Source.from_arrow(t), q)
+    job = view._order_job()
+    assert job.expected is None  # the order does not wait for the view's count
+    assert eng.worker.wait(job, 30) and job.error is None
+    assert job.num_rows == len(want) and np.array_equal(job.order(), want)
+    eng.close()
