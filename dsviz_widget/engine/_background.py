@@ -188,6 +188,7 @@ class RowStore(Job):
 
     def run(self, con: duckdb.DuckDBPyConnection | None) -> None:
         sizes: list[int] = []
+        _reserve(self)
         names = self.schema.names
         part = new_temp_path(".arrow.part")  # renamed into place when complete (see OrderJob)
         try:
@@ -221,7 +222,7 @@ class RowStore(Job):
                             sizes.append(b.num_rows)
                     del t
                     if self.size and sink.tell() > self.size:
-                        raise StoreTooBig(f"row store over its {self.size} bytes")
+                        raise StoreTooBig(f"over its {self.size} bytes", row_store_limit())
                     pa.default_memory_pool().release_unused()  # keep the footprint flat
 
     def _open(self) -> pa.ipc.RecordBatchFileReader:
@@ -276,8 +277,12 @@ class _Cancelled(Exception):
 
 
 class StoreTooBig(RuntimeError):
-    """A row store outgrew the disk it was given (its file is removed; pages of its source
-    read Parquet by id)."""
+    """A row store did not fit the disk budget ``limit``, or outgrew the disk it was given
+    (its file is removed; pages of its source read Parquet by id)."""
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(f"row store: {message} (budget {limit} bytes)")
+        self.limit = limit
 
 
 class StoreGone(LookupError):
@@ -356,38 +361,53 @@ def _touch(store: RowStore) -> None:
 
 def row_store(paths: tuple[str, ...], schema: pa.Schema) -> tuple[RowStore | None, bool]:
     """The shared row store of these files, and whether it is new (needs running); None
-    when it would not fit the disk budget even after evicting every store not being read
-    (pages of the source are then read from Parquet by id)."""
+    when it was found not to fit the disk budget (pages of the source then read Parquet by
+    id). Whether a new store fits is decided when it runs (``RowStore.reserve``), in the
+    background: estimating its size reads a row group."""
     key: tuple[Any, ...] = tuple((p, *_stat(p)) for p in paths)
-    size = store_size(paths, schema)
-    limit = row_store_limit()
     with _stores_lock:
         hit = _stores.get(key)
         if hit is not None and not hit.cancelled and hit.error is None:
             _stores.move_to_end(key)
             return hit, False
-        if hit is not None and isinstance(hit.error, StoreTooBig):
-            return None, False  # tried once: it did not fit the disk it was given
-        if hit is not None:
-            del _stores[key]
-        evict: list[RowStore] = []
-        used = sum(s.size for s in _stores.values() if s.error is None)
-        for old_key, old in list(_stores.items()):  # least recently used first
-            if used + size <= limit and len(_stores) < MAX_ROW_STORES:
+        if (
+            hit is not None
+            and isinstance(hit.error, StoreTooBig)
+            and hit.error.limit >= row_store_limit()
+        ):
+            return None, False  # tried once: it did not fit (and the budget did not grow)
+        store = RowStore(paths, schema)
+        _stores[key] = store
+        return store, True
+
+
+def _reserve(store: RowStore) -> None:
+    """Give ``store`` its expected size on disk within the budget, evicting the least
+    recently used stores nobody is reading; :class:`StoreTooBig` if it cannot fit."""
+    size = store_size(store.paths, store.schema)
+    limit = row_store_limit()
+    evict: list[RowStore] = []
+    with _stores_lock:
+        others = [(k, s) for k, s in _stores.items() if s is not store]
+        used = sum(s.size for _, s in others if s.error is None)
+        count = len(others)
+        for old_key, old in others:  # least recently used first
+            if used + size <= limit and count < MAX_ROW_STORES:
                 break
             if old.reading:
                 continue
             del _stores[old_key]
             old.cancelled = True  # under the lock: no take() starts on it after this
-            used -= old.size
+            used -= old.size if old.error is None else 0
+            count -= 1
             evict.append(old)
-        fits = used + size <= limit and len(_stores) < MAX_ROW_STORES
-        store = RowStore(paths, schema, size) if fits else None
-        if store is not None:
-            _stores[key] = store
+        fits = used + size <= limit and count < MAX_ROW_STORES
+        if fits:
+            store.size = size
     for old in evict:
         _evict(old)
-    return store, store is not None
+    if not fits:
+        raise StoreTooBig(f"a row store of {size} bytes does not fit the budget", limit)
 
 
 def _evict(store: RowStore) -> None:
