@@ -39,9 +39,19 @@ import pyarrow.parquet as pq
 from dsviz_widget.engine._connection import open_connection
 from dsviz_widget.engine._rows import take_pieces
 
-BG_MEMORY = "64MB"  # DuckDB memory limit of a background sort (it spills beyond)
-BG_THREADS = 1  # leave a core to the foreground on small machines
+# A background sort's DuckDB memory limit (it spills beyond) and threads. At 64 MB and one
+# thread the order of 10M rows spilled and took 1.7-2.5 s; at 384 MB and two threads it
+# sorts (key, _row) in memory in ~0.65 s, under half of plain DuckDB's deep page. Beyond
+# ~25M rows it spills again, so memory stays bounded (see ``_budget``: ~1 GB in all).
+BG_MEMORY = "384MB"
+BG_THREADS = min(2, os.cpu_count() or 1)
 MAX_ROW_STORES = 4  # row stores kept on disk (least recently used are deleted)
+# Disk the row stores may use together. A row store costs the source's uncompressed Arrow
+# size (the Parquet footer's uncompressed row-group sizes, e.g. ~45 bytes a row for the
+# benchmark table of two floats, two ints and two short strings: ~4.5 GB at 100M rows).
+ROW_STORE_LIMIT_ENV = "DSVIZ_ROW_STORE_LIMIT"
+ROW_STORE_DISK_SHARE = 0.25  # default budget: this share of the temp dir's free disk ...
+ROW_STORE_DISK_MAX = 50 * 2**30  # ... but never more than this
 
 _tmp_lock = threading.Lock()
 _tmp_dir: str | None = None
@@ -78,6 +88,10 @@ class Job:
         self.done = threading.Event()
         self.error: BaseException | None = None
         self.cancelled = False
+        self.urgent = False  # someone waits for it: it runs before anything else
+        # A long job calls this between steps, so that urgent jobs run in between (the
+        # worker sets it; run outside a worker, it does nothing).
+        self.pause: Callable[[], None] = _nothing
 
     def run(self, con: duckdb.DuckDBPyConnection | None) -> None:
         raise NotImplementedError
@@ -89,6 +103,10 @@ class Job:
         return self.done.wait(timeout)
 
 
+def _nothing() -> None:
+    pass
+
+
 class OrderJob(Job):
     """Stream a view's ``_row`` ids in view order into a flat file."""
 
@@ -98,14 +116,17 @@ class OrderJob(Job):
         make_sql: Callable[[str], str],
         params: list[object],
         dtype: np.dtype[Any],
-        num_rows: int,
+        num_rows: int | None,
     ) -> None:
         super().__init__()
         self.relation = relation
         self.make_sql = make_sql  # FROM-able source SQL -> SELECT of one id column
         self.params = params
         self.dtype = dtype
-        self.num_rows = num_rows
+        # Checked against the ids streamed when known; else learned from them (a filtered
+        # view need not count its rows before its order is written).
+        self.expected = num_rows
+        self.num_rows = num_rows or 0
         self.allowed_paths = tuple(relation.allowed_paths)
         self.path = new_temp_path(".order")
         self._order: np.ndarray | None = None
@@ -124,9 +145,10 @@ class OrderJob(Job):
                     ids = np.asarray(batch.column(0).to_numpy(), dtype=self.dtype)
                     ids.tofile(f)
                     rows += len(ids)
-            if rows != self.num_rows:
-                raise RuntimeError(f"view order has {rows} rows, expected {self.num_rows}")
+            if self.expected is not None and rows != self.expected:
+                raise RuntimeError(f"view order has {rows} rows, expected {self.expected}")
             os.replace(part, self.path)
+            self.num_rows = rows
         finally:
             remove_file(part)
         self._order = None
@@ -152,10 +174,12 @@ class RowStore(Job):
 
     needs_duckdb = False
 
-    def __init__(self, paths: tuple[str, ...], schema: pa.Schema) -> None:
+    def __init__(self, paths: tuple[str, ...], schema: pa.Schema, size: int = 0) -> None:
         super().__init__()
         self.paths = paths
         self.schema = schema
+        self.size = size  # the disk it is expected to take (see ``store_size``)
+        self.reading = 0  # takes in progress: a store being read is never evicted
         self.path = new_temp_path(".arrow")
         self.starts = np.zeros(1, dtype=np.int64)
         self._lock = threading.Lock()
@@ -164,6 +188,7 @@ class RowStore(Job):
 
     def run(self, con: duckdb.DuckDBPyConnection | None) -> None:
         sizes: list[int] = []
+        _reserve(self)
         names = self.schema.names
         part = new_temp_path(".arrow.part")  # renamed into place when complete (see OrderJob)
         try:
@@ -181,6 +206,7 @@ class RowStore(Job):
             for p in self.paths:
                 pf = pq.ParquetFile(p)
                 for g in range(pf.num_row_groups):
+                    self.pause()  # a view order someone waits for goes first
                     if self.cancelled:
                         raise _Cancelled()
                     t = pf.read_row_group(g, columns=names)
@@ -195,6 +221,8 @@ class RowStore(Job):
                             w.write_batch(b)
                             sizes.append(b.num_rows)
                     del t
+                    if self.size and sink.tell() > self.size:
+                        raise StoreTooBig(f"over its {self.size} bytes", row_store_limit())
                     pa.default_memory_pool().release_unused()  # keep the footprint flat
 
     def _open(self) -> pa.ipc.RecordBatchFileReader:
@@ -208,6 +236,18 @@ class RowStore(Job):
 
     def take(self, ids: np.ndarray, columns: list[str]) -> pa.Table:
         """Rows ``ids`` (in that order) with ``columns``; always a copy, never the map."""
+        with _stores_lock:
+            if self.cancelled:
+                raise StoreGone(self.path)
+            self.reading += 1
+            _touch(self)
+        try:
+            return self._take(ids, columns)
+        finally:
+            with _stores_lock:
+                self.reading -= 1
+
+    def _take(self, ids: np.ndarray, columns: list[str]) -> pa.Table:
         with self._lock:
             reader = self._open()
             table = take_pieces(
@@ -236,26 +276,146 @@ class _Cancelled(Exception):
     pass
 
 
-_stores: OrderedDict[tuple[Any, ...], RowStore] = OrderedDict()
+class StoreTooBig(RuntimeError):
+    """A row store did not fit the disk budget ``limit``, or outgrew the disk it was given
+    (its file is removed; pages of its source read Parquet by id)."""
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(f"row store: {message} (budget {limit} bytes)")
+        self.limit = limit
+
+
+class StoreGone(LookupError):
+    """The row store was evicted (or cancelled) before this read: read Parquet instead."""
+
+
+_stores: OrderedDict[tuple[Any, ...], RowStore] = OrderedDict()  # least recently used first
 _stores_lock = threading.Lock()
+_store_limit: int | None = None  # bytes, decided on first use (see ``row_store_limit``)
 
 
-def row_store(paths: tuple[str, ...], schema: pa.Schema) -> tuple[RowStore, bool]:
-    """The shared row store of these files, and whether it is new (needs running)."""
+def row_store_limit() -> int:
+    """The disk budget of all row stores together, in bytes: ``$DSVIZ_ROW_STORE_LIMIT``
+    (``"20GB"``, ``"500MB"`` or a number of bytes), else a quarter of the free disk of the
+    temp dir when first asked (at most 50 GB). ``0`` turns row stores off."""
+    global _store_limit
+    raw = os.environ.get(ROW_STORE_LIMIT_ENV)
+    if raw:
+        return parse_bytes(raw, ROW_STORE_LIMIT_ENV)
+    if _store_limit is None:
+        free = shutil.disk_usage(temp_dir()).free
+        _store_limit = int(min(free * ROW_STORE_DISK_SHARE, ROW_STORE_DISK_MAX))
+    return _store_limit
+
+
+def parse_bytes(text: str, what: str) -> int:
+    """``"4GB"``, ``"512MB"``, ``"1.5GiB"`` or ``"1000000"`` as bytes (1 KB = 1000 bytes)."""
+    units = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+    units |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+    t = text.strip().lower()
+    num = t.rstrip("kmgtib ")
+    unit = t[len(num) :].strip()
+    try:
+        value = float(num)
+    except ValueError:
+        value = -1.0
+    if unit not in units or not value >= 0:
+        raise ValueError(f"{what} must be a size such as '20GB' or '500MB', got {text!r}")
+    return int(value * units[unit])
+
+
+_sizes: dict[tuple[Any, ...], int] = {}
+
+
+def store_size(paths: tuple[str, ...], schema: pa.Schema) -> int:
+    """The disk a row store of ``paths`` may take: 1.25x the larger of the uncompressed
+    size the Parquet footers record and the Arrow size of the first row group scaled to
+    all rows (dictionary-encoded text is small in Parquet, not in Arrow), plus Arrow's
+    per-batch overhead. A store that outgrows it while being written stops (see
+    :class:`StoreTooBig`), so the budget holds even where the estimate is wrong."""
+    key = tuple((p, *_stat(p)) for p in paths)
+    if key in _sizes:
+        return _sizes[key]
+    recorded = rows = 0
+    sample = 0.0
+    for p in paths:
+        pf = pq.ParquetFile(p)
+        md = pf.metadata
+        recorded += sum(md.row_group(g).total_byte_size for g in range(md.num_row_groups))
+        rows += md.num_rows
+        if not sample and md.num_row_groups and md.row_group(0).num_rows:
+            first = pf.read_row_group(0, columns=schema.names)
+            sample = first.nbytes / first.num_rows
+    overhead = (rows // 8192 + len(paths)) * (512 + 200 * len(schema))
+    size = int(1.25 * max(recorded, sample * rows)) + overhead
+    _sizes[key] = size
+    return size
+
+
+def _touch(store: RowStore) -> None:
+    for key, s in _stores.items():
+        if s is store:
+            _stores.move_to_end(key)
+            return
+
+
+def row_store(paths: tuple[str, ...], schema: pa.Schema) -> tuple[RowStore | None, bool]:
+    """The shared row store of these files, and whether it is new (needs running); None
+    when it was found not to fit the disk budget (pages of the source then read Parquet by
+    id). Whether a new store fits is decided when it runs (``RowStore.reserve``), in the
+    background: estimating its size reads a row group."""
     key: tuple[Any, ...] = tuple((p, *_stat(p)) for p in paths)
     with _stores_lock:
         hit = _stores.get(key)
         if hit is not None and not hit.cancelled and hit.error is None:
             _stores.move_to_end(key)
             return hit, False
+        if (
+            hit is not None
+            and isinstance(hit.error, StoreTooBig)
+            and hit.error.limit >= row_store_limit()
+        ):
+            return None, False  # tried once: it did not fit (and the budget did not grow)
         store = RowStore(paths, schema)
         _stores[key] = store
-        while len(_stores) > MAX_ROW_STORES:
-            _, old = _stores.popitem(last=False)
-            old.cancelled = True
-            if old.done.is_set():
-                old.discard()
         return store, True
+
+
+def _reserve(store: RowStore) -> None:
+    """Give ``store`` its expected size on disk within the budget, evicting the least
+    recently used stores nobody is reading; :class:`StoreTooBig` if it cannot fit."""
+    size = store_size(store.paths, store.schema)
+    limit = row_store_limit()
+    evict: list[RowStore] = []
+    with _stores_lock:
+        others = [(k, s) for k, s in _stores.items() if s is not store]
+        used = sum(s.size for _, s in others if s.error is None)
+        count = len(others)
+        for old_key, old in others:  # least recently used first
+            if used + size <= limit and count < MAX_ROW_STORES:
+                break
+            if old.reading:
+                continue
+            del _stores[old_key]
+            old.cancelled = True  # under the lock: no take() starts on it after this
+            used -= old.size if old.error is None else 0
+            count -= 1
+            evict.append(old)
+        fits = used + size <= limit and count < MAX_ROW_STORES
+        if fits:
+            store.size = size
+    for old in evict:
+        _evict(old)
+    if not fits:
+        raise StoreTooBig(f"a row store of {size} bytes does not fit the budget", limit)
+
+
+def _evict(store: RowStore) -> None:
+    """Delete an evicted (cancelled) store's file; one still queued or being written is
+    discarded by the worker when it stops (``_run``). A relation that still holds it sees
+    it cancelled and reads Parquet by id, or asks for a new one."""
+    if store.done.is_set():
+        store.discard()
 
 
 def _stat(path: str) -> tuple[int, int]:
@@ -265,16 +425,19 @@ def _stat(path: str) -> tuple[int, int]:
 
 # -- the worker ------------------------------------------------------------------------
 class BackgroundWorker:
-    """Runs jobs one at a time on a daemon thread: row stores first, then view orders,
-    newest first. A running view order is interrupted (and queued again) when a newer one
-    arrives or another one is waited for, so the view the user looks at goes first."""
+    """Runs jobs one at a time on a daemon thread: view orders someone waits for first,
+    then row stores, then the other view orders, newest first. A running view order is
+    interrupted (and queued again) when a newer one arrives or another one is waited for,
+    so the view the user looks at goes first; a row store being written pauses between
+    row groups for the orders waited for (a deep page does not need the store: it reads
+    its rows from Parquet by id meanwhile)."""
 
     def __init__(self, memory_limit: str = BG_MEMORY, threads: int = BG_THREADS) -> None:
         self.memory_limit = memory_limit
         self.threads = threads
         self._cv = threading.Condition()
         self._queue: list[Job] = []  # last = next to run
-        self._running: Job | None = None
+        self._active: list[Job] = []  # running jobs: a paused row store, the job it let run
         self._con: duckdb.DuckDBPyConnection | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -286,20 +449,23 @@ class BackgroundWorker:
                 job.cancelled = True
                 job.done.set()
                 return
+            if job in self._active or job.done.is_set():
+                # Running (or finished): queueing it again would run it twice, and a
+                # re-run of an order job costs as much as the first (+26 s at 100M rows).
+                return
             if job in self._queue:
                 self._queue.remove(job)
-            if isinstance(job, RowStore):
-                self._queue.append(job)  # row stores always first
-            else:
-                stores = [j for j in self._queue if isinstance(j, RowStore)]
-                rest = [j for j in self._queue if not isinstance(j, RowStore)]
-                self._queue = [*rest, job, *stores]
-                running = self._running
-                if running is not None and isinstance(running, OrderJob) and running is not job:
-                    self._interrupt()
-            if urgent:
-                self._queue.remove(job)
-                self._queue.append(job)
+            job.urgent = job.urgent or urgent
+            self._queue.append(job)
+            self._arrange()
+            running = self._running
+            if (
+                isinstance(job, OrderJob)
+                and isinstance(running, OrderJob)
+                and running is not job
+                and (job.urgent or not running.urgent)  # never for a job nobody waits for
+            ):
+                self._interrupt()
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._loop, name="dsviz-engine-bg", daemon=True
@@ -307,10 +473,32 @@ class BackgroundWorker:
                 self._thread.start()
             self._cv.notify_all()
 
+    @property
+    def _running(self) -> Job | None:
+        return self._active[-1] if self._active else None
+
+    def _arrange(self) -> None:
+        """Queue order (last runs next): other orders, row stores, orders waited for;
+        within each, the latest submitted last (a stable sort keeps that)."""
+        self._queue.sort(key=lambda j: 2 if j.urgent else 1 if isinstance(j, RowStore) else 0)
+
+    def _run_urgent(self) -> None:
+        """Run the queued jobs someone waits for, now, in this thread (a row store calls
+        this between row groups through ``job.pause``)."""
+        while True:
+            with self._cv:
+                if self._stopped:
+                    raise _Cancelled()
+                if not self._queue or not self._queue[-1].urgent:
+                    return
+                job = self._queue.pop()
+                self._active.append(job)
+            self._run(job)
+
     def wait(self, job: Job, timeout: float | None = None) -> bool:
-        """Wait for ``job``, moving it to the front of the queue."""
-        if not job.done.is_set() and self._running is not job:
-            self.submit(job, urgent=True)
+        """Wait for ``job``, moving it to the front of the queue (unless it is running:
+        ``submit`` decides that under the lock, never from a stale read here)."""
+        self.submit(job, urgent=True)
         return job.wait(timeout)
 
     def run_sync(self, job: Job) -> None:
@@ -357,7 +545,7 @@ class BackgroundWorker:
                 if self._stopped:
                     return
                 job = self._queue.pop()
-                self._running = job
+                self._active.append(job)
             self._run(job)
 
     def _run(self, job: Job) -> None:
@@ -375,6 +563,8 @@ class BackgroundWorker:
                 )
                 with self._cv:
                     self._con = con
+            elif isinstance(job, RowStore):
+                job.pause = self._run_urgent
             job.run(con)
             if job.cancelled:
                 job.discard()
@@ -388,23 +578,26 @@ class BackgroundWorker:
         finally:
             with self._cv:
                 self._con = None
-                self._running = None
+                self._active.remove(job)
+                job.pause = _nothing
                 if requeue:
                     if isinstance(job, OrderJob):
                         job.path = new_temp_path(".order")
                     self._queue.insert(0, job)
+                    self._arrange()
                 else:
                     job.done.set()
                 self._cv.notify_all()
             if con is not None:
                 con.close()
+            if job.cancelled and not requeue:
+                job.discard()  # cancelled while finishing: nobody else removes its file
 
     def stop(self) -> None:
         with self._cv:
             self._stopped = True
             pending, self._queue = self._queue, []
-            running = self._running
-            if running is not None:
+            for running in self._active:
                 running.cancelled = True
             self._interrupt()
             self._cv.notify_all()

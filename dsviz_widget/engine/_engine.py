@@ -54,7 +54,8 @@ class Engine:
     memory_limit:
         The memory budget of each query (DuckDB's ``memory_limit``, e.g. ``"2GB"``): bigger
         sorts spill to temporary files; a query that still needs more fails with a
-        :class:`QueryError` saying so. Default: ``$DSVIZ_MEMORY_LIMIT``, else 256MB.
+        :class:`QueryError` saying so. Default: ``$DSVIZ_MEMORY_LIMIT``, else a sixteenth
+        of the machine's RAM between 256 MB and 512 MB.
     query_timeout:
         The time budget of each query, in seconds: a query still running then is
         interrupted and fails with a :class:`QueryError` saying so. Default:
@@ -263,7 +264,7 @@ class Engine:
         >>> from dsviz_widget.engine import Engine, Source
         >>> src = Source.from_arrow(pa.table({"label": ["a"], "x": [1.0]}))
         >>> Engine().group_fields(src, ["label"])
-        ['label', 'count', 'mean(x)', 'min(x)', 'max(x)', '_sample_rows']
+        ['label', 'count', 'mean(x)', '_sample_rows']
         """
         with self._lock:
             rel = self._relation(source)

@@ -21,6 +21,7 @@ engine's private temp dir.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import math
@@ -32,7 +33,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dsviz_widget.engine._background import BackgroundWorker, RowStore, row_store, temp_dir
+from dsviz_widget.engine._background import (
+    BackgroundWorker,
+    RowStore,
+    StoreGone,
+    row_store,
+    temp_dir,
+)
 from dsviz_widget.engine._columns import SqlColumn, quote_ident
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._rows import take_pieces
@@ -180,8 +187,8 @@ class ParquetRelation:
         store = self.store
         if store is None or store.cancelled or store.error is not None:
             store, new = row_store(self.paths, self.source.schema)
-            self.store = store
-            if new:
+            self.store = store  # None: over the disk budget, pages read Parquet by id
+            if store is not None and new:
                 worker.submit(store)
 
     def finite_bounds(self, column: str) -> tuple[Any, Any] | None:
@@ -262,7 +269,9 @@ class ParquetRelation:
         )
         store = self._ready_store()
         if store is not None:
-            return _conform(store.take(ids, columns), schema).append_column(ROW, pa.array(ids))
+            with contextlib.suppress(StoreGone):  # evicted meanwhile: read Parquet below
+                got = store.take(ids, columns)
+                return _conform(got, schema).append_column(ROW, pa.array(ids))
         # DuckDB reads a decimal of more than 38 digits from Parquet as a DOUBLE: those
         # columns are read by Arrow instead, exactly (only the pages' rows are kept).
         wide = [c for c in columns if is_wide_decimal(self.columns[c].type)]

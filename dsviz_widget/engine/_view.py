@@ -177,11 +177,14 @@ class View:
             ).fetchall()
         return rows[0][0] if rows else None
 
-    def _order_by(self) -> str:
+    def _order_by(self, first: str | None = None) -> str:
+        """The view's ORDER BY; ``first`` replaces the first sort key's SQL."""
         keys = [
             f"{column_sql(self.relation.columns[n])} {'DESC' if desc else 'ASC'} NULLS LAST"
             for n, desc in self.sort
         ]
+        if first is not None:
+            keys[0] = first
         return ", ".join([*keys, f"{ROW} ASC"])
 
     def _ids_sql(
@@ -209,8 +212,48 @@ class View:
             ids = np.sort(ids)  # the scan should keep source order; never rely on it silently
         return ids
 
-    def _order_job(self) -> OrderJob:
-        """This view's background order (created and queued on first use)."""
+    def _top_ids(self, stop: int) -> np.ndarray:
+        """The first ``stop`` ids of the view: a top-N query over the ids alone.
+
+        A float first sort key is first sorted as the plain column, not NaN-as-null
+        (``column_sql``): DuckDB then prunes the scan with the top-N's running bound and
+        reads a fraction of the file (18 ms instead of 560 ms at 10M rows). The plain order
+        differs only where NaN or null are: DuckDB sorts NaN above every number (first when
+        descending) and null last. So the answer is taken only when its ``stop`` rows are
+        all numbers: ascending, the plain prefix is then the view's; descending, NaN rows
+        are excluded with ``x < NaN`` (false for NaN and null) when the plain query met
+        any. When fewer than ``stop`` numbers match, the exact NaN-as-null query decides.
+        """
+        if not self.sort or not self.relation.columns[self.sort[0][0]].is_float:
+            return self._run_ids(self._ids_sql(limit=stop))
+        name, desc = self.sort[0]
+        key = self.relation.columns[name].ident
+        order = self._order_by(first=f"{key} {'DESC' if desc else 'ASC'} NULLS LAST")
+
+        def top(where: str) -> tuple[np.ndarray, np.ndarray]:
+            def make(src: str) -> str:
+                return (
+                    f"SELECT {ROW}, {key} AS _k FROM {src} WHERE {where} "
+                    f"ORDER BY {order} LIMIT {int(stop)}"
+                )
+
+            with self.engine.connection(self.relation) as con:
+                got = run_sql(
+                    con, make(self.relation.sql(con)), self.params, self.engine.budget
+                ).fetchnumpy()
+            keys = np.ma.filled(np.ma.asarray(got["_k"], dtype=np.float64), np.nan)
+            return np.asarray(got[ROW], dtype=np.int64), keys
+
+        ids, keys = top(self.where)
+        if desc and len(ids) and np.isnan(keys).any():
+            ids, keys = top(f"({self.where}) AND {key} < 'NaN'::DOUBLE")
+        if len(ids) == stop and not np.isnan(keys).any():
+            return ids
+        return self._run_ids(self._ids_sql(limit=stop))
+
+    def _order_job(self, urgent: bool = False) -> OrderJob:
+        """This view's background order (created and queued on first use; ``urgent``: a
+        page waits for it, so it goes before the row store the relation may start)."""
         with self._job_lock:
             job = self._job
             if job is None or (job.done.is_set() and (job.cancelled or job.error is not None)):
@@ -222,11 +265,13 @@ class View:
                     self._ids_sql(cast=cast, ordered=True),
                     list(self.params),
                     dtype,
-                    self.num_rows,
+                    self.total_rows if self.query.filter is None and not self.query.match else None,
                 )
                 self._job = job
                 weakref.finalize(self, _drop_order, self.engine.worker, job)
                 if self.engine.background:
+                    if urgent:
+                        self.engine.worker.submit(job, urgent=True)
                     self.relation.prepare(self.engine.worker)
                     self.engine.worker.submit(job)
         return job
@@ -238,7 +283,7 @@ class View:
         if self.num_rows <= TOP_N:
             self._order = self._run_ids(self._ids_sql())
             return self._order
-        job = self._order_job()
+        job = self._order_job(urgent=True)
         if not self.engine.background and not job.done.is_set():
             self.engine.worker.run_sync(job)
         else:
@@ -281,7 +326,7 @@ class View:
         ready = job is not None and job.done.is_set() and job.error is None and not job.cancelled
         if not ready and stop <= TOP_N and self.num_rows > TOP_N:
             # A shallow page of a new sort or filter: top-N over the ids alone.
-            got = self._run_ids(self._ids_sql(limit=stop))
+            got = self._top_ids(stop)
             self._start_pending = self.engine.background
             return got[offset:stop]
         order = self._full_order()

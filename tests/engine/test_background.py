@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 
 import numpy as np
 import pyarrow as pa
@@ -248,3 +249,234 @@ def test_errors_are_dsviz_errors() -> None:
     assert issubclass(FilterError, dv.ValidationError)
     with pytest.raises(dv.DsvizError):
         Engine().view(Source.from_arrow(pa.table({"x": [1]})), Query(filter="x >"))
+
+
+class _Counting(_background.Job):
+    """A job that counts its runs; the first run holds until ``release`` is set."""
+
+    needs_duckdb = False
+
+    def __init__(self, hold: bool = False) -> None:
+        super().__init__()
+        self.runs = 0
+        self.started = threading.Event()
+        self.release = threading.Event()
+        if not hold:
+            self.release.set()
+
+    def run(self, con: object) -> None:
+        self.runs += 1
+        self.started.set()
+        assert self.release.wait(10)
+
+
+def test_submit_or_wait_on_a_running_job_never_runs_it_twice() -> None:
+    worker = _background.BackgroundWorker()
+    job = _Counting(hold=True)
+    worker.submit(job)
+    assert job.started.wait(10)
+    worker.submit(job)  # the old worker queued it again while it ran
+    waiter = threading.Thread(target=worker.wait, args=(job, 10))
+    waiter.start()
+    job.release.set()
+    assert job.wait(10)
+    waiter.join(10)
+    after = _Counting()
+    worker.submit(after)  # runs after anything wrongly queued before it
+    assert after.wait(10)
+    assert job.runs == 1
+    worker.stop()
+
+
+def test_waits_racing_the_worker_run_each_job_once() -> None:
+    # wait() used to read the running job without the lock: a job popped between that
+    # read and its re-submit was queued again and ran twice.
+    worker = _background.BackgroundWorker()
+    jobs = [_Counting() for _ in range(300)]
+    waiters = []
+    for job in jobs:
+        worker.submit(job)
+        t = threading.Thread(target=worker.wait, args=(job, 10))
+        t.start()
+        waiters.append(t)
+    for t in waiters:
+        t.join(10)
+    last = _Counting()
+    worker.submit(last)
+    assert last.wait(10)
+    assert [j.runs for j in jobs] == [1] * len(jobs)
+    worker.stop()
+
+
+@pytest.fixture()
+def own_stores(monkeypatch: pytest.MonkeyPatch) -> object:
+    # Row stores are shared process-wide: these tests get a registry of their own.
+    fresh: dict[object, _background.RowStore] = __import__("collections").OrderedDict()
+    monkeypatch.setattr(_background, "_stores", fresh)
+    monkeypatch.setattr(_relation, "ROW_STORE_MIN_ROWS", 0)
+    yield fresh
+    for store in list(fresh.values()):
+        store.cancelled = True
+        store.wait(30)
+        store.discard()
+
+
+def _two_sources(tmp_path, t: pa.Table) -> tuple[Source, Source]:
+    pq.write_table(t, tmp_path / "one.parquet", row_group_size=4_000)
+    pq.write_table(t.slice(0, N // 2), tmp_path / "two.parquet", row_group_size=4_000)
+    return Source.from_parquet([str(tmp_path / "one.parquet")]), Source.from_parquet(
+        [str(tmp_path / "two.parquet")]
+    )
+
+
+def _built_store(eng: Engine, src: Source, q: Query) -> tuple[object, _background.RowStore | None]:
+    view = eng.view(src, q)
+    view.page(0, 5)
+    view.relation.prepare(eng.worker)
+    store = view.relation.store
+    assert store is not None and store.wait(30)
+    if isinstance(store.error, _background.StoreTooBig):
+        assert not os.path.exists(store.path)
+        view.relation.prepare(eng.worker)
+        assert view.relation.store is None  # not tried again on every sorted view
+        return view, None
+    assert store.error is None
+    return view, store
+
+
+def test_row_stores_stay_within_the_disk_budget_evicting_the_least_recent(
+    own_stores: object, data: tuple[pa.Table, str, str], tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t, _, _ = data
+    one, two = _two_sources(tmp_path, t)
+    paths = tuple(one.parquet)
+    size_one = _background.store_size(paths, one.schema)
+    # Room for the first store, not for both.
+    monkeypatch.setenv(_background.ROW_STORE_LIMIT_ENV, str(int(size_one * 1.2)))
+    eng = Engine()
+    q = Query(sort=["-score", "caption"])
+    view_one, store_one = _built_store(eng, one, q)
+    assert store_one is not None and os.path.exists(store_one.path)
+    assert os.path.getsize(store_one.path) <= store_one.size  # the estimate bounds the file
+    _, store_two = _built_store(eng, two, q)
+    assert store_two is not None and os.path.exists(store_two.path)
+    # The least recently used store, which nobody was reading, is gone from disk ...
+    assert store_one.cancelled and not os.path.exists(store_one.path)
+    on_disk = sum(os.path.getsize(s.path) for s in own_stores.values())  # type: ignore[attr-defined]
+    assert on_disk <= int(size_one * 1.2)
+    # ... and its view's pages are still right: read from Parquet by id.
+    want = _reference(t, q)
+    got = view_one.page(20_000, 9).column("_row").to_numpy()  # type: ignore[attr-defined]
+    assert got.tolist() == want[20_000:20_009].tolist()
+    eng.close()
+
+
+def test_no_row_store_over_the_budget_or_while_the_others_are_read(
+    own_stores: object, data: tuple[pa.Table, str, str], tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t, _, _ = data
+    one, two = _two_sources(tmp_path, t)
+    q = Query(filter="k >= 2", sort=["label", "-id"])
+    want = _reference(t, q)
+    monkeypatch.setenv(_background.ROW_STORE_LIMIT_ENV, "10kB")  # smaller than any store
+    eng = Engine()
+    view, store = _built_store(eng, one, q)
+    assert store is None
+    page = view.page(9_000, 6)  # type: ignore[attr-defined]
+    assert page.column("_row").to_numpy().tolist() == want[9_000:9_006].tolist()
+    assert page.column("id").to_pylist() == t.column("id").take(want[9_000:9_006]).to_pylist()
+    eng.close()
+
+    size_two = _background.store_size(tuple(two.parquet), two.schema)
+    size_one = _background.store_size(tuple(one.parquet), one.schema)
+    monkeypatch.setenv(_background.ROW_STORE_LIMIT_ENV, str(size_one + size_two // 2))
+    eng = Engine()
+    _, store_one = _built_store(eng, one, q)
+    assert store_one is not None
+    store_one.reading += 1  # a page being read from it right now
+    try:
+        _, store_two = _built_store(eng, two, q)
+    finally:
+        store_one.reading -= 1
+    assert store_two is None and os.path.exists(store_one.path)  # never evicted mid-read
+    eng.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("20GB", 20 * 10**9), ("500 MB", 500 * 10**6), ("1.5GiB", 3 * 2**29), ("4096", 4096)],
+)
+def test_row_store_limit_syntax(text: str, value: int) -> None:
+    assert _background.parse_bytes(text, "x") == value
+
+
+def test_row_store_limit_refuses_nonsense(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(_background.ROW_STORE_LIMIT_ENV, "lots")
+    with pytest.raises(ValueError, match="DSVIZ_ROW_STORE_LIMIT"):
+        _background.row_store_limit()
+
+
+def test_a_row_store_outgrowing_its_estimate_stops_and_is_not_tried_again(
+    own_stores: object, data: tuple[pa.Table, str, str], tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t, _, _ = data
+    one, _ = _two_sources(tmp_path, t)
+    key = tuple((p, *_background._stat(p)) for p in one.parquet)
+    monkeypatch.setitem(_background._sizes, key, 50_000)  # an estimate far too small
+    monkeypatch.setenv(_background.ROW_STORE_LIMIT_ENV, "1GB")
+    eng = Engine()
+    q = Query(sort=["caption"])
+    view = eng.view(one, q)
+    view.page(0, 5)
+    view.relation.prepare(eng.worker)
+    store = view.relation.store
+    assert store is not None and store.wait(30)
+    assert isinstance(store.error, _background.StoreTooBig) and not os.path.exists(store.path)
+    view.relation.prepare(eng.worker)
+    assert view.relation.store is None  # not rebuilt on every sorted view
+    want = _reference(t, q)
+    assert view.page(15_000, 4).column("_row").to_numpy().tolist() == want[15_000:15_004].tolist()
+    eng.close()
+
+
+class _SlowStore(_background.RowStore):
+    """A row store that writes until released, pausing between "row groups"."""
+
+    def __init__(self) -> None:
+        super().__init__((), pa.schema([]))
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def run(self, con: object) -> None:
+        self.started.set()
+        while not self.release.wait(0.005):
+            self.pause()
+
+
+def test_an_order_waited_for_runs_while_a_row_store_is_written() -> None:
+    worker = _background.BackgroundWorker()
+    store = _SlowStore()
+    worker.submit(store)
+    assert store.started.wait(10)
+    later = _Counting()
+    worker.submit(later)  # nobody waits for it: after the store
+    waited = _Counting()
+    assert worker.wait(waited, 10)  # runs between two of the store's row groups
+    assert waited.runs == 1 and not store.done.is_set() and later.runs == 0
+    store.release.set()
+    assert later.wait(10) and store.done.is_set() and store.error is None
+    worker.stop()
+    store.discard()
+
+
+def test_a_filtered_views_order_counts_the_ids_it_writes(data: tuple[pa.Table, str, str]) -> None:
+    t, _, _ = data
+    q = Query(filter="k >= 3", sort=["-score"])
+    want = _reference(t, q)
+    eng = Engine()
+    view = eng.view(Source.from_arrow(t), q)
+    job = view._order_job()
+    assert job.expected is None  # the order does not wait for the view's count
+    assert eng.worker.wait(job, 30) and job.error is None
+    assert job.num_rows == len(want) and np.array_equal(job.order(), want)
+    eng.close()

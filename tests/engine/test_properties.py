@@ -8,16 +8,19 @@ null or NaN, makes a comparison unknown; unknown rows are not returned).
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsviz_widget.engine import Engine, Query, Source
+from dsviz_widget.engine import Engine, Query, Source, _view
 from dsviz_widget.engine._view import format_literal
 
 Row = dict[str, Any]
@@ -210,3 +213,56 @@ def test_group_counts_match_pandas(df: dict[str, list[Any]]) -> None:
     want = pd.Series(df["flag"], dtype="boolean").value_counts(dropna=False).to_dict()
     assert got == {(None if k is pd.NA else bool(k)): int(v) for k, v in want.items()}
     assert sum(got.values()) == len(df["flag"])
+
+
+@pytest.mark.slow
+@SETTINGS
+@given(
+    floats=st.lists(
+        st.sampled_from([None, math.nan] * 4 + [0.0, -0.0, 1.5, -math.inf, math.inf]),
+        min_size=9,
+        max_size=30,
+    ),
+    desc=st.booleans(),
+    second=st.sampled_from([[], ["a"], ["-c.d"]]),
+    filtered=st.booleans(),
+    parquet=st.booleans(),
+    stop=st.integers(1, 8),
+)
+def test_shallow_pages_of_a_float_sort_match_reference(
+    floats: list[float | None],
+    desc: bool,
+    second: list[str],
+    filtered: bool,
+    parquet: bool,
+    stop: int,
+) -> None:
+    # Shallow pages of a float sort try the plain column first (see View._top_ids); with
+    # TOP_N = 8 every page here goes that way, over NaN, nulls, ±0, ±inf and ties, with
+    # many missing values so that pages often run out of numbers.
+    n = len(floats)
+    df: dict[str, list[Any]] = {
+        "a": [(i * 5) % 7 - 3 if i % 5 else None for i in range(n)],
+        "%b": floats,
+        "c.d": [str(i % 3) if i % 4 else None for i in range(n)],
+        "flag": [None] * n,
+    }
+    rows = rows_of(df)
+    keys = [("%b", desc)] + [(k.lstrip("-"), k.startswith("-")) for k in second]
+    expected = reference_order(rows, keys)
+    if filtered:
+        expected = [i for i in expected if rows[i]["a"] is not None and rows[i]["a"] > -3]
+    src = to_source(df)
+    with tempfile.TemporaryDirectory() as d, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_view, "TOP_N", 8)
+        if parquet:
+            path = os.path.join(d, "t.parquet")
+            pq.write_table(src.arrow, path, row_group_size=7)  # type: ignore[arg-type]
+            src = Source.from_parquet([path])
+        query = Query(
+            filter="a > -3" if filtered else None,
+            sort=[("-" if desc else "") + "%b", *second],
+        )
+        view = Engine(background=False).view(src, query)
+        got = view.page(0, stop).column("_row").to_pylist()
+    assert got == expected[:stop]
