@@ -157,7 +157,7 @@ class View:
         """A shallow page of a view not counted yet: top-N over the ids, no count. Fewer ids
         than asked means these are all of them: the count and the whole order, for free."""
         stop = offset + limit
-        got = self._run_ids(self._ids_sql(limit=stop))
+        got = self._top_ids(stop)  # exact: fewer than stop only when the view has fewer
         if len(got) < stop:
             with self._count_lock:
                 self._order = got
