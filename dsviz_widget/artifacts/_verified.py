@@ -26,7 +26,6 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
-
 Stamp = tuple[int, int, int, int, int]
 
 _VERSION = "v1"
