@@ -526,18 +526,18 @@ def main(argv: list[str] | None = None) -> None:
             n = args.parquet_rows
             say(f"(d) {n:,}-row Parquet file ...")
             r4 = bench_parquet(n, args.repeats, tmp)
-            ours, batches, whole = r4["dsviz"], r4["pyarrow-batches"], r4["pyarrow-table"]
+            mine, batches, whole = r4["dsviz"], r4["pyarrow-batches"], r4["pyarrow-table"]
             lines.append(
                 [
                     f"(d) {n:,}-row Parquet ({r4['input']['mb']:.0f} MB), 7 cols: "
                     "Table.from_parquet + log_artifact",
-                    f"{ours['seconds']:.2f} s (p95 {ours['p95']:.2f} s); "
-                    f"{n / ours['seconds']:,.0f} rows/s",
-                    f"{ours['peak_mb']:.0f} MB",
+                    f"{mine['seconds']:.2f} s (p95 {mine['p95']:.2f} s); "
+                    f"{n / mine['seconds']:,.0f} rows/s",
+                    f"{mine['peak_mb']:.0f} MB",
                     f"PyArrow iter_batches -> ParquetWriter: {batches['seconds']:.2f} s, peak "
                     f"{batches['peak_mb']:.0f} MB; read_table -> write_table: "
                     f"{whole['seconds']:.2f} s, peak {whole['peak_mb']:.0f} MB",
-                    f"{ours['seconds'] / batches['seconds']:.2f}x PyArrow's batches "
+                    f"{mine['seconds'] / batches['seconds']:.2f}x PyArrow's batches "
                     "(target ≤ 1.0x, peak ≤ 1 GB)",
                 ]
             )

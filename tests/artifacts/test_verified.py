@@ -40,7 +40,8 @@ def _new_process() -> None:
 
 def _get() -> pd.DataFrame:
     table = dv.use_artifact("stamped:latest").get("t")
-    return table.get_dataframe()
+    frame: pd.DataFrame = table.get_dataframe()
+    return frame
 
 
 @pytest.fixture
