@@ -22,8 +22,8 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 Stamp = tuple[int, int, int, int, int]
@@ -52,26 +52,40 @@ class Stamps:
         #: A fresh temporary path under the store's ``tmp/`` (which ``gc`` sweeps after a crash).
         self.new_tmp = new_tmp
 
-    def _path(self, digest: str) -> Path:
-        return self.dir / digest[:2] / digest
+    @contextmanager
+    def _subdir(self, digest: str, create: bool) -> Iterator[int]:
+        """A descriptor of ``verified/<digest[:2]>``, each level opened without following a
+        link: a stamp is never read, written or removed outside the store."""
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+        if create:
+            with suppress(FileExistsError):
+                os.mkdir(self.dir)
+        top = os.open(self.dir, flags)
+        try:
+            if create:
+                with suppress(FileExistsError):
+                    os.mkdir(digest[:2], dir_fd=top)
+            sub = os.open(digest[:2], flags, dir_fd=top)
+        finally:
+            os.close(top)
+        try:
+            yield sub
+        finally:
+            os.close(sub)
 
     def get(self, digest: str) -> Stamp | None:
         """The recorded stamp of ``digest``, or None (also for anything unreadable)."""
-        path = self._path(digest)
         try:
-            if self.dir.is_symlink() or path.parent.is_symlink():
-                return None  # a stamp read through a link could be anyone's
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            with self._subdir(digest, create=False) as sub:
+                fd = os.open(digest, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=sub)
+                try:
+                    if not stat.S_ISREG(os.fstat(fd).st_mode):
+                        return None
+                    text = os.read(fd, 256).decode("ascii", "replace").split()
+                finally:
+                    os.close(fd)
         except OSError:
             return None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            text = os.read(fd, 256).decode("ascii", "replace").split()
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
         if len(text) != 6 or text[0] != _VERSION or not all(t.isdigit() for t in text[1:]):
             return None
         dev, ino, size, mtime, ctime = (int(t) for t in text[1:])
@@ -82,24 +96,21 @@ class Stamps:
         a store on a read-only disk still reads, paying a hash per process."""
         line = " ".join([_VERSION, *(str(v) for v in stamp)]) + "\n"
         try:
-            tmp = self.new_tmp()
+            tmp = self.new_tmp()  # refuses a linked tmp/
         except OSError:  # StoreError included
             return
         try:
-            final = self._path(digest)
-            if final.parent.is_symlink() or self.dir.is_symlink():
-                return  # never write through a link out of the store
-            final.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
             try:
                 os.write(fd, line.encode("ascii"))
             finally:
                 os.close(fd)
-            os.replace(tmp, final)
+            with self._subdir(digest, create=True) as sub:
+                os.replace(tmp, digest, dst_dir_fd=sub)
         except OSError:
             with suppress(OSError):
                 tmp.unlink()
 
     def drop(self, digest: str) -> None:
-        with suppress(OSError):
-            self._path(digest).unlink()
+        with suppress(OSError), self._subdir(digest, create=False) as sub:
+            os.unlink(digest, dir_fd=sub)

@@ -172,3 +172,21 @@ def test_gc_removes_the_stamp_with_the_object(store_dir: Path) -> None:
     assert report.removed_objects == 1
     assert not objects.path(digest).exists()
     assert not stamp_path.exists()
+
+
+def test_stamps_are_never_written_or_removed_through_a_link(store_dir: Path) -> None:
+    objects = _store.open_store(store_dir).objects
+    tmp = objects.new_tmp()
+    tmp.write_bytes(b"another object no version refers to")
+    digest, _ = objects.adopt(tmp)
+    outside = store_dir.parent / "outside"
+    outside.mkdir()
+    (outside / digest).write_text("not the store's")
+    sub = store_dir / "verified" / digest[:2]
+    (sub / digest).unlink()
+    sub.rmdir()
+    sub.symlink_to(outside, target_is_directory=True)
+    objects.stamps.put(digest, stamp_of(os.stat(objects.path(digest))))
+    assert dv.gc(grace_seconds=0).removed_objects == 1
+    assert (outside / digest).read_text() == "not the store's"
+    assert sorted(p.name for p in outside.iterdir()) == [digest]
