@@ -4,6 +4,7 @@ do instead, in one run.
     python benchmarks/ingest.py                     # 1M-row DataFrame, 100k add_data rows, 2,000 images
     python benchmarks/ingest.py --rows 200000 --repeats 1   # quicker
     python benchmarks/ingest.py --profile           # also cProfile one 1M-row log (top functions)
+    python benchmarks/ingest.py --skip frame,object,rows,images --huge   # (d) at 100M rows
 
 (a) DataFrame of ``--rows`` rows x 10 columns (3 int64, 3 float64, 2 string, 2 bool) ->
     ``dv.Table(dataframe=df)`` -> ``Artifact.add`` -> ``log_artifact`` (fresh store each repeat:
@@ -14,6 +15,13 @@ do instead, in one run.
     then logged; vs appending the same tuples to a list -> ``pd.DataFrame`` -> Parquet.
 (c) ``--images`` 64x64 RGB images with 3 boxes each -> ``dv.Image`` -> Table -> logged; vs PNG
     files written with PIL plus a Parquet of the boxes (JSON text) with PyArrow.
+(d) A Parquet file of ``--parquet-rows`` rows (10M; ``--huge``: 100M) x 7 columns ->
+    ``dv.Table.from_parquet`` -> logged, each run in a fresh subprocess (peak RSS is the child's
+    VmHWM over its RSS after imports), vs PyArrow reading and writing the same file in the
+    same run: batch by batch with ``ParquetFile.iter_batches`` and whole with ``read_table``.
+    Then the first ``get()`` of the logged table in a new process, as logged (the writer's
+    stamp: no hash) and with the stamps removed (what every first get() cost before: a hash
+    of the whole file).
 
 Times are the median of ``--repeats`` runs; "peak" is the largest growth of the process's
 peak RSS over its RSS before the step (inputs not counted).
@@ -27,6 +35,7 @@ import io
 import json
 import pstats
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # _common, when imported as a module
@@ -288,6 +298,112 @@ def bench_images(
     }
 
 
+# -- (d) a big Parquet file, in bounded memory ----------------------------------------------------
+def write_parquet(path: Path, n: int) -> None:
+    """``n`` rows of 7 columns (2 int64, 2 float64 with NaN, 2 strings, 1 bool), written in
+    1M-row row groups without ever holding more than one of them."""
+    rng = np.random.default_rng(4)
+    step = 1_000_000
+    writer: pq.ParquetWriter | None = None
+    try:
+        for start in range(0, n, step):
+            m = min(step, n - start)
+            score = rng.random(m)
+            score[rng.integers(0, m, max(1, m // 1000))] = np.nan
+            ids = np.arange(start, start + m, dtype=np.int64)
+            part = pa.table(
+                {
+                    "id": ids,
+                    "label_id": rng.integers(0, len(LABELS), m, dtype=np.int64),
+                    "score": score,
+                    "x": rng.normal(size=m),
+                    "label": pa.array(LABELS[rng.integers(0, len(LABELS), m)]),
+                    "caption": pc.binary_join_element_wise("image ", pc.cast(ids, pa.string()), ""),
+                    "is_train": rng.random(m) < 0.8,
+                }
+            )
+            if writer is None:
+                writer = pq.ParquetWriter(path, part.schema)
+            writer.write_table(part)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _child(mode: str, src: str, where: str) -> dict[str, float]:
+    """One step of (d) in this (fresh) process: seconds and peak RSS growth over the RSS after
+    imports (what the step holds, not the interpreter and libraries)."""
+    from _common import current_rss_mb, peak_rss_mb
+
+    dv.init(dir=where, job_type="benchmark")
+    base = current_rss_mb() or 0.0
+    out = Path(where) / "out.parquet"
+    start = time.perf_counter()
+    if mode == "dsviz":
+        log_table(dv.Table.from_parquet(src), "parquet")
+    elif mode == "pyarrow-batches":
+        f = pq.ParquetFile(src)
+        with pq.ParquetWriter(out, f.schema_arrow) as w:
+            for batch in f.iter_batches(batch_size=131_072):
+                w.write_batch(batch)
+    elif mode == "pyarrow-table":
+        pq.write_table(pq.read_table(src), out)
+    elif mode in ("get", "get-unstamped"):
+        if mode == "get-unstamped":
+            shutil.rmtree(Path(where) / "verified", ignore_errors=True)
+        table = dv.use_artifact("parquet:latest").get("table")
+        assert len(table) == pq.ParquetFile(src).metadata.num_rows
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "peak_mb": (peak_rss_mb() or 0.0) - base}
+
+
+def _run_child(mode: str, src: Path, where: Path) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(src), str(where)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{mode} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+#: Above this many rows PyArrow's whole-file read_table -> write_table is left out: it holds the
+#: whole table (~1 GB per 10M rows here, 7.5 GB at 100M) on a machine other people share.
+WHOLE_FILE_ROWS = 20_000_000
+
+
+def bench_parquet(n: int, repeats: int, tmp: Path) -> dict[str, dict[str, float]]:
+    """Medians (seconds, peak MB) per system; each run a fresh subprocess."""
+    modes = ["dsviz", "pyarrow-batches"] + (["pyarrow-table"] if n <= WHOLE_FILE_ROWS else [])
+    src = tmp / "input.parquet"
+    write_parquet(src, n)
+    runs: dict[str, list[dict[str, float]]] = {}
+    for _ in range(repeats):
+        for mode in modes:
+            where = tmp / f"parquet-{mode}"
+            shutil.rmtree(where, ignore_errors=True)
+            where.mkdir()
+            runs.setdefault(mode, []).append(_run_child(mode, src, where))
+            if mode == "dsviz":
+                for get in ("get", "get-unstamped"):
+                    runs.setdefault(get, []).append(_run_child(get, src, where))
+            shutil.rmtree(where, ignore_errors=True)
+    out: dict[str, dict[str, float]] = {"input": {"mb": src.stat().st_size / 1e6}}
+    for mode, results in runs.items():
+        out[mode] = {
+            "seconds": float(np.median([r["seconds"] for r in results])),
+            "p95": float(np.percentile([r["seconds"] for r in results], 95)),
+            "peak_mb": max(r["peak_mb"] for r in results),
+        }
+    src.unlink()
+    return out
+
+
 # -- profile -----------------------------------------------------------------------------------
 def profile_log(df: pd.DataFrame, stores: Stores, top: int = 30) -> str:
     stores.fresh()
@@ -316,9 +432,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="runs per measurement (median)")
     parser.add_argument("--profile", action="store_true", help="cProfile one DataFrame log")
     parser.add_argument(
-        "--skip", default="", help="comma-separated parts to skip: frame,object,rows,images"
+        "--skip", default="", help="comma-separated parts to skip: frame,object,rows,images,parquet"
     )
+    parser.add_argument(
+        "--parquet-rows", type=int, default=10_000_000, help="rows of the Parquet file (d)"
+    )
+    parser.add_argument("--huge", action="store_true", help="(d) at 100M rows")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)  # one step of (d)
     args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(_child(*args.child)))
+        return
+    if args.huge:
+        args.parquet_rows = 100_000_000
     skip = set(filter(None, args.skip.split(",")))
 
     began = time.perf_counter()
@@ -399,6 +525,42 @@ def main(argv: list[str] | None = None) -> None:
                     f"PIL PNG files + Parquet of boxes: {_s(pl)} "
                     f"({len(images) / pl.median:,.0f} images/s), {r3['plain_mb']:.1f} MB",
                     f"{total / pl.median:.2f}x the plain files",
+                ]
+            )
+
+        if "parquet" not in skip:
+            n = args.parquet_rows
+            say(f"(d) {n:,}-row Parquet file ...")
+            r4 = bench_parquet(n, args.repeats, tmp)
+            mine, batches = r4["dsviz"], r4["pyarrow-batches"]
+            whole = r4.get("pyarrow-table")
+            whole_text = (
+                f"{whole['seconds']:.2f} s, peak {whole['peak_mb']:.0f} MB"
+                if whole
+                else f"not run above {WHOLE_FILE_ROWS:,} rows (holds the whole table)"
+            )
+            lines.append(
+                [
+                    f"(d) {n:,}-row Parquet ({r4['input']['mb']:.0f} MB), 7 cols: "
+                    "Table.from_parquet + log_artifact",
+                    f"{mine['seconds']:.2f} s (p95 {mine['p95']:.2f} s); "
+                    f"{n / mine['seconds']:,.0f} rows/s",
+                    f"{mine['peak_mb']:.0f} MB",
+                    f"PyArrow iter_batches -> ParquetWriter: {batches['seconds']:.2f} s, peak "
+                    f"{batches['peak_mb']:.0f} MB; read_table -> write_table: {whole_text}",
+                    f"{mine['seconds'] / batches['seconds']:.2f}x PyArrow's batches "
+                    "(target ≤ 1.0x, peak ≤ 1 GB)",
+                ]
+            )
+            got, unstamped = r4["get"], r4["get-unstamped"]
+            lines.append(
+                [
+                    f"(d) first get() of the logged {n:,}-row table, new process",
+                    f"{got['seconds'] * 1000:.0f} ms (p95 {got['p95'] * 1000:.0f} ms)",
+                    f"{got['peak_mb']:.0f} MB",
+                    f"hashing the file first (stamps removed, as before): "
+                    f"{unstamped['seconds'] * 1000:.0f} ms",
+                    "target ≤ 100 ms",
                 ]
             )
 

@@ -60,6 +60,23 @@ def _damaged(label: str) -> Iterator[None]:
         ) from None
 
 
+#: Read buffer per column stream when a file is read batch by batch (see ``_streaming``).
+_STREAM_BUFFER = 1 << 20
+
+
+def _streaming(path: str) -> pq.ParquetFile:
+    """The file opened for one pass in batches, in memory bounded by a batch.
+
+    PyArrow's default ``pre_buffer=True`` keeps every byte range it has read cached until the
+    reader is closed, so one pass over a file holds the whole file in memory (~24 MB per
+    million rows of a 7-column table, 2.5 GB at 100M rows: measured). Without pre-buffering,
+    with a buffered stream per column, the pass holds about one batch; reading a local file
+    this way was no slower. Whole-file reads (``read``) keep the default: they hold it all
+    anyway.
+    """
+    return pq.ParquetFile(path, pre_buffer=False, buffer_size=_STREAM_BUFFER)
+
+
 class ParquetColumns:
     """A table whose rows live in Parquet files (read lazily, in batches)."""
 
@@ -94,8 +111,8 @@ class ParquetColumns:
         self, columns: Sequence[str] | None = None, batch_rows: int = _storage.BATCH_ROWS
     ) -> Iterator[pa.RecordBatch]:
         with _damaged(self.label):
-            for f in self.files:
-                yield from f.iter_batches(
+            for path in self.paths:
+                yield from _streaming(path).iter_batches(
                     batch_size=batch_rows, columns=list(columns) if columns else None
                 )
 

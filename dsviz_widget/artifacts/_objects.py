@@ -30,6 +30,7 @@ from dsviz_widget._errors import (
     ValidationError,
     store_error,
 )
+from dsviz_widget.artifacts._verified import Stamp, Stamps, settled, stamp_of
 
 _HEX = re.compile(r"[0-9a-f]{64}")
 _SUBDIR = re.compile(r"[0-9a-f]{2}")
@@ -114,7 +115,9 @@ class ObjectStore:
         self.root = root
         self.objects = root / "objects"
         self.tmp = root / "tmp"
-        self._verified: dict[str, tuple[int, int]] = {}
+        #: Objects hashed by this process, with the stamp they had (``_verified``).
+        self._verified: dict[str, Stamp] = {}
+        self.stamps = Stamps(root, self._tmp_path)
         self._local = threading.local()
 
     def path(self, digest: str) -> Path:
@@ -201,6 +204,7 @@ class ObjectStore:
         """Hash a finished temporary file (written by the caller under ``new_tmp()``) and store it."""
         h = hashlib.sha256()
         size = 0
+        linked = False
         try:
             with (
                 io_step(f"could not store the new file {tmp.name} of {self.tmp}"),
@@ -210,11 +214,13 @@ class ObjectStore:
                     h.update(chunk)
                     size += len(chunk)
                 os.fchmod(f.fileno(), 0o444)
+                ino = os.fstat(f.fileno()).st_ino
             digest = h.hexdigest()
-            if self.claim(digest) is None:
-                self._link(tmp, digest)
+            linked = self.claim(digest) is None and self._link(tmp, digest)
         finally:
             unlink_quietly(tmp)
+        if linked:  # after the unlink: dropping the temporary name changes the inode's ctime
+            self._stamp_new(digest, ino)
         return digest, size
 
     def new_tmp(self) -> Path:
@@ -227,18 +233,33 @@ class ObjectStore:
             real_dir(self.tmp)  # a link put there in between is refused all the same
         return self.tmp / f"{os.getpid()}-{uuid.uuid4().hex}.part"
 
-    def _link(self, tmp: Path, digest: str) -> None:
+    def _link(self, tmp: Path, digest: str) -> bool:
+        """Link a finished temporary file in as object ``digest``; False if one was there."""
         final = self._safe_path(digest)
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.link(tmp, final)
         except FileExistsError:
-            return  # same digest, same bytes: a concurrent writer got there first
+            return False  # same digest, same bytes: a concurrent writer got there first
         except OSError as exc:
             raise store_error(
                 f"could not store object {digest[:12]} in {self.objects}", exc
             ) from exc
         self._pending().append(final)
+        return True
+
+    def _stamp_new(self, digest: str, ino: int) -> None:
+        """Record that the object just linked in (inode ``ino``, whose bytes this process has
+        just hashed) is verified, so that the first read of a big table does not hash it again.
+
+        Recorded although its ctime is fresh (``_verified.settled``): the file is one the store
+        has just written, read-only, so an edit within the same clock tick is the residual risk
+        RELIABILITY.md names.
+        """
+        st = own_lstat(self.path(digest), stat.S_ISREG, "file")
+        if st is not None and st.st_ino == ino:
+            self._verified[digest] = stamp_of(st)
+            self.stamps.put(digest, stamp_of(st))
 
     def _pending(self) -> list[Path]:
         pending: list[Path] | None = getattr(self._local, "pending", None)
@@ -325,16 +346,40 @@ class ObjectStore:
         return IntegrityError(f"{what}: stored file {digest} is missing from {self.objects}")
 
     def verified_path(self, digest: str, what: str) -> Path:
-        """The path of an object whose content was checked against its digest."""
+        """The path of an object whose content was checked against its digest.
+
+        An object whose file state (``_verified.stamp_of``: inode, size, mtime and ctime) is
+        the one it had when it was last hashed is not hashed again; any change to the file
+        since then makes this hash it (``_verified`` says what that does and does not cover).
+        """
         with self._open(digest, what) as (path, fd):
-            st = os.fstat(fd)
-            key = (st.st_size, st.st_ino)  # not mtime: claim() refreshes it on every reuse
-            if self._verified.get(digest) == key:
+            stamp = stamp_of(os.fstat(fd))
+            if self._verified.get(digest) == stamp or self.stamps.get(digest) == stamp:
+                self._verified[digest] = stamp
                 return path
-            if _hash_fd(fd) != digest:
-                raise _corrupt(what, path)
-        self._verified[digest] = key
+            self._hash_and_stamp(digest, fd, path, what)
         return path
+
+    def check(self, digest: str, what: str) -> None:
+        """Hash the object whatever its stamp says (``dv.verify()``): IntegrityError if its
+        bytes do not match its digest."""
+        with self._open(digest, what) as (path, fd):
+            self._hash_and_stamp(digest, fd, path, what)
+
+    def _hash_and_stamp(self, digest: str, fd: int, path: Path, what: str) -> None:
+        before = os.fstat(fd)
+        if _hash_fd(fd) != digest:
+            self._verified.pop(digest, None)
+            self.stamps.drop(digest)
+            raise _corrupt(what, path)
+        after = os.fstat(fd)
+        stamp = stamp_of(after)
+        # Recorded only if nothing changed the file while it was hashed, and its last change
+        # is older than a clock tick (a later edit then always moves ctime).
+        if stamp == stamp_of(before) and settled(before):
+            self._verified[digest] = stamp
+            if self.stamps.get(digest) != stamp:
+                self.stamps.put(digest, stamp)
 
     def iter_digests(self) -> Iterator[str]:
         """Digests of the objects stored (links refused, foreign files skipped)."""
@@ -373,7 +418,11 @@ class ObjectStore:
         bytes match its name (else it is not one the store wrote, and it stays)."""
         path = self.path(digest)
         with _dir_fd(self.objects) as top, _dir_fd(path.parent, top) as sub:
-            return _unlink_if_same(sub, digest, seen, path, expect=digest)
+            removed = _unlink_if_same(sub, digest, seen, path, expect=digest)
+        if removed:
+            self._verified.pop(digest, None)
+            self.stamps.drop(digest)
+        return removed
 
     def remove_tmp(self, name: str, seen: os.stat_result) -> bool:
         with _dir_fd(self.tmp) as fd:

@@ -21,7 +21,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator
 from types import MappingProxyType
 from typing import Any
 
@@ -168,18 +170,20 @@ def _write_table(store: Store, name: str, table: Table, part: bool = False) -> d
     first = next(batches)
     tmp = store.objects.new_tmp()
     bar = progress_bar(desc=f"writing {name!r}", total=len(table), unit="row")
+    rest = _prefetched(batches)
     try:
         with (
             io_step(f"could not write table {name!r} to {tmp.parent}"),
             pq.ParquetWriter(tmp, schema, use_dictionary=_dictionary_columns(first)) as writer,
         ):
-            for batch in itertools.chain([first], batches):
+            for batch in itertools.chain([first], rest):
                 writer.write_batch(batch)
                 bar.update(batch.num_rows)
     except BaseException:
         unlink_quietly(tmp)
         raise
     finally:
+        rest.close()  # a failed write stops the reader now, not when the traceback is freed
         bar.close()
     digest, size = store.objects.adopt(tmp)
     entries = {name + _TABLE: Entry(digest, size, kind="table", part=part)}
@@ -205,6 +209,54 @@ def _write_table(store: Store, name: str, table: Table, part: bool = False) -> d
         mdigest, msize = store.objects.adopt(tmp)
         entries[name + _INDEX] = Entry(mdigest, msize, kind="media-index", part=part)
     return entries
+
+
+def _prefetched(
+    batches: Iterator[pa.RecordBatch], depth: int = 2
+) -> Generator[pa.RecordBatch, None, None]:
+    """``batches``, read ``depth`` ahead in a thread while the caller writes.
+
+    Reading (Parquet decoding, or building derived and media columns) and writing (encoding,
+    compression) each take about half of a log and both release the GIL, so on two cores the
+    overlap is most of the gap to PyArrow reading the whole file at once -- for ``depth`` more
+    batches of memory, not the whole table. An error while reading is raised here, in order;
+    when the caller stops early the reader stops at its next batch.
+    """
+    slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if not put(("batch", batch)):
+                    return
+        except BaseException as exc:  # handed to the writer's thread, raised there
+            put(("error", exc))
+            return
+        put(("end", None))
+
+    reader = threading.Thread(target=read, name="dsviz-log-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, item = slots.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _dictionary_columns(batch: pa.RecordBatch) -> list[str]:

@@ -203,8 +203,8 @@ def test_one_flipped_byte_is_always_found_and_never_read(store_dir: Path) -> Non
 
 @pytest.mark.parametrize("what", ["manifest", "table"])
 def test_a_new_process_sees_damage_done_after_this_one_verified(what: str, store_dir: Path) -> None:
-    """The per-process cache of verified files is keyed by (size, inode): damage done in place
-    *after* a process verified a file is seen by new processes (and new Store objects)."""
+    """Damage done in place *after* a process verified a file (and stamped it) is seen by
+    new processes (and new Store objects): the edit moved the file's ctime."""
     art = dv.Artifact("cached", type="t")
     art.add(dv.Table(columns=["x"], data=[[1], [2]]), "t")
     dv.log_artifact(art)
