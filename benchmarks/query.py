@@ -404,7 +404,7 @@ def verdict(scenario: str, cells: dict[str, dict[str, Any]]) -> tuple[str, str, 
     target = f"≤ {bound:g}×" if kind == "ratio" else f"≤ {bound:g} ms"
     if not ours or (kind == "ratio" and not duck):
         return ratio, target, "n/a"
-    value = {p: (m / duck if kind == "ratio" else m * 1000) for p, m in ours.items()}  # type: ignore[operator]
+    value = {p: (m / duck if kind == "ratio" else m * 1000) for p, m in ours.items()}
     missed = {p: v for p, v in value.items() if v > bound}
     if not missed:
         return ratio, target, "met"
@@ -440,6 +440,9 @@ def report(size: dict[str, Any], systems: list[str], header: str) -> str:
     ]
     if firsts:
         lines += ["", "First deep page before the later pages: " + "; ".join(firsts) + "."]
+    calls = {c["call"] for c in size["cells"] if "call" in c}
+    if calls:
+        lines += ["", "dsviz group-by: " + "; ".join(sorted(calls)) + "."]
     skips: dict[str, list[str]] = {}
     for c in size["cells"]:
         if "skip" in c and not c["times"]:
