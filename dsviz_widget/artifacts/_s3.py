@@ -299,39 +299,21 @@ class S3ObjectStore:
 
     def _put_once(self, key: str, body: bytes) -> bool:
         """A conditional PUT: True if it wrote, False if the key exists (412)."""
-        for attempt in range(_CONFLICT_RETRIES + 1):
-            try:
-                self._client.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*")
-                return True
-            except Exception as exc:
-                status = _status(exc)
-                if status == 412:
-                    return False
-                if status == 409 and attempt < _CONFLICT_RETRIES:
-                    continue  # S3: "a conflicting conditional write is in progress": retry
-                raise
-        raise AssertionError("unreachable")
+        return _conditional(
+            lambda: self._client.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*")
+        )
 
     def _complete_once(self, key: str, upload_id: str, etags: list[str]) -> bool:
         parts = [{"PartNumber": i, "ETag": etag} for i, etag in enumerate(etags, 1)]
-        for attempt in range(_CONFLICT_RETRIES + 1):
-            try:
-                self._client.complete_multipart_upload(
-                    Bucket=self.bucket,
-                    Key=key,
-                    UploadId=upload_id,
-                    MultipartUpload={"Parts": parts},
-                    IfNoneMatch="*",
-                )
-                return True
-            except Exception as exc:
-                status = _status(exc)
-                if status == 412:
-                    return False
-                if status == 409 and attempt < _CONFLICT_RETRIES:
-                    continue
-                raise
-        raise AssertionError("unreachable")
+        return _conditional(
+            lambda: self._client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+                IfNoneMatch="*",
+            )
+        )
 
     def _upload_parts(
         self,
@@ -721,3 +703,20 @@ def _arrow_fs(config: S3Config) -> Any:
         url = urlsplit(config.endpoint_url)
         kwargs.update(endpoint_override=url.netloc + url.path.rstrip("/"), scheme=url.scheme)
     return fs.S3FileSystem(**kwargs)
+
+
+def _conditional(write: Callable[[], object]) -> bool:
+    """Run a write sent with ``If-None-Match: *``: True if it wrote, False if the key exists
+    (412). A 409 ("a conflicting conditional write is in progress") is retried."""
+    for attempt in range(_CONFLICT_RETRIES + 1):
+        try:
+            write()
+            return True
+        except Exception as exc:
+            status = _status(exc)
+            if status == 412:
+                return False
+            if status == 409 and attempt < _CONFLICT_RETRIES:
+                continue
+            raise
+    raise AssertionError("unreachable")
