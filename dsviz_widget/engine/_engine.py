@@ -99,7 +99,9 @@ class Engine:
         self._views: OrderedDict[tuple[Any, ...], tuple[object, View]] = OrderedDict()
         # (source key, filter, match) -> rows it keeps: a count outlives its view and serves
         # every sort of the same filter (and table.count), so a new sort never recounts.
-        self._counts: OrderedDict[Hashable, int] = OrderedDict()
+        # Each count keeps the source it was made from alive: a key holding an id (Arrow,
+        # joins) must never match a later object that reuses the id (a wrong count shown).
+        self._counts: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
 
     def _connection(self, relation: Relation) -> duckdb.DuckDBPyConnection:
         """The connection, reopened if ``relation`` reads files it may not read yet."""
@@ -160,6 +162,7 @@ class Engine:
         if not query.group_by:
             qkey = key[1]  # (filter, sort, group_by, aggregates, columns, match as text)
             view.count_key = (key[0], qkey[0], qkey[-1])
+            view.count_anchor = source
         with self._lock:
             # Two threads may have made the same view at once: keep the first one, so both
             # page (and count, and order) one view.
@@ -174,15 +177,16 @@ class Engine:
     def known_count(self, key: Hashable) -> int | None:
         """The rows a filter keeps, if a view of it counted them (see :attr:`View.count_key`)."""
         with self._lock:
-            n = self._counts.get(key)
-            if n is not None:
-                self._counts.move_to_end(key)
-            return n
+            hit = self._counts.get(key)
+            if hit is None:
+                return None
+            self._counts.move_to_end(key)
+            return hit[1]
 
-    def remember_count(self, key: Hashable, n: int) -> None:
+    def remember_count(self, key: Hashable, n: int, anchor: object) -> None:
         """Keep a view's count for other views (sorts) of the same source and filter."""
         with self._lock:
-            self._counts[key] = n
+            self._counts[key] = (anchor, n)
             self._counts.move_to_end(key)
             while len(self._counts) > 64 * self.max_views:
                 self._counts.popitem(last=False)

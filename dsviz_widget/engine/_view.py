@@ -106,6 +106,7 @@ class View:
         self._count_lock = threading.Lock()
         #: Set by the engine for row views: where their count is shared with other sorts.
         self.count_key: Hashable | None = None
+        self.count_anchor: object = None  # the source, kept alive with a remembered count
         self.count_column = "count"
         self.samples_column = "_sample_rows"
         if self.group_by:
@@ -147,7 +148,7 @@ class View:
             n = int(self._scalar(lambda src: f"SELECT count(*) FROM {src} WHERE {self.where}"))
             self._num_rows = n
         if self.count_key is not None:
-            self.engine.remember_count(self.count_key, n)
+            self.engine.remember_count(self.count_key, n, self.count_anchor)
         if self._start_pending:  # a shallow page ran uncounted: the order for later pages
             self._start_pending = False
             self._order_job()
@@ -163,7 +164,7 @@ class View:
                 self._order = got
                 self._num_rows = len(got)
             if self.count_key is not None:
-                self.engine.remember_count(self.count_key, len(got))
+                self.engine.remember_count(self.count_key, len(got), self.count_anchor)
         else:
             self._start_pending = self.engine.background
         return got[offset:stop]
