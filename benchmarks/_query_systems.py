@@ -96,6 +96,18 @@ def _hist(counts: Any, nulls: int) -> dict[str, Any]:
     return {"counts": _ids(counts), "nulls": int(nulls)}
 
 
+def _binned(rows: Any) -> dict[str, Any]:
+    """A histogram from ``(bin, count)`` rows of a GROUP BY bin; the null bin is the nulls."""
+    counts = [0] * BINS
+    nulls = 0
+    for b, c in rows:
+        if b is None:
+            nulls = c
+        else:
+            counts[b] = c
+    return _hist(counts, nulls)
+
+
 class System:
     """One system in one process; ``run(scenario)`` returns ``{"times", "first", "answer"}``."""
 
@@ -475,14 +487,7 @@ class DuckDB(System):
             f"count(*) FROM {self.t} GROUP BY b",
             [width, shift],
         ).fetchall()
-        counts = [0] * BINS
-        nulls = 0
-        for b, c in got:
-            if b is None:
-                nulls = c
-            else:
-                counts[b] = c
-        return _hist(counts, nulls)
+        return _binned(got)
 
     def summary_string(self) -> Any:
         got = self.con.execute(
@@ -574,14 +579,7 @@ class Polars(System):
             .len()
             .collect()
         )
-        counts = [0] * BINS
-        nulls = 0
-        for b, c in got.iter_rows():
-            if b is None:
-                nulls = c
-            else:
-                counts[b] = c
-        return _hist(counts, nulls)
+        return _binned(got.iter_rows())
 
     def summary_string(self) -> Any:
         groups = self.lf().group_by("caption").len().collect()

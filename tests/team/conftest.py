@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from tests import _servers
+
+T = TypeVar("T")
 
 
 def _unavailable(exc: _servers.ServerUnavailable) -> None:
@@ -23,31 +27,29 @@ def _unavailable(exc: _servers.ServerUnavailable) -> None:
     pytest.skip(str(exc))
 
 
-@pytest.fixture(scope="module")
-def seaweed_shared() -> Iterator[_servers.Seaweed]:
+def _started(start: Callable[[], AbstractContextManager[T]]) -> Iterator[T]:
+    """The server ``start`` runs, for the fixture's lifetime; skipped (failed in CI) when its
+    program is missing."""
     try:
-        with _servers.seaweed() as server:
+        with start() as server:
             yield server
     except _servers.ServerUnavailable as exc:
         _unavailable(exc)
+
+
+@pytest.fixture(scope="module")
+def seaweed_shared() -> Iterator[_servers.Seaweed]:
+    yield from _started(_servers.seaweed)
 
 
 @pytest.fixture
 def seaweed() -> Iterator[_servers.Seaweed]:
-    try:
-        with _servers.seaweed() as server:
-            yield server
-    except _servers.ServerUnavailable as exc:
-        _unavailable(exc)
+    yield from _started(_servers.seaweed)
 
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[_servers.Postgres]:
-    try:
-        with _servers.postgres() as server:
-            yield server
-    except _servers.ServerUnavailable as exc:
-        _unavailable(exc)
+    yield from _started(_servers.postgres)
 
 
 @pytest.fixture(params=[False, True], ids=["ignores-put", "ignores-multipart"])
