@@ -13,7 +13,9 @@ rather than written with rules it does not follow.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -25,6 +27,7 @@ from typing import Any
 
 from dsviz_widget._errors import NotFoundError, StoreError, ValidationError, store_error
 from dsviz_widget._names import check_version, parse_version_tag
+from dsviz_widget.artifacts._objects import open_nofollow
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS artifacts (
@@ -213,6 +216,19 @@ class Catalog:
             return self._connect().execute(sql, args).fetchall()
         except sqlite3.Error as exc:
             raise store_error(f"cannot read the catalog {self.path}", exc) from exc
+
+    # -- the store's save / gc lock ------------------------------------------------------
+    @contextmanager
+    def hold_saving(self) -> Iterator[None]:
+        """Shared for the whole of a save; see :meth:`hold_exclusive`."""
+        with _flock(self.path.parent / "gc.lock", fcntl.LOCK_SH):
+            yield
+
+    @contextmanager
+    def hold_exclusive(self) -> Iterator[None]:
+        """Exclusive, for ``gc``: waits for saves in progress and keeps new ones out."""
+        with _flock(self.path.parent / "gc.lock", fcntl.LOCK_EX):
+            yield
 
     # -- versions ----------------------------------------------------------------------------
     def publish(
@@ -502,3 +518,20 @@ class Catalog:
             (r[0], r[1], r[2], r[3])
             for r in self._read("SELECT run_id, artifact, version, direction FROM lineage")
         ]
+
+
+@contextmanager
+def _flock(path: Path, mode: int) -> Iterator[None]:
+    try:
+        # Not open(): a lock file replaced by a link must not create or lock a file elsewhere.
+        fd = open_nofollow(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC)
+    except OSError as exc:
+        if isinstance(exc, StoreError):
+            raise
+        raise store_error(f"cannot open the store's lock file {path}", exc) from exc
+    with open(fd, "r+b") as f:
+        fcntl.flock(f.fileno(), mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)

@@ -11,7 +11,6 @@ The root is ``dv.init(dir=...)``, else ``$DSVIZ_DIR``, else ``~/.dsviz``.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 import time
@@ -26,13 +25,13 @@ import pyarrow.parquet as pq
 from dsviz_widget._errors import (
     IntegrityError,
     NotFoundError,
-    StoreError,
     ValidationError,
     store_error,
 )
-from dsviz_widget.artifacts._catalog import Catalog, VersionRow
+from dsviz_widget.artifacts._catalog import VersionRow
+from dsviz_widget.artifacts._catalog_open import open_catalog
 from dsviz_widget.artifacts._manifest import Entry, Manifest
-from dsviz_widget.artifacts._objects import ObjectStore, check_digest, link_error, open_nofollow
+from dsviz_widget.artifacts._objects import ObjectStore, check_digest, link_error
 
 DEFAULT_DIR = "~/.dsviz"
 _open: dict[Path, Store] = {}
@@ -58,7 +57,7 @@ class Store:
         for name in ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"):
             if (root / name).is_symlink():
                 raise link_error(root / name)
-        self.catalog = Catalog(root / "catalog.sqlite")
+        self.catalog = open_catalog(root / "catalog.sqlite")
         self._manifests: dict[str, Manifest] = {}
 
     def __repr__(self) -> str:
@@ -74,8 +73,11 @@ class Store:
 
     @contextmanager
     def saving(self) -> Iterator[None]:
-        """Held (shared) for the whole of a save, so ``gc`` (exclusive) never runs mid-save."""
-        with _flock(self.root / "gc.lock", fcntl.LOCK_SH):
+        """Held (shared) for the whole of a save, so ``gc`` (exclusive) never runs mid-save.
+
+        The catalog owns the lock: a file lock beside ``catalog.sqlite``, an advisory lock in
+        a shared database, so every machine writing to the store takes the same one."""
+        with self.catalog.hold_saving():
             yield
 
     def gc(self, grace_seconds: float = 3600.0) -> GcReport:
@@ -92,7 +94,7 @@ class Store:
         read (an :class:`IntegrityError`): gc never guesses what is still needed.
         """
         report = GcReport()
-        with _flock(self.root / "gc.lock", fcntl.LOCK_EX):
+        with self.catalog.hold_exclusive():
             keep = self._referenced()
             scan = self.objects.scan()
             report.foreign = len(scan.foreign)
@@ -199,23 +201,6 @@ class GcReport:
     kept_young: int = 0
     #: Files under ``objects/`` and ``tmp/`` the store did not write; left where they are.
     foreign: int = 0
-
-
-@contextmanager
-def _flock(path: Path, mode: int) -> Iterator[None]:
-    try:
-        # Not open(): a lock file replaced by a link must not create or lock a file elsewhere.
-        fd = open_nofollow(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC)
-    except OSError as exc:
-        if isinstance(exc, StoreError):
-            raise
-        raise store_error(f"cannot open the store's lock file {path}", exc) from exc
-    with open(fd, "r+b") as f:
-        fcntl.flock(f.fileno(), mode)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 @dataclass
