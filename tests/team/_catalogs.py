@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import uuid
@@ -74,7 +75,15 @@ def child(code: str, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        start_new_session=True,  # stop() kills it with everything it forked
     )
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """Kill ``proc``'s process group (if still there) and reap it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
 
 
 def expect(proc: subprocess.Popen[str], line: str) -> None:
@@ -82,6 +91,6 @@ def expect(proc: subprocess.Popen[str], line: str) -> None:
     assert proc.stdout is not None
     got = proc.stdout.readline().strip()
     if got != line:
-        proc.kill()
-        _, err = proc.communicate(timeout=30)
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, err = proc.communicate(timeout=60)
         raise AssertionError(f"expected {line!r} from the child, got {got!r}:\n{err}")
