@@ -165,14 +165,27 @@ class _Transaction:
 
 class _Held:
     """A thread's connection. It is closed when the thread ends (its ``threading.local``
-    entry goes, and with it this holder) or when the catalog is closed."""
+    entry goes, and with it this holder) or when the catalog is closed.
+
+    A forked child inherits the holder but must neither use nor close the connection: the
+    socket is its parent's session (closing sends the server a goodbye that ends it). So the
+    process that opened it is remembered, and a child opens its own.
+    """
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
-        weakref.finalize(self, _close_quietly, conn)
+        self.pid = os.getpid()
+        weakref.finalize(self, _close_quietly, conn, self.pid)
+
+    @property
+    def usable(self) -> bool:
+        return self.pid == os.getpid() and not _lost(self.conn)
 
 
-def _close_quietly(conn: psycopg.Connection[Any]) -> None:
+def _close_quietly(conn: psycopg.Connection[Any], pid: int | None = None) -> None:
+    """Close ``conn``, unless it belongs to another process (``pid``: the one that opened it)."""
+    if pid is not None and pid != os.getpid():
+        return
     with suppress(Exception):
         conn.close()
 
@@ -246,6 +259,11 @@ class PostgresCatalog(BaseCatalog):
             options["application_name"] = "dsviz_widget"
         if "connect_timeout" not in given and not os.environ.get("PGCONNECT_TIMEOUT"):
             options["connect_timeout"] = CONNECT_TIMEOUT
+        if "keepalives" not in given:
+            # A server gone without closing the connection (a machine or network down) is
+            # noticed in about a minute instead of the system's two hours.
+            options.update(keepalives=1, keepalives_idle=30, keepalives_interval=10)
+            options.update(keepalives_count=3)
         try:
             return psycopg.connect(self.url, **options)
         except psycopg.Error as exc:
@@ -256,9 +274,9 @@ class PostgresCatalog(BaseCatalog):
     def _conn(self, step: str) -> psycopg.Connection[Any]:
         """This thread's connection, a new one if there is none or it was lost."""
         held: _Held | None = getattr(self._local, "held", None)
-        if held is None or _lost(held.conn):
+        if held is None or not held.usable:
             if held is not None:
-                _close_quietly(held.conn)
+                _close_quietly(held.conn, held.pid)
             held = _Held(self._connect(step))
             self._local.held = held
             with self._held_lock:
@@ -269,7 +287,7 @@ class PostgresCatalog(BaseCatalog):
         """Close every thread's connection (a thread that uses the catalog again reconnects)."""
         with self._held_lock:
             for held in list(self._held):
-                _close_quietly(held.conn)
+                _close_quietly(held.conn, held.pid)
 
     # -- transactions and reads --------------------------------------------------------------
     def _begin(self, step: str) -> psycopg.Connection[Any]:

@@ -445,3 +445,34 @@ def test_text_postgresql_cannot_hold_is_a_validation_error(pg_url: str) -> None:
         catalog.run("r")
     catalog.start_run("r", "p", None, None, {})  # the connection is usable after it
     assert catalog.run("r")["project"] == "p"
+
+
+_FORKED = """
+import os
+import sys
+from dsviz_widget.artifacts._catalog_open import open_catalog
+
+catalog = open_catalog(sys.argv[1])
+backend = "SELECT pg_backend_pid()"
+before = catalog._read(backend)[0][0]
+pid = os.fork()
+if pid == 0:
+    # The child reads through the catalog it inherited, then exits normally (atexit runs).
+    assert catalog.resolve("cars").content == "c0"
+    os.write(1, f"child {catalog._read(backend)[0][0]}\\n".encode())
+    sys.exit(0)
+assert os.waitpid(pid, 0)[1] == 0
+assert catalog.resolve("cars").content == "c0"
+os.write(1, f"parent {before} {catalog._read(backend)[0][0]}\\n".encode())
+"""
+
+
+def test_a_forked_child_gets_its_own_connection_and_leaves_the_parents(pg_url: str) -> None:
+    publish(open_catalog(pg_url), "cars", "c0")
+    proc = _catalogs.child(_FORKED, pg_url)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    child, parent = sorted(out.splitlines())
+    _, before, after = parent.split()
+    assert before == after  # the parent's session survived the child's exit
+    assert child.split()[1] != before  # the child did not talk over the parent's socket
