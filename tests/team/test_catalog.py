@@ -476,3 +476,29 @@ def test_a_forked_child_gets_its_own_connection_and_leaves_the_parents(pg_url: s
     _, before, after = parent.split()
     assert before == after  # the parent's session survived the child's exit
     assert child.split()[1] != before  # the child did not talk over the parent's socket
+
+
+def test_stores_in_two_schemas_of_one_database_are_apart(pg_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA team_a")
+        conn.execute("CREATE SCHEMA team_b")
+    a = open_catalog(f"{pg_url}?options=-csearch_path%3Dteam_a")
+    b = open_catalog(f"{pg_url}?options=-csearch_path%3Dteam_b")
+    publish(a, "cars", "in-a")
+    publish(b, "cars", "in-b")
+    publish(b, "cars", "in-b-2")
+    assert [r.content for r in a.versions("cars")] == ["in-a"]
+    assert [r.content for r in b.versions("cars")] == ["in-b", "in-b-2"]
+    saved = threading.Event()
+
+    def save_in_b() -> None:
+        with b.hold_saving():
+            saved.set()
+
+    with a.hold_exclusive():  # each schema's save / gc lock is its own
+        thread = threading.Thread(target=save_in_b, daemon=True)
+        thread.start()
+        assert saved.wait(30), "a save in team_b waited for gc in team_a"
+    thread.join(30)
