@@ -324,6 +324,9 @@ def test_the_server_stopped_mid_publish_is_a_typed_error_and_leaves_nothing(
             assert str(error).startswith("publishing a version of 'cars': the server postgresql://")
             with pytest.raises(CatalogServerError, match="reading the catalog: cannot connect"):
                 catalog.resolve("cars")
+            with pytest.raises(CatalogServerError) as err, catalog.hold_saving():
+                pass
+            assert err.value.step == "taking the store's save lock (shared)"
         finally:
             postgres.start()
         # Nothing of the stopped publish, read through the catalog's old (lost) connection
