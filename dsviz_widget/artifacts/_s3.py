@@ -408,6 +408,15 @@ class S3ObjectStore:
             if kept is None:
                 unlink_quietly(tmp)
 
+    def check(self, digest: str, what: str) -> None:
+        """Hash the server's bytes of the object, whatever the cache holds (``dv.verify()``):
+        :class:`IntegrityError` naming ``what`` if it is missing or damaged. A good object
+        refreshes the cached copy."""
+        check_digest(digest)
+        tmp = self._fetch(digest, what)
+        if self.cache.add(digest, tmp) is None:
+            unlink_quietly(tmp)
+
     def _fetch(self, digest: str, what: str) -> Path:
         """Download the object to a temporary file of the cache, hashing it on the way."""
         tmp = self.cache.new_tmp()

@@ -149,7 +149,10 @@ def _write_blobs(store: Store, blobs: list[tuple[Blob, str]]) -> dict[str, Entry
 
 def _write_table(store: Store, name: str, table: Table, part: bool = False) -> dict[str, Entry]:
     origin = table.origin
-    if origin is not None and origin.root == store.root:
+    if origin is not None and (origin.location, origin.catalog) == (
+        store.location,
+        store.catalog_location,
+    ):
         # Borrow the stored files: a manifest line each, no bytes written. The kind comes
         # along; whether it is a joined table's part depends on where it is added now.
         ref = (origin.artifact, origin.version)
@@ -343,7 +346,14 @@ def _read_table(store: Store, row: VersionRow, manifest: Manifest, name: str, la
     if entry is None:  # a joined table's description naming a table that is not there
         raise IntegrityError(f"{label}: the manifest has no table {name + _TABLE!r}")
     path = store.objects.verified_path(entry.digest, label)
-    origin = TableOrigin(store.root, row.artifact, row.version, name, MappingProxyType(own))
+    origin = TableOrigin(
+        store.location,
+        store.catalog_location,
+        row.artifact,
+        row.version,
+        name,
+        MappingProxyType(own),
+    )
     return Table.from_stored(
         [str(path)], store.read_blob, _origin_of(row), label, entry.digest, origin
     )
