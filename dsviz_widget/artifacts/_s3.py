@@ -687,6 +687,8 @@ def _client(config: S3Config) -> Any:
             connect_timeout=config.connect_timeout,
             read_timeout=config.read_timeout,
             retries={"max_attempts": 3, "mode": "standard"},
+            # Saves upload media files 16 at a time; botocore's default pool keeps 10.
+            max_pool_connections=32,
             # Checksums only where S3 requires them: S3 look-alikes differ in what they accept,
             # and every read is checked against its SHA-256 anyway.
             request_checksum_calculation="when_required",

@@ -94,6 +94,11 @@ class Store:
         else:
             self.objects = ObjectStore(self.workdir)
         if not is_url(catalog):
+            try:
+                Path(catalog).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                what = f"cannot create the catalog's directory for {catalog}"
+                raise store_error(what, exc) from exc
             # SQLite follows links: a catalog (or its journal) linked elsewhere would be
             # written there.
             for suffix in ("", "-wal", "-shm"):
@@ -102,6 +107,11 @@ class Store:
                     raise link_error(path)
         self.catalog = open_catalog(catalog)
         self._manifests: dict[str, Manifest] = {}
+
+    @property
+    def remote(self) -> bool:
+        """True when the objects are in a bucket (every access is a round trip)."""
+        return is_remote(self.location)
 
     def __repr__(self) -> str:
         if self.catalog_location == _default_catalog(self.location):
