@@ -43,6 +43,13 @@ class StoreKind:
     def remote(self) -> bool:
         return self.kwargs["dir"].startswith("s3://")
 
+    @property
+    def workdir(self) -> Path:
+        """The store's local directory (for a remote store, its working one in the cache)."""
+        from dsviz_widget.artifacts import local_dir, resolve_location
+
+        return local_dir(resolve_location(self.kwargs["dir"], self.kwargs["catalog"])[0])
+
     def forget(self) -> None:
         """Drop what this process (and, for a remote store, this machine) knows of the store:
         the next open is a new process's, on a new machine."""

@@ -654,14 +654,24 @@ def _unreachable(exc: BaseException) -> bool:
     from botocore import exceptions as bx
 
     cause = exc.__cause__ if isinstance(exc, RemoteStoreError) else exc
-    return isinstance(cause, bx.EndpointConnectionError | bx.ConnectTimeoutError)
+    return isinstance(cause, bx.EndpointConnectionError | bx.ConnectTimeoutError) or (
+        _arrow_unreachable(cause)
+    )
+
+
+def _arrow_unreachable(exc: BaseException | None) -> bool:
+    """pyarrow's S3 filesystem reports a server it cannot reach as an ``OSError`` whose text
+    names the AWS SDK's error (it has no error classes of its own)."""
+    return isinstance(exc, OSError) and "NETWORK_CONNECTION" in str(exc)
 
 
 def _reason(exc: BaseException, config: S3Config) -> str:
     """What went wrong, in words a user can act on."""
     from botocore import exceptions as bx
 
-    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError):
+    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError) or (
+        _arrow_unreachable(exc)
+    ):
         return f"could not reach the S3 server at {config.where} ({exc})"
     if isinstance(exc, bx.ConnectTimeoutError | bx.ReadTimeoutError):
         return f"the S3 server at {config.where} did not answer in time ({exc})"

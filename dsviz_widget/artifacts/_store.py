@@ -204,6 +204,10 @@ class Store:
         report = VerifyReport()
         for artifact, version, manifest_digest in self.catalog.manifests():
             label = f"{artifact}:v{version}"
+            # Hashed like every other object: read, it may come from a cache (s3://).
+            self._check(report, manifest_digest, f"manifest of {label}")
+            if manifest_digest in report.bad:
+                continue
             try:
                 manifest = Manifest.from_bytes(
                     self.objects.read(manifest_digest, f"manifest of {label}"), label
