@@ -294,6 +294,36 @@ def test_the_widget_shows_a_table_from_the_bucket(
     w.close()
 
 
+def test_the_lineage_graph_names_the_bucket_and_opens_its_versions(s3_kind: StoreKind) -> None:
+    from dsviz_widget.widget import DatasetWidget
+    from dsviz_widget.widget._lineage import LineageWidget
+
+    with dv.init(job_type="dataset") as run:
+        run.log_artifact(log_art("data", dv.Table(["id"], [[i] for i in range(5)])))
+    with dv.init(job_type="train") as run:
+        run.use_artifact("data:v0")
+        preds = dv.Table(["id", "pred"], [[i, i % 2] for i in range(7)])
+        run.log_artifact(log_art("preds", preds))
+    graph = dv.lineage("preds:v0")
+    assert (graph["store"], graph["catalog"]) == (
+        s3_kind.kwargs["dir"],
+        s3_kind.kwargs["catalog"],
+    )
+    s3_kind.forget()  # the graph is opened elsewhere: from the bucket and the catalog alone
+    w = LineageWidget(dict(graph))
+    w.selected = "artifact:preds:v0"
+    assert (w.opened, w.tables, w.error) == ("preds:v0", ["t"], "")
+    (grid,) = w.panel.children
+    assert isinstance(grid, DatasetWidget)
+    assert grid.page(0, 10)["pred"].tolist() == preds.to_pandas()["pred"].tolist()
+
+
+def log_art(name: str, table: dv.Table) -> dv.Artifact:
+    art = dv.Artifact(name, type="dataset")
+    art.add(table, "t")
+    return art
+
+
 @pytest.mark.slow
 def test_kill_9_during_logs_to_s3_leaves_whole_versions_or_none(
     s3_kind: StoreKind, monkeypatch: pytest.MonkeyPatch
