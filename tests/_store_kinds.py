@@ -9,6 +9,7 @@ store under test). Adding a kind is one line in ``KINDS``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import uuid
@@ -95,15 +96,38 @@ def _s3_sqlite(
 ) -> StoreKind:
     """Objects in a bucket of the session's SeaweedFS (a prefix of the test's own), the
     catalog a SQLite file on this machine."""
-    return _s3(request, tmp_path, env, str(tmp_path / "catalog" / "catalog.sqlite"))
+    catalog = str(tmp_path / "catalog" / "catalog.sqlite")
+    return _s3(request, tmp_path, env, catalog, "s3-sqlite")
+
+
+def _s3_postgresql(
+    request: pytest.FixtureRequest, tmp_path: Path, env: pytest.MonkeyPatch
+) -> StoreKind:
+    """Objects as for ``s3-sqlite``, the catalog a database of the test's own on the
+    session's PostgreSQL."""
+    import psycopg
+    from psycopg import sql
+
+    server: _servers.Postgres = request.getfixturevalue("postgres_session")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(
+        host=_servers.HOST, port=server.port, user="postgres", dbname="postgres", autocommit=True
+    ) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = f"postgresql://postgres@{_servers.HOST}:{server.port}/{name}"
+    return _s3(request, tmp_path, env, url, "s3-postgresql")
 
 
 def _s3(
-    request: pytest.FixtureRequest, tmp_path: Path, env: pytest.MonkeyPatch, catalog: str
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    env: pytest.MonkeyPatch,
+    catalog: str,
+    name: str,
 ) -> StoreKind:
     server: _servers.Seaweed = request.getfixturevalue("seaweed_session")
-    for name, value in server.env().items():
-        env.setenv(name, value)
+    for variable, value in server.env().items():
+        env.setenv(variable, value)
     prefix = f"t-{uuid.uuid4().hex[:12]}"
     url = f"s3://{server.bucket}/{prefix}"
     env.setenv("DSVIZ_DIR", url)
@@ -124,7 +148,7 @@ def _s3(
         client.put_object(Bucket=server.bucket, Key=key(digest), Body=data)
 
     return StoreKind(
-        "s3-sqlite",
+        name,
         {"dir": url, "catalog": catalog},
         digests=lambda: sorted(item["Key"].rsplit("/", 1)[1] for item in listing()),
         object_bytes=lambda: sum(int(item["Size"]) for item in listing()),
@@ -141,6 +165,9 @@ KINDS: dict[str, Callable[[pytest.FixtureRequest, Path, pytest.MonkeyPatch], Sto
     "local": _local,
     "s3-sqlite": _s3_sqlite,
 }
+if importlib.util.find_spec("dsviz_widget.artifacts._catalog_pg") is not None:
+    # The PostgreSQL catalog (issue 14) is there: the suite runs on it too.
+    KINDS["s3-postgresql"] = _s3_postgresql
 
 
 @pytest.fixture(scope="session")
@@ -148,6 +175,18 @@ def seaweed_session() -> Iterator[_servers.Seaweed]:
     """One SeaweedFS for the whole run (each test writes under its own prefix)."""
     try:
         with _servers.seaweed() as server:
+            yield server
+    except _servers.ServerUnavailable as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def postgres_session() -> Iterator[_servers.Postgres]:
+    """One PostgreSQL for the whole run (each test makes a database of its own)."""
+    try:
+        with _servers.postgres() as server:
             yield server
     except _servers.ServerUnavailable as exc:
         if os.environ.get("CI"):
