@@ -54,8 +54,10 @@ class StoreKind:
     def forget(self) -> None:
         """Drop what this process (and, for a remote store, this machine) knows of the store:
         the next open is a new process's, on a new machine."""
+        import dsviz_widget as dv
         from dsviz_widget.artifacts import _store
 
+        dv.finish()  # the current run holds its store
         _store._open.clear()
         if self.cache is not None:
             shutil.rmtree(self.cache, ignore_errors=True)

@@ -143,6 +143,29 @@ def test_a_table_is_fetched_once_then_read_from_the_cache_without_the_server(
         dv.use_artifact("cars:v0").download(tmp_path / "out")
 
 
+def test_a_table_in_use_keeps_its_file_when_the_cache_evicts_it(s3_kind: StoreKind) -> None:
+    first, second = image_table(40, seed=3), image_table(40, seed=4)
+    log(first, "first")
+    log(second, "second")
+    s3_kind.forget()
+    a = dv.use_artifact("first:v0").get("data")
+    digest = dv.use_artifact("first:v0").manifest.entries["data.table.parquet"].digest  # type: ignore[union-attr]
+    cache = s3_kind.open().objects.remote.cache
+    assert digest in cache
+    # A cache big enough for one table's Parquet: reading the second evicts the first.
+    sizes = [
+        dv.use_artifact(f"{n}:v0").manifest.entries["data.table.parquet"].size
+        for n in ("first", "second")
+    ]  # type: ignore[union-attr]
+    cache.bound = max(sizes) + 4096
+    b = dv.use_artifact("second:v0").get("data")
+    assert digest not in cache and not cache.path(digest).exists()
+    # DuckDB still reads the first table: its file is pinned, not the cache's copy.
+    want = first.to_pandas().sort_values("score", ascending=False)
+    assert a.query(sort=["-score"], limit=40)["id"].tolist() == want["id"].tolist()
+    assert a == first and b == second
+
+
 def _forget(tmp_path: Path) -> None:
     """What a new process on a new machine would not have: open stores and the read cache."""
     import shutil
