@@ -46,7 +46,7 @@ _open_lock = threading.Lock()
 
 
 def default_root() -> Path:
-    """``$DSVIZ_DIR`` if set, else ``~/.dsviz`` (a local directory; see :func:`default_location`)."""
+    """``$DSVIZ_DIR`` if set, else ``~/.dsviz``, as a path (see :func:`resolve_location`)."""
     return Path(os.environ.get("DSVIZ_DIR") or DEFAULT_DIR).expanduser()
 
 
