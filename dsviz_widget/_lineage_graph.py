@@ -42,9 +42,10 @@ def lineage(obj: Artifact | Run | str, dir: str | os.PathLike[str] | None = None
     -------
     Lineage
         ``{"nodes": [{"id", "kind": "run" | "artifact", "label", ...}],
-        "edges": [{"source", "target", "kind": "used" | "produced"}], "store": root}``; edges
-        go from an artifact version to the run that used it, and from a run to the version it
-        produced; ``store`` is the store directory, so a viewer can open the versions.
+        "edges": [{"source", "target", "kind": "used" | "produced"}], "store": location,
+        "catalog": location}``; edges go from an artifact version to the run that used it,
+        and from a run to the version it produced; ``store`` and ``catalog`` name the store
+        (its directory or ``s3://`` URL, and its catalog), so a viewer can open the versions.
 
     Examples
     --------
@@ -100,7 +101,8 @@ def lineage(obj: Artifact | Run | str, dir: str | os.PathLike[str] | None = None
     return Lineage(
         nodes=nodes,
         edges=[{"source": s, "target": t, "kind": k} for s, t, k in sorted(edges)],
-        store=str(store.root),
+        store=store.location,
+        catalog=store.catalog_location,
     )
 
 

@@ -186,11 +186,11 @@ def resumable(
     except NotFoundError:
         if resume == "must":
             raise NotFoundError(
-                f"resume='must' but run {run_id!r} does not exist in {store.root}"
+                f"resume='must' but run {run_id!r} does not exist in {store.location}"
             ) from None
         return None
     if resume == "never":
-        raise ValidationError(f"resume='never' but run {run_id!r} exists in {store.root}")
+        raise ValidationError(f"resume='never' but run {run_id!r} exists in {store.location}")
     if run_id in active:
         raise ValidationError(f"run {run_id!r} is active in this process; finish it first")
     return record

@@ -167,8 +167,9 @@ class Run:
 
     @property
     def dir(self) -> str:
-        """The store directory (W&B: the run's files directory)."""
-        return str(self.store.root)
+        """The store's local directory (W&B: the run's files directory); for an ``s3://``
+        store, its working directory on this machine."""
+        return str(self.store.workdir)
 
     @property
     def step(self) -> int:
@@ -348,7 +349,7 @@ class Run:
         self.finish(1 if exc_type is not None else 0)
 
     def __repr__(self) -> str:
-        return f"Run(id={self.id!r}, project={self.project!r}, job_type={self.job_type!r}, store={str(self.store.root)!r})"
+        return f"Run(id={self.id!r}, project={self.project!r}, job_type={self.job_type!r}, store={self.store.location!r})"
 
 
 def _forget(run: Run) -> None:
@@ -395,6 +396,7 @@ def init(
     allow_val_change: bool | None = None,
     config_exclude_keys: Sequence[str] | None = None,
     config_include_keys: Sequence[str] | None = None,
+    catalog: str | os.PathLike[str] | None = None,
     **wandb_only: Any,
 ) -> Run:
     """Start a run and make it current (``dv.run``, ``dv.config``, ``dv.summary``, ``dv.log``).
@@ -407,8 +409,14 @@ def init(
     config : dict, argparse.Namespace, absl flags or YAML path, optional
         Settings, stored with the run as ``run.config`` (over ``config-defaults.yaml`` in
         the working directory, if there is one).
-    dir : path, optional
-        The store directory; default ``$DSVIZ_DIR``, else ``~/.dsviz``.
+    dir : path or ``"s3://bucket/prefix"``, optional
+        The store: a local directory, or objects in an S3-compatible bucket (endpoint and
+        credentials from ``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ...); default
+        ``$DSVIZ_DIR``, else ``~/.dsviz``.
+    catalog : path or ``"postgresql://..."``, optional
+        The store's catalog: default ``$DSVIZ_CATALOG`` (for the default store and ``s3://``
+        ones), else ``<dir>/catalog.sqlite``. An ``s3://`` store needs one: a PostgreSQL URL
+        for a team, or a local SQLite path for one machine (docs/team-store.md).
     id : str, optional
         The run's id; an existing run with this id is resumed (see ``resume``).
     tags : list of str, optional
@@ -444,7 +452,7 @@ def init(
         if how == "finish_previous":
             for previous in list(_active):
                 previous.finish()
-        store = _run_init.disabled_store() if run_mode == "disabled" else open_store(dir)
+        store = _run_init.disabled_store() if run_mode == "disabled" else open_store(dir, catalog)
         record = _run_init.resumable(store, id, resume_how, project, {r.id for r in _active})
         run = Run(
             store, project, job_type, name, values, entity=entity, notes=notes, tags=tags,
@@ -465,9 +473,14 @@ def current_run() -> Run | None:
 set_current_run_lookup(current_run)  # Artifact.save() logs through the current run
 
 
-def store_at(dir: str | os.PathLike[str] | None = None) -> Store:
-    """The store at ``dir``; without one, the current run's (else the default store)."""
-    return _current.store if _current is not None and dir is None else open_store(dir)
+def store_at(
+    dir: str | os.PathLike[str] | None = None, catalog: str | os.PathLike[str] | None = None
+) -> Store:
+    """The store at ``dir`` (with ``catalog``); without either, the current run's (else the
+    default store)."""
+    if _current is not None and dir is None and catalog is None:
+        return _current.store
+    return open_store(dir, catalog)
 
 
 def _run() -> Run:
@@ -497,17 +510,26 @@ def use_artifact(artifact_or_name: str | Artifact, type: str | None = None) -> A
     return _run().use_artifact(artifact_or_name, type)
 
 
-def verify(dir: str | os.PathLike[str] | None = None) -> VerifyReport:
-    """Check every stored file against its digest; the report names each damaged file."""
-    return store_at(dir).verify()
+def verify(
+    dir: str | os.PathLike[str] | None = None, catalog: str | os.PathLike[str] | None = None
+) -> VerifyReport:
+    """Check every stored file against its digest; the report names each damaged file.
+
+    On an ``s3://`` store the server's bytes are hashed (not the local cache's copy).
+    """
+    return store_at(dir, catalog).verify()
 
 
-def gc(dir: str | os.PathLike[str] | None = None, grace_seconds: float = 3600.0) -> GcReport:
+def gc(
+    dir: str | os.PathLike[str] | None = None,
+    grace_seconds: float = 3600.0,
+    catalog: str | os.PathLike[str] | None = None,
+) -> GcReport:
     """Remove stored files that no version refers to (left by interrupted saves).
 
     Files younger than ``grace_seconds`` are kept; saves in progress are waited for.
     """
-    return store_at(dir).gc(grace_seconds)
+    return store_at(dir, catalog).gc(grace_seconds)
 
 
 @atexit.register

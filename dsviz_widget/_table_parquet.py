@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -37,7 +36,10 @@ class TableOrigin:
     table to another artifact of the same store borrows its files instead of copying them.
     """
 
-    root: Path
+    #: The store's location (its directory, or ``s3://bucket/prefix``) and its catalog's
+    #: (a path or a database URL): together they name the store, on any machine.
+    location: str
+    catalog: str
     artifact: str
     version: int
     #: The name the table was added under (``name`` in ``art.add(table, name)``).

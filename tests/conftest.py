@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# The store kinds the store test suite runs against (local directory, S3 + SQLite, ...).
+from tests._store_kinds import postgres_session, seaweed_session, store_location  # noqa: F401
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 import dsviz_widget as dv
+from tests._store_kinds import StoreKind
 
 
 def art(name: str, value: int, type_: str = "dataset") -> dv.Artifact:
@@ -13,7 +14,7 @@ def art(name: str, value: int, type_: str = "dataset") -> dv.Artifact:
     return a
 
 
-def test_lineage_links_runs_and_versions(store_dir: Path) -> None:
+def test_lineage_links_runs_and_versions(store_location: StoreKind) -> None:
     with dv.init(project="cars", job_type="create-dataset") as make:
         make.log_artifact(art("raw", 1))
     with dv.init(project="cars", job_type="train", config={"lr": 0.1}) as train:

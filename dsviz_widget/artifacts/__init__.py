@@ -1,4 +1,4 @@
-"""Artifacts and the store: SQLite catalog, content-addressed files, Parquet tables.
+"""Artifacts and the store: a catalog, content-addressed files (a directory or a bucket), Parquet tables.
 
 Never imports widget code.
 """
@@ -8,7 +8,16 @@ from __future__ import annotations
 from dsviz_widget.artifacts._artifact import Artifact
 from dsviz_widget.artifacts._catalog import VersionRow
 from dsviz_widget.artifacts._entry import ArtifactEntry, ArtifactNotLoggedError
-from dsviz_widget.artifacts._store import DEFAULT_DIR, Store, VerifyReport, default_root, open_store
+from dsviz_widget.artifacts._store import (
+    DEFAULT_DIR,
+    Store,
+    VerifyReport,
+    default_root,
+    local_dir,
+    open_store,
+    resolve_location,
+    store_exists,
+)
 
 __all__ = [
     "DEFAULT_DIR",
@@ -19,5 +28,8 @@ __all__ = [
     "VerifyReport",
     "VersionRow",
     "default_root",
+    "local_dir",
     "open_store",
+    "resolve_location",
+    "store_exists",
 ]

@@ -26,7 +26,7 @@ from pathlib import Path
 from dsviz_widget._errors import UnsafePathError, ValidationError, store_error
 from dsviz_widget._names import check_entry_name
 from dsviz_widget.artifacts._manifest import Entry
-from dsviz_widget.artifacts._objects import ObjectStore
+from dsviz_widget.artifacts._remote import Objects
 
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _WRITE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -34,14 +34,14 @@ _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 def materialise(
-    objects: ObjectStore, entries: Iterable[tuple[str, Entry]], root: Path, label: str
+    objects: Objects, entries: Iterable[tuple[str, Entry]], root: Path, label: str
 ) -> None:
     """Write each ``(name, entry)`` under ``root`` (created if missing)."""
     for name, entry in entries:
         write_entry(objects, name, entry, root, label)
 
 
-def write_entry(objects: ObjectStore, name: str, entry: Entry, root: Path, label: str) -> Path:
+def write_entry(objects: Objects, name: str, entry: Entry, root: Path, label: str) -> Path:
     """Write one entry as ``root/name``; returns that path."""
     check_entry_name(name, what=f"entry name of {label}")
     *dirs, leaf = name.split("/")
@@ -111,7 +111,7 @@ def _walk(root: Path, dirs: list[str], name: str) -> Iterator[int]:
         os.close(fd)
 
 
-def _up_to_date(objects: ObjectStore, dir_fd: int, leaf: str, entry: Entry) -> bool:
+def _up_to_date(objects: Objects, dir_fd: int, leaf: str, entry: Entry) -> bool:
     """True if ``leaf`` is already a regular file holding the entry's bytes."""
     try:
         fd = os.open(leaf, _READ, dir_fd=dir_fd)

@@ -408,6 +408,15 @@ class S3ObjectStore:
             if kept is None:
                 unlink_quietly(tmp)
 
+    def check(self, digest: str, what: str) -> None:
+        """Hash the server's bytes of the object, whatever the cache holds (``dv.verify()``):
+        :class:`IntegrityError` naming ``what`` if it is missing or damaged. A good object
+        refreshes the cached copy."""
+        check_digest(digest)
+        tmp = self._fetch(digest, what)
+        if self.cache.add(digest, tmp) is None:
+            unlink_quietly(tmp)
+
     def _fetch(self, digest: str, what: str) -> Path:
         """Download the object to a temporary file of the cache, hashing it on the way."""
         tmp = self.cache.new_tmp()
@@ -645,14 +654,24 @@ def _unreachable(exc: BaseException) -> bool:
     from botocore import exceptions as bx
 
     cause = exc.__cause__ if isinstance(exc, RemoteStoreError) else exc
-    return isinstance(cause, bx.EndpointConnectionError | bx.ConnectTimeoutError)
+    return isinstance(cause, bx.EndpointConnectionError | bx.ConnectTimeoutError) or (
+        _arrow_unreachable(cause)
+    )
+
+
+def _arrow_unreachable(exc: BaseException | None) -> bool:
+    """pyarrow's S3 filesystem reports a server it cannot reach as an ``OSError`` whose text
+    names the AWS SDK's error (it has no error classes of its own)."""
+    return isinstance(exc, OSError) and "NETWORK_CONNECTION" in str(exc)
 
 
 def _reason(exc: BaseException, config: S3Config) -> str:
     """What went wrong, in words a user can act on."""
     from botocore import exceptions as bx
 
-    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError):
+    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError) or (
+        _arrow_unreachable(exc)
+    ):
         return f"could not reach the S3 server at {config.where} ({exc})"
     if isinstance(exc, bx.ConnectTimeoutError | bx.ReadTimeoutError):
         return f"the S3 server at {config.where} did not answer in time ({exc})"
@@ -678,6 +697,8 @@ def _client(config: S3Config) -> Any:
             connect_timeout=config.connect_timeout,
             read_timeout=config.read_timeout,
             retries={"max_attempts": 3, "mode": "standard"},
+            # Saves upload media files 16 at a time; botocore's default pool keeps 10.
+            max_pool_connections=32,
             # Checksums only where S3 requires them: S3 look-alikes differ in what they accept,
             # and every read is checked against its SHA-256 anyway.
             request_checksum_calculation="when_required",

@@ -18,12 +18,14 @@ to one artifact can never be stored under the same entry name.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 import json
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import MappingProxyType
 from typing import Any
 
@@ -132,12 +134,63 @@ def _ref(blob: Blob) -> tuple[str, int] | None:
 
 def _store_blob(store: Store, blob: Blob) -> int:
     """Store one media file unless present; returns its size. Borrowed files are not read."""
+    if store.remote and blob.origin is None:
+        data = blob.data()  # in memory already (or a small file)
+        if len(data) <= _PUT_UNASKED:
+            # A conditional PUT answers "stored already" itself: one round trip, not two.
+            store.objects.put_bytes(data, blob.digest)
+            return len(data)
     size = store.objects.claim(blob.digest)
     if size is not None:
         return size
     data = blob.data()
     store.objects.put_bytes(data, blob.digest)
     return len(data)
+
+
+def _distinct(blobs: Iterator[tuple[Blob, str]]) -> Iterator[tuple[Blob, str]]:
+    seen: set[str] = set()
+    for blob, ext in blobs:
+        if blob.digest not in seen:
+            seen.add(blob.digest)
+            yield blob, ext
+
+
+#: Media files in flight at once to a remote store.
+_UPLOADS = 16
+#: Media files up to this size go to a remote store without asking first whether it has them.
+_PUT_UNASKED = 1 << 20
+
+
+def _store_media(
+    store: Store, blobs: Iterator[tuple[Blob, str]]
+) -> Iterator[tuple[Blob, str, int]]:
+    """``(blob, ext, size)`` for each media file, stored, in order.
+
+    To a remote store each file is a round trip or two (is it there? store it), so up to
+    ``_UPLOADS`` go at once, in a window that keeps memory bounded; the first failure is
+    raised in order, after the files in flight have finished (nothing is written once the
+    save has failed). Locally, one after another: the writes are disk-bound, and the local
+    store's flush before publishing covers the objects of the saving thread.
+    """
+    if not store.remote:
+        for blob, ext in blobs:
+            yield blob, ext, _store_blob(store, blob)
+        return
+    window: collections.deque[tuple[Blob, str, Future[int]]] = collections.deque()
+    with ThreadPoolExecutor(_UPLOADS, thread_name_prefix="dsviz-upload") as pool:
+        try:
+            for blob, ext in blobs:
+                window.append((blob, ext, pool.submit(_store_blob, store, blob)))
+                if len(window) >= 2 * _UPLOADS:
+                    done, done_ext, future = window.popleft()
+                    yield done, done_ext, future.result()
+            while window:
+                done, done_ext, future = window.popleft()
+                yield done, done_ext, future.result()
+        finally:
+            for _, _, future in window:
+                future.cancel()
 
 
 def _write_blobs(store: Store, blobs: list[tuple[Blob, str]]) -> dict[str, Entry]:
@@ -149,7 +202,10 @@ def _write_blobs(store: Store, blobs: list[tuple[Blob, str]]) -> dict[str, Entry
 
 def _write_table(store: Store, name: str, table: Table, part: bool = False) -> dict[str, Entry]:
     origin = table.origin
-    if origin is not None and origin.root == store.root:
+    if origin is not None and (origin.location, origin.catalog) == (
+        store.location,
+        store.catalog_location,
+    ):
         # Borrow the stored files: a manifest line each, no bytes written. The kind comes
         # along; whether it is a joined table's part depends on where it is added now.
         ref = (origin.artifact, origin.version)
@@ -160,10 +216,9 @@ def _write_table(store: Store, name: str, table: Table, part: bool = False) -> d
     index: dict[str, tuple[str, int, tuple[str, int] | None]] = {}
     bar = progress_bar(desc=f"storing media of {name!r}", unit="file")
     try:
-        for blob, ext in _storage.media_blobs(table):
-            if blob.digest not in index:
-                index[blob.digest] = (ext, _store_blob(store, blob), _ref(blob))
-                bar.update(1)
+        for blob, ext, size in _store_media(store, _distinct(_storage.media_blobs(table))):
+            index[blob.digest] = (ext, size, _ref(blob))
+            bar.update(1)
     finally:
         bar.close()
     schema, batches = _storage.storage_batches(table)
@@ -343,7 +398,14 @@ def _read_table(store: Store, row: VersionRow, manifest: Manifest, name: str, la
     if entry is None:  # a joined table's description naming a table that is not there
         raise IntegrityError(f"{label}: the manifest has no table {name + _TABLE!r}")
     path = store.objects.verified_path(entry.digest, label)
-    origin = TableOrigin(store.root, row.artifact, row.version, name, MappingProxyType(own))
+    origin = TableOrigin(
+        store.location,
+        store.catalog_location,
+        row.artifact,
+        row.version,
+        name,
+        MappingProxyType(own),
+    )
     return Table.from_stored(
         [str(path)], store.read_blob, _origin_of(row), label, entry.digest, origin
     )

@@ -1,12 +1,17 @@
-"""The store: a root directory with the catalog database and the content-addressed files.
+"""The store: a catalog of artifacts, versions, runs and lineage, and content-addressed objects.
 
-Layout (docs/architecture.md)::
+Two kinds, one API (docs/architecture.md, docs/team-store.md)::
 
-    <root>/catalog.sqlite   artifacts, versions, aliases, runs, lineage
-    <root>/objects/ab/...   file contents by SHA-256
-    <root>/tmp/             in-flight writes
+    <dir>/catalog.sqlite    artifacts, versions, aliases, runs, lineage (the default catalog)
+    <dir>/objects/ab/...    file contents by SHA-256
+    <dir>/tmp/              in-flight writes
 
-The root is ``dv.init(dir=...)``, else ``$DSVIZ_DIR``, else ``~/.dsviz``.
+    s3://bucket/prefix/objects/ab/...   the same objects in a bucket, with the catalog given
+                                        apart (PostgreSQL for a team, SQLite for one machine)
+
+The location is ``dv.init(dir=...)``, else ``$DSVIZ_DIR``, else ``~/.dsviz``; the catalog is
+``dv.init(catalog=...)``, else ``$DSVIZ_CATALOG`` (for the default location and for ``s3://``
+ones), else ``<dir>/catalog.sqlite``.
 """
 
 from __future__ import annotations
@@ -29,39 +34,89 @@ from dsviz_widget._errors import (
     store_error,
 )
 from dsviz_widget.artifacts._catalog import VersionRow
-from dsviz_widget.artifacts._catalog_open import open_catalog
+from dsviz_widget.artifacts._catalog_open import is_url, open_catalog
 from dsviz_widget.artifacts._manifest import Entry, Manifest
-from dsviz_widget.artifacts._objects import ObjectStore, check_digest, link_error
+from dsviz_widget.artifacts._objects import ObjectStore, check_digest, link_error, unlink_quietly
+from dsviz_widget.artifacts._remote import Objects, RemoteObjects
+from dsviz_widget.artifacts._s3 import S3ObjectStore, default_cache_dir, parse_url
 
 DEFAULT_DIR = "~/.dsviz"
-_open: dict[Path, Store] = {}
+_open: dict[tuple[str, str], Store] = {}
 _open_lock = threading.Lock()
 
 
 def default_root() -> Path:
-    """``$DSVIZ_DIR`` if set, else ``~/.dsviz``."""
+    """``$DSVIZ_DIR`` if set, else ``~/.dsviz``, as a path (see :func:`resolve_location`)."""
     return Path(os.environ.get("DSVIZ_DIR") or DEFAULT_DIR).expanduser()
 
 
-class Store:
-    """One store root. Use :func:`open_store` to share instances per directory."""
+def is_remote(location: str) -> bool:
+    """True for an ``s3://`` store location."""
+    return location.startswith("s3://")
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+
+def local_dir(location: str) -> Path:
+    """The local working directory of the store at ``location`` (as :func:`open_store`
+    normalises it): the directory itself, or for an ``s3://`` store a directory of the read
+    cache keyed by bucket and prefix (temporary files, pinned copies, the widget's state)."""
+    if is_remote(location):
+        bucket, prefix = parse_url(location)
+        return default_cache_dir() / "stores" / bucket / (prefix or "_")
+    return Path(location)
+
+
+class Store:
+    """One store: its objects (a directory or a bucket) and its catalog.
+
+    Use :func:`open_store` to share instances per (location, catalog).
+
+    ``location`` (the resolved directory, or the ``s3://`` URL) and ``catalog_location`` say
+    which store this is wherever a table read from it goes (``TableOrigin``, the widget's
+    version picker, lineage); ``workdir`` is a local directory for what stays on this machine.
+    """
+
+    def __init__(
+        self,
+        location: str | os.PathLike[str] | None = None,
+        catalog: str | os.PathLike[str] | None = None,
+    ) -> None:
+        location, catalog = resolve_location(location, catalog)
+        self.location = location
+        self.catalog_location = catalog
+        self.workdir = local_dir(location)
         try:
-            root.mkdir(parents=True, exist_ok=True)
+            self.workdir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise store_error(f"cannot create the store directory {root}", exc) from exc
-        self.objects = ObjectStore(root)
-        # SQLite follows links: a catalog (or its journal) linked elsewhere would be written there.
-        for name in ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"):
-            if (root / name).is_symlink():
-                raise link_error(root / name)
-        self.catalog = open_catalog(root / "catalog.sqlite")
+            raise store_error(f"cannot create the store directory {self.workdir}", exc) from exc
+        self.objects: Objects
+        if is_remote(location):
+            self.objects = RemoteObjects(S3ObjectStore(location), self.workdir)
+        else:
+            self.objects = ObjectStore(self.workdir)
+        if not is_url(catalog):
+            try:
+                Path(catalog).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                what = f"cannot create the catalog's directory for {catalog}"
+                raise store_error(what, exc) from exc
+            # SQLite follows links: a catalog (or its journal) linked elsewhere would be
+            # written there.
+            for suffix in ("", "-wal", "-shm"):
+                path = Path(catalog + suffix)
+                if path.is_symlink():
+                    raise link_error(path)
+        self.catalog = open_catalog(catalog)
         self._manifests: dict[str, Manifest] = {}
 
+    @property
+    def remote(self) -> bool:
+        """True when the objects are in a bucket (every access is a round trip)."""
+        return is_remote(self.location)
+
     def __repr__(self) -> str:
-        return f"Store({str(self.root)!r})"
+        if self.catalog_location == _default_catalog(self.location):
+            return f"Store({self.location!r})"
+        return f"Store({self.location!r}, catalog={self.catalog_location!r})"
 
     def manifest(self, row: VersionRow) -> Manifest:
         cached = self._manifests.get(row.manifest)
@@ -92,27 +147,19 @@ class Store:
         link anywhere under ``objects/`` or ``tmp/`` stops gc with a :class:`StoreError`
         naming it before anything is removed, and so does a version whose files cannot be
         read (an :class:`IntegrityError`): gc never guesses what is still needed.
+
+        On ``s3://`` the age of an object is the server's ``LastModified``; a reused object
+        is not refreshed (S3 has no cheap touch) and needs not be: the catalog's lock keeps
+        gc out from a save's first object to its publication (docs/team-store.md).
         """
         report = GcReport()
         with self.catalog.hold_exclusive():
             keep = self._referenced()
-            scan = self.objects.scan()
-            report.foreign = len(scan.foreign)
             cutoff = time.time() - grace_seconds
-            for digest, st in scan.objects.items():
-                if digest in keep:
-                    continue
-                if st.st_mtime >= cutoff:
-                    report.kept_young += 1
-                elif self.objects.remove_object(digest, st):
-                    report.removed_bytes += st.st_size
-                    report.removed_objects += 1
-                else:
-                    report.foreign += 1
-            for name, st in scan.tmp.items():
-                if st.st_mtime < cutoff and self.objects.remove_tmp(name, st):
-                    report.removed_bytes += st.st_size
-                    report.removed_tmp += 1
+            if isinstance(self.objects, RemoteObjects):
+                _sweep_remote(self.objects, keep, cutoff, report)
+            elif isinstance(self.objects, ObjectStore):
+                _sweep_local(self.objects, keep, cutoff, report)
         return report
 
     def _referenced(self) -> set[str]:
@@ -157,6 +204,10 @@ class Store:
         report = VerifyReport()
         for artifact, version, manifest_digest in self.catalog.manifests():
             label = f"{artifact}:v{version}"
+            # Hashed like every other object: read, it may come from a cache (s3://).
+            self._check(report, manifest_digest, f"manifest of {label}")
+            if manifest_digest in report.bad:
+                continue
             try:
                 manifest = Manifest.from_bytes(
                     self.objects.read(manifest_digest, f"manifest of {label}"), label
@@ -224,14 +275,127 @@ class VerifyReport:
         )
 
 
-def open_store(root: str | os.PathLike[str] | None = None) -> Store:
-    """The store at ``root`` (or the default root), opened once per process."""
-    path = Path(root).expanduser() if root is not None else default_root()
-    if "\x00" in str(path):
+def _sweep_local(objects: ObjectStore, keep: set[str], cutoff: float, report: GcReport) -> None:
+    scan = objects.scan()
+    report.foreign = len(scan.foreign)
+    for digest, st in scan.objects.items():
+        if digest in keep:
+            continue
+        if st.st_mtime >= cutoff:
+            report.kept_young += 1
+        elif objects.remove_object(digest, st):
+            report.removed_bytes += st.st_size
+            report.removed_objects += 1
+        else:
+            report.foreign += 1
+    for name, st in scan.tmp.items():
+        if st.st_mtime < cutoff and objects.remove_tmp(name, st):
+            report.removed_bytes += st.st_size
+            report.removed_tmp += 1
+
+
+def _sweep_remote(objects: RemoteObjects, keep: set[str], cutoff: float, report: GcReport) -> None:
+    """Unreferenced objects older than ``cutoff`` by the server's clock of when they were
+    written (``LastModified``); keys outside the layout are never listed, so never removed."""
+    for obj in objects.iter_objects():
+        if obj.digest in keep:
+            continue
+        if obj.modified.timestamp() >= cutoff:
+            report.kept_young += 1
+            continue
+        objects.delete(obj.digest)
+        report.removed_bytes += obj.size
+        report.removed_objects += 1
+    for path, size in objects.stale_tmp(cutoff):
+        unlink_quietly(path)
+        report.removed_bytes += size
+        report.removed_tmp += 1
+
+
+def _default_catalog(location: str) -> str | None:
+    return None if is_remote(location) else str(Path(location) / "catalog.sqlite")
+
+
+def resolve_location(
+    location: str | os.PathLike[str] | None = None,
+    catalog: str | os.PathLike[str] | None = None,
+) -> tuple[str, str]:
+    """(location, catalog) as :func:`open_store` normalises them (see the module's notes)."""
+    given = location is not None
+    raw = (
+        os.fspath(location) if location is not None else os.environ.get("DSVIZ_DIR") or DEFAULT_DIR
+    )
+    if "\x00" in raw:
         raise NotFoundError("store directory contains a NUL byte")
-    path = path.resolve()
+    where = raw if is_remote(raw) else str(Path(raw).expanduser().resolve())
+    if is_url(where) and not is_remote(where):
+        raise ValidationError(
+            f"a store location is a directory or s3://bucket/prefix, not {where!r}"
+        )
+    if is_remote(where):
+        parse_url(where)  # checked now, with the URL in the message
+    cat: str | None
+    if catalog is not None:
+        cat = os.fspath(catalog)
+    elif not given or is_remote(where):
+        cat = os.environ.get("DSVIZ_CATALOG") or None
+    else:
+        cat = None
+    if cat is None:
+        cat = _default_catalog(where)
+    if cat is None:
+        raise ValidationError(
+            f"the store {where} needs a catalog: catalog='postgresql://user@host/db' (or "
+            "$DSVIZ_CATALOG) for a team sharing it from several machines, or a local SQLite "
+            "path such as catalog='~/dsviz-catalog.sqlite' for one machine only; the catalog "
+            "is never kept in the bucket"
+        )
+    if "\x00" in cat:
+        raise NotFoundError("catalog path contains a NUL byte")
+    if is_url(cat):
+        if is_remote(cat):
+            raise ValidationError(
+                f"a catalog cannot live in a bucket ({cat}): give a postgresql:// URL, or a "
+                "local SQLite path for one machine"
+            )
+    else:
+        cat = str(Path(cat).expanduser().resolve())
+    return where, cat
+
+
+def store_exists(location: str, catalog: str) -> bool:
+    """True if a store was made at (location, catalog), without making one."""
+    if not is_remote(location) and not Path(location).is_dir():
+        return False
+    return is_url(catalog) or Path(catalog).is_file()
+
+
+def open_store(
+    location: str | os.PathLike[str] | None = None,
+    catalog: str | os.PathLike[str] | None = None,
+) -> Store:
+    """The store at ``location`` with ``catalog``, opened once per process.
+
+    Parameters
+    ----------
+    location : path or ``s3://bucket/prefix``, optional
+        Default ``$DSVIZ_DIR``, else ``~/.dsviz``. An ``s3://`` location reads its endpoint
+        and credentials from the AWS variables (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``,
+        ...), and its server must enforce conditional writes.
+    catalog : path or ``postgresql://`` URL, optional
+        Default ``$DSVIZ_CATALOG`` for the default location and for ``s3://`` ones, else
+        ``<dir>/catalog.sqlite``; required with an ``s3://`` location.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> store = open_store(tempfile.mkdtemp())
+    >>> store.catalog_location.endswith("catalog.sqlite")
+    True
+    """
+    key = resolve_location(location, catalog)
     with _open_lock:
-        store = _open.get(path)
+        store = _open.get(key)
         if store is None:
-            store = _open[path] = Store(path)
+            store = _open[key] = Store(*key)
         return store

@@ -72,6 +72,7 @@ class LineageWidget(anywidget.AnyWidget):
 
     def __init__(self, graph: dict[str, Any], **kwargs: Any) -> None:
         self._store_root = graph.get("store")
+        self._catalog = graph.get("catalog")
         self._versions: dict[str, tuple[str, int]] = {}
         nodes = [self._normalise(n) for n in graph.get("nodes", [])]
         edges = [
@@ -144,7 +145,7 @@ class LineageWidget(anywidget.AnyWidget):
             return
         artifact, number = version
         try:
-            art = open_version(str(self._store_root), artifact, number)
+            art = open_version(str(self._store_root), artifact, number, self._catalog)
             names = table_names(art)
         except Exception as exc:  # any failure becomes text the user can read
             self._clear(error=f"cannot open {artifact}:v{number}: {exc}")

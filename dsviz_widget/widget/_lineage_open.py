@@ -7,11 +7,10 @@ store or version says) are tested without a notebook.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from dsviz_widget._errors import NotFoundError, ValidationError
-from dsviz_widget.artifacts import Artifact, open_store
+from dsviz_widget.artifacts import Artifact, open_store, resolve_location, store_exists
 from dsviz_widget.table import JoinedTable, Table
 
 # Manifest kinds of the objects the grid can show (what an entry is comes from the manifest,
@@ -19,8 +18,11 @@ from dsviz_widget.table import JoinedTable, Table
 _TABLE_KINDS = ("table", "joined-table")
 
 
-def open_version(store_root: str, artifact: str, version: int) -> Artifact:
-    """The logged version ``artifact:v<version>`` of the store at ``store_root``.
+def open_version(
+    store_root: str, artifact: str, version: int, catalog: str | None = None
+) -> Artifact:
+    """The logged version ``artifact:v<version>`` of the store at ``store_root`` (a directory
+    or ``s3://`` URL) with ``catalog`` (default: the directory's own).
 
     Examples
     --------
@@ -30,9 +32,10 @@ def open_version(store_root: str, artifact: str, version: int) -> Artifact:
     """
     # open_store would create a missing directory: a graph shown from a store deleted since
     # should say so, not silently make an empty store there.
-    if not Path(store_root).is_dir():
+    location, catalog = resolve_location(store_root, catalog)
+    if not store_exists(location, catalog):
         raise NotFoundError(f"the artifact store {store_root} no longer exists")
-    store = open_store(store_root)
+    store = open_store(location, catalog)
     return Artifact._from_row(store, store.catalog.version(artifact, version))
 
 

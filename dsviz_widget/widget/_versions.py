@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from dsviz_widget._compare import Comparison, compare
 from dsviz_widget._errors import DsvizError, NotFoundError, ValidationError
-from dsviz_widget.artifacts import Artifact, Store, VersionRow, open_store
+from dsviz_widget.artifacts import Artifact, Store, VersionRow, open_store, store_exists
 from dsviz_widget.engine import Source
 from dsviz_widget.table import Table, TableOrigin
 from dsviz_widget.widget._handler import MessageHandler
@@ -87,10 +86,10 @@ def versions_state(obj: Any) -> VersionsState | None:
         "label": f"v{origin.version}",
         "choices": [],
     }
-    if not Path(origin.root).is_dir():  # open_store would make an empty store there
+    if not store_exists(origin.location, origin.catalog):  # open_store would make one there
         return state
     try:
-        store = open_store(origin.root)
+        store = open_store(origin.location, origin.catalog)
         choices: list[VersionChoice] = []
         for row in reversed(store.catalog.versions(origin.artifact)):
             if row.version == origin.version:
@@ -107,9 +106,9 @@ def _resolve(table: Table, other: str) -> tuple[Store, VersionRow, TableOrigin]:
     origin = table.origin
     if origin is None:
         raise NotFoundError(NOT_AN_ARTIFACT_TABLE)
-    if not Path(origin.root).is_dir():
-        raise NotFoundError(f"the artifact store {origin.root} no longer exists")
-    store = open_store(origin.root)
+    if not store_exists(origin.location, origin.catalog):
+        raise NotFoundError(f"the artifact store {origin.location} no longer exists")
+    store = open_store(origin.location, origin.catalog)
     tag = other.strip()
     try:
         row = store.catalog.resolve(f"{origin.artifact}:{tag}")

@@ -27,6 +27,7 @@ from typing import Any
 
 from dsviz_widget._errors import NotFoundError, ValidationError, store_error
 from dsviz_widget._names import check_artifact_name, check_entry_name
+from dsviz_widget.artifacts import local_dir
 
 #: The view-state traits a saved view holds (selection and paging are not part of a view).
 VIEW_FIELDS = (
@@ -112,7 +113,8 @@ def view_store_for(obj: Any) -> ViewStore | None:
     origin = getattr(obj, "origin", None)  # Table.origin; JoinedTable and Source have none
     if origin is None:
         return None
-    return ViewStore(Path(origin.root), origin.artifact, origin.entry)
+    # Views stay on this machine, in the store's local directory (for s3:// its working one).
+    return ViewStore(local_dir(origin.location), origin.artifact, origin.entry)
 
 
 NOT_LOGGED = (

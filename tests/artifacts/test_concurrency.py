@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 import dsviz_widget as dv
+from tests._store_kinds import StoreKind
 
 NAME = "shared-predictions"
 PROCESSES, LOGS_PER_PROCESS = 8, 25
@@ -112,11 +113,11 @@ def _script(template: str) -> str:
     return textwrap.dedent(template).format(make_table=inspect.getsource(make_table), name=NAME)
 
 
-def _env(store: Path) -> dict[str, str]:
+def _env(store: str) -> dict[str, str]:
     root = str(Path(dv.__file__).resolve().parent.parent)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    env["DSVIZ_DIR"] = str(store)
+    env["DSVIZ_DIR"] = store
     return env
 
 
@@ -145,8 +146,10 @@ def test_make_table_is_distinct_per_writer_and_log() -> None:
 
 
 @pytest.mark.slow
-def test_processes_logging_to_one_name_each_get_a_version(store_dir: Path, tmp_path: Path) -> None:
-    env = _env(store_dir)
+def test_processes_logging_to_one_name_each_get_a_version(
+    store_location: StoreKind, tmp_path: Path
+) -> None:
+    env = _env(store_location.kwargs["dir"])
     writers = [
         subprocess.Popen(
             [sys.executable, "-c", _script(_WRITER), str(w), str(LOGS_PER_PROCESS)],
@@ -196,7 +199,7 @@ def test_processes_logging_to_one_name_each_get_a_version(store_dir: Path, tmp_p
     total = PROCESSES * LOGS_PER_PROCESS
     assert sorted(told.values()) == list(range(total)), "two writers were given one version"
 
-    dv.init(dir=store_dir)
+    dv.init(**store_location.kwargs)
     found = _check_versions(total, PROCESSES, LOGS_PER_PROCESS)
     assert found == told  # each writer was told the version its table is stored under
     report = dv.verify()
@@ -209,8 +212,8 @@ def test_processes_logging_to_one_name_each_get_a_version(store_dir: Path, tmp_p
 
 
 @pytest.mark.slow
-def test_threads_logging_to_one_name_each_get_a_version(store_dir: Path) -> None:
-    dv.init(dir=store_dir, job_type="threads")
+def test_threads_logging_to_one_name_each_get_a_version(store_location: StoreKind) -> None:
+    dv.init(**store_location.kwargs, job_type="threads")
     tables = {(t, i): make_table(t, i) for t in range(THREADS) for i in range(LOGS_PER_THREAD)}
     start = threading.Barrier(THREADS)
     told: dict[tuple[int, int], int] = {}

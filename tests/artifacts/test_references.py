@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import dsviz_widget as dv
+from tests._store_kinds import StoreKind
 from tests.artifacts._data import CLASSES
 
 
-def store_bytes(root: Path) -> int:
-    return sum(f.stat().st_size for f in (root / "objects").rglob("*") if f.is_file())
-
-
 @pytest.mark.slow
-def test_predictions_referencing_1000_images_add_under_5_percent(store_dir: Path) -> None:
+def test_predictions_referencing_1000_images_add_under_5_percent(store_location: StoreKind) -> None:
     rng = np.random.default_rng(0)
     dataset = dv.Table(("id", "image"))
     for i in range(1000):
@@ -24,7 +19,7 @@ def test_predictions_referencing_1000_images_add_under_5_percent(store_dir: Path
     art = dv.Artifact("dataset", type="dataset")
     art.add(dataset, "data")
     dv.log_artifact(art)
-    image_bytes = store_bytes(store_dir)
+    image_bytes = store_location.object_bytes()
 
     source = dv.use_artifact("dataset:v0").get("data")
     preds = dv.Table(("id", "image", "pred"))
@@ -40,7 +35,7 @@ def test_predictions_referencing_1000_images_add_under_5_percent(store_dir: Path
     art = dv.Artifact("predictions", type="predictions")
     art.add(preds, "preds")
     dv.log_artifact(art)
-    added = store_bytes(store_dir) - image_bytes
+    added = store_location.object_bytes() - image_bytes
     assert added < 0.05 * image_bytes, (
         f"predictions added {added} bytes for {image_bytes} bytes of images"
     )
@@ -55,7 +50,7 @@ def test_predictions_referencing_1000_images_add_under_5_percent(store_dir: Path
     assert index.size > 0
 
 
-def test_a_logged_table_added_to_another_artifact_is_borrowed(store_dir: Path) -> None:
+def test_a_logged_table_added_to_another_artifact_is_borrowed(store_location: StoreKind) -> None:
     art = dv.Artifact("base", type="dataset")
     art.add(dv.Table(columns=["x"], data=[[i] for i in range(100)]), "t")
     dv.log_artifact(art)

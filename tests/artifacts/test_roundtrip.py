@@ -1,4 +1,5 @@
-"""``get`` after ``add`` gives back an equal object, for every media type, in any process."""
+"""``get`` after ``add`` gives back an equal object, for every media type, in any process,
+from every kind of store (``store_location``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pandas as pd
 import pytest
 
 import dsviz_widget as dv
+from tests._store_kinds import StoreKind
 from tests.artifacts._data import CLASSES, image_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +26,7 @@ def log_and_reopen(obj: object, name: str = "obj") -> object:
     return dv.use_artifact(f"things:{art.version}").get(name)
 
 
-def test_scalar_and_structured_table(store_dir: Path) -> None:
+def test_scalar_and_structured_table(store_location: StoreKind) -> None:
     t = dv.Table(("id", "score", "ok", "label", "meta", "tags", "emb"))
     t.add_data(
         0,
@@ -46,7 +48,7 @@ def test_scalar_and_structured_table(store_dir: Path) -> None:
     assert np.isnan(rows[1][1]) and rows[2][1] is None
 
 
-def test_image_with_everything(store_dir: Path) -> None:
+def test_image_with_everything(store_location: StoreKind) -> None:
     mask = np.zeros((20, 30), np.uint8)
     mask[5:, 10:] = 2
     img = dv.Image(
@@ -75,7 +77,7 @@ def test_image_with_everything(store_dir: Path) -> None:
     assert np.array_equal(back.masks["gt"]["mask_data"], mask)  # type: ignore[index]
 
 
-def test_classes_audio_and_joined_table(store_dir: Path) -> None:
+def test_classes_audio_and_joined_table(store_location: StoreKind) -> None:
     assert log_and_reopen(CLASSES, "classes") == CLASSES
     clip = dv.Audio(
         np.sin(np.arange(800) / 10).astype(np.float32), sample_rate=8000, caption="sine"
@@ -89,7 +91,7 @@ def test_classes_audio_and_joined_table(store_dir: Path) -> None:
     assert isinstance(back_jt, dv.JoinedTable) and back_jt == jt
 
 
-def test_audio_column_in_a_table(store_dir: Path) -> None:
+def test_audio_column_in_a_table(store_location: StoreKind) -> None:
     t = dv.Table(("clip", "text"))
     for i in range(3):
         t.add_data(dv.Audio(np.full(100, i, np.int16), sample_rate=4000), f"word {i}")
@@ -98,13 +100,13 @@ def test_audio_column_in_a_table(store_dir: Path) -> None:
     assert [int(c.to_numpy()[0]) for c in back.get_column("clip")] == [0, 1, 2]  # type: ignore[union-attr]
 
 
-def test_dataframe_table_round_trip(store_dir: Path) -> None:
+def test_dataframe_table_round_trip(store_location: StoreKind) -> None:
     df = pd.DataFrame({"a": np.arange(1000), "b": np.linspace(0, 1, 1000), "c": ["x", "y"] * 500})
     back = log_and_reopen(dv.Table(dataframe=df))
     pd.testing.assert_frame_equal(back.to_pandas(), df)  # type: ignore[union-attr]
 
 
-def test_plain_files(store_dir: Path, tmp_path: Path) -> None:
+def test_plain_files(store_location: StoreKind, tmp_path: Path) -> None:
     src = tmp_path / "notes.txt"
     src.write_text("hello")
     art = dv.Artifact("files", type="raw")
@@ -118,7 +120,7 @@ def test_plain_files(store_dir: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_1000_image_table_reads_back_equal_in_a_fresh_process(store_dir: Path) -> None:
+def test_1000_image_table_reads_back_equal_in_a_fresh_process(store_location: StoreKind) -> None:
     table = image_table(1000)
     art = dv.Artifact("cars", type="dataset")
     art.add(table, "dataset")
@@ -130,7 +132,7 @@ sys.path.insert(0, {str(ROOT)!r})
 import numpy as np
 import dsviz_widget as dv
 from tests.artifacts._data import image_table
-dv.init(dir={str(store_dir)!r})
+dv.init(**{store_location.kwargs!r})
 got = dv.use_artifact("cars:v0").get("dataset")
 want = image_table(1000)
 imgs_got, imgs_want = got.get_column("image"), want.get_column("image")
@@ -170,7 +172,7 @@ print(json.dumps({{
     }
 
 
-def test_images_without_overlays_stay_equal_after_logging(store_dir: Path) -> None:
+def test_images_without_overlays_stay_equal_after_logging(store_location: StoreKind) -> None:
     pool = [dv.Image(np.full((4, 4), i, np.uint8)) for i in range(3)]
     t = dv.Table(("id", "image"), data=[[i, pool[i % 3]] for i in range(10)])
     back = log_and_reopen(t)
@@ -179,7 +181,7 @@ def test_images_without_overlays_stay_equal_after_logging(store_dir: Path) -> No
 
 
 @pytest.mark.parametrize("n", [0, 1])
-def test_tiny_tables(store_dir: Path, n: int) -> None:
+def test_tiny_tables(store_location: StoreKind, n: int) -> None:
     t = dv.Table(("a", "b"), data=[[1, "x"]] * n)
     back = log_and_reopen(t)
     assert back == t and len(back) == n  # type: ignore[arg-type]

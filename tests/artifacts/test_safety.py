@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import dsviz_widget as dv
+from tests._store_kinds import StoreKind
 
 TRAVERSALS = [
     "../x",
@@ -66,7 +67,7 @@ def test_add_dir_refuses_symlinks(tmp_path: Path, store_dir: Path) -> None:
         dv.Artifact("a", type="t").add_dir(d)
 
 
-def test_a_corrupt_file_is_reported_and_never_returned(store_dir: Path) -> None:
+def test_a_corrupt_file_is_reported_and_never_returned(store_location: StoreKind) -> None:
     import numpy as np
 
     t = dv.Table(
@@ -77,11 +78,9 @@ def test_a_corrupt_file_is_reported_and_never_returned(store_dir: Path) -> None:
     art.add(t, "t")
     dv.log_artifact(art)
     digest = t.get_column("img")[1].digest
-    path = store_dir / "objects" / digest[:2] / digest
-    data = bytearray(path.read_bytes())
+    data = bytearray(store_location.read(digest))
     data[len(data) // 2] ^= 0xFF
-    os.chmod(path, 0o644)
-    path.write_bytes(bytes(data))
+    store_location.damage(digest, bytes(data))
     report = dv.verify()
     assert not report.ok and digest in report.problems[0]
     img = dv.use_artifact("c:v0").get("t").get_column("img")[1]
@@ -89,18 +88,15 @@ def test_a_corrupt_file_is_reported_and_never_returned(store_dir: Path) -> None:
         img.to_numpy()
 
 
-def test_a_corrupt_table_file_raises_on_get(store_dir: Path) -> None:
+def test_a_corrupt_table_file_raises_on_get(store_location: StoreKind) -> None:
     art = dv.Artifact("c", type="t")
     art.add(dv.Table(columns=["x"], data=[[1], [2]]), "t")
     dv.log_artifact(art)
     entry = art.manifest.entries["t.table.parquet"]  # type: ignore[union-attr]
-    path = store_dir / "objects" / entry.digest[:2] / entry.digest
-    data = bytearray(path.read_bytes())
+    data = bytearray(store_location.read(entry.digest))
     data[10] ^= 0x01
-    path.write_bytes(bytes(data))
+    store_location.damage(entry.digest, bytes(data))
     dv.finish()
-    from dsviz_widget.artifacts import _store
-
-    _store._open.clear()  # a new process would not have verified it yet
-    with pytest.raises(dv.IntegrityError, match=r"c:v0/t: stored file .* is corrupt"):
+    store_location.forget()  # a new process (on a new machine) has verified nothing yet
+    with pytest.raises(dv.IntegrityError, match=r"c:v0/t: stored (file|object) .* is corrupt"):
         dv.use_artifact("c:v0").get("t")

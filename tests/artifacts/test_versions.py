@@ -1,4 +1,5 @@
-"""Versions, aliases, dedup, immutability and errors for unknown names."""
+"""Versions, aliases, dedup, immutability and errors for unknown names, in every kind of
+store (``store_location``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import dsviz_widget as dv
+from tests._store_kinds import StoreKind
 
 
 def table(*values: int) -> dv.Table:
@@ -22,7 +24,9 @@ def log(
     return dv.log_artifact(art, aliases=aliases)
 
 
-def test_versions_count_up_and_equal_content_makes_no_new_version(store_dir: Path) -> None:
+def test_versions_count_up_and_equal_content_makes_no_new_version(
+    store_location: StoreKind,
+) -> None:
     assert log((1,)).version == "v0"
     assert log((1, 2)).version == "v1"
     again = log((1, 2), aliases=["best"])
@@ -36,7 +40,7 @@ def test_versions_count_up_and_equal_content_makes_no_new_version(store_dir: Pat
     assert v2.aliases == ["latest"] and v2.description == "d" and v2.metadata == {"k": 1}
 
 
-def test_aliases_move_to_the_newest_version_given_them(store_dir: Path) -> None:
+def test_aliases_move_to_the_newest_version_given_them(store_location: StoreKind) -> None:
     log((1,), aliases=["best", "prod"])
     log((2,), aliases=["best"])
     assert dv.use_artifact("data:best").version == "v1"
@@ -47,7 +51,7 @@ def test_aliases_move_to_the_newest_version_given_them(store_dir: Path) -> None:
         log((3,), aliases=["v7"])
 
 
-def test_logged_versions_are_immutable(store_dir: Path) -> None:
+def test_logged_versions_are_immutable(store_location: StoreKind) -> None:
     art = log((1,))
     with pytest.raises(dv.ImmutableError, match=r"data:v0 is logged and cannot change"):
         art.add(table(5), "other")
@@ -58,7 +62,7 @@ def test_logged_versions_are_immutable(store_dir: Path) -> None:
         dv.log_artifact(used)
 
 
-def test_unknown_names_versions_aliases_and_entries(store_dir: Path) -> None:
+def test_unknown_names_versions_aliases_and_entries(store_location: StoreKind) -> None:
     log((1,))
     with pytest.raises(
         dv.NotFoundError, match="no artifact named 'dat' in the store; did you mean 'data'"
@@ -75,7 +79,7 @@ def test_unknown_names_versions_aliases_and_entries(store_dir: Path) -> None:
         dv.use_artifact("data:v0").get_entry("tt")
 
 
-def test_type_of_a_name_is_fixed(store_dir: Path) -> None:
+def test_type_of_a_name_is_fixed(store_location: StoreKind) -> None:
     log((1,))
     art = dv.Artifact("data", type="model")
     art.add(table(2), "t")
@@ -85,11 +89,11 @@ def test_type_of_a_name_is_fixed(store_dir: Path) -> None:
         dv.log_artifact(art)
 
 
-def test_identical_files_are_stored_once(store_dir: Path) -> None:
+def test_identical_files_are_stored_once(store_location: StoreKind) -> None:
     log((1, 2, 3), name="a")
-    before = _object_count(store_dir)
+    before = store_location.digests()
     log((1, 2, 3), name="b")  # same table under another name: even the manifest is shared
-    assert _object_count(store_dir) == before
+    assert store_location.digests() == before
     assert dv.use_artifact("b:v0").get("t") == table(1, 2, 3)
 
 
@@ -103,10 +107,6 @@ def test_store_root_from_init_then_env(tmp_path: Path, store_dir: Path) -> None:
     assert os.environ["DSVIZ_DIR"] == str(store_dir)
     log((1,))
     assert (store_dir / "catalog.sqlite").is_file()
-
-
-def _object_count(root: Path) -> int:
-    return sum(1 for _ in (root / "objects").rglob("*") if _.is_file())
 
 
 def test_long_saves_show_a_progress_bar_quick_ones_stay_silent(

@@ -20,6 +20,7 @@ import pytest
 
 import dsviz_widget as dv
 from dsviz_widget.artifacts import ArtifactEntry, ArtifactNotLoggedError
+from tests._store_kinds import StoreKind
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,7 +78,7 @@ def test_download_honours_the_artifact_dir_variable(
 
 
 def test_download_to_a_root_returns_it_and_writes_every_entry(
-    store_dir: Path, tmp_path: Path
+    store_location: StoreKind, tmp_path: Path
 ) -> None:
     art = _logged_files(tmp_path)
     out = art.download(root=tmp_path / "out")
@@ -85,7 +86,9 @@ def test_download_to_a_root_returns_it_and_writes_every_entry(
     assert _files(tmp_path / "out") == {"a.txt": b"alpha", "sub/b.bin": b"\x00\x01beta"}
 
 
-def test_a_table_downloads_as_its_parquet_file_and_media(store_dir: Path, tmp_path: Path) -> None:
+def test_a_table_downloads_as_its_parquet_file_and_media(
+    store_location: StoreKind, tmp_path: Path
+) -> None:
     img = dv.Image(np.full((4, 4, 3), 7, np.uint8))
     table = dv.Table(("id", "image"), data=[[0, img], [1, img]])
     art = dv.Artifact("tbl", type="dataset")
@@ -104,7 +107,7 @@ def test_a_table_downloads_as_its_parquet_file_and_media(store_dir: Path, tmp_pa
 
 
 def test_download_twice_keeps_files_and_repairs_a_changed_one(
-    store_dir: Path, tmp_path: Path
+    store_location: StoreKind, tmp_path: Path
 ) -> None:
     art = _logged_files(tmp_path)
     root = Path(art.download(tmp_path / "out"))
@@ -150,13 +153,11 @@ def test_download_replaces_a_link_at_a_file_name_instead_of_writing_through_it(
 
 
 def test_download_names_an_entry_whose_stored_file_is_damaged(
-    store_dir: Path, tmp_path: Path
+    store_location: StoreKind, tmp_path: Path
 ) -> None:
     art = _logged_files(tmp_path)
     entry = art.get_entry("a.txt")
-    obj = store_dir / "objects" / entry.digest[:2] / entry.digest
-    obj.chmod(0o644)
-    obj.write_bytes(b"alphx")
+    store_location.damage(entry.digest, b"alphx")
     with pytest.raises(dv.IntegrityError, match=r"raw:v0 entry 'a\.txt'.*corrupt"):
         art.download(tmp_path / "out")
     assert not (tmp_path / "out" / "a.txt").exists()
@@ -186,7 +187,7 @@ def test_download_before_logging_is_an_error(store_dir: Path) -> None:
 
 # -- entries ----------------------------------------------------------------------------------
 def test_get_entry_gives_path_digest_size_and_downloads_one_file(
-    store_dir: Path, tmp_path: Path
+    store_location: StoreKind, tmp_path: Path
 ) -> None:
     art = dv.use_artifact(_logged_files(tmp_path).qualified_name)
     entry = art.get_entry("sub/b.bin")
@@ -255,7 +256,7 @@ def _referencing(
 
 # -- references -------------------------------------------------------------------------------
 def test_a_file_reference_is_stored_and_reads_back_after_the_source_is_gone(
-    store_dir: Path, tmp_path: Path
+    store_location: StoreKind, tmp_path: Path
 ) -> None:
     art, src = _referencing(tmp_path, "data.csv", "id,label\n0,car\n", "ref")
     dv.log_artifact(art)
@@ -350,7 +351,9 @@ def test_a_link_inside_a_referenced_directory_is_refused(store_dir: Path, tmp_pa
         dv.Artifact("r", type="t").add_reference((tmp_path / "d").as_uri())
 
 
-def test_reference_versions_are_read_by_a_new_process(store_dir: Path, tmp_path: Path) -> None:
+def test_reference_versions_are_read_by_a_new_process(
+    store_location: StoreKind, tmp_path: Path
+) -> None:
     src = tmp_path / "notes.txt"
     src.write_text("hello")
     art = dv.Artifact("proc", type="raw", metadata={"k": 1}, description="d")
@@ -361,7 +364,7 @@ def test_reference_versions_are_read_by_a_new_process(store_dir: Path, tmp_path:
 import json, sys
 sys.path.insert(0, {str(ROOT)!r})
 import dsviz_widget as dv
-dv.init(dir={str(store_dir)!r})
+dv.init(**{store_location.kwargs!r})
 art = dv.use_artifact("proc:latest", type="raw")
 entry = art.get_entry("notes.txt")
 out = open(entry.download({str(tmp_path / "child")!r})).read()
@@ -410,7 +413,7 @@ def test_setitem_and_getitem_add_and_get(store_dir: Path) -> None:
     assert back["classes"].to_json() == [{"id": 0, "name": "car"}]
 
 
-def test_new_file_adds_what_was_written(store_dir: Path, tmp_path: Path) -> None:
+def test_new_file_adds_what_was_written(store_location: StoreKind, tmp_path: Path) -> None:
     art = dv.Artifact("nf", type="t")
     with art.new_file("cfg/labels.txt") as f:
         f.write("car\nperson\n")
@@ -455,7 +458,7 @@ def test_add_file_and_add_dir_clash_unless_overwrite_or_merge(
 
 
 def test_save_logs_without_a_run_and_wait_returns_the_artifact(
-    store_dir: Path, tmp_path: Path
+    store_location: StoreKind, tmp_path: Path
 ) -> None:
     assert dv.run is None
     src = tmp_path / "s.txt"
@@ -505,7 +508,9 @@ def test_attributes_before_and_after_logging(store_dir: Path, tmp_path: Path) ->
     assert (again.id, again.digest, again.name) == (art.id, art.digest, "attrs:v0")
 
 
-def test_the_digest_is_the_content_same_files_same_digest(store_dir: Path, tmp_path: Path) -> None:
+def test_the_digest_is_the_content_same_files_same_digest(
+    store_location: StoreKind, tmp_path: Path
+) -> None:
     def log(name: str, value: int) -> dv.Artifact:
         art = dv.Artifact(name, type="t")
         art.add(dv.Table(columns=["a"], data=[[value]]), "t")

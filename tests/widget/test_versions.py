@@ -17,6 +17,7 @@ from dsviz_widget._errors import NotFoundError, ValidationError
 from dsviz_widget.widget import DatasetWidget
 from dsviz_widget.widget._show import show_widget
 from dsviz_widget.widget._versions import compare_versions, versions_state
+from tests._store_kinds import StoreKind
 from tests.widget.test_widget import call, decode, sent
 
 N = 200
@@ -58,7 +59,7 @@ def _changed(a: pd.DataFrame, b: pd.DataFrame, column: str) -> set[int]:
 
 
 def test_an_artifact_table_lists_its_other_versions_newest_first_with_aliases(
-    store_dir: Path,
+    store_location: StoreKind,
 ) -> None:
     _log(_frames(), aliases=[["best"], [], ["candidate"]])
     # A version without the entry is not offered.
@@ -92,7 +93,7 @@ def test_tables_not_from_an_artifact_offer_no_versions(store_dir: Path) -> None:
     w.close()
 
 
-def test_compare_with_builds_the_comparison_dv_compare_would(store_dir: Path) -> None:
+def test_compare_with_builds_the_comparison_dv_compare_would(store_location: StoreKind) -> None:
     frames = _frames()
     _log(frames)
     # Shown: v2 (shuffled rows); compared with v0: v0 comes first, rows match on the key.

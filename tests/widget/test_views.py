@@ -11,6 +11,7 @@ import pytest
 
 import dsviz_widget as dv
 from dsviz_widget.widget import _views
+from tests._store_kinds import StoreKind
 
 
 def logged_table(name: str = "preds", entry: str = "predictions", n: int = 20) -> Any:
@@ -37,12 +38,12 @@ STATE = {
 }
 
 
-def test_save_and_reopen_a_view(store_dir: Path) -> None:
+def test_save_and_reopen_a_view(store_location: StoreKind) -> None:
     table = logged_table()
     w = dv.show(table, **STATE)
     w.selection = [3]
     w.save_view("high-scores")
-    path = store_dir / "views" / "preds" / "predictions" / "high-scores.json"
+    path = store_location.workdir / "views" / "preds" / "predictions" / "high-scores.json"
     doc = json.loads(path.read_text())
     assert doc["view"] == STATE and doc["artifact"] == "preds" and doc["entry"] == "predictions"
     assert w.saved_views == ["high-scores"]
@@ -57,7 +58,9 @@ def test_save_and_reopen_a_view(store_dir: Path) -> None:
     again.close()
 
 
-def test_a_view_reopens_on_a_newer_version_and_saving_again_replaces_it(store_dir: Path) -> None:
+def test_a_view_reopens_on_a_newer_version_and_saving_again_replaces_it(
+    store_location: StoreKind,
+) -> None:
     w = dv.show(logged_table(), filter="id < 5")
     w.save_view("small")
     w.filter = "id < 3"
@@ -66,7 +69,7 @@ def test_a_view_reopens_on_a_newer_version_and_saving_again_replaces_it(store_di
     assert newer.origin.version == 1
     assert dv.show(newer, view="small").filter == "id < 3"
     # Nothing but the view itself is left in the directory (no temporary files).
-    assert os.listdir(store_dir / "views" / "preds" / "predictions") == ["small.json"]
+    assert os.listdir(store_location.workdir / "views" / "preds" / "predictions") == ["small.json"]
 
 
 def test_a_view_restores_defaults_it_does_not_mention(store_dir: Path) -> None:

@@ -1,0 +1,213 @@
+"""One object-store interface for both backends, and the S3 store seen through it.
+
+:class:`Objects` is what the store, the serialiser and downloads ask of a content-addressed
+object area: the local :class:`~dsviz_widget.artifacts._objects.ObjectStore` has it as it is,
+and :class:`RemoteObjects` gives it to an :class:`~dsviz_widget.artifacts._s3.S3ObjectStore`.
+
+What differs on S3, and why:
+
+- **Temporary files** (a table's Parquet written in streaming batches, its media index) are
+  made in the store's local working directory, then uploaded with a conditional put; the
+  finished file then becomes the read cache's copy of the object (its bytes were just hashed),
+  so reading a table one has just logged needs no download.
+- **No mtime refresh in** ``claim``. Locally a reused object's mtime is refreshed so gc's
+  grace period covers it too; S3 has no cheap "touch". It is not needed: every save holds the
+  catalog's save lock shared from its first object to its publication, and gc holds it
+  exclusive, so gc never runs between a save's ``claim`` and its version row.
+- **Durability**: a PUT that returned is stored, so ``sync`` has nothing to flush.
+- **Paths for the engine**: ``verified_path`` gives a *pinned* hard link of the checked cache
+  copy, private to this process (``<workdir>/pinned/<pid>/<digest>``). The read cache evicts
+  by unlinking its own name, which does not pull the bytes from under DuckDB; pins live as
+  long as the process (removed at exit, and by the next process to open the store if this one
+  died), since a table's Parquet may be read by the engine for as long as it runs.
+- **verify** hashes the server's bytes, not the cached copy's.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import suppress
+from pathlib import Path
+from typing import Protocol
+
+from dsviz_widget._errors import store_error
+from dsviz_widget.artifacts._objects import io_step, unlink_quietly
+from dsviz_widget.artifacts._s3 import RemoteObject, S3ObjectStore
+
+_CHUNK = 1 << 20
+_TMP_NAME = re.compile(r"[0-9]+-[0-9a-f]{32}\.part")
+
+
+class Objects(Protocol):
+    """What the store asks of its object area (local directory or bucket)."""
+
+    def has(self, digest: str) -> bool: ...
+
+    def claim(self, digest: str) -> int | None:
+        """The stored object's size (kept for the save about to refer to it), None if absent."""
+
+    def put_bytes(self, data: bytes, digest: str | None = None) -> str: ...
+
+    def put_file(self, src: Path) -> tuple[str, int]: ...
+
+    def new_tmp(self) -> Path:
+        """A fresh local temporary path for a file that :meth:`adopt` will store."""
+
+    def adopt(self, tmp: Path) -> tuple[str, int]:
+        """Store the finished temporary file ``tmp`` (removed afterwards); (digest, size)."""
+
+    def sync(self) -> None:
+        """Make every object written so far durable, before a version refers to them."""
+
+    def read(self, digest: str, what: str) -> bytes: ...
+
+    def copy_out(self, digest: str, dst: int, what: str) -> int: ...
+
+    def matches(self, fd: int, digest: str) -> bool: ...
+
+    def verified_path(self, digest: str, what: str) -> Path:
+        """A local path of the object's checked bytes, valid while the process runs."""
+
+    def check(self, digest: str, what: str) -> None:
+        """Hash the stored bytes (``dv.verify()``): IntegrityError naming ``what`` if bad."""
+
+    def iter_digests(self) -> Iterator[str]: ...
+
+
+class RemoteObjects:
+    """The objects of an ``s3://`` store, with a local working directory ``workdir``.
+
+    Examples
+    --------
+    >>> objects = RemoteObjects(S3ObjectStore("s3://team/ds"), Path("/tmp/w"))  # doctest: +SKIP
+    >>> objects.read(objects.put_bytes(b"x"), "a note")  # doctest: +SKIP
+    b'x'
+    """
+
+    def __init__(self, remote: S3ObjectStore, workdir: Path) -> None:
+        self.remote = remote
+        self.workdir = workdir
+        self.tmp = workdir / "tmp"
+        self._pins = workdir / "pinned"
+        self._own_pins = self._pins / str(os.getpid())
+        _remove_dead_pins(self._pins)
+        atexit.register(shutil.rmtree, self._own_pins, ignore_errors=True)
+
+    def __repr__(self) -> str:
+        return f"RemoteObjects({self.remote.url!r})"
+
+    @property
+    def url(self) -> str:
+        return self.remote.url
+
+    # -- writing -----------------------------------------------------------------------------
+    def has(self, digest: str) -> bool:
+        return self.remote.has(digest)
+
+    def claim(self, digest: str) -> int | None:
+        # No refresh (see the module's notes): the save lock keeps gc out until publication.
+        return self.remote.size(digest)
+
+    def put_bytes(self, data: bytes, digest: str | None = None) -> str:
+        return self.remote.put_bytes(data, digest)
+
+    def put_file(self, src: Path) -> tuple[str, int]:
+        return self.remote.put_file(src)
+
+    def new_tmp(self) -> Path:
+        with io_step(f"could not create the store's temporary directory {self.tmp}"):
+            self.tmp.mkdir(parents=True, exist_ok=True)
+        return self.tmp / f"{os.getpid()}-{uuid.uuid4().hex}.part"
+
+    def adopt(self, tmp: Path) -> tuple[str, int]:
+        try:
+            digest, size = self.remote.put_file(tmp)
+            # The bytes were hashed on the way up: they are the object's, keep them as its
+            # cached copy (same filesystem: the working directory is inside the cache's).
+            with suppress(OSError):
+                if digest not in self.remote.cache:
+                    self.remote.cache.add(digest, tmp)
+        finally:
+            unlink_quietly(tmp)
+        return digest, size
+
+    def sync(self) -> None:
+        """Nothing to flush: S3 answers a PUT only once the object is stored."""
+
+    # -- reading -----------------------------------------------------------------------------
+    def read(self, digest: str, what: str) -> bytes:
+        return self.remote.read(digest, what)
+
+    def copy_out(self, digest: str, dst: int, what: str) -> int:
+        return self.remote.copy_out(digest, dst, what)
+
+    def matches(self, fd: int, digest: str) -> bool:
+        h = hashlib.sha256()
+        os.lseek(fd, 0, os.SEEK_SET)
+        while chunk := os.read(fd, _CHUNK):
+            h.update(chunk)
+        return h.hexdigest() == digest
+
+    def verified_path(self, digest: str, what: str) -> Path:
+        pin = self._own_pins / digest
+        if pin.is_file():
+            return pin
+        with self.remote.local_copy(digest, what) as path:
+            try:
+                self._own_pins.mkdir(parents=True, exist_ok=True)
+                tmp = self._own_pins / f".{uuid.uuid4().hex}"
+                os.link(path, tmp)
+                os.replace(tmp, pin)  # another thread pinning it too: same bytes
+            except OSError as exc:
+                raise store_error(f"{what}: cannot keep a local copy in {pin.parent}", exc) from exc
+        return pin
+
+    def check(self, digest: str, what: str) -> None:
+        self.remote.check(digest, what)
+
+    def iter_digests(self) -> Iterator[str]:
+        return iter(sorted(self.remote.iter_digests()))
+
+    # -- gc ------------------------------------------------------------------------------------
+    def iter_objects(self) -> Iterator[RemoteObject]:
+        return self.remote.iter_objects()
+
+    def delete(self, digest: str) -> None:
+        self.remote.delete(digest)
+
+    def stale_tmp(self, cutoff: float) -> Iterator[tuple[Path, int]]:
+        """This machine's temporary files older than ``cutoff`` (a killed save's), and their
+        sizes; only names the store makes, never following a link."""
+        if not self.tmp.is_dir() or self.tmp.is_symlink():
+            return
+        for entry in os.scandir(self.tmp):
+            if not _TMP_NAME.fullmatch(entry.name) or not entry.is_file(follow_symlinks=False):
+                continue
+            st = entry.stat(follow_symlinks=False)
+            if st.st_mtime < cutoff:
+                yield Path(entry.path), st.st_size
+
+
+def _remove_dead_pins(pins: Path) -> None:
+    """Pins of processes that are gone (killed before their exit hook ran)."""
+    if not pins.is_dir():
+        return
+    for entry in pins.iterdir():
+        if entry.name.isdigit() and not _alive(int(entry.name)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
