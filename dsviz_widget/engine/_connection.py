@@ -12,15 +12,17 @@ connection whenever a query reads a file it may not read yet (the first query of
 Parquet file in a process), and the background worker opens one per job. Making a DuckDB
 database costs ~25-30 ms of CPU (60-150 ms of wall time on a busy machine), more than a
 first page takes, while configuring and locking one costs ~2 ms. So one unlocked, idle
-database is made in a background thread at the lowest CPU priority (it takes only idle
-cores, never the query's), and :func:`open_connection` takes it, configures it (threads,
-memory, temp dir, allowed paths) and locks it in the caller's thread, then asks for the
-next. No statement ever runs on the spare before it is locked, and it never leaves this
-module unlocked. When no spare is ready, the caller opens its own, as before.
+database is made ahead by a helper thread, and :func:`open_connection` takes it,
+configures it (threads, memory, temp dir, allowed paths) and locks it in the caller's
+thread, then asks for the next. No statement ever runs on the spare before it is locked,
+and it never leaves this module unlocked. When no spare is ready, the caller opens its own,
+as before; one being made is waited for.
 
-DuckDB starts its query threads when ``threads`` is set, in the thread that sets it: the
-spare is made with one thread (no query threads) and the taker sets the real count, so
-query threads run at the taker's priority, not the spare maker's.
+The helper makes (and closes replaced) databases only while no foreground query runs
+(:func:`foreground`): done during a query, it slowed that query by a third. At the lowest
+CPU priority instead, it held DuckDB's and the allocator's locks while descheduled and
+slowed queries more. The spare is made with one thread and the taker sets the real count,
+so DuckDB's query threads start in the taker's thread.
 """
 
 from __future__ import annotations
@@ -28,9 +30,8 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import duckdb
 
@@ -54,8 +55,11 @@ _spare: duckdb.DuckDBPyConnection | None = None
 _retired: list[duckdb.DuckDBPyConnection] = []  # closed by the helper thread
 _helper: threading.Thread | None = None
 _spares_made = 0  # how many spares were taken (tests check that opening reuses them)
-_making = False
+_making = False  # a spare was asked for and is not made yet
+_creating = False  # the helper is making it right now
+_busy = 0  # foreground queries running (the helper works only when there are none)
 _enabled = True
+SPARE_WAIT_S = 1.0  # a taker waits at most this long for the spare being made
 
 
 def open_connection(
@@ -118,6 +122,8 @@ def _create() -> duckdb.DuckDBPyConnection:
 def _take_spare() -> duckdb.DuckDBPyConnection | None:
     global _spare, _spares_made
     with _cv:
+        # One being made is further along than one we would start: wait for it.
+        _cv.wait_for(lambda: not _creating, SPARE_WAIT_S)
         con, _spare = _spare, None
         if con is not None:
             _spares_made += 1
@@ -144,21 +150,17 @@ def _start_helper() -> None:
 
 
 def _helper_loop() -> None:
-    global _spare, _making
-    if sys.platform.startswith("linux"):
-        # Per thread on Linux: this thread only. Idle cores only, so a spare made while a
-        # query runs never slows it; DuckDB's query threads are started by the taker.
-        with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    global _spare, _making, _creating
     while True:
         with _cv:
             _cv.wait_for(_has_work)
+            if not _enabled and not _retired:
+                return
             if _retired:
                 old: duckdb.DuckDBPyConnection | None = _retired.pop()
-            elif not _enabled:
-                return
             else:
                 old = None
+                _creating = True
         if old is not None:
             with contextlib.suppress(duckdb.Error):
                 old.close()
@@ -167,7 +169,7 @@ def _helper_loop() -> None:
         with contextlib.suppress(duckdb.Error):  # then the next taker opens its own
             con = _create()
         with _cv:
-            _making = False
+            _making = _creating = False
             if _enabled and _spare is None:
                 _spare, con = con, None
             _cv.notify_all()
@@ -176,7 +178,26 @@ def _helper_loop() -> None:
 
 
 def _has_work() -> bool:
-    return bool(_retired) or _making or not _enabled
+    """Work to do, and no foreground query running: making or closing a database while a
+    query runs slowed the query (cores, the allocator, the process's memory map)."""
+    if not _enabled:
+        return True
+    return (bool(_retired) or _making) and _busy == 0
+
+
+@contextlib.contextmanager
+def foreground() -> Iterator[None]:
+    """Mark a query someone waits for: the helper makes and closes databases only between
+    such queries."""
+    global _busy
+    with _cv:
+        _busy += 1
+    try:
+        yield
+    finally:
+        with _cv:
+            _busy -= 1
+            _cv.notify_all()
 
 
 def spares_taken() -> int:
@@ -185,7 +206,8 @@ def spares_taken() -> int:
 
 
 def wait_for_spare(timeout: float | None = None) -> bool:
-    """Wait until the spare asked for is made; whether one is ready (for tests)."""
+    """Wait until the spare asked for is made (no foreground query must be running);
+    whether one is ready (for tests)."""
     with _cv:
         _cv.wait_for(lambda: not _making, timeout)
         return _spare is not None
@@ -207,12 +229,13 @@ def _shutdown() -> None:
 
 def _after_fork() -> None:
     # A database's threads do not survive fork: the child must never use the parent's.
-    global _spare, _helper, _cv, _retired, _making
+    global _spare, _helper, _cv, _retired, _making, _creating, _busy
     _cv = threading.Condition()
     _spare = None
     _helper = None
     _retired = []
-    _making = False
+    _making = _creating = False
+    _busy = 0
 
 
 if hasattr(os, "register_at_fork"):

@@ -26,7 +26,7 @@ from dsviz_widget.engine._changes import (
     count_changes,
     transition_table,
 )
-from dsviz_widget.engine._connection import open_connection, retire
+from dsviz_widget.engine._connection import foreground, open_connection, retire
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._groups import check_group_by, drill_query, group_fields
 from dsviz_widget.engine._join import JoinRelation
@@ -133,7 +133,9 @@ class Engine:
         with self._lock:
             if self._closed:
                 raise QueryError(CLOSED)
-            yield self._connection(relation)
+            con = self._connection(relation)
+            with foreground():
+                yield con
 
     @property
     def worker(self) -> BackgroundWorker:
