@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import mmap
 import os
 import shutil
 import tempfile
@@ -37,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dsviz_widget.engine._connection import open_connection
-from dsviz_widget.engine._rows import take_pieces
+from dsviz_widget.engine._rows import MappedBatches
 
 # A background sort's DuckDB memory limit (it spills beyond) and threads. At 64 MB and one
 # thread the order of 10M rows spilled and took 1.7-2.5 s; at 384 MB and two threads it
@@ -45,6 +44,10 @@ from dsviz_widget.engine._rows import take_pieces
 # ~25M rows it spills again, so memory stays bounded (see ``_budget``: ~1 GB in all).
 BG_MEMORY = "384MB"
 BG_THREADS = min(2, os.cpu_count() or 1)
+# Rows per record batch of a row store. Reads take one-row slices of the memory map, so a
+# batch's size costs nothing there, while each batch a read meets is parsed once (~0.1 ms):
+# 8192-row batches made the first pages after a store was written parse ~50 each.
+STORE_BATCH_ROWS = 1 << 17
 MAX_ROW_STORES = 4  # row stores kept on disk (least recently used are deleted)
 # Disk the row stores may use together. A row store costs the source's uncompressed Arrow
 # size (the Parquet footer's uncompressed row-group sizes, e.g. ~45 bytes a row for the
@@ -183,8 +186,7 @@ class RowStore(Job):
         self.path = new_temp_path(".arrow")
         self.starts = np.zeros(1, dtype=np.int64)
         self._lock = threading.Lock()
-        self._map: mmap.mmap | None = None
-        self._reader: pa.ipc.RecordBatchFileReader | None = None
+        self._mapped: MappedBatches | None = None
 
     def run(self, con: duckdb.DuckDBPyConnection | None) -> None:
         sizes: list[int] = []
@@ -196,8 +198,7 @@ class RowStore(Job):
             with self._lock:  # readers see the old file and offsets, or the new ones
                 os.replace(part, self.path)
                 self.starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
-                self._reader = None
-                self._map = None
+                self._mapped = None
         finally:
             remove_file(part)
 
@@ -216,7 +217,7 @@ class RowStore(Job):
                             if t.schema.equals(self.schema)
                             else t.cast(self.schema)
                         )
-                    for b in t.to_batches(max_chunksize=8192):
+                    for b in t.to_batches(max_chunksize=STORE_BATCH_ROWS):
                         if b.num_rows:
                             w.write_batch(b)
                             sizes.append(b.num_rows)
@@ -225,14 +226,10 @@ class RowStore(Job):
                         raise StoreTooBig(f"over its {self.size} bytes", row_store_limit())
                     pa.default_memory_pool().release_unused()  # keep the footprint flat
 
-    def _open(self) -> pa.ipc.RecordBatchFileReader:
-        if self._reader is None:
-            with open(self.path, "rb") as f:
-                self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-            if hasattr(mmap, "MADV_RANDOM"):
-                self._map.madvise(mmap.MADV_RANDOM)  # no read-around: a row is a few pages
-            self._reader = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(self._map)))
-        return self._reader
+    def _open(self) -> MappedBatches:
+        if self._mapped is None:
+            self._mapped = MappedBatches(self.path)
+        return self._mapped
 
     def take(self, ids: np.ndarray, columns: list[str]) -> pa.Table:
         """Rows ``ids`` (in that order) with ``columns``; always a copy, never the map."""
@@ -249,23 +246,12 @@ class RowStore(Job):
 
     def _take(self, ids: np.ndarray, columns: list[str]) -> pa.Table:
         with self._lock:
-            reader = self._open()
-            table = take_pieces(
-                ids,
-                self.starts,
-                lambda k: reader.get_batch(k).select(columns),
-                self.schema.empty_table().select(columns),
-            )
-            if self._map is not None and hasattr(mmap, "MADV_DONTNEED"):
-                # Drop the pages just read from this process's resident set (they stay in
-                # the page cache), so browsing never grows kernel memory.
-                self._map.madvise(mmap.MADV_DONTNEED)
-        return table
+            empty = self.schema.empty_table().select(columns)
+            return self._open().take(ids, self.starts, columns, empty)
 
     def close(self) -> None:
         with self._lock:
-            self._reader = None
-            self._map = None  # closed when the last buffer over it is freed
+            self._mapped = None  # the map closes when the last buffer over it is freed
 
     def discard(self) -> None:
         self.close()
@@ -346,7 +332,7 @@ def store_size(paths: tuple[str, ...], schema: pa.Schema) -> int:
         if not sample and md.num_row_groups and md.row_group(0).num_rows:
             first = pf.read_row_group(0, columns=schema.names)
             sample = first.nbytes / first.num_rows
-    overhead = (rows // 8192 + len(paths)) * (512 + 200 * len(schema))
+    overhead = (rows // STORE_BATCH_ROWS + len(paths)) * (512 + 200 * len(schema))
     size = int(1.25 * max(recorded, sample * rows)) + overhead
     _sizes[key] = size
     return size

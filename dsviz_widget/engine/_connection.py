@@ -1,4 +1,4 @@
-"""The engine's locked-down DuckDB connection.
+"""The engine's locked-down DuckDB connections, and a spare one opened ahead of need.
 
 External access is switched off, so SQL cannot reach the file system or the network
 (``read_text('/etc/passwd')``, ``COPY ... TO``, ``ATTACH`` all fail); the only files
@@ -6,13 +6,60 @@ DuckDB may open are the Parquet files of the sources being viewed (``allowed_pat
 before access is switched off, since DuckDB refuses to change it afterwards). Extension
 loading and installation are off and the configuration is locked, so no statement can
 undo any of this.
+
+**Why a spare.** Because ``allowed_paths`` cannot be widened, the engine opens a new
+connection whenever a query reads a file it may not read yet (the first query of each
+Parquet file in a process), and the background worker opens one per job. Making a DuckDB
+database costs ~25-30 ms of CPU (60-150 ms of wall time on a busy machine), more than a
+first page takes, while configuring and locking one costs ~2 ms. So one unlocked, idle
+database is made ahead by a helper thread, and :func:`open_connection` takes it,
+configures it (threads, memory, temp dir, allowed paths) and locks it in the caller's
+thread, then asks for the next. No statement ever runs on the spare before it is locked,
+and it never leaves this module unlocked. When no spare is ready, the caller opens its own,
+as before; one being made is waited for.
+
+The helper makes (and closes replaced) databases only while no foreground query runs
+(:func:`foreground`): done during a query, it slowed that query by a third. At the lowest
+CPU priority instead, it held DuckDB's and the allocator's locks while descheduled and
+slowed queries more. The spare is made with one thread and the taker sets the real count,
+so DuckDB's query threads start in the taker's thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import atexit
+import contextlib
+import os
+import threading
+from collections.abc import Iterable, Iterator
 
 import duckdb
+
+# Fixed at creation (DuckDB reads them when the database starts); the rest is set per use.
+_CREATE_CONFIG: dict[str, str | int | bool] = {
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+    "threads": 1,
+    # Row order of scans must be the source's order: it defines ``_row``.
+    "preserve_insertion_order": True,
+    # Give memory back after each task instead of keeping up to 128 MB cached:
+    # the kernel's footprint matters more than a few microseconds per query.
+    "allocator_flush_threshold": "16MB",
+    "allocator_bulk_deallocation_flush_threshold": "16MB",
+}
+
+_cv = threading.Condition()
+_spare: duckdb.DuckDBPyConnection | None = None
+_retired: list[duckdb.DuckDBPyConnection] = []  # closed by the helper thread
+_helper: threading.Thread | None = None
+_spares_made = 0  # how many spares were taken (tests check that opening reuses them)
+_making = False  # a spare was asked for and is not made yet
+_creating = False  # the helper is making it right now
+_busy = 0  # foreground queries running (the helper works only when there are none)
+_enabled = True
+SPARE_WAIT_S = 1.0  # a taker waits at most this long for the spare being made
 
 
 def open_connection(
@@ -26,34 +73,170 @@ def open_connection(
 
     ``temp_directory`` is where sorts bigger than ``memory_limit`` spill (DuckDB's default
     would be ``.tmp`` in the current directory); the engine passes its private temp dir.
+
+    Examples
+    --------
+    >>> con = open_connection()
+    >>> con.execute("SELECT 40 + 2").fetchall()
+    [(42,)]
     """
-    config: dict[str, str | int | float | list[str]] = {}
-    if temp_directory is not None:
-        config["temp_directory"] = temp_directory
-    con = duckdb.connect(
-        ":memory:",
-        config={
-            **config,
-            "autoload_known_extensions": False,
-            "autoinstall_known_extensions": False,
-            "allow_community_extensions": False,
-            "allow_unsigned_extensions": False,
-            "threads": threads,
-            "memory_limit": memory_limit,
-            # Row order of scans must be the source's order: it defines ``_row``.
-            "preserve_insertion_order": True,
-            # Give memory back after each task instead of keeping up to 128 MB cached:
-            # the kernel's footprint matters more than a few microseconds per query.
-            "allocator_flush_threshold": "16MB",
-            "allocator_bulk_deallocation_flush_threshold": "16MB",
-        },
-    )
-    paths = sorted(set(allowed_paths))
-    if paths:
-        con.execute("SET allowed_paths = $1", [paths])
-    # DuckDB's statistics propagation trusts Parquet min/max, which pyarrow writes
-    # without NaN; it then folds isnan() to false and lets NaN rows through filters.
-    con.execute("SET disabled_optimizers = 'statistics_propagation'")
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
+    con = _take_spare()
+    if con is None:
+        con = _create()
+    try:
+        if temp_directory is not None:
+            con.execute("SET temp_directory = $1", [temp_directory])
+        con.execute("SET memory_limit = $1", [memory_limit])
+        con.execute(f"SET threads = {int(threads)}")
+        paths = sorted(set(allowed_paths))
+        if paths:
+            con.execute("SET allowed_paths = $1", [paths])
+        # DuckDB's statistics propagation trusts Parquet min/max, which pyarrow writes
+        # without NaN; it then folds isnan() to false and lets NaN rows through filters.
+        con.execute("SET disabled_optimizers = 'statistics_propagation'")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    _make_spare()
     return con
+
+
+def retire(con: duckdb.DuckDBPyConnection) -> None:
+    """Close ``con`` (no longer used by anyone) in the helper thread: closing a database
+    joins its threads and frees its memory, ~10-20 ms nobody should wait for."""
+    with _cv:
+        if _enabled:
+            _retired.append(con)
+            _start_helper()
+            _cv.notify_all()
+            return
+    con.close()
+
+
+def _create() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(":memory:", config=dict(_CREATE_CONFIG))
+
+
+def _take_spare() -> duckdb.DuckDBPyConnection | None:
+    global _spare, _spares_made
+    with _cv:
+        # One being made is further along than one we would start: wait for it.
+        _cv.wait_for(lambda: not _creating, SPARE_WAIT_S)
+        con, _spare = _spare, None
+        if con is not None:
+            _spares_made += 1
+        return con
+
+
+def _make_spare() -> None:
+    """Ask the helper thread for the next spare (unless one is ready): a notify, no wait."""
+    global _making
+    with _cv:
+        if _enabled and _spare is None and not _making:
+            _making = True
+            _start_helper()
+            _cv.notify_all()
+
+
+def _start_helper() -> None:
+    global _helper
+    if _helper is None or not _helper.is_alive():
+        # One long-lived thread: starting a thread per spare waits for it to start, which
+        # on a busy machine took as long as the open it saves.
+        _helper = threading.Thread(target=_helper_loop, name="dsviz-duckdb-spare", daemon=True)
+        _helper.start()
+
+
+def _helper_loop() -> None:
+    global _spare, _making, _creating
+    while True:
+        with _cv:
+            _cv.wait_for(_has_work)
+            if not _enabled and not _retired:
+                return
+            if _retired:
+                old: duckdb.DuckDBPyConnection | None = _retired.pop()
+            else:
+                old = None
+                _creating = True
+        if old is not None:
+            with contextlib.suppress(duckdb.Error):
+                old.close()
+            continue
+        con: duckdb.DuckDBPyConnection | None = None
+        with contextlib.suppress(duckdb.Error):  # then the next taker opens its own
+            con = _create()
+        with _cv:
+            _making = _creating = False
+            if _enabled and _spare is None:
+                _spare, con = con, None
+            _cv.notify_all()
+        if con is not None:
+            con.close()
+
+
+def _has_work() -> bool:
+    """Work to do, and no foreground query running: making or closing a database while a
+    query runs slowed the query (cores, the allocator, the process's memory map)."""
+    if not _enabled:
+        return True
+    return (bool(_retired) or _making) and _busy == 0
+
+
+@contextlib.contextmanager
+def foreground() -> Iterator[None]:
+    """Mark a query someone waits for: the helper makes and closes databases only between
+    such queries."""
+    global _busy
+    with _cv:
+        _busy += 1
+    try:
+        yield
+    finally:
+        with _cv:
+            _busy -= 1
+            _cv.notify_all()
+
+
+def spares_taken() -> int:
+    """How many connections were taken ready-made from the spare (for tests)."""
+    return _spares_made
+
+
+def wait_for_spare(timeout: float | None = None) -> bool:
+    """Wait until the spare asked for is made (no foreground query must be running);
+    whether one is ready (for tests)."""
+    with _cv:
+        _cv.wait_for(lambda: not _making, timeout)
+        return _spare is not None
+
+
+@atexit.register
+def _shutdown() -> None:
+    # A database being made or closed while the interpreter exits could abort the process.
+    global _spare, _enabled
+    with _cv:
+        _enabled = False
+        helper, con, _spare = _helper, _spare, None
+        _cv.notify_all()
+    if helper is not None:
+        helper.join()
+    if con is not None:
+        con.close()
+
+
+def _after_fork() -> None:
+    # A database's threads do not survive fork: the child must never use the parent's.
+    global _spare, _helper, _cv, _retired, _making, _creating, _busy
+    _cv = threading.Condition()
+    _spare = None
+    _helper = None
+    _retired = []
+    _making = _creating = False
+    _busy = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)

@@ -26,7 +26,7 @@ from dsviz_widget.engine._changes import (
     count_changes,
     transition_table,
 )
-from dsviz_widget.engine._connection import open_connection
+from dsviz_widget.engine._connection import foreground, open_connection, retire
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._groups import check_group_by, drill_query, group_fields
 from dsviz_widget.engine._join import JoinRelation
@@ -90,7 +90,9 @@ class Engine:
         self.background = background
         self.max_views = max_views
         self._allowed: frozenset[str] = frozenset()
-        self._con = self._open(frozenset())
+        # Opened on first use, with the paths that use needs: opening costs more than a
+        # first page, so it is not paid twice (once empty, again for the first file).
+        self._con: duckdb.DuckDBPyConnection | None = None
         self._closed = False
         self._worker = BackgroundWorker()
         # Both keyed by source_key: every Source of the same files (Table.query builds one
@@ -106,11 +108,15 @@ class Engine:
     def _connection(self, relation: Relation) -> duckdb.DuckDBPyConnection:
         """The connection, reopened if ``relation`` reads files it may not read yet."""
         paths = frozenset(relation.allowed_paths)
-        if not paths <= self._allowed:
+        if self._con is None or not paths <= self._allowed:
             # DuckDB cannot widen allowed_paths once external access is off, so a new
-            # connection is opened with the union; views keep their orders as arrays.
-            self._allowed = self._allowed | paths
-            self._con = self._open(self._allowed)
+            # connection is opened with the union (usually the ready-made spare, see
+            # ``_connection``); views keep their orders as arrays.
+            allowed = self._allowed | paths
+            con = self._open(allowed)
+            if self._con is not None:
+                retire(self._con)  # closed off the query's path
+            self._con, self._allowed = con, allowed
         return self._con
 
     def _open(self, paths: frozenset[str]) -> duckdb.DuckDBPyConnection:
@@ -127,7 +133,9 @@ class Engine:
         with self._lock:
             if self._closed:
                 raise QueryError(CLOSED)
-            yield self._connection(relation)
+            con = self._connection(relation)
+            with foreground():
+                yield con
 
     @property
     def worker(self) -> BackgroundWorker:
@@ -285,6 +293,24 @@ class Engine:
                     return relation.fetch(con, ids, columns)
             except duckdb.Error as exc:
                 raise QueryError(f"reading rows failed: {exc}") from exc
+
+    def scan_rows(
+        self,
+        relation: Relation,
+        where: str,
+        params: list[object],
+        columns: list[str],
+        limit: int,
+    ) -> pa.Table | None:
+        """The first ``limit`` rows of ``relation`` that ``where`` keeps, in source order,
+        with ``columns`` and ``_row``, read in one scan (see ``ParquetRelation.scan``); None
+        where that is not cheaper than ids first, then rows by id (Arrow, joins)."""
+        scan = getattr(relation, "scan", None)
+        if scan is None:
+            return None
+        with self.connection(relation) as con:
+            got: pa.Table | None = scan(con, where, params, columns, limit, self.budget)
+            return got
 
     def overlays(self, source: object) -> dict[str, Overlays]:
         """What each image column of ``source`` draws (boxes, scores, masks) and which
@@ -455,11 +481,14 @@ class Engine:
         the connection. A query running in another thread is interrupted first; closing
         twice is harmless."""
         self._worker.stop()
-        with contextlib.suppress(duckdb.Error):
-            self._con.interrupt()
+        con = self._con
+        if con is not None:
+            with contextlib.suppress(duckdb.Error):
+                con.interrupt()
         with self._lock:
             self._closed = True
             self._views.clear()
             self._relations.clear()
             self._counts.clear()
-            self._con.close()
+            if self._con is not None:
+                self._con.close()

@@ -40,10 +40,11 @@ from dsviz_widget.engine._background import (
     row_store,
     temp_dir,
 )
+from dsviz_widget.engine._budget import Budget, run_arrow
 from dsviz_widget.engine._columns import SqlColumn, quote_ident
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._rows import take_pieces
-from dsviz_widget.engine._source import Source
+from dsviz_widget.engine._source import Source, parquet_metadata
 from dsviz_widget.engine._temporal import for_duckdb, is_wide_decimal
 
 ROW = "_row"
@@ -171,7 +172,7 @@ class ParquetRelation:
         self.links = tuple(duckdb_path(p) for p in self.paths)
         self.columns = columns_of(source.schema, source.kinds)
         self._aliases = aliases(source.schema)
-        counts = [pq.ParquetFile(p).metadata.num_rows for p in self.paths]
+        counts = [self._footer(k).num_rows for k in range(len(self.paths))]
         self.offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self.num_rows = int(self.offsets[-1])
         self.store: RowStore | None = None
@@ -180,6 +181,10 @@ class ParquetRelation:
     @property
     def allowed_paths(self) -> tuple[str, ...]:
         return self.links
+
+    def _footer(self, k: int) -> pq.FileMetaData:
+        files = self.source.files
+        return parquet_metadata(files[k]) if files else pq.read_metadata(self.paths[k])
 
     def prepare(self, worker: BackgroundWorker) -> None:
         if self.num_rows < ROW_STORE_MIN_ROWS:
@@ -202,8 +207,8 @@ class ParquetRelation:
             lo: Any = None
             hi: Any = None
             try:
-                for p in self.paths:
-                    md = pq.ParquetFile(p).metadata
+                for k in range(len(self.paths)):
+                    md = self._footer(k)
                     idx = _leaf_index(md.schema.to_arrow_schema(), column)
                     for g in range(md.num_row_groups):
                         rg = md.row_group(g)
@@ -258,6 +263,43 @@ class ParquetRelation:
             for p, off in zip(self.links, self.offsets[:-1], strict=True)
         ]
         return "(" + " UNION ALL ".join(parts) + ")"
+
+    def scan(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        where: str,
+        params: list[object],
+        columns: list[str],
+        limit: int,
+        budget: Budget,
+    ) -> pa.Table | None:
+        """The first ``limit`` rows ``where`` keeps, in source order, with ``columns`` and
+        ``_row``, as :meth:`fetch` would return them; None when a column must be read by
+        Arrow (over-wide decimals, see :meth:`fetch`).
+
+        One scan that stops once it has them: an unsorted filter's first page read as ids
+        first and then rows by id read the start of the file twice (24 ms instead of 17 ms
+        at 10M rows, where plain DuckDB's ``SELECT * ... WHERE ... LIMIT`` takes 15 ms).
+        """
+        if not columns or any(is_wide_decimal(self.columns[c].type) for c in columns):
+            return None
+        cols = ", ".join([*(self.columns[c].alias for c in columns), ROW])
+        sql = f"SELECT {cols} FROM {self.sql(con)} WHERE {where} LIMIT {int(limit)}"
+        got = run_arrow(con, sql, params, budget)
+        ids = np.asarray(got.column(len(columns)).to_numpy(), dtype=np.int64)
+        if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+            # The scan keeps source order (preserve_insertion_order); never rely on it silently.
+            order = np.argsort(ids, kind="stable")
+            got, ids = got.take(pa.array(order)), ids[order]
+        schema = self._page_schema(columns)
+        rows = _conform(got.select(list(range(len(columns)))), schema)
+        return rows.append_column(ROW, pa.array(ids))
+
+    def _page_schema(self, columns: list[str]) -> pa.Schema:
+        # The table-level metadata (classes, derived columns) travels with every page.
+        return pa.schema(
+            [self.source.schema.field(c) for c in columns], metadata=self.source.schema.metadata
+        )
 
     def fetch(
         self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]

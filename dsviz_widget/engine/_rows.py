@@ -2,13 +2,14 @@
 
 Row ids (``_row``) are positions in the source; a source on disk is a sequence of pieces,
 piece ``k`` holding rows ``starts[k] .. starts[k + 1]``. Every engine path that reads given
-ids from such pieces (the row store's batches, the exact Arrow read of Parquet files) goes
-through :func:`take_pieces`, so ids are mapped to pieces, grouped and put back in the order
-asked for in one place.
+ids from such pieces goes through this module: :func:`take_pieces` (the exact Arrow read of
+Parquet files) and :class:`MappedBatches` (the row store's memory-mapped batches), so ids are
+mapped to pieces and put back in the order asked for in one place.
 """
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Callable
 
 import numpy as np
@@ -56,3 +57,79 @@ def take_pieces(
         inverse[by_piece] = np.arange(len(by_piece))
         table = table.take(pa.array(inverse))
     return table
+
+
+class MappedBatches:
+    """An Arrow IPC file (a row store) read through a memory map: rows by id, copied out.
+
+    Each wanted row is a zero-copy one-row slice of its record batch (batches are parsed
+    once and kept), and one concatenation copies exactly those rows: a page of 50 scattered
+    rows of 10M costs ~1-2 ms, where a ``take`` per batch cost 0.2-0.4 ms per batch (10-30
+    ms a page). A read of one row maps far more of the file than its bytes (the kernel maps
+    whole page-cache folios: ~40 MB per page of 50 rows at 10M), clean pages that stay in
+    the page cache; they are dropped from the process's resident set once reads have grown
+    it by ``RELEASE_BYTES``, so browsing never grows kernel memory by more. Not after every
+    read: dropping costs a TLB flush across the process's threads and the next reads fault
+    the pages in again (pages took 7-13 ms instead of 1.5-6 ms at 10M rows).
+    """
+
+    #: Parsed batches kept at most (each a few KB of metadata over the map).
+    MAX_BATCHES = 4096
+    #: Resident (file-backed, clean) memory reads may add before the map's pages are
+    #: dropped: a 10M-row store (~565 MB) then stays mapped, a 100M-row one is dropped
+    #: every ~12 pages.
+    RELEASE_BYTES = 512 * 2**20
+
+    def __init__(self, path: str) -> None:
+        with open(path, "rb") as f:
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        if hasattr(mmap, "MADV_RANDOM"):
+            self._map.madvise(mmap.MADV_RANDOM)  # no read-around: a row is a few pages
+        self._reader = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(self._map)))
+        self._batches: dict[int, pa.RecordBatch] = {}
+        self._dropped_at = _file_resident()  # file-backed resident bytes after the last drop
+
+    def _batch(self, k: int) -> pa.RecordBatch:
+        batch = self._batches.get(k)
+        if batch is None:
+            if len(self._batches) >= self.MAX_BATCHES:
+                self._batches.clear()
+            batch = self._batches[k] = self._reader.get_batch(k)
+        return batch
+
+    def take(
+        self, ids: np.ndarray, starts: np.ndarray, columns: list[str], empty: pa.Table
+    ) -> pa.Table:
+        """Rows ``ids`` (in that order, repeats allowed) of ``columns``; batch ``k`` holds
+        rows ``starts[k] ..``. A copy: nothing returned refers to the map."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if not len(ids):
+            return empty
+        which = np.searchsorted(starts, ids, side="right") - 1
+        local = ids - starts[which]
+        parts = [
+            self._batch(k).select(columns).slice(i, 1)
+            for k, i in zip(which.tolist(), local.tolist(), strict=True)
+        ]
+        # concat_batches copies even a single batch: the result never shares the map.
+        rows = pa.Table.from_batches([pa.concat_batches(parts)])
+        if hasattr(mmap, "MADV_DONTNEED"):
+            now = _file_resident()
+            if (
+                now is None
+                or self._dropped_at is None
+                or now - self._dropped_at > self.RELEASE_BYTES
+            ):
+                self._map.madvise(mmap.MADV_DONTNEED)
+                self._dropped_at = _file_resident()
+        return rows
+
+
+def _file_resident() -> int | None:
+    """Bytes of file-backed (and shared) memory resident in this process (Linux's
+    ``/proc/self/statm``), None where it cannot be read (then every read drops its pages)."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[2]) * mmap.PAGESIZE
+    except (OSError, ValueError, IndexError):
+        return None

@@ -159,6 +159,10 @@ class View:
         than asked means these are all of them: the count and the whole order, for free."""
         stop = offset + limit
         got = self._top_ids(stop)  # exact: fewer than stop only when the view has fewer
+        self._learn_from_top(got, stop)
+        return got[offset:stop]
+
+    def _learn_from_top(self, got: np.ndarray, stop: int) -> None:
         if len(got) < stop:
             with self._count_lock:
                 self._order = got
@@ -167,7 +171,6 @@ class View:
                 self.engine.remember_count(self.count_key, len(got), self.count_anchor)
         else:
             self._start_pending = self.engine.background
-        return got[offset:stop]
 
     # -- SQL helpers ---------------------------------------------------------------
     def _scalar(self, make_sql: Callable[[str], str]) -> Any:
@@ -355,6 +358,13 @@ class View:
         offset, limit = _check_paging(offset, limit)
         if self._groups is not None:
             return self._groups.slice(offset, limit)
+        if not self.sort and not self.counted and limit > 0 and offset + limit <= TOP_N:
+            # An unsorted filter's first pages: ids and rows in one scan (Engine.scan_rows).
+            stop = offset + limit
+            rows = self.engine.scan_rows(self.relation, self.where, self.params, self.columns, stop)
+            if rows is not None:
+                self._learn_from_top(np.asarray(rows.column(ROW).to_numpy(), np.int64), stop)
+                return rows.slice(offset, limit)
         ids = self.ids(offset, limit)
         page = self.engine.read_rows(self.relation, ids, self.columns, "reading the page's rows")
         if self._start_pending and self.counted:

@@ -7,13 +7,16 @@ Python opens no file while queries run (audit hook).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 
 from dsviz_widget.engine import Engine, FilterError, Query, QueryError, Source
+from dsviz_widget.engine._relation import relation_for
 from dsviz_widget.engine._view import format_literal
 
 SECRET = "TOP-SECRET-CANARY-4711"
@@ -167,10 +170,15 @@ def test_unknown_hostile_column_names_are_errors(sandbox: Path) -> None:
 
 
 def test_connection_cannot_reach_files_or_change_settings(sandbox: Path) -> None:
-    import duckdb
-
     eng = Engine()
-    con = eng._con
+    rel = relation_for(Source.from_arrow(pa.table({"x": [1]})))
+    with eng.connection(rel) as con:
+        _refuses_everything(con, sandbox)
+    _assert_clean(sandbox)
+    assert not (sandbox / "x.db").exists()
+
+
+def _refuses_everything(con: duckdb.DuckDBPyConnection, sandbox: Path) -> None:
     for sql in [
         f"SELECT * FROM read_text('{sandbox / 'canary.txt'}')",
         "SELECT * FROM read_text('/etc/passwd')",
@@ -183,5 +191,43 @@ def test_connection_cannot_reach_files_or_change_settings(sandbox: Path) -> None
     ]:
         with pytest.raises(duckdb.Error):
             con.execute(sql).fetchall()
+
+
+def test_a_viewed_parquet_file_opens_only_itself(sandbox: Path) -> None:
+    """Viewing a Parquet file widens the engine's connection (a ready-made spare, set up
+    and locked when taken) to that file alone: not its neighbours, not a pattern over its
+    folder or over the engine's links, and still nothing else."""
+    import pyarrow.parquet as pq
+
+    from dsviz_widget.engine import _connection
+
+    seen, other, hidden = (sandbox / n for n in ("seen.parquet", "other.parquet", "hidden.parquet"))
+    pq.write_table(pa.table({"x": [1, 2]}), seen)
+    pq.write_table(pa.table({"x": [3]}), other)
+    pq.write_table(pa.table({"x": [SECRET]}), hidden)
+    # Another engine of the process views the hidden file: its link sits next to ours.
+    Engine().view(Source.from_parquet([str(hidden)]), Query()).page(0, 1)
+    eng = Engine()
+    for path in (seen, other):  # the second is opened on a spare connection
+        _connection.wait_for_spare(30)
+        taken = _connection.spares_taken()
+        src = Source.from_parquet([str(path)])
+        assert eng.view(src, Query()).page(0, 5).column("x").to_pylist() == (
+            [1, 2] if path == seen else [3]
+        )
+        if path == other:
+            assert _connection.spares_taken() == taken + 1
+        rel = relation_for(src)
+        with eng.connection(rel) as con:
+            (link,) = rel.allowed_paths
+            assert con.execute(f"SELECT count(*) FROM read_parquet('{link}')").fetchall()[0][0]
+            for sql in [
+                f"SELECT * FROM read_parquet('{hidden}')",
+                f"SELECT * FROM read_parquet('{sandbox}/*.parquet')",
+                f"SELECT * FROM read_parquet('{os.path.dirname(link)}/*.parquet')",
+                f"SELECT * FROM glob('{sandbox}/*')",
+            ]:
+                with pytest.raises(duckdb.Error):
+                    con.execute(sql).fetchall()
+            _refuses_everything(con, sandbox)
     _assert_clean(sandbox)
-    assert not (sandbox / "x.db").exists()
