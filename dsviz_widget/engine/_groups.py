@@ -132,7 +132,7 @@ def group_page(
     """
     cols = relation.columns
     group_by = list(query.group_by)
-    aggs = _aggregates(cols, query.aggregates, group_by)
+    aggs = _aggregates(cols, query.aggregates, group_by, query.columns)
     names = _output_names(group_by, aggs)
     n_keys = len(group_by)
     # Keys read NaN as null (column_sql): NaN and null are one group, opened by 'is null'.
@@ -224,21 +224,29 @@ def group_fields(
     columns: Mapping[str, SqlColumn],
     group_by: Sequence[str],
     aggregates: Mapping[str, Sequence[str]] | None = None,
+    shown: Sequence[str] | None = None,
 ) -> list[str]:
     """The field names of the group page ``group_by`` makes (keys, count, aggregates, sample
-    rows, as :func:`group_page` names them), without computing it."""
+    rows, as :func:`group_page` names them), without computing it; ``shown``: the query's
+    ``columns``."""
     keys = check_group_by(columns, group_by)
-    return _output_names(keys, _aggregates(columns, aggregates, keys))
+    return _output_names(keys, _aggregates(columns, aggregates, keys, shown))
 
 
 def _aggregates(
     cols: Mapping[str, SqlColumn],
     spec: Mapping[str, Sequence[str]] | None,
     group_by: list[str],
+    shown: Sequence[str] | None = None,
 ) -> list[tuple[str, str, str]]:
     if spec is None:
+        # The default: the mean of each numeric column the query shows (every column when it
+        # names none). A widget with columns hidden does not pay for their means: each
+        # column read costs about as much as the count itself.
         spec = {
-            c: DEFAULT_AGGREGATES for c, i in cols.items() if i.cls == "num" and c not in group_by
+            c: DEFAULT_AGGREGATES
+            for c, i in cols.items()
+            if i.cls == "num" and c not in group_by and (shown is None or c in shown)
         }
     out: list[tuple[str, str, str]] = []
     check_columns(list(spec), list(cols), "aggregates")
