@@ -12,8 +12,8 @@ earlier rounds come first and the result is exactly ``min(_row, SAMPLE_ROWS)``; 
 (a rare group near the end) the rounds read the key columns once more in all.
 
 Groups are matched across queries by DuckDB's ``hash`` of their key values (the same
-expressions, so the same types and hashes); a page where two groups hash alike gets its
-samples from the exact aggregate instead (:func:`first_rows` returns None).
+expressions, so the same types and hashes); a page where two groups hash alike, or a row's hash is no
+group's, gets its samples from the exact aggregate instead (:func:`first_rows` returns None).
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ def first_rows(
                 f"AND {ROW} < {int(hi)} GROUP BY h"
             )
             found = run_arrow(con, sql, params, engine.budget)
-        _merge(found, by_hash, order, got, have)
+        if not _merge(found, by_hash, order, got, have):
+            return None
         lo, size = hi, size * GROWTH
     offsets = np.concatenate([[0], np.cumsum(have)]).astype(np.int32)
     values = got[np.arange(SAMPLE_ROWS)[None, :] < have[:, None]]
@@ -89,13 +90,18 @@ def first_rows(
 
 def _merge(
     found: pa.Table, by_hash: np.ndarray, order: np.ndarray, got: np.ndarray, have: np.ndarray
-) -> None:
+) -> bool:
     """Append one round's ids (``h``, ``s``: ascending ids of that range) after the ids of
-    earlier rounds, up to SAMPLE_ROWS per group; each group is at most once per round."""
+    earlier rounds, up to SAMPLE_ROWS per group; each group is at most once per round.
+    False if a round's hash is no group's (values DuckDB groups as equal but hashes apart
+    would do that; then the exact aggregate decides)."""
     if not found.num_rows:
-        return
+        return True
     h = found.column("h").to_numpy().astype(np.uint64)
-    group = order[np.searchsorted(by_hash, h)]
+    at = np.minimum(np.searchsorted(by_hash, h), len(by_hash) - 1)
+    if not bool((by_hash[at] == h).all()):
+        return False
+    group = order[at]
     lists = found.column("s").combine_chunks()
     lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
     flat = lists.flatten().to_numpy(zero_copy_only=False).astype(np.int64)
@@ -108,3 +114,4 @@ def _merge(
     keep = slot < SAMPLE_ROWS
     got[group[parent][keep], slot[keep]] = flat[keep]
     have[group] = np.minimum(have[group] + lengths, SAMPLE_ROWS)
+    return True

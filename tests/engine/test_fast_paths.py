@@ -183,8 +183,10 @@ def test_sample_rows_in_rounds_are_the_first_rows_of_each_group(
     scratch: str, tiny_rounds: None, keys: list[Any], floats: bool, filtered: bool
 ) -> None:
     n = len(keys)
-    if floats:  # a float key: NaN and null one group
-        keys = [None if k is None else (math.nan if k == "" else float(len(k))) for k in keys]
+    if floats:
+        # NaN and null are one group, and so are 0.0 and -0.0.
+        signed = {"": math.nan, "x": 0.0, "y": -0.0}
+        keys = [None if k is None else signed.get(k, float(len(k))) for k in keys]
     key_type = pa.float64() if floats else pa.string()
     table = pa.table({"k": pa.array(keys, key_type), "i": pa.array(range(n), pa.int64())})
     src = source(table, True, scratch, row_group_size=4)
