@@ -137,7 +137,9 @@ def group_page(
     n_keys = len(group_by)
     # Keys read NaN as null (column_sql): NaN and null are one group, opened by 'is null'.
     keys = [column_sql(cols[g]) for g in group_by]
-    in_rounds = staged(relation)
+    # A sort by the sample rows (odd, but a field like any other) needs them in the query.
+    by_samples = any(parse_sort_key(k, names)[0] == names[-1] for k in query.sort)
+    in_rounds = staged(relation) and not by_samples
 
     def run(guard: bool, samples: bool) -> pa.Table:
         return _group_table(
@@ -165,7 +167,7 @@ def group_page(
             table.column("h").to_numpy(),
             table.column("n").to_numpy(),
         )
-        if samples is None:  # two groups hash alike: the exact aggregate decides
+        if samples is None:  # groups not told apart by their hashes: the exact aggregate
             table = run(guard, True)
     if samples is None:
         samples = table.column("s").cast(pa.list_(pa.int64()))
@@ -206,7 +208,7 @@ def _group_table(
         select.append(f"{_AGG_SQL[fn]}({value}) AS a{j}")
     if samples:
         select.append(f"min({ROW}, {SAMPLE_ROWS}) AS s")
-    internal = [*(f"k{i}" for i in range(n_keys)), "n", *(f"a{j}" for j in range(len(aggs)))]
+    internal = [*(f"k{i}" for i in range(n_keys)), "n", *(f"a{j}" for j in range(len(aggs))), "s"]
     order = []
     for key in query.sort:
         name, desc = parse_sort_key(key, names)

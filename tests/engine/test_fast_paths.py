@@ -275,3 +275,14 @@ def test_top_values_match_a_reference(
     assert s["nulls"] == sum(1 for v in rows if v is None)
     assert s["distinct"] == len(counts)
     assert s["count"] == len(rows)
+
+
+def test_a_sort_by_the_sample_rows_reads_them_in_the_group_query(
+    scratch: str, tiny_rounds: None
+) -> None:
+    keys = ["b", "a", "b", None, "c", "a", "c"] * 2
+    src = source(pa.table({"k": keys}), True, scratch, row_group_size=4)
+    query = Query(group_by=["k"], sort=["-_sample_rows"])
+    page = Engine(background=False).view(src, query).page(0, 10).to_pydict()
+    assert page["_sample_rows"] == [[4, 6, 11, 13], [3, 10], [1, 5, 8, 12], [0, 2, 7, 9]]
+    assert page["k"] == ["c", None, "a", "b"]
