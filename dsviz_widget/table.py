@@ -431,8 +431,8 @@ class Table:
             One row per group with a ``count`` column and numeric aggregates.
         aggregates : dict, optional
             With ``group_by``: the aggregates to compute, e.g. ``{"score": ["mean"]}``
-            (``mean``, ``min``, ``max``, ...); ``{}`` for the count alone. Default: mean,
-            min and max of every numeric column.
+            (``mean``, ``min``, ``max``, ...); ``{}`` for the count alone. Default: the
+            mean of every numeric column (of those in ``columns``, when given).
         columns : list of str, optional
             The columns to return (all by default).
         offset, limit : int

@@ -265,10 +265,13 @@ class Engine:
             key_values = {name: cells.column(name)[0] for name in group_by}
         return drill_query(rel.columns, query, key_values or {})
 
-    def group_fields(self, source: object, group_by: Sequence[str]) -> list[str]:
+    def group_fields(
+        self, source: object, group_by: Sequence[str], columns: Sequence[str] | None = None
+    ) -> list[str]:
         """Field names of the group page of ``source`` grouped by ``group_by`` (keys,
-        ``count``, the default aggregates such as ``mean(x)``, ``_sample_rows``), without
-        computing the groups: what a grouped view's sort keys may name.
+        ``count``, the default aggregates such as ``mean(x)`` of the numeric ``columns``,
+        default all, ``_sample_rows``), without computing the groups: what a grouped view's
+        sort keys may name.
 
         Examples
         --------
@@ -280,7 +283,7 @@ class Engine:
         """
         with self._lock:
             rel = self._relation(source)
-        return group_fields(rel.columns, group_by)
+        return group_fields(rel.columns, group_by, shown=columns)
 
     def read_rows(
         self, relation: Relation, ids: np.ndarray, columns: list[str], what: str

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dsviz_widget.engine._budget import run_arrow
 from dsviz_widget.engine._columns import SqlColumn, column_sql, unusable
@@ -27,12 +28,11 @@ from dsviz_widget.engine._query import (
     parse_sort_key,
 )
 from dsviz_widget.engine._relation import ROW, Relation
+from dsviz_widget.engine._samples import SAMPLE_ROWS, first_rows, hash_sql, staged
 from dsviz_widget.engine._temporal import match_value
 
 if TYPE_CHECKING:
     from dsviz_widget.engine._engine import Engine
-
-SAMPLE_ROWS = 4
 
 _AGG_SQL = {"mean": "avg", "min": "min", "max": "max", "sum": "sum", "count": "count"}
 
@@ -123,25 +123,92 @@ def group_page(
     engine: Engine, relation: Relation, query: Query, where: str, params: list[object]
 ) -> GroupPage:
     """One row per group of ``query.group_by`` over the rows matching ``where``: the keys,
-    ``count``, the aggregates and up to :data:`SAMPLE_ROWS` sample row ids."""
+    ``count``, the aggregates and up to :data:`SAMPLE_ROWS` sample row ids.
+
+    Aggregates of float columns first run on the plain column, without the NaN-as-missing
+    CASE on every row: a mean, sum or max over values holding NaN is NaN, and a min is NaN
+    only when every value is, so a result without NaN is exactly what the NaN-skipping
+    aggregate gives; only when some result is NaN does the query run again with the CASE.
+    """
     cols = relation.columns
     group_by = list(query.group_by)
-    aggs = _aggregates(cols, query.aggregates, group_by)
+    aggs = _aggregates(cols, query.aggregates, group_by, query.columns)
     names = _output_names(group_by, aggs)
     n_keys = len(group_by)
-    # Internal aliases k<i>, n, a<j>, s: no user name can collide with them or with SQL.
     # Keys read NaN as null (column_sql): NaN and null are one group, opened by 'is null'.
-    keys = [f"{column_sql(cols[g])} AS k{i}" for i, g in enumerate(group_by)]
-    select = [*keys, "count(*) AS n"]
-    for j, (_, fn, col) in enumerate(aggs):
-        select.append(f"{_AGG_SQL[fn]}({column_sql(cols[col])}) AS a{j}")
-    select.append(f"min({ROW}, {SAMPLE_ROWS}) AS s")
-    internal = [
-        *(f"k{i}" for i in range(n_keys)),
-        "n",
-        *(f"a{j}" for j in range(len(aggs))),
-        "s",
+    keys = [column_sql(cols[g]) for g in group_by]
+    # A sort by the sample rows (odd, but a field like any other) needs them in the query.
+    by_samples = any(parse_sort_key(k, names)[0] == names[-1] for k in query.sort)
+    in_rounds = staged(relation) and not by_samples
+
+    def run(guard: bool, samples: bool) -> pa.Table:
+        return _group_table(
+            engine, relation, query, where, params, keys, aggs, names, guard, samples
+        )
+
+    guard = False
+    table = run(guard, not in_rounds)
+    floats = [
+        n_keys + 1 + j
+        for j, (_, fn, col) in enumerate(aggs)
+        if fn != "count" and cols[col].is_float
     ]
+    if any(pc.any(pc.is_nan(table.column(i))).as_py() for i in floats):
+        guard = True
+        table = run(guard, not in_rounds)
+    samples: pa.Array | pa.ChunkedArray | None = None
+    if in_rounds:
+        samples = first_rows(
+            engine,
+            relation,
+            where,
+            params,
+            keys,
+            table.column("h").to_numpy(),
+            table.column("n").to_numpy(),
+        )
+        if samples is None:  # groups not told apart by their hashes: the exact aggregate
+            table = run(guard, True)
+    if samples is None:
+        samples = table.column("s").cast(pa.list_(pa.int64()))
+    arrays = []
+    for i, g in enumerate(group_by):
+        arrays.append(table.column(i).cast(cols[g].type))
+    arrays.append(table.column(n_keys).cast(pa.int64()))
+    for j in range(len(aggs)):
+        arrays.append(table.column(n_keys + 1 + j))
+    arrays.append(samples)
+    return GroupPage(pa.Table.from_arrays(arrays, names=names), names[n_keys], names[-1])
+
+
+def _group_table(
+    engine: Engine,
+    relation: Relation,
+    query: Query,
+    where: str,
+    params: list[object],
+    keys: list[str],
+    aggs: list[tuple[str, str, str]],
+    names: list[str],
+    guard: bool,
+    samples: bool,
+) -> pa.Table:
+    """The GROUP BY: keys ``k<i>``, ``n``, aggregates ``a<j>``, then the sample rows ``s``
+    (``samples``) or the keys' hash ``h`` (for :func:`first_rows`), in view order.
+    ``guard``: float aggregates read NaN as missing (else the plain column; see
+    :func:`group_page`)."""
+    cols = relation.columns
+    n_keys = len(keys)
+    # Internal aliases k<i>, n, a<j>, s, h: no user name can collide with them or with SQL.
+    select = [*(f"{k} AS k{i}" for i, k in enumerate(keys)), "count(*) AS n"]
+    for j, (_, fn, col) in enumerate(aggs):
+        info = cols[col]
+        # count(x) must not count NaN: it always reads the column as the engine does.
+        value = column_sql(info) if guard or fn == "count" else info.ident
+        select.append(f"{_AGG_SQL[fn]}({value}) AS a{j}")
+    if samples:
+        select.append(f"min({ROW}, {SAMPLE_ROWS}) AS s")
+    internal = [*(f"k{i}" for i in range(n_keys)), "n", *(f"a{j}" for j in range(len(aggs))), "s"]
     order = []
     for key in query.sort:
         name, desc = parse_sort_key(key, names)
@@ -149,40 +216,39 @@ def group_page(
     order += [f"k{i} ASC NULLS LAST" for i in range(n_keys)]
     group = ", ".join(f"k{i}" for i in range(n_keys))
     with engine.connection(relation) as con:
-        sql = (
-            f"SELECT {', '.join(select)} FROM {relation.sql(con)} "
-            f"WHERE {where} GROUP BY {group} ORDER BY {', '.join(order)}"
-        )
-        table = run_arrow(con, sql, params, engine.budget)
-    arrays = []
-    for i, g in enumerate(group_by):
-        arrays.append(table.column(i).cast(cols[g].type))
-    arrays.append(table.column(n_keys).cast(pa.int64()))
-    for j in range(len(aggs)):
-        arrays.append(table.column(n_keys + 1 + j))
-    arrays.append(table.column(table.num_columns - 1).cast(pa.list_(pa.int64())))
-    return GroupPage(pa.Table.from_arrays(arrays, names=names), names[n_keys], names[-1])
+        sql = f"SELECT {', '.join(select)} FROM {relation.sql(con)} WHERE {where} GROUP BY {group}"
+        if not samples:
+            sql = f"SELECT *, {hash_sql([f'k{i}' for i in range(n_keys)])} AS h FROM ({sql})"
+        return run_arrow(con, f"{sql} ORDER BY {', '.join(order)}", params, engine.budget)
 
 
 def group_fields(
     columns: Mapping[str, SqlColumn],
     group_by: Sequence[str],
     aggregates: Mapping[str, Sequence[str]] | None = None,
+    shown: Sequence[str] | None = None,
 ) -> list[str]:
     """The field names of the group page ``group_by`` makes (keys, count, aggregates, sample
-    rows, as :func:`group_page` names them), without computing it."""
+    rows, as :func:`group_page` names them), without computing it; ``shown``: the query's
+    ``columns``."""
     keys = check_group_by(columns, group_by)
-    return _output_names(keys, _aggregates(columns, aggregates, keys))
+    return _output_names(keys, _aggregates(columns, aggregates, keys, shown))
 
 
 def _aggregates(
     cols: Mapping[str, SqlColumn],
     spec: Mapping[str, Sequence[str]] | None,
     group_by: list[str],
+    shown: Sequence[str] | None = None,
 ) -> list[tuple[str, str, str]]:
     if spec is None:
+        # The default: the mean of each numeric column the query shows (every column when it
+        # names none). A widget with columns hidden does not pay for their means: each
+        # column read costs about as much as the count itself.
         spec = {
-            c: DEFAULT_AGGREGATES for c, i in cols.items() if i.cls == "num" and c not in group_by
+            c: DEFAULT_AGGREGATES
+            for c, i in cols.items()
+            if i.cls == "num" and c not in group_by and (shown is None or c in shown)
         }
     out: list[tuple[str, str, str]] = []
     check_columns(list(spec), list(cols), "aggregates")

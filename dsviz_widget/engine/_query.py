@@ -31,8 +31,9 @@ class Query:
         Columns to group by; the view then has one row per group.
     aggregates:
         With ``group_by``: ``{column: ["mean", "min", "max", "sum", "count"]}``. ``None``
-        means the mean of every numeric column (``count`` is always there). Output
-        columns are named ``"mean(score)"`` and so on.
+        means the mean of every numeric column among ``columns`` (all without
+        ``columns``; ``count`` is always there). Output columns are named
+        ``"mean(score)"`` and so on.
     columns:
         Columns to return, in order; ``None`` means all.
     match:

@@ -83,12 +83,15 @@ def _histogram(
     is ``floor(v/w - lo/w)``, never ``(v - lo)/w``, and edges interpolate between the
     ends (``lo*(n-k)/n + hi*k/n``).
     """
+    # The plain column, NaN included: isfinite() leaves NaN out of the bounds, and the bins
+    # below count it with the nulls, so the NaN-as-null CASE is not needed on every row.
+    plain = col.ident if col.is_float else value
     if bounds is not None:
         lo, hi = bounds
     else:
         lo, hi = con.execute(
-            f"SELECT min({value}) FILTER (WHERE isfinite({value}::DOUBLE)), "
-            f"max({value}) FILTER (WHERE isfinite({value}::DOUBLE)) {rows}",
+            f"SELECT min({plain}) FILTER (WHERE isfinite({plain}::DOUBLE)), "
+            f"max({plain}) FILTER (WHERE isfinite({plain}::DOUBLE)) {rows}",
             params,
         ).fetchall()[0]
     out: dict[str, Any] = {
@@ -120,28 +123,24 @@ def _histogram(
     if not (width > 0 and math.isfinite(width)):
         width = 1.0
     start = len(params)
-    # greatest/least skip NULLs, so a null value is kept null explicitly; -1 and -2 mark
-    # the infinities (value is a column read, short, so repeating it is fine).
-    bucket = (
-        f"CASE WHEN v IS NULL THEN NULL WHEN isinf(v::DOUBLE) THEN (CASE WHEN v > 0 THEN -1 "
-        f"ELSE -2 END) ELSE least(greatest(floor(v::DOUBLE / ${start + 1} - ${start + 2}), 0), "
-        f"${start + 3})::BIGINT END"
-    )
-    # One scan: the NULL bucket is the null count (NaN reads as null).
+    # One scan, grouped by the unclamped bin number as a double (a cheap key): the null key
+    # counts the nulls, NaN's key is NaN (missing too), an infinity's is that infinity, and
+    # the clamping below is done per key, on at most a few dozen of them. No CASE per row:
+    # this is about twice as fast as clamping and classifying every value in SQL. A finite
+    # value in [lo, hi] never gets an infinite key: the width is at least about
+    # (hi - lo) / bins, so |v / width| stays below ~2^53 * bins.
     got = con.execute(
-        f"SELECT {bucket} AS b, count(*) FROM (SELECT {value} AS v {rows}) GROUP BY b",
-        [*params, width, edges[0] / width, n - 1],
+        f"SELECT floor({plain}::DOUBLE / ${start + 1} - ${start + 2}) AS b, count(*) {rows} GROUP BY b",
+        [*params, width, edges[0] / width],
     ).fetchall()
     counts = [0] * n
     for b, c in got:
-        if b is None:
-            out["nulls"] = int(c)
-        elif b == -1:
-            out["posinf"] = int(c)
-        elif b == -2:
-            out["neginf"] = int(c)
+        if b is None or math.isnan(b):
+            out["nulls"] += int(c)
+        elif math.isinf(b):
+            out["posinf" if b > 0 else "neginf"] += int(c)
         else:
-            counts[int(b)] += int(c)
+            counts[min(max(int(b), 0), n - 1)] += int(c)
     if lo is not None and hi is not None:
         out["edges"] = edges
         out["counts"] = counts

@@ -115,7 +115,8 @@ class ViewModel:
         table = self.engine.view(self.source).columns
         group_by = list(spec.get("group_by") or [])
         grouped = bool(group_by) and not drilled(spec)
-        fields = self.engine.group_fields(self.source, group_by) if grouped else table
+        shown = spec.get("columns") or None  # the group page's means: of shown columns only
+        fields = self.engine.group_fields(self.source, group_by, shown) if grouped else table
         known = set(fields) | set(table)
         out: list[str] = []
         seen: set[str] = set()
