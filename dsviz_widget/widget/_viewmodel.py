@@ -29,6 +29,7 @@ from dsviz_widget.engine import (
     QueryError,
     Source,
     View,
+    ViewHolder,
     change_filter,
     check_change_columns,
     compared_columns,
@@ -74,6 +75,8 @@ class ViewModel:
         self.compare = compare
         #: The filter text the Python API answers for: the last one that worked ("" at first).
         self.applied_filter = ""
+        #: The views this widget asked for: they go when it closes (see :meth:`close`).
+        self.holder = ViewHolder()
 
     # ---- queries -----------------------------------------------------------------------
 
@@ -144,7 +147,7 @@ class ViewModel:
         """The engine view for a spec (the engine keeps the last few, so paging does not
         recount). A filter error points into the user's own text."""
         try:
-            return self.engine.view(self.source, self.query(spec))
+            return self.engine.view(self.source, self.query(spec), self.holder)
         except FilterError as exc:
             user = str(spec.get("filter") or "")
             if exc.text != user and user.strip():  # composed for changed_only
@@ -201,9 +204,16 @@ class ViewModel:
         self.applied_filter = text
         return None
 
+    def focus(self, view: View) -> None:
+        """The widget looks at ``view`` now: stop the background work of its other views
+        (those nobody else uses; see ``Engine.focus``)."""
+        self.engine.focus(self.holder, view)
+
     def close(self) -> None:
-        """Nothing to release: the engine is shared, and the views this widget made may be
-        the ones another widget or ``table.query`` pages (the engine evicts them in turn)."""
+        """Let the engine drop the views this widget made, with their order files, except
+        those another widget holds or ``table.query`` asked for (the engine is shared and
+        stays open)."""
+        self.engine.release(self.holder)
 
 
 def group_key_text(view: View) -> list[list[str]]:

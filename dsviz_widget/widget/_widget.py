@@ -209,6 +209,8 @@ class DatasetWidget(anywidget.AnyWidget):
         self._worker = RequestWorker(self._handler, self._reply)
         self._views = views
         self.on_msg(self._on_custom_msg)
+        if self.comm is not None:  # the browser closing the comm closes the widget
+            self.comm.on_close(lambda _msg: self.close())
         self._filter_changed({})
         if self.selection:  # set by __init__'s keywords: checked now the table is known
             self.selection = list(self.selection)
@@ -397,8 +399,10 @@ class DatasetWidget(anywidget.AnyWidget):
         }
 
     def close(self) -> None:
-        """Close the widget: its request thread stops. The engine is the kernel's shared one
-        (``table.query`` and other widgets may page the same views): it stays open."""
+        """Close the widget: its request thread stops (the query running for it is
+        interrupted) and the views it made leave the engine with their temp files, except
+        those another widget or ``table.query`` uses. The engine is the kernel's shared one:
+        it stays open. The browser closing the widget's comm closes it too."""
         self._worker.close()
         self._handler.close()
         super().close()
