@@ -237,11 +237,13 @@ class Engine:
         for _, view in gone:
             view.drop()
 
-    @property
-    def cached_views(self) -> int:
-        """How many views the engine keeps now."""
+    def cached_views(self, source: object | None = None) -> int:
+        """How many views the engine keeps now (of ``source``, if given)."""
         with self._lock:
-            return len(self._views)
+            if source is None:
+                return len(self._views)
+            skey = source_key(source)
+            return sum(1 for k in self._views if k[0] == skey)
 
     def known_count(self, key: Hashable) -> int | None:
         """The rows a filter keeps, if a view of it counted them (see :attr:`View.count_key`)."""

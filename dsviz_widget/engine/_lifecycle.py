@@ -47,15 +47,36 @@ class Work:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._cons: list[duckdb.DuckDBPyConnection] = []  # innermost last (``on`` nests)
+        self._left = threading.Event()  # set whenever the work holds no connection
+        self._left.set()
+        #: Set once the work first holds the engine's connection.
+        self.connected = threading.Event()
         self.cancelled = False
 
     def cancel(self) -> None:
         """Stop this work: its running statement is interrupted, later ones do not start."""
         with self._lock:
             self.cancelled = True
-            if self._cons:
-                with contextlib.suppress(duckdb.Error):
-                    self._cons[-1].interrupt()
+            if not self._interrupt():
+                return
+        threading.Thread(target=self._keep_interrupting, name="dsviz-cancel", daemon=True).start()
+
+    def _interrupt(self) -> bool:
+        """Interrupt the statement running for this work (lock held); False: none can be."""
+        if not self._cons:
+            return False
+        with contextlib.suppress(duckdb.Error):
+            self._cons[-1].interrupt()
+        return True
+
+    def _keep_interrupting(self) -> None:
+        # An interrupt landing just before a statement starts is lost (DuckDB forgets it when
+        # the next statement begins), so it is repeated until the work lets go of the
+        # connection; never after (the lock is held around each interrupt, see ``on``).
+        while not self._left.wait(0.005):
+            with self._lock:
+                if not self._interrupt():
+                    return
 
     def check(self) -> None:
         """Raise :class:`Superseded` if the work was cancelled (between two steps)."""
@@ -70,6 +91,8 @@ class Work:
             if self.cancelled:
                 raise Superseded()
             self._cons.append(con)
+            self._left.clear()
+        self.connected.set()
         try:
             yield
         except Exception as exc:
@@ -80,6 +103,10 @@ class Work:
         finally:
             with self._lock:
                 self._cons.pop()
+                if not self._cons:
+                    self._left.set()
+        if self.cancelled:
+            raise Superseded()  # finished as it was cancelled: its answer is not wanted
 
 
 _current: ContextVar[Work | None] = ContextVar("dsviz_work", default=None)

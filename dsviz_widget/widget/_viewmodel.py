@@ -115,7 +115,7 @@ class ViewModel:
         keys = [k for k in spec.get("sort") or [] if isinstance(k, str) and k]
         if not keys:
             return []
-        table = self.engine.view(self.source).columns
+        table = self.engine.view(self.source, holder=self.holder).columns
         group_by = list(spec.get("group_by") or [])
         grouped = bool(group_by) and not drilled(spec)
         fields = self.engine.group_fields(self.source, group_by) if grouped else table
@@ -168,7 +168,9 @@ class ViewModel:
         """The columns that define a change: ``chosen`` (checked), else the default (every
         compared column except those that changed on every row; one scan, then kept)."""
         if chosen:
-            compared = compared_columns(self.engine.view(self.source).relation.columns)
+            compared = compared_columns(
+                self.engine.view(self.source, holder=self.holder).relation.columns
+            )
             return check_change_columns(compared, chosen)
         return self.engine.change_counts(self.source).default
 

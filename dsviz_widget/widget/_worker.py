@@ -161,6 +161,12 @@ class RequestWorker:
         for handler in retired:
             handler.close()
 
+    @property
+    def current(self) -> Work | None:
+        """The work answering a request now (None when idle): what a stale page cancels."""
+        with self._cond:
+            return self._running[1] if self._running is not None else None
+
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until every queued request is answered (for tests and scripts)."""
         with self._cond:
