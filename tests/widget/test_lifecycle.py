@@ -261,3 +261,55 @@ def test_a_new_filter_interrupts_only_its_own_widgets_stale_count() -> None:
     assert one.got["again"][0]["num_rows"] == _expected_count(df, filters[0])
     w1.close()
     w2.close()
+
+
+def _order_of(widget: DatasetWidget, src: Source, sort: list[str]) -> Any:
+    return shared_engine().view(src, Query(sort=sort), widget._model.holder)._job
+
+
+def test_a_cell_run_again_releases_the_views_its_earlier_widgets_made(
+    deep_from_50: None,
+) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    t = _table(seed=13)
+    src = Source.from_arrow(t)
+    engine = shared_engine()
+    shell = InteractiveShell.instance()
+    try:
+        shell.user_ns.update(src=src, show=show, read=_no_read)
+
+        def run(code: str, cell: str) -> None:
+            shell.run_cell(code, cell_id=cell).raise_error()
+
+        # In a plain shell the first widget installs the hooks (in a kernel, the request's
+        # cellId names its own cell too): a first cell makes one.
+        run("first_of_all = show(src, read_blob=read)", "cell-0")
+        run("w = show(src, read_blob=read, sort=['-score']); rows = w.page(1_000, 5)", "cell-a")
+        first = shell.user_ns["w"]
+        assert shell.user_ns["rows"]["_row"].tolist() == _pandas_ids(t, ["-score"])[1_000:1_005]
+        run("other = show(src, read_blob=read, sort=['label']); other.page(1_000, 5)", "cell-b")
+        other = shell.user_ns["other"]
+        # (Asked with the widgets' holders: asked by Python, a view would stay for Python.)
+        job_first = _order_of(first, src, ["-score"])
+        job_other = _order_of(other, src, ["label"])
+        assert job_first is not None and job_other is not None
+        assert os.path.exists(job_first.path)
+        # Cell a again, another sort: the first widget's view and order file go; cell b's stay.
+        run("w = show(src, read_blob=read, sort=['k']); rows = w.page(2_000, 5)", "cell-a")
+        assert shell.user_ns["rows"]["_row"].tolist() == _pandas_ids(t, ["k"])[2_000:2_005]
+        assert job_first.cancelled and not os.path.exists(job_first.path)
+        assert not job_other.cancelled and os.path.exists(job_other.path)
+        assert engine.cached_views(src) == 3  # other's, the new widget's, and the plain one
+        # The old widget is still open (it may be shown in another cell): asked, it answers.
+        assert first.page(10, 3)["_row"].tolist() == _pandas_ids(t, ["-score"])[10:13]
+        # Cell a once more with the same sort: the view both runs use stays, order file too.
+        job_k = _order_of(shell.user_ns["w"], src, ["k"])
+        run("w = show(src, read_blob=read, sort=['k']); rows = w.page(2_500, 5)", "cell-a")
+        assert not job_k.cancelled and os.path.exists(job_k.path)
+        assert shell.user_ns["rows"]["_row"].tolist() == _pandas_ids(t, ["k"])[2_500:2_505]
+        for w in (first, other, shell.user_ns["w"], shell.user_ns["first_of_all"]):
+            w.close()
+        assert engine.cached_views(src) == 0
+    finally:
+        InteractiveShell.clear_instance()
