@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
@@ -32,6 +33,8 @@ import duckdb
 from dsviz_widget.engine._errors import QueryError
 
 SUPERSEDED = "superseded by a newer request"
+# How often a wait that cannot be interrupted (see ``wait``) looks whether it was cancelled.
+CANCEL_POLL_S = 0.02
 
 
 class Superseded(QueryError):
@@ -125,6 +128,21 @@ def doing(work: Work) -> Iterator[Work]:
         yield work
     finally:
         _current.reset(token)
+
+
+def wait(done: threading.Event, timeout: float) -> bool:
+    """``done.wait(timeout)``, given up with :class:`Superseded` as soon as the current work
+    is cancelled (a deep page waiting for its view's order: no DuckDB statement of its own
+    to interrupt meanwhile)."""
+    work = current_work()
+    if work is None:
+        return done.wait(timeout)
+    deadline = time.monotonic() + timeout
+    while not done.wait(min(CANCEL_POLL_S, max(deadline - time.monotonic(), 0.0))):
+        work.check()
+        if time.monotonic() >= deadline:
+            return False
+    return True
 
 
 @contextlib.contextmanager

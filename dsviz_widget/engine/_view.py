@@ -24,6 +24,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from dsviz_widget.engine import _lifecycle as lifecycle
 from dsviz_widget.engine._background import BackgroundWorker, OrderJob, StoreTooBig
 from dsviz_widget.engine._budget import BudgetError, run_sql
 from dsviz_widget.engine._changes import quote_name
@@ -294,7 +295,8 @@ class View:
         if not self.engine.background and not job.done.is_set():
             self.engine.worker.run_sync(job)
         else:
-            self.engine.worker.wait(job, ORDER_WAIT_S)
+            self.engine.worker.submit(job, urgent=True)  # first in the queue, as waited for
+            lifecycle.wait(job.done, ORDER_WAIT_S)  # a cancelled request stops waiting
         if job.done.is_set() and job.error is None and not job.cancelled:
             return job.order()  # None: evicted just now (the next deep page makes it again)
         if isinstance(job.error, StoreTooBig):

@@ -229,3 +229,42 @@ def test_pandas_reference_treats_nan_as_missing() -> None:
     assert _pandas_order(t, ["score"]) == [3, 0, 1, 2]
     assert _pandas_order(t, ["-score"]) == [0, 3, 1, 2]
     assert pd.isna(t.to_pandas()["score"]).sum() == 2
+
+
+class _Blocker(_background.Job):
+    """Holds the engine's background thread until released (no DuckDB, no pauses)."""
+
+    needs_duckdb = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def run(self, con: object) -> None:
+        self.started.set()
+        assert self.release.wait(60)
+
+
+def test_a_cancelled_deep_page_stops_waiting_for_its_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_view, "TOP_N", 50)
+    t = _table()
+    src = Source.from_arrow(t)
+    engine = Engine()
+    blocker = _Blocker()
+    engine.worker.submit(blocker)
+    assert blocker.started.wait(30)  # the view's order can only queue behind it
+    work = Work()
+    work.cancel()  # the user moved on before the deep page got its order
+    try:
+        with doing(work), pytest.raises(Superseded):
+            engine.view(src, Query(sort=["-score"])).page(3_000, 10)
+        assert not blocker.done.is_set()  # it gave up without the order being written
+    finally:
+        blocker.release.set()
+    # Python's deep page of the same view waits for the order and is right.
+    got = engine.view(src, Query(sort=["-score"])).page(3_000, 10).column("_row").to_pylist()
+    assert got == _pandas_order(t, ["-score"])[3_000:3_010]
+    engine.close()
