@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from dsviz_widget.engine import Work, doing
+from dsviz_widget.engine import Superseded, Work, doing
 from dsviz_widget.widget._handler import MessageHandler
 from dsviz_widget.widget._requests import error_reply
 
@@ -93,7 +93,7 @@ class RequestWorker:
                 error_reply(
                     old_id if isinstance(old_id, str) else "",
                     old_kind if isinstance(old_kind, str) else "",
-                    "superseded by a newer request",
+                    str(Superseded()),  # the reply a cancelled running one gets too
                 ),
                 [],
             )
