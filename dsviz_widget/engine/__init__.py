@@ -13,6 +13,7 @@ from dsviz_widget.engine._columns import capabilities
 from dsviz_widget.engine._engine import Engine
 from dsviz_widget.engine._errors import FilterError, QueryError
 from dsviz_widget.engine._join import DerivedSource, compare_sources, join_sources
+from dsviz_widget.engine._lifecycle import Superseded, ViewHolder, Work, doing
 from dsviz_widget.engine._parser import parse_filter
 from dsviz_widget.engine._query import Query
 from dsviz_widget.engine._shared import shared_engine
@@ -30,12 +31,16 @@ __all__ = [
     "QueryError",
     "Queryable",
     "Source",
+    "Superseded",
     "View",
+    "ViewHolder",
+    "Work",
     "capabilities",
     "change_filter",
     "check_change_columns",
     "compare_sources",
     "compared_columns",
+    "doing",
     "join_sources",
     "parse_filter",
     "shared_engine",

@@ -14,7 +14,9 @@ Two kinds of job run on one worker thread per engine, one job at a time:
 
 A page of any view at any depth is then a slice of the order plus a read by id, so its
 cost does not depend on the depth. Everything lives in one private temp dir, removed at
-exit; a view's order file is removed when the view is dropped.
+exit; a view's order file is removed when the view is dropped. Both kinds of file stay
+within a disk budget each (``_disk``: least recently used first out): row stores
+``$DSVIZ_ROW_STORE_LIMIT``, view orders ``$DSVIZ_ORDER_LIMIT``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import shutil
 import tempfile
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dsviz_widget.engine._connection import open_connection
+from dsviz_widget.engine._disk import DiskBudget
+from dsviz_widget.engine._disk import StoreTooBig as StoreTooBig  # its home was here
+from dsviz_widget.engine._disk import parse_bytes as parse_bytes
 from dsviz_widget.engine._rows import MappedBatches
 
 # A background sort's DuckDB memory limit (it spills beyond) and threads. At 64 MB and one
@@ -55,6 +59,13 @@ MAX_ROW_STORES = 4  # row stores kept on disk (least recently used are deleted)
 ROW_STORE_LIMIT_ENV = "DSVIZ_ROW_STORE_LIMIT"
 ROW_STORE_DISK_SHARE = 0.25  # default budget: this share of the temp dir's free disk ...
 ROW_STORE_DISK_MAX = 50 * 2**30  # ... but never more than this
+# Disk the view orders may use together: 4 bytes a row (8 beyond 2^31 rows), 400 MB for a
+# sort of 100M rows. Past it the least recently used orders are removed (their views make
+# them again when paged deep), and an order that cannot fit is not written (its deep pages
+# sort with OFFSET instead).
+ORDER_LIMIT_ENV = "DSVIZ_ORDER_LIMIT"
+ORDER_DISK_SHARE = 0.05
+ORDER_DISK_MAX = 4 * 2**30
 
 _tmp_lock = threading.Lock()
 _tmp_dir: str | None = None
@@ -120,6 +131,7 @@ class OrderJob(Job):
         params: list[object],
         dtype: np.dtype[Any],
         num_rows: int | None,
+        size_rows: int | None = None,
     ) -> None:
         super().__init__()
         self.relation = relation
@@ -130,12 +142,19 @@ class OrderJob(Job):
         # view need not count its rows before its order is written).
         self.expected = num_rows
         self.num_rows = num_rows or 0
+        # The rows the order may hold (the view's count when known, else the source's): what
+        # it asks of the disk budget before writing, corrected to the truth once written.
+        self.size_rows = size_rows if size_rows is not None else num_rows
+        self.size = 0
+        self.reading = 0  # read through a memory map that outlives the file: never pinned
         self.allowed_paths = tuple(relation.allowed_paths)
         self.path = new_temp_path(".order")
         self._order: np.ndarray | None = None
 
     def run(self, con: duckdb.DuckDBPyConnection | None) -> None:
         assert con is not None
+        rows_hint = self.size_rows if self.size_rows is not None else self.relation.num_rows
+        ORDERS.reserve(self, self, int(rows_hint) * self.dtype.itemsize, "a view order")
         sql = self.make_sql(self.relation.sql(con))
         rows = 0
         # A fresh file per run, renamed into place when complete: a re-run (after an
@@ -154,22 +173,33 @@ class OrderJob(Job):
             self.num_rows = rows
         finally:
             remove_file(part)
-        self._order = None
+        with ORDERS.lock:
+            self.size = rows * self.dtype.itemsize
+        # Mapped now, not on first read: a map outlives the file's removal (eviction, the
+        # view dropped), so a page that got it reads on while the disk is given back.
+        self._order = (
+            np.memmap(self.path, dtype=self.dtype, mode="r", shape=(rows,))
+            if rows
+            else np.zeros(0, dtype=self.dtype)
+        )
 
-    def order(self) -> np.ndarray:
-        """The ids (a read-only memory map: pages touch only what they read)."""
-        if self._order is None:
-            if self.num_rows == 0:
-                self._order = np.zeros(0, dtype=self.dtype)
-            else:
-                self._order = np.memmap(
-                    self.path, dtype=self.dtype, mode="r", shape=(self.num_rows,)
-                )
-        return self._order
+    def order(self) -> np.ndarray | None:
+        """The ids (a read-only memory map: pages touch only what they read), or None once
+        the order was evicted or dropped (its view makes it again)."""
+        with ORDERS.lock:
+            if self.cancelled:
+                return None
+            ORDERS.touch(self)
+            return self._order
+
+    def evicted(self) -> None:
+        if self.done.is_set():
+            self.discard()  # else the worker discards it when the run stops (cancelled)
 
     def discard(self) -> None:
         self._order = None
         remove_file(self.path)
+        ORDERS.forget(self)
 
 
 class RowStore(Job):
@@ -183,6 +213,7 @@ class RowStore(Job):
         self.schema = schema
         self.size = size  # the disk it is expected to take (see ``store_size``)
         self.reading = 0  # takes in progress: a store being read is never evicted
+        self.key: tuple[Any, ...] = ()  # its key in ROW_STORES (the files and their stats)
         self.path = new_temp_path(".arrow")
         self.starts = np.zeros(1, dtype=np.int64)
         self._lock = threading.Lock()
@@ -190,7 +221,8 @@ class RowStore(Job):
 
     def run(self, con: duckdb.DuckDBPyConnection | None) -> None:
         sizes: list[int] = []
-        _reserve(self)
+        size = store_size(self.paths, self.schema)
+        ROW_STORES.reserve(self.key, self, size, "row store: a row store")
         names = self.schema.names
         part = new_temp_path(".arrow.part")  # renamed into place when complete (see OrderJob)
         try:
@@ -223,7 +255,9 @@ class RowStore(Job):
                             sizes.append(b.num_rows)
                     del t
                     if self.size and sink.tell() > self.size:
-                        raise StoreTooBig(f"over its {self.size} bytes", row_store_limit())
+                        raise StoreTooBig(
+                            f"row store: over its {self.size} bytes", row_store_limit()
+                        )
                     pa.default_memory_pool().release_unused()  # keep the footprint flat
 
     def _open(self) -> MappedBatches:
@@ -233,15 +267,15 @@ class RowStore(Job):
 
     def take(self, ids: np.ndarray, columns: list[str]) -> pa.Table:
         """Rows ``ids`` (in that order) with ``columns``; always a copy, never the map."""
-        with _stores_lock:
+        with ROW_STORES.lock:
             if self.cancelled:
                 raise StoreGone(self.path)
             self.reading += 1
-            _touch(self)
+            ROW_STORES.touch(self)
         try:
             return self._take(ids, columns)
         finally:
-            with _stores_lock:
+            with ROW_STORES.lock:
                 self.reading -= 1
 
     def _take(self, ids: np.ndarray, columns: list[str]) -> pa.Table:
@@ -253,6 +287,13 @@ class RowStore(Job):
         with self._lock:
             self._mapped = None  # the map closes when the last buffer over it is freed
 
+    def evicted(self) -> None:
+        """Delete an evicted (cancelled) store's file; one still queued or being written is
+        discarded by the worker when it stops (``_run``). A relation that still holds it
+        sees it cancelled and reads Parquet by id, or asks for a new one."""
+        if self.done.is_set():
+            self.discard()
+
     def discard(self) -> None:
         self.close()
         remove_file(self.path)
@@ -262,52 +303,30 @@ class _Cancelled(Exception):
     pass
 
 
-class StoreTooBig(RuntimeError):
-    """A row store did not fit the disk budget ``limit``, or outgrew the disk it was given
-    (its file is removed; pages of its source read Parquet by id)."""
-
-    def __init__(self, message: str, limit: int) -> None:
-        super().__init__(f"row store: {message} (budget {limit} bytes)")
-        self.limit = limit
-
-
 class StoreGone(LookupError):
     """The row store was evicted (or cancelled) before this read: read Parquet instead."""
 
 
-_stores: OrderedDict[tuple[Any, ...], RowStore] = OrderedDict()  # least recently used first
-_stores_lock = threading.Lock()
-_store_limit: int | None = None  # bytes, decided on first use (see ``row_store_limit``)
+#: Row stores by their files (shared by every view and engine of them), least recent first.
+ROW_STORES = DiskBudget(
+    ROW_STORE_LIMIT_ENV, ROW_STORE_DISK_SHARE, ROW_STORE_DISK_MAX, temp_dir, MAX_ROW_STORES
+)
+#: Every finished (or being written) view order of the process, least recently read first.
+ORDERS = DiskBudget(ORDER_LIMIT_ENV, ORDER_DISK_SHARE, ORDER_DISK_MAX, temp_dir)
 
 
 def row_store_limit() -> int:
     """The disk budget of all row stores together, in bytes: ``$DSVIZ_ROW_STORE_LIMIT``
     (``"20GB"``, ``"500MB"`` or a number of bytes), else a quarter of the free disk of the
     temp dir when first asked (at most 50 GB). ``0`` turns row stores off."""
-    global _store_limit
-    raw = os.environ.get(ROW_STORE_LIMIT_ENV)
-    if raw:
-        return parse_bytes(raw, ROW_STORE_LIMIT_ENV)
-    if _store_limit is None:
-        free = shutil.disk_usage(temp_dir()).free
-        _store_limit = int(min(free * ROW_STORE_DISK_SHARE, ROW_STORE_DISK_MAX))
-    return _store_limit
+    return ROW_STORES.limit()
 
 
-def parse_bytes(text: str, what: str) -> int:
-    """``"4GB"``, ``"512MB"``, ``"1.5GiB"`` or ``"1000000"`` as bytes (1 KB = 1000 bytes)."""
-    units = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
-    units |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-    t = text.strip().lower()
-    num = t.rstrip("kmgtib ")
-    unit = t[len(num) :].strip()
-    try:
-        value = float(num)
-    except ValueError:
-        value = -1.0
-    if unit not in units or not value >= 0:
-        raise ValueError(f"{what} must be a size such as '20GB' or '500MB', got {text!r}")
-    return int(value * units[unit])
+def order_limit() -> int:
+    """The disk budget of all view orders together, in bytes: ``$DSVIZ_ORDER_LIMIT`` (the
+    same syntax), else a twentieth of the temp dir's free disk when first asked (at most
+    4 GiB). ``0`` writes no orders (deep pages then sort with ``OFFSET``)."""
+    return ORDERS.limit()
 
 
 _sizes: dict[tuple[Any, ...], int] = {}
@@ -338,23 +357,17 @@ def store_size(paths: tuple[str, ...], schema: pa.Schema) -> int:
     return size
 
 
-def _touch(store: RowStore) -> None:
-    for key, s in _stores.items():
-        if s is store:
-            _stores.move_to_end(key)
-            return
-
-
 def row_store(paths: tuple[str, ...], schema: pa.Schema) -> tuple[RowStore | None, bool]:
     """The shared row store of these files, and whether it is new (needs running); None
     when it was found not to fit the disk budget (pages of the source then read Parquet by
     id). Whether a new store fits is decided when it runs (``RowStore.reserve``), in the
     background: estimating its size reads a row group."""
     key: tuple[Any, ...] = tuple((p, *_stat(p)) for p in paths)
-    with _stores_lock:
-        hit = _stores.get(key)
+    with ROW_STORES.lock:
+        hit = ROW_STORES.items.get(key)
         if hit is not None and not hit.cancelled and hit.error is None:
-            _stores.move_to_end(key)
+            ROW_STORES.items.move_to_end(key)
+            assert isinstance(hit, RowStore)
             return hit, False
         if (
             hit is not None
@@ -363,45 +376,9 @@ def row_store(paths: tuple[str, ...], schema: pa.Schema) -> tuple[RowStore | Non
         ):
             return None, False  # tried once: it did not fit (and the budget did not grow)
         store = RowStore(paths, schema)
-        _stores[key] = store
+        store.key = key
+        ROW_STORES.items[key] = store
         return store, True
-
-
-def _reserve(store: RowStore) -> None:
-    """Give ``store`` its expected size on disk within the budget, evicting the least
-    recently used stores nobody is reading; :class:`StoreTooBig` if it cannot fit."""
-    size = store_size(store.paths, store.schema)
-    limit = row_store_limit()
-    evict: list[RowStore] = []
-    with _stores_lock:
-        others = [(k, s) for k, s in _stores.items() if s is not store]
-        used = sum(s.size for _, s in others if s.error is None)
-        count = len(others)
-        for old_key, old in others:  # least recently used first
-            if used + size <= limit and count < MAX_ROW_STORES:
-                break
-            if old.reading:
-                continue
-            del _stores[old_key]
-            old.cancelled = True  # under the lock: no take() starts on it after this
-            used -= old.size if old.error is None else 0
-            count -= 1
-            evict.append(old)
-        fits = used + size <= limit and count < MAX_ROW_STORES
-        if fits:
-            store.size = size
-    for old in evict:
-        _evict(old)
-    if not fits:
-        raise StoreTooBig(f"a row store of {size} bytes does not fit the budget", limit)
-
-
-def _evict(store: RowStore) -> None:
-    """Delete an evicted (cancelled) store's file; one still queued or being written is
-    discarded by the worker when it stops (``_run``). A relation that still holds it sees
-    it cancelled and reads Parquet by id, or asks for a new one."""
-    if store.done.is_set():
-        store.discard()
 
 
 def _stat(path: str) -> tuple[int, int]:
@@ -604,9 +581,10 @@ def _shutdown() -> None:
     # query, so running queries are interrupted and their threads joined first.
     for worker in list(_WORKERS):
         worker.stop()
-    with _stores_lock:
-        for store in _stores.values():
-            store.close()
-        _stores.clear()
+    with ROW_STORES.lock:
+        for store in ROW_STORES.items.values():
+            if isinstance(store, RowStore):
+                store.close()
+        ROW_STORES.items.clear()
     if _tmp_dir is not None:
         shutil.rmtree(_tmp_dir, ignore_errors=True)

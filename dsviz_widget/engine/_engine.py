@@ -30,6 +30,7 @@ from dsviz_widget.engine._connection import foreground, open_connection, retire
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._groups import check_group_by, drill_query, group_fields
 from dsviz_widget.engine._join import JoinRelation
+from dsviz_widget.engine._lifecycle import ViewHolder, working_on
 from dsviz_widget.engine._overlays import Overlays, image_overlays
 from dsviz_widget.engine._pictures import same_pictures
 from dsviz_widget.engine._query import Query, check_columns
@@ -134,7 +135,7 @@ class Engine:
             if self._closed:
                 raise QueryError(CLOSED)
             con = self._connection(relation)
-            with foreground():
+            with foreground(), working_on(con):  # widget statements: cancellable (_lifecycle)
                 yield con
 
     @property
@@ -156,8 +157,14 @@ class Engine:
             self._relations.popitem(last=False)
         return rel
 
-    def view(self, source: object, query: Query | None = None) -> View:
-        """A :class:`View` of ``source`` under ``query`` (reused if asked again)."""
+    def view(
+        self, source: object, query: Query | None = None, holder: ViewHolder | None = None
+    ) -> View:
+        """A :class:`View` of ``source`` under ``query`` (reused if asked again).
+
+        ``holder``: the widget asking (its views go when it closes, see :meth:`release`);
+        None, as from ``table.query``: the view stays cached until evicted.
+        """
         query = query if query is not None else Query()
         with self._lock:
             rel = self._relation(source)
@@ -165,6 +172,7 @@ class Engine:
             hit = self._views.get(key)
             if hit is not None:
                 self._views.move_to_end(key)
+                self._hold(key, hit[1], holder)
                 return hit[1]
         view = View(self, rel, query)
         if not query.group_by:
@@ -176,11 +184,72 @@ class Engine:
             # page (and count, and order) one view.
             hit = self._views.get(key)
             if hit is not None:
+                self._hold(key, hit[1], holder)
                 return hit[1]
             self._views[key] = (source, view)
+            self._hold(key, view, holder)
             while len(self._views) > self.max_views:
                 self._views.popitem(last=False)
         return view
+
+    def _hold(self, key: tuple[Any, ...], view: View, holder: ViewHolder | None) -> None:
+        if holder is None:
+            view.anonymous = True  # Python asked: kept (and its order built) for Python
+        else:
+            view.holders.add(holder)
+            holder.keys.add(key)
+
+    def _unheld(self, holder: ViewHolder, keep: View | None) -> list[tuple[tuple[Any, ...], View]]:
+        """The views only ``holder`` holds (none of Python's), but ``keep``."""
+        out = []
+        for key in list(holder.keys):
+            hit = self._views.get(key)
+            if hit is None:
+                holder.keys.discard(key)  # evicted meanwhile
+                continue
+            view = hit[1]
+            if view is keep:
+                continue
+            if set(view.holders) <= {holder} and not view.anonymous:
+                out.append((key, view))
+        return out
+
+    def focus(self, holder: ViewHolder, view: View) -> None:
+        """``holder`` now looks at ``view``: the background orders of its other views stop
+        (unless another widget holds them, or Python asked for them); the views stay cached."""
+        with self._lock:
+            others = self._unheld(holder, view)
+        for _, other in others:
+            other.stop_background()
+
+    def release(self, holder: ViewHolder) -> None:
+        """``holder`` (a widget) closed: its views leave the cache, with their orders and
+        files, unless another widget holds them or Python asked for them; a source no
+        cached view reads any more is let go too (with the counts that keep it alive)."""
+        with self._lock:
+            gone = self._unheld(holder, None)
+            for key, _ in gone:
+                del self._views[key]
+            for key in list(holder.keys):
+                hit = self._views.get(key)
+                if hit is not None:
+                    hit[1].holders.discard(holder)
+            holder.keys.clear()
+            still = {k[0] for k in self._views}
+            for skey in {k[0] for k, _ in gone} - still:
+                self._relations.pop(skey, None)
+                for ckey in [c for c in self._counts if isinstance(c, tuple) and c[0] == skey]:
+                    del self._counts[ckey]
+        for _, view in gone:
+            view.drop()
+
+    def cached_views(self, source: object | None = None) -> int:
+        """How many views the engine keeps now (of ``source``, if given)."""
+        with self._lock:
+            if source is None:
+                return len(self._views)
+            skey = source_key(source)
+            return sum(1 for k in self._views if k[0] == skey)
 
     def known_count(self, key: Hashable) -> int | None:
         """The rows a filter keeps, if a view of it counted them (see :attr:`View.count_key`)."""

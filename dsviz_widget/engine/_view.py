@@ -24,7 +24,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from dsviz_widget.engine._background import BackgroundWorker, OrderJob
+from dsviz_widget.engine import _lifecycle as lifecycle
+from dsviz_widget.engine._background import BackgroundWorker, OrderJob, StoreTooBig
 from dsviz_widget.engine._budget import BudgetError, run_sql
 from dsviz_widget.engine._changes import quote_name
 from dsviz_widget.engine._columns import SqlColumn, column_sql, unusable
@@ -38,6 +39,7 @@ from dsviz_widget.engine._summary import summarize
 
 if TYPE_CHECKING:
     from dsviz_widget.engine._engine import Engine
+    from dsviz_widget.engine._lifecycle import ViewHolder
 
 TOP_N = 2_000  # pages ending above this depth wait for the view's order
 ORDER_WAIT_S = 300.0  # then a deep page gives up waiting and sorts with OFFSET itself
@@ -109,6 +111,10 @@ class View:
         self.count_anchor: object = None  # the source, kept alive with a remembered count
         self.count_column = "count"
         self.samples_column = "_sample_rows"
+        # Who uses the view (see ``_lifecycle``): the widgets holding it, and whether Python
+        # (``table.query``, a holder-less call) asked for it; set by ``Engine.view``.
+        self.holders: weakref.WeakSet[ViewHolder] = weakref.WeakSet()
+        self.anonymous = False
         if self.group_by:
             groups = group_page(engine, relation, query, self.where, self.params)
             self._groups = groups.table
@@ -270,6 +276,7 @@ class View:
                     list(self.params),
                     dtype,
                     self.total_rows if self.query.filter is None and not self.query.match else None,
+                    size_rows=self._num_rows,
                 )
                 self._job = job
                 weakref.finalize(self, _drop_order, self.engine.worker, job)
@@ -291,9 +298,12 @@ class View:
         if not self.engine.background and not job.done.is_set():
             self.engine.worker.run_sync(job)
         else:
-            self.engine.worker.wait(job, ORDER_WAIT_S)
+            self.engine.worker.submit(job, urgent=True)  # first in the queue, as waited for
+            lifecycle.wait(job.done, ORDER_WAIT_S)  # a cancelled request stops waiting
         if job.done.is_set() and job.error is None and not job.cancelled:
-            return job.order()
+            return job.order()  # None: evicted just now (the next deep page makes it again)
+        if isinstance(job.error, StoreTooBig):
+            return None  # no room on disk for the order: sort with OFFSET instead
         if job.error is not None:
             err, self._job = job.error, None
             if isinstance(err, QueryError):
@@ -305,6 +315,26 @@ class View:
                 ) from err
             raise QueryError(f"the query failed: {err}") from err
         return None
+
+    def stop_background(self) -> None:
+        """Nobody looks at this view now: its order, if still queued or being written, is
+        cancelled (a running DuckDB sort interrupted), so it never competes with the view
+        that is looked at. A finished order is kept; a later deep page starts it again."""
+        with self._job_lock:
+            self._start_pending = False
+            job = self._job
+            if job is None or job.done.is_set():
+                return
+            self._job = None
+        _drop_order(self.engine.worker, job)
+
+    def drop(self) -> None:
+        """The view left the engine's cache for good: stop its order and remove its file."""
+        with self._job_lock:
+            self._start_pending = False
+            job, self._job = self._job, None
+        if job is not None:
+            _drop_order(self.engine.worker, job)
 
     def order(self) -> np.ndarray:
         """The view's ``_row`` ids in display order (computed once, then reused)."""

@@ -244,6 +244,7 @@ class MessageHandler:
         spec, offset, limit = request["query"], request["offset"], request["limit"]
         started = time.perf_counter()
         view = self.view(spec)
+        self.model.focus(view)  # the widget's other views stop their background work
         page = view.page(offset, limit)
         grouped = bool(spec.get("group_by")) and not drilled(spec)
         roles: GroupRoles | None = None

@@ -29,6 +29,7 @@ from dsviz_widget.engine import (
     QueryError,
     Source,
     View,
+    ViewHolder,
     change_filter,
     check_change_columns,
     compared_columns,
@@ -74,6 +75,8 @@ class ViewModel:
         self.compare = compare
         #: The filter text the Python API answers for: the last one that worked ("" at first).
         self.applied_filter = ""
+        #: The views this widget asked for: they go when it closes (see :meth:`close`).
+        self.holder = ViewHolder()
 
     # ---- queries -----------------------------------------------------------------------
 
@@ -112,7 +115,7 @@ class ViewModel:
         keys = [k for k in spec.get("sort") or [] if isinstance(k, str) and k]
         if not keys:
             return []
-        table = self.engine.view(self.source).columns
+        table = self.engine.view(self.source, holder=self.holder).columns
         group_by = list(spec.get("group_by") or [])
         grouped = bool(group_by) and not drilled(spec)
         shown = spec.get("columns") or None  # the group page's means: of shown columns only
@@ -145,7 +148,7 @@ class ViewModel:
         """The engine view for a spec (the engine keeps the last few, so paging does not
         recount). A filter error points into the user's own text."""
         try:
-            return self.engine.view(self.source, self.query(spec))
+            return self.engine.view(self.source, self.query(spec), self.holder)
         except FilterError as exc:
             user = str(spec.get("filter") or "")
             if exc.text != user and user.strip():  # composed for changed_only
@@ -166,7 +169,9 @@ class ViewModel:
         """The columns that define a change: ``chosen`` (checked), else the default (every
         compared column except those that changed on every row; one scan, then kept)."""
         if chosen:
-            compared = compared_columns(self.engine.view(self.source).relation.columns)
+            compared = compared_columns(
+                self.engine.view(self.source, holder=self.holder).relation.columns
+            )
             return check_change_columns(compared, chosen)
         return self.engine.change_counts(self.source).default
 
@@ -202,9 +207,16 @@ class ViewModel:
         self.applied_filter = text
         return None
 
+    def focus(self, view: View) -> None:
+        """The widget looks at ``view`` now: stop the background work of its other views
+        (those nobody else uses; see ``Engine.focus``)."""
+        self.engine.focus(self.holder, view)
+
     def close(self) -> None:
-        """Nothing to release: the engine is shared, and the views this widget made may be
-        the ones another widget or ``table.query`` pages (the engine evicts them in turn)."""
+        """Let the engine drop the views this widget made, with their order files, except
+        those another widget holds or ``table.query`` asked for (the engine is shared and
+        stays open)."""
+        self.engine.release(self.holder)
 
 
 def group_key_text(view: View) -> list[list[str]]:

@@ -13,6 +13,7 @@ import traitlets as t
 from dsviz_widget._errors import DsvizError, ValidationError
 from dsviz_widget.engine import Query, QueryError, Source
 from dsviz_widget.table import Table
+from dsviz_widget.widget._cells import made_in_cell
 from dsviz_widget.widget._comparepins import default_pins
 from dsviz_widget.widget._protocol import (
     DENSITIES,
@@ -209,6 +210,9 @@ class DatasetWidget(anywidget.AnyWidget):
         self._worker = RequestWorker(self._handler, self._reply)
         self._views = views
         self.on_msg(self._on_custom_msg)
+        if self.comm is not None:  # the browser closing the comm closes the widget
+            self.comm.on_close(lambda _msg: self.close())
+        made_in_cell(self)  # the cell run again releases this widget's views
         self._filter_changed({})
         if self.selection:  # set by __init__'s keywords: checked now the table is known
             self.selection = list(self.selection)
@@ -397,11 +401,19 @@ class DatasetWidget(anywidget.AnyWidget):
         }
 
     def close(self) -> None:
-        """Close the widget: its request thread stops. The engine is the kernel's shared one
-        (``table.query`` and other widgets may page the same views): it stays open."""
+        """Close the widget: its request thread stops (the query running for it is
+        interrupted) and the views it made leave the engine with their temp files, except
+        those another widget or ``table.query`` uses. The engine is the kernel's shared one:
+        it stays open. The browser closing the widget's comm closes it too."""
         self._worker.close()
         self._handler.close()
         super().close()
+
+    def release_views(self) -> None:
+        """Let the engine drop the views this widget made, with their order files, except
+        those another widget or ``table.query`` uses. The widget stays open and makes them
+        again when asked; done for you when the cell that made it runs again."""
+        self._model.close()
 
     def save_view(self, name: str) -> None:
         """Save the view state (filter, sort, group_by, columns, hidden classes, score

@@ -3,7 +3,10 @@
 The kernel's main thread only queues a request, so it sees every message the browser sent
 while a slow query runs. That lets a newer page request supersede queued older pages and
 header summaries (they get an ``error`` reply saying so, which the browser has already
-stopped waiting for), and lets pages go before thumbnails and summaries.
+stopped waiting for), and lets pages go before thumbnails and summaries. A page of another
+query (a new filter, sort or grouping) also cancels the page, count or summary of the old
+one running then: its DuckDB statement is interrupted, and only its own (see
+``engine._lifecycle``: other widgets and Python share the engine's connection).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from dsviz_widget.engine import Superseded, Work, doing
 from dsviz_widget.widget._handler import MessageHandler
 from dsviz_widget.widget._requests import error_reply
 
@@ -23,6 +27,8 @@ Send = Callable[[dict[str, Any], list[bytes]], None]
 # A count goes after the pages (rows first) but before thumbnails and summaries: the status
 # line waits for it.
 PRIORITY = {"page": 0, "info": 1, "count": 2, "thumbnails": 3, "blob": 3, "summary": 4}
+# Requests a page of another query makes stale (their answers describe rows no longer shown).
+STALE_KINDS = ("page", "count", "summary")
 
 
 def _query_key(msg: dict[str, Any]) -> str:
@@ -49,6 +55,8 @@ class RequestWorker:
         self._thread: threading.Thread | None = None
         # Handlers swapped out while a request was running on them: closed once it is done.
         self._retired: list[MessageHandler] = []
+        # The request being answered and its work (cancelled when a newer page makes it stale).
+        self._running: tuple[dict[str, Any], Work] | None = None
 
     def submit(self, msg: Any) -> None:
         if not isinstance(msg, dict):
@@ -63,11 +71,17 @@ class RequestWorker:
                 key = _query_key(msg)
                 keep: list[dict[str, Any]] = []
                 for old in self._pending:
-                    stale = old.get("kind") in ("page", "count", "summary") and (
+                    stale = old.get("kind") in STALE_KINDS and (
                         old.get("kind") == "page" or _query_key(old) != key
                     )
                     (superseded if stale else keep).append(old)
                 self._pending = keep
+                if self._running is not None:
+                    # Running, only another query's work is stopped: a page of the same
+                    # query (scrolling) may be what the next one needs (the same order).
+                    running, work = self._running
+                    if running.get("kind") in STALE_KINDS and _query_key(running) != key:
+                        work.cancel()
             self._pending.append(msg)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="dsviz-widget", daemon=True)
@@ -79,7 +93,7 @@ class RequestWorker:
                 error_reply(
                     old_id if isinstance(old_id, str) else "",
                     old_kind if isinstance(old_kind, str) else "",
-                    "superseded by a newer request",
+                    str(Superseded()),  # the reply a cancelled running one gets too
                 ),
                 [],
             )
@@ -102,11 +116,18 @@ class RequestWorker:
                 key=lambda i: (PRIORITY.get(str(self._pending[i].get("kind")), -1), i),
             )
             self._busy = True
-            return self._pending.pop(best)
+            msg = self._pending.pop(best)
+            self._running = (msg, Work())
+            return msg
 
     def _run(self) -> None:
         while (msg := self._next()) is not None:
-            self._answer(*self._handler.handle(msg))  # handle never raises
+            assert self._running is not None
+            with doing(self._running[1]):
+                reply = self._handler.handle(msg)  # never raises
+            with self._cond:
+                self._running = None
+            self._answer(*reply)
             self._close_retired()
         self._close_retired()
 
@@ -140,13 +161,22 @@ class RequestWorker:
         for handler in retired:
             handler.close()
 
+    @property
+    def current(self) -> Work | None:
+        """The work answering a request now (None when idle): what a stale page cancels."""
+        with self._cond:
+            return self._running[1] if self._running is not None else None
+
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until every queued request is answered (for tests and scripts)."""
         with self._cond:
             return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout)
 
     def close(self) -> None:
+        """Stop: queued requests are dropped, the one running is cancelled."""
         with self._cond:
             self._closed = True
             self._pending.clear()
+            if self._running is not None:
+                self._running[1].cancel()
             self._cond.notify_all()

@@ -315,11 +315,14 @@ def test_waits_racing_the_worker_run_each_job_once() -> None:
 @pytest.fixture()
 def own_stores(monkeypatch: pytest.MonkeyPatch) -> object:
     # Row stores are shared process-wide: these tests get a registry of their own.
-    fresh: dict[object, _background.RowStore] = __import__("collections").OrderedDict()
-    monkeypatch.setattr(_background, "_stores", fresh)
+    budget = _background.ROW_STORES
+    fresh = _background.DiskBudget(
+        budget.env, budget.share, budget.cap, budget.where, budget.max_items
+    )
+    monkeypatch.setattr(_background, "ROW_STORES", fresh)
     monkeypatch.setattr(_relation, "ROW_STORE_MIN_ROWS", 0)
-    yield fresh
-    for store in list(fresh.values()):
+    yield fresh.items
+    for store in list(fresh.items.values()):
         store.cancelled = True
         store.wait(30)
         store.discard()
