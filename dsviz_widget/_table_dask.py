@@ -14,6 +14,7 @@ recognised by its type's module, and only its ``to_delayed`` / ``compute`` are c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from dsviz_widget import _storage
+from dsviz_widget._errors import ValidationError
 from dsviz_widget._table_memory import MemoryColumns
 from dsviz_widget._table_parquet import TableOrigin
 from dsviz_widget._table_rules import build
@@ -55,6 +57,7 @@ class PartitionRules:
         in-memory backend ``Table(...)`` would make of it."""
         columns = list(self.columns) if self.columns is not None else None
         if type(part).__name__ == "DataFrame":
+            _check_not_stringified(part)
             memory, _ = build(columns, None, None, part, self.dtype, self.optional, self.mixed)
             return memory
         rows = [self._row(item) for item in part]
@@ -66,6 +69,36 @@ class PartitionRules:
         if isinstance(item, (Image, Audio)) and self.columns is not None and len(self.columns) == 1:
             return (item,)
         return item  # type: ignore[no-any-return]
+
+
+#: How ``str()`` of an ``Image`` or ``Audio`` reads (their ``__repr__``).
+_MEDIA_REPR = re.compile(r"(?:Image\(\d+x\d+ \w+|Audio\(\w+, sample_rate=).*\)", re.S)
+
+
+def _check_not_stringified(part: pd.DataFrame) -> None:
+    """Refuse a column of media objects that Dask turned into their text.
+
+    Dask converts object columns to strings when a frame is built from pandas or delayed
+    partitions (its ``dataframe.convert-string`` option, on by default), media objects
+    included. Stored as text, the images would be lost without a word; a column whose
+    every value reads like an ``Image`` or ``Audio`` is that case.
+    """
+    for name in part.columns:
+        column = part[name]
+        if column.dtype == object or not len(column):
+            continue
+        values = column.dropna()
+        if (
+            len(values)
+            and isinstance(values.iloc[0], str)
+            and _MEDIA_REPR.fullmatch(values.iloc[0])
+        ) and all(isinstance(v, str) and _MEDIA_REPR.fullmatch(v) for v in values):
+            raise ValidationError(
+                f"column {name!r} holds the text of images or audio, not the objects: "
+                "Dask converted its values to strings. Build the frame inside "
+                "dask.config.set({'dataframe.convert-string': False}), or make the media "
+                "objects in map_partitions"
+            )
 
 
 class DaskColumns:
