@@ -338,12 +338,11 @@ def _check_columns(first: Part, other: Part, name: str) -> None:
     a = pa.schema(_columns(first))
     b = pa.schema(_columns(other))
     try:
-        check_same_columns(a, b, f"partition {other.index}")
+        check_same_columns(a, b, f"partition {other.index}", f"partition {first.index}")
     except ValueError as exc:
         raise ValidationError(
-            f"cannot log table {name!r}: the partitions' columns differ: {exc} (partition "
-            f"{first.index}); give every partition the same columns and types (e.g. with "
-            "astype, or a dask meta)"
+            f"cannot log table {name!r}: the partitions' columns differ: {exc}. Give every "
+            "partition the same columns and types (e.g. with astype)"
         ) from None
 
 
@@ -366,7 +365,7 @@ def _entries(
     layout: Layout,
     part: bool,
 ) -> dict[str, Entry]:
-    from dsviz_widget.artifacts._serialize import write_media_index
+    from dsviz_widget.artifacts._serialize import MEDIA_INDEX_SUFFIX, media_index_table
 
     fields = [*columns, *(storage_field(d.name, "derived", d.arrow_type) for d in layout.derived)]
     meta = table_metadata(layout.classes, [d.to_json() for d in layout.derived], layout.notes, None)
@@ -381,5 +380,8 @@ def _entries(
     for p in parts:
         for digest, info in p.media.items():
             media.setdefault(digest, info)
-    entries.update(write_media_index(store, name, media, part))
+    if media:
+        index = media_index_table(media)
+        digest, size = _store_file(store.objects, lambda path: pq.write_table(index, path))
+        entries[name + MEDIA_INDEX_SUFFIX] = Entry(digest, size, kind="media-index", part=part)
     return entries

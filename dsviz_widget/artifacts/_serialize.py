@@ -214,6 +214,21 @@ def write_rows(
         rest.close()  # a failed write stops the reader now, not when the traceback is freed
 
 
+def media_index_table(index: Mapping[str, tuple[str, int, tuple[str, int] | None]]) -> pa.Table:
+    """The rows of a media index, by digest."""
+    rows = sorted(index.items())
+    return pa.table(
+        [
+            [d for d, _ in rows],
+            [v[0] for _, v in rows],
+            [v[1] for _, v in rows],
+            [v[2][0] if v[2] else None for _, v in rows],
+            [v[2][1] if v[2] else None for _, v in rows],
+        ],
+        schema=MEDIA_INDEX,
+    )
+
+
 def write_media_index(
     store: Store,
     name: str,
@@ -224,17 +239,7 @@ def write_media_index(
     digest -> (extension, size, the artifact version it is borrowed from)."""
     if not index:
         return {}
-    rows = sorted(index.items())
-    media = pa.table(
-        [
-            [d for d, _ in rows],
-            [v[0] for _, v in rows],
-            [v[1] for _, v in rows],
-            [v[2][0] if v[2] else None for _, v in rows],
-            [v[2][1] if v[2] else None for _, v in rows],
-        ],
-        schema=MEDIA_INDEX,
-    )
+    media = media_index_table(index)
     tmp = store.objects.new_tmp()
     try:
         with io_step(f"could not write the media index of {name!r} to {tmp.parent}"):

@@ -104,9 +104,12 @@ class Source:
         return metadata_of(self.schema)
 
 
-def check_same_columns(first: pa.Schema, other: pa.Schema, what: str) -> None:
-    """Refuse ``other`` unless it has ``first``'s columns: names, types and kinds, in order
-    (table-level metadata may differ). The ``ValueError`` names the first column that differs."""
+def check_same_columns(
+    first: pa.Schema, other: pa.Schema, what: str, first_is: str = "the table"
+) -> None:
+    """Refuse ``other`` (called ``what``) unless it has ``first``'s columns: names, types and
+    kinds, in order (table-level metadata may differ). The ``ValueError`` names the first
+    column that differs."""
     if other.names != first.names:
         extra = [n for n in other.names if n not in first.names]
         missing = [n for n in first.names if n not in other.names]
@@ -115,13 +118,13 @@ def check_same_columns(first: pa.Schema, other: pa.Schema, what: str) -> None:
             if extra or missing
             else f"its columns are in another order: {other.names}"
         )
-        raise ValueError(f"{what} does not have the table's columns {first.names}: {detail}")
+        raise ValueError(f"{what} does not have the columns {first.names} of {first_is}: {detail}")
     for a, b in zip(first, other, strict=True):
         if not a.equals(b, check_metadata=True):
             ka, kb = kind_of_field(a), kind_of_field(b)
             raise ValueError(
                 f"{what}: column {a.name!r} is {kb or 'untyped'} ({b.type}) there but "
-                f"{ka or 'untyped'} ({a.type}) in the table"
+                f"{ka or 'untyped'} ({a.type}) in {first_is}"
             )
 
 
