@@ -48,7 +48,12 @@ from dsviz_widget._storage import Layout
 from dsviz_widget._table_dask import PartitionRules, dask_rows
 from dsviz_widget._table_memory import MemoryColumns
 from dsviz_widget._table_parquet import ParquetColumns
-from dsviz_widget.artifacts._manifest import OBJECT_SUFFIXES, Entry, table_part
+from dsviz_widget.artifacts._manifest import (
+    MEDIA_INDEX_SUFFIX,
+    OBJECT_SUFFIXES,
+    Entry,
+    table_part,
+)
 from dsviz_widget.artifacts._objects import ObjectStore, unlink_quietly
 from dsviz_widget.artifacts._s3 import S3Config, S3ObjectStore
 from dsviz_widget.engine._source import check_same_columns
@@ -263,7 +268,7 @@ def _same_type(exc: ValidationError, message: str) -> ValidationError:
 # -- the client -----------------------------------------------------------------------------
 def write_table(store: Store, name: str, table: Table, part: bool = False) -> dict[str, Entry]:
     """Write a Dask-backed table's partitions from the workers; its manifest entries."""
-    import dask
+    from dask.delayed import delayed
 
     rows = dask_rows(table)
     assert rows is not None
@@ -271,7 +276,7 @@ def write_table(store: Store, name: str, table: Table, part: bool = False) -> di
     partitions = rows.partitions()
     of = len(partitions)
     token = uuid.uuid4().hex[:12]
-    task = dask.delayed(write_part, pure=False)
+    task = delayed(write_part, pure=False)
     parts: list[Part] = _compute(
         [
             task(p, opener, rows.rules, i, of, name, dask_key_name=_key(token, i))
@@ -290,7 +295,7 @@ def write_table(store: Store, name: str, table: Table, part: bool = False) -> di
     layout = _whole_layout(kept, columns)
     stale = [p for p in kept if list(p.derived) != layout.derived]
     if stale:
-        task = dask.delayed(rewrite_part, pure=False)
+        task = delayed(rewrite_part, pure=False)
         fixed = _compute(
             [
                 task(p, opener, layout, of, name, dask_key_name=_key(token, p.index, "rewrite"))
@@ -312,10 +317,10 @@ _KEY = re.compile(r"dsviz-(?:write|rewrite)-[0-9a-f]{12}-([0-9]+)")
 
 
 def _compute(tasks: Sequence[Any], name: str, of: int) -> list[Part]:
-    import dask
+    from dask.base import compute
 
     try:
-        return list(dask.compute(*tasks))
+        return list(compute(*tasks))  # type: ignore[no-untyped-call]
     except DsvizError:
         raise  # from a partition, which it names
     except Exception as exc:
@@ -365,7 +370,7 @@ def _entries(
     layout: Layout,
     part: bool,
 ) -> dict[str, Entry]:
-    from dsviz_widget.artifacts._serialize import MEDIA_INDEX_SUFFIX, media_index_table
+    from dsviz_widget.artifacts._serialize import media_index_table
 
     fields = [*columns, *(storage_field(d.name, "derived", d.arrow_type) for d in layout.derived)]
     meta = table_metadata(layout.classes, [d.to_json() for d in layout.derived], layout.notes, None)
