@@ -326,12 +326,27 @@ def _compute(tasks: Sequence[Any], name: str, of: int) -> list[Part]:
     except Exception as exc:
         # A worker that died (distributed's KilledWorker names the task) or a scheduler
         # failure: nothing is published; what was stored is unreferenced, for gc.
-        found = _KEY.search(str(getattr(exc, "task", "")) or str(exc))
-        where = f"partition {found.group(1)} of {of}" if found else f"a partition of {of}"
+        where = _failed_partition(exc, tasks)
         raise DaskIngestError(
-            f"logging table {name!r} failed at {where}: {type(exc).__name__}: {exc}; nothing "
-            "was published"
+            f"logging table {name!r} failed at "
+            f"{f'partition {where} of {of}' if where is not None else f'one of {of} partitions'}"
+            f": {type(exc).__name__}: {exc}; nothing was published"
         ) from exc
+
+
+def _failed_partition(exc: BaseException, tasks: Sequence[Any]) -> int | None:
+    """The partition whose task (ours, or one it depends on: the user's graph making the
+    partition) a scheduler error names; None when no single partition's graph has it."""
+    task = getattr(exc, "task", None)
+    found = _KEY.search(str(task if task is not None else exc))
+    if found:
+        return int(found.group(1))
+    if task is None:
+        return None
+    # Only on failure: each partition's task graph, culled to what that task needs (a
+    # partition's delayed object carries the whole collection's graph), is looked through.
+    hits = [i for i, t in enumerate(tasks) if task in t.__dask_graph__().cull({t.key})]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _columns(p: Part) -> list[pa.Field]:
