@@ -36,10 +36,13 @@ if TYPE_CHECKING:
 
 
 def is_dask(obj: object) -> bool:
-    """Whether ``obj`` is a Dask collection (a DataFrame or a bag), without importing Dask."""
-    module = type(obj).__module__ or ""
-    return (module == "dask" or module.startswith(("dask.", "dask_expr."))) and hasattr(
-        obj, "to_delayed"
+    """Whether ``obj`` is a Dask DataFrame or bag, without importing Dask."""
+    kind = type(obj)
+    module = kind.__module__ or ""
+    return (
+        module.startswith(("dask.", "dask_expr."))
+        and kind.__name__ in ("DataFrame", "Bag")
+        and hasattr(obj, "to_delayed")
     )
 
 
