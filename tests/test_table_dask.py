@@ -109,6 +109,7 @@ def test_images_written_by_the_workers(client: Any, store_dir: Path) -> None:
     assert manifest is not None
     parts = sorted(n for n, e in manifest.entries.items() if e.kind == "table-part")
     assert parts == [f"t.parts/{i:06d}.parquet" for i in range(PARTS)]
+    assert dv.use_artifact("data:latest").entries() == ["t"]  # parts are not entries of their own
 
 
 def test_derived_columns_equal_the_single_machine_path(client: Any, store_dir: Path) -> None:

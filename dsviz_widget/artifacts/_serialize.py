@@ -186,7 +186,17 @@ def _write_table(store: Store, name: str, table: Table, part: bool = False) -> d
         bar.close()
     digest, size = store.objects.adopt(tmp)
     entries = {name + _TABLE: Entry(digest, size, kind="table", part=part)}
-    entries.update(write_media_index(store, name, index, part))
+    if index:
+        media = media_index_table(index)
+        tmp = store.objects.new_tmp()
+        try:
+            with io_step(f"could not write the media index of {name!r} to {tmp.parent}"):
+                pq.write_table(media, tmp)
+        except BaseException:
+            unlink_quietly(tmp)
+            raise
+        mdigest, msize = store.objects.adopt(tmp)
+        entries[name + _INDEX] = Entry(mdigest, msize, kind="media-index", part=part)
     return entries
 
 
@@ -227,28 +237,6 @@ def media_index_table(index: Mapping[str, tuple[str, int, tuple[str, int] | None
         ],
         schema=MEDIA_INDEX,
     )
-
-
-def write_media_index(
-    store: Store,
-    name: str,
-    index: Mapping[str, tuple[str, int, tuple[str, int] | None]],
-    part: bool,
-) -> dict[str, Entry]:
-    """The media index entry of the table added as ``name`` (none without media):
-    digest -> (extension, size, the artifact version it is borrowed from)."""
-    if not index:
-        return {}
-    media = media_index_table(index)
-    tmp = store.objects.new_tmp()
-    try:
-        with io_step(f"could not write the media index of {name!r} to {tmp.parent}"):
-            pq.write_table(media, tmp)
-    except BaseException:
-        unlink_quietly(tmp)
-        raise
-    mdigest, msize = store.objects.adopt(tmp)
-    return {name + _INDEX: Entry(mdigest, msize, kind="media-index", part=part)}
 
 
 def _prefetched(
