@@ -22,7 +22,7 @@ table metadata (``derived_omitted``, and a ``note`` on the ``(other)`` columns).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -77,20 +77,61 @@ def plan(
 ) -> tuple[list[Derived], list[str]]:
     """The derived columns for the given image columns (``name -> cells``), and a sentence
     for each one left out by :data:`MAX_DERIVED_COLUMNS`."""
+    return plan_from_stats({col: _stats_of(cells) for col, cells in columns.items()}, taken)
+
+
+def _stats_of(cells: Sequence[Image | None]) -> Iterator[dict[str, Any]]:
+    # Each distinct object once, in the order the cells first name it.
+    for img in {id(c): c for c in cells}.values():
+        if img is not None:
+            yield img._class_stats()
+
+
+def summarize(cells: Sequence[Image | None]) -> dict[str, Any]:
+    """What :func:`plan` reads of a column's images, folded into one stats record of the
+    shape ``Image._class_stats`` has (counts dropped, first-seen order kept).
+
+    A Dask partition's workers send this instead of their images: planning from the
+    partitions' summaries in partition order gives the plan the whole column would
+    (``plan_from_stats``), because the plan reads only which groups, classes and score
+    names occur, in the order they first occur, and the smallest declared id of each class.
+    """
+    return merge_summaries(_stats_of(cells))
+
+
+def merge_summaries(summaries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Summaries (or ``_class_stats`` records) folded into one, in the order given."""
+    declared: dict[str, int] = {}
+    boxes: dict[str, dict[str, dict[str, None]]] = {}
+    masks: dict[str, dict[str, None]] = {}
+    for stats in summaries:
+        for name, cid in stats["declared"].items():
+            declared[name] = min(declared.get(name, cid), cid)
+        for g, st in stats["boxes"].items():
+            group = boxes.setdefault(g, {"per_class": {}, "max": {}})
+            group["per_class"].update(dict.fromkeys(st["per_class"]))
+            group["max"].update(dict.fromkeys(st["max"]))
+        for g, fractions in stats["masks"].items():
+            masks.setdefault(g, {}).update(dict.fromkeys(fractions))
+    return {"declared": declared, "boxes": boxes, "masks": masks}
+
+
+def plan_from_stats(
+    columns: Mapping[str, Iterable[Mapping[str, Any]]], taken: Sequence[str]
+) -> tuple[list[Derived], list[str]]:
+    """:func:`plan` from each image column's stats records (``Image._class_stats`` or
+    :func:`summarize`'s), in order."""
     raw: list[Derived] = []  # names without the column prefix yet
     notes: list[str] = []
     with_overlays = []
-    for col, cells in columns.items():
+    for col, records in columns.items():
         box_groups: dict[str, None] = {}
         mask_groups: dict[str, None] = {}
         declared: dict[str, int] = {}  # class name -> smallest id, over the column's lists
         per_group_classes: dict[str, dict[str, None]] = {}
         per_group_scores: dict[str, dict[str, None]] = {}
         per_mask_classes: dict[str, dict[str, None]] = {}
-        for img in {id(c): c for c in cells}.values():  # each distinct object once
-            if img is None:
-                continue
-            stats = img._class_stats()
+        for stats in records:
             for name, cid in stats["declared"].items():
                 declared[name] = min(declared.get(name, cid), cid)
             for g, st in stats["boxes"].items():

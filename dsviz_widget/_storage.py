@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
 from dsviz_widget._cells import array_from_record
+from dsviz_widget._derived import Derived
 from dsviz_widget._errors import ValidationError
 from dsviz_widget._format import JSON_KINDS, MEDIA_KINDS, STORAGE_TYPES, kinds_of, read_metadata
 from dsviz_widget.media import Audio, Blob, BlobReader, Classes, Image, Origin
@@ -27,6 +28,15 @@ if TYPE_CHECKING:
 
 #: Rows per record batch, when a table is written or read in batches.
 BATCH_ROWS = 131_072
+
+
+class Layout(NamedTuple):
+    """What a table's storage form adds to its columns: the derived columns (``_derived``),
+    sentences on those left out, and the class lists its images use (digest -> JSON)."""
+
+    derived: list[Derived]
+    notes: list[str]
+    classes: dict[str, list[dict[str, Any]]]
 
 
 def storage_batches(

@@ -295,20 +295,25 @@ class MemoryColumns:
             self.cache["storage"] = cached
         return cached
 
-    def storage_batches(
-        self, batch_rows: int = _storage.BATCH_ROWS
-    ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-        """Schema and record batches of the storage form, built batch by batch."""
-        images = {c.name: c.objects for c in self.cols if c.kind == "image"}
+    def layout(self) -> _storage.Layout:
+        """The derived columns, notes and class lists this table's storage form has."""
+        images = [c.name for c in self.cols if c.kind == "image"]
         derived, notes = _derived.plan({n: self.distinct(n) for n in images}, self.columns)
+        classes = _storage.collect_classes([self.distinct(n) for n in images])
+        return _storage.Layout(derived, notes, classes)
+
+    def storage_batches(
+        self, batch_rows: int = _storage.BATCH_ROWS, layout: _storage.Layout | None = None
+    ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+        """Schema and record batches of the storage form, built batch by batch.
+
+        ``layout`` replaces the table's own (:meth:`layout`): a Dask partition is written
+        with the derived columns and class lists of the whole table.
+        """
+        derived, notes, classes = layout or self.layout()
         fields = [storage_field(c.name, c.kind or "str", _arrow_type(c)) for c in self.cols]
         fields += [storage_field(d.name, "derived", d.arrow_type) for d in derived]
-        meta = table_metadata(
-            _storage.collect_classes([self.distinct(n) for n in images]),
-            [d.to_json() for d in derived],
-            notes,
-            self.primary_key,
-        )
+        meta = table_metadata(classes, [d.to_json() for d in derived], notes, self.primary_key)
         schema = pa.schema(fields, metadata=meta)
         arrays = {c.name: c.arrow() for c in self.cols if c.kind not in MEDIA_KINDS}
         n = self.num_rows

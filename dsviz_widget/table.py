@@ -33,6 +33,7 @@ from dsviz_widget._errors import (
     TableArgumentError,
     ValidationError,
 )
+from dsviz_widget._table_dask import DaskColumns, PartitionRules, is_dask
 from dsviz_widget._table_memory import MemoryColumns
 from dsviz_widget._table_parquet import ParquetColumns, TableOrigin
 from dsviz_widget._table_rules import PK_LABEL, ColumnRules, build, computed_columns
@@ -89,8 +90,12 @@ class Table:
         Each row is a sequence with one value per column.
     rows : list of rows, optional
         The same as ``data`` (W&B's older name).
-    dataframe : pandas.DataFrame, optional
+    dataframe : pandas.DataFrame or dask.dataframe.DataFrame, optional
         Converted column by column (vectorised for numeric, boolean and string columns).
+        A Dask DataFrame (or ``data=`` a Dask bag of rows) stays uncomputed: when the table
+        is logged, the Dask workers convert and write each partition to the store (derived
+        columns included) and the version is published once all are stored. Reading it
+        before that computes it here.
     dtype : type or list of types, optional
         What each column holds (``int``, ``float``, ``str``, ``bool``, ``list``, ``dict``,
         ``numpy.ndarray``, ``datetime.datetime``, ``dv.Image``, ...), one for all columns or
@@ -134,6 +139,20 @@ class Table:
         if log_mode not in LOG_MODES:
             raise TableArgumentError(f"log_mode must be one of {list(LOG_MODES)}, got {log_mode!r}")
         self.log_mode = log_mode
+        collection = next((d for d in (dataframe, data, rows) if is_dask(d)), None)
+        if collection is not None:
+            # Built per partition, on the Dask workers when logged (_table_dask).
+            self._rules = ColumnRules(mixed=bool(allow_mixed_types))
+            self._backend = DaskColumns(
+                collection,
+                PartitionRules(
+                    tuple(columns) if columns is not None else None,
+                    dtype,
+                    optional if isinstance(optional, bool) else tuple(optional),
+                    bool(allow_mixed_types),
+                ),
+            )
+            return
         self._backend, self._rules = build(
             columns, data, rows, dataframe, dtype, optional, bool(allow_mixed_types)
         )
@@ -191,7 +210,7 @@ class Table:
     def _memory(self) -> MemoryColumns:
         """The in-memory backend, loading a Parquet-backed table first (before a change)."""
         backend = self._backend
-        if isinstance(backend, ParquetColumns):
+        if isinstance(backend, (ParquetColumns, DaskColumns)):
             backend = self._backend = backend.materialize()
         assert isinstance(backend, MemoryColumns)
         return backend

@@ -25,6 +25,7 @@ MODEL = {
     "_storage",
     "_table_memory",
     "_table_parquet",
+    "_table_dask",
     "_table_rules",
     "_frames",
     "table",

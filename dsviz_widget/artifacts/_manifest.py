@@ -33,10 +33,14 @@ OBJECT_SUFFIXES = {
 }
 MEDIA_INDEX_SUFFIX = ".media.parquet"
 #: ``media-index``: the digests of the media files a table's rows use (read by gc and verify);
-#: ``media``: one media file, named by its digest; ``file``: a plain file (``add_file``).
-KINDS = frozenset([*OBJECT_SUFFIXES, "media-index", "media", "file"])
+#: ``media``: one media file, named by its digest; ``file``: a plain file (``add_file``);
+#: ``table-part``: one Parquet file of a table written in parts (a Dask ingest), see
+#: :func:`table_part`.
+KINDS = frozenset([*OBJECT_SUFFIXES, "media-index", "media", "file", "table-part"])
 _MEDIA_ENTRY = re.compile(r"media/([0-9a-f]{2})/([0-9a-f]{64})")
 _JOINED = ".joined/"
+_PARTS = ".parts/"
+_PART_ENTRY = re.compile(r".+\.parts/([0-9]{6})\.parquet")
 
 
 def media_entry(digest: str) -> str:
@@ -52,6 +56,29 @@ def is_media_entry_name(name: str) -> bool:
 def joined_part(name: str, part: str) -> str:
     """The name a table of the joined table ``name`` is stored under (``part``: table1/2)."""
     return f"{name}{_JOINED}{part}"
+
+
+def table_part(name: str, index: int) -> str:
+    """The entry name of part ``index`` of the table added as ``name``.
+
+    A table written in parts has its ``<name>.table.parquet`` entry (a Parquet file of no
+    rows holding the whole table's schema: kinds, derived columns, class lists) and its
+    rows in the parts ``<name>.parts/000000.parquet``, ``000001``, ... read in that order.
+    Parts are entries of their own (kind ``table-part``), so gc, verify and download see
+    every file without knowing about parts; readers that predate them refuse the kind
+    instead of showing a table of no rows.
+    """
+    return f"{name}{_PARTS}{index:06d}.parquet"
+
+
+def part_index(entry_name: str, name: str) -> int | None:
+    """The part number if ``entry_name`` is a part of the table added as ``name``."""
+    if not entry_name.startswith(name + _PARTS):
+        return None
+    match = _PART_ENTRY.fullmatch(entry_name)
+    if match is None or len(entry_name) != len(table_part(name, 0)):
+        return None
+    return int(match.group(1))
 
 
 def legacy_kind(name: str) -> tuple[str, bool]:
@@ -158,6 +185,8 @@ def _check_kind_name(kind: str, name: str, digest: str) -> None:
         raise ValueError(f"a {kind} entry must be named '<name>{suffix}'")
     if kind == "media" and name != media_entry(digest):
         raise ValueError("a media entry must be named media/<digest[:2]>/<digest>")
+    if kind == "table-part" and _PART_ENTRY.fullmatch(name) is None:
+        raise ValueError("a table-part entry must be named '<name>.parts/<6 digits>.parquet'")
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,9 @@ import itertools
 import json
 import queue
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -37,6 +38,7 @@ from dsviz_widget import _storage
 from dsviz_widget._digest import canonical_json
 from dsviz_widget._errors import IntegrityError, NotFoundError, ValidationError
 from dsviz_widget._progress import progress_bar
+from dsviz_widget._table_dask import dask_rows
 from dsviz_widget.artifacts._catalog import VersionRow
 from dsviz_widget.artifacts._manifest import (
     MEDIA_INDEX_SUFFIX,
@@ -45,6 +47,7 @@ from dsviz_widget.artifacts._manifest import (
     Manifest,
     joined_part,
     media_entry,
+    part_index,
 )
 from dsviz_widget.artifacts._objects import io_step, unlink_quietly
 from dsviz_widget.artifacts._reference import LocalFile, check_copied
@@ -213,6 +216,11 @@ def _write_table(store: Store, name: str, table: Table, part: bool = False) -> d
             f"{name}{suffix}": dataclasses.replace(e, ref=e.ref or ref, part=part)
             for suffix, e in origin.entries.items()
         }
+    if dask_rows(table) is not None:
+        # Imported here: the Dask ingest writes its parts with this module's writers.
+        from dsviz_widget.artifacts import _dask_ingest
+
+        return _dask_ingest.write_table(store, name, table, part)
     index: dict[str, tuple[str, int, tuple[str, int] | None]] = {}
     bar = progress_bar(desc=f"storing media of {name!r}", unit="file")
     try:
@@ -222,38 +230,19 @@ def _write_table(store: Store, name: str, table: Table, part: bool = False) -> d
     finally:
         bar.close()
     schema, batches = _storage.storage_batches(table)
-    first = next(batches)
     tmp = store.objects.new_tmp()
     bar = progress_bar(desc=f"writing {name!r}", total=len(table), unit="row")
-    rest = _prefetched(batches)
     try:
-        with (
-            io_step(f"could not write table {name!r} to {tmp.parent}"),
-            pq.ParquetWriter(tmp, schema, use_dictionary=_dictionary_columns(first)) as writer,
-        ):
-            for batch in itertools.chain([first], rest):
-                writer.write_batch(batch)
-                bar.update(batch.num_rows)
+        write_rows(tmp, schema, batches, f"could not write table {name!r} to {tmp.parent}", bar)
     except BaseException:
         unlink_quietly(tmp)
         raise
     finally:
-        rest.close()  # a failed write stops the reader now, not when the traceback is freed
         bar.close()
     digest, size = store.objects.adopt(tmp)
     entries = {name + _TABLE: Entry(digest, size, kind="table", part=part)}
     if index:
-        rows = sorted(index.items())
-        media = pa.table(
-            [
-                [d for d, _ in rows],
-                [v[0] for _, v in rows],
-                [v[1] for _, v in rows],
-                [v[2][0] if v[2] else None for _, v in rows],
-                [v[2][1] if v[2] else None for _, v in rows],
-            ],
-            schema=MEDIA_INDEX,
-        )
+        media = media_index_table(index)
         tmp = store.objects.new_tmp()
         try:
             with io_step(f"could not write the media index of {name!r} to {tmp.parent}"):
@@ -264,6 +253,45 @@ def _write_table(store: Store, name: str, table: Table, part: bool = False) -> d
         mdigest, msize = store.objects.adopt(tmp)
         entries[name + _INDEX] = Entry(mdigest, msize, kind="media-index", part=part)
     return entries
+
+
+def write_rows(
+    path: Path,
+    schema: pa.Schema,
+    batches: Iterator[pa.RecordBatch],
+    what: str,
+    bar: Any = None,
+) -> None:
+    """Write a table's storage batches to the Parquet file ``path`` (every table's Parquet,
+    a local one's or a Dask partition's, is written here); ``what`` says what failed."""
+    first = next(batches)
+    rest = _prefetched(batches)
+    try:
+        with (
+            io_step(what),
+            pq.ParquetWriter(path, schema, use_dictionary=_dictionary_columns(first)) as writer,
+        ):
+            for batch in itertools.chain([first], rest):
+                writer.write_batch(batch)
+                if bar is not None:
+                    bar.update(batch.num_rows)
+    finally:
+        rest.close()  # a failed write stops the reader now, not when the traceback is freed
+
+
+def media_index_table(index: Mapping[str, tuple[str, int, tuple[str, int] | None]]) -> pa.Table:
+    """The rows of a media index, by digest."""
+    rows = sorted(index.items())
+    return pa.table(
+        [
+            [d for d, _ in rows],
+            [v[0] for _, v in rows],
+            [v[1] for _, v in rows],
+            [v[2][0] if v[2] else None for _, v in rows],
+            [v[2][1] if v[2] else None for _, v in rows],
+        ],
+        schema=MEDIA_INDEX,
+    )
 
 
 def _prefetched(
@@ -397,7 +425,21 @@ def _read_table(store: Store, row: VersionRow, manifest: Manifest, name: str, la
     entry = own.get(_TABLE)
     if entry is None:  # a joined table's description naming a table that is not there
         raise IntegrityError(f"{label}: the manifest has no table {name + _TABLE!r}")
-    path = store.objects.verified_path(entry.digest, label)
+    # A table written in parts (a Dask ingest): its table entry holds the schema, the
+    # parts its rows, in part order.
+    parts = sorted(
+        (index, entry_name)
+        for entry_name, e in manifest.entries.items()
+        if e.kind == "table-part" and (index := part_index(entry_name, name)) is not None
+    )
+    if [i for i, _ in parts] != list(range(len(parts))):
+        raise IntegrityError(f"{label}: the table's parts are not numbered 0 to {len(parts) - 1}")
+    own.update({entry_name[len(name) :]: manifest.entries[entry_name] for _, entry_name in parts})
+    paths = [store.objects.verified_path(entry.digest, label)]
+    paths += [
+        store.objects.verified_path(manifest.entries[n].digest, f"{label} part {i}")
+        for i, n in parts
+    ]
     origin = TableOrigin(
         store.location,
         store.catalog_location,
@@ -407,7 +449,7 @@ def _read_table(store: Store, row: VersionRow, manifest: Manifest, name: str, la
         MappingProxyType(own),
     )
     return Table.from_stored(
-        [str(path)], store.read_blob, _origin_of(row), label, entry.digest, origin
+        [str(p) for p in paths], store.read_blob, _origin_of(row), label, entry.digest, origin
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dsviz_widget._format import kinds_of, metadata_of
+from dsviz_widget._format import KIND_KEY, kinds_of, metadata_of
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,7 +54,12 @@ class Source:
             raise ValueError("a Parquet source needs at least one file")
         files = file_identity(paths)  # before reading: a file rewritten meanwhile then differs
         metas = [parquet_metadata(f) for f in files]
+        # The first file's schema (and its table metadata) is the table's; the others are
+        # read by position under its names (one read_parquet per file, _relation), so they
+        # must have its columns exactly, or values would land in the wrong column.
         schema = metas[0].schema.to_arrow_schema()
+        for i, md in enumerate(metas[1:], 1):
+            check_same_columns(schema, md.schema.to_arrow_schema(), f"Parquet file {i}")
         rows = sum(md.num_rows for md in metas)
         return cls(
             schema=schema,
@@ -99,6 +104,36 @@ class Source:
     def metadata(self) -> dict[str, Any]:
         """The table-level ``dsviz`` metadata: ``classes`` and ``derived`` descriptions."""
         return metadata_of(self.schema)
+
+
+def check_same_columns(
+    first: pa.Schema, other: pa.Schema, what: str, first_is: str = "the table"
+) -> None:
+    """Refuse ``other`` (called ``what``) unless it has ``first``'s columns: names, types and
+    kinds, in order (table-level metadata may differ). The ``ValueError`` names the first
+    column that differs."""
+    if other.names != first.names:
+        extra = [n for n in other.names if n not in first.names]
+        missing = [n for n in first.names if n not in other.names]
+        detail = (
+            f"it has {extra} and lacks {missing}"
+            if extra or missing
+            else f"its columns are in another order: {other.names}"
+        )
+        raise ValueError(f"{what} does not have the columns {first.names} of {first_is}: {detail}")
+    for a, b in zip(first, other, strict=True):
+        if not a.equals(b, check_metadata=True):
+            ka, kb = kind_of_field(a), kind_of_field(b)
+            raise ValueError(
+                f"{what}: column {a.name!r} is {kb or 'untyped'} ({b.type}) there but "
+                f"{ka or 'untyped'} ({a.type}) in {first_is}"
+            )
+
+
+def kind_of_field(f: pa.Field) -> str | None:
+    """The ``dsviz.kind`` a field's metadata names, if any."""
+    raw = (f.metadata or {}).get(KIND_KEY)
+    return raw.decode() if raw is not None else None
 
 
 def file_identity(paths: Sequence[str]) -> tuple[tuple[str, int, int], ...]:
