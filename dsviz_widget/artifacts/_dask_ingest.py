@@ -120,7 +120,7 @@ def _backend(store: Store) -> Objects:
     objects = store.objects
     if isinstance(objects, RemoteObjects):
         return objects.remote
-    if isinstance(objects, ObjectStore):
+    if isinstance(objects, ObjectStore | S3ObjectStore):
         return objects
     raise TypeError(f"no Dask ingest into {objects!r}")
 
