@@ -16,7 +16,10 @@ from typing import TypeVar
 
 import pytest
 
+from dsviz_widget.artifacts._catalog_base import BaseCatalog
+from dsviz_widget.artifacts._catalog_open import open_catalog
 from tests import _servers
+from tests.team import _catalogs
 
 T = TypeVar("T")
 
@@ -69,3 +72,18 @@ def s3_url() -> str:
 @pytest.fixture
 def cache_dir(tmp_path: Path) -> Path:
     return tmp_path / "cache"
+
+
+# The catalog tests' store location and catalog, one per kind (tests/team/_catalogs.py).
+@pytest.fixture(params=_catalogs.KINDS)
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with _catalogs.location_for(request.param, request, tmp_path) as where:
+        yield where
+
+
+@pytest.fixture
+def catalog(location: str) -> Iterator[BaseCatalog]:
+    cat = open_catalog(location)
+    yield cat
+    if hasattr(cat, "close"):
+        cat.close()

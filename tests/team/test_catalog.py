@@ -23,20 +23,6 @@ from tests.team import _catalogs
 M0, M1, M2 = ("a" * 64, "b" * 64, "c" * 64)
 
 
-@pytest.fixture(params=_catalogs.KINDS)
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with _catalogs.location_for(request.param, request, tmp_path) as where:
-        yield where
-
-
-@pytest.fixture
-def catalog(location: str) -> Iterator[BaseCatalog]:
-    cat = open_catalog(location)
-    yield cat
-    if hasattr(cat, "close"):
-        cat.close()
-
-
 def publish(
     cat: BaseCatalog,
     name: str,

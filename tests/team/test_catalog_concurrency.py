@@ -12,7 +12,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,20 +24,6 @@ from tests import _servers
 from tests.team import _catalogs
 
 MANIFEST = "a" * 64
-
-
-@pytest.fixture(params=_catalogs.KINDS)
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with _catalogs.location_for(request.param, request, tmp_path) as where:
-        yield where
-
-
-@pytest.fixture
-def catalog(location: str) -> Iterator[BaseCatalog]:
-    cat = open_catalog(location)
-    yield cat
-    if hasattr(cat, "close"):
-        cat.close()
 
 
 def publish(cat: BaseCatalog, content: str, aliases: tuple[str, ...] = ()) -> tuple[int, bool]:
