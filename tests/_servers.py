@@ -28,13 +28,14 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
 
@@ -655,3 +656,20 @@ def ignoring_s3(bucket: str = BUCKET, honour_put: bool = False) -> Iterator[Igno
         server.shutdown()
         server.server_close()
         thread.join(10)
+
+
+T = TypeVar("T")
+
+
+def started(start: Callable[[], AbstractContextManager[T]]) -> Iterator[T]:
+    """The server ``start`` runs, for a fixture's lifetime; skipped locally (failed in CI,
+    where .ci/run installs the programs) when its program is missing."""
+    import pytest  # only the fixtures need it
+
+    try:
+        with start() as server:
+            yield server
+    except ServerUnavailable as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(exc))

@@ -9,8 +9,6 @@ store under test). Adding a kind is one line in ``KINDS``.
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -166,34 +164,20 @@ def _s3(
 KINDS: dict[str, Callable[[pytest.FixtureRequest, Path, pytest.MonkeyPatch], StoreKind]] = {
     "local": _local,
     "s3-sqlite": _s3_sqlite,
+    "s3-postgresql": _s3_postgresql,
 }
-if importlib.util.find_spec("dsviz_widget.artifacts._catalog_pg") is not None:
-    # The PostgreSQL catalog (issue 14) is there: the suite runs on it too.
-    KINDS["s3-postgresql"] = _s3_postgresql
 
 
 @pytest.fixture(scope="session")
 def seaweed_session() -> Iterator[_servers.Seaweed]:
     """One SeaweedFS for the whole run (each test writes under its own prefix)."""
-    try:
-        with _servers.seaweed() as server:
-            yield server
-    except _servers.ServerUnavailable as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(str(exc))
+    yield from _servers.started(_servers.seaweed)
 
 
 @pytest.fixture(scope="session")
 def postgres_session() -> Iterator[_servers.Postgres]:
     """One PostgreSQL for the whole run (each test makes a database of its own)."""
-    try:
-        with _servers.postgres() as server:
-            yield server
-    except _servers.ServerUnavailable as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(str(exc))
+    yield from _servers.started(_servers.postgres)
 
 
 @pytest.fixture(params=list(KINDS))

@@ -7,12 +7,9 @@ server binaries the tests skip locally and fail in CI (``CI`` set), where .ci/ru
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -21,38 +18,20 @@ from dsviz_widget.artifacts._catalog_open import open_catalog
 from tests import _servers
 from tests.team import _catalogs
 
-T = TypeVar("T")
-
-
-def _unavailable(exc: _servers.ServerUnavailable) -> None:
-    if os.environ.get("CI"):
-        raise exc
-    pytest.skip(str(exc))
-
-
-def _started(start: Callable[[], AbstractContextManager[T]]) -> Iterator[T]:
-    """The server ``start`` runs, for the fixture's lifetime; skipped (failed in CI) when its
-    program is missing."""
-    try:
-        with start() as server:
-            yield server
-    except _servers.ServerUnavailable as exc:
-        _unavailable(exc)
-
 
 @pytest.fixture(scope="module")
 def seaweed_shared() -> Iterator[_servers.Seaweed]:
-    yield from _started(_servers.seaweed)
+    yield from _servers.started(_servers.seaweed)
 
 
 @pytest.fixture
 def seaweed() -> Iterator[_servers.Seaweed]:
-    yield from _started(_servers.seaweed)
+    yield from _servers.started(_servers.seaweed)
 
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[_servers.Postgres]:
-    yield from _started(_servers.postgres)
+    yield from _servers.started(_servers.postgres)
 
 
 @pytest.fixture(params=[False, True], ids=["ignores-put", "ignores-multipart"])
