@@ -359,7 +359,10 @@ def resolve_location(
                 "local SQLite path for one machine"
             )
     else:
-        cat = str(Path(cat).expanduser().resolve())
+        # Only the directory is resolved: a catalog file that is a link must stay visible as
+        # one, so that Store refuses it instead of writing wherever it points.
+        path = Path(cat).expanduser()
+        cat = str(path.parent.resolve() / path.name)
     return where, cat
 
 

@@ -21,6 +21,17 @@ import numpy as np
 AS_LIMIT = 6 << 30  # bytes of address space (DuckDB and Arrow reserve more than they touch)
 
 
+def peak_rss_mb() -> int:
+    """This process's own peak RSS (``VmHWM``). Not ``getrusage``'s ``ru_maxrss``: Linux keeps
+    that across ``execve``, so a child spawned by a big pytest process would report the
+    parent's peak (it did in CI: 1,343 MB for a child that never passed 210 MB)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) >> 10
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -283,7 +294,7 @@ def main() -> None:
                     "error": error,
                     "detail": detail,
                     "seconds": round(time.perf_counter() - start, 3),
-                    "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10,
+                    "max_rss_mb": peak_rss_mb(),
                 }
             ),
             flush=True,
