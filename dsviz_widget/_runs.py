@@ -29,7 +29,7 @@ from dsviz_widget._run_config import Config
 from dsviz_widget._run_history import RUNTIME, Steps, check_log_args, columns_of, flatten, scalar
 from dsviz_widget._run_media import is_loggable_media, log_media
 from dsviz_widget._run_summary import Summary
-from dsviz_widget.artifacts import Artifact, Store, VerifyReport, open_store
+from dsviz_widget.artifacts import Artifact, Store, VerifyReport, open_store, resolve_cache_size
 from dsviz_widget.artifacts._artifact import set_current_run_lookup
 from dsviz_widget.artifacts._store import GcReport
 from dsviz_widget.table import Table
@@ -397,6 +397,7 @@ def init(
     config_exclude_keys: Sequence[str] | None = None,
     config_include_keys: Sequence[str] | None = None,
     catalog: str | os.PathLike[str] | None = None,
+    cache_size: int | str | None = None,
     **wandb_only: Any,
 ) -> Run:
     """Start a run and make it current (``dv.run``, ``dv.config``, ``dv.summary``, ``dv.log``).
@@ -417,6 +418,10 @@ def init(
         The store's catalog: default ``$DSVIZ_CATALOG`` (for the default store and ``s3://``
         ones), else ``<dir>/catalog.sqlite``. An ``s3://`` store needs one: a PostgreSQL URL
         for a team, or a local SQLite path for one machine (docs/team-store.md).
+    cache_size : int or str, optional
+        For an ``s3://`` store: the bound of this machine's read cache of fetched objects,
+        in bytes or as ``"20GB"`` / ``"500MB"``; the least recently read objects are removed
+        beyond it (tables open keep their files). Default ``$DSVIZ_CACHE_SIZE``, else 8 GiB.
     id : str, optional
         The run's id; an existing run with this id is resumed (see ``resume``).
     tags : list of str, optional
@@ -444,6 +449,7 @@ def init(
     resume_how = _run_init.resume_of(resume)
     if id is not None:
         _run_init.check_run_id(id)
+    cache_bytes = None if cache_size is None else resolve_cache_size(cache_size)
     values = _run_init.initial_config(config, config_include_keys, config_exclude_keys)
     allow = _run_init.in_notebook() if allow_val_change is None else bool(allow_val_change)
     with _lock:
@@ -453,6 +459,8 @@ def init(
             for previous in list(_active):
                 previous.finish()
         store = _run_init.disabled_store() if run_mode == "disabled" else open_store(dir, catalog)
+        if cache_bytes is not None:
+            store.set_cache_size(cache_bytes)
         record = _run_init.resumable(store, id, resume_how, project, {r.id for r in _active})
         run = Run(
             store, project, job_type, name, values, entity=entity, notes=notes, tags=tags,

@@ -90,8 +90,12 @@ class ParquetColumns:
         label: str,
         digest: str | None = None,
         origin: TableOrigin | None = None,
+        keep: object = None,
     ) -> None:
         self.paths = list(paths)
+        # What keeps the files there while this backend reads them (a remote store's pins:
+        # released when this backend is collected, so they must live exactly as long).
+        self._keep = keep
         self.label = label
         with _damaged(label):
             self.files = [pq.ParquetFile(p) for p in self.paths]

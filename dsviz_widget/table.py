@@ -192,14 +192,16 @@ class Table:
         label: str,
         digest: str | None = None,
         origin: TableOrigin | None = None,
+        keep: object = None,
     ) -> Table:
         """A Table over Parquet files of a store (how ``artifacts`` reads a table entry).
 
         ``reader`` returns the bytes of media files by digest, ``origin_of`` where each media
         file is stored, ``label`` names the table in errors, ``digest`` is the Parquet
-        file's, and ``origin`` (:attr:`origin`) says which artifact version it is.
+        file's, and ``origin`` (:attr:`origin`) says which artifact version it is. ``keep``
+        is held for as long as the files are read (the store's pins of them).
         """
-        return cls._of(ParquetColumns(paths, reader, origin_of, label, digest, origin))
+        return cls._of(ParquetColumns(paths, reader, origin_of, label, digest, origin, keep))
 
     @property
     def origin(self) -> TableOrigin | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dsviz_widget.artifacts._artifact import Artifact
 from dsviz_widget.artifacts._catalog import VersionRow
 from dsviz_widget.artifacts._entry import ArtifactEntry, ArtifactNotLoggedError
+from dsviz_widget.artifacts._s3 import resolve_cache_size
 from dsviz_widget.artifacts._store import (
     DEFAULT_DIR,
     Store,
@@ -30,6 +31,7 @@ __all__ = [
     "default_root",
     "local_dir",
     "open_store",
+    "resolve_cache_size",
     "resolve_location",
     "store_exists",
 ]

@@ -15,11 +15,15 @@ What differs on S3, and why:
   catalog's save lock shared from its first object to its publication, and gc holds it
   exclusive, so gc never runs between a save's ``claim`` and its version row.
 - **Durability**: a PUT that returned is stored, so ``sync`` has nothing to flush.
-- **Paths for the engine**: ``verified_path`` gives a *pinned* hard link of the checked cache
-  copy, private to this process (``<workdir>/pinned/<pid>/<digest>``). The read cache evicts
-  by unlinking its own name, which does not pull the bytes from under DuckDB; pins live as
-  long as the process (removed at exit, and by the next process to open the store if this one
-  died), since a table's Parquet may be read by the engine for as long as it runs.
+- **Paths for the engine**: ``pin`` gives a *pinned* hard link of the checked cache copy,
+  private to this process (``<workdir>/pinned/<pid>/<digest>``). The read cache evicts by
+  unlinking its own name, which does not pull the bytes from under DuckDB. A pin is counted:
+  each :class:`Pin` handle is one reader (a table read from the store keeps its handles for as
+  long as its rows can be read), and the link is removed when the last handle is released or
+  garbage-collected, so a long session that opens many versions keeps on disk only what is
+  still open. ``verified_path`` (a plain file handed to the user as a path, which has no
+  owner to watch) pins for the rest of the process. All of a process's pins go at exit, and
+  the next process to open the store removes those of one that died.
 - **verify** hashes the server's bytes, not the cached copy's.
 """
 
@@ -30,15 +34,18 @@ import hashlib
 import os
 import re
 import shutil
+import threading
 import uuid
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import suppress
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
 from dsviz_widget._errors import store_error
 from dsviz_widget.artifacts._objects import io_step, unlink_quietly
-from dsviz_widget.artifacts._s3 import RemoteObject, S3ObjectStore
+from dsviz_widget.artifacts._s3 import RemoteObject, S3ObjectStore, Upload
 
 _CHUNK = 1 << 20
 _TMP_NAME = re.compile(r"[0-9]+-[0-9a-f]{32}\.part")
@@ -80,6 +87,28 @@ class Objects(Protocol):
     def iter_digests(self) -> Iterator[str]: ...
 
 
+class Pin:
+    """One reader's hold on a local path of a stored object (:meth:`Objects.pin`).
+
+    ``release()`` (or the handle's garbage collection) ends the hold; for a remote store the
+    pinned link goes when the last hold on it does. Locally an object's file needs no pin:
+    its handle holds nothing.
+    """
+
+    __slots__ = ("__weakref__", "_finalizer", "path")
+
+    def __init__(self, path: Path, release: Callable[[], None] | None = None) -> None:
+        self.path = path
+        self._finalizer = None if release is None else weakref.finalize(self, release)
+
+    def release(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()  # runs once, whichever comes first: this or the collection
+
+    def __repr__(self) -> str:
+        return f"Pin({str(self.path)!r})"
+
+
 class RemoteObjects:
     """The objects of an ``s3://`` store, with a local working directory ``workdir``.
 
@@ -96,11 +125,18 @@ class RemoteObjects:
         self.tmp = workdir / "tmp"
         self._pins = workdir / "pinned"
         self._own_pins = self._pins / str(os.getpid())
+        # Holds per pinned digest; None: pinned for the rest of the process (verified_path).
+        self._holds: dict[str, int | None] = {}
+        self._pin_lock = threading.Lock()
         _remove_dead_pins(self._pins)
         atexit.register(shutil.rmtree, self._own_pins, ignore_errors=True)
 
     def __repr__(self) -> str:
         return f"RemoteObjects({self.remote.url!r})"
+
+    def set_cache_size(self, size: int) -> None:
+        """Bound this machine's read cache of the store to ``size`` bytes (evicting now)."""
+        self.remote.cache.resize(size)
 
     @property
     def url(self) -> str:
@@ -155,18 +191,55 @@ class RemoteObjects:
         return h.hexdigest() == digest
 
     def verified_path(self, digest: str, what: str) -> Path:
+        return self._hold(digest, what, forever=True)
+
+    def pin(self, digest: str, what: str) -> Pin:
+        path = self._hold(digest, what, forever=False)
+        return Pin(path, partial(self._release, digest))
+
+    @property
+    def pinned(self) -> dict[str, int | None]:
+        """Digest -> holds on its pinned link (None: for the rest of the process)."""
+        with self._pin_lock:
+            return dict(self._holds)
+
+    def _hold(self, digest: str, what: str, forever: bool) -> Path:
         pin = self._own_pins / digest
-        if pin.is_file():
-            return pin
-        with self.remote.local_copy(digest, what) as path:
-            try:
-                self._own_pins.mkdir(parents=True, exist_ok=True)
-                tmp = self._own_pins / f".{uuid.uuid4().hex}"
-                os.link(path, tmp)
-                os.replace(tmp, pin)  # another thread pinning it too: same bytes
-            except OSError as exc:
-                raise store_error(f"{what}: cannot keep a local copy in {pin.parent}", exc) from exc
+        with self._pin_lock:
+            if digest in self._holds:
+                self._add_hold(digest, forever)
+                return pin
+        # Fetched (if need be) outside the lock: other objects' pins need not wait for it.
+        with self.remote.local_copy(digest, what) as path, self._pin_lock:
+            if digest not in self._holds:
+                try:
+                    self._own_pins.mkdir(parents=True, exist_ok=True)
+                    tmp = self._own_pins / f".{uuid.uuid4().hex}"
+                    os.link(path, tmp)
+                    os.replace(tmp, pin)
+                except OSError as exc:
+                    where = pin.parent
+                    raise store_error(f"{what}: cannot keep a local copy in {where}", exc) from exc
+                self._holds[digest] = 0
+            self._add_hold(digest, forever)
         return pin
+
+    def _add_hold(self, digest: str, forever: bool) -> None:
+        held = self._holds[digest]
+        if held is not None:
+            self._holds[digest] = None if forever else held + 1
+
+    def _release(self, digest: str) -> None:
+        with self._pin_lock:
+            held = self._holds.get(digest)
+            if held is None:
+                return  # pinned for the process (or never: nothing to do)
+            if held > 1:
+                self._holds[digest] = held - 1
+                return
+            del self._holds[digest]
+            # The engine has no reader of it left; a later pin links it again.
+            unlink_quietly(self._own_pins / digest)
 
     def check(self, digest: str, what: str) -> None:
         self.remote.check(digest, what)
@@ -181,6 +254,21 @@ class RemoteObjects:
     def delete(self, digest: str) -> None:
         self.remote.delete(digest)
 
+    def stale_probes(self, cutoff: float) -> Iterator[str]:
+        """Probe keys written before ``cutoff`` (by the server's clock): an open's probe that
+        never reached its cleanup (the process was killed, or the server went away)."""
+        for key, written in self.remote.iter_probes():
+            if written.timestamp() < cutoff:
+                yield key
+
+    def stale_uploads(self, cutoff: float) -> Iterator[Upload]:
+        """Unfinished multipart uploads begun before ``cutoff`` (a writer killed or cut off
+        mid-upload: its parts are stored, unseen, until aborted). Younger ones may be a
+        writer's upload in progress and are left."""
+        for upload in self.remote.iter_uploads():
+            if upload.initiated.timestamp() < cutoff:
+                yield upload
+
     def stale_tmp(self, cutoff: float) -> Iterator[tuple[Path, int]]:
         """This machine's temporary files older than ``cutoff`` (a killed save's), and their
         sizes; only names the store makes, never following a link."""
@@ -192,6 +280,15 @@ class RemoteObjects:
             st = entry.stat(follow_symlinks=False)
             if st.st_mtime < cutoff:
                 yield Path(entry.path), st.st_size
+
+
+def pin(objects: Objects, digest: str, what: str) -> Pin:
+    """A local path of the object's checked bytes, valid until the returned handle is
+    released or garbage-collected: keep it with whatever reads the path (a table read from
+    the store keeps its files' handles). A local store's object file is its own path."""
+    if isinstance(objects, RemoteObjects):
+        return objects.pin(digest, what)
+    return Pin(objects.verified_path(digest, what))
 
 
 def _remove_dead_pins(pins: Path) -> None:

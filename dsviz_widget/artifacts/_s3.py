@@ -50,10 +50,19 @@ from dsviz_widget.artifacts._objects import check_digest, unlink_quietly
 
 #: Objects larger than this go up in parts of this size (S3 allows 5 MiB to 5 GiB per part).
 PART_SIZE = 16 << 20
-#: The read cache's default bound, in bytes (``cache_bytes`` overrides it).
+#: The read cache's default bound, in bytes (``$DSVIZ_CACHE_SIZE`` or ``dv.init(cache_size=)``
+#: override it).
 DEFAULT_CACHE_BYTES = 8 << 30
+CACHE_SIZE_ENV = "DSVIZ_CACHE_SIZE"
+#: Attempts at reaching a server that refuses connections or does not accept one within
+#: ``connect_timeout``: a server that is down is reported in about a second, not after the
+#: standard retries' growing back-off (seconds each). Other failures (throttling, 5xx, a slow
+#: read of a big object) keep the standard retries.
+CONNECT_ATTEMPTS = 2
+_CONNECT_RETRY_DELAY = 0.2
 _CHUNK = 1 << 20
 _HEX = re.compile(r"[0-9a-f]{64}")
+_PROBE = re.compile(r"[0-9a-f]{32}")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 #: Retries of a conditional write that S3 reports as racing another one (409).
 _CONFLICT_RETRIES = 3
@@ -83,8 +92,14 @@ class S3Config:
     access_key: str | None = None
     secret_key: str | None = None
     region: str = "us-east-1"
-    connect_timeout: float = 5.0
+    #: Seconds to open a connection (TCP and TLS handshakes). A server that answers at all
+    #: does so well within it (three round trips, under half a second across an ocean);
+    #: waiting longer only delays reporting one that is down or unreachable.
+    connect_timeout: float = 2.0
+    #: Seconds to wait for the next bytes of an answer once connected: generous, since a big
+    #: object's read or a multipart completion may legitimately take a while.
     read_timeout: float = 60.0
+    connect_attempts: int = CONNECT_ATTEMPTS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> S3Config:
@@ -116,6 +131,37 @@ def parse_url(url: str) -> tuple[str, str]:
     return bucket, prefix
 
 
+def resolve_cache_size(size: int | str | None = None) -> int:
+    """The read cache's bound in bytes: ``size`` if given (bytes, or ``"20GB"``,
+    ``"500MB"``, ``"1.5GiB"``), else ``$DSVIZ_CACHE_SIZE``, else 8 GiB.
+
+    Examples
+    --------
+    >>> resolve_cache_size("20GB")
+    20000000000
+    >>> resolve_cache_size(1 << 30)
+    1073741824
+    """
+    from dsviz_widget.engine._disk import parse_bytes
+
+    what = "cache_size"
+    if size is None:
+        raw = os.environ.get(CACHE_SIZE_ENV)
+        if not raw:
+            return DEFAULT_CACHE_BYTES
+        size, what = raw, f"${CACHE_SIZE_ENV}"
+    if isinstance(size, str):
+        try:
+            return parse_bytes(size, what)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise ValidationError(
+            f"cache_size must be a number of bytes >= 0 or a size such as '20GB', got {size!r}"
+        )
+    return size
+
+
 def default_cache_dir() -> Path:
     """``$DSVIZ_CACHE_DIR``, else ``$XDG_CACHE_HOME/dsviz``, else ``~/.cache/dsviz``."""
     if own := os.environ.get("DSVIZ_CACHE_DIR"):
@@ -133,6 +179,15 @@ class RemoteObject:
     modified: datetime
 
 
+@dataclass(frozen=True)
+class Upload:
+    """An unfinished multipart upload found by :meth:`S3ObjectStore.iter_uploads`."""
+
+    key: str
+    upload_id: str
+    initiated: datetime
+
+
 class S3ObjectStore:
     """The objects of a store at ``s3://bucket/prefix``.
 
@@ -145,8 +200,9 @@ class S3ObjectStore:
     cache_dir : Path, optional
         Where fetched objects are kept (``objects/`` inside it); by default
         :func:`default_cache_dir`. Shared by every store: a digest names the same bytes anywhere.
-    cache_bytes : int
-        The cache's bound; the least recently read objects are removed beyond it.
+    cache_bytes : int, optional
+        The cache's bound; the least recently read objects are removed beyond it. By default
+        :func:`resolve_cache_size` (``$DSVIZ_CACHE_SIZE``, else 8 GiB).
     part_size : int
         Files larger than this are uploaded in parts of this size.
     check : bool
@@ -166,7 +222,7 @@ class S3ObjectStore:
         config: S3Config | None = None,
         *,
         cache_dir: Path | None = None,
-        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        cache_bytes: int | None = None,
         part_size: int = PART_SIZE,
         check: bool = True,
     ) -> None:
@@ -180,7 +236,10 @@ class S3ObjectStore:
         self._client = _client(self.config)
         self._fs: Any = None
         self._fs_lock = threading.Lock()
-        self.cache = ReadCache(cache_dir or default_cache_dir(), cache_bytes)
+        self.cache = ReadCache(
+            cache_dir or default_cache_dir(),
+            resolve_cache_size() if cache_bytes is None else cache_bytes,
+        )
         if check:
             self.check_conditional_writes()
 
@@ -480,6 +539,56 @@ class S3ObjectStore:
             self._client.delete_object(Bucket=self.bucket, Key=self.key(digest))
         self.cache.discard(digest)
 
+    def iter_probes(self) -> Iterator[tuple[str, datetime]]:
+        """Probe keys left under ``<prefix>/probe/`` (a process stopped between the probe's
+        writes and its cleanup) and when each was written; only names the probe makes."""
+        base = f"{self._base}probe/"
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=base
+        )
+        with self._step(f"listing the probe keys of {self.url}"):
+            for page in pages:
+                for item in page.get("Contents", []):
+                    if _PROBE.fullmatch(item["Key"][len(base) :]):
+                        yield item["Key"], item["LastModified"]
+
+    def delete_probe(self, key: str) -> None:
+        if not (key.startswith(f"{self._base}probe/") and _PROBE.fullmatch(key.rpartition("/")[2])):
+            raise ValidationError(f"{key!r} is not a probe key of {self.url}")
+        with self._step(f"removing the probe key {key} from {self.url}"):
+            self._client.delete_object(Bucket=self.bucket, Key=key)
+
+    def iter_uploads(self) -> Iterator[Upload]:
+        """Multipart uploads not completed nor aborted under the prefix, to keys the store
+        writes (objects and probes): a writer that died mid-upload leaves its parts stored,
+        invisible and billed, until they are aborted."""
+        pages = self._client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=self._base
+        )
+        with self._step(f"listing the unfinished uploads of {self.url}"):
+            for page in pages:
+                for item in page.get("Uploads", []):
+                    if self._own_key(item["Key"]):
+                        yield Upload(item["Key"], item["UploadId"], item["Initiated"])
+
+    def _own_key(self, key: str) -> bool:
+        if not key.startswith(self._base):
+            return False
+        sub, _, name = key[len(self._base) :].partition("/")
+        if sub == "probe":
+            return bool(_PROBE.fullmatch(name))
+        two, _, digest = name.partition("/")
+        return sub == "objects" and bool(_HEX.fullmatch(digest)) and two == digest[:2]
+
+    def abort_upload(self, upload: Upload) -> None:
+        """Drop an unfinished upload's parts (gc's decision: older than the grace period)."""
+        if not self._own_key(upload.key):
+            raise ValidationError(f"{upload.key!r} is not a key of {self.url}")
+        with self._step(f"aborting the unfinished upload to {upload.key} in {self.url}"):
+            self._client.abort_multipart_upload(
+                Bucket=self.bucket, Key=upload.key, UploadId=upload.upload_id
+            )
+
     # -- errors -------------------------------------------------------------------------------
     @contextmanager
     def _step(self, step: str) -> Iterator[None]:
@@ -589,14 +698,28 @@ class ReadCache:
             self._touch(path)
             index[digest] = size
             index.move_to_end(digest)
-            total = sum(index.values())
-            while total > self.bound:
-                old, old_size = next(iter(index.items()))
-                del index[old]
-                total -= old_size
-                with suppress(FileNotFoundError):
-                    self.path(old).unlink()
+            self._evict(index)
         return path
+
+    def resize(self, bound: int) -> None:
+        """Bound the cache to ``bound`` bytes from now on, evicting the least recently read
+        objects beyond it at once."""
+        if bound < 0:
+            raise ValidationError("cache_bytes must be >= 0")
+        with self._lock:
+            self.bound = bound
+            self._evict(self._load())
+
+    def _evict(self, index: OrderedDict[str, int]) -> None:
+        """Remove the least recently read objects until the cache fits (under the lock).
+        An object pinned for the engine keeps its bytes: only the cache's name goes."""
+        total = sum(index.values())
+        while total > self.bound:
+            old, old_size = next(iter(index.items()))
+            del index[old]
+            total -= old_size
+            with suppress(FileNotFoundError):
+                self.path(old).unlink()
 
     def discard(self, digest: str) -> None:
         with self._lock:
@@ -687,7 +810,7 @@ def _client(config: S3Config) -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.session.Session().client(
+    client = boto3.session.Session().client(
         "s3",
         endpoint_url=config.endpoint_url,
         aws_access_key_id=config.access_key,
@@ -707,6 +830,25 @@ def _client(config: S3Config) -> Any:
             s3={"addressing_style": "path" if config.endpoint_url else "auto"},
         ),
     )
+    # Asked first: a connection that could not be opened is retried on our terms; anything
+    # else falls through (None) to the standard policy.
+    client.meta.events.register_first("needs-retry.s3", _connect_retry(config.connect_attempts))
+    return client
+
+
+def _connect_retry(limit: int) -> Callable[..., float | bool | None]:
+    """botocore's ``needs-retry`` handler for failures to connect: retry after a short fixed
+    pause, up to ``limit`` attempts in all, then stop (False vetoes the standard policy, whose
+    growing back-off made a stopped server take 5-8 s to report). A read timeout is not a
+    connection failure: a big object's slow read keeps the standard retries."""
+    from botocore import exceptions as bx
+
+    def needs_retry(**event: Any) -> float | bool | None:
+        if not isinstance(event.get("caught_exception"), bx.ConnectionError):
+            return None
+        return _CONNECT_RETRY_DELAY if event.get("attempts", 1) < limit else False
+
+    return needs_retry
 
 
 def _arrow_fs(config: S3Config) -> Any:
@@ -716,7 +858,11 @@ def _arrow_fs(config: S3Config) -> Any:
         "region": config.region,
         "connect_timeout": config.connect_timeout,
         "request_timeout": config.read_timeout,
-        "retry_strategy": fs.AwsStandardS3RetryStrategy(max_attempts=3),
+        # The AWS SDK's strategy cannot tell a refused connection from throttling, so reads
+        # get the connect attempts (two: a stopped server reported in under a second, where
+        # three took ~2 s); a failed read is a typed error and safe to repeat. A slow read is
+        # bounded by ``request_timeout`` per request, not by this.
+        "retry_strategy": fs.AwsStandardS3RetryStrategy(max_attempts=config.connect_attempts),
     }
     if config.access_key and config.secret_key:
         kwargs.update(access_key=config.access_key, secret_key=config.secret_key)

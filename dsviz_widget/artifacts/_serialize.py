@@ -51,6 +51,7 @@ from dsviz_widget.artifacts._manifest import (
 )
 from dsviz_widget.artifacts._objects import io_step, unlink_quietly
 from dsviz_widget.artifacts._reference import LocalFile, check_copied
+from dsviz_widget.artifacts._remote import pin
 from dsviz_widget.artifacts._store import Store
 from dsviz_widget.media import Audio, Blob, Classes, Image, Origin
 from dsviz_widget.table import JoinedTable, Table, TableOrigin
@@ -435,11 +436,8 @@ def _read_table(store: Store, row: VersionRow, manifest: Manifest, name: str, la
     if [i for i, _ in parts] != list(range(len(parts))):
         raise IntegrityError(f"{label}: the table's parts are not numbered 0 to {len(parts) - 1}")
     own.update({entry_name[len(name) :]: manifest.entries[entry_name] for _, entry_name in parts})
-    paths = [store.objects.verified_path(entry.digest, label)]
-    paths += [
-        store.objects.verified_path(manifest.entries[n].digest, f"{label} part {i}")
-        for i, n in parts
-    ]
+    pins = [pin(store.objects, entry.digest, label)]
+    pins += [pin(store.objects, manifest.entries[n].digest, f"{label} part {i}") for i, n in parts]
     origin = TableOrigin(
         store.location,
         store.catalog_location,
@@ -449,7 +447,13 @@ def _read_table(store: Store, row: VersionRow, manifest: Manifest, name: str, la
         MappingProxyType(own),
     )
     return Table.from_stored(
-        [str(p) for p in paths], store.read_blob, _origin_of(row), label, entry.digest, origin
+        [str(p.path) for p in pins],
+        store.read_blob,
+        _origin_of(row),
+        label,
+        entry.digest,
+        origin,
+        keep=pins,
     )
 
 

@@ -108,6 +108,12 @@ class Store:
         self.catalog = open_catalog(catalog)
         self._manifests: dict[str, Manifest] = {}
 
+    def set_cache_size(self, size: int) -> None:
+        """Bound the read cache of an ``s3://`` store to ``size`` bytes (evicting now); a
+        local store has no cache."""
+        if isinstance(self.objects, RemoteObjects):
+            self.objects.set_cache_size(size)
+
     @property
     def remote(self) -> bool:
         """True when the objects are in a bucket (every access is a round trip)."""
@@ -252,6 +258,10 @@ class GcReport:
     kept_young: int = 0
     #: Files under ``objects/`` and ``tmp/`` the store did not write; left where they are.
     foreign: int = 0
+    #: ``s3://`` only, both older than the grace period: probe keys of opens that never
+    #: cleaned up, and unfinished multipart uploads (a writer killed mid-upload) aborted.
+    removed_probes: int = 0
+    aborted_uploads: int = 0
 
 
 @dataclass
@@ -310,6 +320,13 @@ def _sweep_remote(objects: RemoteObjects, keep: set[str], cutoff: float, report:
         unlink_quietly(path)
         report.removed_bytes += size
         report.removed_tmp += 1
+    # Only the store's own names under its prefix: probe keys, uploads to object/probe keys.
+    for key in list(objects.stale_probes(cutoff)):
+        objects.remote.delete_probe(key)
+        report.removed_probes += 1
+    for upload in list(objects.stale_uploads(cutoff)):
+        objects.remote.abort_upload(upload)
+        report.aborted_uploads += 1
 
 
 def _default_catalog(location: str) -> str | None:
