@@ -100,15 +100,15 @@ def test_a_dask_frame_logged_through_dv_init_on_s3_reads_back_as_its_pandas_rows
         art = dv.Artifact("frames", type="dataset")
         art.add(dv.Table(dataframe=_dask.image_frame(parts)), "t")
         run.log_artifact(art)
+    # A new machine: nothing open, nothing cached.
+    _store._open.clear()
+    monkeypatch.setenv("DSVIZ_CACHE_DIR", str(tmp_path / "other-machine"))
+    dv.init(dir=s3_url, catalog=str(tmp_path / "catalog.sqlite"))
     # Stored as the workers wrote it: one part per partition, under one table entry.
     manifest = dv.use_artifact("frames:v0").manifest
     assert manifest is not None
     kinds = sorted(e.kind for e in manifest.entries.values())
     assert kinds.count("table-part") == parts and dv.use_artifact("frames:v0").entries() == ["t"]
-    # A new machine: nothing open, nothing cached.
-    _store._open.clear()
-    monkeypatch.setenv("DSVIZ_CACHE_DIR", str(tmp_path / "other-machine"))
-    dv.init(dir=s3_url, catalog=str(tmp_path / "catalog.sqlite"))
     got = dv.use_artifact("frames:v0").get("t")
     rows = _dask.local_image_frame(parts)
     frame = got.to_pandas()
