@@ -60,7 +60,8 @@ def want_ids(i: int, label: str, n: int = 5) -> list[int]:
 
 
 def remote_objects() -> RemoteObjects:
-    objects = dv.run.store.objects  # type: ignore[union-attr]
+    assert dv.run is not None
+    objects = dv.run.store.objects
     assert isinstance(objects, RemoteObjects)
     return objects
 
@@ -273,14 +274,13 @@ def test_cache_size_from_init_evicts_old_objects_and_everything_reads_back(
     bound = 2 * parquet.size + 8192  # about two versions' files, with their manifests
     dv.init(**s3_kind.kwargs, cache_size=bound)
     cache = remote_objects().remote.cache
-    assert cache.bound == bound
+    assert cache.bound == bound and s3_kind.cache is not None
+    cached = s3_kind.cache / "objects"
     for i in range(versions):
         table = dv.use_artifact(f"cars:v{i}").get("data")
         assert top_ids(table, "person") == want_ids(i, "person")
         del table
-        on_disk = sum(
-            f.stat().st_size for f in (s3_kind.cache / "objects").rglob("*") if f.is_file()
-        )  # type: ignore[operator]
+        on_disk = sum(f.stat().st_size for f in cached.rglob("*") if f.is_file())
         assert cache.used <= bound and on_disk <= bound
     # The oldest versions' files were evicted, the newest kept.
     first, last = (
@@ -300,7 +300,7 @@ def test_cache_size_from_init_evicts_old_objects_and_everything_reads_back(
     assert cache.bound == 20 * 10**9
     dv.init(**s3_kind.kwargs, cache_size=0)
     assert cache.used == 0
-    assert not [f for f in (s3_kind.cache / "objects").rglob("*") if f.is_file()]  # type: ignore[operator]
+    assert not [f for f in cached.rglob("*") if f.is_file()]
 
 
 def test_cache_size_from_the_environment_and_refused_values(
@@ -315,6 +315,7 @@ def test_cache_size_from_the_environment_and_refused_values(
     with pytest.raises(dv.ValidationError, match=r"\$DSVIZ_CACHE_SIZE must be a size such as"):
         dv.init(**s3_kind.kwargs)
     monkeypatch.delenv("DSVIZ_CACHE_SIZE")
+    bad: Any
     for bad in ("-1GB", -5, 1.5, "many"):
         with pytest.raises(dv.ValidationError, match="cache_size must be"):
             dv.init(**s3_kind.kwargs, cache_size=bad)
