@@ -10,8 +10,11 @@ again once restarted; the read cache keeps to the size given to ``dv.init`` or
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -322,3 +325,72 @@ def test_cache_size_from_the_environment_and_refused_values(
     assert dv.run is None
     dv.init(**s3_kind.kwargs)
     assert remote_objects().remote.cache.bound == 8 << 30  # the documented default
+
+
+class SlowProxy:
+    """A TCP relay on 127.0.0.1 in front of ``upstream`` that accepts at once but holds each
+    connection's first answer for ``delay`` seconds: a server that is up, only slow to answer
+    (busy, far away, or assembling a big object)."""
+
+    def __init__(self, upstream: int, delay: float) -> None:
+        self.upstream, self.delay = upstream, delay
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.held = 0  # answers held back
+        self._accept = threading.Thread(target=self._serve, daemon=True)
+        self._accept.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                down, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            up = socket.create_connection(("127.0.0.1", self.upstream))
+            for args in ((down, up, False), (up, down, True)):
+                threading.Thread(target=self._pump, args=args, daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, answers: bool) -> None:
+        first = answers
+        try:
+            while data := src.recv(1 << 16):
+                if first:
+                    first = False
+                    self.held += 1
+                    time.sleep(self.delay)  # the slowness under test
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):  # the other direction's pump stops too
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+            src.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_slow_server_is_not_taken_for_a_down_one(
+    seaweed_shared: _servers.Seaweed, s3_url: str, cache_dir: Path
+) -> None:
+    """Connecting is quick, answering may not be: a 12 MB object whose server holds every
+    answer for longer than the connect timeout still reads back whole."""
+    from dsviz_widget.artifacts._s3 import S3Config, S3ObjectStore
+
+    direct = S3Config.from_env(seaweed_shared.env())
+    data = np.random.default_rng(0).integers(0, 256, 12 << 20, dtype=np.uint8).tobytes()
+    digest = S3ObjectStore(s3_url, direct, cache_dir=cache_dir / "writer").put_bytes(data)
+    port = int(seaweed_shared.endpoint.rsplit(":", 1)[1])
+    proxy = SlowProxy(port, delay=direct.connect_timeout + 0.5)
+    try:
+        slow = S3Config.from_env(
+            {**seaweed_shared.env(), "AWS_ENDPOINT_URL": f"http://127.0.0.1:{proxy.port}"}
+        )
+        reader = S3ObjectStore(s3_url, slow, cache_dir=cache_dir / "reader", check=False)
+        began = time.monotonic()
+        assert reader.size(digest) == len(data)  # boto3
+        assert reader.read(digest, "a big object") == data  # pyarrow
+        assert proxy.held >= 2 and time.monotonic() - began >= 2 * proxy.delay
+    finally:
+        proxy.close()
