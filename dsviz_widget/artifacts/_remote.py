@@ -37,8 +37,9 @@ import shutil
 import threading
 import uuid
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 from typing import Protocol
@@ -88,7 +89,7 @@ class Objects(Protocol):
 
 
 class Pin:
-    """One reader's hold on a local path of a stored object (:meth:`Objects.pin`).
+    """One reader's hold on a local path of a stored object (:func:`pin`).
 
     ``release()`` (or the handle's garbage collection) ends the hold; for a remote store the
     pinned link goes when the last hold on it does. Locally an object's file needs no pin:
@@ -128,6 +129,8 @@ class RemoteObjects:
         # Holds per pinned digest; None: pinned for the rest of the process (verified_path).
         self._holds: dict[str, int | None] = {}
         self._pin_lock = threading.Lock()
+        # Releases not yet applied (see _release).
+        self._released: deque[str] = deque()
         _remove_dead_pins(self._pins)
         atexit.register(shutil.rmtree, self._own_pins, ignore_errors=True)
 
@@ -200,17 +203,17 @@ class RemoteObjects:
     @property
     def pinned(self) -> dict[str, int | None]:
         """Digest -> holds on its pinned link (None: for the rest of the process)."""
-        with self._pin_lock:
+        with self._pins_locked():
             return dict(self._holds)
 
     def _hold(self, digest: str, what: str, forever: bool) -> Path:
         pin = self._own_pins / digest
-        with self._pin_lock:
+        with self._pins_locked():
             if digest in self._holds:
                 self._add_hold(digest, forever)
                 return pin
         # Fetched (if need be) outside the lock: other objects' pins need not wait for it.
-        with self.remote.local_copy(digest, what) as path, self._pin_lock:
+        with self.remote.local_copy(digest, what) as path, self._pins_locked():
             if digest not in self._holds:
                 try:
                     self._own_pins.mkdir(parents=True, exist_ok=True)
@@ -229,17 +232,37 @@ class RemoteObjects:
         if held is not None:
             self._holds[digest] = None if forever else held + 1
 
+    @contextmanager
+    def _pins_locked(self) -> Iterator[None]:
+        try:
+            with self._pin_lock:
+                yield
+        finally:
+            self._apply_releases()  # any that came in while the lock was held
+
     def _release(self, digest: str) -> None:
-        with self._pin_lock:
-            held = self._holds.get(digest)
-            if held is None:
-                return  # pinned for the process (or never: nothing to do)
-            if held > 1:
-                self._holds[digest] = held - 1
-                return
-            del self._holds[digest]
-            # The engine has no reader of it left; a later pin links it again.
-            unlink_quietly(self._own_pins / digest)
+        # A handle's finalizer runs wherever the garbage collector does, which may be this
+        # very thread inside ``_hold`` with the lock held: it must never wait for the lock.
+        # It queues the release; whoever holds the lock applies it on letting go.
+        self._released.append(digest)
+        self._apply_releases()
+
+    def _apply_releases(self) -> None:
+        while self._released and self._pin_lock.acquire(blocking=False):
+            try:
+                while self._released:
+                    digest = self._released.popleft()
+                    held = self._holds.get(digest)
+                    if held is None:
+                        continue  # pinned for the process
+                    if held > 1:
+                        self._holds[digest] = held - 1
+                        continue
+                    del self._holds[digest]
+                    # No reader of it is left; a later pin links it again.
+                    unlink_quietly(self._own_pins / digest)
+            finally:
+                self._pin_lock.release()
 
     def check(self, digest: str, what: str) -> None:
         self.remote.check(digest, what)
