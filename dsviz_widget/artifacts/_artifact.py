@@ -29,6 +29,7 @@ from dsviz_widget.artifacts._entry import ArtifactEntry, ArtifactNotLoggedError
 from dsviz_widget.artifacts._manifest import Entry, Manifest, is_media_entry_name, media_entry
 from dsviz_widget.artifacts._reference import LocalFile
 from dsviz_widget.artifacts._store import Store, open_store
+from dsviz_widget.artifacts._table_json import write_table_jsons
 from dsviz_widget.media import Audio, Classes, Image
 from dsviz_widget.table import JoinedTable, Table
 
@@ -350,6 +351,7 @@ class Artifact:
         if path_prefix is not None:
             items = [(n, e) for n, e in items if n.startswith(str(path_prefix))]
         materialise(store.objects, items, target, row.qualified_name)
+        write_table_jsons(store, row, [n for n, _ in items], target)
         return str(target)
 
     def file(self, root: str | os.PathLike[str] | None = None) -> str:

@@ -416,6 +416,11 @@ def read(store: Store, row: VersionRow, name: str) -> Any:
         raise IntegrityError(f"{label}: stored description is malformed ({exc})") from None
 
 
+def read_table(store: Store, row: VersionRow, manifest: Manifest, name: str, label: str) -> Table:
+    """The table stored as ``name`` in ``row`` (also a joined table's part, by its name)."""
+    return _read_table(store, row, manifest, name, label)
+
+
 def _read_table(store: Store, row: VersionRow, manifest: Manifest, name: str, label: str) -> Table:
     own = {
         suffix: manifest.entries[name + suffix]
