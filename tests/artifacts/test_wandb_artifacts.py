@@ -98,7 +98,7 @@ def test_a_table_downloads_as_its_parquet_file_its_wandb_json_and_media(
     names = sorted(_files(root))
     assert names == [
         "dataset.media.parquet",
-        "dataset.table.json",  # W&B's layout, for code that reads it (test_wandb_table_json)
+        "dataset.table.json",  # W&B's layout (test_wandb_table_json)
         "dataset.table.parquet",
         f"media/{img.digest[:2]}/{img.digest}",
         f"media/images/{img.digest}.png",
