@@ -96,9 +96,10 @@ def test_a_table_downloads_as_its_parquet_file_its_wandb_json_and_media(
     dv.log_artifact(art)
     root = Path(dv.use_artifact("tbl:v0").download(tmp_path / "d"))
     names = sorted(_files(root))
+    # dataset.table.json and media/images/: W&B's layout (tests/artifacts/test_wandb_table_json)
     assert names == [
         "dataset.media.parquet",
-        "dataset.table.json",  # W&B's layout (test_wandb_table_json)
+        "dataset.table.json",
         "dataset.table.parquet",
         f"media/{img.digest[:2]}/{img.digest}",
         f"media/images/{img.digest}.png",
