@@ -26,7 +26,14 @@ from dsviz_widget.artifacts import _reference, _serialize
 from dsviz_widget.artifacts._catalog import VersionRow
 from dsviz_widget.artifacts._download import materialise, write_entry
 from dsviz_widget.artifacts._entry import ArtifactEntry, ArtifactNotLoggedError
-from dsviz_widget.artifacts._manifest import Entry, Manifest, is_media_entry_name, media_entry
+from dsviz_widget.artifacts._manifest import (
+    DraftEntry,
+    DraftManifest,
+    Entry,
+    Manifest,
+    is_media_entry_name,
+    media_entry,
+)
 from dsviz_widget.artifacts._reference import LocalFile
 from dsviz_widget.artifacts._store import Store, open_store
 from dsviz_widget.artifacts._table_json import write_table_jsons
@@ -451,9 +458,23 @@ class Artifact:
         return self._row.content if self._row else None
 
     @property
-    def manifest(self) -> Manifest | None:
-        """The logged version's manifest (``manifest.entries``: entry name -> record)."""
-        return self._store.manifest(self._row) if self._row and self._store else None
+    def manifest(self) -> Manifest | DraftManifest:
+        """The manifest: ``manifest.entries`` maps each entry name to its record.
+
+        Logged: the stored records (``digest``, ``size``, ``kind``, ...). A draft lists what
+        was added so far, as W&B's does: files with their size and SHA-256 (read now; a
+        reference checked at ``add_reference`` gives the digest taken then), images, clips
+        and class lists with theirs, tables by name (their files are written at logging, so
+        ``digest`` and ``size`` are None).
+        """
+        if self._row is not None and self._store is not None:
+            return self._store.manifest(self._row)
+        entries: dict[str, DraftEntry] = {}
+        for name, obj in self._objects.items():
+            entries.update(_serialize.draft_entries(name, obj))
+        for name, local in self._files.items():
+            entries[name] = _reference.draft_entry(name, local)
+        return DraftManifest(dict(sorted(entries.items())))
 
     @property
     def size(self) -> int | None:
@@ -537,8 +558,9 @@ class Artifact:
 
     def _write_and_publish(self, store: Store, aliases: list[str], run_id: str | None) -> bool:
         entries: dict[str, Entry] = {}
+        tables = _serialize.table_names(self._objects)
         for name, obj in self._objects.items():
-            _merge(entries, _serialize.write(store, name, obj), name)
+            _merge(entries, _serialize.write(store, name, obj, tables), name)
         for name, local in self._files.items():
             _merge(entries, {name: _serialize.write_file(store, name, local)}, name)
         manifest = Manifest(entries)
