@@ -343,7 +343,9 @@ class Artifact:
         ``root`` defaults to ``./artifacts/<name>:v<N>`` (``$DSVIZ_ARTIFACT_DIR`` or
         ``$WANDB_ARTIFACT_DIR`` replace ``./artifacts``). Each entry becomes the file
         ``<root>/<entry name>``: a table is ``<name>.table.parquet`` (and its media index
-        ``<name>.media.parquet``), its images ``media/<xx>/<sha256>``. Bytes are checked
+        ``<name>.media.parquet``), its images ``media/<xx>/<sha256>``; beside it W&B's
+        ``<name>.table.json``, its images as ``media/images/<sha256>.<ext>`` (none for a
+        table of more than 1M cells, with a warning). Bytes are checked
         against their digests; files already there with the right bytes are kept, others
         in ``root`` are left alone. ``path_prefix`` keeps only entries under it; the other
         arguments are W&B's and change nothing here (references are stored copies).
