@@ -184,6 +184,17 @@ def table_metadata(
     return {META_KEY: json.dumps(meta, sort_keys=True).encode()}
 
 
+def with_foreign_keys(schema: pa.Schema, foreign_keys: Mapping[str, Any]) -> pa.Schema:
+    """``schema`` with the table's foreign keys (``Table.set_fk``) in its metadata: column ->
+    ``{"column": ..., "table": ...}`` and, for a table of another version, ``"artifact"`` and
+    ``"version"``. Only the store can name the tables, so it adds them when it writes; a key
+    older readers ignore (the format stays 1)."""
+    meta = metadata_of(schema)
+    meta["foreign_keys"] = dict(foreign_keys)
+    rest = {k: v for k, v in (schema.metadata or {}).items() if k != META_KEY}
+    return schema.with_metadata({**rest, META_KEY: json.dumps(meta, sort_keys=True).encode()})
+
+
 def metadata_of(schema: pa.Schema) -> dict[str, Any]:
     """The table metadata as written, or the default; no version check (the engine only
     passes classes through)."""

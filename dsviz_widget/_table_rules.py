@@ -43,7 +43,7 @@ class ColumnRules:
     """The rules one table's columns follow, checked before values are added.
 
     ``by_column`` holds only rules that constrain something (a kind, or no None); ``foreign``
-    the foreign keys from ``set_fk`` (kept on the table object, never stored); ``mixed`` is
+    the foreign keys from ``set_fk`` (stored by the artifact that stores the table); ``mixed`` is
     ``allow_mixed_types``, which drops declared types but not a column's one kind of value.
     ``memory`` arguments return the table's in-memory backend, loading a Parquet-backed
     table first, so a table is loaded only once a change is known to be valid.
@@ -124,6 +124,12 @@ class ColumnRules:
         if name == rows.primary_key:
             raise ValidationError(f"column {name!r} is the primary key; it cannot be a foreign key")
         self.cast(name, key_rule(f"the foreign key to column {table_col!r}"), rows, memory)
+        self.foreign[name] = (table, table_col)
+
+    def restore_foreign_key(self, name: str, table: Table, table_col: str) -> None:
+        """A foreign key read back with its table: its values were checked by ``set_fk``
+        before it was stored, so only values added from now on are checked."""
+        self.by_column[name] = key_rule(f"the foreign key to column {table_col!r}")
         self.foreign[name] = (table, table_col)
 
 

@@ -293,7 +293,13 @@ class Table:
 
     def set_fk(self, col_name: str, table: Table, table_col: str) -> None:
         """Say that ``col_name`` holds values of ``table``'s column ``table_col`` (W&B's
-        foreign key): str or int values, never None. Kept on this object, not stored."""
+        foreign key): str or int values, never None.
+
+        Stored with the table: a table read back from an artifact has it in
+        :attr:`foreign_keys`, referring to the table read back from the same version (added
+        to that artifact too, or stored with it as W&B does), or from the version it was
+        read from.
+        """
         self._column(col_name)
         if not isinstance(table, Table):
             raise ValidationError(f"set_fk needs a dv.Table, got {type(table).__name__}")
@@ -301,6 +307,10 @@ class Table:
             raise ValidationError("a foreign key cannot refer to its own table")
         table._column(table_col)
         self._rules.set_foreign_key(col_name, table, table_col, self._backend, self._memory)
+        if self.origin is not None:
+            # A stored table is borrowed, not rewritten, when added again: the new key must
+            # reach its metadata, so the table is no longer the stored one.
+            self._memory()
 
     @property
     def primary_key(self) -> str | None:
@@ -309,7 +319,7 @@ class Table:
 
     @property
     def foreign_keys(self) -> dict[str, tuple[Table, str]]:
-        """Column -> (table, column) it refers to, from ``set_fk``."""
+        """Column -> (table, column) it refers to, from ``set_fk`` (kept when stored)."""
         return dict(self._rules.foreign)
 
     # -- reading ---------------------------------------------------------------------------
@@ -551,6 +561,13 @@ def _columns_equal(a: pa.ChunkedArray, b: pa.ChunkedArray) -> bool:
             return False
         return bool(np.array_equal(x[~nulls_a], y[~nulls_b], equal_nan=True))
     return bool(a.combine_chunks().equals(b.combine_chunks()))
+
+
+def restore_foreign_keys(table: Table, keys: Mapping[str, tuple[Table, str]]) -> None:
+    """Give a table read from a store the foreign keys stored with it (how ``artifacts``
+    rebuilds ``set_fk``; the values were checked when the key was set)."""
+    for name, (other, column) in keys.items():
+        table._rules.restore_foreign_key(name, other, column)
 
 
 # JoinedTable lives in _joined.py (it builds on Table); imported last so that both names stay

@@ -178,6 +178,8 @@ def test_from_wandb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         text = text_of(outputs)
         assert "raw_data downloaded to " + str(tmp_path / "artifacts" / "raw_data:v0") in text
         assert (tmp_path / "artifacts" / "raw_data:v0" / "raw_examples.table.parquet").is_file()
+        # W&B's JSON of the table, read as W&B code reads it, images as files beside it.
+        assert "20 examples; first image file found: True" in text
         assert "15 train, 5 val" in text
         printed = re.findall(r"epoch (\d): train_iou ([\d.]+), val_iou ([\d.]+)", text)
         assert [int(e) for e, _, _ in printed] == list(range(5)), text

@@ -26,9 +26,17 @@ from dsviz_widget.artifacts import _reference, _serialize
 from dsviz_widget.artifacts._catalog import VersionRow
 from dsviz_widget.artifacts._download import materialise, write_entry
 from dsviz_widget.artifacts._entry import ArtifactEntry, ArtifactNotLoggedError
-from dsviz_widget.artifacts._manifest import Entry, Manifest, is_media_entry_name, media_entry
+from dsviz_widget.artifacts._manifest import (
+    DraftEntry,
+    DraftManifest,
+    Entry,
+    Manifest,
+    is_media_entry_name,
+    media_entry,
+)
 from dsviz_widget.artifacts._reference import LocalFile
 from dsviz_widget.artifacts._store import Store, open_store
+from dsviz_widget.artifacts._table_json import write_table_jsons
 from dsviz_widget.media import Audio, Classes, Image
 from dsviz_widget.table import JoinedTable, Table
 
@@ -335,7 +343,9 @@ class Artifact:
         ``root`` defaults to ``./artifacts/<name>:v<N>`` (``$DSVIZ_ARTIFACT_DIR`` or
         ``$WANDB_ARTIFACT_DIR`` replace ``./artifacts``). Each entry becomes the file
         ``<root>/<entry name>``: a table is ``<name>.table.parquet`` (and its media index
-        ``<name>.media.parquet``), its images ``media/<xx>/<sha256>``. Bytes are checked
+        ``<name>.media.parquet``), its images ``media/<xx>/<sha256>``; beside it W&B's
+        ``<name>.table.json``, its images as ``media/images/<sha256>.<ext>`` (none for a
+        table of more than 1M cells, with a warning). Bytes are checked
         against their digests; files already there with the right bytes are kept, others
         in ``root`` are left alone. ``path_prefix`` keeps only entries under it; the other
         arguments are W&B's and change nothing here (references are stored copies).
@@ -350,6 +360,7 @@ class Artifact:
         if path_prefix is not None:
             items = [(n, e) for n, e in items if n.startswith(str(path_prefix))]
         materialise(store.objects, items, target, row.qualified_name)
+        write_table_jsons(store, row, [n for n, _ in items], target)
         return str(target)
 
     def file(self, root: str | os.PathLike[str] | None = None) -> str:
@@ -449,9 +460,23 @@ class Artifact:
         return self._row.content if self._row else None
 
     @property
-    def manifest(self) -> Manifest | None:
-        """The logged version's manifest (``manifest.entries``: entry name -> record)."""
-        return self._store.manifest(self._row) if self._row and self._store else None
+    def manifest(self) -> Manifest | DraftManifest:
+        """The manifest: ``manifest.entries`` maps each entry name to its record.
+
+        Logged: the stored records (``digest``, ``size``, ``kind``, ...). A draft lists what
+        was added so far, as W&B's does: files with their size and SHA-256 (read now; a
+        reference checked at ``add_reference`` gives the digest taken then), images, clips
+        and class lists with theirs, tables by name (their files are written at logging, so
+        ``digest`` and ``size`` are None).
+        """
+        if self._row is not None and self._store is not None:
+            return self._store.manifest(self._row)
+        entries: dict[str, DraftEntry] = {}
+        for name, obj in self._objects.items():
+            entries.update(_serialize.draft_entries(name, obj))
+        for name, local in self._files.items():
+            entries[name] = _reference.draft_entry(name, local)
+        return DraftManifest(dict(sorted(entries.items())))
 
     @property
     def size(self) -> int | None:
@@ -535,8 +560,9 @@ class Artifact:
 
     def _write_and_publish(self, store: Store, aliases: list[str], run_id: str | None) -> bool:
         entries: dict[str, Entry] = {}
+        tables = _serialize.table_names(self._objects)
         for name, obj in self._objects.items():
-            _merge(entries, _serialize.write(store, name, obj), name)
+            _merge(entries, _serialize.write(store, name, obj, tables), name)
         for name, local in self._files.items():
             _merge(entries, {name: _serialize.write_file(store, name, local)}, name)
         manifest = Manifest(entries)

@@ -19,13 +19,14 @@ import errno
 import os
 import stat
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from dsviz_widget._errors import UnsafePathError, ValidationError, store_error
 from dsviz_widget._names import check_entry_name
 from dsviz_widget.artifacts._manifest import Entry
+from dsviz_widget.artifacts._objects import io_step
 from dsviz_widget.artifacts._remote import Objects
 
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -66,6 +67,57 @@ def write_entry(objects: Objects, name: str, entry: Entry, root: Path, label: st
                     f"cannot write {what}: {root / name} is a directory (another entry is "
                     "stored under it, or it was there before)"
                 ) from None
+            except OSError as exc:
+                raise store_error(f"cannot write {root / name}", exc) from exc
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(tmp, dir_fd=fd)
+            raise
+    return root / name
+
+
+def write_made(
+    root: Path,
+    name: str,
+    make: Callable[[], bytes],
+    kept: Callable[[int], bool],
+    label: str,
+) -> Path:
+    """Write a file made at download time (not a stored entry) as ``root/name``.
+
+    ``kept(fd)`` says whether the file already there (opened without following a link) can
+    stay; only otherwise is ``make()`` called, so an expensive file (a table's JSON) is made
+    once. Written the way entries are: under a temporary name, then renamed, links refused.
+    """
+    check_entry_name(name, what=f"file name of {label}")
+    *dirs, leaf = name.split("/")
+    with _walk(root, dirs, name) as fd:
+        try:
+            old = os.open(leaf, _READ, dir_fd=fd)
+        except OSError:
+            pass
+        else:
+            try:
+                if stat.S_ISREG(os.fstat(old).st_mode) and kept(old):
+                    return root / name
+            finally:
+                os.close(old)
+        data = make()
+        tmp = f".{leaf[:200]}.{uuid.uuid4().hex}.part"
+        try:
+            out = os.open(tmp, _WRITE, 0o644, dir_fd=fd)
+        except OSError as exc:
+            raise store_error(f"cannot write {root / name}", exc) from exc
+        try:
+            try:
+                with io_step(f"cannot write {root / name}"):
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(out, view) :]
+            finally:
+                os.close(out)
+            try:
+                os.rename(tmp, leaf, src_dir_fd=fd, dst_dir_fd=fd)
             except OSError as exc:
                 raise store_error(f"cannot write {root / name}", exc) from exc
         except BaseException:

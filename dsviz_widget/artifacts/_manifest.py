@@ -256,3 +256,35 @@ class Manifest:
     def media_indexes(self) -> list[tuple[str, Entry]]:
         """The entries that list media files by digest (what gc must keep, verify must check)."""
         return [(k, e) for k, e in self.entries.items() if e.kind == "media-index"]
+
+
+@dataclass(frozen=True)
+class DraftEntry:
+    """One entry of an artifact not logged yet, as W&B's draft manifest lists it.
+
+    ``digest`` (SHA-256 hex) and ``size`` are None where they are known only once logged
+    (a table's Parquet file is written then); ``source`` is a reference's ``file://`` URI.
+    """
+
+    path: str
+    kind: str
+    digest: str | None = None
+    size: int | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class DraftManifest:
+    """What an artifact holds before it is logged: entry name -> :class:`DraftEntry`."""
+
+    entries: dict[str, DraftEntry]
+
+    def names(self) -> dict[str, str]:
+        """The names things were added under, each with its kind (as :meth:`Manifest.names`)."""
+        out = {}
+        for entry_name, entry in self.entries.items():
+            if entry.kind == "file":
+                out[entry_name] = "file"
+            elif entry.kind in OBJECT_SUFFIXES:
+                out[entry_name[: -len(OBJECT_SUFFIXES[entry.kind])]] = entry.kind
+        return out

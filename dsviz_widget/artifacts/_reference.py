@@ -27,6 +27,7 @@ from dsviz_widget._errors import (
     ValidationError,
 )
 from dsviz_widget._names import check_entry_name
+from dsviz_widget.artifacts._manifest import DraftEntry
 
 #: W&B's default bound on the files one directory reference may add.
 DEFAULT_MAX_OBJECTS = 10_000_000
@@ -61,6 +62,18 @@ def file_digest(path: Path) -> str:
         return h.hexdigest()
     finally:
         os.close(fd)
+
+
+def draft_entry(name: str, local: LocalFile) -> DraftEntry:
+    """The draft manifest's entry of a file waiting to be logged: its size and SHA-256 as
+    they are now (or as taken at ``add_reference``); None for a file gone or unreadable, which
+    logging will report."""
+    try:
+        size = os.stat(local.path, follow_symlinks=False).st_size
+        digest = local.digest or file_digest(local.path)
+    except (OSError, ValidationError):
+        return DraftEntry(name, "file", local.digest, None, local.source)
+    return DraftEntry(name, "file", digest, size, local.source)
 
 
 def check_copied(name: str, expected: LocalFile, digest: str) -> None:

@@ -35,14 +35,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dsviz_widget import _storage
-from dsviz_widget._digest import canonical_json
+from dsviz_widget._digest import canonical_json, sha256_bytes
 from dsviz_widget._errors import IntegrityError, NotFoundError, ValidationError
+from dsviz_widget._format import metadata_of, with_foreign_keys
 from dsviz_widget._progress import progress_bar
 from dsviz_widget._table_dask import dask_rows
 from dsviz_widget.artifacts._catalog import VersionRow
 from dsviz_widget.artifacts._manifest import (
     MEDIA_INDEX_SUFFIX,
     OBJECT_SUFFIXES,
+    DraftEntry,
     Entry,
     Manifest,
     joined_part,
@@ -54,7 +56,7 @@ from dsviz_widget.artifacts._reference import LocalFile, check_copied
 from dsviz_widget.artifacts._remote import pin
 from dsviz_widget.artifacts._store import Store
 from dsviz_widget.media import Audio, Blob, Classes, Image, Origin
-from dsviz_widget.table import JoinedTable, Table, TableOrigin
+from dsviz_widget.table import JoinedTable, Table, TableOrigin, restore_foreign_keys
 
 CLASSES: dict[str, type] = {
     "table": Table,
@@ -100,23 +102,63 @@ def claims(name: str, kind: str) -> list[str]:
     return [name + OBJECT_SUFFIXES[kind]]
 
 
-def write(store: Store, name: str, obj: Any) -> dict[str, Entry]:
+def table_names(objects: Mapping[str, Any]) -> dict[int, str]:
+    """The name each table of an artifact is stored under, by object identity (a joined
+    table's parts too): what a foreign key to one of them is stored as."""
+    out: dict[int, str] = {}
+    for name, obj in objects.items():
+        if isinstance(obj, Table):
+            out.setdefault(id(obj), name)
+        elif isinstance(obj, JoinedTable):
+            for part, table in (("table1", obj.table1), ("table2", obj.table2)):
+                out.setdefault(id(table), joined_part(name, part))
+    return out
+
+
+def write(
+    store: Store, name: str, obj: Any, tables: Mapping[int, str] | None = None
+) -> dict[str, Entry]:
+    """The entries of ``obj`` added as ``name``, its files written; ``tables`` is
+    :func:`table_names` of the artifact (where foreign keys point)."""
     kind = kind_of(obj)
+    tables = {} if tables is None else tables
     if kind == "table":
-        return _write_table(store, name, obj)
+        return _write_table(store, name, obj, tables=tables)
     if kind == "joined-table":
-        return _write_joined(store, name, obj)
+        return _write_joined(store, name, obj, tables)
     entry = name + OBJECT_SUFFIXES[kind]
+    doc = _description(obj, kind)
+    blobs = obj._storage_blobs() if kind in ("image", "audio") else []
+    return {**_write_blobs(store, blobs), entry: _put_json(store, doc, kind)}
+
+
+def _description(obj: Any, kind: str) -> Any:
+    """The JSON stored for an image, a clip or a class list."""
     if kind == "image":
-        doc = {
+        return {
             "record": obj._storage_record(),
             "classes": obj.classes.to_json() if obj.classes else None,
         }
-        return {**_write_blobs(store, obj._storage_blobs()), entry: _put_json(store, doc, kind)}
     if kind == "audio":
-        doc = {"record": obj._storage_record()}
-        return {**_write_blobs(store, obj._storage_blobs()), entry: _put_json(store, doc, kind)}
-    return {entry: _put_json(store, obj.to_json(), kind)}
+        return {"record": obj._storage_record()}
+    return obj.to_json()
+
+
+def draft_entries(name: str, obj: Any) -> dict[str, DraftEntry]:
+    """The entries ``obj`` added as ``name`` will have, before it is logged: digests and
+    sizes where known without writing anything (a description's, a media file's)."""
+    kind = kind_of(obj)
+    entry = claims(name, kind)[0]
+    if kind in ("table", "joined-table"):
+        return {entry: DraftEntry(entry, kind)}
+    out = {}
+    if kind in ("image", "audio"):
+        for blob, _ in obj._storage_blobs():
+            media = media_entry(blob.digest)
+            out[media] = DraftEntry(media, "media", blob.digest, len(blob.data()))
+    data = canonical_json(_description(obj, kind))
+    out[entry] = DraftEntry(entry, kind, sha256_bytes(data), len(data))
+    return out
 
 
 def write_file(store: Store, name: str, local: LocalFile) -> Entry:
@@ -204,12 +246,52 @@ def _write_blobs(store: Store, blobs: list[tuple[Blob, str]]) -> dict[str, Entry
     }
 
 
-def _write_table(store: Store, name: str, table: Table, part: bool = False) -> dict[str, Entry]:
+def _foreign_keys(
+    store: Store, name: str, table: Table, tables: Mapping[int, str]
+) -> tuple[dict[str, Any], dict[str, Entry]]:
+    """What ``set_fk`` stores for ``table`` (``_format.with_foreign_keys``), and the entries
+    of referenced tables stored with it.
+
+    A referenced table added to the same artifact is named by its entry; one read from a
+    version of this store by that version. Any other is stored with this table as a part
+    (``<name>.keys/<i>``), as W&B adds a referenced table to the artifact.
+    """
+    keys: dict[str, Any] = {}
+    extra: dict[str, Entry] = {}
+    for i, (column, (other, other_column)) in enumerate(sorted(table.foreign_keys.items())):
+        target = tables.get(id(other))
+        origin = other.origin
+        if target is not None:
+            keys[column] = {"table": target, "column": other_column}
+        elif origin is not None and _same_store(store, origin):
+            keys[column] = {
+                "artifact": origin.artifact,
+                "version": origin.version,
+                "table": origin.entry,
+                "column": other_column,
+            }
+        else:
+            hidden = f"{name}.keys/{i}"
+            # Known before it is written, so a key back to it (a cycle) names it.
+            inner = {**tables, id(other): hidden}
+            extra.update(_write_table(store, hidden, other, part=True, tables=inner))
+            keys[column] = {"table": hidden, "column": other_column}
+    return keys, extra
+
+
+def _same_store(store: Store, origin: TableOrigin) -> bool:
+    return (origin.location, origin.catalog) == (store.location, store.catalog_location)
+
+
+def _write_table(
+    store: Store,
+    name: str,
+    table: Table,
+    part: bool = False,
+    tables: Mapping[int, str] | None = None,
+) -> dict[str, Entry]:
     origin = table.origin
-    if origin is not None and (origin.location, origin.catalog) == (
-        store.location,
-        store.catalog_location,
-    ):
+    if origin is not None and _same_store(store, origin):
         # Borrow the stored files: a manifest line each, no bytes written. The kind comes
         # along; whether it is a joined table's part depends on where it is added now.
         ref = (origin.artifact, origin.version)
@@ -231,6 +313,9 @@ def _write_table(store: Store, name: str, table: Table, part: bool = False) -> d
     finally:
         bar.close()
     schema, batches = _storage.storage_batches(table)
+    keys, key_entries = _foreign_keys(store, name, table, {} if tables is None else tables)
+    if keys:
+        schema = with_foreign_keys(schema, keys)
     tmp = store.objects.new_tmp()
     bar = progress_bar(desc=f"writing {name!r}", total=len(table), unit="row")
     try:
@@ -241,7 +326,7 @@ def _write_table(store: Store, name: str, table: Table, part: bool = False) -> d
     finally:
         bar.close()
     digest, size = store.objects.adopt(tmp)
-    entries = {name + _TABLE: Entry(digest, size, kind="table", part=part)}
+    entries = {**key_entries, name + _TABLE: Entry(digest, size, kind="table", part=part)}
     if index:
         media = media_index_table(index)
         tmp = store.objects.new_tmp()
@@ -365,11 +450,13 @@ def _dictionary_columns(batch: pa.RecordBatch) -> list[str]:
     return out
 
 
-def _write_joined(store: Store, name: str, jt: JoinedTable) -> dict[str, Entry]:
+def _write_joined(
+    store: Store, name: str, jt: JoinedTable, tables: Mapping[int, str]
+) -> dict[str, Entry]:
     entries: dict[str, Entry] = {}
     parts = [joined_part(name, "table1"), joined_part(name, "table2")]
     for part, table in zip(parts, (jt.table1, jt.table2), strict=True):
-        entries.update(_write_table(store, part, table, part=True))
+        entries.update(_write_table(store, part, table, part=True, tables=tables))
     doc = {"join_key": jt.join_key, "tables": parts}
     entries[name + OBJECT_SUFFIXES["joined-table"]] = _put_json(store, doc, "joined-table")
     return entries
@@ -417,7 +504,24 @@ def read(store: Store, row: VersionRow, name: str) -> Any:
         raise IntegrityError(f"{label}: stored description is malformed ({exc})") from None
 
 
-def _read_table(store: Store, row: VersionRow, manifest: Manifest, name: str, label: str) -> Table:
+def read_table(store: Store, row: VersionRow, manifest: Manifest, name: str, label: str) -> Table:
+    """The table stored as ``name`` in ``row`` (also a joined table's part, by its name)."""
+    return _read_table(store, row, manifest, name, label)
+
+
+#: Tables read while reading one object, by (artifact, version, name): foreign keys that
+#: lead back to a table read already get that object, so a cycle of keys ends.
+_Seen = dict[tuple[str, int, str], Table]
+
+
+def _read_table(
+    store: Store,
+    row: VersionRow,
+    manifest: Manifest,
+    name: str,
+    label: str,
+    seen: _Seen | None = None,
+) -> Table:
     own = {
         suffix: manifest.entries[name + suffix]
         for suffix, kind in ((_TABLE, "table"), (_INDEX, "media-index"))
@@ -446,7 +550,7 @@ def _read_table(store: Store, row: VersionRow, manifest: Manifest, name: str, la
         name,
         MappingProxyType(own),
     )
-    return Table.from_stored(
+    table = Table.from_stored(
         [str(p.path) for p in pins],
         store.read_blob,
         _origin_of(row),
@@ -455,6 +559,51 @@ def _read_table(store: Store, row: VersionRow, manifest: Manifest, name: str, la
         origin,
         keep=pins,
     )
+    seen = {} if seen is None else seen
+    seen[(row.artifact, row.version, name)] = table
+    keys = _stored_foreign_keys(pins[0].path, label)
+    if keys:
+        # Relative names point into the version the file was written in (a borrowed table's
+        # keys into the version it is borrowed from).
+        home = store.catalog.version(*entry.ref) if entry.ref is not None else row
+        restore_foreign_keys(
+            table,
+            {
+                column: (_read_key_table(store, home, target, f"{label} foreign key", seen), col)
+                for column, (target, col) in keys.items()
+            },
+        )
+    return table
+
+
+def _stored_foreign_keys(path: Path, label: str) -> dict[str, tuple[dict[str, Any], str]]:
+    """Column -> (where the referenced table is, its column), from the table's metadata."""
+    with io_step(f"{label}: could not read the table's schema"):
+        schema = pq.read_schema(path)
+    raw = metadata_of(schema).get("foreign_keys") or {}
+    try:
+        return {
+            column: ({k: v for k, v in key.items() if k != "column"}, key["column"])
+            for column, key in raw.items()
+        }
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise IntegrityError(f"{label}: the stored foreign keys are malformed ({exc})") from None
+
+
+def _read_key_table(
+    store: Store, home: VersionRow, target: dict[str, Any], label: str, seen: _Seen
+) -> Table:
+    try:
+        name = target["table"]
+        row = home
+        if "artifact" in target:
+            row = store.catalog.version(target["artifact"], target["version"])
+    except (KeyError, TypeError) as exc:
+        raise IntegrityError(f"{label}: malformed reference ({exc})") from None
+    known = seen.get((row.artifact, row.version, name))
+    if known is not None:
+        return known
+    return _read_table(store, row, store.manifest(row), name, f"{row.qualified_name}/{name}", seen)
 
 
 def _read_json(store: Store, entry: Entry, label: str) -> Any:

@@ -86,7 +86,7 @@ def test_download_to_a_root_returns_it_and_writes_every_entry(
     assert _files(tmp_path / "out") == {"a.txt": b"alpha", "sub/b.bin": b"\x00\x01beta"}
 
 
-def test_a_table_downloads_as_its_parquet_file_and_media(
+def test_a_table_downloads_as_its_parquet_file_its_wandb_json_and_media(
     store_location: StoreKind, tmp_path: Path
 ) -> None:
     img = dv.Image(np.full((4, 4, 3), 7, np.uint8))
@@ -96,10 +96,13 @@ def test_a_table_downloads_as_its_parquet_file_and_media(
     dv.log_artifact(art)
     root = Path(dv.use_artifact("tbl:v0").download(tmp_path / "d"))
     names = sorted(_files(root))
+    # dataset.table.json and media/images/: W&B's layout (tests/artifacts/test_wandb_table_json)
     assert names == [
         "dataset.media.parquet",
+        "dataset.table.json",
         "dataset.table.parquet",
         f"media/{img.digest[:2]}/{img.digest}",
+        f"media/images/{img.digest}.png",
     ]
     assert pq.read_table(root / "dataset.table.parquet").column("id").to_pylist() == [0, 1]
     media = root / "media" / img.digest[:2] / img.digest
