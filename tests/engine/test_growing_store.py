@@ -37,6 +37,10 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[pa.Table, list[str]
                 [None if i % 17 == 0 else f"ü {i % 5}" for i in range(N)], pa.string()
             ),
             "big": pa.array([Decimal(f"1{i:040d}.125") for i in range(N)], wide),
+            "box": pa.array(  # a struct with a list inside, as image columns are
+                [None if i % 29 == 0 else {"w": i, "tags": ["a"] * (i % 3)} for i in range(N)],
+                pa.struct([("w", pa.int32()), ("tags", pa.list_(pa.string()))]),
+            ),
         }
     )
     d = tmp_path_factory.mktemp("growing")
@@ -108,7 +112,7 @@ def test_pages_while_the_store_is_written_equal_pandas(
     assert paused.reached.wait(30)
     assert not store.done.is_set()
     written = at * GROUP  # the groups before ``at``: in the store already
-    narrow = ["id", "score", "label"]
+    narrow = ["id", "score", "label", "box"]
 
     @settings(max_examples=30, deadline=None)
     @given(
