@@ -43,7 +43,7 @@ from dsviz_widget.engine._background import (
 from dsviz_widget.engine._budget import Budget, run_arrow
 from dsviz_widget.engine._columns import SqlColumn, quote_ident
 from dsviz_widget.engine._errors import QueryError
-from dsviz_widget.engine._rows import take_pieces
+from dsviz_widget.engine._rows import take_pieces, take_rows
 from dsviz_widget.engine._source import Source, parquet_metadata
 from dsviz_widget.engine._temporal import for_duckdb, is_wide_decimal
 
@@ -157,9 +157,9 @@ class ArrowRelation:
     def fetch(
         self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]
     ) -> pa.Table:
-        idx = pa.array(np.asarray(ids, dtype=np.int64))
-        out = self.table.select([self._index[c] for c in columns]).take(idx)
-        return out.append_column(ROW, idx)
+        idx = np.asarray(ids, dtype=np.int64)
+        out = take_rows(self.table.select([self._index[c] for c in columns]), idx)
+        return out.append_column(ROW, pa.array(idx))
 
 
 class ParquetRelation:

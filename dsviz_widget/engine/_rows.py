@@ -61,6 +61,36 @@ def take_pieces(
     return table
 
 
+def take_rows(table: pa.Table, ids: np.ndarray) -> pa.Table:
+    """Rows ``ids`` (in that order, repeats allowed) of an in-memory table.
+
+    ``Table.take`` concatenates every chunk of a chunked column before taking from it: a
+    page of 60 rows of a 10M-row string column in 3 chunks cost 27 ms, a copy of the whole
+    column. A column in several chunks is taken from chunk by chunk instead (see
+    :func:`take_pieces`): only the rows asked for are copied.
+
+    Examples
+    --------
+    >>> import numpy as np, pyarrow as pa
+    >>> t = pa.Table.from_batches([pa.record_batch({"x": [0, 1]}), pa.record_batch({"x": [2]})])
+    >>> take_rows(t, np.array([2, 0, 2])).column("x").to_pylist()
+    [2, 0, 2]
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    index = pa.array(ids)
+    arrays = []
+    for column in table.columns:
+        if column.num_chunks <= 1:
+            arrays.append(column.take(index))
+            continue
+        lengths = [len(chunk) for chunk in column.chunks]
+        starts = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
+        pieces = [pa.table({"v": chunk}) for chunk in column.chunks]
+        empty = pa.table({"v": pa.array([], column.type)})
+        arrays.append(take_pieces(ids, starts, pieces.__getitem__, empty).column(0))
+    return pa.Table.from_arrays(arrays, schema=table.schema)
+
+
 class MappedBatches:
     """An Arrow IPC file (a row store) read through a memory map: rows by id, copied out.
 
