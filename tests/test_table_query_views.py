@@ -67,6 +67,11 @@ def test_a_logged_tables_repeated_deep_query_reuses_its_view(store_dir: Path) ->
     assert again["id"].tolist() == want[deep + 10 : deep + 20]
     assert engine.view(table.engine_source(), Query(sort=["-score"])) is view
     assert view._job is job and len(engine._views) == views  # no new view, no new order
+    hits = view.pages.hits
+    repeated = table.query(sort=["-score"], offset=deep, limit=10)  # the first call again
+    assert repeated["id"].tolist() == want[deep : deep + 10]
+    assert view.pages.hits == hits + 1  # answered from the view's kept page, not read again
+    assert view._job is job and len(engine._views) == views
     # Another read of the same version is another Table over the same file: the same view.
     other = _read()
     assert other is not table and other.engine_source() is not table.engine_source()

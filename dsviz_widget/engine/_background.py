@@ -40,7 +40,7 @@ from dsviz_widget.engine._connection import open_connection
 from dsviz_widget.engine._disk import DiskBudget
 from dsviz_widget.engine._disk import StoreTooBig as StoreTooBig  # its home was here
 from dsviz_widget.engine._disk import parse_bytes as parse_bytes
-from dsviz_widget.engine._rows import MappedBatches
+from dsviz_widget.engine._rows import GrowingBatches, MappedBatches, has_dictionary
 
 # A background sort's DuckDB memory limit (it spills beyond) and threads. At 64 MB and one
 # thread the order of 10M rows spilled and took 1.7-2.5 s; at 384 MB and two threads it
@@ -218,6 +218,14 @@ class RowStore(Job):
         self.starts = np.zeros(1, dtype=np.int64)
         self._lock = threading.Lock()
         self._mapped: MappedBatches | None = None
+        # While it is written: the batches written so far (see ``GrowingBatches``), their
+        # first rows (``_written_starts[-1]``: the rows written) and where each starts.
+        self._growing: GrowingBatches | None = None
+        self._written_starts = [0]
+        self._written_offsets: list[int] = []
+        self._written_end = 0
+        self._grow_lock = threading.Lock()  # one partial read at a time (its parsed batches)
+        self.rows_read_early = 0  # rows pages read from it before it was complete
 
     def run(self, con: duckdb.DuckDBPyConnection | None) -> None:
         sizes: list[int] = []
@@ -226,13 +234,29 @@ class RowStore(Job):
         names = self.schema.names
         part = new_temp_path(".arrow.part")  # renamed into place when complete (see OrderJob)
         try:
+            if not has_dictionary(self.schema):
+                with self._lock:
+                    self._growing = GrowingBatches(part, self.schema)
             self._write(part, names, sizes)
             with self._lock:  # readers see the old file and offsets, or the new ones
                 os.replace(part, self.path)
                 self.starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
                 self._mapped = None
         finally:
+            with self._lock:  # done or failed: pages read the whole store, or Parquet
+                growing, self._growing = self._growing, None
+                self._written_starts, self._written_offsets, self._written_end = [0], [], 0
+            if growing is not None:
+                with self._grow_lock:  # after a partial read in progress
+                    growing.close()
             remove_file(part)
+
+    def _written(self, offset: int, rows: int, end: int) -> None:
+        """A batch of ``rows`` rows, starting at byte ``offset``, is now in the file."""
+        with self._lock:
+            self._written_offsets = [*self._written_offsets, offset]
+            self._written_starts = [*self._written_starts, self._written_starts[-1] + rows]
+            self._written_end = end
 
     def _write(self, part: str, names: list[str], sizes: list[int]) -> None:
         with pa.OSFile(part, "wb") as sink, pa.ipc.new_file(sink, self.schema) as w:
@@ -251,8 +275,10 @@ class RowStore(Job):
                         )
                     for b in t.to_batches(max_chunksize=STORE_BATCH_ROWS):
                         if b.num_rows:
+                            offset = sink.tell()
                             w.write_batch(b)
                             sizes.append(b.num_rows)
+                            self._written(offset, b.num_rows, sink.tell())
                     del t
                     if self.size and sink.tell() > self.size:
                         raise StoreTooBig(
@@ -277,6 +303,37 @@ class RowStore(Job):
         finally:
             with ROW_STORES.lock:
                 self.reading -= 1
+
+    def take_written(
+        self, ids: np.ndarray, columns: list[str]
+    ) -> tuple[pa.Table, np.ndarray] | None:
+        """While the store is being written: the rows of ``ids`` already written (in the
+        order asked, ``columns`` only) and a mask of which ids they are; None when none of
+        them is written yet (or the store cannot be read before it is complete)."""
+        with self._lock:
+            growing = self._growing
+            starts = np.asarray(self._written_starts, dtype=np.int64)
+            offsets, end = self._written_offsets, self._written_end
+        if growing is None or len(starts) < 2:
+            return None
+        ids = np.asarray(ids, dtype=np.int64)
+        have = ids < starts[-1]
+        if not have.any():
+            return None
+        with ROW_STORES.lock:
+            if self.cancelled:
+                return None
+            self.reading += 1
+        try:
+            with self._grow_lock:
+                got = growing.take(ids[have], starts, offsets, end, columns)
+                self.rows_read_early += len(got)
+        except OSError:
+            return None  # finished (renamed) or removed meanwhile: read it another way
+        finally:
+            with ROW_STORES.lock:
+                self.reading -= 1
+        return got, have
 
     def _take(self, ids: np.ndarray, columns: list[str]) -> pa.Table:
         with self._lock:

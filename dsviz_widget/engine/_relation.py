@@ -43,7 +43,7 @@ from dsviz_widget.engine._background import (
 from dsviz_widget.engine._budget import Budget, run_arrow
 from dsviz_widget.engine._columns import SqlColumn, quote_ident
 from dsviz_widget.engine._errors import QueryError
-from dsviz_widget.engine._rows import take_pieces
+from dsviz_widget.engine._rows import take_pieces, take_rows
 from dsviz_widget.engine._source import Source, parquet_metadata
 from dsviz_widget.engine._temporal import for_duckdb, is_wide_decimal
 
@@ -157,9 +157,9 @@ class ArrowRelation:
     def fetch(
         self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]
     ) -> pa.Table:
-        idx = pa.array(np.asarray(ids, dtype=np.int64))
-        out = self.table.select([self._index[c] for c in columns]).take(idx)
-        return out.append_column(ROW, idx)
+        idx = np.asarray(ids, dtype=np.int64)
+        out = take_rows(self.table.select([self._index[c] for c in columns]), idx)
+        return out.append_column(ROW, pa.array(idx))
 
 
 class ParquetRelation:
@@ -314,6 +314,30 @@ class ParquetRelation:
             with contextlib.suppress(StoreGone):  # evicted meanwhile: read Parquet below
                 got = store.take(ids, columns)
                 return _conform(got, schema).append_column(ROW, pa.array(ids))
+        writing = self.store
+        partial = writing.take_written(ids, columns) if writing is not None else None
+        if partial is not None:
+            # The rows the store being written holds already, Parquet only for the others
+            # (all after them: DuckDB skips the row groups before, see GrowingBatches).
+            written, have = partial
+            parts = [_conform(written, schema)]
+            if not have.all():
+                parts.append(
+                    self._fetch_parquet(con, ids[~have], columns, schema).drop_columns([ROW])
+                )
+            table = pa.concat_tables(parts)
+            where = np.concatenate([np.flatnonzero(have), np.flatnonzero(~have)])
+            if not bool(np.all(where[1:] > where[:-1])):
+                inverse = np.empty_like(where)
+                inverse[where] = np.arange(len(where))
+                table = table.take(pa.array(inverse))
+            return table.append_column(ROW, pa.array(ids))
+        return self._fetch_parquet(con, ids, columns, schema)
+
+    def _fetch_parquet(
+        self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str], schema: pa.Schema
+    ) -> pa.Table:
+        """Rows ``ids`` read from the Parquet files (DuckDB, by ``file_row_number``)."""
         # DuckDB reads a decimal of more than 38 digits from Parquet as a DOUBLE: those
         # columns are read by Arrow instead, exactly (only the pages' rows are kept).
         wide = [c for c in columns if is_wide_decimal(self.columns[c].type)]

@@ -32,6 +32,7 @@ from dsviz_widget.engine._columns import SqlColumn, column_sql, unusable
 from dsviz_widget.engine._compile import compile_filter
 from dsviz_widget.engine._errors import QueryError
 from dsviz_widget.engine._groups import check_group_by, drill_query, group_page, match_sql
+from dsviz_widget.engine._pages import RecentPages
 from dsviz_widget.engine._parser import parse_filter
 from dsviz_widget.engine._query import Query, check_columns, parse_sort_key
 from dsviz_widget.engine._relation import ROW, Relation
@@ -115,6 +116,8 @@ class View:
         # (``table.query``, a holder-less call) asked for it; set by ``Engine.view``.
         self.holders: weakref.WeakSet[ViewHolder] = weakref.WeakSet()
         self.anonymous = False
+        #: The last pages read: the same page asked again is not read again (see ``_pages``).
+        self.pages = RecentPages()
         if self.group_by:
             groups = group_page(engine, relation, query, self.where, self.params)
             self._groups = groups.table
@@ -388,6 +391,14 @@ class View:
         offset, limit = _check_paging(offset, limit)
         if self._groups is not None:
             return self._groups.slice(offset, limit)
+        kept = self.pages.get(offset, limit)
+        if kept is not None:
+            return kept
+        page = self._read_page(offset, limit)
+        self.pages.put(offset, limit, page)
+        return page
+
+    def _read_page(self, offset: int, limit: int) -> pa.Table:
         if not self.sort and not self.counted and limit > 0 and offset + limit <= TOP_N:
             # An unsorted filter's first pages: ids and rows in one scan (Engine.scan_rows).
             stop = offset + limit

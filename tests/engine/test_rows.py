@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mmap
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +91,34 @@ def test_reads_give_back_the_maps_pages(
     after = _rows._file_resident()
     assert before is not None and after is not None
     assert after - before < Path(path).stat().st_size // 2  # dropped as read, not kept
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.lists(st.integers(0, N - 1), max_size=80),
+    cuts=st.lists(st.integers(0, N), max_size=5),
+)
+def test_rows_of_a_chunked_table_equal_take(ids: list[int], cuts: list[int]) -> None:
+    # Columns chunked differently from each other (and empty chunks): taken chunk by chunk.
+    table = _table()
+    bounds = sorted({0, *cuts, N})
+    label = pa.chunked_array(
+        [
+            pa.array([], pa.string()),
+            *(table.column("label").slice(a, b - a).combine_chunks() for a, b in pairwise(bounds)),
+        ],
+        pa.string(),
+    )
+    chunked = table.set_column(2, "label", label)
+    for i, name, at in ((3, "image", N // 3), (4, "tags", 10)):
+        whole = table.column(name).combine_chunks()
+        cut = pa.chunked_array([whole.slice(0, at), whole.slice(at)])
+        chunked = chunked.set_column(i, name, cut)
+    got = _rows.take_rows(chunked, np.asarray(ids, dtype=np.int64))
+    want = table.take(pa.array(ids, pa.int64()))
+    assert got.schema == chunked.schema
+    assert got.num_rows == len(ids)
+    for name in table.column_names:
+        nan = "NaN"  # NaN != NaN: compared as a marker
+        norm = [nan if v != v else v for v in got.column(name).to_pylist()]
+        assert norm == [nan if v != v else v for v in want.column(name).to_pylist()], name
