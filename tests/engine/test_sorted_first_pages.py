@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -26,7 +27,12 @@ from tests.engine.test_properties import tables, to_source
 
 TOP_N = 12  # every page below ends above it: the top-N path
 
-FILTERS = {None: None, "a > -3": lambda f: f["a"] > -3, "%b < 1": lambda f: f["%b"] < 1}
+Keep = Callable[[pd.DataFrame], "pd.Series[bool]"]
+FILTERS: dict[str | None, Keep | None] = {
+    None: None,
+    "a > -3": lambda f: f["a"] > -3,
+    "%b < 1": lambda f: f["%b"] < 1,
+}
 
 
 def frame(src: Source) -> pd.DataFrame:
@@ -81,7 +87,8 @@ def test_sorted_first_pages_of_parquet_match_pandas(
         df = {**df, "%b": [math.nan if i % 2 else None for i in range(len(df["%b"]))]}
     arrow_src = to_source(df)
     pdf = frame(arrow_src)
-    kept = pdf if FILTERS[where] is None else pdf[FILTERS[where](pdf).fillna(False)]
+    keep = FILTERS[where]
+    kept = pdf if keep is None else pdf[keep(pdf).fillna(False)]
     ordered = kept.sort_values(
         [k for k, _ in keys],
         ascending=[not d for _, d in keys],
