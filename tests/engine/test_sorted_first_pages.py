@@ -4,13 +4,12 @@ A shallow page of a sort over Parquet takes its rows from the top-N query itself
 instead of reading them by id afterwards; a float first key is first sorted as the plain
 column and checked for NaN. Rows, order and values must be pandas' (``sort_values`` with
 NaN and nulls last, ties in source order) over NaN, nulls, ties, all-missing columns,
-filters, column subsets and small row groups, and equal to what an Arrow source gives.
+filters, column subsets, small row groups and several files, and equal to what an Arrow source gives.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsviz_widget.engine import Engine, Query, Source, _view
+from tests.engine.test_first_pages import parquet_source
 from tests.engine.test_properties import tables, to_source
 
 TOP_N = 12  # every page below ends above it: the top-N path
@@ -73,6 +73,7 @@ def same(a: Any, b: Any) -> bool:
     offset=st.integers(0, 8),
     limit=st.integers(1, 4),
     all_nan=st.booleans(),
+    cuts=st.lists(st.integers(1, 24), max_size=2),
 )
 def test_sorted_first_pages_of_parquet_match_pandas(
     df: dict[str, list[Any]],
@@ -82,6 +83,7 @@ def test_sorted_first_pages_of_parquet_match_pandas(
     offset: int,
     limit: int,
     all_nan: bool,
+    cuts: list[int],
 ) -> None:
     if all_nan:  # an all-missing float key: the plain top-N meets only NaN and nulls
         df = {**df, "%b": [math.nan if i % 2 else None for i in range(len(df["%b"]))]}
@@ -101,11 +103,10 @@ def test_sorted_first_pages_of_parquet_match_pandas(
     shown = columns if columns is not None else ["a", "%b", "c.d", "flag"]
     with tempfile.TemporaryDirectory() as d, pytest.MonkeyPatch.context() as mp:
         mp.setattr(_view, "TOP_N", TOP_N)
-        path = os.path.join(d, "t.parquet")
         assert arrow_src.arrow is not None
-        pq.write_table(arrow_src.arrow, path, row_group_size=4)
+        parquet = parquet_source(arrow_src.arrow, d, cuts)  # row groups of 3, files at cuts
         engine = Engine(background=False)
-        page = engine.view(Source.from_parquet([path]), query).page(offset, limit)
+        page = engine.view(parquet, query).page(offset, limit)
         from_arrow = Engine(background=False).view(arrow_src, query).page(offset, limit)
     assert page.column("_row").to_pylist() == want
     assert page.column_names == [*shown, "_row"]
