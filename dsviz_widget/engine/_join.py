@@ -24,7 +24,7 @@ from dsviz_widget.engine._align import is_identity, row_map
 from dsviz_widget.engine._background import BackgroundWorker
 from dsviz_widget.engine._columns import SqlColumn, column_sql, quote_ident
 from dsviz_widget.engine._errors import QueryError
-from dsviz_widget.engine._relation import ROW, Relation, ids_only, relation_for
+from dsviz_widget.engine._relation import ROW, Relation, relation_for
 from dsviz_widget.engine._source import Source
 from dsviz_widget.engine._temporal import for_duckdb
 from dsviz_widget.engine._tokens import unknown_column_message
@@ -182,8 +182,6 @@ class JoinRelation:
         self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]
     ) -> pa.Table:
         ids = np.asarray(ids, dtype=np.int64)
-        if not columns:
-            return ids_only(ids, pa.schema([], metadata=self.metadata()))
         small_map = self.map.take(pa.array(ids)).append_column(ROW, pa.array(ids))
         small_map = small_map.append_column("_pos", pa.array(np.arange(len(ids))))
         tag = f"{self.name}_page"

@@ -157,8 +157,6 @@ class ArrowRelation:
     def fetch(
         self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]
     ) -> pa.Table:
-        if not columns:
-            return ids_only(ids, self.table.schema)
         idx = pa.array(np.asarray(ids, dtype=np.int64))
         out = self.table.select([self._index[c] for c in columns]).take(idx)
         return out.append_column(ROW, idx)
@@ -319,8 +317,6 @@ class ParquetRelation:
         self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]
     ) -> pa.Table:
         ids = np.asarray(ids, dtype=np.int64)
-        if not columns:
-            return ids_only(ids, self.source.schema)
         # The table-level metadata (classes, derived columns) travels with every page.
         schema = pa.schema(
             [self.source.schema.field(c) for c in columns], metadata=self.source.schema.metadata
@@ -376,14 +372,11 @@ class ParquetRelation:
         return table.append_column(ROW, pa.array(ids))
 
 
-def ids_only(ids: np.ndarray, schema: pa.Schema) -> pa.Table:
+def ids_only(ids: np.ndarray) -> pa.Table:
     """A page of no columns (``Query(columns=[])``): just ``_row``, one row per id. Built
-    directly: appending ``_row`` to a table of no columns fails, as it has no rows."""
-    field = pa.field(ROW, pa.int64())
-    return pa.Table.from_arrays(
-        [pa.array(np.asarray(ids, dtype=np.int64))],
-        schema=pa.schema([field], metadata=schema.metadata),
-    )
+    directly, for every relation: appending ``_row`` to a table of no columns fails (it has
+    no rows)."""
+    return pa.table({ROW: pa.array(np.asarray(ids, dtype=np.int64))})
 
 
 def _leaf_index(schema: pa.Schema, name: str) -> int:
