@@ -84,8 +84,15 @@ _LEAVES = (Literal, Column, Field)
 
 
 class _Compiler:
-    def __init__(self, text: str, columns: dict[str, SqlColumn], params: list[object]) -> None:
+    def __init__(
+        self,
+        text: str,
+        columns: dict[str, SqlColumn],
+        params: list[object],
+        where_only: frozenset[int] = frozenset(),
+    ) -> None:
         self.text = text
+        self.where_only = where_only
         self.columns = columns
         self.params = params
         self.lambdas = 0
@@ -277,6 +284,9 @@ class _Compiler:
     def comparison(self, node: Binary) -> _E:
         if any(self.temporal_column(side) for side in (node.left, node.right)):
             return self.temporal(node)
+        pushed = self.float_column_vs_number(node)
+        if pushed is not None:
+            return pushed
         left = self.guard(node.left, self.expr(node.left))
         right = self.guard(node.right, self.expr(node.right))
         for side, e in ((node.left, left), (node.right, right)):
@@ -297,6 +307,35 @@ class _Compiler:
                 node.pos,
             )
         return _E(f"({left.sql} {_SQL_OPS[node.op]} {right.sql})", "bool")
+
+    def float_column_vs_number(self, node: Binary) -> _E | None:
+        """``x > 3`` on a float column, where only whether it is true matters (not under
+        ``not`` or in any other operand: :func:`_where_only`), written so that DuckDB
+        pushes it into the Parquet scan (row groups whose statistics exclude it are
+        skipped): the plain comparison ``AND NOT isnan(x)``. Through the NaN-as-null CASE
+        the comparison was an expression DuckDB evaluates on every row of every row group.
+
+        False for NaN, not unknown, is why it is kept to these places: ``not (0 > x)``
+        would then match NaN. And the NaN test is a conjunct of its own, evaluated per row:
+        NaN sorts above every number in DuckDB (``NaN > 3`` is true), and pyarrow writes
+        statistics without NaN, so a row group DuckDB finds "all match" by its statistics
+        may hold NaN rows the comparison alone would let through."""
+        if id(node) not in self.where_only:
+            return None
+        sides = (node.left, node.right)
+        cols = [s for s in sides if isinstance(s, Column) and self.columns[s.name].is_float]
+        lits = [
+            s
+            for s in sides
+            if isinstance(s, Literal)
+            and isinstance(s.value, (int, float))
+            and not isinstance(s.value, bool)
+        ]
+        if len(cols) != 1 or len(lits) != 1 or self.columns[cols[0].name].cls != "num":
+            return None
+        ident = self.columns[cols[0].name].ident
+        left, right = (self.expr(s).sql if s is lits[0] else ident for s in sides)
+        return _E(f"(({left} {_SQL_OPS[node.op]} {right}) AND NOT isnan({ident}))", "bool")
 
     def temporal_column(self, node: Node) -> SqlColumn | None:
         """The column ``node`` is if it holds dates/times/durations (only columns ever do:
@@ -472,6 +511,20 @@ class _Compiler:
         return "str"
 
 
+def _where_only(tree: Node) -> frozenset[int]:
+    """Ids of the nodes whose value matters only as true or not true: the filter itself and
+    the operands of its top ``and``/``or`` chains (false and unknown both drop a row there;
+    under ``not``, in ``is null`` or compared with another condition they differ)."""
+    found: set[int] = set()
+    stack = [tree]
+    while stack:  # no recursion: a chain of thousands of 'and' is a deep tree
+        node = stack.pop()
+        found.add(id(node))
+        if isinstance(node, Binary) and node.op in ("and", "or"):
+            stack += [node.left, node.right]
+    return frozenset(found)
+
+
 def compile_filter(
     tree: Node, text: str, columns: dict[str, SqlColumn], params: list[object] | None = None
 ) -> Compiled:
@@ -482,7 +535,7 @@ def compile_filter(
     filter's (see the module docstring).
     """
     bound: list[object] = params if params is not None else []
-    compiler = _Compiler(text, columns, bound)
+    compiler = _Compiler(text, columns, bound, _where_only(tree))
     e = compiler.expr(tree)
     if e.cls not in ("bool", "native"):
         raise FilterError(

@@ -34,7 +34,7 @@ from dsviz_widget.engine._lifecycle import ViewHolder, working_on
 from dsviz_widget.engine._overlays import Overlays, image_overlays
 from dsviz_widget.engine._pictures import same_pictures
 from dsviz_widget.engine._query import Query, check_columns
-from dsviz_widget.engine._relation import Relation, relation_for
+from dsviz_widget.engine._relation import Relation, ids_only, relation_for
 from dsviz_widget.engine._source import Source
 from dsviz_widget.engine._view import View
 
@@ -359,6 +359,8 @@ class Engine:
     ) -> pa.Table:
         """Rows ``ids`` of ``relation`` (checked by the caller) under the engine's budget;
         ``what`` names the read in a budget error. :meth:`rows` and view pages use it."""
+        if not columns:  # Query(columns=[])
+            return ids_only(ids)
         with self.connection(relation) as con:
             try:
                 with self.budget.watch(con, what):

@@ -1,8 +1,8 @@
 """A view: one query over one relation, with exact counts and pages at any depth.
 
 Pages are read by ``_row`` id. The first pages of a new sort or filter come from a top-N
-query that selects only ``_row`` (so DuckDB keeps just the ids and the sort keys), followed
-by a read of those few rows. Meanwhile the view's full order is written, in the background,
+query (over Parquet it selects the page's columns too, see ``_top``; otherwise only
+``_row``, followed by a read of those few rows). Meanwhile the view's full order is written, in the background,
 to a private temp file (see ``_background``); every later page at any depth is a slice of
 that file plus a read by id, so its cost does not grow with depth and memory stays flat.
 Unsorted, unfiltered views need no order: page ``k`` is rows ``k*n .. (k+1)*n``.
@@ -37,6 +37,7 @@ from dsviz_widget.engine._parser import parse_filter
 from dsviz_widget.engine._query import Query, check_columns, parse_sort_key
 from dsviz_widget.engine._relation import ROW, Relation
 from dsviz_widget.engine._summary import summarize
+from dsviz_widget.engine._top import TopRows, rows_for, top_rows
 
 if TYPE_CHECKING:
     from dsviz_widget.engine._engine import Engine
@@ -100,6 +101,7 @@ class View:
         self.group_by = check_group_by(cols, query.group_by)
         self.total_rows = relation.num_rows
         self._order: np.ndarray | None = None  # small views: the order in memory
+        self._top: TopRows | None = None  # the last top-N's ids and rows (see _top)
         self._job: OrderJob | None = None  # bigger ones: the order in a temp file
         self._job_lock = threading.Lock()  # two threads paging one view make one order
         self._start_pending = False
@@ -226,43 +228,22 @@ class View:
         return ids
 
     def _top_ids(self, stop: int) -> np.ndarray:
-        """The first ``stop`` ids of the view: a top-N query over the ids alone.
-
-        A float first sort key is first sorted as the plain column, not NaN-as-null
-        (``column_sql``): DuckDB then prunes the scan with the top-N's running bound and
-        reads a fraction of the file (18 ms instead of 560 ms at 10M rows). The plain order
-        differs only where NaN or null are: DuckDB sorts NaN above every number (first when
-        descending) and null last. So the answer is taken only when its ``stop`` rows are
-        all numbers: ascending, the plain prefix is then the view's; descending, NaN rows
-        are excluded with ``x < NaN`` (false for NaN and null) when the plain query met
-        any. When fewer than ``stop`` numbers match, the exact NaN-as-null query decides.
-        """
-        if not self.sort or not self.relation.columns[self.sort[0][0]].is_float:
+        """The first ``stop`` ids of the view: a top-N query (see ``_top``), which for a
+        sort over Parquet also reads the page's rows (kept for :meth:`page`)."""
+        if not self.sort:
             return self._run_ids(self._ids_sql(limit=stop))
-        name, desc = self.sort[0]
-        key = self.relation.columns[name].ident
-        order = self._order_by(first=f"{key} {'DESC' if desc else 'ASC'} NULLS LAST")
-
-        def top(where: str) -> tuple[np.ndarray, np.ndarray]:
-            def make(src: str) -> str:
-                return (
-                    f"SELECT {ROW}, {key} AS _k FROM {src} WHERE {where} "
-                    f"ORDER BY {order} LIMIT {int(stop)}"
-                )
-
-            with self.engine.connection(self.relation) as con:
-                got = run_sql(
-                    con, make(self.relation.sql(con)), self.params, self.engine.budget
-                ).fetchnumpy()
-            keys = np.ma.filled(np.ma.asarray(got["_k"], dtype=np.float64), np.nan)
-            return np.asarray(got[ROW], dtype=np.int64), keys
-
-        ids, keys = top(self.where)
-        if desc and len(ids) and np.isnan(keys).any():
-            ids, keys = top(f"({self.where}) AND {key} < 'NaN'::DOUBLE")
-        if len(ids) == stop and not np.isnan(keys).any():
-            return ids
-        return self._run_ids(self._ids_sql(limit=stop))
+        got = top_rows(
+            self.engine,
+            self.relation,
+            self.where,
+            self.params,
+            self.sort,
+            self._order_by,
+            stop,
+            self.columns,
+        )
+        self._top = got
+        return got.ids
 
     def _order_job(self, urgent: bool = False) -> OrderJob:
         """This view's background order (created and queued on first use; ``urgent``: a
@@ -407,7 +388,11 @@ class View:
                 self._learn_from_top(np.asarray(rows.column(ROW).to_numpy(), np.int64), stop)
                 return rows.slice(offset, limit)
         ids = self.ids(offset, limit)
-        page = self.engine.read_rows(self.relation, ids, self.columns, "reading the page's rows")
+        page = rows_for(self._top, ids, self.columns)  # a sorted first page, read with its ids
+        if page is None:
+            page = self.engine.read_rows(
+                self.relation, ids, self.columns, "reading the page's rows"
+            )
         if self._start_pending and self.counted:
             # After the page is read, not before: the two never compete for memory or cores.
             # (An uncounted view starts it once counted, in num_rows: the order job checks
