@@ -146,6 +146,7 @@ def elsewhere(kind: StoreKind, relay: _Relay, monkeypatch: pytest.MonkeyPatch) -
     kind.forget()
     monkeypatch.setenv("AWS_ENDPOINT_URL", relay.endpoint)
     table = dv.use_artifact("cars:latest").get("data")
+    assert isinstance(table, dv.Table)
     relay.reset()
     return table
 
