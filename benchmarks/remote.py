@@ -270,6 +270,16 @@ class Bench:
         self.env = {"local": dict(base), "s3": {**base, **server.env()}}
         self.env["s3"]["DSVIZ_CATALOG"] = str(work / "s3-catalog.sqlite")
         self.dirs = {"local": str(work / "local-store"), "s3": f"s3://{server.bucket}/bench"}
+        self.relay: Any = None
+        if args.latency:
+            # tests/team's relay: each GET of an object held ``latency`` ms, a far server's
+            # round trip (everything else here is loopback).
+            import threading
+
+            from tests.team.test_s3_parallel_reads import _Relay
+
+            self.relay = _Relay(server.endpoint, args.latency / 1000)
+            threading.Thread(target=self.relay.serve_forever, daemon=True).start()
 
     def with_cache(self, where: str, cache: Path, code: str | None = None) -> dict[str, str]:
         env = {**self.env[where], "DSVIZ_CACHE_DIR": str(cache)}
@@ -369,13 +379,20 @@ class Bench:
         if self.args.before:
             codes.insert(0, ("before", str(Path(self.args.before).resolve())))
         cells: dict[tuple[str, str], dict[str, Any]] = {}
+        todo = [("local", "", None, None)] + [("s3", name, code, None) for name, code in codes]
+        if self.relay is not None:
+            lag = f"s3+{self.args.latency:g}ms"
+            todo += [(lag, f"{name}", code, self.relay.endpoint) for name, code in codes]
         for _ in range(self.args.cold_runs):
             for op in IMAGE_OPS:
-                todo = [("local", "", None)] + [("s3", name, code) for name, code in codes]
-                for where, name, code in todo:
+                for where, name, code, endpoint in todo:
                     cache = self.fresh_cache()
-                    spec = {"kind": "images", "dir": self.dirs[where], "op": op}
-                    got = spawn(spec, self.with_cache(where, cache, code))
+                    store = "local" if where == "local" else "s3"
+                    spec = {"kind": "images", "dir": self.dirs[store], "op": op}
+                    env = self.with_cache(store, cache, code)
+                    if endpoint:
+                        env["AWS_ENDPOINT_URL"] = endpoint
+                    got = spawn(spec, env)
                     shutil.rmtree(cache, ignore_errors=True)
                     label = f"{where} {name}".strip()
                     cell = cells.setdefault((op, label), {"times": [], "rss": [], "answers": []})
@@ -484,7 +501,10 @@ def _call_ratio(s3: dict[str, Any] | None, local: dict[str, Any] | None) -> str:
 
 def images_report(result: dict[str, Any]) -> str:
     cells = {(c["op"], c["store"]): c for c in result["cells"]}
-    stores = sorted({c["store"] for c in result["cells"]}, key=["local", "s3 before", "s3"].index)
+    stores = sorted(
+        {c["store"] for c in result["cells"]},
+        key=lambda s: (s != "local", "ms" in s, not s.endswith("before")),
+    )
     headers = ["read", *(s.replace("s3", "S3") for s in stores), "S3 ÷ local"]
     rows = []
     for op, label in IMAGE_OPS.items():
@@ -517,6 +537,9 @@ def main() -> int:
     parser.add_argument("--systems", nargs="+", default=["dsviz", "widget"])
     parser.add_argument("--scenarios", nargs="+", default=SCENARIOS, choices=SCENARIOS)
     parser.add_argument("--before", help="another checkout's root, for the images' runs")
+    parser.add_argument(
+        "--latency", type=float, default=0, help="also images through a relay adding MS per GET"
+    )
     parser.add_argument("--skip-table", action="store_true")
     parser.add_argument("--skip-images", action="store_true")
     parser.add_argument(

@@ -38,8 +38,9 @@ _HOP = {"connection", "keep-alive", "expect", "transfer-encoding", "proxy-connec
 class _Relay(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, delay: float = DELAY) -> None:
         super().__init__((_servers.HOST, 0), _RelayHandler)
+        self.delay = delay
         url = urlsplit(target)
         self.target = (url.hostname or _servers.HOST, url.port or 80)
         self.lock = threading.Lock()
@@ -80,7 +81,7 @@ class _RelayHandler(BaseHTTPRequestHandler):
                 self.server.most_in_flight = max(self.server.most_in_flight, self.server.in_flight)
         try:
             if counted:
-                time.sleep(DELAY)
+                time.sleep(self.server.delay)
             conn = http.client.HTTPConnection(*self.server.target, timeout=30)
             conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
             for name, value in self.headers.items():
