@@ -554,7 +554,7 @@ def main() -> int:
     n = args.rows or (1_000_000 if args.quick else 10_000_000)
     if args.quick:  # a few minutes: one process per cell, the same calls
         args.runs, args.cold_runs = 1, 1
-        args.images = min(args.images, 200)
+        args.images = min(args.images, 100)
     sys.path.insert(0, str(REPO))
     from tests import _servers
 
