@@ -133,7 +133,14 @@ class ParquetColumns:
             return self.decoder.column(name, array)
 
     def get_column(self, name: str) -> list[Any]:
-        return self.decode(name, self.read([name]).column(name))
+        values = self.decode(name, self.read([name]).column(name))
+        if self.kinds.get(name) in MEDIA_KINDS:
+            # The whole column was asked for: a store in a bucket fetches its files at once
+            # (its read_blob's owner offers it) rather than one round trip per file later.
+            prefetch = getattr(getattr(self.reader, "__self__", None), "prefetch_blobs", None)
+            if prefetch is not None:
+                prefetch([v.digest for v in values if v is not None])
+        return values
 
     def rows(self) -> Iterator[list[Any]]:
         names = self.columns

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +37,7 @@ from dsviz_widget.artifacts._catalog import VersionRow
 from dsviz_widget.artifacts._catalog_open import is_url, open_catalog
 from dsviz_widget.artifacts._manifest import Entry, Manifest
 from dsviz_widget.artifacts._objects import ObjectStore, check_digest, link_error, unlink_quietly
+from dsviz_widget.artifacts._prefetch import fetch_objects
 from dsviz_widget.artifacts._remote import Objects, RemoteObjects
 from dsviz_widget.artifacts._s3 import S3ObjectStore, default_cache_dir, parse_url
 
@@ -201,6 +202,12 @@ class Store:
 
     def read_blob(self, digest: str) -> bytes:
         return self.objects.read(digest, f"media file {digest[:12]}")
+
+    def prefetch_blobs(self, digests: Iterable[str]) -> None:
+        """Fetch the media files ``digests`` at once, ahead of their reads (a store in a
+        bucket; nothing for a local one). A table read from this store finds it through its
+        reader, this store's :meth:`read_blob`."""
+        fetch_objects(self.objects, ((d, f"media file {d[:12]}") for d in digests))
 
     def verify(self) -> VerifyReport:
         """Check every file every version refers to; names each missing or damaged file.
