@@ -9,8 +9,9 @@ polars and pandas, on the same Parquet file.
 
 Per size, a Parquet file (id, score, label, n_boxes, %_vegetation, caption; cached in a
 temp dir keyed by size) is logged into a dsviz store (``dv.Table.from_parquet`` as an
-artifact; cached per version of the package's code). Every system then reads the very
-Parquet file the store wrote, with the OS cache warm (the file is read once first).
+artifact; cached per version of the package's code), in a process of its own whose peak RSS
+is reported (issue 15: <= 1 GB at 100M rows). Every system then reads the very Parquet
+file the store wrote, with the OS cache warm (the file is read once first).
 
 Systems (``_query_systems.py``): ``dsviz`` = ``dv.use_artifact(...).get(...)`` then
 ``table.query(...)``; ``widget`` = the widget made on that table, sent the browser's
@@ -21,8 +22,9 @@ collect``; ``pandas`` = ``read_parquet`` + the operation.
 First-call scenarios run once per fresh process, ``--runs`` processes each (imports and the
 system's setup are not timed; the dsviz engine is made by the first call, which is timed).
 Reuse scenarios (later pages of one view, the same ``table.query`` repeated) run
-``--repeats`` calls after a first one in one process. Each process's peak RSS is its
-VmHWM. Processes are interleaved (run 1 of every scenario and system, then run 2, ...)
+``--repeats`` calls after a first one in one process; the browsing session runs a person's
+steps (``BROWSE``) one after the other in one process, once: its peak RSS is the kernel's
+while browsing (issue 15: <= 1 GB at 100M rows). Each process's peak RSS is its VmHWM. Processes are interleaved (run 1 of every scenario and system, then run 2, ...)
 so that load from other work on the machine falls on all systems alike.
 
 The systems' answers (the page's ids, counts, groups, bins) are checked against DuckDB's;
@@ -482,6 +484,14 @@ def report(size: dict[str, Any], systems: list[str], header: str) -> str:
     ]
     if errors:
         lines += ["", "Errors (see --json for tracebacks):", *errors]
+    failed = [
+        f"- {c['system']}, {step}"
+        for c in size["cells"]
+        if c["scenario"] == "browse"
+        for step in c.get("failed_steps") or []
+    ]
+    if failed:
+        lines += ["", "Steps that failed in the browsing session (it went on):", *failed]
     return "\n".join(lines)
 
 
