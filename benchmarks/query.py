@@ -66,6 +66,7 @@ from _query_systems import (
 REPO = Path(__file__).resolve().parents[1]
 DATA_VERSION = 1  # bump when make_data changes: cached files are keyed by it
 WARM_ROWS = 1000  # the file each process warms up on (see System.warm_up)
+PARTIAL = "results.jsonl"  # in the cache dir: every measuring process's result, appended
 
 LABELS = {
     "first_page": "first page",
@@ -228,7 +229,12 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     # The results are in: a failure to close must not lose them.
     with contextlib.suppress(Exception):
         system.close()
-    return {"results": out, "rss_mb": peak_rss_mb()}
+    got = {"results": out, "rss_mb": peak_rss_mb()}
+    # Also kept next to the cached data as it comes: a run stopped before its end (a 100M-row
+    # run takes hours on a loaded machine) keeps every process's numbers.
+    with contextlib.suppress(OSError), open(Path(spec["store"]).parent / PARTIAL, "a") as f:
+        f.write(json.dumps({"at": time.time(), "spec": spec, **got}) + "\n")
+    return got
 
 
 def _error(exc: BaseException) -> dict[str, str]:
