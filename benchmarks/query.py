@@ -542,7 +542,13 @@ def main() -> int:
     if args._child:
         result = child(json.loads(args._child))
         print(json.dumps(result), flush=True)
-        # Background threads (engine orders, the widget's worker) need not finish.
+        # Background threads (engine orders, the widget's worker) need not finish, so the
+        # process ends without its atexit hooks; the engine's temp dir (row stores and
+        # orders: GBs at 100M rows) would then stay on disk, so it is removed here.
+        engine = sys.modules.get("dsviz_widget.engine._background")
+        tmp = getattr(engine, "_tmp_dir", None)
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
         os._exit(0)
     sizes = list(args.sizes) + ([100_000_000] if args.huge else [])
     env = {**os.environ, "PYTHONPATH": str(REPO)}
