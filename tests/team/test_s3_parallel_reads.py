@@ -220,6 +220,12 @@ def test_a_download_fetches_its_entries_at_once_with_the_right_bytes(
     # Every file of the version is there with its bytes: the entries, and the images under
     # media/ named by their digests.
     files = {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()}
+    # Beside them, W&B's layout: data.table.json and a copy of each image under media/images/.
+    wandb_files = {n for n in files if n.startswith("media/images/") or n.endswith(".table.json")}
+    assert wandb_files == {"data.table.json"} | {f"media/images/{d}.png" for d in images}
+    for name in wandb_files - {"data.table.json"}:
+        assert hashlib.sha256(files.pop(name).read_bytes()).hexdigest() in name
+    files.pop("data.table.json")
     assert set(files) == set(entries) | {f"media/{d[:2]}/{d}" for d in images}
     digests = {n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in files.items()}
     assert all(digests[n] == e.digest for n, e in entries.items())
