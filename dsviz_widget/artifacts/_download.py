@@ -60,30 +60,39 @@ def write_entry(objects: Objects, name: str, entry: Entry, root: Path, label: st
     with _walk(root, dirs, name) as fd:
         if _up_to_date(objects, fd, leaf, entry):
             return root / name
-        tmp = f".{leaf[:200]}.{uuid.uuid4().hex}.part"
-        try:
-            out = os.open(tmp, _WRITE, 0o644, dir_fd=fd)
-        except OSError as exc:
-            raise store_error(f"cannot write {root / name}", exc) from exc
-        try:
-            try:
-                objects.copy_out(entry.digest, out, what)
-            finally:
-                os.close(out)
-            try:
-                os.rename(tmp, leaf, src_dir_fd=fd, dst_dir_fd=fd)
-            except IsADirectoryError:
-                raise ValidationError(
-                    f"cannot write {what}: {root / name} is a directory (another entry is "
-                    "stored under it, or it was there before)"
-                ) from None
-            except OSError as exc:
-                raise store_error(f"cannot write {root / name}", exc) from exc
-        except BaseException:
-            with suppress(OSError):
-                os.unlink(tmp, dir_fd=fd)
-            raise
+        _write_new(
+            fd, leaf, root / name, what, lambda out: objects.copy_out(entry.digest, out, what)
+        )
     return root / name
+
+
+def _write_new(fd: int, leaf: str, path: Path, what: str, fill: Callable[[int], object]) -> None:
+    """Write ``leaf`` in the directory ``fd`` (``path`` names it in errors): ``fill(out)``
+    writes a temporary file, which is then renamed over ``leaf``, so a reader never sees
+    it half-written; nothing is left behind on failure."""
+    tmp = f".{leaf[:200]}.{uuid.uuid4().hex}.part"
+    try:
+        out = os.open(tmp, _WRITE, 0o644, dir_fd=fd)
+    except OSError as exc:
+        raise store_error(f"cannot write {path}", exc) from exc
+    try:
+        try:
+            fill(out)
+        finally:
+            os.close(out)
+        try:
+            os.rename(tmp, leaf, src_dir_fd=fd, dst_dir_fd=fd)
+        except IsADirectoryError:
+            raise ValidationError(
+                f"cannot write {what}: {path} is a directory (another entry is stored under "
+                "it, or it was there before)"
+            ) from None
+        except OSError as exc:
+            raise store_error(f"cannot write {path}", exc) from exc
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp, dir_fd=fd)
+        raise
 
 
 def write_made(
@@ -113,27 +122,14 @@ def write_made(
             finally:
                 os.close(old)
         data = make()
-        tmp = f".{leaf[:200]}.{uuid.uuid4().hex}.part"
-        try:
-            out = os.open(tmp, _WRITE, 0o644, dir_fd=fd)
-        except OSError as exc:
-            raise store_error(f"cannot write {root / name}", exc) from exc
-        try:
-            try:
-                with io_step(f"cannot write {root / name}"):
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(out, view) :]
-            finally:
-                os.close(out)
-            try:
-                os.rename(tmp, leaf, src_dir_fd=fd, dst_dir_fd=fd)
-            except OSError as exc:
-                raise store_error(f"cannot write {root / name}", exc) from exc
-        except BaseException:
-            with suppress(OSError):
-                os.unlink(tmp, dir_fd=fd)
-            raise
+
+        def fill(out: int) -> None:
+            with io_step(f"cannot write {root / name}"):
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(out, view) :]
+
+        _write_new(fd, leaf, root / name, f"{label} file {name!r}", fill)
     return root / name
 
 

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+import dsviz_widget as dv
 from dsviz_widget.artifacts._catalog_base import BaseCatalog
 from dsviz_widget.artifacts._catalog_open import open_catalog
 from tests import _servers
+from tests._store_kinds import KINDS, StoreKind
 from tests.team import _catalogs
 
 
@@ -66,3 +68,13 @@ def catalog(location: str) -> Iterator[BaseCatalog]:
     yield cat
     if hasattr(cat, "close"):
         cat.close()
+
+
+@pytest.fixture
+def s3_kind(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[StoreKind]:
+    """A fresh S3 + SQLite store on the session's server, as ``store_location`` makes it."""
+    dv.finish()
+    yield KINDS["s3-sqlite"](request, tmp_path, monkeypatch)
+    dv.finish()

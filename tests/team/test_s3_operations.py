@@ -30,7 +30,7 @@ from dsviz_widget.artifacts import _store
 from dsviz_widget.artifacts._remote import RemoteObjects
 from dsviz_widget.artifacts._s3 import RemoteStoreError
 from tests import _servers
-from tests._store_kinds import KINDS, StoreKind
+from tests._store_kinds import StoreKind
 
 
 def frame(i: int, rows: int = 400) -> pd.DataFrame:
@@ -73,15 +73,6 @@ def pinned_bytes(objects: RemoteObjects) -> int:
     """What this process's pins take on disk (the files DuckDB may be reading)."""
     own = objects.workdir / "pinned" / str(os.getpid())
     return sum(f.stat().st_size for f in own.iterdir()) if own.is_dir() else 0
-
-
-@pytest.fixture
-def s3_kind(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[StoreKind]:
-    dv.finish()
-    yield KINDS["s3-sqlite"](request, tmp_path, monkeypatch)
-    dv.finish()
 
 
 # -- 1. pinned copies go with the tables that read them ---------------------------------------

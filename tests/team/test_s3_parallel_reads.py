@@ -26,7 +26,7 @@ from dsviz_widget._errors import IntegrityError
 from dsviz_widget.artifacts._prefetch import WORKERS
 from dsviz_widget.widget._media import make_thumbnail
 from tests import _servers
-from tests._store_kinds import KINDS, StoreKind
+from tests._store_kinds import StoreKind
 from tests.team.test_s3_store import log
 from tests.widget.test_widget import call, sent
 
@@ -108,15 +108,6 @@ class _RelayHandler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _relay
-
-
-@pytest.fixture
-def s3_kind(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[StoreKind]:
-    dv.finish()
-    yield KINDS["s3-sqlite"](request, tmp_path, monkeypatch)
-    dv.finish()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import dsviz_widget as dv
 from dsviz_widget.artifacts import open_store
 from dsviz_widget.artifacts._s3 import ConditionalWritesNotEnforced, RemoteStoreError, S3ObjectStore
 from tests import _servers
-from tests._store_kinds import KINDS, StoreKind
+from tests._store_kinds import StoreKind
 from tests.artifacts import test_crash
 from tests.widget.test_widget import call, decode, sent
 
@@ -45,16 +45,6 @@ def log(table: dv.Table, name: str = "cars") -> dv.Artifact:
     art = dv.Artifact(name, type="dataset")
     art.add(table, "data")
     return dv.log_artifact(art)
-
-
-@pytest.fixture
-def s3_kind(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[StoreKind]:
-    """A fresh S3 + SQLite store on the session's server, as ``store_location`` makes it."""
-    dv.finish()
-    yield KINDS["s3-sqlite"](request, tmp_path, monkeypatch)
-    dv.finish()
 
 
 @pytest.fixture
