@@ -78,3 +78,19 @@ def s3_kind(
     dv.finish()
     yield KINDS["s3-sqlite"](request, tmp_path, monkeypatch)
     dv.finish()
+
+
+@pytest.fixture
+def own_server_kind(
+    seaweed: _servers.Seaweed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[_servers.Seaweed, dict[str, str]]]:
+    """A store on a server of the test's own (stopped and started by the test)."""
+    for name, value in seaweed.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DSVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("DSVIZ_DIR", raising=False)
+    monkeypatch.delenv("DSVIZ_CATALOG", raising=False)
+    kwargs = {"dir": f"s3://{seaweed.bucket}/team", "catalog": str(tmp_path / "catalog.sqlite")}
+    dv.finish()
+    yield seaweed, kwargs
+    dv.finish()

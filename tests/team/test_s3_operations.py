@@ -17,7 +17,6 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -203,17 +202,6 @@ def test_gc_removes_stale_probes_and_aborts_stale_uploads_only_under_the_prefix(
 
 
 # -- 3. a server that is down is reported fast ------------------------------------------------
-@pytest.fixture
-def own_server(
-    seaweed: _servers.Seaweed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[_servers.Seaweed, dict[str, str]]]:
-    for name, value in seaweed.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("DSVIZ_CACHE_DIR", str(tmp_path / "cache"))
-    kwargs = {"dir": f"s3://{seaweed.bucket}/team", "catalog": str(tmp_path / "catalog.sqlite")}
-    dv.finish()
-    yield seaweed, kwargs
-    dv.finish()
 
 
 def new_process(tmp_path: Path) -> None:
@@ -226,9 +214,9 @@ def new_process(tmp_path: Path) -> None:
 
 
 def test_a_stopped_server_is_reported_within_two_seconds_and_works_once_restarted(
-    own_server: tuple[_servers.Seaweed, dict[str, str]], tmp_path: Path
+    own_server_kind: tuple[_servers.Seaweed, dict[str, str]], tmp_path: Path
 ) -> None:
-    server, kwargs = own_server
+    server, kwargs = own_server_kind
     with dv.init(**kwargs):
         log_version(0)
     endpoint = server.endpoint

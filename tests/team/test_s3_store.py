@@ -10,7 +10,6 @@ the server's bytes, the widget over a table from the bucket, and kill -9 of logg
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,22 +44,6 @@ def log(table: dv.Table, name: str = "cars") -> dv.Artifact:
     art = dv.Artifact(name, type="dataset")
     art.add(table, "data")
     return dv.log_artifact(art)
-
-
-@pytest.fixture
-def own_server_kind(
-    seaweed: _servers.Seaweed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[_servers.Seaweed, dict[str, str]]]:
-    """A store on a server of the test's own (stopped and started by the test)."""
-    for name, value in seaweed.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("DSVIZ_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("DSVIZ_DIR", raising=False)
-    monkeypatch.delenv("DSVIZ_CATALOG", raising=False)
-    kwargs = {"dir": f"s3://{seaweed.bucket}/team", "catalog": str(tmp_path / "catalog.sqlite")}
-    dv.finish()
-    yield seaweed, kwargs
-    dv.finish()
 
 
 def test_an_s3_store_needs_a_catalog_and_never_keeps_it_in_the_bucket(
