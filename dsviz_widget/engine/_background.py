@@ -27,6 +27,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -36,7 +37,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dsviz_widget.engine._connection import open_connection
+from dsviz_widget.engine._connection import QUIET_S, open_connection, quiet_for
 from dsviz_widget.engine._disk import DiskBudget
 from dsviz_widget.engine._disk import StoreTooBig as StoreTooBig  # its home was here
 from dsviz_widget.engine._disk import parse_bytes as parse_bytes
@@ -52,6 +53,12 @@ BG_THREADS = min(2, os.cpu_count() or 1)
 # batch's size costs nothing there, while each batch a read meets is parsed once (~0.1 ms):
 # 8192-row batches made the first pages after a store was written parse ~50 each.
 STORE_BATCH_ROWS = 1 << 17
+# Work nobody waits for (a view's order after its first page, a row store) starts once no
+# foreground query has run for QUIET_S (``_connection``): the page that queued it is still
+# being converted when its query ends, and an order's two DuckDB threads or the row
+# store's decoding would share the cores and the GIL with that. Never later than
+# MAX_DEFER_S after it was queued, so a busy foreground cannot starve it.
+MAX_DEFER_S = 1.0
 MAX_ROW_STORES = 4  # row stores kept on disk (least recently used are deleted)
 # Disk the row stores may use together. A row store costs the source's uncompressed Arrow
 # size (the Parquet footer's uncompressed row-group sizes, e.g. ~45 bytes a row for the
@@ -103,6 +110,7 @@ class Job:
         self.error: BaseException | None = None
         self.cancelled = False
         self.urgent = False  # someone waits for it: it runs before anything else
+        self.queued_at = 0.0  # time.monotonic() of its first submit (see QUIET_S)
         # A long job calls this between steps, so that urgent jobs run in between (the
         # worker sets it; run outside a worker, it does nothing).
         self.pause: Callable[[], None] = _nothing
@@ -450,7 +458,8 @@ class BackgroundWorker:
     interrupted (and queued again) when a newer one arrives or another one is waited for,
     so the view the user looks at goes first; a row store being written pauses between
     row groups for the orders waited for (a deep page does not need the store: it reads
-    its rows from Parquet by id meanwhile)."""
+    its rows from Parquet by id meanwhile). Jobs nobody waits for start once the
+    foreground has been quiet for ``QUIET_S`` (at most ``MAX_DEFER_S`` after queued)."""
 
     def __init__(self, memory_limit: str = BG_MEMORY, threads: int = BG_THREADS) -> None:
         self.memory_limit = memory_limit
@@ -475,6 +484,8 @@ class BackgroundWorker:
                 return
             if job in self._queue:
                 self._queue.remove(job)
+            elif not job.queued_at:
+                job.queued_at = time.monotonic()
             job.urgent = job.urgent or urgent
             self._queue.append(job)
             self._arrange()
@@ -564,9 +575,24 @@ class BackgroundWorker:
                         return  # idle: the thread ends (a new one starts on submit)
                 if self._stopped:
                     return
+                wait = self._defer(self._queue[-1])
+                if wait > 0:
+                    self._cv.wait(timeout=wait)  # a submit (an urgent job) wakes it
+                    continue
                 job = self._queue.pop()
                 self._active.append(job)
             self._run(job)
+
+    @staticmethod
+    def _defer(job: Job) -> float:
+        """Seconds to wait before starting ``job`` (0: now); see ``QUIET_S``."""
+        if job.urgent:
+            return 0.0
+        left = QUIET_S - quiet_for()
+        waited = time.monotonic() - job.queued_at
+        if left <= 0 or waited >= MAX_DEFER_S:
+            return 0.0
+        return min(left, MAX_DEFER_S - waited)
 
     def _run(self, job: Job) -> None:
         con = None

@@ -31,6 +31,7 @@ import atexit
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator
 
 import duckdb
@@ -58,8 +59,15 @@ _spares_made = 0  # how many spares were taken (tests check that opening reuses 
 _making = False  # a spare was asked for and is not made yet
 _creating = False  # the helper is making it right now
 _busy = 0  # foreground queries running (the helper works only when there are none)
+_quiet_since = 0.0  # time.monotonic() when the last foreground query ended
 _enabled = True
 SPARE_WAIT_S = 1.0  # a taker waits at most this long for the spare being made
+# Seconds without a foreground query (or a connection just taken, whose query follows)
+# before the helper makes or closes a database and the background worker starts work
+# nobody waits for: a page's query ends before its rows are converted and sent (a
+# DataFrame, the widget's Arrow reply), and a database made meanwhile (~25-30 ms of CPU),
+# or a view order's two threads, would share the cores and the GIL with that.
+QUIET_S = 0.1
 
 
 def open_connection(
@@ -106,8 +114,10 @@ def open_connection(
 def retire(con: duckdb.DuckDBPyConnection) -> None:
     """Close ``con`` (no longer used by anyone) in the helper thread: closing a database
     joins its threads and frees its memory, ~10-20 ms nobody should wait for."""
+    global _quiet_since
     with _cv:
         if _enabled:
+            _quiet_since = time.monotonic()  # its replacement's query is about to run
             _retired.append(con)
             _start_helper()
             _cv.notify_all()
@@ -132,8 +142,9 @@ def _take_spare() -> duckdb.DuckDBPyConnection | None:
 
 def _make_spare() -> None:
     """Ask the helper thread for the next spare (unless one is ready): a notify, no wait."""
-    global _making
+    global _making, _quiet_since
     with _cv:
+        _quiet_since = time.monotonic()  # the taker's query is about to run
         if _enabled and _spare is None and not _making:
             _making = True
             _start_helper()
@@ -153,7 +164,8 @@ def _helper_loop() -> None:
     global _spare, _making, _creating
     while True:
         with _cv:
-            _cv.wait_for(_has_work)
+            while not _has_work():
+                _cv.wait(timeout=_quiet_left() or None)
             if not _enabled and not _retired:
                 return
             if _retired:
@@ -182,14 +194,22 @@ def _has_work() -> bool:
     query runs slowed the query (cores, the allocator, the process's memory map)."""
     if not _enabled:
         return True
-    return (bool(_retired) or _making) and _busy == 0
+    return (bool(_retired) or _making) and _busy == 0 and not _quiet_left()
+
+
+def _quiet_left() -> float:
+    """Seconds until the foreground has been quiet for ``QUIET_S`` (0: it has; called
+    with ``_cv`` held). While a query runs, a notify at its end wakes the waiter."""
+    if _busy:
+        return 0.0
+    return max(0.0, QUIET_S - (time.monotonic() - _quiet_since))
 
 
 @contextlib.contextmanager
 def foreground() -> Iterator[None]:
     """Mark a query someone waits for: the helper makes and closes databases only between
     such queries."""
-    global _busy
+    global _busy, _quiet_since
     with _cv:
         _busy += 1
     try:
@@ -197,7 +217,15 @@ def foreground() -> Iterator[None]:
     finally:
         with _cv:
             _busy -= 1
+            _quiet_since = time.monotonic()
             _cv.notify_all()
+
+
+def quiet_for() -> float:
+    """Seconds since the last foreground query ended; 0 while one runs. The background
+    worker starts work nobody waits for only after a short quiet (``_background``)."""
+    with _cv:
+        return 0.0 if _busy else max(0.0, time.monotonic() - _quiet_since)
 
 
 def spares_taken() -> int:

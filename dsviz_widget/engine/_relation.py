@@ -258,8 +258,10 @@ class ParquetRelation:
 
     def sql(self, con: duckdb.DuckDBPyConnection) -> str:
         cols = ", ".join(f"t.{info.alias}" for info in self.columns.values())
+        # file_row_number is a BIGINT already: the first file's is ``_row`` as it is (no
+        # addition and cast per row scanned; a top-N sorts by it as its tie-break).
         parts = [
-            f"SELECT {cols}, (file_row_number + {int(off)})::BIGINT AS {ROW} FROM {self._read(p)}"
+            f"SELECT {cols}, {_row_sql(int(off))} AS {ROW} FROM {self._read(p)}"
             for p, off in zip(self.links, self.offsets[:-1], strict=True)
         ]
         return "(" + " UNION ALL ".join(parts) + ")"
@@ -394,6 +396,11 @@ class ParquetRelation:
         pos = np.searchsorted(have, ids)
         table = _conform(table.take(pa.array(pos)), schema)
         return table.append_column(ROW, pa.array(ids))
+
+
+def _row_sql(offset: int) -> str:
+    """``_row`` of a file whose first row is row ``offset`` of the source (a BIGINT)."""
+    return "file_row_number" if offset == 0 else f"(file_row_number + {offset}::BIGINT)"
 
 
 def ids_only(ids: np.ndarray) -> pa.Table:

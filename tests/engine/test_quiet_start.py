@@ -1,0 +1,118 @@
+"""Background work nobody waits for starts after the foreground has been quiet (issue 15).
+
+A sorted first page queues its view's order (and the source's row store) as it returns; the
+page is then still being converted (a DataFrame, the widget's Arrow reply). The worker
+starts such work only once no foreground query has run for ``QUIET_S``, never later than
+``MAX_DEFER_S`` after it was queued; work someone waits for starts at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dsviz_widget.engine import Engine, Query, Source, _background, _relation, _view
+from dsviz_widget.engine._connection import foreground
+
+
+class _Recording(_background.Job):
+    needs_duckdb = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started_at = 0.0
+
+    def run(self, con: object) -> None:
+        self.started_at = time.monotonic()
+
+
+def _queued(worker: _background.BackgroundWorker) -> _Recording:
+    job = _Recording()
+    worker.submit(job)
+    return job
+
+
+@pytest.fixture()
+def worker() -> Iterator[_background.BackgroundWorker]:
+    w = _background.BackgroundWorker()
+    yield w
+    w.stop()
+
+
+def test_work_nobody_waits_for_starts_after_the_foreground_is_quiet(
+    worker: _background.BackgroundWorker,
+) -> None:
+    with foreground():
+        job = _queued(worker)
+        assert not job.wait(0.3)  # a query runs: not started
+        ended = time.monotonic()
+    assert job.wait(30)
+    assert job.started_at - ended >= _background.QUIET_S * 0.9
+
+
+def test_work_someone_waits_for_starts_during_a_foreground_query(
+    worker: _background.BackgroundWorker,
+) -> None:
+    with foreground():
+        assert worker.wait(_Recording(), 30)
+
+
+def test_a_busy_foreground_delays_background_work_by_at_most_max_defer(
+    worker: _background.BackgroundWorker,
+) -> None:
+    with foreground():
+        job = _queued(worker)
+        assert job.wait(30)  # started while the query still runs
+        assert job.started_at - job.queued_at >= _background.MAX_DEFER_S * 0.9
+
+
+@pytest.fixture()
+def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_view, "TOP_N", 300)
+    monkeypatch.setattr(_relation, "ROW_STORE_MIN_ROWS", 0)
+
+
+def test_a_sorted_first_page_answers_before_its_order_starts_then_deep_pages_match(
+    tmp_path, small_thresholds: None
+) -> None:
+    rng = np.random.default_rng(3)
+    n = 5_000
+    score = rng.integers(0, 50, n).astype(float)  # many ties: _row decides among them
+    score[rng.integers(0, n, 200)] = np.nan
+    t = pa.table({"id": np.arange(n), "score": score})
+    path = tmp_path / "t.parquet"
+    pq.write_table(t, path, row_group_size=700)
+    eng = Engine()
+    try:
+        view = eng.view(Source.from_parquet([str(path)]), Query(sort=["-score"]))
+        with foreground():  # the caller still converting the page it got
+            first = view.page(0, 50)
+            job = view._job
+            assert job is not None and not job.wait(0.3)
+        assert job.wait(30) and job.error is None
+        frame = t.to_pandas()
+        frame["key"] = frame["score"]
+        want = frame.sort_values("key", ascending=False, kind="stable", na_position="last")
+        ids = want["id"].to_numpy()
+        assert first.column("id").to_pylist() == ids[:50].tolist()
+        for offset in (1_000, 4_900, 4_990):
+            page = view.page(offset, 50)
+            assert page.column("id").to_pylist() == ids[offset : offset + 50].tolist()
+    finally:
+        eng.close()
+
+
+def test_the_next_spare_connection_is_made_after_the_takers_query() -> None:
+    from dsviz_widget.engine import _connection
+
+    _connection.retire(_connection.open_connection())
+    assert _connection.wait_for_spare(30)
+    con = _connection.open_connection()  # takes the spare; its query follows at once
+    assert not _connection.wait_for_spare(_connection.QUIET_S / 2)  # not made meanwhile
+    assert _connection.wait_for_spare(30)
+    _connection.retire(con)
