@@ -57,8 +57,10 @@ STORE_BATCH_ROWS = 1 << 17
 # foreground query has run for QUIET_S (``_connection``): the page that queued it is still
 # being converted when its query ends, and an order's two DuckDB threads or the row
 # store's decoding would share the cores and the GIL with that. Never later than
-# MAX_DEFER_S after it was queued, so a busy foreground cannot starve it.
-MAX_DEFER_S = 1.0
+# MAX_DEFER_S after it was queued, so a busy foreground cannot starve it (and the row store
+# queued with a deep page's order, which takes longer than that, starts right after it: the
+# later pages read by id from Parquet until the store is written).
+MAX_DEFER_S = 0.25
 MAX_ROW_STORES = 4  # row stores kept on disk (least recently used are deleted)
 # Disk the row stores may use together. A row store costs the source's uncompressed Arrow
 # size (the Parquet footer's uncompressed row-group sizes, e.g. ~45 bytes a row for the

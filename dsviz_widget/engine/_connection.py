@@ -63,10 +63,11 @@ _quiet_since = 0.0  # time.monotonic() when the last foreground query ended
 _enabled = True
 SPARE_WAIT_S = 1.0  # a taker waits at most this long for the spare being made
 # Seconds without a foreground query (or a connection just taken, whose query follows)
-# before the helper makes or closes a database and the background worker starts work
-# nobody waits for: a page's query ends before its rows are converted and sent (a
-# DataFrame, the widget's Arrow reply), and a database made meanwhile (~25-30 ms of CPU),
-# or a view order's two threads, would share the cores and the GIL with that.
+# before the background worker starts work nobody waits for (``_background``): a page's
+# query ends before its rows are converted and sent (a DataFrame, the widget's Arrow
+# reply), and a view order's two threads or a row store's decoding would share the cores
+# and the GIL with that. (The helper does not wait for it: delayed so, the spare was more
+# often still being made when the next call took it, and that call waited for it.)
 QUIET_S = 0.1
 
 
@@ -164,8 +165,7 @@ def _helper_loop() -> None:
     global _spare, _making, _creating
     while True:
         with _cv:
-            while not _has_work():
-                _cv.wait(timeout=_quiet_left() or None)
+            _cv.wait_for(_has_work)
             if not _enabled and not _retired:
                 return
             if _retired:
@@ -194,15 +194,7 @@ def _has_work() -> bool:
     query runs slowed the query (cores, the allocator, the process's memory map)."""
     if not _enabled:
         return True
-    return (bool(_retired) or _making) and _busy == 0 and not _quiet_left()
-
-
-def _quiet_left() -> float:
-    """Seconds until the foreground has been quiet for ``QUIET_S`` (0: it has; called
-    with ``_cv`` held). While a query runs, a notify at its end wakes the waiter."""
-    if _busy:
-        return 0.0
-    return max(0.0, QUIET_S - (time.monotonic() - _quiet_since))
+    return (bool(_retired) or _making) and _busy == 0
 
 
 @contextlib.contextmanager

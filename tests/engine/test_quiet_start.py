@@ -45,8 +45,9 @@ def worker() -> Iterator[_background.BackgroundWorker]:
 
 
 def test_work_nobody_waits_for_starts_after_the_foreground_is_quiet(
-    worker: _background.BackgroundWorker,
+    worker: _background.BackgroundWorker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(_background, "MAX_DEFER_S", 30.0)  # the quiet alone decides here
     with foreground():
         job = _queued(worker)
         assert not job.wait(0.3)  # a query runs: not started
@@ -78,8 +79,9 @@ def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_sorted_first_page_answers_before_its_order_starts_then_deep_pages_match(
-    tmp_path, small_thresholds: None
+    tmp_path, small_thresholds: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(_background, "MAX_DEFER_S", 30.0)
     rng = np.random.default_rng(3)
     n = 5_000
     score = rng.integers(0, 50, n).astype(float)  # many ties: _row decides among them
@@ -105,14 +107,3 @@ def test_a_sorted_first_page_answers_before_its_order_starts_then_deep_pages_mat
             assert page.column("id").to_pylist() == ids[offset : offset + 50].tolist()
     finally:
         eng.close()
-
-
-def test_the_next_spare_connection_is_made_after_the_takers_query() -> None:
-    from dsviz_widget.engine import _connection
-
-    _connection.retire(_connection.open_connection())
-    assert _connection.wait_for_spare(30)
-    con = _connection.open_connection()  # takes the spare; its query follows at once
-    assert not _connection.wait_for_spare(_connection.QUIET_S / 2)  # not made meanwhile
-    assert _connection.wait_for_spare(30)
-    _connection.retire(con)
