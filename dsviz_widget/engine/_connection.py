@@ -213,6 +213,11 @@ def foreground() -> Iterator[None]:
             _cv.notify_all()
 
 
+def busy() -> bool:
+    """Whether a foreground query runs now (a row store being written waits meanwhile)."""
+    return _busy > 0
+
+
 def quiet_for() -> float:
     """Seconds since the last foreground query ended; 0 while one runs. The background
     worker starts work nobody waits for only after a short quiet (``_background``)."""
