@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
 import shutil
 import tempfile
@@ -66,6 +67,9 @@ MAX_DEFER_S = 0.25
 # at 10M rows, and beside the store's own decoding it took 1.8x as long (807 against 455 ms,
 # medians of 8 alternating reads, load 6-8).
 MAX_YIELD_S = 0.5
+# ... and in all at most this many times as long as it has worked: a foreground that is
+# always busy (a widget's summaries of every column) slows a store at most threefold.
+YIELD_RATIO = 2.0
 MAX_ROW_STORES = 4  # row stores kept on disk (least recently used are deleted)
 # Disk the row stores may use together. A row store costs the source's uncompressed Arrow
 # size (the Parquet footer's uncompressed row-group sizes, e.g. ~45 bytes a row for the
@@ -241,6 +245,10 @@ class RowStore(Job):
         self._written_end = 0
         self._grow_lock = threading.Lock()  # one partial read at a time (its parsed batches)
         self.rows_read_early = 0  # rows pages read from it before it was complete
+        # Set by the worker between row groups: when it began, seconds it waited for the
+        # foreground (see ``BackgroundWorker._store_pause``).
+        self.started_at = 0.0
+        self.yielded = 0.0
 
     def run(self, con: duckdb.DuckDBPyConnection | None) -> None:
         sizes: list[int] = []
@@ -533,16 +541,21 @@ class BackgroundWorker:
                 self._active.append(job)
             self._run(job)
 
-    def _store_pause(self) -> None:
-        """Between two row groups of a row store: the jobs someone waits for first, then a
-        wait while a foreground query runs (see ``MAX_YIELD_S``)."""
+    def _store_pause(self, store: RowStore) -> None:
+        """Between two row groups of ``store``: the jobs someone waits for first, then a
+        wait while a foreground query runs (see ``MAX_YIELD_S`` and ``YIELD_RATIO``)."""
         self._run_urgent()
-        until = time.monotonic() + MAX_YIELD_S
+        now = time.monotonic()
+        if not store.started_at:
+            store.started_at = now
+        worked = now - store.started_at - store.yielded
+        until = now + min(MAX_YIELD_S, max(0.0, YIELD_RATIO * worked - store.yielded))
         while busy() and time.monotonic() < until:
             with self._cv:
                 if self._stopped or (self._queue and self._queue[-1].urgent):
                     break
             time.sleep(0.005)
+        store.yielded += time.monotonic() - now
         self._run_urgent()
 
     def wait(self, job: Job, timeout: float | None = None) -> bool:
@@ -629,7 +642,7 @@ class BackgroundWorker:
                 with self._cv:
                     self._con = con
             elif isinstance(job, RowStore):
-                job.pause = self._store_pause
+                job.pause = functools.partial(self._store_pause, job)
             job.run(con)
             if job.cancelled:
                 job.discard()

@@ -109,25 +109,46 @@ def test_a_sorted_first_page_answers_before_its_order_starts_then_deep_pages_mat
         eng.close()
 
 
-def test_a_row_store_waits_between_row_groups_while_a_foreground_query_runs(
-    tmp_path, worker: _background.BackgroundWorker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(_background, "MAX_DEFER_S", 0.0)
-    monkeypatch.setattr(_background, "MAX_YIELD_S", 30.0)
-    n = 3_000
+def _store(tmp_path, n: int = 3_000) -> tuple[pa.Table, _background.RowStore]:
     t = pa.table({"id": np.arange(n), "text": [f"row {i}" for i in range(n)]})
     path = tmp_path / "t.parquet"
     pq.write_table(t, path, row_group_size=500)
     store, new = _background.row_store((str(path),), t.schema)
     assert store is not None and new
+    return t, store
+
+
+def test_a_row_store_waits_between_row_groups_while_a_foreground_query_runs(
+    tmp_path, worker: _background.BackgroundWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_background, "MAX_DEFER_S", 0.0)
+    monkeypatch.setattr(_background, "MAX_YIELD_S", 30.0)
+    monkeypatch.setattr(_background, "YIELD_RATIO", 1e9)
+    t, store = _store(tmp_path)
     try:
         with foreground():  # a page being read from Parquet meanwhile
             worker.submit(store)
             assert not store.wait(0.5)
-            assert store.take_written(np.arange(10), ["id"]) is None  # not one row group
+            assert store.take_written(np.array([2_999]), ["id"]) is None  # not the last group
         assert store.wait(30) and store.error is None
         ids = np.array([2_999, 0, 1_234, 500])
         assert store.take(ids, ["id", "text"]).to_pydict() == t.take(ids).to_pydict()
+    finally:
+        store.cancelled = True
+        store.discard()
+
+
+def test_a_row_store_waits_for_the_foreground_at_most_twice_as_long_as_it_works(
+    tmp_path, worker: _background.BackgroundWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_background, "MAX_DEFER_S", 0.0)
+    monkeypatch.setattr(_background, "MAX_YIELD_S", 30.0)
+    _, store = _store(tmp_path)
+    try:
+        with foreground():  # always busy: the store is written all the same
+            worker.submit(store)
+            assert store.wait(30) and store.error is None
+        assert store.yielded > 0
     finally:
         store.cancelled = True
         store.discard()
