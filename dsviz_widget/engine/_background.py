@@ -555,8 +555,8 @@ class BackgroundWorker:
                 if self._stopped or (self._queue and self._queue[-1].urgent):
                     break
             time.sleep(0.005)
-        store.yielded += time.monotonic() - now
         self._run_urgent()
+        store.yielded += time.monotonic() - now  # an order run meanwhile counts too
 
     def wait(self, job: Job, timeout: float | None = None) -> bool:
         """Wait for ``job``, moving it to the front of the queue (unless it is running:

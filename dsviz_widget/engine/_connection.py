@@ -66,8 +66,8 @@ SPARE_WAIT_S = 1.0  # a taker waits at most this long for the spare being made
 # before the background worker starts work nobody waits for (``_background``): a page's
 # query ends before its rows are converted and sent (a DataFrame, the widget's Arrow
 # reply), and a view order's two threads or a row store's decoding would share the cores
-# and the GIL with that. (The helper does not wait for it: delayed so, the spare was more
-# often still being made when the next call took it, and that call waited for it.)
+# and the GIL with that. (The spare-connection helper does not wait for it: a spare made
+# later is more likely still being made when the next call takes one, which then waits.)
 QUIET_S = 0.1
 
 
