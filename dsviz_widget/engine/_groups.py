@@ -9,6 +9,7 @@ columns equal the key values, compared in each column's own type (:func:`match_s
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -119,6 +120,71 @@ class GroupPage:
     samples_column: str
 
 
+class Groups:
+    """The groups of a grouped view, in two stages: keys and counts, then everything.
+
+    :meth:`counts` is one ``GROUP BY`` of the keys with ``count(*)`` alone (what a widget
+    draws first: it reads the key columns only); :meth:`table` adds the aggregates and the
+    sample rows (:func:`group_page`), computed once. Both list the groups in the same order
+    (the view's sort, then the keys, which tell every two groups apart), so the rows of the
+    one are the rows of the other. When the sort names an aggregate or the sample rows, the
+    counts cannot be ordered without them: :attr:`separable` is False and :meth:`counts`
+    is a projection of :meth:`table`. Nothing runs until one of them is asked.
+    """
+
+    def __init__(
+        self, engine: Engine, relation: Relation, query: Query, where: str, params: list[object]
+    ) -> None:
+        self._args = (engine, relation, query, where, params)
+        cols = relation.columns
+        self.group_by = list(query.group_by)
+        self.names = _output_names(
+            self.group_by, _aggregates(cols, query.aggregates, self.group_by, query.columns)
+        )
+        n_keys = len(self.group_by)
+        self.count_column = self.names[n_keys]
+        self.samples_column = self.names[-1]
+        #: The fields :meth:`counts` leaves out (aggregates and sample rows), in page order.
+        self.pending = self.names[n_keys + 1 :]
+        self.separable = all(
+            parse_sort_key(k, self.names)[0] in self.names[: n_keys + 1] for k in query.sort
+        )
+        self._lock = threading.Lock()
+        self._counts: pa.Table | None = None
+        self._full: pa.Table | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Whether the aggregates and sample rows are computed (:meth:`table` costs nothing)."""
+        return self._full is not None
+
+    @property
+    def known(self) -> int | None:
+        """The number of groups if either stage has run, else None."""
+        done = self._full if self._full is not None else self._counts
+        return None if done is None else done.num_rows
+
+    def __len__(self) -> int:
+        known = self.known
+        return known if known is not None else self.counts().num_rows
+
+    def counts(self) -> pa.Table:
+        """Keys and count of every group, in view order (the first fields of :meth:`table`)."""
+        with self._lock:
+            if self._full is None and self._counts is None and self.separable:
+                self._counts = _count_table(*self._args, self.names)
+            if self._counts is not None:
+                return self._counts
+        return self.table().select(self.names[: len(self.group_by) + 1])
+
+    def table(self) -> pa.Table:
+        """Every field of every group, in view order (:func:`group_page`)."""
+        with self._lock:
+            if self._full is None:
+                self._full = group_page(*self._args).table
+            return self._full
+
+
 def group_page(
     engine: Engine, relation: Relation, query: Query, where: str, params: list[object]
 ) -> GroupPage:
@@ -179,6 +245,39 @@ def group_page(
         arrays.append(table.column(n_keys + 1 + j))
     arrays.append(samples)
     return GroupPage(pa.Table.from_arrays(arrays, names=names), names[n_keys], names[-1])
+
+
+def _count_table(
+    engine: Engine,
+    relation: Relation,
+    query: Query,
+    where: str,
+    params: list[object],
+    names: list[str],
+) -> pa.Table:
+    """Keys and ``count(*)`` per group, ordered as :func:`_group_table` orders the groups
+    (the sort names only keys and the count: see :attr:`Groups.separable`)."""
+    cols = relation.columns
+    group_by = list(query.group_by)
+    n_keys = len(group_by)
+    # The keys exactly as group_page makes them (NaN read as null: one group with null).
+    select = [*(f"{column_sql(cols[g])} AS k{i}" for i, g in enumerate(group_by)), "count(*) AS n"]
+    internal = [*(f"k{i}" for i in range(n_keys)), "n"]
+    order = []
+    for key in query.sort:
+        name, desc = parse_sort_key(key, names)
+        order.append(f"{internal[names.index(name)]} {'DESC' if desc else 'ASC'} NULLS LAST")
+    order += [f"k{i} ASC NULLS LAST" for i in range(n_keys)]
+    group = ", ".join(internal[:n_keys])
+    with engine.connection(relation) as con:
+        sql = (
+            f"SELECT {', '.join(select)} FROM {relation.sql(con)} WHERE {where} "
+            f"GROUP BY {group} ORDER BY {', '.join(order)}"
+        )
+        table = run_arrow(con, sql, params, engine.budget)
+    arrays = [table.column(i).cast(cols[g].type) for i, g in enumerate(group_by)]
+    arrays.append(table.column(n_keys).cast(pa.int64()))
+    return pa.Table.from_arrays(arrays, names=names[: n_keys + 1])
 
 
 def _group_table(
