@@ -139,11 +139,14 @@ class Groups:
         cols = relation.columns
         self.group_by = list(query.group_by)
         self.names = _output_names(
-            self.group_by, _aggregates(cols, query.aggregates, self.group_by, query.columns)
+            self.group_by,
+            _aggregates(cols, query.aggregates, self.group_by, query.columns),
+            query.samples,
         )
         n_keys = len(self.group_by)
         self.count_column = self.names[n_keys]
-        self.samples_column = self.names[-1]
+        # No sample rows (Query.samples False): no field plays that part.
+        self.samples_column = self.names[-1] if query.samples else ""
         #: The fields :meth:`counts` leaves out (aggregates and sample rows), in page order.
         self.pending = self.names[n_keys + 1 :]
         self.separable = all(
@@ -199,21 +202,21 @@ def group_page(
     cols = relation.columns
     group_by = list(query.group_by)
     aggs = _aggregates(cols, query.aggregates, group_by, query.columns)
-    names = _output_names(group_by, aggs)
+    names = _output_names(group_by, aggs, query.samples)
     n_keys = len(group_by)
     # Keys read NaN as null (column_sql): NaN and null are one group, opened by 'is null'.
     keys = [column_sql(cols[g]) for g in group_by]
     # A sort by the sample rows (odd, but a field like any other) needs them in the query.
-    by_samples = any(parse_sort_key(k, names)[0] == names[-1] for k in query.sort)
-    in_rounds = staged(relation) and not by_samples
+    by_samples = query.samples and any(parse_sort_key(k, names)[0] == names[-1] for k in query.sort)
+    in_rounds = query.samples and staged(relation) and not by_samples
 
     def run(guard: bool, samples: bool) -> pa.Table:
         return _group_table(
-            engine, relation, query, where, params, keys, aggs, names, guard, samples
+            engine, relation, query, where, params, keys, aggs, names, guard, samples, in_rounds
         )
 
     guard = False
-    table = run(guard, not in_rounds)
+    table = run(guard, query.samples and not in_rounds)
     floats = [
         n_keys + 1 + j
         for j, (_, fn, col) in enumerate(aggs)
@@ -221,7 +224,7 @@ def group_page(
     ]
     if any(pc.any(pc.is_nan(table.column(i))).as_py() for i in floats):
         guard = True
-        table = run(guard, not in_rounds)
+        table = run(guard, query.samples and not in_rounds)
     samples: pa.Array | pa.ChunkedArray | None = None
     if in_rounds:
         samples = first_rows(
@@ -235,7 +238,7 @@ def group_page(
         )
         if samples is None:  # groups not told apart by their hashes: the exact aggregate
             table = run(guard, True)
-    if samples is None:
+    if samples is None and query.samples:
         samples = table.column("s").cast(pa.list_(pa.int64()))
     arrays = []
     for i, g in enumerate(group_by):
@@ -243,8 +246,10 @@ def group_page(
     arrays.append(table.column(n_keys).cast(pa.int64()))
     for j in range(len(aggs)):
         arrays.append(table.column(n_keys + 1 + j))
-    arrays.append(samples)
-    return GroupPage(pa.Table.from_arrays(arrays, names=names), names[n_keys], names[-1])
+    if samples is not None:
+        arrays.append(samples)
+    samples_column = names[-1] if query.samples else ""
+    return GroupPage(pa.Table.from_arrays(arrays, names=names), names[n_keys], samples_column)
 
 
 def _count_table(
@@ -291,9 +296,11 @@ def _group_table(
     names: list[str],
     guard: bool,
     samples: bool,
+    hashes: bool,
 ) -> pa.Table:
     """The GROUP BY: keys ``k<i>``, ``n``, aggregates ``a<j>``, then the sample rows ``s``
-    (``samples``) or the keys' hash ``h`` (for :func:`first_rows`), in view order.
+    (``samples``) or else, with ``hashes``, the keys' hash ``h`` (for :func:`first_rows`),
+    in view order.
     ``guard``: float aggregates read NaN as missing (else the plain column; see
     :func:`group_page`)."""
     cols = relation.columns
@@ -316,7 +323,7 @@ def _group_table(
     group = ", ".join(f"k{i}" for i in range(n_keys))
     with engine.connection(relation) as con:
         sql = f"SELECT {', '.join(select)} FROM {relation.sql(con)} WHERE {where} GROUP BY {group}"
-        if not samples:
+        if hashes and not samples:
             sql = f"SELECT *, {hash_sql([f'k{i}' for i in range(n_keys)])} AS h FROM ({sql})"
         return run_arrow(con, f"{sql} ORDER BY {', '.join(order)}", params, engine.budget)
 
@@ -363,13 +370,15 @@ def _aggregates(
     return out
 
 
-def _output_names(group_by: list[str], aggs: list[tuple[str, str, str]]) -> list[str]:
+def _output_names(
+    group_by: list[str], aggs: list[tuple[str, str, str]], samples: bool = True
+) -> list[str]:
     """Names of a group page's columns: the keys keep their names; a name the engine
     makes (``count``, ``mean(x)``, ``_sample_rows``) that is already taken gets ``_``
     appended until it is unique (see :attr:`View.count_column`, :attr:`View.samples_column`)."""
     names = list(group_by)
     taken = set(names)
-    for made in ["count", *(a[0] for a in aggs), "_sample_rows"]:
+    for made in ["count", *(a[0] for a in aggs), *(["_sample_rows"] if samples else [])]:
         while made in taken:
             made += "_"
         taken.add(made)

@@ -264,12 +264,18 @@ describe("QueryController: groups", () => {
     expect(query.row(0)).toMatchObject({ label: "dog", count: 5 });
   });
 
-  it("draws the groups with their counts first and the values still coming as pending, then fills them in", async () => {
-    const { kernel, view, query } = await started(10);
-    kernel.holdGroups = true;
-    const rows = view.next("rows");
-    query.groupBy("label");
+  /** Grouped by label, the groups' values held back by the kernel. */
+  async function groupedHeld(): Promise<Setup> {
+    const setup = await started(10);
+    setup.kernel.holdGroups = true;
+    const rows = setup.view.next("rows");
+    setup.query.groupBy("label");
     await rows;
+    return setup;
+  }
+
+  it("draws the groups with their counts first and the values still coming as pending, then fills them in", async () => {
+    const { kernel, view, query } = await groupedHeld();
     // The columns of every field, from the first reply: nothing moves when the rest comes.
     expect(query.columns.map((c) => c.label)).toEqual(["label", "count", "mean(score)"]);
     expect(query.row(0)).toMatchObject({ label: "dog", count: 5, "mean(score)": PENDING, _sample_rows: PENDING });
@@ -286,12 +292,8 @@ describe("QueryController: groups", () => {
   });
 
   it("drops the values of groups no longer shown", async () => {
-    const { kernel, view, query } = await started(10);
-    kernel.holdGroups = true;
-    let rows = view.next("rows");
-    query.groupBy("label");
-    await rows;
-    rows = view.next("rows");
+    const { kernel, view, query } = await groupedHeld();
+    const rows = view.next("rows");
     query.ungroup("label");
     await rows;
     const before = view.changes.length;

@@ -61,10 +61,10 @@ export class FakeKernel {
   countLater = false;
   /** Count requests wait here until `releaseCounts()` (a count that takes a while). */
   holdCounts = false;
-  private held: (() => void)[] = [];
+  private readonly held: (() => void)[] = [];
   /** Groups requests (a group page's aggregates) wait here until `releaseGroups()`. */
   holdGroups = false;
-  private heldGroups: (() => void)[] = [];
+  private readonly heldGroups: (() => void)[] = [];
 
   constructor(readonly rows: FakeRow[]) {
     const send = this.transport.send.bind(this.transport);
@@ -93,9 +93,7 @@ export class FakeKernel {
 
   /** Answer the count requests held so far. */
   releaseCounts(): void {
-    const held = this.held;
-    this.held = [];
-    for (const answer of held) answer();
+    this.held.splice(0).forEach((answer) => answer());
   }
 
   get groupsAsked(): GroupsRequest[] {
@@ -104,9 +102,7 @@ export class FakeKernel {
 
   /** Answer the groups requests held so far. */
   releaseGroups(): void {
-    const held = this.heldGroups;
-    this.heldGroups = [];
-    for (const answer of held) answer();
+    this.heldGroups.splice(0).forEach((answer) => answer());
   }
 
   get summaries(): SummaryRequest[] {
