@@ -109,6 +109,8 @@ export class QueryController {
   private changesAsked = false;
   private readonly cleanups: (() => void)[] = [];
   private readonly count: RowCount;
+  /** A group row clicked before its sample rows arrived: opened when they do. */
+  private openWhenFilled: RowData | null = null;
 
   constructor(
     private readonly model: Model,
@@ -271,10 +273,13 @@ export class QueryController {
     this.setState("group_by", this.model.get("group_by").filter((k) => k !== column), { group: null, group_row: null });
   }
 
-  /** Look into the group of a group page's row (by one of its source rows). */
+  /** Look into the group of a group page's row (by one of its source rows); a row whose
+   * sample rows are still coming (counts first) opens when they arrive. */
   openGroup(row: RowData): void {
     const member = this.roles ? groupMember(row, this.roles) : null;
+    this.openWhenFilled = null;
     if (member !== null) this.setState("group_row", member, { group: null });
+    else if (this.roles && row[this.roles.sample_rows] === PENDING) this.openWhenFilled = row;
   }
 
   closeGroup(): void {
@@ -498,6 +503,8 @@ export class QueryController {
         if (row) page.fields.forEach((f, j) => { row[f] = values[j]; });
       });
       this.view.update("repaint");
+      const clicked = this.openWhenFilled;
+      if (clicked && rows.includes(clicked)) this.openGroup(clicked);
     } catch (error) {
       if (generation !== this.queryGeneration || (error instanceof RequestError && error.reason === "cancelled")) return;
       this.notice(`Could not compute the groups' values: ${(error as Error).message}`, true);
@@ -524,6 +531,7 @@ export class QueryController {
     this._filterShown = this.filterError;
     this._grouped = this.model.get("group_by").length > 0 && this.model.get("group_row") === null;
     this._sortShown = null;
+    this.openWhenFilled = null;
     this.setColumns(this._grouped ? [] : this.rowCols());
     this.cache.reset();
     this.count.reset();

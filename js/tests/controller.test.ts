@@ -280,15 +280,23 @@ describe("QueryController: groups", () => {
     expect(query.columns.map((c) => c.label)).toEqual(["label", "count", "mean(score)"]);
     expect(query.row(0)).toMatchObject({ label: "dog", count: 5, "mean(score)": PENDING, _sample_rows: PENDING });
     expect(kernel.groupsAsked.map((m) => [m.query.group_by, m.offset])).toEqual([[["label"], 0]]);
-    const dog = query.row(0)!;
-    query.openGroup(dog); // no sample row yet: nothing to open by
-    expect(kernel.lastQuery?.group_row).toBeNull();
     const repaint = view.next("repaint");
     kernel.releaseGroups();
     await repaint;
     expect(query.row(0)).toMatchObject({ label: "dog", count: 5, _sample_rows: [0, 2, 4] });
     expect(query.row(0)?.["mean(score)"]).toBeCloseTo(0.4, 12);
     expect(query.row(1)?.["mean(score)"]).toBeCloseTo(0.5, 12);
+  });
+
+  it("opens a group clicked before its sample rows arrived once they do", async () => {
+    const { kernel, view, query } = await groupedHeld();
+    query.openGroup(query.row(1)!); // cat: no sample row to open by yet
+    expect(kernel.lastQuery?.group_row).toBeNull();
+    const rows = view.next("rows");
+    kernel.releaseGroups();
+    await rows;
+    expect(kernel.lastQuery).toMatchObject({ group_by: ["label"], group_row: 1 });
+    expect(query.grouped).toBe(false);
   });
 
   it("drops the values of groups no longer shown", async () => {
