@@ -382,7 +382,7 @@ class Widget(Dsviz):
             return self.browse()
         if scenario in REUSE:
             return self.reuse(scenario)
-        if scenario in ("deep_new_sort", "filtered_count"):
+        if scenario in ("deep_new_sort", "filtered_count", "group_by"):
             return getattr(self, scenario)()  # timed inside: not from the first request
         seconds, answer = getattr(self, scenario)()
         return {"times": [seconds], "first": None, "answer": answer}
@@ -439,13 +439,30 @@ class Widget(Dsviz):
             times.append(seconds)
         return {"times": times, "first": first, "answer": answer}
 
-    def group_by(self) -> Any:
-        seconds, _, page, _ = self._page_request({"group_by": ["label"]})
-        return seconds, _groups(
+    def group_by(self) -> Result:
+        """Timed to the reply the browser draws first: the groups with their counts. When
+        that reply leaves the means pending (counts first), the browser's ``groups`` request
+        follows at once; its means and the first reply's counts make the answer checked
+        against DuckDB, and the time until it is kept as ``rest_seconds``."""
+        query = {"group_by": ["label"]}
+        seconds, reply, page, start = self._page_request(query)
+        full = page
+        if reply.get("pending"):
+            import pyarrow as pa
+
+            _, _, buffers, _ = self.ask(
+                {"kind": "groups", "query": query, "offset": 0, "limit": LIMIT}
+            )
+            full = pa.ipc.open_stream(buffers[0]).read_all()
+            if full.select(page.column_names) != page:
+                raise RuntimeError("the groups reply does not hold the groups of the page reply")
+        answer = _groups(
             page["label"].to_pylist(),
             page["count"].to_pylist(),
-            page[f"mean({FLOAT_COLUMN})"].to_pylist(),
+            full[f"mean({FLOAT_COLUMN})"].to_pylist(),
         )
+        rest = time.perf_counter() - start
+        return {"times": [seconds], "first": None, "answer": answer, "rest_seconds": rest}
 
     def _summary(self, column: str) -> tuple[float, dict[str, Any]]:
         seconds, reply, _, _ = self.ask({"kind": "summary", "query": {}, "column": column})

@@ -317,6 +317,8 @@ def measure_size(n: int, args: argparse.Namespace, env: dict[str, str]) -> dict[
                     cell["rss_mb"].append(got["rss_mb"])
                 cell["answers"].append(r["answer"])
                 cell.update({k: v for k, v in r.items() if k not in ("times", "first", "answer")})
+                if "rest_seconds" in r:
+                    cell.setdefault("rest", []).append(r["rest_seconds"])
             status = r.get("error", r.get("skip", ""))
             took = f"{r['times'][-1] * 1000:9.1f} ms" if "times" in r else ""
             print(
@@ -471,6 +473,18 @@ def report(size: dict[str, Any], systems: list[str], header: str) -> str:
     ]
     if firsts:
         lines += ["", "First deep page before the later pages: " + "; ".join(firsts) + "."]
+    rests = [
+        f"{c['system']} {_ms(statistics.median(c['rest']))} ms"
+        for c in size["cells"]
+        if c.get("rest") and c["scenario"] == "group_by"
+    ]
+    if rests:
+        lines += [
+            "",
+            "Group-by, counts first: the widget's time is its first reply (the groups and their "
+            "counts, drawn at once); the means and sample rows it then asks for arrived after "
+            "(from the page request): " + "; ".join(rests) + ".",
+        ]
     calls = {c["call"] for c in size["cells"] if "call" in c}
     if calls:
         lines += ["", "dsviz group-by: " + "; ".join(sorted(calls)) + "."]

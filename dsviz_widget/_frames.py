@@ -65,6 +65,8 @@ def run_query(
         group_by=_keys(group_by, "group_by"),
         columns=list(columns) if columns is not None else None,
         aggregates=_aggregates(aggregates),
+        # A group page from Python: keys, count and the aggregates asked, no sample rows.
+        samples=False,
     )
     page = default_engine().view(source, query).page(offset, limit)
     if as_arrow:

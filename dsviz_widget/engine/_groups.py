@@ -9,6 +9,7 @@ columns equal the key values, compared in each column's own type (:func:`match_s
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -119,6 +120,74 @@ class GroupPage:
     samples_column: str
 
 
+class Groups:
+    """The groups of a grouped view, in two stages: keys and counts, then everything.
+
+    :meth:`counts` is one ``GROUP BY`` of the keys with ``count(*)`` alone (what a widget
+    draws first: it reads the key columns only); :meth:`table` adds the aggregates and the
+    sample rows (:func:`group_page`), computed once. Both list the groups in the same order
+    (the view's sort, then the keys, which tell every two groups apart), so the rows of the
+    one are the rows of the other. When the sort names an aggregate or the sample rows, the
+    counts cannot be ordered without them: :attr:`separable` is False and :meth:`counts`
+    is a projection of :meth:`table`. Nothing runs until one of them is asked.
+    """
+
+    def __init__(
+        self, engine: Engine, relation: Relation, query: Query, where: str, params: list[object]
+    ) -> None:
+        self._args = (engine, relation, query, where, params)
+        cols = relation.columns
+        self.group_by = list(query.group_by)
+        self.names = _output_names(
+            self.group_by,
+            _aggregates(cols, query.aggregates, self.group_by, query.columns),
+            query.samples,
+        )
+        n_keys = len(self.group_by)
+        self.count_column = self.names[n_keys]
+        # No sample rows (Query.samples False): no field plays that part.
+        self.samples_column = self.names[-1] if query.samples else ""
+        #: The fields :meth:`counts` leaves out (aggregates and sample rows), in page order.
+        self.pending = self.names[n_keys + 1 :]
+        self.separable = all(
+            parse_sort_key(k, self.names)[0] in self.names[: n_keys + 1] for k in query.sort
+        )
+        self._lock = threading.Lock()
+        self._counts: pa.Table | None = None
+        self._full: pa.Table | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Whether the aggregates and sample rows are computed (:meth:`table` costs nothing)."""
+        return self._full is not None
+
+    @property
+    def known(self) -> int | None:
+        """The number of groups if either stage has run, else None."""
+        done = self._full if self._full is not None else self._counts
+        return None if done is None else done.num_rows
+
+    def __len__(self) -> int:
+        known = self.known
+        return known if known is not None else self.counts().num_rows
+
+    def counts(self) -> pa.Table:
+        """Keys and count of every group, in view order (the first fields of :meth:`table`)."""
+        with self._lock:
+            if self._full is None and self._counts is None and self.separable:
+                self._counts = _count_table(*self._args, self.names)
+            if self._counts is not None:
+                return self._counts
+        return self.table().select(self.names[: len(self.group_by) + 1])
+
+    def table(self) -> pa.Table:
+        """Every field of every group, in view order (:func:`group_page`)."""
+        with self._lock:
+            if self._full is None:
+                self._full = group_page(*self._args).table
+            return self._full
+
+
 def group_page(
     engine: Engine, relation: Relation, query: Query, where: str, params: list[object]
 ) -> GroupPage:
@@ -133,21 +202,21 @@ def group_page(
     cols = relation.columns
     group_by = list(query.group_by)
     aggs = _aggregates(cols, query.aggregates, group_by, query.columns)
-    names = _output_names(group_by, aggs)
+    names = _output_names(group_by, aggs, query.samples)
     n_keys = len(group_by)
     # Keys read NaN as null (column_sql): NaN and null are one group, opened by 'is null'.
     keys = [column_sql(cols[g]) for g in group_by]
     # A sort by the sample rows (odd, but a field like any other) needs them in the query.
-    by_samples = any(parse_sort_key(k, names)[0] == names[-1] for k in query.sort)
-    in_rounds = staged(relation) and not by_samples
+    by_samples = query.samples and any(parse_sort_key(k, names)[0] == names[-1] for k in query.sort)
+    in_rounds = query.samples and staged(relation) and not by_samples
 
     def run(guard: bool, samples: bool) -> pa.Table:
         return _group_table(
-            engine, relation, query, where, params, keys, aggs, names, guard, samples
+            engine, relation, query, where, params, keys, aggs, names, guard, samples, in_rounds
         )
 
     guard = False
-    table = run(guard, not in_rounds)
+    table = run(guard, query.samples and not in_rounds)
     floats = [
         n_keys + 1 + j
         for j, (_, fn, col) in enumerate(aggs)
@@ -155,7 +224,7 @@ def group_page(
     ]
     if any(pc.any(pc.is_nan(table.column(i))).as_py() for i in floats):
         guard = True
-        table = run(guard, not in_rounds)
+        table = run(guard, query.samples and not in_rounds)
     samples: pa.Array | pa.ChunkedArray | None = None
     if in_rounds:
         samples = first_rows(
@@ -169,7 +238,7 @@ def group_page(
         )
         if samples is None:  # groups not told apart by their hashes: the exact aggregate
             table = run(guard, True)
-    if samples is None:
+    if samples is None and query.samples:
         samples = table.column("s").cast(pa.list_(pa.int64()))
     arrays = []
     for i, g in enumerate(group_by):
@@ -177,8 +246,43 @@ def group_page(
     arrays.append(table.column(n_keys).cast(pa.int64()))
     for j in range(len(aggs)):
         arrays.append(table.column(n_keys + 1 + j))
-    arrays.append(samples)
-    return GroupPage(pa.Table.from_arrays(arrays, names=names), names[n_keys], names[-1])
+    if samples is not None:
+        arrays.append(samples)
+    samples_column = names[-1] if query.samples else ""
+    return GroupPage(pa.Table.from_arrays(arrays, names=names), names[n_keys], samples_column)
+
+
+def _count_table(
+    engine: Engine,
+    relation: Relation,
+    query: Query,
+    where: str,
+    params: list[object],
+    names: list[str],
+) -> pa.Table:
+    """Keys and ``count(*)`` per group, ordered as :func:`_group_table` orders the groups
+    (the sort names only keys and the count: see :attr:`Groups.separable`)."""
+    cols = relation.columns
+    group_by = list(query.group_by)
+    n_keys = len(group_by)
+    # The keys exactly as group_page makes them (NaN read as null: one group with null).
+    select = [*(f"{column_sql(cols[g])} AS k{i}" for i, g in enumerate(group_by)), "count(*) AS n"]
+    internal = [*(f"k{i}" for i in range(n_keys)), "n"]
+    order = []
+    for key in query.sort:
+        name, desc = parse_sort_key(key, names)
+        order.append(f"{internal[names.index(name)]} {'DESC' if desc else 'ASC'} NULLS LAST")
+    order += [f"k{i} ASC NULLS LAST" for i in range(n_keys)]
+    group = ", ".join(internal[:n_keys])
+    with engine.connection(relation) as con:
+        sql = (
+            f"SELECT {', '.join(select)} FROM {relation.sql(con)} WHERE {where} "
+            f"GROUP BY {group} ORDER BY {', '.join(order)}"
+        )
+        table = run_arrow(con, sql, params, engine.budget)
+    arrays = [table.column(i).cast(cols[g].type) for i, g in enumerate(group_by)]
+    arrays.append(table.column(n_keys).cast(pa.int64()))
+    return pa.Table.from_arrays(arrays, names=names[: n_keys + 1])
 
 
 def _group_table(
@@ -192,9 +296,11 @@ def _group_table(
     names: list[str],
     guard: bool,
     samples: bool,
+    hashes: bool,
 ) -> pa.Table:
     """The GROUP BY: keys ``k<i>``, ``n``, aggregates ``a<j>``, then the sample rows ``s``
-    (``samples``) or the keys' hash ``h`` (for :func:`first_rows`), in view order.
+    (``samples``) or else, with ``hashes``, the keys' hash ``h`` (for :func:`first_rows`),
+    in view order.
     ``guard``: float aggregates read NaN as missing (else the plain column; see
     :func:`group_page`)."""
     cols = relation.columns
@@ -217,7 +323,7 @@ def _group_table(
     group = ", ".join(f"k{i}" for i in range(n_keys))
     with engine.connection(relation) as con:
         sql = f"SELECT {', '.join(select)} FROM {relation.sql(con)} WHERE {where} GROUP BY {group}"
-        if not samples:
+        if hashes and not samples:
             sql = f"SELECT *, {hash_sql([f'k{i}' for i in range(n_keys)])} AS h FROM ({sql})"
         return run_arrow(con, f"{sql} ORDER BY {', '.join(order)}", params, engine.budget)
 
@@ -264,13 +370,15 @@ def _aggregates(
     return out
 
 
-def _output_names(group_by: list[str], aggs: list[tuple[str, str, str]]) -> list[str]:
+def _output_names(
+    group_by: list[str], aggs: list[tuple[str, str, str]], samples: bool = True
+) -> list[str]:
     """Names of a group page's columns: the keys keep their names; a name the engine
     makes (``count``, ``mean(x)``, ``_sample_rows``) that is already taken gets ``_``
     appended until it is unique (see :attr:`View.count_column`, :attr:`View.samples_column`)."""
     names = list(group_by)
     taken = set(names)
-    for made in ["count", *(a[0] for a in aggs), "_sample_rows"]:
+    for made in ["count", *(a[0] for a in aggs), *(["_sample_rows"] if samples else [])]:
         while made in taken:
             made += "_"
         taken.add(made)

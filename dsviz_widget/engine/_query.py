@@ -36,6 +36,10 @@ class Query:
         ``"mean(score)"`` and so on.
     columns:
         Columns to return, in order; ``None`` means all.
+    samples:
+        With ``group_by``: whether the groups carry their first row ids (``_sample_rows``,
+        what the widget opens a group and shows its images by). ``table.query`` leaves
+        them out: nobody asked for them there, and finding them costs a query.
     match:
         ``((column, value), ...)``: only rows whose column equals the value, compared in
         the column's own type (a null or NaN value matches missing values). This is how a
@@ -44,7 +48,7 @@ class Query:
     Examples
     --------
     >>> Query(filter="score > 0.5", sort=["-score", "id"])
-    Query(filter='score > 0.5', sort=('-score', 'id'), group_by=(), aggregates=None, columns=None, match=())
+    Query(filter='score > 0.5', sort=('-score', 'id'), group_by=(), aggregates=None, columns=None, match=(), samples=True)
     """
 
     filter: str | None = None
@@ -53,6 +57,7 @@ class Query:
     aggregates: dict[str, Sequence[str]] | None = None
     columns: Sequence[str] | None = None
     match: tuple[tuple[str, object], ...] = ()
+    samples: bool = True
 
     def __post_init__(self) -> None:
         # Accept a bare string where a list is expected, and freeze lists for hashing.
@@ -72,6 +77,8 @@ class Query:
             raise QueryError(f"filter must be a string, got {type(self.filter).__name__}")
         if isinstance(self.filter, str) and not self.filter.strip():
             object.__setattr__(self, "filter", None)
+        if not self.group_by:  # rows: one view whoever asks (samples are a group field)
+            object.__setattr__(self, "samples", True)
 
     def key(self) -> tuple[object, ...]:
         aggs = (
@@ -88,6 +95,7 @@ class Query:
             tuple(self.group_by),
             aggs,
             None if self.columns is None else tuple(self.columns),
+            bool(self.samples),  # before match: Engine.view reads match as the last
             match,
         )
 

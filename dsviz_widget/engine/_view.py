@@ -31,7 +31,7 @@ from dsviz_widget.engine._changes import quote_name
 from dsviz_widget.engine._columns import SqlColumn, column_sql, unusable
 from dsviz_widget.engine._compile import compile_filter
 from dsviz_widget.engine._errors import QueryError
-from dsviz_widget.engine._groups import check_group_by, drill_query, group_page, match_sql
+from dsviz_widget.engine._groups import Groups, check_group_by, drill_query, match_sql
 from dsviz_widget.engine._pages import RecentPages
 from dsviz_widget.engine._parser import parse_filter
 from dsviz_widget.engine._query import Query, check_columns, parse_sort_key
@@ -105,7 +105,8 @@ class View:
         self._job: OrderJob | None = None  # bigger ones: the order in a temp file
         self._job_lock = threading.Lock()  # two threads paging one view make one order
         self._start_pending = False
-        self._groups: pa.Table | None = None
+        #: With ``group_by``: the groups, computed in two stages when asked (see ``Groups``).
+        self.groups: Groups | None = None
         # Rows matching the filter, counted when first asked (see num_rows): None until then.
         self._num_rows: int | None = None
         self._count_lock = threading.Lock()
@@ -121,11 +122,9 @@ class View:
         #: The last pages read: the same page asked again is not read again (see ``_pages``).
         self.pages = RecentPages()
         if self.group_by:
-            groups = group_page(engine, relation, query, self.where, self.params)
-            self._groups = groups.table
-            self.count_column = groups.count_column
-            self.samples_column = groups.samples_column
-            self._num_rows = self._groups.num_rows
+            self.groups = Groups(engine, relation, query, self.where, self.params)
+            self.count_column = self.groups.count_column
+            self.samples_column = self.groups.samples_column
             return
         self.sort = [parse_sort_key(k, names) for k in query.sort]
         for name, _ in self.sort:
@@ -139,6 +138,8 @@ class View:
     def counted(self) -> bool:
         """Whether :attr:`num_rows` is known without a query (a filtered view's first page
         does not count: rows first, the exact count when asked)."""
+        if self.groups is not None:
+            return self.groups.known is not None
         if self._num_rows is None and self.count_key is not None:
             known = self.engine.known_count(self.count_key)
             if known is not None:
@@ -151,6 +152,8 @@ class View:
     def num_rows(self) -> int:
         """Rows matching the filter; with ``group_by``, the number of groups. A filtered
         view counts on first use (one scan, then kept; two threads asking count once)."""
+        if self.groups is not None:
+            return len(self.groups)
         if self.counted:
             return self._num_rows  # type: ignore[return-value]  # counted: set
         with self._count_lock:
@@ -370,8 +373,8 @@ class View:
         {'x': [3, 2], '_row': [0, 2]}
         """
         offset, limit = _check_paging(offset, limit)
-        if self._groups is not None:
-            return self._groups.slice(offset, limit)
+        if self.groups is not None:
+            return self.groups.table().slice(offset, limit)
         kept = self.pages.get(offset, limit)
         if kept is not None:
             return kept

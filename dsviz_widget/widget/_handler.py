@@ -32,6 +32,8 @@ from dsviz_widget.widget._protocol import (
     CountRequest,
     CountResponse,
     GroupRoles,
+    GroupsRequest,
+    GroupsResponse,
     IdsRequest,
     IdsResponse,
     InfoRequest,
@@ -113,6 +115,7 @@ class MessageHandler:
             "info": self._info,
             "page": self._page,
             "count": self._count,
+            "groups": self._groups,
             "summary": self._summary,
             "thumbnails": self._thumbnails,
             "blob": self._blob,
@@ -245,15 +248,25 @@ class MessageHandler:
         started = time.perf_counter()
         view = self.view(spec)
         self.model.focus(view)  # the widget's other views stop their background work
-        page = view.page(offset, limit)
         grouped = bool(spec.get("group_by")) and not drilled(spec)
         roles: GroupRoles | None = None
         kinds = self.kinds
-        if grouped:
+        pending: list[str] = []
+        if grouped and view.groups is not None:
+            groups = view.groups
+            if groups.separable and not groups.ready:
+                # Counts first: keys and counts from one cheap GROUP BY; the aggregates and
+                # sample rows come with the browser's groups request right after.
+                page = groups.counts().slice(offset, limit)
+                pending = [*groups.pending, *self._images_field(view)]
+            else:
+                page = view.page(offset, limit)
             page, roles = self._with_samples(page, view)
             # Only the keys are the table's columns: a made column (count_, mean(x)) may share
             # the name of another table column, whose kind must not convert it.
             kinds = {k: self.kinds[k] for k in roles["keys"] if k in self.kinds}
+        else:
+            page = view.page(offset, limit)
         table = for_browser(page, kinds)
         reply: PageResponse = {
             "id": "",
@@ -269,10 +282,29 @@ class MessageHandler:
             "group_key": None,
             "roles": roles,
             "sort": list(view.query.sort),
+            "pending": pending,
         }
         if spec.get("group_by") and drilled(spec):
             reply["group_key"] = group_key_text(view)
         return dict(reply), [to_ipc(table)]
+
+    def _groups(self, request: GroupsRequest) -> Reply:
+        """Every field of a group page's groups: what a page reply left ``pending``."""
+        spec, offset, limit = request["query"], request["offset"], request["limit"]
+        if not spec.get("group_by") or drilled(spec):
+            raise BadRequest("a groups request asks for a group page: 'group_by' and no group")
+        started = time.perf_counter()
+        view = self.view(spec)
+        page, roles = self._with_samples(view.page(offset, limit), view)
+        kinds = {k: self.kinds[k] for k in roles["keys"] if k in self.kinds}
+        reply: GroupsResponse = {
+            "id": "",
+            "kind": "groups-response",
+            "offset": offset,
+            "roles": roles,
+            "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+        return dict(reply), [to_ipc(for_browser(page, kinds))]
 
     def _count(self, request: CountRequest) -> Reply:
         started = time.perf_counter()
@@ -406,35 +438,43 @@ class MessageHandler:
         """The engine view a page or summary request asks about (see :class:`ViewModel`)."""
         return self.model.view(spec)
 
-    def _with_samples(self, page: pa.Table, view: Any) -> tuple[pa.Table, GroupRoles]:
+    def _images_field(self, view: View) -> list[str]:
+        """``[name]`` of a group page's sample images field (the first image column's), or
+        ``[]`` when the table has no image column."""
+        if not any(k == "image" for k in self.kinds.values()):
+            return []
+        taken = set(view.groups.names) if view.groups is not None else set()
+        name = SAMPLES
+        while name in taken:
+            name += "_"
+        return [name]
+
+    def _with_samples(self, page: pa.Table, view: View) -> tuple[pa.Table, GroupRoles]:
         """Add each group's first sample image digests (first image column) to a group page,
         and name the role of each field the widget treats specially.
 
         Roles come from the view, never from literal names: any column can be a key, so the
         count may be ``count_`` and the sample rows ``_sample_rows_`` (the engine appends
-        ``_`` to a name a key already has). The images column follows the same rule.
+        ``_`` to a name a key already has). The images column follows the same rule. A page
+        of keys and counts alone (counts first) gets no images: they come with the rest.
         """
         rows_col: str = view.samples_column
+        images = self._images_field(view)
         roles: GroupRoles = {
             "keys": list(view.group_by),
             "count": view.count_column,
             "sample_rows": rows_col,
-            "sample_images": None,
+            "sample_images": images[0] if images else None,
         }
-        image_cols = [n for n, k in self.kinds.items() if k == "image"]
-        if not image_cols:
+        if not images or rows_col not in page.column_names:
             return page, roles
-        col = image_cols[0]
+        col = next(n for n, k in self.kinds.items() if k == "image")
         samples = [list(rows or [])[:GROUP_SAMPLES] for rows in page.column(rows_col).to_pylist()]
         flat = sorted({r for rows in samples for r in rows})
         cells = self.engine.rows(self.source, flat, [col]).column(col).to_pylist() if flat else []
         by_row = {r: (c or {}).get("digest") for r, c in zip(flat, cells, strict=True)}
         digests = [[by_row[r] for r in rows if by_row.get(r)] for rows in samples]
-        name = SAMPLES
-        while name in page.column_names:
-            name += "_"
-        roles["sample_images"] = name
-        return page.append_column(name, pa.array(digests, pa.list_(pa.string()))), roles
+        return page.append_column(images[0], pa.array(digests, pa.list_(pa.string()))), roles
 
 
 def _media_item(

@@ -19,12 +19,22 @@ from typing import Literal, TypedDict, get_args
 PROTOCOL_VERSION = 1
 
 RequestKind = Literal[
-    "info", "page", "count", "summary", "thumbnails", "blob", "ids", "changes", "transitions"
+    "info",
+    "page",
+    "count",
+    "groups",
+    "summary",
+    "thumbnails",
+    "blob",
+    "ids",
+    "changes",
+    "transitions",
 ]
 ResponseKind = Literal[
     "info-response",
     "page-response",
     "count-response",
+    "groups-response",
     "summary-response",
     "thumbnails-response",
     "blob-response",
@@ -115,6 +125,18 @@ class CountRequest(TypedDict):
     query: QuerySpec
 
 
+class GroupsRequest(TypedDict):
+    """Every field of the groups ``offset .. offset + limit`` of a group page: asked right
+    after a page whose ``pending`` was not empty (the keys and counts come first, the
+    aggregates and sample rows after them)."""
+
+    id: str
+    kind: Literal["groups"]
+    query: QuerySpec
+    offset: int
+    limit: int
+
+
 class SummaryRequest(TypedDict):
     id: str
     kind: Literal["summary"]
@@ -173,6 +195,7 @@ Request = (
     InfoRequest
     | PageRequest
     | CountRequest
+    | GroupsRequest
     | SummaryRequest
     | ThumbnailsRequest
     | BlobRequest
@@ -290,6 +313,10 @@ class PageResponse(TypedDict):
     # The sort keys in force, naming the page's fields (a row column's key sorts groups by
     # its mean(...)); the header shows these arrows. See ViewModel.fit_sort.
     sort: list[str]
+    # A group page's fields still to come, in page order (aggregates, sample rows and
+    # images): the page holds the keys and counts only; ask with a ``groups`` request for
+    # the same query, offset and limit. Empty when the page holds every field.
+    pending: list[str]
 
 
 class CountResponse(TypedDict):
@@ -298,6 +325,17 @@ class CountResponse(TypedDict):
     num_rows: int  # rows (or groups) matching the query, exact
     total_rows: int  # rows of the unfiltered table
     elapsed_ms: float  # the count's own time
+
+
+class GroupsResponse(TypedDict):
+    """Buffers: ``[arrow_ipc_stream]``: the same groups as the page reply, in the same
+    order, with every field (keys, count, aggregates, sample rows and images)."""
+
+    id: str
+    kind: Literal["groups-response"]
+    offset: int
+    roles: GroupRoles
+    elapsed_ms: float  # the aggregates' own time
 
 
 class SummaryResponse(TypedDict):
@@ -388,6 +426,7 @@ Response = (
     InfoResponse
     | PageResponse
     | CountResponse
+    | GroupsResponse
     | SummaryResponse
     | ThumbnailsResponse
     | BlobResponse
@@ -402,6 +441,7 @@ FIELDS: dict[str, type] = {
     "info": InfoRequest,
     "page": PageRequest,
     "count": CountRequest,
+    "groups": GroupsRequest,
     "summary": SummaryRequest,
     "thumbnails": ThumbnailsRequest,
     "blob": BlobRequest,
@@ -411,6 +451,7 @@ FIELDS: dict[str, type] = {
     "info-response": InfoResponse,
     "page-response": PageResponse,
     "count-response": CountResponse,
+    "groups-response": GroupsResponse,
     "summary-response": SummaryResponse,
     "thumbnails-response": ThumbnailsResponse,
     "blob-response": BlobResponse,

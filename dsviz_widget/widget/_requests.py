@@ -24,6 +24,7 @@ from dsviz_widget.widget._protocol import (
     ChangesRequest,
     CountRequest,
     ErrorResponse,
+    GroupsRequest,
     IdsRequest,
     InfoRequest,
     PageRequest,
@@ -96,6 +97,17 @@ def _page(req_id: str, msg: Mapping[str, Any]) -> PageRequest:
     return {"id": req_id, "kind": "page", "query": query, "offset": offset, "limit": limit}
 
 
+def _groups(req_id: str, msg: Mapping[str, Any]) -> GroupsRequest:
+    page = _page(req_id, msg)
+    return {
+        "id": req_id,
+        "kind": "groups",
+        "query": page["query"],
+        "offset": page["offset"],
+        "limit": page["limit"],
+    }
+
+
 def _count(req_id: str, msg: Mapping[str, Any]) -> CountRequest:
     return {"id": req_id, "kind": "count", "query": query_spec(msg.get("query"))}
 
@@ -165,6 +177,7 @@ PARSERS: dict[str, Callable[[str, Mapping[str, Any]], Request]] = {
     "info": _info,
     "page": _page,
     "count": _count,
+    "groups": _groups,
     "summary": _summary,
     "thumbnails": _thumbnails,
     "blob": _blob,

@@ -24,11 +24,19 @@ from dsviz_widget.widget._requests import error_reply
 Send = Callable[[dict[str, Any], list[bytes]], None]
 
 # Lower runs first.
-# A count goes after the pages (rows first) but before thumbnails and summaries: the status
-# line waits for it.
-PRIORITY = {"page": 0, "info": 1, "count": 2, "thumbnails": 3, "blob": 3, "summary": 4}
+# A count, or a group page's aggregates, goes after the pages (rows first) but before
+# thumbnails and summaries: the status line (or the group rows' values) waits for it.
+PRIORITY = {
+    "page": 0,
+    "info": 1,
+    "count": 2,
+    "groups": 2,
+    "thumbnails": 3,
+    "blob": 3,
+    "summary": 4,
+}
 # Requests a page of another query makes stale (their answers describe rows no longer shown).
-STALE_KINDS = ("page", "count", "summary")
+STALE_KINDS = ("page", "count", "groups", "summary")
 
 
 def _query_key(msg: dict[str, Any]) -> str:

@@ -23,6 +23,10 @@ export interface CellContext {
   changeColumns: readonly string[] | null;
 }
 
+/** The value of a group row's field still being computed (a group page comes counts first:
+ * its aggregates and sample rows arrive in a second reply). Drawn as "…", never as a number. */
+export const PENDING: unique symbol = Symbol("pending");
+
 export function fieldValue(row: RowData, field: string): unknown {
   return Object.prototype.hasOwnProperty.call(row, field) ? row[field] : null;
 }
@@ -33,6 +37,12 @@ function nullCell(cell: HTMLElement): void {
 }
 
 export function renderCell(cell: HTMLElement, column: Column, row: RowData, ctx: CellContext): void {
+  if (column.fields.some((f) => fieldValue(row, f) === PENDING)) {
+    cell.classList.add("dv-pending");
+    cell.textContent = "…";
+    cell.title = "computing…";
+    return;
+  }
   renderValue(cell, column, row, ctx);
   // A later version's cell whose value differs from the first version's is marked (an edge in
   // its version's colour, styles.css) and says what it was.

@@ -7,7 +7,7 @@
 
 import { decodePage } from "./arrowpage";
 import { binBounds, combineFilter, rangeTerm, valueTerm, type SummaryPick } from "./brush";
-import type { RowData } from "./cells";
+import { PENDING, type RowData } from "./cells";
 import { RequestError, type RequestClient } from "./client";
 import { arrange, densityOf } from "./colsize";
 import { fieldsRead, groupColumns, groupMember, nextSort, rowColumns, type Column } from "./columns";
@@ -109,6 +109,8 @@ export class QueryController {
   private changesAsked = false;
   private readonly cleanups: (() => void)[] = [];
   private readonly count: RowCount;
+  /** A group row clicked before its sample rows arrived: opened when they do. */
+  private openWhenFilled: RowData | null = null;
 
   constructor(
     private readonly model: Model,
@@ -271,10 +273,13 @@ export class QueryController {
     this.setState("group_by", this.model.get("group_by").filter((k) => k !== column), { group: null, group_row: null });
   }
 
-  /** Look into the group of a group page's row (by one of its source rows). */
+  /** Look into the group of a group page's row (by one of its source rows); a row whose
+   * sample rows are still coming (counts first) opens when they arrive. */
   openGroup(row: RowData): void {
     const member = this.roles ? groupMember(row, this.roles) : null;
+    this.openWhenFilled = null;
     if (member !== null) this.setState("group_row", member, { group: null });
+    else if (this.roles && row[this.roles.sample_rows] === PENDING) this.openWhenFilled = row;
   }
 
   closeGroup(): void {
@@ -468,16 +473,42 @@ export class QueryController {
     }
     this.roles = msg.grouped ? msg.roles : null;
     this._sortShown = msg.sort;
+    // Counts first: a group page's aggregates and sample rows come in a second reply.
+    const pending = msg.grouped ? msg.pending : [];
+    for (const row of rows) for (const f of pending) row[f] = PENDING;
     if (msg.grouped !== this._grouped || (msg.grouped && this._columns.length === 0)) {
       this._grouped = msg.grouped;
       this.setColumns(msg.grouped && msg.roles
-        ? groupColumns(page.fields, this._info?.columns ?? [], msg.roles)
+        ? groupColumns([...page.fields, ...pending], this._info?.columns ?? [], msg.roles)
         : this.rowCols());
       this.view.update("header");
     }
     // An answer to an older query is dropped by the cache: it must not touch this count.
     if (generation !== this.queryGeneration) return { rows, numRows: msg.num_rows ?? msg.rows_at_least };
+    if (pending.length) void this.fillGroups(spec, offset, limit, rows, generation);
     return { rows, numRows: this.count.fromPage(msg.num_rows, msg.rows_at_least) };
+  }
+
+  /** The rest of a group page whose keys and counts came first: every field of the same
+   * groups, in the same order, written into the rows held (their "…" cells redraw). */
+  private async fillGroups(spec: QuerySpec, offset: number, limit: number, rows: RowData[], generation: number): Promise<void> {
+    try {
+      const { buffers } = await this.client.request(
+        "groups", { query: spec, offset, limit }, { channel: `groups:${offset}`, onSlow: () => undefined },
+      );
+      if (generation !== this.queryGeneration) return;
+      const page = decodePage(buffers[0] as DataView);
+      page.rows.forEach((values, i) => {
+        const row = rows[i];
+        if (row) page.fields.forEach((f, j) => { row[f] = values[j]; });
+      });
+      this.view.update("repaint");
+      const clicked = this.openWhenFilled;
+      if (clicked && rows.includes(clicked)) this.openGroup(clicked);
+    } catch (error) {
+      if (generation !== this.queryGeneration || (error instanceof RequestError && error.reason === "cancelled")) return;
+      this.notice(`Could not compute the groups' values: ${(error as Error).message}`, true);
+    }
   }
 
   private setColumns(columns: Column[]): void {
@@ -500,6 +531,7 @@ export class QueryController {
     this._filterShown = this.filterError;
     this._grouped = this.model.get("group_by").length > 0 && this.model.get("group_row") === null;
     this._sortShown = null;
+    this.openWhenFilled = null;
     this.setColumns(this._grouped ? [] : this.rowCols());
     this.cache.reset();
     this.count.reset();

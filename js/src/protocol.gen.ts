@@ -9,6 +9,7 @@ export type RequestKind =
   | "info"
   | "page"
   | "count"
+  | "groups"
   | "summary"
   | "thumbnails"
   | "blob"
@@ -20,6 +21,7 @@ export type ResponseKind =
   | "info-response"
   | "page-response"
   | "count-response"
+  | "groups-response"
   | "summary-response"
   | "thumbnails-response"
   | "blob-response"
@@ -32,6 +34,7 @@ export const REQUEST_KINDS = [
   "info",
   "page",
   "count",
+  "groups",
   "summary",
   "thumbnails",
   "blob",
@@ -44,6 +47,7 @@ export const RESPONSE_KINDS = [
   "info-response",
   "page-response",
   "count-response",
+  "groups-response",
   "summary-response",
   "thumbnails-response",
   "blob-response",
@@ -125,6 +129,19 @@ export interface CountRequest {
   query: QuerySpec;
 }
 
+/**
+ * Every field of the groups `offset .. offset + limit` of a group page: asked right
+ * after a page whose `pending` was not empty (the keys and counts come first, the
+ * aggregates and sample rows after them).
+ */
+export interface GroupsRequest {
+  id: string;
+  kind: "groups";
+  query: QuerySpec;
+  offset: number;
+  limit: number;
+}
+
 export interface SummaryRequest {
   id: string;
   kind: "summary";
@@ -185,6 +202,7 @@ export type Request =
   | InfoRequest
   | PageRequest
   | CountRequest
+  | GroupsRequest
   | SummaryRequest
   | ThumbnailsRequest
   | BlobRequest
@@ -290,6 +308,7 @@ export interface PageResponse {
   group_key: string[][] | null;
   roles: GroupRoles | null;
   sort: string[];
+  pending: string[];
 }
 
 export interface CountResponse {
@@ -297,6 +316,18 @@ export interface CountResponse {
   kind: "count-response";
   num_rows: number;
   total_rows: number;
+  elapsed_ms: number;
+}
+
+/**
+ * Buffers: `[arrow_ipc_stream]`: the same groups as the page reply, in the same
+ * order, with every field (keys, count, aggregates, sample rows and images).
+ */
+export interface GroupsResponse {
+  id: string;
+  kind: "groups-response";
+  offset: number;
+  roles: GroupRoles;
   elapsed_ms: number;
 }
 
@@ -382,6 +413,7 @@ export type Response =
   | InfoResponse
   | PageResponse
   | CountResponse
+  | GroupsResponse
   | SummaryResponse
   | ThumbnailsResponse
   | BlobResponse
@@ -395,6 +427,7 @@ export interface ResponseFor {
   info: InfoResponse;
   page: PageResponse;
   count: CountResponse;
+  groups: GroupsResponse;
   summary: SummaryResponse;
   thumbnails: ThumbnailsResponse;
   blob: BlobResponse;

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { PENDING } from "../src/cells";
 import { QueryController } from "../src/controller";
 import type { ViewState } from "../src/model";
 import { FakeKernel, FakeModel, FakeView } from "./fake-kernel";
@@ -258,9 +259,56 @@ describe("QueryController: groups", () => {
     query.groupBy("label");
     await rows;
     expect(query.grouped).toBe(true);
-    expect(query.columns.map((c) => c.label)).toEqual(["label", "count"]); // sample rows hidden
+    expect(query.columns.map((c) => c.label)).toEqual(["label", "count", "mean(score)"]); // sample rows hidden
     expect(query.status.text).toBe("t · 2 groups · 10 rows · 3 ms");
     expect(query.row(0)).toMatchObject({ label: "dog", count: 5 });
+  });
+
+  /** Grouped by label, the groups' values held back by the kernel. */
+  async function groupedHeld(): Promise<Setup> {
+    const setup = await started(10);
+    setup.kernel.holdGroups = true;
+    const rows = setup.view.next("rows");
+    setup.query.groupBy("label");
+    await rows;
+    return setup;
+  }
+
+  it("draws the groups with their counts first and the values still coming as pending, then fills them in", async () => {
+    const { kernel, view, query } = await groupedHeld();
+    // The columns of every field, from the first reply: nothing moves when the rest comes.
+    expect(query.columns.map((c) => c.label)).toEqual(["label", "count", "mean(score)"]);
+    expect(query.row(0)).toMatchObject({ label: "dog", count: 5, "mean(score)": PENDING, _sample_rows: PENDING });
+    expect(kernel.groupsAsked.map((m) => [m.query.group_by, m.offset])).toEqual([[["label"], 0]]);
+    const repaint = view.next("repaint");
+    kernel.releaseGroups();
+    await repaint;
+    expect(query.row(0)).toMatchObject({ label: "dog", count: 5, _sample_rows: [0, 2, 4] });
+    expect(query.row(0)?.["mean(score)"]).toBeCloseTo(0.4, 12);
+    expect(query.row(1)?.["mean(score)"]).toBeCloseTo(0.5, 12);
+  });
+
+  it("opens a group clicked before its sample rows arrived once they do", async () => {
+    const { kernel, view, query } = await groupedHeld();
+    query.openGroup(query.row(1)!); // cat: no sample row to open by yet
+    expect(kernel.lastQuery?.group_row).toBeNull();
+    const rows = view.next("rows");
+    kernel.releaseGroups();
+    await rows;
+    expect(kernel.lastQuery).toMatchObject({ group_by: ["label"], group_row: 1 });
+    expect(query.grouped).toBe(false);
+  });
+
+  it("drops the values of groups no longer shown", async () => {
+    const { kernel, view, query } = await groupedHeld();
+    const rows = view.next("rows");
+    query.ungroup("label");
+    await rows;
+    const before = view.changes.length;
+    kernel.releaseGroups();
+    await Promise.resolve();
+    expect(view.changes.slice(before)).not.toContain("repaint");
+    expect(query.row(0)).not.toHaveProperty("mean(score)");
   });
 
   it("drills into a group by one of its rows, names it, and comes back", async () => {

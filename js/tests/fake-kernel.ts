@@ -7,7 +7,7 @@ import { Field, Int32, List, Table, tableToIPC, vectorFromArray, Float64, Utf8 }
 import { RequestClient } from "../src/client";
 import type { Change, ControllerView } from "../src/controller";
 import type { Model, ViewState } from "../src/model";
-import type { ColumnInfo, CountRequest, PageRequest, QuerySpec, Request, SummaryRequest } from "../src/protocol";
+import type { ColumnInfo, CountRequest, GroupsRequest, PageRequest, QuerySpec, Request, SummaryRequest } from "../src/protocol";
 import { FakeTransport } from "./fake-transport";
 
 export interface FakeRow {
@@ -61,7 +61,10 @@ export class FakeKernel {
   countLater = false;
   /** Count requests wait here until `releaseCounts()` (a count that takes a while). */
   holdCounts = false;
-  private held: (() => void)[] = [];
+  private readonly held: (() => void)[] = [];
+  /** Groups requests (a group page's aggregates) wait here until `releaseGroups()`. */
+  holdGroups = false;
+  private readonly heldGroups: (() => void)[] = [];
 
   constructor(readonly rows: FakeRow[]) {
     const send = this.transport.send.bind(this.transport);
@@ -90,9 +93,16 @@ export class FakeKernel {
 
   /** Answer the count requests held so far. */
   releaseCounts(): void {
-    const held = this.held;
-    this.held = [];
-    for (const answer of held) answer();
+    this.held.splice(0).forEach((answer) => answer());
+  }
+
+  get groupsAsked(): GroupsRequest[] {
+    return this.transport.sent.filter((m): m is GroupsRequest => m.kind === "groups");
+  }
+
+  /** Answer the groups requests held so far. */
+  releaseGroups(): void {
+    this.heldGroups.splice(0).forEach((answer) => answer());
   }
 
   get summaries(): SummaryRequest[] {
@@ -115,6 +125,10 @@ export class FakeKernel {
           return fail(error);
         }
         this.page(msg, reply);
+      } else if (msg.kind === "groups") {
+        const answer = (): void => this.groupPage(msg, reply, true);
+        if (this.holdGroups) this.heldGroups.push(answer);
+        else answer();
       } else if (msg.kind === "count") {
         const rows = this.select(msg.query);
         const answer = (): void => reply({ num_rows: rows.length, total_rows: this.rows.length, elapsed_ms: 3 });
@@ -158,19 +172,7 @@ export class FakeKernel {
     const groupBy = q.group_by ?? [];
     const common = { offset: msg.offset, total_rows: this.rows.length, elapsed_ms: 3 };
     if (groupBy.length && q.group_row == null) {
-      const key = groupBy[0] as keyof FakeRow;
-      const groups = new Map<unknown, number[]>();
-      for (const r of rows) groups.set(r[key], [...(groups.get(r[key]) ?? []), r._row]);
-      const all = [...groups.entries()].slice(msg.offset, msg.offset + msg.limit);
-      const table = new Table({
-        [key]: vectorFromArray(all.map(([k]) => String(k)), new Utf8()),
-        count: vectorFromArray(all.map(([, ids]) => ids.length), new Int32()),
-        _sample_rows: vectorFromArray(all.map(([, ids]) => ids.slice(0, 3)), new List(new Field("item", new Int32(), true))),
-      });
-      const roles = { keys: [key], count: "count", sample_rows: "_sample_rows", sample_images: null };
-      // As the kernel fits the sort to a group page: keys naming none of its fields drop out.
-      const sort = (q.sort ?? []).filter((k) => [key, "count"].includes(k.replace(/^-/, "")));
-      reply({ ...common, num_rows: groups.size, rows_at_least: groups.size, grouped: true, group_key: null, roles, sort }, [ipc(table)]);
+      this.groupPage(msg, reply, false);
       return;
     }
     const slice = rows.slice(msg.offset, msg.offset + msg.limit);
@@ -187,7 +189,37 @@ export class FakeKernel {
     const counts = uncounted
       ? { num_rows: null, rows_at_least: msg.offset + slice.length }
       : { num_rows: rows.length, rows_at_least: rows.length };
-    reply({ ...common, ...counts, grouped: false, group_key: groupKey, roles: null, sort: q.sort ?? [] }, [ipc(table)]);
+    reply({ ...common, ...counts, grouped: false, group_key: groupKey, roles: null, sort: q.sort ?? [], pending: [] }, [ipc(table)]);
+  }
+
+  /** A group page as the kernel answers it: keys and counts first (`pending` names the rest),
+   * then, asked with a groups request, every field (`full`). */
+  private groupPage(msg: PageRequest | GroupsRequest, reply: (body: object, buffers: DataView[]) => void, full: boolean): void {
+    const q = msg.query;
+    const rows = this.select(q);
+    const key = (q.group_by ?? [])[0] as keyof FakeRow;
+    const groups = new Map<unknown, FakeRow[]>();
+    for (const r of rows) groups.set(r[key], [...(groups.get(r[key]) ?? []), r]);
+    const all = [...groups.entries()].slice(msg.offset, msg.offset + msg.limit);
+    const table = new Table({
+      [key]: vectorFromArray(all.map(([k]) => String(k)), new Utf8()),
+      count: vectorFromArray(all.map(([, rs]) => rs.length), new Int32()),
+      ...(full ? {
+        "mean(score)": vectorFromArray(all.map(([, rs]) => rs.reduce((a, r) => a + r.score, 0) / rs.length), new Float64()),
+        _sample_rows: vectorFromArray(all.map(([, rs]) => rs.slice(0, 3).map((r) => r._row)), new List(new Field("item", new Int32(), true))),
+      } : {}),
+    });
+    const roles = { keys: [key], count: "count", sample_rows: "_sample_rows", sample_images: null };
+    if (full) {
+      reply({ offset: msg.offset, roles, elapsed_ms: 3 }, [ipc(table)]);
+      return;
+    }
+    // As the kernel fits the sort to a group page: keys naming none of its fields drop out.
+    const sort = (q.sort ?? []).filter((k) => [key, "count"].includes(k.replace(/^-/, "")));
+    reply({
+      offset: msg.offset, total_rows: this.rows.length, elapsed_ms: 3, num_rows: groups.size, rows_at_least: groups.size,
+      grouped: true, group_key: null, roles, sort, pending: ["mean(score)", "_sample_rows"],
+    }, [ipc(table)]);
   }
 }
 

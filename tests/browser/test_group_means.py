@@ -44,6 +44,8 @@ def test_hidden_columns_have_no_means_in_the_group_view(lab: Lab, session: Sessi
     root = run_notebook(lab, session, "groupmeans.ipynb", [SETUP, TABLE])
     wait_status(root, r"3 groups · 7 rows")
     root.locator(".dv-row[data-loaded='1'] .dv-cell[data-col='mean(area)']").nth(2).wait_for()
+    # Counts first: the means show "…" until the groups reply fills them in.
+    root.locator(".dv-cell.dv-pending").first.wait_for(state="detached")
     assert headers(root) == ["label", "count", "mean(area)"]
     means = pd.DataFrame(DATA).groupby("label")[["area", "confidence"]].mean()
     labels = column(root, "label")
@@ -55,6 +57,7 @@ def test_hidden_columns_have_no_means_in_the_group_view(lab: Lab, session: Sessi
     run_cell(session, "w.columns = []")  # every column visible again
     root.locator(".dv-hcell[data-col='mean(confidence)']").wait_for(timeout=30_000)
     root.locator(".dv-row[data-loaded='1'] .dv-cell[data-col='mean(confidence)']").nth(2).wait_for()
+    root.locator(".dv-cell.dv-pending").first.wait_for(state="detached")
     assert headers(root) == ["label", "count", "mean(confidence)", "mean(area)"]
     got = [float(v) for v in column(root, "mean(confidence)")]
     assert got == pytest.approx([means.loc[k, "confidence"] for k in labels], abs=0.01)

@@ -109,12 +109,13 @@ def background_sum(el: Locator) -> int:
 
 def settle(page: Page, widget: Locator) -> None:
     """Bring a widget on screen and wait until what is visible of it has arrived: thumbnails,
-    header summaries, the rows themselves."""
+    header summaries, the rows themselves, a group page's values (counts come first)."""
     widget.scroll_into_view_if_needed()
     if widget.locator(".dv-grid, .dv-scroller").count():
         widget.locator(".dv-row[data-loaded='1']").first.wait_for(timeout=60_000)
         page.wait_for_function(
-            "(r) => r.querySelectorAll('.dv-img.dv-loading, .dv-row[data-loaded=\"0\"]').length"
+            '(r) => r.querySelectorAll(\'.dv-img.dv-loading, .dv-row[data-loaded="0"], '
+            ".dv-cell.dv-pending').length"
             " === 0",
             arg=widget.element_handle(),
             timeout=60_000,

@@ -99,7 +99,8 @@ def test_memory_budget_fails_a_query_with_a_clear_error() -> None:
     src = Source.from_arrow(pa.table({"s": np.char.add("key-", np.arange(n).astype(str))}))
     engine = Engine(memory_limit="16MB", background=False)
     with pytest.raises(BudgetError) as err:
-        engine.view(src, Query(group_by=["s"]))
+        # The groups are computed when first asked for (counts or a page), not with the view.
+        engine.view(src, Query(group_by=["s"])).page(0, 10)
     message = str(err.value)
     assert "memory budget (16MB)" in message
     assert "memory_limit" in message and "DSVIZ_MEMORY_LIMIT" in message

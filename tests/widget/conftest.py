@@ -31,3 +31,24 @@ def decode(buffers: list[bytes]) -> pa.Table:
 def ask(handler: MessageHandler, **msg: Any) -> tuple[dict[str, Any], list[bytes]]:
     msg.setdefault("id", "t1")
     return handler.handle(msg)
+
+
+def group_page(
+    handler: MessageHandler, query: dict[str, Any], offset: int = 0, limit: int = 100
+) -> tuple[dict[str, Any], pa.Table]:
+    """A group page as the browser gets it: the page reply (keys and counts alone while its
+    ``pending`` names fields), then the ``groups`` reply with every field. Returns the page
+    reply and every field; checks the first reply's groups are the same groups in the same
+    order as the second's."""
+    reply, buffers = ask(handler, kind="page", query=query, offset=offset, limit=limit)
+    assert reply["kind"] == "page-response", reply
+    first = decode(buffers)
+    if not reply["pending"]:
+        return reply, first
+    more, buffers = ask(handler, kind="groups", query=query, offset=offset, limit=limit)
+    assert more["kind"] == "groups-response", more
+    assert more["roles"] == reply["roles"]
+    full = decode(buffers)
+    assert full.column_names == [*first.column_names, *reply["pending"]]
+    assert full.select(first.column_names).equals(first)
+    return reply, full

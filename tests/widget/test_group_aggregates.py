@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from dsviz_widget.engine import Engine, Query, Source
 from dsviz_widget.widget._handler import MessageHandler
-from tests.widget.conftest import ask, decode
+from tests.widget.conftest import group_page
 
 DATA = pd.DataFrame(
     {
@@ -34,9 +34,7 @@ def _handler() -> MessageHandler:
 
 
 def page(handler: MessageHandler, **query: Any) -> tuple[dict[str, Any], pa.Table]:
-    reply, buffers = ask(handler, kind="page", query=query, offset=0, limit=50)
-    assert reply["kind"] == "page-response", reply
-    return reply, decode(buffers)
+    return group_page(handler, query, limit=50)
 
 
 def test_a_group_page_has_the_means_of_the_shown_columns_only() -> None:

@@ -19,7 +19,7 @@ import pytest
 from dsviz_widget.engine import Source
 from dsviz_widget.widget._handler import MessageHandler
 from tests.widget import _synth
-from tests.widget.conftest import ask, decode
+from tests.widget.conftest import ask, decode, group_page
 
 I64 = [2**63 - 1, -(2**63), 2**53 + 1, 2**53, None, 0]
 KEYS: dict[str, tuple[pa.DataType, str, list[Any]]] = {
@@ -74,9 +74,9 @@ def _same(a: Any, b: Any) -> bool:
 def test_every_group_drills_in_to_exactly_its_rows(name: str) -> None:
     table = _table(name)
     h = MessageHandler(Source.from_arrow(table), lambda d: b"")
-    reply, buffers = ask(h, kind="page", query={"group_by": ["k"]}, offset=0, limit=100)
-    assert reply["kind"] == "page-response" and reply["grouped"]
-    groups = decode(buffers).to_pylist()
+    reply, page = group_page(h, {"group_by": ["k"]})
+    assert reply["grouped"]
+    groups = page.to_pylist()
     assert len(groups) == len({"null" if _missing(v) else repr(v) for v in KEYS[name][2]})
     keys = table.column("k").to_pylist()
     for group in groups:

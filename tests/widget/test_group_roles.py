@@ -17,7 +17,7 @@ import pytest
 from dsviz_widget.engine import Source
 from dsviz_widget.widget._handler import GROUP_SAMPLES, MessageHandler
 from tests.widget import _synth
-from tests.widget.conftest import ask, decode
+from tests.widget.conftest import ask, decode, group_page
 
 #: Key values of the 12 rows: x twice, y four times, z six times.
 VALUES = ["z", "y", "z", "x", "z", "y", "z", "y", "x", "z", "y", "z"]
@@ -52,8 +52,7 @@ def test_a_group_page_names_its_fields_roles_when_a_key_takes_a_made_name(key: s
     count, sample_rows, sample_images = CASES[key]
     table = _table(key)
     h = _handler(table)
-    reply, buffers = ask(h, kind="page", query={"group_by": [key]}, offset=0, limit=100)
-    assert reply["kind"] == "page-response", reply
+    reply, page = group_page(h, {"group_by": [key]})
     assert reply["grouped"] is True and reply["num_rows"] == 3
     assert reply["roles"] == {
         "keys": [key],
@@ -61,7 +60,6 @@ def test_a_group_page_names_its_fields_roles_when_a_key_takes_a_made_name(key: s
         "sample_rows": sample_rows,
         "sample_images": sample_images,
     }
-    page = decode(buffers)
     assert page.column_names == [
         key,
         count,
@@ -88,9 +86,9 @@ def test_a_group_page_names_its_fields_roles_when_a_key_takes_a_made_name(key: s
 @pytest.mark.parametrize("key", list(CASES))
 def test_drilling_in_through_the_sample_rows_role_opens_exactly_that_group(key: str) -> None:
     h = _handler(_table(key))
-    reply, buffers = ask(h, kind="page", query={"group_by": [key]}, offset=0, limit=100)
+    reply, page = group_page(h, {"group_by": [key]})
     roles = reply["roles"]
-    for g in decode(buffers).to_pylist():
+    for g in page.to_pylist():
         member = g[roles["sample_rows"]][0]
         reply, rows = ask(
             h, kind="page", query={"group_by": [key], "group_row": member}, offset=0, limit=100

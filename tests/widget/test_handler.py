@@ -21,7 +21,7 @@ from dsviz_widget.widget._protocol import (
     PROTOCOL_VERSION,
 )
 from tests.widget import _synth
-from tests.widget.conftest import ask, decode
+from tests.widget.conftest import ask, decode, group_page
 
 
 def test_info_describes_columns_classes_and_count(handler: MessageHandler) -> None:
@@ -117,9 +117,8 @@ def test_page_past_the_end_is_empty_not_an_error(handler: MessageHandler) -> Non
 
 
 def test_group_page_has_counts_and_sample_images(handler: MessageHandler) -> None:
-    reply, buffers = ask(handler, kind="page", query={"group_by": ["label"]}, offset=0, limit=10)
+    reply, table = group_page(handler, {"group_by": ["label"]}, limit=10)
     assert reply["grouped"] is True and reply["num_rows"] == 3
-    table = decode(buffers)
     assert dict(
         zip(table.column("label").to_pylist(), table.column("count").to_pylist(), strict=True)
     ) == {"bird": 4, "cat": 4, "dog": 4}
