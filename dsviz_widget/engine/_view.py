@@ -14,6 +14,7 @@ after drawing, ``table.count()`` in Python), then starts the background order.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import weakref
@@ -26,7 +27,7 @@ import pyarrow as pa
 
 from dsviz_widget.engine import _lifecycle as lifecycle
 from dsviz_widget.engine._background import BackgroundWorker, OrderJob, StoreTooBig
-from dsviz_widget.engine._budget import BudgetError, run_sql
+from dsviz_widget.engine._budget import BudgetError, query_timeout, run_sql
 from dsviz_widget.engine._changes import quote_name
 from dsviz_widget.engine._columns import SqlColumn, column_sql, unusable
 from dsviz_widget.engine._compile import compile_filter
@@ -36,7 +37,7 @@ from dsviz_widget.engine._pages import RecentPages
 from dsviz_widget.engine._parser import parse_filter
 from dsviz_widget.engine._query import Query, check_columns, parse_sort_key
 from dsviz_widget.engine._relation import ROW, Relation
-from dsviz_widget.engine._summary import summarize
+from dsviz_widget.engine._summary import SAMPLE_ROWS, summarize
 from dsviz_widget.engine._top import TopRows, rows_for, top_rows
 
 if TYPE_CHECKING:
@@ -404,8 +405,21 @@ class View:
             self._order_job()  # the full order, for the pages that follow
         return page
 
-    def summary(self, column: str, bins: int = 20) -> dict[str, Any]:
+    def summary(
+        self,
+        column: str,
+        bins: int = 20,
+        *,
+        exact: bool = False,
+        sample_rows: int = SAMPLE_ROWS,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
         """Histogram or top values of ``column`` over the rows matching the filter.
+
+        Top values of a column whose first ``sample_rows`` (a million) filtered rows are
+        mostly distinct values are those rows' (``"sample": n``, ``"distinct": None``, ``"distinct_min"``; see
+        :func:`summarize`) unless ``exact``; ``timeout`` (seconds) replaces the engine's
+        time budget for this summary, e.g. for an exact one over 100M distinct values.
 
         Numbers: ``{"type": "histogram", "edges", "counts", "nulls", "min", "max"}``
         (NaN counts as null). Strings, bools and other values: ``{"type": "top",
@@ -413,6 +427,8 @@ class View:
         ``{"type": "none", "nulls", "count"}``.
         """
         check_columns([column], list(self.relation.columns), "summary")
+        if isinstance(sample_rows, bool) or not isinstance(sample_rows, int) or sample_rows < 1:
+            raise QueryError(f"sample_rows must be a positive whole number, got {sample_rows!r}")
         info: SqlColumn = self.relation.columns[column]
         bounds = None
         finite_bounds = getattr(self.relation, "finite_bounds", None)
@@ -421,7 +437,10 @@ class View:
             bounds = finite_bounds(column)  # Parquet statistics: saves a scan
         with self.engine.connection(self.relation) as con:
             try:
-                with self.engine.budget.watch(con, f"the summary of {column!r}"):
+                budget = self.engine.budget
+                if timeout is not None:
+                    budget = dataclasses.replace(budget, seconds=query_timeout(timeout))
+                with budget.watch(con, f"the summary of {column!r}"):
                     return summarize(
                         con,
                         self.relation.sql(con),
@@ -430,6 +449,8 @@ class View:
                         info,
                         bins=bins,
                         bounds=bounds,
+                        exact=exact,
+                        sample_rows=sample_rows,
                     )
             except duckdb.Error as exc:
                 raise QueryError(f"summary of {column!r} failed: {exc}") from exc

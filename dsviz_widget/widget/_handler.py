@@ -320,7 +320,7 @@ class MessageHandler:
 
     def _summary(self, request: SummaryRequest) -> Reply:
         column = request["column"]
-        summary = self.view(request["query"]).summary(column)
+        summary = self.view(request["query"]).summary(column, exact=request.get("exact", False))
         reply: SummaryResponse = {
             "id": "",
             "kind": "summary-response",

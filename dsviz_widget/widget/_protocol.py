@@ -142,6 +142,7 @@ class SummaryRequest(TypedDict):
     kind: Literal["summary"]
     query: QuerySpec
     column: str
+    exact: bool  # top values over every row, even of a mostly-distinct column (default false)
 
 
 class ThumbnailsRequest(TypedDict):

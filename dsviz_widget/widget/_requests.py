@@ -117,7 +117,10 @@ def _summary(req_id: str, msg: Mapping[str, Any]) -> SummaryRequest:
     column = msg.get("column")
     if not isinstance(column, str) or not column:
         raise BadRequest("'column' must be a non-empty string")
-    return {"id": req_id, "kind": "summary", "query": query, "column": column}
+    exact = msg.get("exact", False)
+    if not isinstance(exact, bool):
+        raise BadRequest("'exact' must be true or false")
+    return {"id": req_id, "kind": "summary", "query": query, "column": column, "exact": exact}
 
 
 def _thumbnails(req_id: str, msg: Mapping[str, Any]) -> ThumbnailsRequest:

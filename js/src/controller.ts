@@ -299,6 +299,20 @@ export class QueryController {
 
   /** A brushed histogram range or a clicked top value of `field` narrows the filter in force
    * (the one the summary describes), replacing an earlier pick of that column. */
+  /** Replace the sampled summary of `field` by the exact one (a GROUP BY over every filtered
+   * row: slow on 100M distinct values, and the engine's time budget's error if it runs over). */
+  exactSummary(field: string): void {
+    const key = this.summaryKey;
+    this.client
+      .request("summary", { query: { ...this.spec(), columns: null }, column: field, exact: true }, { channel: `summary:${field}` })
+      .then(({ msg }) => {
+        if (this.summaryKey !== key) return;
+        this._summaries.set(field, msg.summary);
+        this.view.update("header");
+      })
+      .catch(() => undefined);
+  }
+
   pickSummary(field: string, pick: SummaryPick): void {
     const s = this._summaries.get(field);
     let term: string | null = null;
@@ -599,7 +613,7 @@ export class QueryController {
       for (const field of col.pair ? col.fields : [col.fields[0] as string]) {
         if (!this.can(field, "summarisable")) continue; // the kernel's capability table
         this.client
-          .request("summary", { query: { ...spec, columns: null }, column: field }, { channel: `summary:${field}` })
+          .request("summary", { query: { ...spec, columns: null }, column: field, exact: false }, { channel: `summary:${field}` })
           .then(({ msg }) => {
             if (this.summaryKey !== key) return;
             this._summaries.set(field, msg.summary);

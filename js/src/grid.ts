@@ -375,7 +375,7 @@ export class Grid {
         const field = col.fields[0] as string;
         const s = this.query.summaries.get(field);
         const pick = this.query.pickable(field) ? (p: SummaryPick) => this.query.pickSummary(field, p) : undefined;
-        if (s) hc.appendChild(drawSummary(s, col.width - 14, 36, pick));
+        if (s) hc.appendChild(drawSummary(s, col.width - 14, 36, pick, () => this.query.exactSummary(field)));
       }
       hc.addEventListener("click", (e) => this.query.sortBy(col, e.shiftKey));
       hc.appendChild(this.resizeHandle(col, hc));

@@ -147,6 +147,7 @@ export interface SummaryRequest {
   kind: "summary";
   query: QuerySpec;
   column: string;
+  exact: boolean;
 }
 
 export interface ThumbnailsRequest {

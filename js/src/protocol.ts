@@ -40,9 +40,14 @@ export type TopSummary = {
   values: unknown[];
   counts: number[];
   nulls: number;
-  distinct: number;
+  /** null when the summary is of a sample: the whole's number of distinct values is not known. */
+  distinct: number | null;
   /** Rows summarised (nulls included): the whole for each value's share. */
   count: number;
+  /** Present when values, counts, nulls and count are of the first `sample` filtered rows
+   * only (a mostly-distinct column); `distinct_min` is their distinct values, a lower bound. */
+  sample?: number;
+  distinct_min?: number;
 };
 
 export type Summary = HistogramSummary | TopSummary;

@@ -20,7 +20,16 @@ export function summaryText(s: Summary): string {
     return [`min ${lo}`, `max ${hi}`, ...extra].join(" · ");
   }
   const parts = s.values.slice(0, 8).map((v, i) => `${String(v)}: ${formatCount(s.counts[i] ?? 0)}`);
-  return `${formatCount(s.distinct)} distinct\n${parts.join("\n")}`;
+  if (s.sample !== undefined) {
+    const head = `sample: the first ${formatCount(s.sample)} rows only (click "sample" for the exact summary)`;
+    return `${head}\n≥ ${formatCount(s.distinct_min ?? 0)} distinct\n${parts.join("\n")}`;
+  }
+  return `${formatCount(s.distinct ?? 0)} distinct\n${parts.join("\n")}`;
+}
+
+/** A sample in which every non-null value appears once: its top values say nothing. */
+export function allUnique(s: TopSummary): boolean {
+  return s.sample !== undefined && s.distinct_min === s.sample - s.nulls;
 }
 
 /** The first ``n`` top values with their share of every row summarised (nulls included),
@@ -38,7 +47,7 @@ export function binAt(x: number, width: number, n: number): number {
 }
 
 export function drawSummary(
-  s: Summary, width: number, height: number, pick?: (p: SummaryPick) => void,
+  s: Summary, width: number, height: number, pick?: (p: SummaryPick) => void, exact?: () => void,
 ): SVGSVGElement {
   const root = svg("svg", { class: "dv-summary", width, height, viewBox: `0 0 ${width} ${height}` });
   root.appendChild(svg("title", {}, summaryText(s)));
@@ -54,6 +63,25 @@ export function drawSummary(
     return root;
   }
   const rh = height / 3;
+  let tag: SVGElement | undefined;
+  if (s.sample !== undefined) {
+    // Labelled as what it is: the first rows' values, not the column's; a click asks for the exact one.
+    tag = svg("text", { class: "dv-sample", x: width - 2, y: rh - 2.5, "text-anchor": "end" }, "sample");
+    if (exact) {
+      tag.appendChild(svg("title", {}, "top values of the first rows only: click for the exact summary"));
+      tag.addEventListener("click", (e) => {
+        e.stopPropagation(); // not a sort
+        exact();
+      });
+      tag.style.cursor = "pointer";
+    }
+    if (allUnique(s)) {
+      root.appendChild(tag);
+      root.appendChild(svg("text", { class: "dv-top-text", x: 3, y: rh - 2.5 }, "≈ all unique"));
+      root.appendChild(svg("text", { class: "dv-top-text", x: 3, y: 2 * rh - 2.5 }, `≥ ${formatCount(s.distinct_min ?? 0)} distinct`));
+      return root;
+    }
+  }
   topShares(s).forEach(({ text, frac }, i) => {
     root.appendChild(svg("rect", { class: "dv-top", x: 0, y: i * rh + 1, width: Math.max(1, frac * width), height: rh - 2 }));
     root.appendChild(svg("text", { class: "dv-top-text", x: 3, y: i * rh + rh - 2.5 }, text));
@@ -67,6 +95,8 @@ export function drawSummary(
     });
     root.appendChild(hit);
   });
+  // Last, over the first value's click target: the tag is its own button.
+  if (tag) root.appendChild(tag);
   if (pick) root.addEventListener("click", (e) => e.stopPropagation());
   return root;
 }
