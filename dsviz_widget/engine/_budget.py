@@ -135,6 +135,9 @@ def run_arrow(
         raise QueryError(f"the query failed: {first}") from exc
 
 
+REARM_S = 0.05
+
+
 class _Watchdog:
     """One daemon thread interrupting the connections whose queries outlive their deadline.
 
@@ -167,7 +170,11 @@ class _Watchdog:
                 now = time.monotonic()
                 for token, (deadline, con, fired) in list(self._items.items()):
                     if deadline <= now:
-                        del self._items[token]
+                        # Interrupted again every REARM_S until the query's ``watch`` ends:
+                        # an interrupt that lands before DuckDB has started the statement
+                        # (a budget shorter than the way to it) is lost, and the query would
+                        # then run with no budget at all.
+                        self._items[token] = (now + REARM_S, con, fired)
                         fired.set()
                         con.interrupt()
                 wait = min((d for d, _, _ in self._items.values()), default=now + 60) - now
