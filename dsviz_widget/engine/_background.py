@@ -688,6 +688,35 @@ class BackgroundWorker:
 
 
 _WORKERS: weakref.WeakSet[BackgroundWorker] = weakref.WeakSet()
+#: In a forked child, what the parent's workers and budgets held (see ``_after_fork``).
+_forked_leftovers: list[object] = []
+
+
+def _after_fork() -> None:
+    """In a forked child (a data loader's worker, ``multiprocessing``): the parent's workers
+    have no threads here and their locks may be held, and the parent's row stores and orders
+    are the parent's files. The child keeps all of it referenced and unused: it stops each
+    worker (new lock, nothing queued, so a view freed here cancels its order without
+    waiting), forgets the stores without deleting them, and makes its own temp dir, which
+    only it removes at exit."""
+    global _tmp_dir, _tmp_lock, _WORKERS
+    for worker in list(_WORKERS):
+        _forked_leftovers.append((worker._con, worker._queue, worker._active))
+        worker._cv = threading.Condition()
+        worker._stopped = True
+        worker._thread = worker._con = None
+        worker._queue, worker._active = [], []
+    _WORKERS = weakref.WeakSet()
+    for budget in (ROW_STORES, ORDERS):
+        budget.lock = threading.Lock()
+        _forked_leftovers.append(dict(budget.items))
+        budget.items.clear()
+    _tmp_lock = threading.Lock()
+    _tmp_dir = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 @atexit.register

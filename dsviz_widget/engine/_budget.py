@@ -182,3 +182,14 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+
+
+def _after_fork() -> None:
+    # The watchdog's thread is not copied by fork (and its lock may be held): a child gets a
+    # new one, or no query of the child's would ever be interrupted.
+    global _WATCHDOG
+    _WATCHDOG = _Watchdog()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)

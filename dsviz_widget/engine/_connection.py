@@ -252,9 +252,17 @@ def _shutdown() -> None:
         con.close()
 
 
+#: In a forked child, the parent's connections: kept referenced for the child's whole life.
+#: Closing (or freeing) one there joins database threads the fork did not copy: the child
+#: hangs or crashes.
+_forked_leftovers: list[object] = []
+
+
 def _after_fork() -> None:
-    # A database's threads do not survive fork: the child must never use the parent's.
+    # A database's threads do not survive fork: the child must never use the parent's,
+    # nor free them (see _forked_leftovers).
     global _spare, _helper, _cv, _retired, _making, _creating, _busy
+    _forked_leftovers.extend([_spare, *_retired])
     _cv = threading.Condition()
     _spare = None
     _helper = None
