@@ -11,10 +11,16 @@ a stored key is never overwritten; every read is checked against the digest.
 - **Opening** probes the server: a second conditional write to a probe key must be refused. An
   S3 look-alike that ignores the header would let a writer replace a stored object, so such a
   server is refused with :class:`ConditionalWritesNotEnforced` before anything is written.
+  A pass is remembered for a day in the user's cache directory (``_probe_record.py``): the
+  next open of the same place only checks that the server answers (one HEAD of the bucket),
+  and probes before its first write instead, so no write ever relies on the record.
+- **boto3** (writes, listing, deletes) is imported and its client made on first use (~0.8 s:
+  botocore parses its JSON service models), so a process that only reads never pays for it.
 - **Reads** go through pyarrow's ``S3FileSystem`` (what the engine will read Parquet with; no
   DuckDB extension download) into a bounded, least-recently-used cache of whole objects in the
   user's cache directory. Objects never change, so a cached copy is checked once, when fetched,
-  and later reads of it need no server at all.
+  and later reads of it need no server at all. A big object comes down as several ranged GETs
+  at once (``_ranged.py``), still hashed whole before it is kept.
 - **Failures** of the server (refused, timed out, reset) are :class:`RemoteStoreError`\\ s naming
   the step; nothing partial is left visible.
 """
@@ -46,6 +52,7 @@ from dsviz_widget._errors import (
     ValidationError,
     store_error,
 )
+from dsviz_widget.artifacts import _probe_record, _ranged
 from dsviz_widget.artifacts._objects import check_digest, unlink_quietly
 
 #: Objects larger than this go up in parts of this size (S3 allows 5 MiB to 5 GiB per part).
@@ -207,6 +214,8 @@ class S3ObjectStore:
         Files larger than this are uploaded in parts of this size.
     check : bool
         Probe that the server enforces conditional writes (leave on: see the module's notes).
+        False: the caller vouches that this process already did (a Dask worker of a client
+        that opened the store); nothing is probed, not even before a write.
 
     Examples
     --------
@@ -233,15 +242,32 @@ class S3ObjectStore:
             raise ValidationError("part_size must be at least 5 MiB (S3's smallest part)")
         self.part_size = part_size
         self._base = f"{self.prefix}/" if self.prefix else ""
-        self._client = _client(self.config)
+        self._boto: Any = None
         self._fs: Any = None
         self._fs_lock = threading.Lock()
+        self._boto_lock = threading.Lock()
         self.cache = ReadCache(
             cache_dir or default_cache_dir(),
             resolve_cache_size() if cache_bytes is None else cache_bytes,
         )
+        #: True once this process knows the server refuses overwrites (probed, or vouched
+        #: for by ``check=False``); until then every write path probes first.
+        self.probed = not check
+        self._probe_lock = threading.Lock()
         if check:
-            self.check_conditional_writes()
+            if self._probe_remembered():
+                self.check_reachable()
+            else:
+                self.check_conditional_writes()
+
+    @property
+    def _client(self) -> Any:
+        """boto3's client for this server, made on first use (thread-safe)."""
+        if self._boto is None:
+            with self._boto_lock:
+                if self._boto is None:
+                    self._boto = _client(self.config)
+        return self._boto
 
     # -- layout -------------------------------------------------------------------------------
     def key(self, digest: str) -> str:
@@ -254,17 +280,51 @@ class S3ObjectStore:
         return f"{self.bucket}/{self.key(digest)}"
 
     # -- the open-time probe ------------------------------------------------------------------
-    def check_conditional_writes(self) -> None:
+    def _record_place(self) -> tuple[Path, str, str, str]:
+        endpoint = self.config.endpoint_url or f"aws:{self.config.region}"
+        return self.cache.root, endpoint, self.bucket, self.prefix
+
+    def _probe_remembered(self) -> bool:
+        return _probe_record.passed(*self._record_place())
+
+    def check_reachable(self) -> None:
+        """One HEAD of the bucket through pyarrow (no boto3): a server that is down, a bucket
+        that does not exist or credentials it refuses are reported at open, naming the step."""
+        from pyarrow import fs
+
+        step = f"opening the store {self.url} (checking that {self.config.where} answers)"
+        with self._step(step):
+            info = self.filesystem().get_file_info(self.bucket)
+        if info.type == fs.FileType.NotFound:
+            raise RemoteStoreError(step, f"no bucket {self.bucket!r} at {self.config.where}")
+
+    def _ensure_probed(self) -> None:
+        """Before a write: probe once in this process if the open relied on a record."""
+        if self.probed:
+            return
+        with self._probe_lock:
+            if not self.probed:
+                self.check_conditional_writes("writing to the store")
+
+    def check_conditional_writes(self, doing: str = "opening the store") -> None:
         """Refuse a server that would overwrite an object despite ``If-None-Match: *``.
 
         Writes a probe key under ``<prefix>/probe/`` twice, first with one request and then as
         a multipart upload (large objects go up that way); both second writes must be refused
-        with 412. The probe key is removed afterwards.
+        with 412. The probe key is removed afterwards. A pass is remembered
+        (``_probe_record.py``); a refusal drops what was remembered.
         """
+        try:
+            self._probe(doing)
+        except ConditionalWritesNotEnforced:
+            _probe_record.forget(*self._record_place())
+            raise
+        self.probed = True
+        _probe_record.remember(*self._record_place())
+
+    def _probe(self, doing: str) -> None:
         key = f"{self._base}probe/{uuid.uuid4().hex}"
-        step = (
-            f"opening the store {self.url} (checking that {self.config.where} refuses overwrites)"
-        )
+        step = f"{doing} {self.url} (checking that {self.config.where} refuses overwrites)"
         try:
             with self._step(step):
                 self._client.put_object(Bucket=self.bucket, Key=key, Body=b"1", IfNoneMatch="*")
@@ -321,6 +381,7 @@ class S3ObjectStore:
         actual = hashlib.sha256(data).hexdigest()
         if digest is not None and check_digest(digest) != actual:
             raise IntegrityError(f"the bytes given for object {digest[:12]} hash to {actual[:12]}")
+        self._ensure_probed()
         if len(data) > self.part_size:
             self._upload_parts(actual, io.BytesIO(data), len(data), None)
             return actual
@@ -345,6 +406,7 @@ class S3ObjectStore:
             digest, size = _hash_stream(f)
             if self.size(digest) is not None:
                 return digest, size  # stored already: nothing to send
+            self._ensure_probed()
             f.seek(0)
             if size <= self.part_size:
                 data = f.read(size + 1)
@@ -477,18 +539,30 @@ class S3ObjectStore:
             unlink_quietly(tmp)
 
     def _fetch(self, digest: str, what: str) -> Path:
-        """Download the object to a temporary file of the cache, hashing it on the way."""
+        """Download the object to a temporary file of the cache, hashing it on the way: one
+        GET for a small object, several ranged GETs at once for a big one (``_ranged.py``).
+        The temporary file is removed on any failure and returned only if the hash matches."""
         tmp = self.cache.new_tmp()
         h = hashlib.sha256()
         try:
             with (
                 self._step(f"{what}: fetching object {digest[:12]} from {self.url}"),
-                self.filesystem().open_input_stream(self.filesystem_path(digest)) as src,
-                open(tmp, "xb") as out,
+                # One HEAD for the size, then ranged GETs of what is read (pyarrow's S3 file).
+                self.filesystem().open_input_file(self.filesystem_path(digest)) as src,
             ):
-                while chunk := src.read(_CHUNK):
-                    h.update(chunk)
-                    out.write(chunk)
+                fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+                try:
+                    size = src.size()
+                    if size <= _ranged.RANGE:
+                        data = src.read_at(size, 0) if size else b""
+                        h.update(data)
+                        view = memoryview(data)
+                        while view:
+                            view = view[os.write(fd, view) :]
+                    else:
+                        _ranged.download(src, size, fd, h)
+                finally:
+                    os.close(fd)
         except RemoteStoreError as exc:
             unlink_quietly(tmp)
             if isinstance(exc.__cause__, FileNotFoundError):
