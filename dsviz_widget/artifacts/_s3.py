@@ -32,6 +32,7 @@ import hashlib
 import io
 import os
 import re
+import socket
 import stat
 import threading
 import time
@@ -288,14 +289,31 @@ class S3ObjectStore:
         return _probe_record.passed(*self._record_place())
 
     def check_reachable(self) -> None:
-        """One HEAD of the bucket through pyarrow (no boto3): a server that is down, a bucket
-        that does not exist or credentials it refuses are reported at open, naming the step."""
-        from pyarrow import fs
-
+        """One unsigned HEAD of the bucket: a server that is down (or a bucket it says does
+        not exist) is reported at open, naming the step. Neither boto3 nor pyarrow's S3
+        client is set up for it (~30 ms): a warm process reads from the cache and needs
+        neither. Refused credentials show at the first request that needs them."""
         step = f"opening the store {self.url} (checking that {self.config.where} answers)"
         with self._step(step):
-            info = self.filesystem().get_file_info(self.bucket)
-        if info.type == fs.FileType.NotFound:
+            status = _head_bucket(self.config, self.bucket)
+            if status is None:  # behind a proxy: ask through pyarrow's client instead
+                from pyarrow import fs
+
+                info = self.filesystem().get_file_info(self.bucket)
+                status = 404 if info.type == fs.FileType.NotFound else 200
+        if status == 404:
+            raise RemoteStoreError(step, f"no bucket {self.bucket!r} at {self.config.where}")
+        # An unsigned HEAD of a bucket that is gone may well be a 403 (SeaweedFS's is):
+        # then the first fetch names the missing bucket (``_check_bucket``).
+
+    def _check_bucket(self, step: str) -> None:
+        """Raise a RemoteStoreError naming ``step`` if the bucket does not exist (any doubt
+        passes: this only words an error that is about to be raised)."""
+        from pyarrow import fs
+
+        with suppress(Exception):
+            missing = self.filesystem().get_file_info(self.bucket).type == fs.FileType.NotFound
+        if locals().get("missing"):
             raise RemoteStoreError(step, f"no bucket {self.bucket!r} at {self.config.where}")
 
     def _ensure_probed(self) -> None:
@@ -566,6 +584,7 @@ class S3ObjectStore:
         except RemoteStoreError as exc:
             unlink_quietly(tmp)
             if isinstance(exc.__cause__, FileNotFoundError):
+                self._check_bucket(exc.step)  # the whole bucket gone is not a damaged store
                 raise IntegrityError(
                     f"{what}: stored object {digest} is missing from {self.url}"
                 ) from None
@@ -852,8 +871,14 @@ def _unreachable(exc: BaseException) -> bool:
 
     cause = exc.__cause__ if isinstance(exc, RemoteStoreError) else exc
     return isinstance(cause, bx.EndpointConnectionError | bx.ConnectTimeoutError) or (
-        _arrow_unreachable(cause)
+        _arrow_unreachable(cause) or _socket_unreachable(cause)
     )
+
+
+def _socket_unreachable(exc: BaseException | None) -> bool:
+    """A plain socket's failure to connect (``_head_bucket``): refused, timed out, no such
+    host."""
+    return isinstance(exc, ConnectionRefusedError | TimeoutError | socket.gaierror)
 
 
 def _arrow_unreachable(exc: BaseException | None) -> bool:
@@ -867,10 +892,10 @@ def _reason(exc: BaseException, config: S3Config) -> str:
     from botocore import exceptions as bx
 
     if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError) or (
-        _arrow_unreachable(exc)
+        _arrow_unreachable(exc) or isinstance(exc, ConnectionError | socket.gaierror)
     ):
         return f"could not reach the S3 server at {config.where} ({exc})"
-    if isinstance(exc, bx.ConnectTimeoutError | bx.ReadTimeoutError):
+    if isinstance(exc, bx.ConnectTimeoutError | bx.ReadTimeoutError | TimeoutError):
         return f"the S3 server at {config.where} did not answer in time ({exc})"
     if isinstance(exc, bx.ClientError):
         error = exc.response.get("Error", {})
@@ -934,6 +959,41 @@ def _connect_retry(limit: int) -> Callable[..., float | bool | None]:
         return _CONNECT_RETRY_DELAY if event.get("attempts", 1) < limit else False
 
     return needs_retry
+
+
+def _head_bucket(config: S3Config, bucket: str) -> int | None:
+    """The HTTP status of an unsigned ``HEAD`` of the bucket (403 from a private one is an
+    answer too); None if the environment routes the server through a proxy. A connection
+    is attempted ``connect_attempts`` times, as boto3's requests are."""
+    import http.client
+    import urllib.request
+
+    if config.endpoint_url:
+        url = urlsplit(config.endpoint_url)
+        scheme, host, port = url.scheme, url.hostname or "", url.port
+        path = f"{url.path.rstrip('/')}/{bucket}"
+    else:
+        scheme, host, port, path = "https", f"{bucket}.s3.{config.region}.amazonaws.com", None, "/"
+    if urllib.request.getproxies() and not urllib.request.proxy_bypass(host):
+        return None
+    kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    for attempt in range(1, config.connect_attempts + 1):
+        conn = kind(host, port, timeout=config.connect_timeout)
+        try:
+            try:
+                conn.connect()
+            except OSError:
+                if attempt == config.connect_attempts:
+                    raise
+                time.sleep(_CONNECT_RETRY_DELAY)
+                continue
+            assert conn.sock is not None
+            conn.sock.settimeout(config.read_timeout)
+            conn.request("HEAD", path)
+            return conn.getresponse().status
+        finally:
+            conn.close()
+    raise AssertionError("unreachable")
 
 
 def _arrow_fs(config: S3Config) -> Any:
