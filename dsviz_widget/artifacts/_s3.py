@@ -311,9 +311,11 @@ class S3ObjectStore:
         passes: this only words an error that is about to be raised)."""
         from pyarrow import fs
 
-        with suppress(Exception):
-            missing = self.filesystem().get_file_info(self.bucket).type == fs.FileType.NotFound
-        if locals().get("missing"):
+        try:
+            info = self.filesystem().get_file_info(self.bucket)
+        except Exception:
+            return
+        if info.type == fs.FileType.NotFound:
             raise RemoteStoreError(step, f"no bucket {self.bucket!r} at {self.config.where}")
 
     def _ensure_probed(self) -> None:
