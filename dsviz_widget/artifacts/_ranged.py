@@ -28,16 +28,36 @@ IN_FLIGHT = 8
 #: Threads fetching ranges, for the whole process.
 WORKERS = 8
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+
+class ProcessPool:
+    """A pool of threads for the whole process, made on first use, and made anew in a forked
+    child: the parent's threads do not exist there, and a pool that believes it has them
+    (its idle count says so) would never run what it is given."""
+
+    def __init__(self, workers: int, prefix: str) -> None:
+        self.workers = workers
+        self.prefix = prefix
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._pool = None
+        self._lock = threading.Lock()
+
+    @property
+    def made(self) -> bool:
+        return self._pool is not None
+
+    def get(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix=self.prefix)
+            return self._pool
 
 
-def _threads() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="dsviz-range")
-        return _pool
+#: The threads fetching ranges.
+POOL = ProcessPool(WORKERS, "dsviz-range")
 
 
 def _fetch_range(source: Any, fd: int, offset: int, length: int) -> int:
@@ -59,7 +79,7 @@ def download(source: Any, size: int, fd: int, h: Any) -> int:
     """
     pending: deque[tuple[int, int, Future[int]]] = deque()
     offsets = iter(range(0, size, RANGE))
-    pool = _threads()
+    pool = POOL.get()
 
     def request() -> None:
         offset = next(offsets, None)

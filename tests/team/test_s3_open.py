@@ -16,6 +16,7 @@ import errno
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -29,7 +30,7 @@ from hypothesis import strategies as st
 
 import dsviz_widget as dv
 from dsviz_widget._errors import IntegrityError
-from dsviz_widget.artifacts import _probe_record, _ranged, _store
+from dsviz_widget.artifacts import _prefetch, _probe_record, _ranged, _store
 from dsviz_widget.artifacts._s3 import (
     ConditionalWritesNotEnforced,
     RemoteStoreError,
@@ -338,3 +339,33 @@ def test_a_download_cut_off_midway_leaves_nothing_and_a_retry_reads_it_whole(
     assert list((cache_dir / "r" / "tmp").iterdir()) == []
     relay.fail_after = None
     assert reader.read(digest, "an image") == data
+
+
+def test_a_forked_child_fetches_big_objects_with_pools_of_its_own(
+    seaweed_shared: _servers.Seaweed, s3_url: str, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent's fetching threads do not exist in a forked child (a notebook forking
+    workers): its downloads must not wait forever on them."""
+    monkeypatch.setattr(_ranged, "RANGE", 64 * KB)
+    cfg = S3Config.from_env(seaweed_shared.env())
+    writer = S3ObjectStore(s3_url, cfg, cache_dir=cache_dir / "w")
+    first, second = os.urandom(300 * KB), os.urandom(300 * KB)
+    digests = [writer.put_bytes(first), writer.put_bytes(second)]
+    parent = S3ObjectStore(s3_url, cfg, cache_dir=cache_dir / "parent", check=False)
+    assert parent.read(digests[0], "in the parent") == first  # the pool now has threads
+    pid = os.fork()
+    if pid == 0:  # the child: report by exit status only, never return into pytest
+        code = 3
+        try:
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)  # not pytest-timeout's handler
+            signal.alarm(20)  # a child stuck on the parent's pool is killed, not waited on
+            # Whether a stale pool hangs depends on how many of its threads had gone idle
+            # before the fork: the pools themselves must be new.
+            code = 2 if _ranged.POOL.made or _prefetch.POOL.made else 1
+            child = S3ObjectStore(s3_url, cfg, cache_dir=cache_dir / "child", check=False)
+            if code == 1 and child.read(digests[1], "in the child") == second:
+                code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
