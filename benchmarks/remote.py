@@ -421,8 +421,11 @@ class Bench:
         }
 
 
-def download_bench(server: Any, megabytes: int, runs: int, work: Path) -> dict[str, Any]:
-    """Seconds to fetch one object of ``megabytes`` MB into an empty cache, per mode."""
+def download_bench(
+    server: Any, megabytes: int, runs: int, work: Path, latency: float = 0
+) -> dict[str, Any]:
+    """Seconds to fetch one object of ``megabytes`` MB into an empty cache, per mode; with
+    ``latency`` (ms), through tests/team's relay holding each GET that long."""
     import hashlib
 
     from dsviz_widget.artifacts import _ranged
@@ -430,6 +433,15 @@ def download_bench(server: Any, megabytes: int, runs: int, work: Path) -> dict[s
 
     cfg = S3Config.from_env(server.env())
     url = f"s3://{server.bucket}/download-bench"
+    read_cfg = cfg
+    if latency:
+        import threading
+
+        from tests.team.test_s3_parallel_reads import _Relay
+
+        relay = _Relay(server.endpoint, latency / 1000)
+        threading.Thread(target=relay.serve_forever, daemon=True).start()
+        read_cfg = S3Config.from_env({**server.env(), "AWS_ENDPOINT_URL": relay.endpoint})
     data = os.urandom(megabytes << 20)
     digest = S3ObjectStore(url, cfg, cache_dir=work / "writer").put_bytes(data)
     del data
@@ -452,17 +464,18 @@ def download_bench(server: Any, megabytes: int, runs: int, work: Path) -> dict[s
 
         return fetch
 
+    default = _ranged.IN_FLIGHT
     modes = {"one stream (before)": one_stream}
     modes.update({f"{n} × 8 MiB ranges": ranges(n) for n in (1, 4, 8)})
     times: dict[str, list[float]] = {m: [] for m in modes}
     for run in range(runs):
         for mode, fetch in modes.items():
-            store = S3ObjectStore(url, cfg, cache_dir=work / f"r{run}", check=False)
+            store = S3ObjectStore(url, read_cfg, cache_dir=work / f"r{run}", check=False)
             began = time.perf_counter()
             fetch(store)
             times[mode].append(time.perf_counter() - began)
             print(f"# {mode:20} {times[mode][-1]:6.2f} s", file=sys.stderr, flush=True)
-    _ranged.IN_FLIGHT = 8
+    _ranged.IN_FLIGHT = default
     return {"megabytes": megabytes, "times": times, "load": os.getloadavg()[0]}
 
 
@@ -626,7 +639,9 @@ def main() -> int:
     try:
         with _servers.seaweed() as server:
             if args.download:
-                out["download"] = download_bench(server, args.download, args.runs, work)
+                out["download"] = download_bench(
+                    server, args.download, args.runs, work, args.latency
+                )
                 args.skip_table = args.skip_images = True
             bench = Bench(args, server, work)
             if not args.skip_table:
