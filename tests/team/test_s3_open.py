@@ -16,7 +16,6 @@ import errno
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from hypothesis import strategies as st
 
 import dsviz_widget as dv
 from dsviz_widget._errors import IntegrityError
-from dsviz_widget.artifacts import _prefetch, _probe_record, _ranged, _store
+from dsviz_widget.artifacts import _probe_record, _ranged, _store
 from dsviz_widget.artifacts._s3 import (
     ConditionalWritesNotEnforced,
     RemoteStoreError,
@@ -342,30 +341,44 @@ def test_a_download_cut_off_midway_leaves_nothing_and_a_retry_reads_it_whole(
 
 
 def test_a_forked_child_fetches_big_objects_with_pools_of_its_own(
-    seaweed_shared: _servers.Seaweed, s3_url: str, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+    seaweed_shared: _servers.Seaweed, s3_url: str, cache_dir: Path
 ) -> None:
     """The parent's fetching threads do not exist in a forked child (a notebook forking
-    workers): its downloads must not wait forever on them."""
-    monkeypatch.setattr(_ranged, "RANGE", 64 * KB)
+    workers): its downloads must not wait forever on them. Forked from a fresh interpreter:
+    this pytest process holds other tests' DuckDB state, whose own fork handling is not
+    what is tested here."""
     cfg = S3Config.from_env(seaweed_shared.env())
     writer = S3ObjectStore(s3_url, cfg, cache_dir=cache_dir / "w")
-    first, second = os.urandom(300 * KB), os.urandom(300 * KB)
-    digests = [writer.put_bytes(first), writer.put_bytes(second)]
-    parent = S3ObjectStore(s3_url, cfg, cache_dir=cache_dir / "parent", check=False)
-    assert parent.read(digests[0], "in the parent") == first  # the pool now has threads
-    pid = os.fork()
-    if pid == 0:  # the child: report by exit status only, never return into pytest
-        code = 3
-        try:
-            signal.signal(signal.SIGALRM, signal.SIG_DFL)  # not pytest-timeout's handler
-            signal.alarm(20)  # a child stuck on the parent's pool is killed, not waited on
-            # Whether a stale pool hangs depends on how many of its threads had gone idle
-            # before the fork: the pools themselves must be new.
-            code = 2 if _ranged.POOL.made or _prefetch.POOL.made else 1
-            child = S3ObjectStore(s3_url, cfg, cache_dir=cache_dir / "child", check=False)
-            if code == 1 and child.read(digests[1], "in the child") == second:
-                code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    digests = [writer.put_bytes(os.urandom(300 * KB)) for _ in range(2)]
+    code = f"""
+import hashlib, os, signal
+from pathlib import Path
+from dsviz_widget.artifacts import _prefetch, _ranged
+from dsviz_widget.artifacts._s3 import S3Config, S3ObjectStore
+_ranged.RANGE = 64 * 1024
+cfg = S3Config.from_env()
+parent = S3ObjectStore({s3_url!r}, cfg, cache_dir=Path({str(cache_dir / "parent")!r}), check=False)
+got = parent.read({digests[0]!r}, "in the parent")  # the pool now has threads
+assert hashlib.sha256(got).hexdigest() == {digests[0]!r}
+pid = os.fork()
+if pid == 0:
+    code = 3
+    try:
+        signal.alarm(20)  # a child stuck on the parent's pool is killed, not waited on
+        # Whether a stale pool hangs depends on how many of its threads had gone idle
+        # before the fork: the pools themselves must be new.
+        code = 2 if _ranged.POOL.made or _prefetch.POOL.made else 1
+        child = S3ObjectStore({s3_url!r}, cfg, cache_dir=Path({str(cache_dir / "child")!r}), check=False)
+        got = child.read({digests[1]!r}, "in the child") if code == 1 else b""
+        if hashlib.sha256(got).hexdigest() == {digests[1]!r}:
+            code = 0
+    finally:
+        os._exit(code)
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+    env = {**os.environ, **seaweed_shared.env(), "PYTHONPATH": str(Path(__file__).parents[2])}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=90
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0"]
