@@ -5,6 +5,7 @@ same logged to a local directory, through the calls users make.
     python benchmarks/remote.py --quick          # 1M rows (under 3 minutes)
     python benchmarks/remote.py --before /tmp/old-checkout   # images also with other code
     python benchmarks/remote.py --json out.json  # also the raw numbers
+    python benchmarks/remote.py --download 330   # one 330 MB object: one stream vs ranges
 
 The table is ``benchmarks/query.py``'s (id, score, label, n_boxes, %_vegetation, caption;
 the same generator, cached in a temp dir keyed by size), logged once to a local store and
@@ -23,6 +24,11 @@ SQLite file). Then, each in a fresh process:
   ``get_column("image")`` + ``to_numpy()`` of each, and ``download()``. With ``--before``,
   the same S3 runs also with another checkout's ``dsviz_widget`` (``PYTHONPATH``), e.g. the
   code before media were fetched in parallel.
+
+- **download** (``--download MB``, alone): one object of that size fetched into an empty
+  cache as the code before fetched it (one stream of 1 MiB reads, each a ranged GET after
+  the other) and by ``_ranged.py`` with 1, 4 and 8 ranges of 8 MiB in flight, each hashed
+  whole; the modes alternate within each run, so load hits them alike.
 
 Processes start after the package is imported and the engine has answered a query on a tiny
 file (not timed). Medians and p95 (nearest rank) over ``--runs`` warm runs and
@@ -415,6 +421,74 @@ class Bench:
         }
 
 
+def download_bench(
+    server: Any, megabytes: int, runs: int, work: Path, latency: float = 0
+) -> dict[str, Any]:
+    """Seconds to fetch one object of ``megabytes`` MB into an empty cache, per mode; with
+    ``latency`` (ms), through tests/team's relay holding each GET that long."""
+    import hashlib
+
+    from dsviz_widget.artifacts import _ranged
+    from dsviz_widget.artifacts._s3 import S3Config, S3ObjectStore
+
+    cfg = S3Config.from_env(server.env())
+    url = f"s3://{server.bucket}/download-bench"
+    read_cfg = cfg
+    if latency:
+        import threading
+
+        from tests.team.test_s3_parallel_reads import _Relay
+
+        relay = _Relay(server.endpoint, latency / 1000)
+        threading.Thread(target=relay.serve_forever, daemon=True).start()
+        read_cfg = S3Config.from_env({**server.env(), "AWS_ENDPOINT_URL": relay.endpoint})
+    data = os.urandom(megabytes << 20)
+    digest = S3ObjectStore(url, cfg, cache_dir=work / "writer").put_bytes(data)
+    del data
+
+    def one_stream(store: S3ObjectStore) -> None:
+        h = hashlib.sha256()
+        tmp = store.cache.new_tmp()
+        path = store.filesystem_path(digest)
+        with store.filesystem().open_input_stream(path) as src, open(tmp, "xb") as out:
+            while chunk := src.read(1 << 20):
+                h.update(chunk)
+                out.write(chunk)
+        assert h.hexdigest() == digest
+        tmp.unlink()
+
+    def ranges(n: int) -> Any:
+        def fetch(store: S3ObjectStore) -> None:
+            _ranged.IN_FLIGHT = n
+            store._fetch(digest, "the benchmark's object").unlink()
+
+        return fetch
+
+    default = _ranged.IN_FLIGHT
+    modes = {"one stream (before)": one_stream}
+    modes.update({f"{n} × 8 MiB ranges": ranges(n) for n in (1, 4, 8)})
+    times: dict[str, list[float]] = {m: [] for m in modes}
+    for run in range(runs):
+        for mode, fetch in modes.items():
+            store = S3ObjectStore(url, read_cfg, cache_dir=work / f"r{run}", check=False)
+            began = time.perf_counter()
+            fetch(store)
+            times[mode].append(time.perf_counter() - began)
+            print(f"# {mode:20} {times[mode][-1]:6.2f} s", file=sys.stderr, flush=True)
+    _ranged.IN_FLIGHT = default
+    return {"megabytes": megabytes, "times": times, "load": os.getloadavg()[0]}
+
+
+def download_report(result: dict[str, Any]) -> str:
+    size = result["megabytes"] * (1 << 20) / 1e6
+    base = statistics.median(next(iter(result["times"].values())))
+    rows = []
+    for mode, times in result["times"].items():
+        med = statistics.median(times)
+        rows.append([mode, f"{med:.2f} s", f"{size / med:.0f} MB/s", f"{base / med:.2f}×"])
+    return markdown_table(["fetch", "median", "rate", "vs one stream"], rows)
+
+
 # ---- report ------------------------------------------------------------------------------------
 
 
@@ -546,6 +620,7 @@ def main() -> int:
         "--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "dsviz-query-bench"
     )
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--download", type=int, metavar="MB", help="only the download benchmark")
     parser.add_argument("--_child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._child:
@@ -563,6 +638,11 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="dsviz-remote-bench-"))
     try:
         with _servers.seaweed() as server:
+            if args.download:
+                out["download"] = download_bench(
+                    server, args.download, args.runs, work, args.latency
+                )
+                args.skip_table = args.skip_images = True
             bench = Bench(args, server, work)
             if not args.skip_table:
                 out["table"] = bench.tables(n)
@@ -576,6 +656,9 @@ def main() -> int:
     if "table" in out:
         print(f"Table of {n:,} rows: median / p95 ms of open + call (a fresh process each)\n")
         print(table_report(out["table"], args.systems) + "\n")
+    if "download" in out:
+        print(f"One {args.download} MB object into an empty cache ({args.runs} runs):\n")
+        print(download_report(out["download"]) + "\n")
     if "images" in out:
         print(f"{args.images:,} images, cold cache (a fresh process each; median):\n")
         print(images_report(out["images"]) + "\n")

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
+from dsviz_widget.artifacts._ranged import ProcessPool
 from dsviz_widget.artifacts._remote import RemoteObjects
 
 #: Objects fetched at the same time (S3 serves many GETs in parallel; 16 keeps a page of
@@ -35,17 +36,13 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _PREFIX = "dsviz-fetch"
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+#: The process's fetching threads.
+POOL = ProcessPool(WORKERS, _PREFIX)
 
 
 def pool() -> ThreadPoolExecutor:
     """The process's pool of fetching threads (made on first use)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(WORKERS, thread_name_prefix=_PREFIX)
-        return _pool
+    return POOL.get()
 
 
 def run_all(call: Callable[[T], R], items: Sequence[T]) -> list[R]:

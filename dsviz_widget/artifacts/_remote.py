@@ -22,7 +22,10 @@ What differs on S3, and why:
   long as its rows can be read), and the link is removed when the last handle is released or
   garbage-collected, so a long session that opens many versions keeps on disk only what is
   still open. ``verified_path`` (a plain file handed to the user as a path, which has no
-  owner to watch) pins for the rest of the process. All of a process's pins go at exit, and
+  owner to watch) pins for the rest of the process: whether anything still holds a path
+  cannot be known (a Path subclass with a finalizer would be collected while a ``str()`` of
+  it, an open file or a subprocess's argument still names the link), and unlinking early
+  would break such a reader, while keeping it costs only the files the user asked for by name. All of a process's pins go at exit, and
   the next process to open the store removes those of one that died.
 - **verify** hashes the server's bytes, not the cached copy's.
 """

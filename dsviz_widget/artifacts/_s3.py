@@ -11,10 +11,16 @@ a stored key is never overwritten; every read is checked against the digest.
 - **Opening** probes the server: a second conditional write to a probe key must be refused. An
   S3 look-alike that ignores the header would let a writer replace a stored object, so such a
   server is refused with :class:`ConditionalWritesNotEnforced` before anything is written.
+  A pass is remembered for a day in the user's cache directory (``_probe_record.py``): the
+  next open of the same place only checks that the server answers (one HEAD of the bucket),
+  and probes before its first write instead, so no write ever relies on the record.
+- **boto3** (writes, listing, deletes) is imported and its client made on first use (~0.8 s:
+  botocore parses its JSON service models), so a process that only reads never pays for it.
 - **Reads** go through pyarrow's ``S3FileSystem`` (what the engine will read Parquet with; no
   DuckDB extension download) into a bounded, least-recently-used cache of whole objects in the
   user's cache directory. Objects never change, so a cached copy is checked once, when fetched,
-  and later reads of it need no server at all.
+  and later reads of it need no server at all. A big object comes down as several ranged GETs
+  at once (``_ranged.py``), still hashed whole before it is kept.
 - **Failures** of the server (refused, timed out, reset) are :class:`RemoteStoreError`\\ s naming
   the step; nothing partial is left visible.
 """
@@ -26,11 +32,11 @@ import hashlib
 import io
 import os
 import re
+import socket
 import stat
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -46,7 +52,9 @@ from dsviz_widget._errors import (
     ValidationError,
     store_error,
 )
+from dsviz_widget.artifacts import _probe_record, _ranged
 from dsviz_widget.artifacts._objects import check_digest, unlink_quietly
+from dsviz_widget.artifacts._read_cache import ReadCache
 
 #: Objects larger than this go up in parts of this size (S3 allows 5 MiB to 5 GiB per part).
 PART_SIZE = 16 << 20
@@ -207,6 +215,8 @@ class S3ObjectStore:
         Files larger than this are uploaded in parts of this size.
     check : bool
         Probe that the server enforces conditional writes (leave on: see the module's notes).
+        False: the caller vouches that this process already did (a Dask worker of a client
+        that opened the store); nothing is probed, not even before a write.
 
     Examples
     --------
@@ -233,15 +243,32 @@ class S3ObjectStore:
             raise ValidationError("part_size must be at least 5 MiB (S3's smallest part)")
         self.part_size = part_size
         self._base = f"{self.prefix}/" if self.prefix else ""
-        self._client = _client(self.config)
+        self._boto: Any = None
         self._fs: Any = None
         self._fs_lock = threading.Lock()
+        self._boto_lock = threading.Lock()
         self.cache = ReadCache(
             cache_dir or default_cache_dir(),
             resolve_cache_size() if cache_bytes is None else cache_bytes,
         )
+        #: True once this process knows the server refuses overwrites (probed, or vouched
+        #: for by ``check=False``); until then every write path probes first.
+        self.probed = not check
+        self._probe_lock = threading.Lock()
         if check:
-            self.check_conditional_writes()
+            if self._probe_remembered():
+                self.check_reachable()
+            else:
+                self.check_conditional_writes()
+
+    @property
+    def _client(self) -> Any:
+        """boto3's client for this server, made on first use (thread-safe)."""
+        if self._boto is None:
+            with self._boto_lock:
+                if self._boto is None:
+                    self._boto = _client(self.config)
+        return self._boto
 
     # -- layout -------------------------------------------------------------------------------
     def key(self, digest: str) -> str:
@@ -254,17 +281,70 @@ class S3ObjectStore:
         return f"{self.bucket}/{self.key(digest)}"
 
     # -- the open-time probe ------------------------------------------------------------------
-    def check_conditional_writes(self) -> None:
+    def _record_place(self) -> tuple[Path, str, str, str]:
+        endpoint = self.config.endpoint_url or f"aws:{self.config.region}"
+        return self.cache.root, endpoint, self.bucket, self.prefix
+
+    def _probe_remembered(self) -> bool:
+        return _probe_record.passed(*self._record_place())
+
+    def check_reachable(self) -> None:
+        """One unsigned HEAD of the bucket: a server that is down (or a bucket it says does
+        not exist) is reported at open, naming the step. Neither boto3 nor pyarrow's S3
+        client is set up for it (~30 ms): a warm process reads from the cache and needs
+        neither. Refused credentials show at the first request that needs them."""
+        step = f"opening the store {self.url} (checking that {self.config.where} answers)"
+        with self._step(step):
+            status = _head_bucket(self.config, self.bucket)
+            if status is None:  # behind a proxy: ask through pyarrow's client instead
+                from pyarrow import fs
+
+                info = self.filesystem().get_file_info(self.bucket)
+                status = 404 if info.type == fs.FileType.NotFound else 200
+        if status == 404:
+            raise RemoteStoreError(step, f"no bucket {self.bucket!r} at {self.config.where}")
+        # An unsigned HEAD of a bucket that is gone may well be a 403 (SeaweedFS's is):
+        # then the first fetch names the missing bucket (``_check_bucket``).
+
+    def _check_bucket(self, step: str) -> None:
+        """Raise a RemoteStoreError naming ``step`` if the bucket does not exist (any doubt
+        passes: this only words an error that is about to be raised)."""
+        from pyarrow import fs
+
+        try:
+            info = self.filesystem().get_file_info(self.bucket)
+        except Exception:
+            return
+        if info.type == fs.FileType.NotFound:
+            raise RemoteStoreError(step, f"no bucket {self.bucket!r} at {self.config.where}")
+
+    def _ensure_probed(self) -> None:
+        """Before a write: probe once in this process if the open relied on a record."""
+        if self.probed:
+            return
+        with self._probe_lock:
+            if not self.probed:
+                self.check_conditional_writes("writing to the store")
+
+    def check_conditional_writes(self, doing: str = "opening the store") -> None:
         """Refuse a server that would overwrite an object despite ``If-None-Match: *``.
 
         Writes a probe key under ``<prefix>/probe/`` twice, first with one request and then as
         a multipart upload (large objects go up that way); both second writes must be refused
-        with 412. The probe key is removed afterwards.
+        with 412. The probe key is removed afterwards. A pass is remembered
+        (``_probe_record.py``); a refusal drops what was remembered.
         """
+        try:
+            self._probe(doing)
+        except ConditionalWritesNotEnforced:
+            _probe_record.forget(*self._record_place())
+            raise
+        self.probed = True
+        _probe_record.remember(*self._record_place())
+
+    def _probe(self, doing: str) -> None:
         key = f"{self._base}probe/{uuid.uuid4().hex}"
-        step = (
-            f"opening the store {self.url} (checking that {self.config.where} refuses overwrites)"
-        )
+        step = f"{doing} {self.url} (checking that {self.config.where} refuses overwrites)"
         try:
             with self._step(step):
                 self._client.put_object(Bucket=self.bucket, Key=key, Body=b"1", IfNoneMatch="*")
@@ -321,6 +401,7 @@ class S3ObjectStore:
         actual = hashlib.sha256(data).hexdigest()
         if digest is not None and check_digest(digest) != actual:
             raise IntegrityError(f"the bytes given for object {digest[:12]} hash to {actual[:12]}")
+        self._ensure_probed()
         if len(data) > self.part_size:
             self._upload_parts(actual, io.BytesIO(data), len(data), None)
             return actual
@@ -345,6 +426,7 @@ class S3ObjectStore:
             digest, size = _hash_stream(f)
             if self.size(digest) is not None:
                 return digest, size  # stored already: nothing to send
+            self._ensure_probed()
             f.seek(0)
             if size <= self.part_size:
                 data = f.read(size + 1)
@@ -477,21 +559,34 @@ class S3ObjectStore:
             unlink_quietly(tmp)
 
     def _fetch(self, digest: str, what: str) -> Path:
-        """Download the object to a temporary file of the cache, hashing it on the way."""
+        """Download the object to a temporary file of the cache, hashing it on the way: one
+        GET for a small object, several ranged GETs at once for a big one (``_ranged.py``).
+        The temporary file is removed on any failure and returned only if the hash matches."""
         tmp = self.cache.new_tmp()
         h = hashlib.sha256()
         try:
             with (
                 self._step(f"{what}: fetching object {digest[:12]} from {self.url}"),
-                self.filesystem().open_input_stream(self.filesystem_path(digest)) as src,
-                open(tmp, "xb") as out,
+                # One HEAD for the size, then ranged GETs of what is read (pyarrow's S3 file).
+                self.filesystem().open_input_file(self.filesystem_path(digest)) as src,
             ):
-                while chunk := src.read(_CHUNK):
-                    h.update(chunk)
-                    out.write(chunk)
+                fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+                try:
+                    size = src.size()
+                    if size <= _ranged.RANGE:
+                        data = src.read_at(size, 0) if size else b""
+                        h.update(data)
+                        view = memoryview(data)
+                        while view:
+                            view = view[os.write(fd, view) :]
+                    else:
+                        _ranged.download(src, size, fd, h)
+                finally:
+                    os.close(fd)
         except RemoteStoreError as exc:
             unlink_quietly(tmp)
             if isinstance(exc.__cause__, FileNotFoundError):
+                self._check_bucket(exc.step)  # the whole bucket gone is not a damaged store
                 raise IntegrityError(
                     f"{what}: stored object {digest} is missing from {self.url}"
                 ) from None
@@ -615,123 +710,6 @@ class S3ObjectStore:
             raise store_error(step, exc) from exc
 
 
-class ReadCache:
-    """Whole objects fetched from a remote store, at most ``bound`` bytes, least recently read
-    removed first. Files are ``<root>/objects/ab/<digest>``; the recency survives the process
-    in each file's mtime (touched on every hit), so the next session evicts in the same order.
-
-    Several processes may share it: each keeps its own index and tolerates files another one
-    removed (a miss, fetched again).
-    """
-
-    def __init__(self, root: Path, bound: int) -> None:
-        if bound < 0:
-            raise ValidationError("cache_bytes must be >= 0")
-        self.root = root
-        self.bound = bound
-        self._lock = threading.Lock()
-        self._index: OrderedDict[str, int] | None = None
-        self._last_ns = 0
-
-    def _touch(self, path: Path) -> None:
-        """Mark ``path`` most recently used. Explicit, strictly increasing times: the kernel's
-        own timestamps are coarse (a few ms), and two reads in one tick would tie."""
-        self._last_ns = max(time.time_ns(), self._last_ns + 1)
-        os.utime(path, ns=(self._last_ns, self._last_ns))
-
-    def path(self, digest: str) -> Path:
-        return self.root / "objects" / digest[:2] / digest
-
-    @property
-    def used(self) -> int:
-        with self._lock:
-            return sum(self._load().values())
-
-    def _load(self) -> OrderedDict[str, int]:
-        if self._index is None:
-            found = []
-            objects = self.root / "objects"
-            if objects.is_dir():
-                for sub in objects.iterdir():
-                    for entry in sub.iterdir() if sub.is_dir() else ():
-                        if _HEX.fullmatch(entry.name):
-                            with suppress(FileNotFoundError):
-                                st = entry.stat()
-                                found.append((st.st_mtime_ns, entry.name, st.st_size))
-            found.sort()
-            self._index = OrderedDict((name, size) for _, name, size in found)
-            if found:
-                self._last_ns = max(self._last_ns, found[-1][0])
-        return self._index
-
-    def get(self, digest: str) -> Path | None:
-        """The cached copy (now the most recently used), or None."""
-        path = self.path(digest)
-        with self._lock:
-            index = self._load()
-            if digest not in index:
-                return None
-            try:
-                self._touch(path)
-            except FileNotFoundError:
-                del index[digest]  # another process evicted it
-                return None
-            index.move_to_end(digest)
-        return path
-
-    def new_tmp(self) -> Path:
-        tmp = self.root / "tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        return tmp / f"{os.getpid()}-{uuid.uuid4().hex}.part"
-
-    def add(self, digest: str, tmp: Path) -> Path | None:
-        """Keep the fetched (checked) file ``tmp`` as ``digest``'s copy, evicting the least
-        recently used; None if it is larger than the whole cache (then ``tmp`` stays)."""
-        size = tmp.stat().st_size
-        if size > self.bound:
-            return None
-        path = self.path(digest)
-        with self._lock:
-            index = self._load()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, path)  # same bytes if another process cached it meanwhile
-            self._touch(path)
-            index[digest] = size
-            index.move_to_end(digest)
-            self._evict(index)
-        return path
-
-    def resize(self, bound: int) -> None:
-        """Bound the cache to ``bound`` bytes from now on, evicting the least recently read
-        objects beyond it at once."""
-        if bound < 0:
-            raise ValidationError("cache_bytes must be >= 0")
-        with self._lock:
-            self.bound = bound
-            self._evict(self._load())
-
-    def _evict(self, index: OrderedDict[str, int]) -> None:
-        """Remove the least recently read objects until the cache fits (under the lock).
-        An object pinned for the engine keeps its bytes: only the cache's name goes."""
-        total = sum(index.values())
-        while total > self.bound:
-            old, old_size = next(iter(index.items()))
-            del index[old]
-            total -= old_size
-            with suppress(FileNotFoundError):
-                self.path(old).unlink()
-
-    def discard(self, digest: str) -> None:
-        with self._lock:
-            self._load().pop(digest, None)
-            with suppress(FileNotFoundError):
-                self.path(digest).unlink()
-
-    def __contains__(self, digest: object) -> bool:
-        with self._lock:
-            return isinstance(digest, str) and digest in self._load()
-
-
 def _open_regular(src: Path) -> IO[bytes]:
     """``src`` opened for reading without following a final link; a non-regular file refused
     (a file swapped for a link or a FIFO after the caller checked it)."""
@@ -778,8 +756,14 @@ def _unreachable(exc: BaseException) -> bool:
 
     cause = exc.__cause__ if isinstance(exc, RemoteStoreError) else exc
     return isinstance(cause, bx.EndpointConnectionError | bx.ConnectTimeoutError) or (
-        _arrow_unreachable(cause)
+        _arrow_unreachable(cause) or _socket_unreachable(cause)
     )
+
+
+def _socket_unreachable(exc: BaseException | None) -> bool:
+    """A plain socket's failure to connect (``_head_bucket``): refused, timed out, no such
+    host."""
+    return isinstance(exc, ConnectionRefusedError | TimeoutError | socket.gaierror)
 
 
 def _arrow_unreachable(exc: BaseException | None) -> bool:
@@ -793,10 +777,10 @@ def _reason(exc: BaseException, config: S3Config) -> str:
     from botocore import exceptions as bx
 
     if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError) or (
-        _arrow_unreachable(exc)
+        _arrow_unreachable(exc) or isinstance(exc, ConnectionError | socket.gaierror)
     ):
         return f"could not reach the S3 server at {config.where} ({exc})"
-    if isinstance(exc, bx.ConnectTimeoutError | bx.ReadTimeoutError):
+    if isinstance(exc, bx.ConnectTimeoutError | bx.ReadTimeoutError | TimeoutError):
         return f"the S3 server at {config.where} did not answer in time ({exc})"
     if isinstance(exc, bx.ClientError):
         error = exc.response.get("Error", {})
@@ -860,6 +844,41 @@ def _connect_retry(limit: int) -> Callable[..., float | bool | None]:
         return _CONNECT_RETRY_DELAY if event.get("attempts", 1) < limit else False
 
     return needs_retry
+
+
+def _head_bucket(config: S3Config, bucket: str) -> int | None:
+    """The HTTP status of an unsigned ``HEAD`` of the bucket (403 from a private one is an
+    answer too); None if the environment routes the server through a proxy. A connection
+    is attempted ``connect_attempts`` times, as boto3's requests are."""
+    import http.client
+    import urllib.request
+
+    if config.endpoint_url:
+        url = urlsplit(config.endpoint_url)
+        scheme, host, port = url.scheme, url.hostname or "", url.port
+        path = f"{url.path.rstrip('/')}/{bucket}"
+    else:
+        scheme, host, port, path = "https", f"{bucket}.s3.{config.region}.amazonaws.com", None, "/"
+    if urllib.request.getproxies() and not urllib.request.proxy_bypass(host):
+        return None
+    kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    for attempt in range(1, config.connect_attempts + 1):
+        conn = kind(host, port, timeout=config.connect_timeout)
+        try:
+            try:
+                conn.connect()
+            except OSError:
+                if attempt == config.connect_attempts:
+                    raise
+                time.sleep(_CONNECT_RETRY_DELAY)
+                continue
+            assert conn.sock is not None
+            conn.sock.settimeout(config.read_timeout)
+            conn.request("HEAD", path)
+            return conn.getresponse().status
+        finally:
+            conn.close()
+    raise AssertionError("unreachable")
 
 
 def _arrow_fs(config: S3Config) -> Any:

@@ -45,6 +45,10 @@ class _Relay(ThreadingHTTPServer):
         self.target = (url.hostname or _servers.HOST, url.port or 80)
         self.lock = threading.Lock()
         self.gets: list[str] = []
+        #: Every request relayed: (method, path, Range header or None).
+        self.requests: list[tuple[str, str, str | None]] = []
+        #: Object GETs answered before the relay answers every later one with a 500.
+        self.fail_after: int | None = None
         self.in_flight = 0
         self.most_in_flight = 0
 
@@ -60,6 +64,7 @@ class _Relay(ThreadingHTTPServer):
     def reset(self) -> None:
         with self.lock:
             self.gets.clear()
+            self.requests.clear()
             self.most_in_flight = 0
 
 
@@ -74,6 +79,16 @@ class _RelayHandler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         counted = self.command == "GET" and "/objects/" in path
         body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
+        with self.server.lock:
+            self.server.requests.append((self.command, path, self.headers.get("Range")))
+            limit = self.server.fail_after
+            if counted and limit is not None and len(self.server.gets) >= limit:
+                failed = b"<Error><Code>InternalError</Code></Error>"
+                self.send_response(500)
+                self.send_header("Content-Length", str(len(failed)))
+                self.end_headers()
+                self.wfile.write(failed)
+                return
         if counted:
             with self.server.lock:
                 self.server.gets.append(path)
@@ -110,15 +125,20 @@ class _RelayHandler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _relay
 
 
-@pytest.fixture
-def relay(s3_kind: StoreKind) -> Iterator[_Relay]:
-    server = _Relay(s3_kind.extra["server"].endpoint)
+def running_relay(target: str, delay: float = DELAY) -> Iterator[_Relay]:
+    """A relay to ``target`` serving for a fixture's lifetime."""
+    server = _Relay(target, delay)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
     server.shutdown()
     server.server_close()
     thread.join(10)
+
+
+@pytest.fixture
+def relay(s3_kind: StoreKind) -> Iterator[_Relay]:
+    yield from running_relay(s3_kind.extra["server"].endpoint)
 
 
 def photos(n: int, seed: int = 0) -> dv.Table:
