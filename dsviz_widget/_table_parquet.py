@@ -21,6 +21,7 @@ from dsviz_widget._errors import DsvizError, IntegrityError, NotFoundError
 from dsviz_widget._format import MEDIA_KINDS, metadata_of
 from dsviz_widget._table_memory import MemoryColumns
 from dsviz_widget.engine import Source
+from dsviz_widget.engine._source import file_identity, remember_parquet_metadata
 from dsviz_widget.media import Blob, BlobReader, Origin
 
 if TYPE_CHECKING:
@@ -98,7 +99,9 @@ class ParquetColumns:
         self._keep = keep
         self.label = label
         with _damaged(label):
+            identities = file_identity(self.paths)  # before the read, as Source.from_parquet
             self.files = [pq.ParquetFile(p) for p in self.paths]
+            remember_parquet_metadata(identities, [f.metadata for f in self.files])
             self._schema = self.files[0].schema_arrow
             self.num_rows = sum(f.metadata.num_rows for f in self.files)
             self.decoder = _storage.Decoder(self._schema, reader, origin_of)

@@ -101,11 +101,14 @@ def aliases(schema: pa.Schema) -> str:
     return ", ".join(f"c{i}" for i in range(len(schema)))
 
 
-def duckdb_path(path: str) -> str:
+def duckdb_path(path: str, identity: tuple[str, int, int] | None = None) -> str:
     """A path DuckDB can read ``path`` through that holds no glob character: a symlink
-    named after a hash of the absolute path, in the private temp dir (made once)."""
+    named after a hash of the absolute path and, given its ``identity`` (``file_identity``:
+    real path, size, mtime), of that too, in the private temp dir (made once). DuckDB
+    caches footers by path (``parquet_metadata_cache``): a rewritten file gets a new link."""
     target = os.path.abspath(path)
-    digest = hashlib.sha256(target.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    named = target if identity is None else f"{target}\0{identity[1]}\0{identity[2]}"
+    digest = hashlib.sha256(named.encode("utf-8", "surrogateescape")).hexdigest()[:32]
     links = os.path.join(temp_dir(), "links")
     os.makedirs(links, exist_ok=True)
     link = os.path.join(links, f"{digest}.parquet")
@@ -169,7 +172,8 @@ class ParquetRelation:
         self.source = source
         self.name = f"_dsviz_src{next(_names)}"
         self.paths = source.parquet
-        self.links = tuple(duckdb_path(p) for p in self.paths)
+        files = source.files or (None,) * len(self.paths)
+        self.links = tuple(duckdb_path(p, f) for p, f in zip(self.paths, files, strict=True))
         self.columns = columns_of(source.schema, source.kinds)
         self._aliases = aliases(source.schema)
         counts = [self._footer(k).num_rows for k in range(len(self.paths))]
