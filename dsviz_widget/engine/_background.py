@@ -671,6 +671,17 @@ class BackgroundWorker:
             if job.cancelled and not requeue:
                 job.discard()  # cancelled while finishing: nobody else removes its file
 
+    def forked(self) -> tuple[object, ...]:
+        """In a forked child: stop for good without touching the parent's lock, thread or
+        connection (see ``_after_fork``); returns what the parent's state held, for the
+        caller to keep referenced (freeing the connection here would join absent threads)."""
+        held = (self._con, self._queue, self._active)
+        self._cv = threading.Condition()
+        self._stopped = True
+        self._thread = self._con = None
+        self._queue, self._active = [], []
+        return held
+
     def stop(self) -> None:
         with self._cv:
             self._stopped = True
@@ -701,11 +712,7 @@ def _after_fork() -> None:
     only it removes at exit."""
     global _tmp_dir, _tmp_lock, _WORKERS
     for worker in list(_WORKERS):
-        _forked_leftovers.append((worker._con, worker._queue, worker._active))
-        worker._cv = threading.Condition()
-        worker._stopped = True
-        worker._thread = worker._con = None
-        worker._queue, worker._active = [], []
+        _forked_leftovers.append(worker.forked())
     _WORKERS = weakref.WeakSet()
     for budget in (ROW_STORES, ORDERS):
         budget.lock = threading.Lock()

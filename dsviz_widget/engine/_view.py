@@ -427,6 +427,8 @@ class View:
         ``{"type": "none", "nulls", "count"}``.
         """
         check_columns([column], list(self.relation.columns), "summary")
+        if not isinstance(exact, bool):
+            raise QueryError(f"exact must be True or False, got {exact!r}")
         if isinstance(sample_rows, bool) or not isinstance(sample_rows, int) or sample_rows < 1:
             raise QueryError(f"sample_rows must be a positive whole number, got {sample_rows!r}")
         info: SqlColumn = self.relation.columns[column]

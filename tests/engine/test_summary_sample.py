@@ -117,6 +117,8 @@ def test_exact_summary_over_the_budget_is_the_budget_error() -> None:
         ({"sample_rows": 0}, "sample_rows must be a positive whole number"),
         ({"sample_rows": 1.5}, "sample_rows must be a positive whole number"),
         ({"sample_rows": True}, "sample_rows must be a positive whole number"),
+        ({"exact": "no"}, "exact must be True or False"),
+        ({"exact": 1}, "exact must be True or False"),
     ],
 )
 def test_bad_summary_options_are_named(kwargs: dict[str, Any], words: str) -> None:
