@@ -249,9 +249,14 @@ def check_readable(root: Locator) -> None:
     assert contrast(label, header_bg) >= 4.5, (label, header_bg)
     bg = root.evaluate("el => getComputedStyle(el).backgroundColor")
     for cls in ("dv-pos", "dv-neg"):
-        delta = root.locator(f".dv-delta.{cls}").first
-        delta.wait_for()
-        color = delta.evaluate("el => getComputedStyle(el).color")
+        root.locator(f".dv-delta.{cls}").first.wait_for()
+        # Found and read in one task: a row redrawn between a locator's lookup and its evaluate
+        # leaves a detached element, whose computed colour is "".
+        color = root.page.wait_for_function(
+            """([el, s]) => { const d = el.querySelector(s);
+                              return d && d.isConnected && getComputedStyle(d).color; }""",
+            arg=[root.element_handle(), f".dv-delta.{cls}"],
+        ).json_value()
         assert contrast(color, bg) >= 3, (cls, color, bg)
 
 
