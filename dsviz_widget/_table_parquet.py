@@ -7,21 +7,30 @@ is changed; then :meth:`ParquetColumns.materialize` moves them into the in-memor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dsviz_widget import _storage
 from dsviz_widget._column import Column
 from dsviz_widget._errors import DsvizError, IntegrityError, NotFoundError
-from dsviz_widget._format import MEDIA_KINDS, metadata_of
+from dsviz_widget._format import MEDIA_KINDS, kinds_of, metadata_of
 from dsviz_widget._table_memory import MemoryColumns
 from dsviz_widget.engine import Source
-from dsviz_widget.engine._source import file_identity, remember_parquet_metadata
+from dsviz_widget.engine._background import BackgroundWorker
+from dsviz_widget.engine._relation import ParquetRelation, duckdb_path
+from dsviz_widget.engine._source import (
+    check_same_columns,
+    file_identity,
+    remember_parquet_metadata,
+)
 from dsviz_widget.media import Blob, BlobReader, Origin
 
 if TYPE_CHECKING:
@@ -80,8 +89,32 @@ def _streaming(path: str) -> pq.ParquetFile:
     return pq.ParquetFile(path, pre_buffer=False, buffer_size=_STREAM_BUFFER)
 
 
+class WholeFiles(Protocol):
+    """A stored table's files still downloading (``artifacts._remote.WholeDownload``):
+    ``head`` is a checked Parquet file of its first rows (same schema), ``rows`` the whole
+    table's row count, ``paths`` where the files will be."""
+
+    head: str
+    rows: int
+    paths: list[str]
+
+    def ready(self) -> bool:
+        """Whether the files are here (never waits)."""
+
+    def wait(self) -> tuple[list[str], object]:
+        """The files' paths, and what keeps them there, once downloaded (or the download's
+        error, typed and naming the step; a later call tries again)."""
+
+
 class ParquetColumns:
-    """A table whose rows live in Parquet files (read lazily, in batches)."""
+    """A table whose rows live in Parquet files (read lazily, in batches).
+
+    A table read cold from a remote store may come with its files still downloading
+    (``pending``): until they are here, the backend knows its schema from the head file and
+    its row count from the manifest; whatever reads rows waits for the files (:meth:`_whole`),
+    except the engine's pages of the first rows, unfiltered and unsorted, which
+    :class:`PendingSource` answers from the head. This is the one place that decides.
+    """
 
     def __init__(
         self,
@@ -92,18 +125,31 @@ class ParquetColumns:
         digest: str | None = None,
         origin: TableOrigin | None = None,
         keep: object = None,
+        pending: WholeFiles | None = None,
     ) -> None:
         self.paths = list(paths)
         # What keeps the files there while this backend reads them (a remote store's pins:
         # released when this backend is collected, so they must live exactly as long).
         self._keep = keep
         self.label = label
+        self._pending = pending
+        self._pending_source: PendingSource | None = None
+        self._whole_lock = threading.Lock()
+        self.files: list[pq.ParquetFile] = []
         with _damaged(label):
-            identities = file_identity(self.paths)  # before the read, as Source.from_parquet
-            self.files = [pq.ParquetFile(p) for p in self.paths]
-            remember_parquet_metadata(identities, [f.metadata for f in self.files])
-            self._schema = self.files[0].schema_arrow
-            self.num_rows = sum(f.metadata.num_rows for f in self.files)
+            if pending is None:
+                self._open_files()
+                self._schema = self.files[0].schema_arrow
+                self.num_rows = sum(f.metadata.num_rows for f in self.files)
+            else:
+                head = pq.ParquetFile(pending.head)
+                self._schema = head.schema_arrow
+                self.num_rows = pending.rows
+                if head.metadata.num_rows > pending.rows:
+                    raise IntegrityError(
+                        f"{label}: its first rows ({head.metadata.num_rows}) are more than "
+                        f"the table's {pending.rows}"
+                    )
             self.decoder = _storage.Decoder(self._schema, reader, origin_of)
         self.reader = reader
         self._source: Source | None = None
@@ -115,10 +161,44 @@ class ParquetColumns:
         pk = metadata_of(self._schema).get("primary_key")
         self.primary_key: str | None = pk if pk in self.columns else None
 
+    def _open_files(self) -> None:
+        identities = file_identity(self.paths)  # before the read, as Source.from_parquet
+        self.files = [pq.ParquetFile(p) for p in self.paths]
+        remember_parquet_metadata(identities, [f.metadata for f in self.files])
+
+    def _whole(self) -> None:
+        """Wait until the table's files are here (if they were still downloading), then
+        read from them; a failed download raises its error here, and the next call retries.
+        Checks that the files are the table the head and the manifest described."""
+        if self._pending is None:
+            return
+        with self._whole_lock:
+            pending = self._pending
+            if pending is None:
+                return
+            paths, keep = pending.wait()
+            self.paths = list(paths)
+            with _damaged(self.label):
+                self._open_files()
+                rows = sum(f.metadata.num_rows for f in self.files)
+                try:
+                    check_same_columns(
+                        self._schema, self.files[0].schema_arrow, "the table's file", "its head"
+                    )
+                except ValueError as exc:
+                    raise IntegrityError(f"{self.label}: {exc}") from None
+            if rows != self.num_rows:
+                raise IntegrityError(
+                    f"{self.label}: the table has {rows} rows, its manifest says {self.num_rows}"
+                )
+            self._keep = (self._keep, keep)
+            self._pending = None
+
     # -- reading -------------------------------------------------------------------------
     def batches(
         self, columns: Sequence[str] | None = None, batch_rows: int = _storage.BATCH_ROWS
     ) -> Iterator[pa.RecordBatch]:
+        self._whole()
         with _damaged(self.label):
             for path in self.paths:
                 yield from _streaming(path).iter_batches(
@@ -126,6 +206,7 @@ class ParquetColumns:
                 )
 
     def read(self, columns: Sequence[str] | None = None) -> pa.Table:
+        self._whole()
         with _damaged(self.label):
             tables = [f.read(columns=list(columns) if columns else None) for f in self.files]
             return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
@@ -192,6 +273,12 @@ class ParquetColumns:
     def engine_source(self) -> Source:
         # Kept while the files are unchanged (a stat per file, no read): ``table.query`` asks
         # on every call, and the engine finds its views by the Source's files (identity).
+        pending = self._pending
+        if pending is not None and not pending.ready():
+            if self._pending_source is None:
+                self._pending_source = PendingSource.of(self, pending)
+            return self._pending_source
+        self._whole()
         with _damaged(self.label):
             cached = self._source
             if cached is not None and cached.unchanged():
@@ -214,3 +301,122 @@ class ParquetColumns:
                 col.chunks = list(array.chunks)
             cols.append(col)
         return MemoryColumns(cols, self.num_rows, self.primary_key)
+
+
+class PendingSource(Source):
+    """The engine's Source of a table whose files are still downloading (see
+    :class:`ParquetColumns`): the whole table's schema and row count, read through a
+    :class:`PendingRelation` until the files are here; from then on it *is* the files'
+    Source (same :attr:`identity` and relation as ``Source.from_parquet`` of them), so the
+    engine's views over the head are left behind and every new one reads the whole files.
+    A widget keeps its Source for its life: that is how it switches without knowing."""
+
+    _backend: ParquetColumns
+    _pending: WholeFiles
+    _waiting: PendingRelation
+
+    @classmethod
+    def of(cls, backend: ParquetColumns, pending: WholeFiles) -> PendingSource:
+        schema = backend.schema()
+        self = cls(schema=schema, name=backend.label, num_rows=backend.num_rows)
+        object.__setattr__(self, "_kinds", kinds_of(schema))
+        object.__setattr__(self, "_backend", backend)
+        object.__setattr__(self, "_pending", pending)
+        object.__setattr__(self, "_waiting", PendingRelation(backend, pending))
+        return self
+
+    def _whole_source(self) -> Source | None:
+        """The files' Source once they are here (None while they are not)."""
+        if not self._pending.ready():
+            return None
+        self._backend._whole()
+        return self._backend.engine_source()
+
+    @property
+    def _relation(self) -> Any:
+        # ``engine.relation_for`` asks this first: the waiting relation, or the files' own.
+        whole = self._whole_source()
+        return self._waiting if whole is None else ParquetRelation(whole)
+
+    @property
+    def identity(self) -> Hashable:
+        whole = self._whole_source()
+        return ("pending", id(self)) if whole is None else whole.identity
+
+
+class PendingRelation:
+    """The engine's relation of a table whose files are still downloading.
+
+    Rows by id within the head (an unfiltered, unsorted page of the first rows: ids are
+    the whole table's, the head being its first rows) come from the head file while the
+    download runs. Anything else (SQL over the table: filters, sorts, groups, summaries,
+    counts; deeper rows) waits for the files and reads them. DuckDB is allowed the files'
+    paths from the start (they are known before they exist), so the connection opened for
+    the head page serves the whole table too.
+    """
+
+    def __init__(self, backend: ParquetColumns, pending: WholeFiles) -> None:
+        self._backend = backend
+        self._pending = pending
+        with _damaged(backend.label):
+            self._head: ParquetRelation | None = ParquetRelation(
+                Source.from_parquet([pending.head], name=backend.label)
+            )
+            self.head_rows = self._head.num_rows
+        self.name = self._head.name
+        self.columns = self._head.columns
+        self.num_rows = backend.num_rows
+        self._links = tuple(duckdb_path(p) for p in pending.paths)
+        self._files: ParquetRelation | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def allowed_paths(self) -> tuple[str, ...]:
+        head = self._head
+        return (head.allowed_paths if head is not None else ()) + self._links
+
+    def _whole(self) -> ParquetRelation:
+        with self._lock:
+            if self._files is None:
+                self._backend._whole()  # waits; raises the download's error
+                # Read by the paths DuckDB was allowed (``_links``): no file identity.
+                source = Source(
+                    schema=self._backend.schema(),
+                    parquet=tuple(self._pending.paths),
+                    name=self._backend.label,
+                    num_rows=self.num_rows,
+                    _kinds=kinds_of(self._backend.schema()),
+                )
+                self._files = ParquetRelation(source)
+                self._head = None  # the head's part is over
+            return self._files
+
+    def _in_head(self, ids: np.ndarray) -> ParquetRelation | None:
+        head = self._head
+        if head is None or self._pending.ready():
+            return None
+        if len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= self.head_rows):
+            return None
+        return head
+
+    def sql(self, con: duckdb.DuckDBPyConnection) -> str:
+        return self._whole().sql(con)
+
+    def fetch(
+        self, con: duckdb.DuckDBPyConnection, ids: np.ndarray, columns: list[str]
+    ) -> pa.Table:
+        ids = np.asarray(ids, dtype=np.int64)
+        head = self._in_head(ids)
+        if head is not None:
+            return head.fetch(con, ids, columns)
+        return self._whole().fetch(con, ids, columns)
+
+    def prepare(self, worker: BackgroundWorker) -> None:
+        self._whole().prepare(worker)
+
+    def __getattr__(self, name: str) -> Any:
+        # What the engine asks of a Parquet relation beyond the protocol (``scan``,
+        # ``finite_bounds``, ``page_select``, ...): the files', once here.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._whole(), name)

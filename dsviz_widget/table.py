@@ -35,7 +35,7 @@ from dsviz_widget._errors import (
 )
 from dsviz_widget._table_dask import DaskColumns, PartitionRules, is_dask
 from dsviz_widget._table_memory import MemoryColumns
-from dsviz_widget._table_parquet import ParquetColumns, TableOrigin
+from dsviz_widget._table_parquet import ParquetColumns, TableOrigin, WholeFiles
 from dsviz_widget._table_rules import PK_LABEL, ColumnRules, build, computed_columns
 from dsviz_widget.media import Blob, BlobReader, Origin
 
@@ -193,15 +193,19 @@ class Table:
         digest: str | None = None,
         origin: TableOrigin | None = None,
         keep: object = None,
+        pending: WholeFiles | None = None,
     ) -> Table:
         """A Table over Parquet files of a store (how ``artifacts`` reads a table entry).
 
         ``reader`` returns the bytes of media files by digest, ``origin_of`` where each media
         file is stored, ``label`` names the table in errors, ``digest`` is the Parquet
         file's, and ``origin`` (:attr:`origin`) says which artifact version it is. ``keep``
-        is held for as long as the files are read (the store's pins of them).
+        is held for as long as the files are read (the store's pins of them). ``pending``:
+        the files are still downloading (``paths`` empty); its head is read until then.
         """
-        return cls._of(ParquetColumns(paths, reader, origin_of, label, digest, origin, keep))
+        return cls._of(
+            ParquetColumns(paths, reader, origin_of, label, digest, origin, keep, pending)
+        )
 
     @property
     def origin(self) -> TableOrigin | None:

@@ -389,6 +389,21 @@ def _whole_layout(parts: Sequence[Part], columns: Sequence[pa.Field]) -> Layout:
     return Layout(derived, notes, classes)
 
 
+def _first_rows(
+    store: Store, name: str, parts: Sequence[Part], schema: pa.Schema
+) -> tuple[str, int] | None:
+    """The head object of a big table on a remote store (``_serialize.store_head``): the
+    first rows of part 0, read back from its checked bytes (the client fetches that part
+    once: the workers wrote it), written with the whole table's schema and metadata."""
+    from dsviz_widget.artifacts._serialize import HEAD_MIN_BYTES, store_head
+
+    whole = (sum(p.size for p in parts), sum(p.rows for p in parts))
+    if not store.remote or not parts or whole[0] < HEAD_MIN_BYTES:
+        return None
+    with _local_file(_backend(store), parts[0].digest, f"part 0 of table {name!r}") as path:
+        return store_head(store, path, schema, name, whole)
+
+
 def _entries(
     store: Store,
     name: str,
@@ -407,7 +422,17 @@ def _entries(
     head, size = _store_file(
         _backend(store), lambda path: pq.write_table(schema.empty_table(), path)
     )
-    entries = {name + OBJECT_SUFFIXES["table"]: Entry(head, size, kind="table", part=part)}
+    first = _first_rows(store, name, parts, schema)
+    entries = {
+        name + OBJECT_SUFFIXES["table"]: Entry(
+            head,
+            size,
+            kind="table",
+            part=part,
+            head=first[0] if first else None,
+            rows=first[1] if first else None,
+        )
+    }
     for i, p in enumerate(parts):
         entries[table_part(name, i)] = Entry(p.digest, p.size, kind="table-part", part=part)
     media: MediaIndex = {}

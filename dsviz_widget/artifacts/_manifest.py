@@ -102,6 +102,12 @@ class Entry:
     ``KINDS``); ``part`` marks the tables of a joined table (not listed as entries of their own).
     ``source`` is the ``file://`` URI a reference (``Artifact.add_reference``) was copied from:
     a label only, never opened again (the bytes are the stored object, like any file's).
+
+    A big table on a remote store also has ``head``, the digest of a small Parquet object
+    holding its first rows (same schema and metadata), and ``rows``, the table's row count:
+    a cold read shows those rows while the whole object downloads (docs/architecture.md).
+    Neither is content (the head is derived from the table's own bytes): a version whose
+    tables differ only by having a head is the same version.
     """
 
     digest: str
@@ -110,6 +116,8 @@ class Entry:
     kind: str = "file"
     part: bool = False
     source: str | None = None
+    head: str | None = None
+    rows: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = self._content_json()
@@ -118,7 +126,16 @@ class Entry:
             out["part"] = True
         if self.source is not None:
             out["source"] = self.source
+        if self.head is not None:
+            out["head"] = self.head
+            out["rows"] = self.rows
         return out
+
+    @property
+    def objects(self) -> list[str]:
+        """The digests of every object this entry refers to (its file, and its head): what
+        gc keeps and verify hashes."""
+        return [self.digest] if self.head is None else [self.digest, self.head]
 
     def _content_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"digest": self.digest, "size": self.size}
@@ -135,7 +152,8 @@ class Entry:
         if (self.kind, self.part) == legacy_kind(name):
             return self._content_json()
         out = self.to_json()
-        out.pop("source", None)
+        for derived in ("source", "head", "rows"):
+            out.pop(derived, None)
         return out
 
     @classmethod
@@ -163,9 +181,22 @@ class Entry:
                 _check_kind_name(kind, name, digest)
             if source is not None and kind != "file":
                 raise ValueError(f"a {kind} entry has no source")
+            head, rows = _head_of(raw, kind)
         except (KeyError, TypeError, ValueError) as exc:
             raise IntegrityError(f"{where}: malformed manifest entry ({exc})") from None
-        return cls(digest, size, ref, kind, part, source)
+        return cls(digest, size, ref, kind, part, source, head, rows)
+
+
+def _head_of(raw: Any, kind: str) -> tuple[str | None, int | None]:
+    """An entry's ``head`` and ``rows`` (both or neither; only a table has them)."""
+    head, rows = raw.get("head"), raw.get("rows")
+    if head is None and rows is None:
+        return None, None
+    if kind != "table":
+        raise ValueError(f"a {kind} entry has no head")
+    if head is None or type(rows) is not int or rows < 0:
+        raise ValueError(f"head {head!r} needs a row count, got {rows!r}")
+    return check_digest(head), rows
 
 
 def _is_file_uri(value: object) -> bool:

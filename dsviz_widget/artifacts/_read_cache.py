@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import threading
@@ -14,6 +15,7 @@ from pathlib import Path
 from dsviz_widget._errors import ValidationError
 
 _HEX = re.compile(r"[0-9a-f]{64}")
+_TMP = re.compile(r"([0-9]+)-[0-9a-f]{32}\.part")
 
 
 class ReadCache:
@@ -33,6 +35,26 @@ class ReadCache:
         self._lock = threading.Lock()
         self._index: OrderedDict[str, int] | None = None
         self._last_ns = 0
+        self._sweep_dead()
+        with _exit_lock:
+            if root not in _swept_at_exit:
+                _swept_at_exit.add(root)
+                atexit.register(_sweep_own, root)
+
+    def _sweep_dead(self) -> None:
+        """Remove the partial downloads of processes that are gone (one killed, or one that
+        exited while a table's whole file was downloading in the background): a fetch's
+        temporary file is ``<pid>-<uuid>.part``, and only a live process finishes it."""
+        with suppress(OSError):
+            for entry in os.scandir(self.root / "tmp"):
+                match = _TMP.fullmatch(entry.name)
+                if (
+                    match
+                    and not _alive(int(match.group(1)))
+                    and entry.is_file(follow_symlinks=False)
+                ):
+                    with suppress(OSError):
+                        os.unlink(entry.path)
 
     def _touch(self, path: Path) -> None:
         """Mark ``path`` most recently used. Explicit, strictly increasing times: the kernel's
@@ -131,3 +153,30 @@ class ReadCache:
     def __contains__(self, digest: object) -> bool:
         with self._lock:
             return isinstance(digest, str) and digest in self._load()
+
+
+_swept_at_exit: set[Path] = set()
+_exit_lock = threading.Lock()
+
+
+def _sweep_own(root: Path) -> None:
+    """At exit: this process's partial downloads (a table's whole file still downloading in
+    a background thread, which stops with the process) go with it."""
+    with suppress(OSError):
+        for entry in os.scandir(root / "tmp"):
+            match = _TMP.fullmatch(entry.name)
+            if match and int(match.group(1)) == os.getpid():
+                with suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # someone else's process (or not a pid: left alone)
+    return True

@@ -199,6 +199,19 @@ class RemoteObjects:
     def verified_path(self, digest: str, what: str) -> Path:
         return self._hold(digest, what, forever=True)
 
+    def pin_path(self, digest: str) -> Path:
+        """Where :meth:`pin` puts the object's pinned link in this process (known before it
+        is fetched: the engine is told which paths it may read before they exist)."""
+        return self._own_pins / digest
+
+    def is_local(self, digest: str) -> bool:
+        """Whether the object is on this machine already (pinned here, or in the read cache):
+        reading it costs no download."""
+        with self._pins_locked():
+            if digest in self._holds:
+                return True
+        return digest in self.remote.cache
+
     def pin(self, digest: str, what: str) -> Pin:
         path = self._hold(digest, what, forever=False)
         return Pin(path, partial(self._release, digest))
@@ -306,6 +319,86 @@ class RemoteObjects:
             st = entry.stat(follow_symlinks=False)
             if st.st_mtime < cutoff:
                 yield Path(entry.path), st.st_size
+
+
+class WholeDownload:
+    """The whole files of a table fetched in a daemon thread, while its head is shown.
+
+    Started by :func:`start_download`; ``paths`` are where the pinned files will be.
+    :meth:`wait` returns them (and the pins that keep them) once all are fetched and
+    hashed, or raises the download's error (a :class:`RemoteStoreError` naming the step, an
+    :class:`IntegrityError`); the next :meth:`wait` after a failure fetches again, in the
+    caller's thread. A forked child never waits for its parent's thread (it does not exist
+    there): its first :meth:`wait` fetches in the child. Nothing unverified is ever handed
+    out: a pin is made only from a checked copy (``RemoteObjects.pin``).
+    """
+
+    def __init__(
+        self, objects: RemoteObjects, wanted: list[tuple[str, str]], head: Pin, rows: int
+    ) -> None:
+        #: The head object's checked file (the table's first rows) and the table's row count.
+        self.head = str(head.path)
+        self.rows = rows
+        self._head_pin = head
+        self._objects = objects
+        self._wanted = wanted
+        self.paths = [str(objects.pin_path(d)) for d, _ in wanted]
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+        self._pins: list[Pin] | None = None
+        thread = threading.Thread(target=self._run, name="dsviz-whole-table", daemon=True)
+        thread.start()
+
+    def _run(self) -> None:
+        try:
+            pins = [self._objects.pin(digest, what) for digest, what in self._wanted]
+        except BaseException as exc:  # handed to whoever waits, raised there
+            self._error = exc
+        else:
+            self._pins = pins
+        finally:
+            self._done.set()
+
+    def ready(self) -> bool:
+        """Whether every file is here and checked (never waits)."""
+        return self._pid == os.getpid() and self._done.is_set() and self._pins is not None
+
+    def wait(self) -> tuple[list[str], list[Pin]]:
+        """The files' paths and their pins, fetching them first if still needed."""
+        if self._pid != os.getpid():
+            # A forked child: the parent's thread and lock are not ours; fetch here.
+            self._pid, self._lock = os.getpid(), threading.Lock()
+            self._pins, self._error = None, None
+            self.paths = [str(self._objects.pin_path(d)) for d, _ in self._wanted]
+            self._done = threading.Event()
+            self._done.set()
+        self._done.wait()
+        with self._lock:
+            if self._pins is None:
+                error, self._error = self._error, None
+                if error is None:  # failed before (raised then): fetch again, here
+                    self._run()
+                    error, self._error = self._error, None
+                if error is not None:
+                    raise error  # the next call fetches again
+            assert self._pins is not None
+            return self.paths, self._pins
+
+
+def start_download(
+    objects: Objects, wanted: list[tuple[str, str]], head: str, rows: int, what: str
+) -> WholeDownload | None:
+    """Fetch the head object ``head`` (checked: an :class:`IntegrityError` naming ``what``
+    if it is damaged), then the objects ``wanted`` ((digest, what it is), in order) in the
+    background; None when the store is local or they are all on this machine already (read
+    them as usual: nothing to wait for)."""
+    if not isinstance(objects, RemoteObjects):
+        return None
+    if all(objects.is_local(digest) for digest, _ in wanted):
+        return None
+    return WholeDownload(objects, wanted, objects.pin(head, what), rows)
 
 
 def pin(objects: Objects, digest: str, what: str) -> Pin:

@@ -53,7 +53,7 @@ from dsviz_widget.artifacts._manifest import (
 )
 from dsviz_widget.artifacts._objects import io_step, unlink_quietly
 from dsviz_widget.artifacts._reference import LocalFile, check_copied
-from dsviz_widget.artifacts._remote import pin
+from dsviz_widget.artifacts._remote import pin, start_download
 from dsviz_widget.artifacts._store import Store
 from dsviz_widget.media import Audio, Blob, Classes, Image, Origin
 from dsviz_widget.table import JoinedTable, Table, TableOrigin, restore_foreign_keys
@@ -325,8 +325,17 @@ def _write_table(
         raise
     finally:
         bar.close()
-    digest, size = store.objects.adopt(tmp)
-    entries = {**key_entries, name + _TABLE: Entry(digest, size, kind="table", part=part)}
+    try:
+        head = store_head(store, tmp, schema, name)
+        digest, size = store.objects.adopt(tmp)
+    except BaseException:
+        unlink_quietly(tmp)
+        raise
+    head_digest, rows = head if head is not None else (None, None)
+    entries = {
+        **key_entries,
+        name + _TABLE: Entry(digest, size, kind="table", part=part, head=head_digest, rows=rows),
+    }
     if index:
         media = media_index_table(index)
         tmp = store.objects.new_tmp()
@@ -363,6 +372,60 @@ def write_rows(
                     bar.update(batch.num_rows)
     finally:
         rest.close()  # a failed write stops the reader now, not when the traceback is freed
+
+
+#: A table's Parquet object from this size up, on a remote store, gets a head object (its
+#: first rows) so that a cold read shows a page before the whole object is downloaded.
+HEAD_MIN_BYTES = 8 << 20
+#: At most this many rows in a head: the widget's first page is 50 rows, and a user scrolling
+#: a few hundred pages while the whole object downloads stays inside it ...
+HEAD_ROWS = 20_000
+#: ... and about this many bytes (fewer rows when rows are wide), so that fetching the head
+#: costs one small GET (well under ``_ranged.RANGE``), not a fraction of the download.
+HEAD_BYTES = 4 << 20
+
+
+def store_head(
+    store: Store,
+    path: Path,
+    schema: pa.Schema,
+    name: str,
+    whole: tuple[int, int] | None = None,
+) -> tuple[str, int] | None:
+    """Store the head object of the table whose Parquet file is ``path``, when it needs one:
+    (its digest, the table's row count), else None.
+
+    The head holds the file's first ``min(HEAD_ROWS, ~HEAD_BYTES worth)`` rows, written by
+    :func:`write_rows` with the table's ``schema`` (same columns, kinds, metadata and writer
+    settings), so a reader may show them as the table's first rows (``_row`` 0, 1, ...).
+    ``whole``: the whole table's (bytes, rows) when ``path`` is only its first part (a Dask
+    ingest). Local stores get none (opening a table there reads no more than its footer).
+    """
+    size = path.stat().st_size if whole is None else whole[0]
+    if not store.remote or size < HEAD_MIN_BYTES:
+        return None
+    with io_step(f"could not read back {name!r} to write its first rows"):
+        file = pq.ParquetFile(path)
+        total = file.metadata.num_rows
+        size = path.stat().st_size
+        want = min(HEAD_ROWS, total, max(1_000, HEAD_BYTES * total // max(size, 1)))
+        batches: list[pa.RecordBatch] = []
+        got = 0
+        for batch in file.iter_batches(batch_size=want):
+            batches.append(batch.slice(0, want - got))
+            got += batches[-1].num_rows
+            if got >= want:
+                break
+    if not batches:
+        return None
+    tmp = store.objects.new_tmp()
+    try:
+        write_rows(tmp, schema, iter(batches), f"could not write the first rows of {name!r}")
+        digest, _ = store.objects.adopt(tmp)
+    except BaseException:
+        unlink_quietly(tmp)
+        raise
+    return digest, total if whole is None else whole[1]
 
 
 def media_index_table(index: Mapping[str, tuple[str, int, tuple[str, int] | None]]) -> pa.Table:
@@ -540,8 +603,18 @@ def _read_table(
     if [i for i, _ in parts] != list(range(len(parts))):
         raise IntegrityError(f"{label}: the table's parts are not numbered 0 to {len(parts) - 1}")
     own.update({entry_name[len(name) :]: manifest.entries[entry_name] for _, entry_name in parts})
-    pins = [pin(store.objects, entry.digest, label)]
-    pins += [pin(store.objects, manifest.entries[n].digest, f"{label} part {i}") for i, n in parts]
+    wanted = [(entry.digest, label)]
+    wanted += [(manifest.entries[n].digest, f"{label} part {i}") for i, n in parts]
+    download = None
+    if entry.head is not None and entry.rows is not None:
+        # A big table on a remote store: its head now, the whole files in the background.
+        what = f"{label} (its first rows)"
+        download = start_download(store.objects, wanted, entry.head, entry.rows, what)
+    if download is None:
+        pins = [pin(store.objects, digest, what) for digest, what in wanted]
+        paths, schema_path = [str(p.path) for p in pins], pins[0].path
+    else:
+        pins, paths, schema_path = [], [], Path(download.head)
     origin = TableOrigin(
         store.location,
         store.catalog_location,
@@ -551,17 +624,18 @@ def _read_table(
         MappingProxyType(own),
     )
     table = Table.from_stored(
-        [str(p.path) for p in pins],
+        paths,
         store.read_blob,
         _origin_of(row),
         label,
         entry.digest,
         origin,
         keep=pins,
+        pending=download,
     )
     seen = {} if seen is None else seen
     seen[(row.artifact, row.version, name)] = table
-    keys = _stored_foreign_keys(pins[0].path, label)
+    keys = _stored_foreign_keys(schema_path, label)
     if keys:
         # Relative names point into the version the file was written in (a borrowed table's
         # keys into the version it is borrowed from).

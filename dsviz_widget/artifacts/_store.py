@@ -177,7 +177,7 @@ class Store:
             manifest = Manifest.from_bytes(
                 self.objects.read(manifest_digest, f"manifest of {label}"), label
             )
-            keep.update(entry.digest for entry in manifest.entries.values())
+            keep.update(d for entry in manifest.entries.values() for d in entry.objects)
             for name, entry in manifest.media_indexes():
                 keep.update(self._media_index(entry, f"{label} entry {name!r}"))
         return keep
@@ -230,6 +230,8 @@ class Store:
                 continue
             for name, entry in manifest.entries.items():
                 self._check(report, entry.digest, f"{label} entry {name!r}")
+                if entry.head is not None:
+                    self._check(report, entry.head, f"{label} entry {name!r} (its first rows)")
             for name, entry in manifest.media_indexes():
                 if entry.digest in report.bad:
                     continue  # reported above
