@@ -16,7 +16,6 @@ a range's bytes live only in the pool thread that fetched them until written (at
 from __future__ import annotations
 
 import os
-import queue
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -30,66 +29,15 @@ IN_FLIGHT = 8
 WORKERS = 8
 
 
-class DaemonExecutor:
-    """``submit`` as a ``ThreadPoolExecutor``'s, run by daemon threads.
-
-    A ``ThreadPoolExecutor``'s threads are joined when the interpreter exits, so a process
-    leaving while a table's whole file downloads in the background (``_remote.WholeDownload``)
-    would first wait for every range in flight, on a slow or stalled network for minutes.
-    These threads just stop with the process; the download's temporary file is swept by the
-    next process to open the cache (``_read_cache``). Nothing waits on them at exit: the
-    threads that could (the caller's) are gone by then, or are daemons themselves.
-    """
-
-    def __init__(self, workers: int, prefix: str) -> None:
-        self._workers = workers
-        self._prefix = prefix
-        self._queue: queue.SimpleQueue[tuple[Future[Any], Any, tuple[Any, ...]]] = (
-            queue.SimpleQueue()
-        )
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-        self._idle = 0
-
-    def submit(self, fn: Any, *args: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        self._queue.put((future, fn, args))
-        with self._lock:
-            if self._idle == 0 and len(self._threads) < self._workers:
-                name = f"{self._prefix}_{len(self._threads)}"
-                thread = threading.Thread(target=self._work, name=name, daemon=True)
-                self._threads.append(thread)
-                thread.start()
-            else:
-                self._idle = max(0, self._idle - 1)
-        return future
-
-    def _work(self) -> None:
-        while True:
-            future, fn, args = self._queue.get()
-            if future.set_running_or_notify_cancel():
-                try:
-                    result = fn(*args)
-                except BaseException as exc:
-                    future.set_exception(exc)
-                else:
-                    future.set_result(result)
-            del future, fn, args
-            with self._lock:
-                self._idle += 1
-
-
 class ProcessPool:
     """A pool of threads for the whole process, made on first use, and made anew in a forked
     child: the parent's threads do not exist there, and a pool that believes it has them
-    (its idle count says so) would never run what it is given. ``daemon``: threads that
-    stop with the process (:class:`DaemonExecutor`) instead of being waited for at exit."""
+    (its idle count says so) would never run what it is given."""
 
-    def __init__(self, workers: int, prefix: str, daemon: bool = False) -> None:
+    def __init__(self, workers: int, prefix: str) -> None:
         self.workers = workers
         self.prefix = prefix
-        self.daemon = daemon
-        self._pool: ThreadPoolExecutor | DaemonExecutor | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         os.register_at_fork(after_in_child=self._forget)
 
@@ -101,19 +49,15 @@ class ProcessPool:
     def made(self) -> bool:
         return self._pool is not None
 
-    def get(self) -> Any:
+    def get(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = (
-                    DaemonExecutor(self.workers, self.prefix)
-                    if self.daemon
-                    else ThreadPoolExecutor(self.workers, thread_name_prefix=self.prefix)
-                )
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix=self.prefix)
             return self._pool
 
 
 #: The threads fetching ranges.
-POOL = ProcessPool(WORKERS, "dsviz-range", daemon=True)
+POOL = ProcessPool(WORKERS, "dsviz-range")
 
 
 def _fetch_range(source: Any, fd: int, offset: int, length: int) -> int:

@@ -408,7 +408,9 @@ def store_head(
         file = pq.ParquetFile(path)
         total = file.metadata.num_rows
         size = path.stat().st_size
-        want = min(HEAD_ROWS, total, max(1_000, HEAD_BYTES * total // max(size, 1)))
+        want = min(HEAD_ROWS, max(1_000, HEAD_BYTES * total // max(size, 1)))
+        if want >= total:
+            return None  # the head would be the whole table: nothing to show sooner
         batches: list[pa.RecordBatch] = []
         got = 0
         for batch in file.iter_batches(batch_size=want):
