@@ -402,6 +402,8 @@ class Engine:
         """
         with self._lock:
             rel = self._relation(source)
+        if not any(c.kind == "image" for c in rel.columns.values()):
+            return {}  # nothing to scan (a table still downloading need not wait for it)
         metadata = getattr(source, "metadata", None) or {}
         with self.connection(rel) as con:
             try:
