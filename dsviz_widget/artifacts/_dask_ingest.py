@@ -398,7 +398,7 @@ def _first_rows(
     from dsviz_widget.artifacts._serialize import HEAD_MIN_BYTES, store_head
 
     whole = (sum(p.size for p in parts), sum(p.rows for p in parts))
-    if not store.remote or not parts or whole[0] < HEAD_MIN_BYTES:
+    if not isinstance(store.objects, RemoteObjects) or not parts or whole[0] < HEAD_MIN_BYTES:
         return None
     with _local_file(_backend(store), parts[0].digest, f"part 0 of table {name!r}") as path:
         return store_head(store, path, schema, name, whole)
