@@ -17,8 +17,10 @@ SQLite file). Then, each in a fresh process:
   sends the browser's requests): first page, filtered page, sorted page, the first deep page
   of a new sort, group-by. *open* is ``dv.init`` + ``get`` (+ the widget and its ``info``
   reply); *total* is open + the scenario, what a person waits for. Cold: an empty cache
-  directory (another machine); warm: the cache a previous process filled (the second
-  open). A local store has no read cache: its runs are the reference for both.
+  directory (another machine); new table: an empty cache but for the remembered probe of
+  the server (a table this machine never read, from a server it knows); warm: the cache a
+  previous process filled (the second open). A local store has no read cache: its runs are
+  the reference for all three.
 - **images**: a table of ``--images`` images (128×128 PNG), read back in a fresh process
   with an empty cache: the widget's thumbnails of every row (requests of 50, a page),
   ``get_column("image")`` + ``to_numpy()`` of each, and ``download()``. With ``--before``,
@@ -340,9 +342,13 @@ class Bench:
                     if run < self.args.runs:
                         todo.append(("s3", "warm"))
                     if run < self.args.cold_runs:
-                        todo.append(("s3", "cold"))
+                        todo += [("s3", "cold"), ("s3", "new")]
                     for where, cache_kind in todo:
                         cache = warm_cache if cache_kind == "warm" else self.fresh_cache()
+                        if cache_kind == "new":
+                            # A table this machine never read, from a server it knows: the
+                            # cache holds only the remembered probe.
+                            shutil.copytree(warm_cache / "probes", cache / "probes")
                         one = {**spec, "dir": self.dirs[where], "system": system}
                         got = spawn({**one, "scenario": scenario}, self.with_cache(where, cache))
                         if cache_kind != "warm":
@@ -507,14 +513,17 @@ def table_report(result: dict[str, Any], systems: list[str]) -> str:
         "local",
         "S3 warm",
         "S3 cold",
+        "S3 new table",
         "warm ÷ local",
         "cold ÷ local",
+        "new table ÷ local",
         "call only: warm ÷ local",
     ]
     rows = []
     for scenario in SCENARIOS:
         for system in systems:
-            got = {s: cells.get((scenario, system, s)) for s in ("local -", "s3 warm", "s3 cold")}
+            stores = ("local -", "s3 warm", "s3 cold", "s3 new")
+            got = {s: cells.get((scenario, system, s)) for s in stores}
             if not any(got.values()):
                 continue
             med = {
@@ -537,11 +546,12 @@ def table_report(result: dict[str, Any], systems: list[str]) -> str:
                     *(_ms(c["total"]) if c else "" for c in got.values()),
                     ratio(med["s3 warm"], WARM_GOAL),
                     ratio(med["s3 cold"], cold_goal),
+                    ratio(med["s3 new"], cold_goal),
                     _call_ratio(got["s3 warm"], got["local -"]),
                 ]
             )
     opens = []
-    for store in ("local -", "s3 warm", "s3 cold"):
+    for store in ("local -", "s3 warm", "s3 cold", "s3 new"):
         for system in systems:
             values = [
                 v

@@ -398,7 +398,22 @@ def start_download(
         return None
     if all(objects.is_local(digest) for digest, _ in wanted):
         return None
-    return WholeDownload(objects, wanted, objects.pin(head, what), rows)
+    key = tuple(digest for digest, _ in wanted)
+    with _downloads_lock:
+        running = _downloads.get(key)
+        if running is not None and running._objects is objects and running._error is None:
+            return running  # the same table opened again meanwhile: one download
+    download = WholeDownload(objects, wanted, objects.pin(head, what), rows)
+    with _downloads_lock:
+        _downloads[key] = download
+    return download
+
+
+#: Whole downloads still held by a table, by the digests they fetch.
+_downloads: weakref.WeakValueDictionary[tuple[str, ...], WholeDownload] = (
+    weakref.WeakValueDictionary()
+)
+_downloads_lock = threading.Lock()
 
 
 def pin(objects: Objects, digest: str, what: str) -> Pin:

@@ -53,11 +53,7 @@ class _GatedHandler(_RelayHandler):
         path = urlsplit(self.path).path
         server = self.server
         if self.command == "GET" and any(path.endswith(d) for d in server.failing):
-            failed = b"<Error><Code>InternalError</Code></Error>"
-            self.send_response(500)
-            self.send_header("Content-Length", str(len(failed)))
-            self.end_headers()
-            self.wfile.write(failed)
+            self.send_error(500, "InternalError")  # the server failing this object's reads
             return
         if self.command == "GET" and any(path.endswith(d) for d in server.held):
             server.waiting.append(path)
@@ -81,6 +77,15 @@ def gated(s3_kind: StoreKind) -> Iterator[_Relay]:
         relay.gate = threading.Event()
         yield relay
         relay.gate.set()
+
+
+def wait_held(relay: _Relay) -> None:
+    """Until a held GET has reached the relay (the whole file's download is under way)."""
+    deadline = time.monotonic() + 10
+    while not relay.waiting and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert relay.waiting, "the whole file's download never started"
+    assert not relay.gate.is_set()
 
 
 def frame(n: int, seed: int = 0) -> pd.DataFrame:
@@ -182,11 +187,7 @@ def test_the_first_pages_arrive_while_the_whole_file_is_still_held(
     entry = entry_of(s3_kind)
     gated.held = {entry.digest}
     table = cold(s3_kind, monkeypatch, gated)
-    # The whole file's GET has reached the server side of the relay, and is held there.
-    deadline = time.monotonic() + 10
-    while not gated.waiting and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert gated.waiting, "the whole file's download never started"
+    wait_held(gated)
     assert len(table) == 5000 and table.count() == 5000
     for offset in (0, 50, 100, HEAD_ROWS - 50):
         page = table.query(offset=offset, limit=50)

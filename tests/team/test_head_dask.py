@@ -10,7 +10,7 @@ import pytest
 import dsviz_widget as dv
 from dsviz_widget.artifacts import _serialize
 from tests._store_kinds import StoreKind
-from tests.team.test_head import _Relay, cold, entry_of, plain
+from tests.team.test_head import _Relay, cold, entry_of, plain, wait_held
 from tests.team.test_head import gated as gated  # the fixture
 from tests.team.test_s3_store import log
 
@@ -37,7 +37,7 @@ def test_a_dask_table_pages_from_the_head_of_its_first_part(
     page = table.query(offset=50, limit=50)
     assert page.index.tolist() == list(range(50, 100))
     pd.testing.assert_frame_equal(plain(page), plain(df.iloc[50:100]), check_dtype=False)
-    assert gated.waiting and not gated.gate.is_set()
+    wait_held(gated)  # the parts' GETs are held: the page came from the head
     gated.gate.set()
     got = table.query(sort=["-x"], limit=2000)
     assert got["id"].tolist() == df.sort_values("x", ascending=False)["id"].tolist()

@@ -17,7 +17,7 @@ import pytest
 import dsviz_widget as dv
 from dsviz_widget.artifacts import _serialize
 from tests._store_kinds import KINDS, StoreKind
-from tests.team.test_head import _GatedHandler, entry_of
+from tests.team.test_head import _GatedHandler, entry_of, wait_held
 from tests.team.test_s3_parallel_reads import _Relay, running_relay
 from tests.team.test_s3_store import log
 from tests.widget.test_widget import call, sent
@@ -70,7 +70,7 @@ def test_the_widget_first_page_of_a_cold_table_comes_from_its_head(
         assert rows.column("_row").to_pylist() == list(range(offset, offset + 50))
         assert rows.column("id").to_pylist() == list(range(offset, offset + 50))
         assert rows.column("x").to_pylist() == df.x.iloc[offset : offset + 50].tolist()
-    assert relay.waiting and not relay.gate.is_set()  # all while the whole file was held
+    wait_held(relay)  # all while the whole file was held
     # A sorted page waits for the whole file, then is the whole table's.
     threading.Timer(0.3, relay.gate.set).start()
     out.clear()
