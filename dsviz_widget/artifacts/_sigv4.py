@@ -68,11 +68,9 @@ _AWS_REGION = re.compile(r"(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+")
 #: A bucket name boto3 addresses as a subdomain on AWS (no dots: the TLS certificate is one
 #: label deep).
 _DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9\-]{1,61}[a-z0-9]")
-#: Environment variables by which boto3 would send the probe elsewhere or verify TLS against
-#: other certificates than this client: any of them set, boto3 probes.
+#: Environment variables by which boto3 would send the probe elsewhere: any of them set,
+#: boto3 probes. (``AWS_CA_BUNDLE`` / ``REQUESTS_CA_BUNDLE`` are honoured: :func:`ca_bundle`.)
 _BOTO_ONLY_ENV = (
-    "AWS_CA_BUNDLE",
-    "REQUESTS_CA_BUNDLE",
     "AWS_USE_FIPS_ENDPOINT",
     "AWS_USE_DUALSTACK_ENDPOINT",
     "AWS_S3_US_EAST_1_REGIONAL_ENDPOINT",
@@ -253,7 +251,7 @@ def unsupported(config: _Config, bucket: str, env: Mapping[str, str] | None = No
     if not (config.access_key and config.secret_key):
         return "the credentials come from boto3's own sources (a profile, ~/.aws, metadata)"
     if set(_BOTO_ONLY_ENV) & {k for k, v in env.items() if v}:
-        return "a CA bundle, FIPS or dual-stack setting only boto3 reads is set"
+        return "a FIPS, dual-stack or regional-endpoint setting only boto3 reads is set"
     if config.endpoint_url is None:
         if env.get("AWS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_S3"):
             return "boto3 would take its endpoint from the environment"
@@ -287,6 +285,14 @@ def _profile_settings(env: Mapping[str, str]) -> str | None:
     return f"the AWS profile {profile!r} sets {', '.join(extra)}" if extra else None
 
 
+def ca_bundle(env: Mapping[str, str] | None = None) -> str | None:
+    """The certificates boto3 verifies https against when told to: ``AWS_CA_BUNDLE``, else
+    ``REQUESTS_CA_BUNDLE`` (botocore's order); None: the default SSL context's (the
+    system's; boto3 would use certifi's copy of the same public CAs)."""
+    env = os.environ if env is None else env
+    return env.get("AWS_CA_BUNDLE") or env.get("REQUESTS_CA_BUNDLE") or None
+
+
 def _proxied(host: str) -> bool:
     return bool(urllib.request.getproxies()) and not urllib.request.proxy_bypass(host)
 
@@ -309,7 +315,10 @@ def for_config(config: _Config, bucket: str) -> Client | None:
         return None
     assert config.access_key and config.secret_key
     return Client(
-        config, bucket, Credentials(config.access_key, config.secret_key, config.session_token)
+        config,
+        bucket,
+        Credentials(config.access_key, config.secret_key, config.session_token),
+        ca_bundle(),
     )
 
 
@@ -318,8 +327,11 @@ class Client:
     """Signed requests to one bucket over one kept-alive connection (not thread-safe: the
     probe is one thread's). Use as a context manager, or call :meth:`close`."""
 
-    def __init__(self, config: _Config, bucket: str, credentials: Credentials) -> None:
+    def __init__(
+        self, config: _Config, bucket: str, credentials: Credentials, cafile: str | None = None
+    ) -> None:
         self.config = config
+        self.cafile = cafile
         self.bucket = bucket
         self.credentials = credentials
         self.scheme, self.host, self.port, base, self._virtual = _place(config, bucket)
@@ -435,7 +447,11 @@ class Client:
         for attempt in range(1, self.config.connect_attempts + 1):
             conn: http.client.HTTPConnection
             if self.scheme == "https":
-                context = ssl.create_default_context()
+                bundle = self.cafile
+                folder = bundle is not None and os.path.isdir(bundle)
+                context = ssl.create_default_context(
+                    cafile=None if folder else bundle, capath=bundle if folder else None
+                )
                 conn = http.client.HTTPSConnection(
                     self.host, self.port, timeout=timeout, context=context
                 )
