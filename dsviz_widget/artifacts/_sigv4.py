@@ -269,18 +269,19 @@ def unsupported(config: _Config, bucket: str, env: Mapping[str, str] | None = No
 def _profile_settings(env: Mapping[str, str]) -> str | None:
     """Why the AWS config file's active profile could change boto3's requests, or None."""
     path = env.get("AWS_CONFIG_FILE") or os.path.join(os.path.expanduser("~"), ".aws", "config")
+    profile = env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE") or "default"
+    section = "default" if profile == "default" else f"profile {profile}"
     parser = configparser.RawConfigParser()
     try:
         with open(path, encoding="utf-8") as f:
             parser.read_file(f)
     except FileNotFoundError:
-        return None
+        pass
     except (OSError, UnicodeError, configparser.Error):
         return f"the AWS config file {path} could not be read here"
-    profile = env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE") or "default"
-    section = "default" if profile == "default" else f"profile {profile}"
     if not parser.has_section(section):
-        return None
+        # A named profile elsewhere (the credentials file) or nowhere: boto3's to resolve.
+        return None if profile == "default" else f"the AWS profile {profile!r} is not in {path}"
     extra = sorted(set(parser.options(section)) - _HARMLESS_SETTINGS)
     return f"the AWS profile {profile!r} sets {', '.join(extra)}" if extra else None
 

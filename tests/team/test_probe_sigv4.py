@@ -202,6 +202,7 @@ def test_it_stands_in_only_when_every_setting_is_the_configs(
     assert "ca_bundle" in (
         _sigv4.unsupported(local, "dsviz", {**env, "AWS_PROFILE": "other"}) or ""
     )
+    assert "not in" in (_sigv4.unsupported(local, "dsviz", {**env, "AWS_PROFILE": "gone"}) or "")
     config.write_text("[default]\ns3 =\n  addressing_style = virtual\n")
     assert "s3" in (_sigv4.unsupported(local, "dsviz", env) or "")
     config.write_text("not an ini file")
