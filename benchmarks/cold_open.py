@@ -34,7 +34,7 @@ t2 = time.perf_counter()
 rows = len(dv.use_artifact("cold:v0").get("data"))
 t3 = time.perf_counter()
 print(json.dumps({{"import": t1 - t0, "init": t2 - t1, "get": t3 - t2, "rows": rows,
-                   "boto3": "boto3" in sys.modules}}))
+                   "boto3": "boto3" in sys.modules, "file": dv.__file__}}))
 """
 
 
@@ -75,12 +75,14 @@ def main() -> int:
             for name in order:
                 cache = tempfile.mkdtemp(dir=tmp)
                 child = {**env, "PYTHONPATH": str(checkouts[name]), "DSVIZ_CACHE_DIR": cache}
-                out = subprocess.run(
-                    [sys.executable, "-c", code], env=child, capture_output=True, text=True
+                out = subprocess.run(  # cwd: not a checkout (``-c`` puts it first on the path)
+                    [sys.executable, "-c", code], env=child, capture_output=True, text=True, cwd=tmp
                 )
                 if out.returncode:
                     raise SystemExit(out.stderr)
-                samples[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+                sample = json.loads(out.stdout.strip().splitlines()[-1])
+                assert sample.pop("file").startswith(str(checkouts[name])), (name, sample)
+                samples[name].append(sample)
         ended = load()
     print(f"{args.runs} cold opens per checkout; load average {began} -> {ended}\n")
     print("| checkout | import | dv.init (median / p95) | get | boto3 imported |")

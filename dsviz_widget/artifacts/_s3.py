@@ -56,7 +56,7 @@ from dsviz_widget._errors import (
     ValidationError,
     store_error,
 )
-from dsviz_widget.artifacts import _probe_record, _ranged, _sigv4
+from dsviz_widget.artifacts import _probe_record, _ranged
 from dsviz_widget.artifacts._objects import check_digest, unlink_quietly
 from dsviz_widget.artifacts._read_cache import ReadCache
 
@@ -351,6 +351,8 @@ class S3ObjectStore:
         _probe_record.remember(*self._record_place())
 
     def _probe(self, doing: str) -> None:
+        from dsviz_widget.artifacts import _sigv4
+
         step = f"{doing} {self.url} (checking that {self.config.where} refuses overwrites)"
         small = _sigv4.for_config(self.config, self.bucket)
         if small is not None:
@@ -819,6 +821,11 @@ def _botocore_errors() -> Any:
     return sys.modules.get("botocore.exceptions")
 
 
+def _sigv4_errors() -> Any:
+    """``_sigv4`` if the probe's small client was used (imported there, on first use)."""
+    return sys.modules.get("dsviz_widget.artifacts._sigv4")
+
+
 def _unreachable(exc: BaseException) -> bool:
     """True if ``exc`` (or its cause) says the server could not be reached at all."""
     bx = _botocore_errors()
@@ -832,9 +839,11 @@ def _unreachable(exc: BaseException) -> bool:
 def _socket_unreachable(exc: BaseException | None) -> bool:
     """A plain socket's failure to connect (``_head_bucket``, ``_sigv4.Client``): refused,
     timed out, no such host. Not a server reached that then did not answer in time."""
-    return isinstance(
-        exc, ConnectionRefusedError | TimeoutError | socket.gaierror
-    ) and not isinstance(exc, _sigv4.ReadTimeout)
+    sig = _sigv4_errors()
+    answered_late = sig is not None and isinstance(exc, sig.ReadTimeout)
+    return isinstance(exc, ConnectionRefusedError | TimeoutError | socket.gaierror) and not (
+        answered_late
+    )
 
 
 def _arrow_unreachable(exc: BaseException | None) -> bool:
@@ -857,7 +866,8 @@ def _reason(exc: BaseException, config: S3Config) -> str:
         return f"could not reach the S3 server at {config.where} ({exc})"
     if boto("ConnectTimeoutError", "ReadTimeoutError") or isinstance(exc, TimeoutError):
         return f"the S3 server at {config.where} did not answer in time ({exc})"
-    if boto("ClientError") or isinstance(exc, _sigv4.S3Error):
+    sig = _sigv4_errors()
+    if boto("ClientError") or (sig is not None and isinstance(exc, sig.S3Error)):
         error = getattr(exc, "response", {}).get("Error", {})
         return f"the S3 server at {config.where} answered {error.get('Code', '?')}: {error.get('Message', exc)}"
     if boto("NoCredentialsError"):

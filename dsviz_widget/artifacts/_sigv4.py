@@ -28,22 +28,20 @@ exactly as before: this client never guesses what boto3 would have done.
 
 from __future__ import annotations
 
-import configparser
 import hashlib
 import hmac
-import http.client
 import os
 import random
 import re
-import ssl
 import time
-import urllib.request
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
-from xml.sax.saxutils import escape
+
+if TYPE_CHECKING:  # imported where used: ``import dsviz_widget`` should not pay for them
+    import http.client
+    import xml.etree.ElementTree as ET
 
 SERVICE = "s3"
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -268,6 +266,8 @@ def unsupported(config: _Config, bucket: str, env: Mapping[str, str] | None = No
 
 def _profile_settings(env: Mapping[str, str]) -> str | None:
     """Why the AWS config file's active profile could change boto3's requests, or None."""
+    import configparser
+
     path = env.get("AWS_CONFIG_FILE") or os.path.join(os.path.expanduser("~"), ".aws", "config")
     profile = env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE") or "default"
     section = "default" if profile == "default" else f"profile {profile}"
@@ -295,6 +295,8 @@ def ca_bundle(env: Mapping[str, str] | None = None) -> str | None:
 
 
 def _proxied(host: str) -> bool:
+    import urllib.request
+
     return bool(urllib.request.getproxies()) and not urllib.request.proxy_bypass(host)
 
 
@@ -369,6 +371,8 @@ class Client:
 
     def complete(self, key: str, upload_id: str, etags: Sequence[str]) -> None:
         """CompleteMultipartUpload with ``If-None-Match: *``."""
+        from xml.sax.saxutils import escape
+
         parts = "".join(
             f"<Part><ETag>{escape(etag)}</ETag><PartNumber>{n}</PartNumber></Part>"
             for n, etag in enumerate(etags, 1)
@@ -406,6 +410,8 @@ class Client:
         :class:`ReadTimeout`, ``ConnectionError`` (dropped mid-answer). Errors a retry may
         cure (5xx, a dropped kept-alive connection) are retried, :data:`_RETRIES` attempts
         in all."""
+        import http.client
+
         path = f"{self._base}/{quote_key(key)}"
         query = canonical_query(params)
         target = f"{path}?{query}" if query else path
@@ -441,6 +447,9 @@ class Client:
 
     def _connect(self) -> http.client.HTTPConnection:
         """The kept-alive connection, opened (``connect_attempts`` tries) if it is not."""
+        import http.client
+        import ssl
+
         if self._conn is not None and self._conn.sock is not None:
             return self._conn
         self.close()
@@ -494,6 +503,8 @@ def _local(tag: str) -> str:
 
 
 def _parse(body: bytes) -> ET.Element | None:
+    import xml.etree.ElementTree as ET
+
     try:
         return ET.fromstring(body) if body.strip() else None
     except ET.ParseError:
