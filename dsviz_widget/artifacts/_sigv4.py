@@ -36,12 +36,14 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 if TYPE_CHECKING:  # imported where used: ``import dsviz_widget`` should not pay for them
     import http.client
     import xml.etree.ElementTree as ET
+
+    from dsviz_widget.artifacts._s3 import S3Config
 
 SERVICE = "s3"
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -95,19 +97,6 @@ _RETRIES = 3
 _RETRY_STATUS = frozenset({500, 502, 503, 504})
 _CONNECT_RETRY_DELAY = 0.2
 _XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
-
-
-class _Config(Protocol):
-    """What this module reads of ``_s3.S3Config``."""
-
-    endpoint_url: str | None
-    access_key: str | None
-    secret_key: str | None
-    session_token: str | None
-    region: str
-    connect_timeout: float
-    read_timeout: float
-    connect_attempts: int
 
 
 class S3Error(Exception):
@@ -242,7 +231,7 @@ _SET_HERE = frozenset(
 
 
 # -- when this client may stand in for boto3 ---------------------------------------------------
-def unsupported(config: _Config, bucket: str, env: Mapping[str, str] | None = None) -> str | None:
+def unsupported(config: S3Config, bucket: str, env: Mapping[str, str] | None = None) -> str | None:
     """Why boto3 must send the probe (a sentence), or None when this client sends exactly
     what boto3's client of ``_s3._client`` would, to the same place, with the same keys."""
     env = os.environ if env is None else env
@@ -300,7 +289,7 @@ def _proxied(host: str) -> bool:
     return bool(urllib.request.getproxies()) and not urllib.request.proxy_bypass(host)
 
 
-def _place(config: _Config, bucket: str) -> tuple[str, str, int | None, str, bool]:
+def _place(config: S3Config, bucket: str) -> tuple[str, str, int | None, str, bool]:
     """(scheme, host, port, base path, virtual-hosted) of the bucket's server."""
     if config.endpoint_url:
         url = urlsplit(config.endpoint_url)
@@ -312,7 +301,7 @@ def _place(config: _Config, bucket: str) -> tuple[str, str, int | None, str, boo
     return "https", f"{bucket}.{host}" if virtual else host, None, "", virtual
 
 
-def for_config(config: _Config, bucket: str) -> Client | None:
+def for_config(config: S3Config, bucket: str) -> Client | None:
     """A client for ``bucket``, or None when boto3 must send the probe (:func:`unsupported`)."""
     if unsupported(config, bucket) is not None:
         return None
@@ -331,7 +320,7 @@ class Client:
     probe is one thread's). Use as a context manager, or call :meth:`close`."""
 
     def __init__(
-        self, config: _Config, bucket: str, credentials: Credentials, cafile: str | None = None
+        self, config: S3Config, bucket: str, credentials: Credentials, cafile: str | None = None
     ) -> None:
         self.config = config
         self.cafile = cafile
