@@ -258,3 +258,19 @@ def test_an_error_answer_is_read_without_evaluating_it() -> None:
         assert (error.code, error.message) == ("502", "Bad Gateway")
     with pytest.raises(_sigv4.S3Error, match="has no UploadId"):
         _sigv4._text(b"<InitiateMultipartUploadResult/>", "UploadId", "CreateMultipartUpload")
+
+
+def test_a_session_token_comes_with_the_keys_from_the_environment() -> None:
+    env = {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:8333",
+        "AWS_ACCESS_KEY_ID": "id",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_SESSION_TOKEN": "temporary/token+1=",
+    }
+    cfg = S3Config.from_env(env)
+    assert cfg.session_token == "temporary/token+1="
+    client = _sigv4.for_config(cfg, "dsviz")
+    if client is None:
+        pytest.skip("this machine's AWS settings make boto3 send the probe")
+    assert client.credentials == _sigv4.Credentials("id", "secret", "temporary/token+1=")
+    assert S3Config.from_env({**env, "AWS_SESSION_TOKEN": ""}).session_token is None
