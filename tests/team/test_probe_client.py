@@ -34,6 +34,29 @@ from tests.team.test_s3_parallel_reads import _Relay, running_relay
 ROOT = Path(__file__).parents[2]
 
 
+#: What makes boto3 send the probe instead (``_sigv4.unsupported``): none of it applies to a
+#: server on loopback, and a machine's own (a proxy, a profile) must not decide these tests.
+_MACHINE_SETTINGS = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+)
+
+
+@pytest.fixture(autouse=True)
+def no_machine_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _MACHINE_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+
+
 @pytest.fixture
 def relay(seaweed_shared: _servers.Seaweed) -> Iterator[_Relay]:
     yield from running_relay(seaweed_shared.endpoint, delay=0.0)
@@ -49,11 +72,11 @@ def through_boto3(
     url: str, cfg: S3Config, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> BaseException:
     """The same probe sent by boto3 (as before the small client): the error it raises."""
-    monkeypatch.setattr(_sigv4, "for_config", lambda config, bucket: None)
     store = S3ObjectStore(url, cfg, cache_dir=cache_dir, check=False)
-    with pytest.raises(Exception) as failed:
+    with monkeypatch.context() as patch, pytest.raises(Exception) as failed:
+        patch.setattr(_sigv4, "for_config", lambda config, bucket: None)
         store.check_conditional_writes()
-    monkeypatch.undo()
+    assert store._boto is not None  # boto3's client sent it
     return failed.value
 
 
@@ -68,8 +91,10 @@ def run_python(code: str, env: dict[str, str]) -> dict[str, object]:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment (as ``no_machine_settings`` left it) without the AWS and
+    dsviz variables, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DSVIZ_"))}
-    return {**env, **extra}
+    return {**env, "AWS_CONFIG_FILE": os.environ["AWS_CONFIG_FILE"], **extra}
 
 
 # -- the probe passes ---------------------------------------------------------------------------
