@@ -4,7 +4,9 @@ the look-alike that ignores ``If-None-Match``, all on 127.0.0.1.
 What a user relies on: a cold open (a machine with no remembered probe) costs the probe's 7
 round trips, not boto3's start-up, and still refuses a server that would overwrite stored
 objects; a failure reads exactly as it did through boto3 (same type, same step, same words).
-Where the credentials come from somewhere only boto3 reads, boto3 still probes.
+Where the credentials come from somewhere only boto3 reads, boto3 still probes. The
+client keeps one connection, retries a busy server's 5xx and reopens a closed connection
+(a scripted server on loopback).
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -266,3 +271,66 @@ def test_a_server_that_is_down_is_a_typed_error_within_seconds(
     assert isinstance(before, RemoteStoreError) and before.errno == errno.ECONNREFUSED
     words = f"{step}: could not reach the S3 server at {endpoint} ("
     assert str(down.value).startswith(words) and str(before).startswith(words)
+
+
+# -- the connection ------------------------------------------------------------------------------
+class _Scripted(BaseHTTPRequestHandler):
+    """Answers PUTs from ``server.script`` in order: (status, close the connection after)."""
+
+    protocol_version = "HTTP/1.1"
+    server: Any
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        status, close = self.server.script.pop(0)
+        self.server.seen.append((self.client_address[1], self.headers.get("Authorization")))
+        body = (
+            b""
+            if status == 200
+            else b"<Error><Code>SlowDown</Code><Message>later</Message></Error>"
+        )
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        if close:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = close
+
+
+@pytest.fixture
+def scripted() -> Iterator[Any]:
+    server = ThreadingHTTPServer((_servers.HOST, 0), _Scripted)
+    server.daemon_threads = True
+    server.script, server.seen = [], []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(10)
+
+
+def test_one_kept_alive_connection_busy_answers_retried_a_closed_one_reopened(
+    scripted: Any,
+) -> None:
+    cfg = S3Config(f"http://{_servers.HOST}:{scripted.server_address[1]}", "id", "secret")
+    client = _sigv4.for_config(cfg, _servers.BUCKET)
+    assert client is not None
+    with client:
+        scripted.script[:] = [(503, False), (200, False), (200, True), (200, False)]
+        client.put("a", b"1")  # a 503, then stored
+        client.put("b", b"2")  # stored; the server closes the connection after
+        client.put("c", b"3")  # on a new connection
+        ports = [port for port, _ in scripted.seen]
+        assert len(ports) == 4 and ports[0] == ports[1] == ports[2] != ports[3]
+        assert all(
+            auth and auth.startswith("AWS4-HMAC-SHA256 Credential=id/") for _, auth in scripted.seen
+        )
+        scripted.script[:] = [(503, False)] * 3
+        with pytest.raises(_sigv4.S3Error) as busy:
+            client.put("d", b"4")  # 3 attempts in all
+        assert (busy.value.status, busy.value.code, scripted.script) == (503, "SlowDown", [])
