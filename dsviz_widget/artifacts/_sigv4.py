@@ -12,7 +12,8 @@ models), most of a cold open. This client sends the same requests with the stand
   secret through date, region, ``s3`` and ``aws4_request``. ``AWS_SESSION_TOKEN`` goes in
   ``x-amz-security-token``, signed. The tests check the ``Authorization`` header against
   botocore's own ``S3SigV4Auth`` over generated requests.
-- **One kept-alive connection** (``http.client``; https with the default SSL context), path-style
+- **One kept-alive connection** (``http.client``; https with the default SSL context, or the
+  CA bundle of ``AWS_CA_BUNDLE`` / ``REQUESTS_CA_BUNDLE`` as boto3 would use), path-style
   addressing on a custom endpoint as boto3's client is configured in ``_s3._client``; on AWS
   itself, virtual-hosted addressing for a bucket name that is a plain DNS label, path-style
   otherwise, as boto3's "auto" does.
@@ -21,8 +22,8 @@ models), most of a cold open. This client sends the same requests with the stand
 
 :func:`for_config` says when this client may stand in for boto3: only when every setting boto3
 would use comes from the ``S3Config`` (both keys, the region, the endpoint). A credential or a
-setting from anywhere else (a profile, ``~/.aws``, instance metadata, SSO, a proxy, a custom CA
-bundle, FIPS or dual-stack endpoints) makes it return None and the probe goes through boto3
+setting from anywhere else (a profile, ``~/.aws``, instance metadata, SSO, a proxy, FIPS or
+dual-stack endpoints, a region outside AWS's main partition) makes it return None and the probe goes through boto3
 exactly as before: this client never guesses what boto3 would have done.
 """
 
