@@ -14,6 +14,9 @@ a stored key is never overwritten; every read is checked against the digest.
   A pass is remembered for a day in the user's cache directory (``_probe_record.py``): the
   next open of the same place only checks that the server answers (one HEAD of the bucket),
   and probes before its first write instead, so no write ever relies on the record.
+  The probe's 7 requests are signed and sent by a small client of the standard library
+  (``_sigv4.py``), not boto3, whenever the credentials and settings are all the
+  ``S3Config``'s; otherwise (a profile, ``~/.aws``, instance metadata, a proxy…) by boto3.
 - **boto3** (writes, listing, deletes) is imported and its client made on first use (~0.8 s:
   botocore parses its JSON service models), so a process that only reads never pays for it.
 - **Reads** go through pyarrow's ``S3FileSystem`` (what the engine will read Parquet with; no
@@ -34,6 +37,7 @@ import os
 import re
 import socket
 import stat
+import sys
 import threading
 import time
 import uuid
@@ -42,7 +46,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 from urllib.parse import urlsplit
 
 from dsviz_widget._errors import (
@@ -108,16 +112,20 @@ class S3Config:
     #: object's read or a multipart completion may legitimately take a while.
     read_timeout: float = 60.0
     connect_attempts: int = CONNECT_ATTEMPTS
+    #: ``AWS_SESSION_TOKEN``: temporary credentials' token, sent with the keys.
+    session_token: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> S3Config:
         """``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_S3``), ``AWS_ACCESS_KEY_ID``,
-        ``AWS_SECRET_ACCESS_KEY``, ``AWS_REGION`` (or ``AWS_DEFAULT_REGION``)."""
+        ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_REGION`` (or
+        ``AWS_DEFAULT_REGION``)."""
         env = os.environ if env is None else env
         return cls(
             endpoint_url=env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None,
             access_key=env.get("AWS_ACCESS_KEY_ID") or None,
             secret_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+            session_token=env.get("AWS_SESSION_TOKEN") or None,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         )
 
@@ -343,34 +351,45 @@ class S3ObjectStore:
         _probe_record.remember(*self._record_place())
 
     def _probe(self, doing: str) -> None:
-        key = f"{self._base}probe/{uuid.uuid4().hex}"
+        from dsviz_widget.artifacts import _sigv4
+
         step = f"{doing} {self.url} (checking that {self.config.where} refuses overwrites)"
+        small = _sigv4.for_config(self.config, self.bucket)
+        if small is not None:
+            with small:
+                try:
+                    return self._probe_through(small, step)
+                except RemoteStoreError as exc:
+                    if not isinstance(exc.__cause__, _sigv4.WrongRegion):
+                        raise
+            # The bucket is in another region than configured: boto3 follows such an answer.
+        self._probe_through(_BotoRequests(self._client, self.bucket), step)
+
+    def _probe_through(self, via: _ProbeRequests, step: str) -> None:
+        """The probe's requests, sent by ``via`` (``_sigv4.Client`` or boto3's)."""
+        key = f"{self._base}probe/{uuid.uuid4().hex}"
         try:
             with self._step(step):
-                self._client.put_object(Bucket=self.bucket, Key=key, Body=b"1", IfNoneMatch="*")
-                if self._put_once(key, b"2"):
+                via.put(key, b"1")
+                if self._put_once(key, b"2", via):
                     raise self._ignores(key, "a second PUT")
-                upload_id = self._client.create_multipart_upload(Bucket=self.bucket, Key=key)[
-                    "UploadId"
-                ]
+                upload_id = via.create_upload(key)
                 try:
-                    part = self._client.upload_part(
-                        Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=b"3"
-                    )
-                    if self._complete_once(key, upload_id, [part["ETag"]]):
+                    etag = via.upload_part(key, upload_id, 1, b"3")
+                    if self._complete_once(key, upload_id, [etag], via):
                         raise self._ignores(key, "a second multipart upload's completion")
                 finally:
-                    self._abort(key, upload_id)
+                    self._abort(key, upload_id, via)
         except BaseException as exc:
             # Cleaning up on a server we cannot reach would only repeat its retries.
             if not _unreachable(exc):
-                self._delete_quietly(key)
+                self._delete_quietly(key, via)
             raise
-        self._delete_quietly(key)
+        self._delete_quietly(key, via)
 
-    def _delete_quietly(self, key: str) -> None:
+    def _delete_quietly(self, key: str, via: _ProbeRequests) -> None:
         with suppress(Exception):
-            self._client.delete_object(Bucket=self.bucket, Key=key)
+            via.delete(key)
 
     def _ignores(self, key: str, what: str) -> ConditionalWritesNotEnforced:
         return ConditionalWritesNotEnforced(
@@ -438,23 +457,17 @@ class S3ObjectStore:
                 self._upload_parts(digest, f, size, on_part, src)
         return digest, size
 
-    def _put_once(self, key: str, body: bytes) -> bool:
+    def _put_once(self, key: str, body: bytes, via: _ProbeRequests | None = None) -> bool:
         """A conditional PUT: True if it wrote, False if the key exists (412)."""
-        return _conditional(
-            lambda: self._client.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*")
-        )
+        sender = via or _BotoRequests(self._client, self.bucket)
+        return _conditional(lambda: sender.put(key, body))
 
-    def _complete_once(self, key: str, upload_id: str, etags: list[str]) -> bool:
-        parts = [{"PartNumber": i, "ETag": etag} for i, etag in enumerate(etags, 1)]
-        return _conditional(
-            lambda: self._client.complete_multipart_upload(
-                Bucket=self.bucket,
-                Key=key,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": parts},
-                IfNoneMatch="*",
-            )
-        )
+    def _complete_once(
+        self, key: str, upload_id: str, etags: list[str], via: _ProbeRequests | None = None
+    ) -> bool:
+        """A conditional completion: True if it wrote, False if the key exists (412)."""
+        sender = via or _BotoRequests(self._client, self.bucket)
+        return _conditional(lambda: sender.complete(key, upload_id, etags))
 
     def _upload_parts(
         self,
@@ -504,9 +517,9 @@ class S3ObjectStore:
                 self._abort(key, upload_id)
             raise
 
-    def _abort(self, key: str, upload_id: str) -> None:
+    def _abort(self, key: str, upload_id: str, via: _ProbeRequests | None = None) -> None:
         with suppress(Exception):
-            self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            (via or _BotoRequests(self._client, self.bucket)).abort(key, upload_id)
 
     # -- reading ------------------------------------------------------------------------------
     def read(self, digest: str, what: str) -> bytes:
@@ -710,6 +723,57 @@ class S3ObjectStore:
             raise store_error(step, exc) from exc
 
 
+class _ProbeRequests(Protocol):
+    """The requests of the probe (and of conditional writes), by whichever client sends them:
+    ``_sigv4.Client`` or :class:`_BotoRequests`. Errors are raised as that client raises them
+    (``_step`` words both)."""
+
+    def put(self, key: str, body: bytes) -> None: ...
+    def create_upload(self, key: str) -> str: ...
+    def upload_part(self, key: str, upload_id: str, number: int, body: bytes) -> str: ...
+    def complete(self, key: str, upload_id: str, etags: list[str]) -> None: ...
+    def abort(self, key: str, upload_id: str) -> None: ...
+    def delete(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class _BotoRequests:
+    """:class:`_ProbeRequests` through boto3's client (writes, and the probe when the small
+    client cannot stand in for it: ``_sigv4.unsupported``)."""
+
+    client: Any
+    bucket: str
+
+    def put(self, key: str, body: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*")
+
+    def create_upload(self, key: str) -> str:
+        return str(self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"])
+
+    def upload_part(self, key: str, upload_id: str, number: int, body: bytes) -> str:
+        return str(
+            self.client.upload_part(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
+            )["ETag"]
+        )
+
+    def complete(self, key: str, upload_id: str, etags: list[str]) -> None:
+        parts = [{"PartNumber": i, "ETag": etag} for i, etag in enumerate(etags, 1)]
+        self.client.complete_multipart_upload(
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": parts},
+            IfNoneMatch="*",
+        )
+
+    def abort(self, key: str, upload_id: str) -> None:
+        self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+
 def _open_regular(src: Path) -> IO[bytes]:
     """``src`` opened for reading without following a final link; a non-regular file refused
     (a file swapped for a link or a FIFO after the caller checked it)."""
@@ -750,20 +814,36 @@ def _status(exc: BaseException) -> int | None:
     return None
 
 
+def _botocore_errors() -> Any:
+    """botocore's exception classes, or None if botocore was never imported (then none of
+    them can have been raised): the error helpers must not import it (~0.3 s) for a failure
+    of the probe's small client."""
+    return sys.modules.get("botocore.exceptions")
+
+
+def _sigv4_errors() -> Any:
+    """``_sigv4`` if the probe's small client was used (imported there, on first use)."""
+    return sys.modules.get("dsviz_widget.artifacts._sigv4")
+
+
 def _unreachable(exc: BaseException) -> bool:
     """True if ``exc`` (or its cause) says the server could not be reached at all."""
-    from botocore import exceptions as bx
-
+    bx = _botocore_errors()
     cause = exc.__cause__ if isinstance(exc, RemoteStoreError) else exc
-    return isinstance(cause, bx.EndpointConnectionError | bx.ConnectTimeoutError) or (
-        _arrow_unreachable(cause) or _socket_unreachable(cause)
+    botocore = bx is not None and isinstance(
+        cause, bx.EndpointConnectionError | bx.ConnectTimeoutError
     )
+    return botocore or _arrow_unreachable(cause) or _socket_unreachable(cause)
 
 
 def _socket_unreachable(exc: BaseException | None) -> bool:
-    """A plain socket's failure to connect (``_head_bucket``): refused, timed out, no such
-    host."""
-    return isinstance(exc, ConnectionRefusedError | TimeoutError | socket.gaierror)
+    """A plain socket's failure to connect (``_head_bucket``, ``_sigv4.Client``): refused,
+    timed out, no such host. Not a server reached that then did not answer in time."""
+    sig = _sigv4_errors()
+    answered_late = sig is not None and isinstance(exc, sig.ReadTimeout)
+    return isinstance(exc, ConnectionRefusedError | TimeoutError | socket.gaierror) and not (
+        answered_late
+    )
 
 
 def _arrow_unreachable(exc: BaseException | None) -> bool:
@@ -773,19 +853,24 @@ def _arrow_unreachable(exc: BaseException | None) -> bool:
 
 
 def _reason(exc: BaseException, config: S3Config) -> str:
-    """What went wrong, in words a user can act on."""
-    from botocore import exceptions as bx
+    """What went wrong, in words a user can act on (boto3's, pyarrow's, ``_sigv4``'s and
+    plain sockets' failures alike)."""
+    bx = _botocore_errors()
 
-    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError) or (
+    def boto(*names: str) -> bool:
+        return bx is not None and isinstance(exc, tuple(getattr(bx, n) for n in names))
+
+    if boto("EndpointConnectionError", "ConnectionClosedError") or (
         _arrow_unreachable(exc) or isinstance(exc, ConnectionError | socket.gaierror)
     ):
         return f"could not reach the S3 server at {config.where} ({exc})"
-    if isinstance(exc, bx.ConnectTimeoutError | bx.ReadTimeoutError | TimeoutError):
+    if boto("ConnectTimeoutError", "ReadTimeoutError") or isinstance(exc, TimeoutError):
         return f"the S3 server at {config.where} did not answer in time ({exc})"
-    if isinstance(exc, bx.ClientError):
-        error = exc.response.get("Error", {})
+    sig = _sigv4_errors()
+    if boto("ClientError") or (sig is not None and isinstance(exc, sig.S3Error)):
+        error = getattr(exc, "response", {}).get("Error", {})
         return f"the S3 server at {config.where} answered {error.get('Code', '?')}: {error.get('Message', exc)}"
-    if isinstance(exc, bx.NoCredentialsError):
+    if boto("NoCredentialsError"):
         return f"no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ({exc})"
     return f"{type(exc).__name__}: {exc}"
 
@@ -810,6 +895,7 @@ def _client(config: S3Config) -> Any:
             endpoint_url=config.endpoint_url,
             aws_access_key_id=config.access_key,
             aws_secret_access_key=config.secret_key,
+            aws_session_token=config.session_token,
             region_name=config.region,
             config=Config(
                 connect_timeout=config.connect_timeout,
@@ -895,7 +981,11 @@ def _arrow_fs(config: S3Config) -> Any:
         "retry_strategy": fs.AwsDefaultS3RetryStrategy(max_attempts=3),
     }
     if config.access_key and config.secret_key:
-        kwargs.update(access_key=config.access_key, secret_key=config.secret_key)
+        kwargs.update(
+            access_key=config.access_key,
+            secret_key=config.secret_key,
+            session_token=config.session_token,
+        )
     if config.endpoint_url:
         url = urlsplit(config.endpoint_url)
         kwargs.update(endpoint_override=url.netloc + url.path.rstrip("/"), scheme=url.scheme)
