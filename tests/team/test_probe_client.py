@@ -6,14 +6,17 @@ round trips, not boto3's start-up, and still refuses a server that would overwri
 objects; a failure reads exactly as it did through boto3 (same type, same step, same words).
 Where the credentials come from somewhere only boto3 reads, boto3 still probes. The
 client keeps one connection, retries a busy server's 5xx and reopens a closed connection
-(a scripted server on loopback).
+(a scripted server on loopback), and verifies https against the CA bundle boto3 would use.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
+import shutil
+import ssl
 import subprocess
 import sys
 import threading
@@ -301,17 +304,27 @@ class _Scripted(BaseHTTPRequestHandler):
         self.close_connection = close
 
 
-@pytest.fixture
-def scripted() -> Iterator[Any]:
+@contextlib.contextmanager
+def scripted_server(tls: ssl.SSLContext | None = None) -> Iterator[Any]:
     server = ThreadingHTTPServer((_servers.HOST, 0), _Scripted)
     server.daemon_threads = True
     server.script, server.seen = [], []  # type: ignore[attr-defined]
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+@pytest.fixture
+def scripted() -> Iterator[Any]:
+    with scripted_server() as server:
+        yield server
 
 
 def test_one_kept_alive_connection_busy_answers_retried_a_closed_one_reopened(
@@ -334,3 +347,35 @@ def test_one_kept_alive_connection_busy_answers_retried_a_closed_one_reopened(
         with pytest.raises(_sigv4.S3Error) as busy:
             client.put("d", b"4")  # 3 attempts in all
         assert (busy.value.status, busy.value.code, scripted.script) == (503, "SlowDown", [])
+
+
+def test_https_is_verified_against_the_ca_bundle_boto3_would_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server with a certificate of its own CA: refused by the default SSL context,
+    accepted with that CA given as ``AWS_CA_BUNDLE`` (as boto3 accepts it)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    host = _servers.HOST
+    subject = ["-subj", f"/CN={host}", "-addext", f"subjectAltName=IP:{host}"]
+    files = ["-keyout", str(key), "-out", str(cert)]
+    new_cert = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    subprocess.run([*new_cert, *subject, *files], check=True, capture_output=True)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    with scripted_server(tls) as server:
+        cfg = S3Config(f"https://{_servers.HOST}:{server.server_address[1]}", "id", "secret")
+        monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+        monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
+        unverified = _sigv4.for_config(cfg, _servers.BUCKET)
+        assert unverified is not None and unverified.cafile is None
+        with unverified, pytest.raises(ssl.SSLCertVerificationError):
+            unverified.put("a", b"1")
+        monkeypatch.setenv("AWS_CA_BUNDLE", str(cert))
+        server.script[:] = [(200, False)]
+        verified = _sigv4.for_config(cfg, _servers.BUCKET)
+        assert verified is not None and verified.cafile == str(cert)
+        with verified:
+            verified.put("a", b"1")
+        assert len(server.seen) == 1 and server.script == []
