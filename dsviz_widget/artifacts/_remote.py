@@ -348,8 +348,15 @@ class WholeDownload:
         self._done = threading.Event()
         self._error: BaseException | None = None
         self._pins: list[Pin] | None = None
-        thread = threading.Thread(target=self._run, name="dsviz-whole-table", daemon=True)
+        thread = threading.Thread(target=self._background, name="dsviz-whole-table", daemon=True)
         thread.start()
+
+    def _background(self) -> None:
+        # Hashing the download yields the cores to what the user waits for (the head's
+        # pages); on Linux a thread's nice value is its own (this thread's, not the caller's).
+        with suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        self._run()
 
     def _run(self) -> None:
         try:

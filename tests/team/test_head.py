@@ -354,3 +354,45 @@ print(t.query(limit=3)["id"].tolist(), flush=True)
     dv.finish()
     s3_kind.open()  # a new open of the cache sweeps what a dead process may have left
     assert list((s3_kind.cache / "tmp").glob("*.part")) == []
+
+
+def test_a_forked_child_fetches_the_whole_file_itself(
+    s3_kind: StoreKind, gated: _Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent's download thread does not exist in a forked child: a child that needs
+    the whole file fetches it (it would otherwise wait forever on the parent's thread).
+    Forked from a fresh interpreter, as tests/team/test_s3_open.py's fork test."""
+    log(dv.Table(dataframe=frame(20_000)))
+    gated.held = {entry_of(s3_kind).digest}
+    gated.hold = 0.5  # each GET of the whole file: the parent's is still running at the fork
+    s3_kind.forget()
+    code = """
+import os, signal
+import dsviz_widget as dv
+from dsviz_widget.artifacts import _ranged
+_ranged.RANGE = 64 * 1024
+t = dv.use_artifact("cars:latest").get("data")
+assert t.query(limit=3)["id"].tolist() == [0, 1, 2]
+assert not t._backend._pending.ready()
+pid = os.fork()
+if pid == 0:
+    code = 3
+    try:
+        signal.alarm(30)  # a child waiting on the parent's thread is killed, not waited on
+        ids = t.to_pandas()["id"].tolist()
+        code = 0 if ids == list(range(20_000)) else 1
+    finally:
+        os._exit(code)
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+assert t.get_column("id") == list(range(20_000))
+"""
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": gated.endpoint,
+        "PYTHONPATH": str(Path(__file__).parents[2]),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=90
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0"]
