@@ -95,6 +95,10 @@ class IntegrityError(DsvizError):
     """A stored file's bytes no longer match the digest recorded for them."""
 
 
+class MissingObjectError(IntegrityError):
+    """A stored object that a manifest names is not in the store at all (not damaged)."""
+
+
 class ImmutableError(DsvizError):
     """An attempt to change an artifact version that has been logged."""
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from dsviz_widget._errors import (
     IntegrityError,
+    MissingObjectError,
     StoreError,
     UnsafePathError,
     ValidationError,
@@ -343,7 +344,7 @@ class ObjectStore:
         return _hash_fd(fd) == digest
 
     def _missing(self, what: str, digest: str) -> IntegrityError:
-        return IntegrityError(f"{what}: stored file {digest} is missing from {self.objects}")
+        return MissingObjectError(f"{what}: stored file {digest} is missing from {self.objects}")
 
     def verified_path(self, digest: str, what: str) -> Path:
         """The path of an object whose content was checked against its digest.

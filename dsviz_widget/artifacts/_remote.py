@@ -47,7 +47,7 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
-from dsviz_widget._errors import store_error
+from dsviz_widget._errors import MissingObjectError, store_error
 from dsviz_widget.artifacts._objects import io_step, unlink_quietly
 from dsviz_widget.artifacts._s3 import RemoteObject, S3ObjectStore, Upload
 
@@ -400,7 +400,8 @@ def start_download(
     """Fetch the head object ``head`` (checked: an :class:`IntegrityError` naming ``what``
     if it is damaged), then the objects ``wanted`` ((digest, what it is), in order) in the
     background; None when the store is local or they are all on this machine already (read
-    them as usual: nothing to wait for)."""
+    them as usual: nothing to wait for; also when the head object is missing from the store).
+    """
     if not isinstance(objects, RemoteObjects):
         return None
     if all(objects.is_local(digest) for digest, _ in wanted):
@@ -410,7 +411,13 @@ def start_download(
         running = _downloads.get(key)
         if running is not None and running._objects is objects and running._error is None:
             return running  # the same table opened again meanwhile: one download
-    download = WholeDownload(objects, wanted, objects.pin(head, what), rows)
+    try:
+        head_pin = objects.pin(head, what)
+    except MissingObjectError:
+        # Not damaged, just gone (e.g. removed by the gc of a dsviz that did not know heads):
+        # the table itself is intact, so it is read the way a table without a head is.
+        return None
+    download = WholeDownload(objects, wanted, head_pin, rows)
     with _downloads_lock:
         _downloads[key] = download
     return download

@@ -51,6 +51,7 @@ from urllib.parse import urlsplit
 
 from dsviz_widget._errors import (
     IntegrityError,
+    MissingObjectError,
     StoreError,
     UnsafePathError,
     ValidationError,
@@ -600,7 +601,7 @@ class S3ObjectStore:
             unlink_quietly(tmp)
             if isinstance(exc.__cause__, FileNotFoundError):
                 self._check_bucket(exc.step)  # the whole bucket gone is not a damaged store
-                raise IntegrityError(
+                raise MissingObjectError(
                     f"{what}: stored object {digest} is missing from {self.url}"
                 ) from None
             raise

@@ -250,6 +250,22 @@ def test_a_damaged_head_is_an_integrity_error_naming_the_table(
     assert any("(its first rows)" in p and "corrupt" in p for p in report.problems)
 
 
+def test_a_head_missing_from_the_server_reads_the_whole_file_and_verify_names_it(
+    s3_kind: StoreKind, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # E.g. removed by the gc of a dsviz that did not know heads: the table itself is intact.
+    df = frame(2000)
+    log(dv.Table(dataframe=df))
+    entry = entry_of(s3_kind)
+    s3_kind.remove(entry.head)
+    table = cold(s3_kind, monkeypatch)
+    assert table._backend._pending is None  # read as a table without a head
+    assert len(table) == len(df)
+    pd.testing.assert_frame_equal(plain(table.query(limit=2000)), df, check_dtype=False)
+    report = dv.verify(**s3_kind.kwargs)
+    assert any("(its first rows)" in p and "missing" in p for p in report.problems), report
+
+
 def test_a_manifest_without_a_head_reads_the_whole_file_as_before(
     s3_kind: StoreKind, monkeypatch: pytest.MonkeyPatch
 ) -> None:
