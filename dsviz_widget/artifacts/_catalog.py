@@ -21,6 +21,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -134,6 +135,27 @@ def _rollback(db: sqlite3.Connection) -> None:
             db.execute("ROLLBACK")
 
 
+#: How long opening waits for another process switching a new catalog to WAL (see _set_wal).
+_WAL_WAIT_S = 120.0
+
+
+def _set_wal(db: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting while another connection switches the same new
+    file: SQLite answers that one "database is locked" at once, without its busy handler
+    (several machines opening a new catalog at once: 1 in ~15 tries of 6 failed here)."""
+    deadline = time.monotonic() + _WAL_WAIT_S
+    delay = 0.005
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
 class Catalog(BaseCatalog):
     """Thin typed access to ``catalog.sqlite``; one connection per thread."""
 
@@ -154,7 +176,7 @@ class Catalog(BaseCatalog):
         if db is None:
             try:
                 db = sqlite3.connect(self.path, timeout=120.0, isolation_level=None)
-                db.execute("PRAGMA journal_mode=WAL")
+                _set_wal(db)
                 db.execute("PRAGMA synchronous=FULL")
                 db.execute("PRAGMA busy_timeout=120000")
             except sqlite3.Error as exc:
