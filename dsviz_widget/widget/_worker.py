@@ -152,6 +152,8 @@ class RequestWorker:
         if not isinstance(kind, str) or kind not in READS_ROWS:
             return False  # not a request that reads rows (or not a request: answered at once)
         source = self._handler.source
+        if kind == "count" and _plain(msg.get("query")):
+            return source.waiting((0, 0))  # the table's row count: known, no row read
         if kind == "page" and _plain(msg.get("query")):
             offset, limit = msg.get("offset"), msg.get("limit")
             if type(offset) is not int or type(limit) is not int or offset < 0 or limit < 0:
