@@ -21,11 +21,9 @@ import pytest
 import dsviz_widget as dv
 from dsviz_widget.widget import DatasetWidget
 from tests._store_kinds import StoreKind
-from tests.team.test_head import _GatedHandler, entry_of, wait_held
+from tests.team.test_head import _GatedHandler, wait_held
 from tests.team.test_s3_parallel_reads import _Relay
-from tests.team.test_s3_store import log
-from tests.widget.test_head_page import held, rows_of
-from tests.widget.test_widget import sent
+from tests.widget.test_head_page import cold_widget, held, rows_of
 
 __all__ = ["held"]  # the fixture, imported for these tests
 
@@ -55,18 +53,6 @@ def frame(n: int = 3000) -> pd.DataFrame:
     return pd.DataFrame(
         {"id": np.arange(n), "label": rng.choice(["a", "b", "c"], n), "x": rng.random(n)}
     )
-
-
-def cold_widget(
-    kind: StoreKind, relay: _Relay, monkeypatch: pytest.MonkeyPatch, df: pd.DataFrame
-) -> tuple[dv.Table, DatasetWidget, Out]:
-    log(dv.Table(dataframe=df))
-    relay.held = {entry_of(kind).digest}
-    kind.forget()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", relay.endpoint)
-    table = dv.use_artifact("cars:latest").get("data")
-    w = dv.show(table)
-    return table, w, sent(w, monkeypatch)
 
 
 def submit(w: DatasetWidget, msg: dict[str, Any]) -> None:
@@ -130,16 +116,25 @@ def ask_summaries(w: DatasetWidget, suffix: str = "") -> None:
     submit(w, {"id": "count" + suffix, "kind": "count", "query": {}})
 
 
-def test_pages_within_the_head_are_answered_while_summaries_wait_for_the_file(
-    held: tuple[StoreKind, _Relay], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def opened(
+    held: tuple[StoreKind, _Relay], monkeypatch: pytest.MonkeyPatch, df: pd.DataFrame
+) -> tuple[dv.Table, DatasetWidget, Out]:
+    """The cold table's widget after its first page, with the summaries and the count
+    asked as the browser asks them then: the summaries wait for the file."""
     kind, relay = held
-    df = frame()
     table, w, out = cold_widget(kind, relay, monkeypatch, df)
     submit(w, page(0, 50))
     check_page(out, 0, 50, df)
-    ask_summaries(w)  # as the browser does after the first page: summaries wait for the file
-    check_count(out, df)  # the table's row count does not: the manifest has it
+    ask_summaries(w)
+    check_count(out, df)  # the table's row count does not wait: the manifest has it
+    return table, w, out
+
+
+def test_pages_within_the_head_are_answered_while_summaries_wait_for_the_file(
+    held: tuple[StoreKind, _Relay], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relay, df = held[1], frame()
+    table, w, out = opened(held, monkeypatch, df)
     for offset in (50, 200, 350):  # the user scrolls: every page within the head (400 rows)
         submit(w, page(offset, 50))
         check_page(out, offset, 50, df)
@@ -163,12 +158,8 @@ def test_pages_within_the_head_are_answered_while_summaries_wait_for_the_file(
 def test_a_page_of_another_query_supersedes_set_aside_summaries(
     held: tuple[StoreKind, _Relay], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    kind, relay = held
-    df = frame()
-    _, w, out = cold_widget(kind, relay, monkeypatch, df)
-    submit(w, page(0, 50))
-    check_page(out, 0, 50, df)
-    ask_summaries(w)
+    relay, df = held[1], frame()
+    _, w, out = opened(held, monkeypatch, df)
     wait_held(relay)
     # A filter: its page waits for the file too, and the old query's summaries are stale.
     submit(w, {**page(0, 20, {"filter": "label == 'b'"}), "id": "f0"})
@@ -186,17 +177,12 @@ def test_a_page_of_another_query_supersedes_set_aside_summaries(
 def test_a_failed_download_answers_the_set_aside_requests_and_a_later_one_retries(
     held: tuple[StoreKind, _Relay], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    kind, relay = held
+    relay, df = held[1], frame()
     relay.RequestHandlerClass = _FailingAfterHold
-    df = frame()
-    _, w, out = cold_widget(kind, relay, monkeypatch, df)
-    submit(w, page(0, 50))
-    check_page(out, 0, 50, df)
-    ask_summaries(w)
+    _, w, out = opened(held, monkeypatch, df)
     wait_held(relay)
     relay.failing = set(relay.held)  # the held read fails once let through
     relay.gate.set()
-    check_count(out, df)
     for req_id in ("sx", "sl"):
         reply, _ = reply_to(out, req_id)
         assert reply["kind"] == "error", reply
