@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dsviz_widget as dv
 from dsviz_widget.widget import DatasetWidget
@@ -195,3 +197,60 @@ def test_a_failed_download_answers_the_set_aside_requests_and_a_later_one_retrie
     ask_summaries(w, "2")
     check_summaries(out, df, "2")
     check_count(out, df, "2")
+
+
+_QUERIES = st.sampled_from(
+    [
+        {},
+        {"filter": ""},
+        {"sort": []},
+        {"group_by": [], "group": None},
+        {"columns": ["x", "label"]},
+        {"filter": "x > 0.5"},
+        {"sort": ["-x"]},
+        {"sort": ["id"]},
+        {"group_by": ["label"]},
+    ]
+)
+
+
+def test_any_page_not_within_the_head_waits_aside_and_never_blocks_the_next(
+    held: tuple[StoreKind, _Relay], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of every class (plain or not, within the head or past it, empty): with the file
+    held, a plain page within the head comes at once and equals pandas' rows; any other is
+    set aside, so the next page (of the first rows) is answered and supersedes it."""
+    relay, df = held[1], frame()
+    _, w, out = opened(held, monkeypatch, df)
+    wait_held(relay)
+    counter = iter(range(10**6))
+
+    @settings(max_examples=40, deadline=None)
+    @given(
+        offset=st.one_of(st.integers(0, 420), st.integers(0, 2999)),
+        limit=st.integers(0, 120),
+        query=_QUERIES,
+    )
+    def one(offset: int, limit: int, query: dict[str, Any]) -> None:
+        n = next(counter)
+        msg = {"id": f"d{n}", "kind": "page", "query": query, "offset": offset, "limit": limit}
+        submit(w, msg)
+        plain = all(v in ("", [], None) for k, v in query.items() if k != "columns")
+        stop = min(offset + limit, len(df))
+        if plain and stop <= 400:
+            reply, buffers = reply_to(out, f"d{n}")
+            assert reply["kind"] == "page-response", reply
+            rows = rows_of(buffers)
+            assert rows.column("_row").to_pylist() == list(range(offset, stop))
+            for name in query.get("columns") or list(df.columns):
+                assert rows.column(name).to_pylist() == df[name].iloc[offset:stop].tolist()
+        probe = {"id": f"n{n}", "kind": "page", "query": {}, "offset": 0, "limit": 5}
+        submit(w, probe)
+        reply, buffers = reply_to(out, f"n{n}")
+        assert rows_of(buffers).column("id").to_pylist() == [0, 1, 2, 3, 4]
+        if not (plain and stop <= 400):
+            reply, _ = reply_to(out, f"d{n}")
+            assert reply["kind"] == "error" and "superseded" in reply["error"].lower(), reply
+
+    one()
+    assert not relay.gate.is_set()
