@@ -349,9 +349,12 @@ class PendingSource(Source):
         # The one place that says what the head answers while the files download: rows by
         # id within it (what PendingRelation.fetch reads from it).
         pending = self._pending
-        if pending.ready() or not pending.fetching():
-            return False  # here, or a failure to report at once (whoever asks gets it)
-        return rows is None or not 0 <= rows[0] <= rows[1] <= self._waiting.head_rows
+        if pending.ready():
+            return False
+        if rows is not None and 0 <= rows[0] <= rows[1] <= self._waiting.head_rows:
+            return False  # the head answers: nothing waits (and no new fetch is started)
+        # False for a failure nobody was told of: whoever asks gets it at once.
+        return pending.fetching()
 
     def when_here(self, callback: Callable[[BaseException | None], None]) -> None:
         self._pending.when_done(callback)

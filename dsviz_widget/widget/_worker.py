@@ -148,6 +148,12 @@ class RequestWorker:
 
     def _would_wait(self, msg: dict[str, Any]) -> bool:
         """Whether answering ``msg`` now would wait for the Source's files (never waits)."""
+        try:
+            return self._waits(msg)
+        except Exception:  # the worker must go on: the handler answers it (with the error)
+            return False
+
+    def _waits(self, msg: dict[str, Any]) -> bool:
         kind = msg.get("kind")
         if not isinstance(kind, str) or kind not in READS_ROWS:
             return False  # not a request that reads rows (or not a request: answered at once)
@@ -167,7 +173,10 @@ class RequestWorker:
         if self._watching is None:
             source = self._watching = self._handler.source
             # May call back at once (in this thread: the condition's lock is re-entrant).
-            source.when_here(lambda error: self._here(source, error))
+            try:
+                source.when_here(lambda error: self._here(source, error))
+            except Exception as exc:  # never told: answer them with why
+                self._here(source, exc)
 
     def _here(self, source: Source, error: BaseException | None) -> None:
         """The files ``source`` waited for are here (or failed with ``error``)."""
