@@ -105,6 +105,13 @@ class WholeFiles(Protocol):
         """The files' paths, and what keeps them there, once downloaded (or the download's
         error, typed and naming the step; a later call tries again)."""
 
+    def fetching(self) -> bool:
+        """Whether reading the files now would wait for a fetch (never waits; after a
+        failure already reported, starts the next fetch in the background)."""
+
+    def when_done(self, callback: Callable[[BaseException | None], None]) -> None:
+        """``callback(error or None)`` once the running fetch ends (at once if none runs)."""
+
 
 class ParquetColumns:
     """A table whose rows live in Parquet files (read lazily, in batches).
@@ -337,6 +344,20 @@ class PendingSource(Source):
         # ``engine.relation_for`` asks this first: the waiting relation, or the files' own.
         whole = self._whole_source()
         return self._waiting if whole is None else ParquetRelation(whole)
+
+    def waiting(self, rows: tuple[int, int] | None = None) -> bool:
+        # The one place that says what the head answers while the files download: rows by
+        # id within it (what PendingRelation.fetch reads from it).
+        pending = self._pending
+        if pending.ready():
+            return False
+        if rows is not None and 0 <= rows[0] <= rows[1] <= self._waiting.head_rows:
+            return False  # the head answers: nothing waits (and no new fetch is started)
+        # False for a failure nobody was told of: whoever asks gets it at once.
+        return pending.fetching()
+
+    def when_here(self, callback: Callable[[BaseException | None], None]) -> None:
+        self._pending.when_done(callback)
 
     @property
     def identity(self) -> Hashable:

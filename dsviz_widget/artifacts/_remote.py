@@ -321,16 +321,31 @@ class RemoteObjects:
                 yield Path(entry.path), st.st_size
 
 
+class _Attempt:
+    """One fetch of a table's whole files (see :class:`WholeDownload`)."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.pins: list[Pin] | None = None
+        self.error: BaseException | None = None
+        #: Whether the error reached someone (a waiter, or a ``when_done`` callback): then
+        #: the next caller that needs the files fetches again instead of getting it.
+        self.handed = False
+        self.callbacks: list[Callable[[BaseException | None], None]] = []
+
+
 class WholeDownload:
     """The whole files of a table fetched in a daemon thread, while its head is shown.
 
     Started by :func:`start_download`; ``paths`` are where the pinned files will be.
     :meth:`wait` returns them (and the pins that keep them) once all are fetched and
     hashed, or raises the download's error (a :class:`RemoteStoreError` naming the step, an
-    :class:`IntegrityError`); the next :meth:`wait` after a failure fetches again, in the
-    caller's thread. A forked child never waits for its parent's thread (it does not exist
-    there): its first :meth:`wait` fetches in the child. Nothing unverified is ever handed
-    out: a pin is made only from a checked copy (``RemoteObjects.pin``).
+    :class:`IntegrityError`): everyone waiting for one fetch gets its error; a caller after
+    the error was handed out starts a new fetch (in the background) and waits for it.
+    :meth:`when_done` tells a caller (the widget's request worker) when a fetch ends instead
+    of blocking it. A forked child never waits for its parent's thread (it does not exist
+    there): its first :meth:`wait` fetches anew. Nothing unverified is ever handed out: a
+    pin is made only from a checked copy (``RemoteObjects.pin``).
     """
 
     def __init__(
@@ -345,53 +360,100 @@ class WholeDownload:
         self.paths = [str(objects.pin_path(d)) for d, _ in wanted]
         self._pid = os.getpid()
         self._lock = threading.Lock()
-        self._done = threading.Event()
-        self._error: BaseException | None = None
-        self._pins: list[Pin] | None = None
-        thread = threading.Thread(target=self._background, name="dsviz-whole-table", daemon=True)
-        thread.start()
+        self._attempt = self._start()
 
-    def _background(self) -> None:
+    def _start(self) -> _Attempt:
+        attempt = _Attempt()
+        thread = threading.Thread(
+            target=self._background, args=(attempt,), name="dsviz-whole-table", daemon=True
+        )
+        thread.start()
+        return attempt
+
+    def _background(self, attempt: _Attempt) -> None:
         # Hashing the download yields the cores to what the user waits for (the head's
         # pages); on Linux a thread's nice value is its own (this thread's, not the caller's).
         with suppress(OSError, AttributeError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-        self._run()
-
-    def _run(self) -> None:
         try:
-            pins = [self._objects.pin(digest, what) for digest, what in self._wanted]
+            attempt.pins = [self._objects.pin(digest, what) for digest, what in self._wanted]
         except BaseException as exc:  # handed to whoever waits, raised there
-            self._error = exc
-        else:
-            self._pins = pins
-        finally:
-            self._done.set()
+            attempt.error = exc
+        with self._lock:
+            attempt.done.set()
+            callbacks, attempt.callbacks = attempt.callbacks, []
+            if callbacks and attempt.error is not None:
+                attempt.handed = True
+        for callback in callbacks:  # outside the lock: a callback may ask this again
+            with suppress(Exception):
+                callback(attempt.error)
+
+    @property
+    def _error(self) -> BaseException | None:
+        """The last fetch's error, while it runs no other (``start_download`` reuses a
+        download only without one)."""
+        attempt = self._attempt
+        return attempt.error if attempt.done.is_set() else None
+
+    def _after_fork(self) -> None:
+        """In a forked child (before taking ``_lock``, which the parent's thread may have
+        held at the fork): the parent's thread and lock are not ours; fetch here anew."""
+        if self._pid != os.getpid():
+            self._pid, self._lock = os.getpid(), threading.Lock()
+            self.paths = [str(self._objects.pin_path(d)) for d, _ in self._wanted]
+            self._attempt = _Attempt()
+            self._attempt.done.set()
+            self._attempt.handed = True
+
+    def _current(self, again: bool) -> _Attempt:
+        """The fetch a caller needing the files waits for (under ``_lock``): the running
+        or finished one, or (``again``) a new one after a failure already handed out."""
+        attempt = self._attempt
+        if again and attempt.done.is_set() and attempt.pins is None and attempt.handed:
+            attempt = self._attempt = self._start()
+        return attempt
 
     def ready(self) -> bool:
         """Whether every file is here and checked (never waits)."""
-        return self._pid == os.getpid() and self._done.is_set() and self._pins is not None
+        attempt = self._attempt
+        return self._pid == os.getpid() and attempt.done.is_set() and attempt.pins is not None
+
+    def fetching(self) -> bool:
+        """Whether reading the files now would wait for a fetch (never waits): one runs, or
+        the last one failed and its error was handed out, so one is started now (in the
+        background). False when the files are here, or when a failure nobody was told of
+        yet is waiting for its caller (:meth:`wait` raises it at once)."""
+        self._after_fork()
+        with self._lock:
+            attempt = self._current(again=True)
+            return not attempt.done.is_set()
+
+    def when_done(self, callback: Callable[[BaseException | None], None]) -> None:
+        """Call ``callback(error)`` once the running fetch ends (``None``: the files are
+        here), in the download's thread; at once, in this one, if none runs."""
+        self._after_fork()
+        with self._lock:
+            attempt = self._current(again=False)
+            if not attempt.done.is_set():
+                attempt.callbacks.append(callback)
+                return
+            error = attempt.error if attempt.pins is None else None
+            if error is not None:
+                attempt.handed = True
+        callback(error)
 
     def wait(self) -> tuple[list[str], list[Pin]]:
         """The files' paths and their pins, fetching them first if still needed."""
-        if self._pid != os.getpid():
-            # A forked child: the parent's thread and lock are not ours; fetch here.
-            self._pid, self._lock = os.getpid(), threading.Lock()
-            self._pins, self._error = None, None
-            self.paths = [str(self._objects.pin_path(d)) for d, _ in self._wanted]
-            self._done = threading.Event()
-            self._done.set()
-        self._done.wait()
+        self._after_fork()
         with self._lock:
-            if self._pins is None:
-                error, self._error = self._error, None
-                if error is None:  # failed before (raised then): fetch again, here
-                    self._run()
-                    error, self._error = self._error, None
-                if error is not None:
-                    raise error  # the next call fetches again
-            assert self._pins is not None
-            return self.paths, self._pins
+            attempt = self._current(again=True)
+        attempt.done.wait()
+        with self._lock:
+            if attempt.pins is None:
+                assert attempt.error is not None
+                attempt.handed = True
+                raise attempt.error  # the next call fetches again
+            return self.paths, attempt.pins
 
 
 def start_download(

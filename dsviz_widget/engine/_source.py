@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -79,6 +79,18 @@ class Source:
             return file_identity([f[0] for f in self.files]) == self.files
         except OSError:
             return False
+
+    def waiting(self, rows: tuple[int, int] | None = None) -> bool:
+        """Whether answering now would wait for the table's files (still downloading):
+        any query (``rows`` None), or the rows ``[start, stop)`` of the unfiltered,
+        unsorted table. Never waits. False for a Source whose files are all here."""
+        return False
+
+    def when_here(self, callback: Callable[[BaseException | None], None]) -> None:
+        """Call ``callback(error)`` once :meth:`waiting` is over: ``None`` when the files are
+        here, or the download's error (typed, naming the step). At once if nothing is awaited;
+        else maybe in another thread."""
+        callback(None)
 
     @property
     def identity(self) -> Hashable:

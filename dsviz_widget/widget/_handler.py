@@ -144,11 +144,17 @@ class MessageHandler:
             return error_reply(req_id, kind, str(exc)), []
         except Exception as exc:  # the kernel must answer: a silent failure hangs the UI
             log.exception("widget request %s failed", kind)
-            return error_reply(req_id, kind, f"{type(exc).__name__}: {exc}"), []
+            return self.failed(msg, exc)
         elapsed = time.perf_counter() - started
         if elapsed > SLOW_SECONDS:
             log.warning("slow widget request %s took %.2f s: %s", kind, elapsed, _brief(msg))
         return reply, out
+
+    def failed(self, msg: object, exc: BaseException) -> Reply:
+        """The reply to ``msg`` when answering it failed with ``exc`` (also what a request
+        the worker set aside gets when the download it waited for failed)."""
+        req_id, kind = envelope(msg)
+        return error_reply(req_id, kind, f"{type(exc).__name__}: {exc}"), []
 
     # ---- requests ----------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ import pytest
 
 import dsviz_widget as dv
 from dsviz_widget.artifacts import _serialize
+from dsviz_widget.widget import DatasetWidget
 from tests._store_kinds import KINDS, StoreKind
 from tests.team.test_head import _GatedHandler, entry_of, wait_held
 from tests.team.test_s3_parallel_reads import _Relay, running_relay
@@ -45,6 +47,20 @@ def rows_of(buffers: list[bytes]) -> pa.Table:
     return pa.ipc.open_stream(buffers[0]).read_all()
 
 
+def cold_widget(
+    kind: StoreKind, relay: _Relay, monkeypatch: pytest.MonkeyPatch, df: pd.DataFrame
+) -> tuple[dv.Table, DatasetWidget, list[tuple[dict[str, Any], list[bytes]]]]:
+    """``df`` logged, then shown by a new process on a new machine, through ``relay``
+    holding the whole file's GETs; and the list the widget's replies are sent to."""
+    log(dv.Table(dataframe=df))
+    relay.held = {entry_of(kind).digest}
+    kind.forget()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", relay.endpoint)
+    table = dv.use_artifact("cars:latest").get("data")
+    w = dv.show(table)
+    return table, w, sent(w, monkeypatch)
+
+
 def test_the_widget_first_page_of_a_cold_table_comes_from_its_head(
     held: tuple[StoreKind, _Relay], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -53,13 +69,7 @@ def test_the_widget_first_page_of_a_cold_table_comes_from_its_head(
     df = pd.DataFrame(
         {"id": np.arange(3000), "label": rng.choice(["a", "b"], 3000), "x": rng.random(3000)}
     )
-    log(dv.Table(dataframe=df))
-    relay.held = {entry_of(kind).digest}
-    kind.forget()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", relay.endpoint)
-    table = dv.use_artifact("cars:latest").get("data")
-    w = dv.show(table)
-    out = sent(w, monkeypatch)
+    _, w, out = cold_widget(kind, relay, monkeypatch, df)
     call(w, {"id": "i", "kind": "info"})
     call(w, {"id": "p", "kind": "page", "query": {}, "offset": 0, "limit": 50})
     call(w, {"id": "q", "kind": "page", "query": {}, "offset": 300, "limit": 50})
