@@ -401,14 +401,15 @@ def store_head(
     ``whole``: the whole table's (bytes, rows) when ``path`` is only its first part (a Dask
     ingest). Local stores get none (opening a table there reads no more than its footer).
     """
-    size = path.stat().st_size if whole is None else whole[0]
-    if not store.remote or size < HEAD_MIN_BYTES:
+    file_bytes = path.stat().st_size  # this file's (the first part's, of a Dask ingest)
+    table_bytes = file_bytes if whole is None else whole[0]
+    if not store.remote or table_bytes < HEAD_MIN_BYTES:
         return None
     with io_step(f"could not read back {name!r} to write its first rows"):
         file = pq.ParquetFile(path)
         total = file.metadata.num_rows
-        size = path.stat().st_size
-        want = min(HEAD_ROWS, max(1_000, HEAD_BYTES * total // max(size, 1)))
+        # Rows per byte of this file decide how many rows make ~HEAD_BYTES.
+        want = min(HEAD_ROWS, max(1_000, HEAD_BYTES * total // max(file_bytes, 1)))
         if want >= total:
             return None  # the head would be the whole table: nothing to show sooner
         batches: list[pa.RecordBatch] = []
