@@ -69,6 +69,7 @@ SPARE_WAIT_S = 1.0  # a taker waits at most this long for the spare being made
 # and the GIL with that. (The spare-connection helper does not wait for it: a spare made
 # later is more likely still being made when the next call takes one, which then waits.)
 QUIET_S = 0.1
+LATE_ROWS = 2048  # >= _view.TOP_N + 1: see open_connection
 
 
 def open_connection(
@@ -103,6 +104,12 @@ def open_connection(
         # rewritten file never meets its old footer: ``_relation.duckdb_path`` names each
         # link after the file's size and mtime too, and DuckDB checks the file as well.
         con.execute("SET parquet_metadata_cache = true")
+        # A top-N reads the non-key columns of the winning rows only (late materialization,
+        # the winners' ids pushed into the scan as an IN filter) up to these many rows;
+        # DuckDB's default of 50 missed the engine's ``stop + 1`` first pages (_top) and
+        # every page ending deeper than row 50, which then read every column of the file.
+        con.execute(f"SET late_materialization_max_rows = {LATE_ROWS}")
+        con.execute(f"SET dynamic_or_filter_threshold = {LATE_ROWS}")
         paths = sorted(set(allowed_paths))
         if paths:
             con.execute("SET allowed_paths = $1", [paths])

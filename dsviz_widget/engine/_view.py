@@ -36,6 +36,7 @@ from dsviz_widget.engine._groups import Groups, check_group_by, drill_query, mat
 from dsviz_widget.engine._pages import RecentPages
 from dsviz_widget.engine._parser import parse_filter
 from dsviz_widget.engine._query import Query, check_columns, parse_sort_key
+from dsviz_widget.engine._rank import rank_ids
 from dsviz_widget.engine._relation import ROW, Relation
 from dsviz_widget.engine._summary import SAMPLE_ROWS, summarize
 from dsviz_widget.engine._top import TopRows, rows_for, top_rows
@@ -106,6 +107,7 @@ class View:
         self._job: OrderJob | None = None  # bigger ones: the order in a temp file
         self._job_lock = threading.Lock()  # two threads paging one view make one order
         self._start_pending = False
+        self._ranked = False  # the first deep page was answered without the order (_rank)
         #: With ``group_by``: the groups, computed in two stages when asked (see ``Groups``).
         self.groups: Groups | None = None
         # Rows matching the filter, counted when first asked (see num_rows): None until then.
@@ -351,6 +353,20 @@ class View:
             got = self._top_ids(stop)
             self._start_pending = self.engine.background
             return got[offset:stop]
+        if not ready and not self._ranked and len(self.sort) == 1:
+            # The first deep page of a new sort by one number: a few scans of that column
+            # (_rank) instead of waiting for every id to be sorted. The order for the pages
+            # that follow starts once they are done: started before, its sort competed with
+            # them for the two cores and the page took twice as long.
+            self._ranked = True
+            name, desc = self.sort[0]
+            ranked = rank_ids(
+                self.engine, self.relation, self.where, self.params, name, desc, offset, stop
+            )
+            if ranked is not None:
+                if self.engine.background:
+                    self._order_job(urgent=True)
+                return ranked
         order = self._full_order()
         if order is None:  # the background order was cancelled or is taking too long
             return self._run_ids(self._ids_sql(limit=stop - offset, offset=offset))

@@ -1,0 +1,131 @@
+"""The first deep page of a new sort by one number, from bins instead of the whole order.
+
+``_rank`` answers it with a histogram of the sort column and the rows of the page's bins
+(issue 15). Every page must be pandas' (stable sort, NaN and nulls last) whatever the data:
+ties, both zeros, NaN, nulls, one value only, values bunched into one bin (so the window is
+binned again), integers and floats, filters, pages that cross from the numbers into the
+missing values, over Parquet (range from the statistics) and Arrow (range from a scan).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dsviz_widget.engine import Engine, Query, Source, _rank, _view
+from tests.engine.test_first_pages import parquet_source
+
+FLOATS = st.one_of(
+    st.none(),
+    st.just(math.nan),
+    st.sampled_from([-1.5, -0.0, 0.0, 0.5, 2.0, 1e-300, 3e12]),
+    st.floats(-1e6, 1e6, allow_nan=False),
+)
+INTS = st.one_of(st.none(), st.integers(-5, 5), st.integers(-(2**40), 2**40))
+
+
+def expected(values: list[Any], keep: list[bool], desc: bool, is_float: bool) -> list[int]:
+    dtype = "float64" if is_float else "Int64"
+    frame = pd.DataFrame({"x": pd.array(values, dtype=dtype)})
+    frame = frame.loc[np.array(keep, dtype=bool)]
+    return frame.sort_values(
+        "x", ascending=not desc, na_position="last", kind="stable"
+    ).index.tolist()
+
+
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    data=st.data(),
+    is_float=st.booleans(),
+    desc=st.booleans(),
+    filtered=st.booleans(),
+    parquet=st.booleans(),
+    bins=st.sampled_from([4, 64, 4096]),
+    window=st.sampled_from([2, 5, 1_000_000]),
+)
+def test_deep_pages_by_one_number_match_pandas(
+    data: st.DataObject,
+    is_float: bool,
+    desc: bool,
+    filtered: bool,
+    parquet: bool,
+    bins: int,
+    window: int,
+) -> None:
+    values = data.draw(st.lists(FLOATS if is_float else INTS, min_size=0, max_size=40))
+    n = len(values)
+    table = pa.table(
+        {
+            "x": pa.array(values, pa.float64() if is_float else pa.int64()),
+            "n": pa.array(range(n), pa.int64()),
+        }
+    )
+    keep = [i % 4 != 1 for i in range(n)] if filtered else [True] * n
+    want = expected(values, keep, desc, is_float)
+    offset = data.draw(st.integers(0, max(0, len(want) + 2)))
+    limit = data.draw(st.integers(1, 6))
+    query = Query(filter="n % 4 != 1" if filtered else None, sort=["-x" if desc else "x"])
+    with tempfile.TemporaryDirectory() as d, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_view, "TOP_N", 3)  # every page below is deep
+        mp.setattr(_rank, "BINS", bins)
+        mp.setattr(_rank, "MAX_WINDOW", window)
+        source = parquet_source(table, d, [n // 2]) if parquet else Source.from_arrow(table)
+        view = Engine(background=False).view(source, query)
+        got = _rank.rank_ids(
+            view.engine,
+            view.relation,
+            view.where,
+            view.params,
+            "x",
+            desc,
+            offset,
+            min(offset + limit, len(want)),
+        )
+        page = Engine(background=False).view(source, query).page(offset, limit)
+    assert page.column("n").to_pylist() == want[offset : offset + limit]
+    if got is not None:  # None: only the whole order can tell (rounds run out)
+        assert got.tolist() == want[offset : offset + limit]
+
+
+def test_a_deep_page_of_a_spread_column_is_answered_from_two_scans(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 200,000 rows, a deep page of -x: the bins, then the page's rows; no order waited for.
+    monkeypatch.setattr(_view, "TOP_N", 100)
+    rng = np.random.default_rng(7)
+    x = rng.random(200_000)
+    x[::1000] = np.nan
+    table = pa.table({"x": x, "n": np.arange(200_000)})
+    pq.write_table(table, tmp_path / "t.parquet", row_group_size=20_000)
+    source = Source.from_parquet([str(tmp_path / "t.parquet")])
+    sent: list[str] = []
+    real = _rank._run
+
+    def spy(engine: Any, relation: Any, sql: str, params: list[object]) -> pa.Table:
+        sent.append(sql)
+        return real(engine, relation, sql, params)
+
+    monkeypatch.setattr(_rank, "_run", spy)
+    view = Engine(background=False).view(source, Query(sort=["-x"]))
+    page = view.page(123_456, 50)
+    frame = pd.DataFrame({"x": x})
+    want = frame.sort_values("x", ascending=False, na_position="last", kind="stable")
+    assert page.column("n").to_pylist() == want.index[123_456 : 123_456 + 50].tolist()
+    assert len(sent) == 2 and "GROUP BY" in sent[0]  # the range came from the statistics
+    assert view._job is None or not view._job.done.is_set()  # nothing sorted the whole view
+    # The last page holds the NaN rows, in source order, after every number.
+    last = view.page(199_950, 50)
+    assert last.column("n").to_pylist() == want.index[199_950:].tolist()
