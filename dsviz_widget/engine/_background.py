@@ -22,7 +22,6 @@ within a disk budget each (``_disk``: least recently used first out): row stores
 from __future__ import annotations
 
 import atexit
-import collections
 import contextlib
 import functools
 import os
@@ -31,8 +30,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable, Generator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -56,13 +54,6 @@ BG_THREADS = min(2, os.cpu_count() or 1)
 # batch's size costs nothing there, while each batch a read meets is parsed once (~0.1 ms):
 # 8192-row batches made the first pages after a store was written parse ~50 each.
 STORE_BATCH_ROWS = 1 << 17
-# Row groups a row store decodes at once, each on a thread of its own, while its writer
-# writes the ones before: the store of 10M rows is ready sooner after a deep page (the
-# decoding is ~85% of its CPU), so the later pages read it instead of Parquet sooner.
-STORE_READERS = max(1, min(2, os.cpu_count() or 1))
-# ... only where a decoded row group is at most this big (the footer's uncompressed size):
-# the store holds up to STORE_READERS + 1 of them at once, one only beyond it.
-STORE_PARALLEL_MAX_BYTES = 64 * 2**20
 # Work nobody waits for (a view's order after its first page, a row store) starts once no
 # foreground query has run for QUIET_S (``_connection``): the page that queued it is still
 # being converted when its query ends, and an order's two DuckDB threads or the row
@@ -291,75 +282,32 @@ class RowStore(Job):
             self._written_end = end
 
     def _write(self, part: str, names: list[str], sizes: list[int]) -> None:
-        groups = contextlib.closing(self._row_groups(names))  # its readers stop on failure
-        with (
-            groups as row_groups,
-            pa.OSFile(part, "wb") as sink,
-            pa.ipc.new_file(sink, self.schema) as w,
-        ):
-            for t in row_groups:
-                if not t.schema.equals(self.schema, check_metadata=True):
-                    t = (
-                        pa.Table.from_arrays(t.columns, schema=self.schema)
-                        if t.schema.equals(self.schema)
-                        else t.cast(self.schema)
-                    )
-                for b in t.to_batches(max_chunksize=STORE_BATCH_ROWS):
-                    if b.num_rows:
-                        offset = sink.tell()
-                        w.write_batch(b)
-                        sizes.append(b.num_rows)
-                        self._written(offset, b.num_rows, sink.tell())
-                del t
-                if self.size and sink.tell() > self.size:
-                    raise StoreTooBig(f"row store: over its {self.size} bytes", row_store_limit())
-                pa.default_memory_pool().release_unused()  # keep the footprint flat
-
-    def _row_groups(self, names: list[str]) -> Generator[pa.Table, None, None]:
-        """The files' row groups in order, ``columns`` only, decoded ``STORE_READERS`` at a
-        time by threads of their own (each row group by one thread: pyarrow's own column
-        threads share the work less well) while this thread writes the ones before.
-        ``pause`` runs before each row group is handed out, so the groups before it are
-        written then, and at most ``STORE_READERS`` are decoded beside an urgent order."""
-        footers = [pq.read_metadata(p) for p in self.paths]
-        groups = [(k, g) for k, md in enumerate(footers) for g in range(md.num_row_groups)]
-        files: dict[tuple[int, int], pq.ParquetFile] = {}  # (thread, file): never shared
-
-        def read(k: int, g: int) -> pa.Table:
-            key = (threading.get_ident(), k)
-            pf = files.get(key)
-            if pf is None:
-                pf = files[key] = pq.ParquetFile(self.paths[k], metadata=footers[k])
-            return pf.read_row_group(g, columns=names, use_threads=False)
-
-        biggest = max(
-            (
-                md.row_group(g).total_byte_size
-                for k, md in enumerate(footers)
-                for g in range(md.num_row_groups)
-            ),
-            default=0,
-        )
-        readers = STORE_READERS if biggest <= STORE_PARALLEL_MAX_BYTES else 1
-        pending: collections.deque[Future[pa.Table]] = collections.deque()
-        with ThreadPoolExecutor(readers, thread_name_prefix="dsviz-store-read") as pool:
-            try:
-                ahead = iter(groups)
-                for _ in groups:
+        with pa.OSFile(part, "wb") as sink, pa.ipc.new_file(sink, self.schema) as w:
+            for p in self.paths:
+                pf = pq.ParquetFile(p)
+                for g in range(pf.num_row_groups):
                     self.pause()  # a view order someone waits for goes first
                     if self.cancelled:
                         raise _Cancelled()
-                    while len(pending) < readers:
-                        nxt = next(ahead, None)
-                        if nxt is None:
-                            break
-                        pending.append(pool.submit(read, *nxt))
-                    yield pending.popleft().result()
-            finally:
-                for f in pending:
-                    f.cancel()
-        for pf in files.values():
-            pf.close()
+                    t = pf.read_row_group(g, columns=names)
+                    if not t.schema.equals(self.schema, check_metadata=True):
+                        t = (
+                            pa.Table.from_arrays(t.columns, schema=self.schema)
+                            if t.schema.equals(self.schema)
+                            else t.cast(self.schema)
+                        )
+                    for b in t.to_batches(max_chunksize=STORE_BATCH_ROWS):
+                        if b.num_rows:
+                            offset = sink.tell()
+                            w.write_batch(b)
+                            sizes.append(b.num_rows)
+                            self._written(offset, b.num_rows, sink.tell())
+                    del t
+                    if self.size and sink.tell() > self.size:
+                        raise StoreTooBig(
+                            f"row store: over its {self.size} bytes", row_store_limit()
+                        )
+                    pa.default_memory_pool().release_unused()  # keep the footprint flat
 
     def _open(self) -> MappedBatches:
         if self._mapped is None:

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pyarrow as pa
 import pytest
 
-from dsviz_widget.engine import KIND_KEY, META_KEY, Engine, Source, _background
+from dsviz_widget.engine import KIND_KEY, META_KEY, Engine, Source
 
 NAN = float("nan")
 
@@ -115,19 +114,3 @@ def parquet_source(table: pa.Table, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture(scope="session")
 def engine() -> Engine:
     return Engine()
-
-
-@pytest.fixture()
-def fresh_row_stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A row-store registry of the test's own (they are shared process-wide), with small
-    record batches (several a row group); its stores are removed after the test."""
-    budget = _background.ROW_STORES
-    fresh = _background.DiskBudget(
-        budget.env, budget.share, budget.cap, budget.where, budget.max_items
-    )
-    monkeypatch.setattr(_background, "ROW_STORES", fresh)
-    monkeypatch.setattr(_background, "STORE_BATCH_ROWS", 300)  # several batches a group
-    yield
-    for store in list(fresh.items.values()):
-        assert isinstance(store, _background.RowStore)
-        store.discard()

@@ -5,6 +5,7 @@ equals pandas' rows, whatever ids it asks for and however far the store got."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -78,13 +79,27 @@ class Paused:
             self.store.done.set()
 
 
+@pytest.fixture()
+def own_stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    budget = _background.ROW_STORES
+    fresh = _background.DiskBudget(
+        budget.env, budget.share, budget.cap, budget.where, budget.max_items
+    )
+    monkeypatch.setattr(_background, "ROW_STORES", fresh)
+    monkeypatch.setattr(_background, "STORE_BATCH_ROWS", 300)  # several batches a group
+    yield
+    for store in list(fresh.items.values()):
+        assert isinstance(store, _background.RowStore)
+        store.discard()
+
+
 def _expected(t: pa.Table, ids: list[int], columns: list[str]) -> pd.DataFrame:
     return t.select(columns).take(pa.array(ids, pa.int64())).to_pandas()
 
 
 @pytest.mark.parametrize("at", [0, 1, 5, 11])
 def test_pages_while_the_store_is_written_equal_pandas(
-    fresh_row_stores: None, files: tuple[pa.Table, list[str]], at: int
+    own_stores: None, files: tuple[pa.Table, list[str]], at: int
 ) -> None:
     t, paths = files
     engine = Engine(background=False)
@@ -124,7 +139,7 @@ def test_pages_while_the_store_is_written_equal_pandas(
 
 
 def test_a_store_with_dictionaries_is_read_only_when_complete(
-    fresh_row_stores: None, tmp_path: Path
+    own_stores: None, tmp_path: Path
 ) -> None:
     # Their batches need the dictionary messages: the Parquet read serves until it is done.
     t = pa.table({"c": pa.array(["a", "b", None, "a"] * 1_000).dictionary_encode()})
