@@ -40,6 +40,7 @@ import hmac
 import os
 import random
 import re
+import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -271,10 +272,12 @@ def unsupported(config: S3Config, bucket: str, env: Mapping[str, str] | None = N
 
 def _profile_settings(env: Mapping[str, str]) -> str | None:
     """Why the AWS config file's active profile could change boto3's requests, or None."""
-    import configparser
-
     path = env.get("AWS_CONFIG_FILE") or os.path.join(os.path.expanduser("~"), ".aws", "config")
     profile = env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE") or "default"
+    if not os.path.lexists(path):  # as a FileNotFoundError below, without the import
+        return None if profile == "default" else f"the AWS profile {profile!r} is not in {path}"
+    import configparser
+
     section = "default" if profile == "default" else f"profile {profile}"
     parser = configparser.RawConfigParser()
     try:
@@ -300,6 +303,13 @@ def ca_bundle(env: Mapping[str, str] | None = None) -> str | None:
 
 
 def _proxied(host: str) -> bool:
+    """Whether urllib (as boto3 and the AWS SDK would) sends requests to ``host`` through a
+    proxy."""
+    if sys.platform not in ("darwin", "win32") and not any(
+        v and k.lower().endswith("_proxy") and k.lower() != "no_proxy"
+        for k, v in os.environ.items()
+    ):
+        return False  # getproxies() reads only ``*_proxy`` variables here: none is set
     import urllib.request
 
     return bool(urllib.request.getproxies()) and not urllib.request.proxy_bypass(host)
@@ -523,7 +533,6 @@ class Client:
     def _connect(self) -> http.client.HTTPConnection:
         """The kept-alive connection, opened (``connect_attempts`` tries) if it is not."""
         import http.client
-        import ssl
 
         if self._conn is not None and self._conn.sock is not None:
             return self._conn
@@ -532,6 +541,8 @@ class Client:
         for attempt in range(1, self.config.connect_attempts + 1):
             conn: http.client.HTTPConnection
             if self.scheme == "https":
+                import ssl
+
                 bundle = self.cafile
                 folder = bundle is not None and os.path.isdir(bundle)
                 context = ssl.create_default_context(
