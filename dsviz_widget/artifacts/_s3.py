@@ -622,9 +622,10 @@ class S3ObjectStore:
                 raise RemoteStoreError(
                     step, f"no bucket {self.bucket!r} at {self.config.where}"
                 ) from None
-            sig_missing = isinstance(cause, _sigv4.S3Error) and cause.status == 404
-            if isinstance(cause, FileNotFoundError) or sig_missing:
-                self._check_bucket(exc.step)  # the whole bucket gone is not a damaged store
+            answered = cause if isinstance(cause, _sigv4.S3Error) else None
+            if isinstance(cause, FileNotFoundError) or (answered and answered.status == 404):
+                if not (answered and answered.code == "NoSuchKey"):  # else the bucket is there
+                    self._check_bucket(exc.step)  # the bucket gone is not a damaged store
                 raise MissingObjectError(
                     f"{what}: stored object {digest} is missing from {self.url}"
                 ) from None
@@ -661,10 +662,14 @@ class S3ObjectStore:
     def _fetch_rest(self, digest: str, fd: int, h: Any, start: int) -> None:
         """The object's bytes from ``start`` on, by pyarrow's ``S3FileSystem``: one HEAD for
         the size, then ranged GETs (``_ranged.py``; one GET if small)."""
-        with self.filesystem().open_input_file(self.filesystem_path(digest)) as src:
+        fs = self.filesystem()
+        with _arrow_s3():  # a HEAD by the AWS SDK, in this thread
+            src = fs.open_input_file(self.filesystem_path(digest))
+        with src:
             size = src.size()
             if size - start <= _ranged.RANGE:
-                data = src.read_at(size - start, start) if size > start else b""
+                with _arrow_s3():
+                    data = src.read_at(size - start, start) if size > start else b""
                 h.update(data)
                 end = start + len(data)
                 view = memoryview(data)
@@ -992,7 +997,8 @@ def _connect_retry(limit: int) -> Callable[..., float | bool | None]:
     return needs_retry
 
 
-#: Held while pyarrow makes an ``S3FileSystem``; :func:`_arrow_exit` takes it at exit.
+#: Held while pyarrow's S3 client is made or asked something outside the ranged pool;
+#: :func:`_arrow_exit` takes it at exit.
 _arrow_lock = threading.Lock()
 _arrow_exiting = False
 _arrow_guarded = False
@@ -1000,12 +1006,24 @@ _arrow_guarded = False
 
 def _arrow_exit() -> None:
     """At exit, before pyarrow's own ``ensure_s3_finalized`` (registered earlier, run later):
-    wait for a filesystem being made and let no other start. The AWS SDK aborts the process
-    if it is shut down while a client is being made (``allocator != NULL``), which a
-    background download making pyarrow's first client as the process ends would do."""
+    wait for a call to pyarrow's S3 client in progress and let no other start. The AWS SDK
+    aborts or crashes the process if it is shut down while a client is being made
+    (``allocator != NULL``) or a request sent, which a background download (a daemon
+    thread) still running as the process ends would do. The ranged pool's threads need no
+    guard: they are joined before exit handlers run (``concurrent.futures``)."""
     global _arrow_exiting
     with _arrow_lock:
         _arrow_exiting = True
+
+
+@contextmanager
+def _arrow_s3() -> Iterator[None]:
+    """Around a call to pyarrow's S3 client from a thread that may outlive the interpreter's
+    exit handlers (:func:`_arrow_exit`)."""
+    with _arrow_lock:
+        if _arrow_exiting:
+            raise RuntimeError("the process is exiting: no new request to the S3 server")
+        yield
 
 
 def _arrow_fs(config: S3Config) -> Any:
@@ -1034,9 +1052,7 @@ def _arrow_fs(config: S3Config) -> Any:
     if config.endpoint_url:
         url = urlsplit(config.endpoint_url)
         kwargs.update(endpoint_override=url.netloc + url.path.rstrip("/"), scheme=url.scheme)
-    with _arrow_lock:
-        if _arrow_exiting:
-            raise RuntimeError("the process is exiting: no new connection to the S3 server")
+    with _arrow_s3():
         if not _arrow_guarded:
             atexit.register(_arrow_exit)  # after pyarrow's (imported above): run before it
             _arrow_guarded = True
