@@ -277,6 +277,7 @@ class S3ObjectStore:
         #: for by ``check=False``); until then every write path probes first.
         self.probed = not check
         self._probe_lock = threading.Lock()
+        _guard_arrow_exit()
         if check and not self._probe_remembered():
             self.check_conditional_writes()
 
@@ -1026,12 +1027,24 @@ def _arrow_s3() -> Iterator[None]:
         yield
 
 
-def _arrow_fs(config: S3Config) -> Any:
+def _guard_arrow_exit() -> None:
+    """Register :func:`_arrow_exit` once, in the thread opening a store (before any
+    background download can exist), after pyarrow's own exit handler so it runs first."""
+    global _arrow_guarded
+    if _arrow_guarded:
+        return
     import atexit
 
-    from pyarrow import fs
+    import pyarrow.fs  # noqa: F401  (registers ``ensure_s3_finalized``; imported by the engine anyway)
 
-    global _arrow_guarded
+    with _arrow_lock:
+        if not _arrow_guarded:
+            atexit.register(_arrow_exit)
+            _arrow_guarded = True
+
+
+def _arrow_fs(config: S3Config) -> Any:
+    from pyarrow import fs
 
     kwargs: dict[str, Any] = {
         "region": config.region,
@@ -1053,9 +1066,6 @@ def _arrow_fs(config: S3Config) -> Any:
         url = urlsplit(config.endpoint_url)
         kwargs.update(endpoint_override=url.netloc + url.path.rstrip("/"), scheme=url.scheme)
     with _arrow_s3():
-        if not _arrow_guarded:
-            atexit.register(_arrow_exit)  # after pyarrow's (imported above): run before it
-            _arrow_guarded = True
         return fs.S3FileSystem(**kwargs)
 
 
