@@ -45,6 +45,7 @@ import stat
 import sys
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -265,10 +266,13 @@ class S3ObjectStore:
         self._fs: Any = None
         self._fs_lock = threading.Lock()
         self._boto_lock = threading.Lock()
-        #: ``_sigv4`` clients not in use (None: the small client cannot stand in here).
-        self._idle: list[Any] | None = []
+        #: ``_sigv4`` clients not in use, their connections closed with the store.
+        self._idle: list[Any] = []
         self._idle_pid = os.getpid()
         self._idle_lock = threading.Lock()
+        #: False once the small client is known not to stand in here (``_sigv4.unsupported``).
+        self._small_ok = True
+        weakref.finalize(self, _close_clients, self._idle)
         self.cache = ReadCache(
             cache_dir or default_cache_dir(),
             resolve_cache_size() if cache_bytes is None else cache_bytes,
@@ -369,13 +373,13 @@ class S3ObjectStore:
         client = None
         with self._idle_lock:
             if self._idle_pid != os.getpid():  # a forked child: the connections are the parent's
-                self._idle, self._idle_pid = ([] if self._idle is not None else None), os.getpid()
+                _close_clients(self._idle)  # this process's copies of them only
+                self._idle_pid = os.getpid()
             if self._idle:
                 client = self._idle.pop()
-        if client is None and self._idle is not None:
+        if client is None and self._small_ok:
             client = _sigv4.for_config(self.config, self.bucket)
-            if client is None:
-                self._idle = None
+            self._small_ok = client is not None
         if client is None:
             yield None
             return
@@ -385,7 +389,7 @@ class S3ObjectStore:
             client.close()
             raise
         with self._idle_lock:
-            if self._idle is not None and len(self._idle) < _IDLE_CLIENTS:
+            if self._small_ok and len(self._idle) < _IDLE_CLIENTS:
                 self._idle.append(client)
                 client = None
         if client is not None:
@@ -654,7 +658,7 @@ class S3ObjectStore:
             try:
                 received, size = small.get_into(self.key(digest), fd, h, SMALL)
             except _sigv4.WrongRegion:
-                self._idle = None  # pyarrow's client, as before, from now on
+                self._small_ok = False  # pyarrow's client, as before, from now on
                 return 0
         if size is None:  # not said: a short answer was the whole object
             return None if 0 < received < SMALL else received
@@ -785,6 +789,12 @@ class S3ObjectStore:
             raise
         except OSError as exc:
             raise store_error(step, exc) from exc
+
+
+def _close_clients(clients: list[Any]) -> None:
+    """Close and forget a store's idle small clients (when it is collected, in a fork)."""
+    while clients:
+        clients.pop().close()
 
 
 class _ProbeRequests(Protocol):
