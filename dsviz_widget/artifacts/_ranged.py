@@ -69,16 +69,18 @@ def _fetch_range(source: Any, fd: int, offset: int, length: int) -> int:
     return len(data)
 
 
-def download(source: Any, size: int, fd: int, h: Any) -> int:
-    """Copy ``size`` bytes of the random-access ``source`` (``read_at(n, offset)``, safe to
-    call from several threads) into the file open for writing and reading at ``fd``, feeding
-    ``h`` in order; returns the bytes received (less than ``size`` if the object is shorter).
+def download(source: Any, size: int, fd: int, h: Any, start: int = 0) -> int:
+    """Copy bytes ``start`` to ``size`` of the random-access ``source`` (``read_at(n,
+    offset)``, safe to call from several threads) into the file open for writing and reading
+    at ``fd``, at the same offsets, feeding ``h`` in order (it holds the bytes before
+    ``start`` already); returns the bytes received (fewer than ``size - start`` if the object
+    is shorter).
 
     The first failure is raised once every range already requested has finished, so
     ``source`` is not closed under a read and the caller can remove the file.
     """
     pending: deque[tuple[int, int, Future[int]]] = deque()
-    offsets = iter(range(0, size, RANGE))
+    offsets = iter(range(start, size, RANGE))
     pool = POOL.get()
 
     def request() -> None:

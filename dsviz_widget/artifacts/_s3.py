@@ -12,18 +12,23 @@ a stored key is never overwritten; every read is checked against the digest.
   S3 look-alike that ignores the header would let a writer replace a stored object, so such a
   server is refused with :class:`ConditionalWritesNotEnforced` before anything is written.
   A pass is remembered for a day in the user's cache directory (``_probe_record.py``): the
-  next open of the same place only checks that the server answers (one HEAD of the bucket),
-  and probes before its first write instead, so no write ever relies on the record.
+  next open of the same place sends nothing at all (a table read before is read from the
+  cache, with no round trip), and probes before its first write instead, so no write ever
+  relies on the record. A server that is down is then reported by the first call that
+  needs it (a fetch, a write), naming that step.
   The probe's 7 requests are signed and sent by a small client of the standard library
   (``_sigv4.py``), not boto3, whenever the credentials and settings are all the
   ``S3Config``'s; otherwise (a profile, ``~/.aws``, instance metadata, a proxy…) by boto3.
 - **boto3** (writes, listing, deletes) is imported and its client made on first use (~0.8 s:
   botocore parses its JSON service models), so a process that only reads never pays for it.
-- **Reads** go through pyarrow's ``S3FileSystem`` (what the engine will read Parquet with; no
-  DuckDB extension download) into a bounded, least-recently-used cache of whole objects in the
-  user's cache directory. Objects never change, so a cached copy is checked once, when fetched,
-  and later reads of it need no server at all. A big object comes down as several ranged GETs
-  at once (``_ranged.py``), still hashed whole before it is kept.
+- **Reads** go into a bounded, least-recently-used cache of whole objects in the user's cache
+  directory. Objects never change, so a cached copy is checked once, when fetched, and later
+  reads of it need no server at all. A fetch is one GET of the first :data:`SMALL` bytes by
+  ``_sigv4``'s client (a manifest, a table's head object: no pyarrow ``S3FileSystem`` to make,
+  ~30 ms, and no HEAD first); the rest of a bigger object comes down through pyarrow's
+  ``S3FileSystem`` (no DuckDB extension download) as several ranged GETs at once
+  (``_ranged.py``), still hashed whole, in order, before it is kept. Where the small client
+  cannot stand in (``_sigv4.unsupported``: a profile, a proxy, …) pyarrow fetches it all.
 - **Failures** of the server (refused, timed out, reset) are :class:`RemoteStoreError`\\ s naming
   the step; nothing partial is left visible.
 """
@@ -39,8 +44,8 @@ import socket
 import stat
 import sys
 import threading
-import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -79,6 +84,11 @@ _PROBE = re.compile(r"[0-9a-f]{32}")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 #: Retries of a conditional write that S3 reports as racing another one (409).
 _CONFLICT_RETRIES = 3
+#: Bytes of an object fetched by ``_sigv4``'s client in one GET: all of a small object; the
+#: first range of a bigger one, whose rest pyarrow's ranged GETs fetch (same range size).
+SMALL = _ranged.RANGE
+#: Idle small clients (kept-alive connections) a store keeps for its fetching threads.
+_IDLE_CLIENTS = 16
 
 
 class RemoteStoreError(StoreError):
@@ -256,6 +266,13 @@ class S3ObjectStore:
         self._fs: Any = None
         self._fs_lock = threading.Lock()
         self._boto_lock = threading.Lock()
+        #: ``_sigv4`` clients not in use, their connections closed with the store.
+        self._idle: list[Any] = []
+        self._idle_pid = os.getpid()
+        self._idle_lock = threading.Lock()
+        #: False once the small client is known not to stand in here (``_sigv4.unsupported``).
+        self._small_ok = True
+        weakref.finalize(self, _close_clients, self._idle)
         self.cache = ReadCache(
             cache_dir or default_cache_dir(),
             resolve_cache_size() if cache_bytes is None else cache_bytes,
@@ -264,11 +281,9 @@ class S3ObjectStore:
         #: for by ``check=False``); until then every write path probes first.
         self.probed = not check
         self._probe_lock = threading.Lock()
-        if check:
-            if self._probe_remembered():
-                self.check_reachable()
-            else:
-                self.check_conditional_writes()
+        _guard_arrow_exit()
+        if check and not self._probe_remembered():
+            self.check_conditional_writes()
 
     @property
     def _client(self) -> Any:
@@ -296,24 +311,6 @@ class S3ObjectStore:
 
     def _probe_remembered(self) -> bool:
         return _probe_record.passed(*self._record_place())
-
-    def check_reachable(self) -> None:
-        """One unsigned HEAD of the bucket: a server that is down (or a bucket it says does
-        not exist) is reported at open, naming the step. Neither boto3 nor pyarrow's S3
-        client is set up for it (~30 ms): a warm process reads from the cache and needs
-        neither. Refused credentials show at the first request that needs them."""
-        step = f"opening the store {self.url} (checking that {self.config.where} answers)"
-        with self._step(step):
-            status = _head_bucket(self.config, self.bucket)
-            if status is None:  # behind a proxy: ask through pyarrow's client instead
-                from pyarrow import fs
-
-                info = self.filesystem().get_file_info(self.bucket)
-                status = 404 if info.type == fs.FileType.NotFound else 200
-        if status == 404:
-            raise RemoteStoreError(step, f"no bucket {self.bucket!r} at {self.config.where}")
-        # An unsigned HEAD of a bucket that is gone may well be a 403 (SeaweedFS's is):
-        # then the first fetch names the missing bucket (``_check_bucket``).
 
     def _check_bucket(self, step: str) -> None:
         """Raise a RemoteStoreError naming ``step`` if the bucket does not exist (any doubt
@@ -355,9 +352,8 @@ class S3ObjectStore:
         from dsviz_widget.artifacts import _sigv4
 
         step = f"{doing} {self.url} (checking that {self.config.where} refuses overwrites)"
-        small = _sigv4.for_config(self.config, self.bucket)
-        if small is not None:
-            with small:
+        with self._small_client() as small:
+            if small is not None:
                 try:
                     return self._probe_through(small, step)
                 except RemoteStoreError as exc:
@@ -365,6 +361,39 @@ class S3ObjectStore:
                         raise
             # The bucket is in another region than configured: boto3 follows such an answer.
         self._probe_through(_BotoRequests(self._client, self.bucket), step)
+
+    @contextmanager
+    def _small_client(self) -> Iterator[Any]:
+        """One of ``_sigv4``'s clients for this thread's request (its kept-alive connection
+        reused by the next), or None when it cannot stand in for boto3's and pyarrow's
+        (``_sigv4.unsupported``: decided once per store). A client whose request failed is
+        closed rather than kept."""
+        from dsviz_widget.artifacts import _sigv4
+
+        client = None
+        with self._idle_lock:
+            if self._idle_pid != os.getpid():  # a forked child: the connections are the parent's
+                _close_clients(self._idle)  # this process's copies of them only
+                self._idle_pid = os.getpid()
+            if self._idle:
+                client = self._idle.pop()
+        if client is None and self._small_ok:
+            client = _sigv4.for_config(self.config, self.bucket)
+            self._small_ok = client is not None
+        if client is None:
+            yield None
+            return
+        try:
+            yield client
+        except BaseException:
+            client.close()
+            raise
+        with self._idle_lock:
+            if self._small_ok and len(self._idle) < _IDLE_CLIENTS:
+                self._idle.append(client)
+                client = None
+        if client is not None:
+            client.close()
 
     def _probe_through(self, via: _ProbeRequests, step: str) -> None:
         """The probe's requests, sent by ``via`` (``_sigv4.Client`` or boto3's)."""
@@ -573,34 +602,35 @@ class S3ObjectStore:
             unlink_quietly(tmp)
 
     def _fetch(self, digest: str, what: str) -> Path:
-        """Download the object to a temporary file of the cache, hashing it on the way: one
-        GET for a small object, several ranged GETs at once for a big one (``_ranged.py``).
-        The temporary file is removed on any failure and returned only if the hash matches."""
+        """Download the object to a temporary file of the cache, hashing it on the way (see
+        the module's notes: one GET of :data:`SMALL` bytes by the small client, then ranged
+        GETs by pyarrow of what is left). The temporary file is removed on any failure and
+        returned only if the hash matches."""
+        from dsviz_widget.artifacts import _sigv4
+
         tmp = self.cache.new_tmp()
         h = hashlib.sha256()
+        step = f"{what}: fetching object {digest[:12]} from {self.url}"
         try:
-            with (
-                self._step(f"{what}: fetching object {digest[:12]} from {self.url}"),
-                # One HEAD for the size, then ranged GETs of what is read (pyarrow's S3 file).
-                self.filesystem().open_input_file(self.filesystem_path(digest)) as src,
-            ):
-                fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-                try:
-                    size = src.size()
-                    if size <= _ranged.RANGE:
-                        data = src.read_at(size, 0) if size else b""
-                        h.update(data)
-                        view = memoryview(data)
-                        while view:
-                            view = view[os.write(fd, view) :]
-                    else:
-                        _ranged.download(src, size, fd, h)
-                finally:
-                    os.close(fd)
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            try:
+                with self._step(step):
+                    done = self._fetch_first(digest, fd, h)
+                    if done is not None:
+                        self._fetch_rest(digest, fd, h, done)
+            finally:
+                os.close(fd)
         except RemoteStoreError as exc:
             unlink_quietly(tmp)
-            if isinstance(exc.__cause__, FileNotFoundError):
-                self._check_bucket(exc.step)  # the whole bucket gone is not a damaged store
+            cause = exc.__cause__
+            if isinstance(cause, _sigv4.S3Error) and cause.code == "NoSuchBucket":
+                raise RemoteStoreError(
+                    step, f"no bucket {self.bucket!r} at {self.config.where}"
+                ) from None
+            answered = cause if isinstance(cause, _sigv4.S3Error) else None
+            if isinstance(cause, FileNotFoundError) or (answered and answered.status == 404):
+                if not (answered and answered.code == "NoSuchKey"):  # else the bucket is there
+                    self._check_bucket(exc.step)  # the bucket gone is not a damaged store
                 raise MissingObjectError(
                     f"{what}: stored object {digest} is missing from {self.url}"
                 ) from None
@@ -615,6 +645,43 @@ class S3ObjectStore:
                 "(its SHA-256 does not match)"
             )
         return tmp
+
+    def _fetch_first(self, digest: str, fd: int, h: Any) -> int | None:
+        """The object's first :data:`SMALL` bytes (all of a small object) into ``fd`` and
+        ``h`` by the small client: None when that was the whole object, else the bytes
+        received (0: the small client cannot stand in here, or the size is unknown)."""
+        from dsviz_widget.artifacts import _sigv4
+
+        with self._small_client() as small:
+            if small is None:
+                return 0
+            try:
+                received, size = small.get_into(self.key(digest), fd, h, SMALL)
+            except _sigv4.WrongRegion:
+                self._small_ok = False  # pyarrow's client, as before, from now on
+                return 0
+        if size is None:  # not said: a short answer was the whole object
+            return None if 0 < received < SMALL else received
+        return None if received >= size else received
+
+    def _fetch_rest(self, digest: str, fd: int, h: Any, start: int) -> None:
+        """The object's bytes from ``start`` on, by pyarrow's ``S3FileSystem``: one HEAD for
+        the size, then ranged GETs (``_ranged.py``; one GET if small)."""
+        fs = self.filesystem()
+        with _arrow_s3():  # a HEAD by the AWS SDK, in this thread
+            src = fs.open_input_file(self.filesystem_path(digest))
+        with src:
+            size = src.size()
+            if size - start <= _ranged.RANGE:
+                with _arrow_s3():
+                    data = src.read_at(size - start, start) if size > start else b""
+                h.update(data)
+                end = start + len(data)
+                view = memoryview(data)
+                while view:
+                    view = view[os.pwrite(fd, view, end - len(view)) :]
+            else:
+                _ranged.download(src, size, fd, h, start)
 
     def filesystem(self) -> Any:
         """pyarrow's ``S3FileSystem`` for this server (made on first use)."""
@@ -722,6 +789,12 @@ class S3ObjectStore:
             raise
         except OSError as exc:
             raise store_error(step, exc) from exc
+
+
+def _close_clients(clients: list[Any]) -> None:
+    """Close and forget a store's idle small clients (when it is collected, in a fork)."""
+    while clients:
+        clients.pop().close()
 
 
 class _ProbeRequests(Protocol):
@@ -838,7 +911,7 @@ def _unreachable(exc: BaseException) -> bool:
 
 
 def _socket_unreachable(exc: BaseException | None) -> bool:
-    """A plain socket's failure to connect (``_head_bucket``, ``_sigv4.Client``): refused,
+    """A plain socket's failure to connect (``_sigv4.Client``): refused,
     timed out, no such host. Not a server reached that then did not answer in time."""
     sig = _sigv4_errors()
     answered_late = sig is not None and isinstance(exc, sig.ReadTimeout)
@@ -861,13 +934,15 @@ def _reason(exc: BaseException, config: S3Config) -> str:
     def boto(*names: str) -> bool:
         return bx is not None and isinstance(exc, tuple(getattr(bx, n) for n in names))
 
+    sig = _sigv4_errors()
+    if sig is not None and isinstance(exc, sig.Interrupted):
+        return f"the S3 server at {config.where} stopped mid-answer ({exc})"
     if boto("EndpointConnectionError", "ConnectionClosedError") or (
         _arrow_unreachable(exc) or isinstance(exc, ConnectionError | socket.gaierror)
     ):
         return f"could not reach the S3 server at {config.where} ({exc})"
     if boto("ConnectTimeoutError", "ReadTimeoutError") or isinstance(exc, TimeoutError):
         return f"the S3 server at {config.where} did not answer in time ({exc})"
-    sig = _sigv4_errors()
     if boto("ClientError") or (sig is not None and isinstance(exc, sig.S3Error)):
         error = getattr(exc, "response", {}).get("Error", {})
         return f"the S3 server at {config.where} answered {error.get('Code', '?')}: {error.get('Message', exc)}"
@@ -933,39 +1008,49 @@ def _connect_retry(limit: int) -> Callable[..., float | bool | None]:
     return needs_retry
 
 
-def _head_bucket(config: S3Config, bucket: str) -> int | None:
-    """The HTTP status of an unsigned ``HEAD`` of the bucket (403 from a private one is an
-    answer too); None if the environment routes the server through a proxy. A connection
-    is attempted ``connect_attempts`` times, as boto3's requests are."""
-    import http.client
-    import urllib.request
+#: Held while pyarrow's S3 client is made or asked something outside the ranged pool;
+#: :func:`_arrow_exit` takes it at exit.
+_arrow_lock = threading.Lock()
+_arrow_exiting = False
+_arrow_guarded = False
 
-    if config.endpoint_url:
-        url = urlsplit(config.endpoint_url)
-        scheme, host, port = url.scheme, url.hostname or "", url.port
-        path = f"{url.path.rstrip('/')}/{bucket}"
-    else:
-        scheme, host, port, path = "https", f"{bucket}.s3.{config.region}.amazonaws.com", None, "/"
-    if urllib.request.getproxies() and not urllib.request.proxy_bypass(host):
-        return None
-    kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-    for attempt in range(1, config.connect_attempts + 1):
-        conn = kind(host, port, timeout=config.connect_timeout)
-        try:
-            try:
-                conn.connect()
-            except OSError:
-                if attempt == config.connect_attempts:
-                    raise
-                time.sleep(_CONNECT_RETRY_DELAY)
-                continue
-            assert conn.sock is not None
-            conn.sock.settimeout(config.read_timeout)
-            conn.request("HEAD", path)
-            return conn.getresponse().status
-        finally:
-            conn.close()
-    raise AssertionError("unreachable")
+
+def _arrow_exit() -> None:
+    """At exit, before pyarrow's own ``ensure_s3_finalized`` (registered earlier, run later):
+    wait for a call to pyarrow's S3 client in progress and let no other start. The AWS SDK
+    aborts or crashes the process if it is shut down while a client is being made
+    (``allocator != NULL``) or a request sent, which a background download (a daemon
+    thread) still running as the process ends would do. The ranged pool's threads need no
+    guard: they are joined before exit handlers run (``concurrent.futures``)."""
+    global _arrow_exiting
+    with _arrow_lock:
+        _arrow_exiting = True
+
+
+@contextmanager
+def _arrow_s3() -> Iterator[None]:
+    """Around a call to pyarrow's S3 client from a thread that may outlive the interpreter's
+    exit handlers (:func:`_arrow_exit`)."""
+    with _arrow_lock:
+        if _arrow_exiting:
+            raise RuntimeError("the process is exiting: no new request to the S3 server")
+        yield
+
+
+def _guard_arrow_exit() -> None:
+    """Register :func:`_arrow_exit` once, in the thread opening a store (before any
+    background download can exist), after pyarrow's own exit handler so it runs first."""
+    global _arrow_guarded
+    if _arrow_guarded:
+        return
+    import atexit
+
+    import pyarrow.fs  # noqa: F401  (registers ``ensure_s3_finalized``; imported by the engine anyway)
+
+    with _arrow_lock:
+        if not _arrow_guarded:
+            atexit.register(_arrow_exit)
+            _arrow_guarded = True
 
 
 def _arrow_fs(config: S3Config) -> Any:
@@ -990,7 +1075,8 @@ def _arrow_fs(config: S3Config) -> Any:
     if config.endpoint_url:
         url = urlsplit(config.endpoint_url)
         kwargs.update(endpoint_override=url.netloc + url.path.rstrip("/"), scheme=url.scheme)
-    return fs.S3FileSystem(**kwargs)
+    with _arrow_s3():
+        return fs.S3FileSystem(**kwargs)
 
 
 def _conditional(write: Callable[[], object]) -> bool:

@@ -1,9 +1,14 @@
-"""A small signed-request S3 client for the open-time probe of conditional writes, and nothing else.
+"""A small signed-request S3 client: the open-time probe of conditional writes, and GETs of
+small objects.
 
 Opening an ``s3://`` store on a machine that has not remembered a passed probe sends 7
 requests (``S3ObjectStore.check_conditional_writes``). Through boto3 they cost its import and
 client (~0.25 s on a quiet machine, ~0.8 s under load: botocore parses its JSON service
-models), most of a cold open. This client sends the same requests with the standard library:
+models), most of a cold open. The first objects a table's first page needs (its manifest,
+its head object) are small; making pyarrow's ``S3FileSystem`` (the AWS SDK's start-up, ~30 ms)
+and sending its HEAD then GET only to read them would cost more than reading them. This
+client sends the probe's requests, and one ranged GET of an object (:meth:`Client.get_into`),
+with the standard library:
 
 - **AWS Signature Version 4**, as documented: a canonical request (method, the URI-encoded path
   as sent, the sorted URI-encoded query, the lower-cased, trimmed and sorted headers, the
@@ -20,11 +25,12 @@ models), most of a cold open. This client sends the same requests with the stand
 - **Answers** are parsed with :mod:`xml.etree.ElementTree` (the multipart ``UploadId``, an
   error's ``Code`` and ``Message``); nothing in them is evaluated.
 
-:func:`for_config` says when this client may stand in for boto3: only when every setting boto3
-would use comes from the ``S3Config`` (both keys, the region, the endpoint). A credential or a
-setting from anywhere else (a profile, ``~/.aws``, instance metadata, SSO, a proxy, FIPS or
-dual-stack endpoints, a region outside AWS's main partition) makes it return None and the probe goes through boto3
-exactly as before: this client never guesses what boto3 would have done.
+:func:`for_config` says when this client may stand in for boto3 (and pyarrow's client, which
+reads the same settings): only when every setting they would use comes from the ``S3Config``
+(both keys, the region, the endpoint). A credential or a setting from anywhere else (a
+profile, ``~/.aws``, instance metadata, SSO, a proxy, FIPS or dual-stack endpoints, a region
+outside AWS's main partition) makes it return None and the probe goes through boto3, a read
+through pyarrow, exactly as before: this client never guesses what they would have done.
 """
 
 from __future__ import annotations
@@ -34,8 +40,9 @@ import hmac
 import os
 import random
 import re
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -98,6 +105,8 @@ _RETRIES = 3
 _RETRY_STATUS = frozenset({500, 502, 503, 504})
 _CONNECT_RETRY_DELAY = 0.2
 _XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
+_CHUNK = 1 << 20
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 
 class S3Error(Exception):
@@ -122,6 +131,11 @@ class WrongRegion(S3Error):
     answer to the right region; this client leaves it to boto3."""
 
 
+class Interrupted(ConnectionError):
+    """The server stopped sending an answer whose headers it had sent (closed, reset): not
+    retried, since part of the body was handed out already; the caller drops it."""
+
+
 class ReadTimeout(TimeoutError):
     """Connected, but the server did not answer within ``read_timeout`` (unlike a timed-out
     connection, the server was reached)."""
@@ -140,6 +154,8 @@ class Response:
     reason: str
     headers: Mapping[str, str]
     body: bytes
+    #: A 2xx answer's body still to read, when asked for (``request(stream=True)``).
+    stream: http.client.HTTPResponse | None = None
 
 
 # -- the signature -----------------------------------------------------------------------------
@@ -256,10 +272,12 @@ def unsupported(config: S3Config, bucket: str, env: Mapping[str, str] | None = N
 
 def _profile_settings(env: Mapping[str, str]) -> str | None:
     """Why the AWS config file's active profile could change boto3's requests, or None."""
-    import configparser
-
     path = env.get("AWS_CONFIG_FILE") or os.path.join(os.path.expanduser("~"), ".aws", "config")
     profile = env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE") or "default"
+    if not os.path.lexists(path):  # as a FileNotFoundError below, without the import
+        return None if profile == "default" else f"the AWS profile {profile!r} is not in {path}"
+    import configparser
+
     section = "default" if profile == "default" else f"profile {profile}"
     parser = configparser.RawConfigParser()
     try:
@@ -285,6 +303,13 @@ def ca_bundle(env: Mapping[str, str] | None = None) -> str | None:
 
 
 def _proxied(host: str) -> bool:
+    """Whether urllib (as boto3 and the AWS SDK would) sends requests to ``host`` through a
+    proxy."""
+    if sys.platform not in ("darwin", "win32") and not any(
+        v and k.lower().endswith("_proxy") and k.lower() != "no_proxy"
+        for k, v in os.environ.items()
+    ):
+        return False  # getproxies() reads only ``*_proxy`` variables here: none is set
     import urllib.request
 
     return bool(urllib.request.getproxies()) and not urllib.request.proxy_bypass(host)
@@ -306,7 +331,7 @@ def for_config(config: S3Config, bucket: str) -> Client | None:
     """A client for ``bucket``, or None when boto3 must send the probe (:func:`unsupported`)."""
     if unsupported(config, bucket) is not None:
         return None
-    assert config.access_key and config.secret_key
+    assert config.access_key and config.secret_key  # unsupported() says so
     return Client(
         config,
         bucket,
@@ -317,8 +342,9 @@ def for_config(config: S3Config, bucket: str) -> Client | None:
 
 # -- the client --------------------------------------------------------------------------------
 class Client:
-    """Signed requests to one bucket over one kept-alive connection (not thread-safe: the
-    probe is one thread's). Use as a context manager, or call :meth:`close`."""
+    """Signed requests to one bucket over one kept-alive connection (not thread-safe: one
+    request at a time; the store keeps a few, one per thread fetching). Use as a context
+    manager, or call :meth:`close`."""
 
     def __init__(
         self, config: S3Config, bucket: str, credentials: Credentials, cafile: str | None = None
@@ -386,6 +412,73 @@ class Client:
     def delete(self, key: str) -> None:
         self.request("DELETE", key)
 
+    # -- reading -------------------------------------------------------------------------------
+    def get_into(self, key: str, fd: int, h: Any, first: int) -> tuple[int, int | None]:
+        """GET the object's first ``first`` bytes (a ``Range`` request) into the file open at
+        ``fd`` (from its offset 0), feeding ``h`` in order as they arrive, never more than
+        1 MiB in memory: (bytes received, the object's size). A server that ignores ``Range``
+        sends the whole object, all of it kept. The size is None when the server does not
+        say it (a 416 for an empty object): the caller reads the object another way.
+
+        Errors as :meth:`request`'s (a 404 is an :class:`S3Error` whose ``code`` says
+        whether the key or the bucket is missing); :class:`Interrupted` when the server
+        stops mid-answer, :class:`ReadTimeout` when it stalls: what was written is the
+        caller's to remove.
+        """
+        try:
+            answer = self.request(
+                "GET", key, headers={"Range": f"bytes=0-{first - 1}"}, stream=True
+            )
+        except S3Error as exc:
+            if exc.status == 416:  # S3's answer to a range of an empty object
+                return 0, None
+            raise
+        assert answer.stream is not None
+        length = answer.headers.get("content-length")
+        expected = int(length) if length is not None else None
+        total: int | None = expected
+        if answer.status == 206:
+            span = _CONTENT_RANGE.fullmatch(answer.headers.get("content-range", "").strip())
+            total = int(span.group(3)) if span else None
+        received = 0
+        try:
+            for chunk in self._body(answer.stream, expected):
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.pwrite(fd, view, received + len(chunk) - len(view)) :]
+                h.update(chunk)
+                received += len(chunk)
+        finally:
+            if expected is None or received != expected:
+                self.close()  # the connection is mid-answer: no next request on it
+        return received, total
+
+    def _body(self, stream: http.client.HTTPResponse, length: int | None) -> Iterator[bytes]:
+        """The answer's body in chunks; :class:`Interrupted` if it ends before ``length``
+        bytes (http.client itself returns a short body silently)."""
+        import http.client
+
+        got = 0
+        while length is None or got < length:
+            want = _CHUNK if length is None else min(_CHUNK, length - got)
+            try:
+                chunk = stream.read(want)
+            except TimeoutError as exc:
+                self.close()
+                raise ReadTimeout(
+                    f"no answer within {self.config.read_timeout:g} s after {got} bytes"
+                ) from exc
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                raise Interrupted(f"the answer stopped after {got} bytes ({exc!r})") from exc
+            if not chunk:
+                if length is None:
+                    return
+                self.close()
+                raise Interrupted(f"the answer stopped after {got} of {length} bytes")
+            got += len(chunk)
+            yield chunk
+
     # -- sending -------------------------------------------------------------------------------
     def request(
         self,
@@ -394,18 +487,20 @@ class Client:
         params: Sequence[tuple[str, str]] = (),
         headers: Mapping[str, str] | None = None,
         body: bytes = b"",
+        stream: bool = False,
     ) -> Response:
         """Send one signed request; a 2xx answer is returned, an error raised: :class:`S3Error`
         (answered), ``OSError`` (not connected: refused, timed out, no such host),
         :class:`ReadTimeout`, ``ConnectionError`` (dropped mid-answer). Errors a retry may
         cure (5xx, a dropped kept-alive connection) are retried, :data:`_RETRIES` attempts
-        in all."""
+        in all. ``stream``: a 2xx answer's body is left to read from ``Response.stream``
+        (the connection is busy until it is read whole, or closed)."""
         import http.client
 
         path = f"{self._base}/{quote_key(key)}"
         query = canonical_query(params)
         target = f"{path}?{query}" if query else path
-        extra = {"Content-Length": str(len(body)), "User-Agent": "dsviz-widget-probe"}
+        extra = {"Content-Length": str(len(body)), "User-Agent": "dsviz-widget"}
         for attempt in range(1, _RETRIES + 1):
             signed = sign(
                 method,
@@ -419,7 +514,7 @@ class Client:
                 amz_date(),
             )
             try:
-                answer = self._send(method, target, signed, body)
+                answer = self._send(method, target, signed, body, stream)
             except (ConnectionError, http.client.HTTPException) as exc:
                 self.close()
                 if attempt == _RETRIES or isinstance(exc, ConnectionRefusedError):
@@ -438,7 +533,6 @@ class Client:
     def _connect(self) -> http.client.HTTPConnection:
         """The kept-alive connection, opened (``connect_attempts`` tries) if it is not."""
         import http.client
-        import ssl
 
         if self._conn is not None and self._conn.sock is not None:
             return self._conn
@@ -447,6 +541,8 @@ class Client:
         for attempt in range(1, self.config.connect_attempts + 1):
             conn: http.client.HTTPConnection
             if self.scheme == "https":
+                import ssl
+
                 bundle = self.cafile
                 folder = bundle is not None and os.path.isdir(bundle)
                 context = ssl.create_default_context(
@@ -471,19 +567,26 @@ class Client:
             return conn
         raise AssertionError("unreachable")
 
-    def _send(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Response:
+    def _send(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes, stream: bool
+    ) -> Response:
         conn = self._connect()
         try:
             conn.request(method, target, body=body or None, headers=dict(headers))
             answer = conn.getresponse()
-            data = answer.read()
+            later = stream and 200 <= answer.status < 300
+            data = b"" if later else answer.read()
         except TimeoutError as exc:
             self.close()
             raise ReadTimeout(f"no answer within {self.config.read_timeout:g} s") from exc
-        if answer.will_close:
+        if answer.will_close and not later:
             self.close()
         return Response(
-            answer.status, answer.reason, {k.lower(): v for k, v in answer.getheaders()}, data
+            answer.status,
+            answer.reason,
+            {k.lower(): v for k, v in answer.getheaders()},
+            data,
+            answer if later else None,
         )
 
 
