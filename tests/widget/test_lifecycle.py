@@ -306,19 +306,20 @@ def test_a_cell_run_again_releases_the_views_its_earlier_widgets_made(
         job_first = _order_of(first, src, ["-score"])
         job_other = _order_of(other, src, ["label"])
         assert job_first is not None and job_other is not None
-        assert os.path.exists(job_first.path)
+        # (A sort by one number starts its order after its first deep page: wait for it.)
+        assert job_first.wait(30) and os.path.exists(job_first.path)
         # Cell a again, another sort: the first widget's view and order file go; cell b's stay.
         run("w = show(src, read_blob=read, sort=['k']); rows = w.page(2_000, 5)", "cell-a")
         assert shell.user_ns["rows"]["_row"].tolist() == _pandas_ids(t, ["k"])[2_000:2_005]
-        assert job_first.cancelled and not os.path.exists(job_first.path)
-        assert not job_other.cancelled and os.path.exists(job_other.path)
+        assert job_first.cancelled and job_first.wait(30) and not os.path.exists(job_first.path)
+        assert not job_other.cancelled and job_other.wait(30) and os.path.exists(job_other.path)
         assert engine.cached_views(src) == 3  # other's, the new widget's, and the plain one
         # The old widget is still open (it may be shown in another cell): asked, it answers.
         assert first.page(10, 3)["_row"].tolist() == _pandas_ids(t, ["-score"])[10:13]
         # Cell a once more with the same sort: the view both runs use stays, order file too.
         job_k = _order_of(shell.user_ns["w"], src, ["k"])
         run("w = show(src, read_blob=read, sort=['k']); rows = w.page(2_500, 5)", "cell-a")
-        assert not job_k.cancelled and os.path.exists(job_k.path)
+        assert not job_k.cancelled and job_k.wait(30) and os.path.exists(job_k.path)
         assert shell.user_ns["rows"]["_row"].tolist() == _pandas_ids(t, ["k"])[2_500:2_505]
         for w in (first, other, shell.user_ns["w"], shell.user_ns["first_of_all"]):
             w.close()
