@@ -81,14 +81,11 @@ def rank_ids(
         )
         bounds = (first.column(0)[0].as_py(), first.column(1)[0].as_py())
     lo, hi = bounds
-    if lo is None:  # no numbers at all
-        n = 0
-    elif not _exact(lo, is_float) or not _exact(hi, is_float):
+    if lo is not None and not (_exact(lo, is_float) and _exact(hi, is_float)):
         return None
-    else:
-        n = -1  # counted by the histogram below
     parts = []
-    if n:
+    n = 0  # the numbers ``where`` keeps (none when the range is empty), counted by the bins
+    if lo is not None:
         found = _numbers(
             engine, relation, (x, v), where, list(params), desc, offset, stop, lo, hi, 0
         )
