@@ -176,6 +176,15 @@ class MessageHandler:
                     },
                 }
             )
+        if self.objects.complete():
+            class_lists, overlays = self.objects.class_lists(), self.overlays()
+        else:
+            # A remote table still downloading its files: the description comes from what
+            # is here (schema and metadata from its head, the row count from the manifest),
+            # not after the whole download. What its image cells draw is not known yet: every
+            # control is offered (not exact), as when reading it is over budget.
+            class_lists = self.objects.class_lists_now()
+            overlays = self._unknown_overlays(class_lists)
         reply: InfoResponse = {
             "id": "",
             "kind": "info-response",
@@ -183,8 +192,8 @@ class MessageHandler:
             "total_rows": self.source.num_rows,
             "columns": columns,
             "classes": self.classes,
-            "class_lists": self.objects.class_lists(),
-            "overlays": self.overlays(),
+            "class_lists": class_lists,
+            "overlays": overlays,
             "compare": self.compare,
             "same_images": self.same_images(),
             "protocol": PROTOCOL_VERSION,
@@ -211,21 +220,24 @@ class MessageHandler:
                 # Over budget: offer every control with every class of the lists in use,
                 # as if nothing were known, rather than fail the whole description.
                 log.warning("image overlays of %s not read: %s", self.name, exc)
-                lists = self.objects.class_lists()
-                self._overlays = {}
-                for name, digests in lists.items():
-                    every = {
-                        d: sorted(int(c["id"]) for c in self.classes.get(d, [])) for d in digests
-                    }
-                    self._overlays[name] = {
-                        "boxes": True,
-                        "scores": True,
-                        "masks": True,
-                        "box_classes": every,
-                        "mask_classes": every,
-                        "exact": False,
-                    }
+                self._overlays = self._unknown_overlays(self.objects.class_lists())
         return self._overlays
+
+    def _unknown_overlays(self, lists: dict[str, list[str]]) -> dict[str, OverlayInfo]:
+        """Overlays when what the cells draw is not known: every control, with every class
+        of the lists the image columns use (``lists``), marked not exact."""
+        out: dict[str, OverlayInfo] = {}
+        for name, digests in lists.items():
+            every = {d: sorted(int(c["id"]) for c in self.classes.get(d, [])) for d in digests}
+            out[name] = {
+                "boxes": True,
+                "scores": True,
+                "masks": True,
+                "box_classes": every,
+                "mask_classes": every,
+                "exact": False,
+            }
+        return out
 
     def same_images(self) -> dict[str, bool]:
         """Compare mode: per compared image column, whether its versions are one picture on

@@ -1,0 +1,145 @@
+"""The widget of a cold remote image table describes it before its file and images arrive.
+
+The info reply (row count, columns, class lists) comes from what is here: the head's schema
+and metadata, the manifest's row count, the first rows' class lists. What the image cells
+draw over the whole table is not known until the file is here, so every control is offered
+(``exact`` False), as when reading it is over budget. Thumbnails of the images the head's
+rows name are served as their objects arrive; others wait for the file (they cannot be
+checked as the table's before). The whole file's GET is held by a relay in front of the
+test's SeaweedFS (nothing is mocked).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+
+import dsviz_widget as dv
+from dsviz_widget.widget import DatasetWidget
+from tests._store_kinds import StoreKind
+from tests.team.test_head import entry_of, wait_held
+from tests.team.test_s3_parallel_reads import _Relay
+from tests.team.test_s3_store import log
+from tests.widget.test_head_page import held, rows_of
+from tests.widget.test_head_stall import Out, replied, reply_to, submit
+from tests.widget.test_widget import sent
+
+__all__ = ["held"]  # the fixture, imported for these tests
+
+ROWS, LATE = 3000, 2500  # rows; from LATE on, another picture and class list (past the head)
+EARLY = dv.Classes([{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}])
+LATER = dv.Classes([{"id": 1, "name": "car"}, {"id": 3, "name": "bus"}])
+
+
+def picture(k: int) -> np.ndarray:
+    return np.full((6 + k, 8, 3), 20 * k, dtype=np.uint8)
+
+
+def image_table() -> dv.Table:
+    """Rows of 7 pictures with unscored boxes; from row LATE on, an 8th picture with scored
+    boxes of another class list."""
+    table = dv.Table(columns=["id", "image", "label"])
+    for i in range(ROWS):
+        late = i >= LATE
+        k = 7 if late else i % 7
+        box: dict[str, Any] = {
+            "position": {"minX": 0, "maxX": 2, "minY": 0, "maxY": 2},
+            "domain": "pixel",
+            "class_id": 3 if late else 1 + i % 2,
+        }
+        if late:
+            box["scores"] = {"p": 0.5}
+        image = dv.Image(
+            picture(k),
+            classes=LATER if late else EARLY,
+            boxes={"predictions": {"box_data": [box]}},
+        )
+        table.add_data(i, image, "late" if late else "early")
+    return table
+
+
+def cold_image_widget(
+    kind: StoreKind, relay: _Relay, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dv.Table, DatasetWidget, Out]:
+    log(image_table())
+    relay.held = {entry_of(kind).digest}
+    kind.forget()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", relay.endpoint)
+    cold = dv.use_artifact("cars:latest").get("data")
+    w = dv.show(cold)
+    return cold, w, sent(w, monkeypatch)
+
+
+def image_digests(buffers: list[bytes]) -> list[str]:
+    return [cell["digest"] for cell in rows_of(buffers).column("image").to_pylist()]
+
+
+def fetched(relay: _Relay, digests: set[str]) -> set[str]:
+    """Which of ``digests`` the relay has seen a GET of."""
+    with relay.lock:
+        paths = [path for method, path, _ in relay.requests if method == "GET"]
+    return {d for d in digests if any(path.endswith(d) for path in paths)}
+
+
+def test_the_info_of_a_cold_image_table_comes_before_its_file_and_images(
+    held: tuple[StoreKind, _Relay], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kind, relay = held
+    table, w, out = cold_image_widget(kind, relay, monkeypatch)
+    early, later = EARLY.digest, LATER.digest
+    submit(w, {"id": "i", "kind": "info"})
+    info, _ = reply_to(out, "i", timeout=10)
+    # All of it while the whole file was held, and before any image object was fetched.
+    assert not relay.gate.is_set()
+    assert info["kind"] == "info-response", info
+    assert info["total_rows"] == ROWS == len(table)
+    assert [(c["name"], c["kind"]) for c in info["columns"] if c["kind"] != "derived"] == [
+        ("id", "int"),
+        ("image", "image"),
+        ("label", "str"),
+    ]
+    # Both class lists (the head uses only the first): none is missing from the legend.
+    assert info["class_lists"] == {"image": [early, later]}
+    assert set(info["classes"]) == {early, later}
+    overlay = info["overlays"]["image"]
+    assert overlay["exact"] is False and overlay["boxes"] and overlay["scores"]
+    assert overlay["box_classes"] == {early: [1, 2], later: [1, 3]}
+    # The first page: from the head; its thumbnails are served as their objects arrive.
+    submit(w, {"id": "p0", "kind": "page", "query": {}, "offset": 0, "limit": 50})
+    page, buffers = reply_to(out, "p0")
+    assert page["kind"] == "page-response", page
+    shown = image_digests(buffers)
+    assert len(set(shown)) == 7
+    assert not fetched(relay, set(shown))  # no image read for the description or page
+    submit(w, {"id": "t0", "kind": "thumbnails", "images": shown[:7], "masks": [], "size": 64})
+    thumbs, _ = reply_to(out, "t0")
+    assert thumbs["kind"] == "thumbnails-response", thumbs
+    assert [(t["digest"], t["error"]) for t in thumbs["items"]] == [(d, "") for d in shown[:7]]
+    assert [t["height"] for t in thumbs["items"]] == [6 + k for k in range(7)]
+    assert not relay.gate.is_set()
+    wait_held(relay)
+    # A picture only rows past the head show cannot be checked as the table's yet: it waits
+    # for the file, and is served from it.
+    late = picture_digest(7)
+    submit(w, {"id": "t1", "kind": "thumbnails", "images": [late], "masks": [], "size": 64})
+    threading.Event().wait(0.3)
+    assert "t1" not in replied(out)
+    relay.gate.set()
+    thumbs, _ = reply_to(out, "t1")
+    assert [(t["digest"], t["error"], t["height"]) for t in thumbs["items"]] == [(late, "", 13)]
+    # Once the file is here, the description is exact: the later rows' scores and classes.
+    submit(w, {"id": "i2", "kind": "info"})
+    info, _ = reply_to(out, "i2")
+    overlay = info["overlays"]["image"]
+    assert overlay["exact"] is True and overlay["boxes"] and overlay["scores"]
+    assert not overlay["masks"]
+    assert overlay["box_classes"] == {early: [1, 2], later: [3]}
+    assert info["class_lists"] == {"image": [early, later]}
+    assert w._worker.wait_idle(30)
+
+
+def picture_digest(k: int) -> str:
+    return dv.Image(picture(k)).digest
