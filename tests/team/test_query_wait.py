@@ -37,14 +37,14 @@ def frame(n: int = 3000, seed: int = 3) -> pd.DataFrame:
 
 
 def cold_table(
-    kind: StoreKind, relay: _Relay, monkeypatch: pytest.MonkeyPatch, df: pd.DataFrame
+    kind: StoreKind, relay: _Relay, monkeypatch: pytest.MonkeyPatch, logged: dv.Table
 ) -> dv.Table:
-    """``df`` logged, then read by a new process on a new machine through ``relay``,
+    """``logged`` logged, then read by a new process on a new machine through ``relay``,
     which holds the GETs of the whole file (its head, 400 rows, comes through)."""
     from tests.team.test_head import entry_of
     from tests.team.test_s3_store import log
 
-    log(dv.Table(dataframe=df))
+    log(logged)
     relay.held = {entry_of(kind).digest}
     kind.forget()
     monkeypatch.setenv("AWS_ENDPOINT_URL", relay.endpoint)
@@ -102,7 +102,7 @@ def test_a_query_waiting_for_the_file_leaves_the_engine_to_other_queries(
 ) -> None:
     kind, relay = held
     df, other = frame(), frame(500, seed=4)
-    table = cold_table(kind, relay, monkeypatch, df)
+    table = cold_table(kind, relay, monkeypatch, dv.Table(dataframe=df))
     local = dv.Table(dataframe=other)
     # Another thread asks what needs the whole file: a filter and sort, and a filtered count.
     sorted_page = Asked(lambda: table.query(filter="label == 'b'", sort=["-x"], limit=15))
@@ -136,7 +136,7 @@ def test_a_failed_download_raises_in_the_waiting_query_and_the_engine_stays_usab
     kind, relay = held
     relay.RequestHandlerClass = _FailingAfterHold
     df, other = frame(), frame(500, seed=5)
-    table = cold_table(kind, relay, monkeypatch, df)
+    table = cold_table(kind, relay, monkeypatch, dv.Table(dataframe=df))
     local = dv.Table(dataframe=other)
     waiting = Asked(lambda: table.query(filter="x > 0.9", limit=10))
     deep = Asked(lambda: table.query(offset=2000, limit=3))

@@ -20,9 +20,9 @@ import pytest
 import dsviz_widget as dv
 from dsviz_widget.widget import DatasetWidget
 from tests._store_kinds import StoreKind
-from tests.team.test_head import entry_of, wait_held
+from tests.team.test_head import wait_held
+from tests.team.test_query_wait import cold_table
 from tests.team.test_s3_parallel_reads import _Relay
-from tests.team.test_s3_store import log
 from tests.widget.test_head_page import held, rows_of
 from tests.widget.test_head_stall import Out, replied, reply_to, submit
 from tests.widget.test_widget import sent
@@ -64,13 +64,9 @@ def image_table() -> dv.Table:
 def cold_image_widget(
     kind: StoreKind, relay: _Relay, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[dv.Table, DatasetWidget, Out]:
-    log(image_table())
-    relay.held = {entry_of(kind).digest}
-    kind.forget()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", relay.endpoint)
-    cold = dv.use_artifact("cars:latest").get("data")
-    w = dv.show(cold)
-    return cold, w, sent(w, monkeypatch)
+    table = cold_table(kind, relay, monkeypatch, image_table())
+    w = dv.show(table)
+    return table, w, sent(w, monkeypatch)
 
 
 def image_digests(buffers: list[bytes]) -> list[str]:
