@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import pyarrow as pa
 
+from dsviz_widget._errors import DsvizError
 from dsviz_widget.engine import Engine, FilterError, QueryError, Source, View, capabilities
 from dsviz_widget.widget._arrow import for_browser, to_ipc
 from dsviz_widget.widget._media import MediaCache, MediaError
@@ -176,15 +177,7 @@ class MessageHandler:
                     },
                 }
             )
-        if self.objects.complete():
-            class_lists, overlays = self.objects.class_lists(), self.overlays()
-        else:
-            # A remote table still downloading its files: the description comes from what
-            # is here (schema and metadata from its head, the row count from the manifest),
-            # not after the whole download. What its image cells draw is not known yet: every
-            # control is offered (not exact), as when reading it is over budget.
-            class_lists = self.objects.class_lists_now()
-            overlays = self._unknown_overlays(class_lists)
+        class_lists, overlays = self._described()
         reply: InfoResponse = {
             "id": "",
             "kind": "info-response",
@@ -199,6 +192,25 @@ class MessageHandler:
             "protocol": PROTOCOL_VERSION,
         }
         return dict(reply), []
+
+    def _described(self) -> tuple[dict[str, list[str]], dict[str, OverlayInfo]]:
+        """The info reply's class lists and overlays, without waiting for the table's files.
+
+        A remote table still downloading them is described from what is here (schema and
+        metadata from its head, the row count from the manifest), not after the whole
+        download: the class lists its first rows use and every other list of its metadata,
+        and, as what its image cells draw is not known yet, every control (not exact), as
+        when reading it is over budget. So is one whose download just failed (its error
+        comes with the requests that need the file; the next one fetches again)."""
+        if self.objects.complete():
+            try:
+                return self.objects.class_lists(), self.overlays()
+            except DsvizError as exc:
+                if self.source.present() is self.source:
+                    raise  # not a table whose files were downloading: a real failure
+                log.warning("%s described from its first rows: %s", self.name, exc)
+        class_lists = self.objects.class_lists_now()
+        return class_lists, self._unknown_overlays(class_lists)
 
     def overlays(self) -> dict[str, OverlayInfo]:
         """Per image column, what its cells draw and which classes occur (read once)."""

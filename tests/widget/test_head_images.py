@@ -12,6 +12,7 @@ test's SeaweedFS (nothing is mocked).
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -38,12 +39,12 @@ def picture(k: int) -> np.ndarray:
     return np.full((6 + k, 8, 3), 20 * k, dtype=np.uint8)
 
 
-def image_table() -> dv.Table:
-    """Rows of 7 pictures with unscored boxes; from row LATE on, an 8th picture with scored
-    boxes of another class list."""
+def image_table(rows: int = ROWS, later: int = LATE) -> dv.Table:
+    """Rows of 7 pictures with unscored boxes; from row ``later`` on, an 8th picture with
+    scored boxes of another class list."""
     table = dv.Table(columns=["id", "image", "label"])
-    for i in range(ROWS):
-        late = i >= LATE
+    for i in range(rows):
+        late = i >= later
         k = 7 if late else i % 7
         box: dict[str, Any] = {
             "position": {"minX": 0, "maxX": 2, "minY": 0, "maxY": 2},
@@ -139,3 +140,53 @@ def test_the_info_of_a_cold_image_table_comes_before_its_file_and_images(
 
 def picture_digest(k: int) -> str:
     return dv.Image(picture(k)).digest
+
+
+def test_a_download_failed_before_the_widget_asked_does_not_fail_its_description(
+    held: tuple[StoreKind, _Relay], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server fails the whole file's reads from the start: the description still comes
+    from what is here; what needs the file gets the download's error, and once the server
+    serves it again, the next request fetches it and is answered."""
+    kind, relay = held
+    logged = image_table(600, 500)
+    from tests.team.test_head import entry_of
+    from tests.team.test_s3_store import log
+
+    log(logged)
+    relay.failing = {entry_of(kind).digest}
+    kind.forget()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", relay.endpoint)
+    table = dv.use_artifact("cars:latest").get("data")
+    w = dv.show(table)
+    out = sent(w, monkeypatch)
+    failed_unseen(table.engine_source())
+    submit(w, {"id": "i", "kind": "info"})
+    info, _ = reply_to(out, "i", timeout=10)
+    assert info["kind"] == "info-response", info
+    assert info["total_rows"] == 600
+    assert info["class_lists"] == {"image": [EARLY.digest, LATER.digest]}
+    assert info["overlays"]["image"]["exact"] is False
+    submit(w, {"id": "p0", "kind": "page", "query": {}, "offset": 0, "limit": 20})
+    page, buffers = reply_to(out, "p0")
+    assert page["kind"] == "page-response" and rows_of(buffers).num_rows == 20, page
+    failed_unseen(table.engine_source())  # the description's retry failed too
+    submit(w, {"id": "c1", "kind": "count", "query": {"filter": "label == 'late'"}})
+    count, _ = reply_to(out, "c1")
+    assert count["kind"] == "error", count
+    assert count["error"].startswith("RemoteStoreError: cars:v0/data: fetching object")
+    relay.failing = set()
+    submit(w, {"id": "c", "kind": "count", "query": {"filter": "label == 'late'"}})
+    count, _ = reply_to(out, "c")
+    assert count["kind"] == "count-response" and count["num_rows"] == 100, count
+    submit(w, {"id": "i2", "kind": "info"})
+    info, _ = reply_to(out, "i2")
+    assert info["overlays"]["image"]["exact"] is True
+
+
+def failed_unseen(source: Any) -> None:
+    """Until the table's download has failed (its error not yet handed to anyone)."""
+    deadline = time.monotonic() + 10
+    while source.waiting() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not source.waiting()
