@@ -55,7 +55,7 @@ READS_ROWS = frozenset(PRIORITY) - {"info"} | {"ids", "changes", "transitions"}
 RECHECK_SECONDS = 5.0
 
 
-def _plain(spec: Any) -> bool:
+def plain(spec: Any) -> bool:
     """Whether a page's query is the table as it is (no filter, sort, grouping, drill)."""
     if not isinstance(spec, dict):
         return spec is None
@@ -162,9 +162,9 @@ class RequestWorker:
         source = self._handler.source
         if kind == "thumbnails" and self._named_now(msg):
             return False  # files the rows here name (a head's images): read them now
-        if kind == "count" and _plain(msg.get("query")):
+        if kind == "count" and plain(msg.get("query")):
             return source.waiting((0, 0))  # the table's row count: known, no row read
-        if kind == "page" and _plain(msg.get("query")):
+        if kind == "page" and plain(msg.get("query")):
             offset, limit = msg.get("offset"), msg.get("limit")
             if type(offset) is not int or type(limit) is not int or offset < 0 or limit < 0:
                 return False  # a bad request: its error reply comes at once

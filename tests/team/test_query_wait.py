@@ -156,3 +156,32 @@ def test_a_failed_download_raises_in_the_waiting_query_and_the_engine_stays_usab
     got = table.query(filter="x > 0.9", limit=10)
     assert got["id"].tolist() == df[df.x > 0.9].id.head(10).tolist()
     assert table.count("x > 0.9") == int((df.x > 0.9).sum())
+
+
+def test_the_widget_python_api_waits_for_the_file_outside_the_engine(
+    held: tuple[StoreKind, _Relay], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``w.page()`` and ``w.num_rows`` of a filtered, sorted view of a cold table wait for
+    its file as ``table.query`` does: not inside the engine."""
+    kind, relay = held
+    df, other = frame(), frame(500, seed=6)
+    table = cold_table(kind, relay, monkeypatch, dv.Table(dataframe=df))
+    local = dv.Table(dataframe=other)
+    w = dv.show(table)
+    started = time.monotonic()
+    w.filter, w.sort = "label == 'c'", ["x"]  # the view is made, no query run: at once
+    assert time.monotonic() - started < 2.0 and w.filter_error is None
+    shown = Asked(lambda: w.page(0, 10))
+    counted = Asked(lambda: w.num_rows)
+    wait_held(relay)
+    time.sleep(0.3)
+    assert local_answers(local, other) < 2.0
+    assert shown.thread.is_alive() and counted.thread.is_alive()
+    relay.gate.set()
+    want = df[df.label == "c"].sort_values("x").head(10)
+    assert shown.result()["id"].tolist() == want.id.tolist()
+    assert counted.result() == int((df.label == "c").sum())
+    w.selection = [2999, 5]
+    assert w.selected.index.tolist() == [2999, 5]
+    assert w.selected["x"].tolist() == [df.x.iloc[2999], df.x.iloc[5]]
+    w.close()
