@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dsviz_widget as dv
 from dsviz_widget.artifacts._s3 import RemoteStoreError
@@ -185,3 +187,78 @@ def test_the_widget_python_api_waits_for_the_file_outside_the_engine(
     assert w.selected.index.tolist() == [2999, 5]
     assert w.selected["x"].tolist() == [df.x.iloc[2999], df.x.iloc[5]]
     w.close()
+
+
+_FILTERS = st.sampled_from([None, "", "x > 0.5", "label == 'a' or id >= 2900"])
+_SORTS = st.sampled_from([None, [], ["x"], ["-id"]])
+
+
+def expected(df: pd.DataFrame, call: dict[str, Any]) -> Any:
+    """What pandas says ``table.query(**call)`` (or ``count``) answers."""
+    rows = df.query(call["filter"]) if call["filter"] else df
+    if call["kind"] == "count":
+        return len(rows)
+    if call["group_by"]:
+        return rows.label.value_counts().sort_index().to_dict()
+    sort = call["sort"]
+    if sort:
+        rows = rows.sort_values(sort[0].lstrip("-"), ascending=not sort[0].startswith("-"))
+    return rows.id.iloc[call["offset"] : call["offset"] + call["limit"]].tolist()
+
+
+def answer(table: dv.Table, call: dict[str, Any]) -> Any:
+    if call["kind"] == "count":
+        return table.count(call["filter"])
+    if call["group_by"]:
+        got = table.query(filter=call["filter"], group_by="label")
+        return dict(zip(got["label"], got["count"], strict=True))
+    return table.query(
+        filter=call["filter"], sort=call["sort"], offset=call["offset"], limit=call["limit"]
+    )["id"].tolist()
+
+
+def test_any_query_of_a_downloading_table_answers_from_its_head_or_waits_aside(
+    held: tuple[StoreKind, _Relay], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queries of every class, each on its thread while the file is held: a plain page
+    within the head answers at once, anything else waits, and the main thread's query of
+    another table answers meanwhile; let go, every answer equals pandas'."""
+    kind, relay = held
+    df, other = frame(), frame(300, seed=8)
+    table = cold_table(kind, relay, monkeypatch, dv.Table(dataframe=df))
+    local = dv.Table(dataframe=other)
+    asked: list[tuple[dict[str, Any], Asked]] = []
+
+    @settings(max_examples=25, deadline=None)
+    @given(
+        call=st.fixed_dictionaries(
+            {
+                "kind": st.sampled_from(["query", "query", "count"]),
+                "filter": _FILTERS,
+                "sort": _SORTS,
+                "group_by": st.booleans(),
+                "offset": st.one_of(st.integers(0, 400), st.integers(0, 3100)),
+                "limit": st.integers(0, 120),
+            }
+        )
+    )
+    def one(call: dict[str, Any]) -> None:
+        if call["kind"] == "count":
+            at_once = not call["filter"]  # the table's row count: the manifest has it
+        else:
+            plain = not (call["filter"] or call["sort"] or call["group_by"])
+            at_once = plain and min(call["offset"] + call["limit"], 3000) <= 400
+        job = Asked(lambda: answer(table, call))
+        if at_once:
+            assert job.result(5) == expected(df, call)
+            return
+        job.thread.join(0.1)
+        assert job.thread.is_alive(), call  # it waits for the file
+        assert local_answers(local, other) < 2.0
+        asked.append((call, job))
+
+    one()
+    assert not relay.gate.is_set()
+    relay.gate.set()
+    for call, job in asked:
+        assert job.result() == expected(df, call), call
