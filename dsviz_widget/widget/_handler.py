@@ -199,8 +199,8 @@ class MessageHandler:
         A remote table still downloading them is described from what is here (schema and
         metadata from its head, the row count from the manifest), not after the whole
         download: the class lists its first rows use and every other list of its metadata,
-        and, as what its image cells draw is not known yet, every control (not exact), as
-        when reading it is over budget. So is one whose download just failed (its error
+        and, as what its image cells draw is not known yet, every control the metadata's
+        plan of derived columns allows (not exact). So is one whose download just failed (its error
         comes with the requests that need the file; the next one fetches again)."""
         if self.objects.complete():
             try:
@@ -210,7 +210,32 @@ class MessageHandler:
                     raise  # not a table whose files were downloading: a real failure
                 log.warning("%s described from its first rows: %s", self.name, exc)
         class_lists = self.objects.class_lists_now()
-        return class_lists, self._unknown_overlays(class_lists)
+        return class_lists, self._planned_overlays(class_lists)
+
+    def _planned_overlays(self, lists: dict[str, list[str]]) -> dict[str, OverlayInfo]:
+        """:meth:`_unknown_overlays`, narrowed by the derived columns the table's metadata
+        describes: they were planned at ingest from every cell (``_derived.plan``), so an
+        image column has box counts only if some cell has boxes, score columns only if some
+        box is scored, mask fractions only if some cell has a mask. Which classes occur per
+        class list is not narrowed (every class of the lists). Without such a plan (none
+        made, or some of it left out), nothing is narrowed."""
+        out = self._unknown_overlays(lists)
+        meta = self.source.metadata
+        derived = meta.get("derived")
+        if meta.get("derived_omitted") or not isinstance(derived, list) or not derived:
+            return out
+        for name, overlay in out.items():
+            kinds = {
+                d.get("kind") for d in derived if isinstance(d, dict) and d.get("source") == name
+            }
+            overlay["boxes"] = "box_count" in kinds
+            overlay["scores"] = "max_score" in kinds
+            overlay["masks"] = "mask_fraction" in kinds
+            if not overlay["boxes"]:
+                overlay["box_classes"] = {}
+            if not overlay["masks"]:
+                overlay["mask_classes"] = {}
+        return out
 
     def overlays(self) -> dict[str, OverlayInfo]:
         """Per image column, what its cells draw and which classes occur (read once)."""

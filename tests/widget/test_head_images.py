@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dsviz_widget as dv
 from dsviz_widget.widget import DatasetWidget
@@ -103,6 +105,7 @@ def test_the_info_of_a_cold_image_table_comes_before_its_file_and_images(
     assert set(info["classes"]) == {early, later}
     overlay = info["overlays"]["image"]
     assert overlay["exact"] is False and overlay["boxes"] and overlay["scores"]
+    assert not overlay["masks"]  # the derived columns' plan: no cell has a mask
     assert overlay["box_classes"] == {early: [1, 2], later: [1, 3]}
     # The first page: from the head; its thumbnails are served as their objects arrive.
     submit(w, {"id": "p0", "kind": "page", "query": {}, "offset": 0, "limit": 50})
@@ -190,3 +193,56 @@ def failed_unseen(source: Any) -> None:
     while source.waiting() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not source.waiting()
+
+
+_CLASS_LISTS = [
+    dv.Classes([{"id": 0, "name": "bg"}, {"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}]),
+    dv.Classes([{"id": 1, "name": "car"}, {"id": 3, "name": "bus"}]),
+]
+
+
+@st.composite
+def _cells(draw: st.DrawFn) -> dv.Image:
+    kwargs: dict[str, Any] = {"classes": draw(st.sampled_from(_CLASS_LISTS))}
+    boxes = []
+    for cid in draw(st.lists(st.integers(0, 3), max_size=3)):
+        box: dict[str, Any] = {
+            "position": {"minX": 0, "maxX": 2, "minY": 0, "maxY": 2},
+            "domain": "pixel",
+            "class_id": cid,
+        }
+        if draw(st.booleans()):
+            box["scores"] = {"p": draw(st.floats(0, 1))}
+        boxes.append(box)
+    if boxes or draw(st.booleans()):
+        kwargs["boxes"] = {"predictions": {"box_data": boxes}}
+    if draw(st.booleans()):
+        values = draw(st.lists(st.integers(0, 3), min_size=16, max_size=16))
+        kwargs["masks"] = {"truth": {"mask_data": np.array(values, np.uint8).reshape(4, 4)}}
+    return dv.Image(np.zeros((4, 4, 3), np.uint8), **kwargs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(first=_cells(), rest=st.lists(st.one_of(st.none(), _cells()), max_size=5))
+def test_the_description_before_the_file_never_hides_what_the_cells_draw(
+    first: dv.Image, rest: list[dv.Image | None]
+) -> None:
+    """What the info reply offers before a table's file is here (from its metadata's plan of
+    derived columns) is never less than what the whole table's cells draw."""
+    from dsviz_widget.widget._handler import MessageHandler
+
+    table = dv.Table(columns=["image"], data=[[c] for c in [first, *rest]])
+    handler = MessageHandler(table.engine_source(), table.read_blob)
+    try:
+        exact = handler.overlays()
+        planned = handler._planned_overlays(handler.objects.class_lists())
+    finally:
+        handler.close()
+    assert set(planned) == set(exact) == {"image"}
+    for name, got in exact.items():
+        before = planned[name]
+        for flag in ("boxes", "scores", "masks"):
+            assert before[flag] or not got[flag], (flag, before, got)
+        for which in ("box_classes", "mask_classes"):
+            for digest, ids in got[which].items():
+                assert set(ids) <= set(before[which].get(digest, [])), (which, before, got)
