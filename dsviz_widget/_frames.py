@@ -6,6 +6,7 @@ Results come back as pandas DataFrames indexed by row number, with media cells a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +59,8 @@ def run_query(
         raise ValidationError(f"limit must be an int >= 0, got {limit!r}")
     if aggregates is not None and not group_by:
         raise ValidationError("aggregates need group_by (they are computed per group)")
-    source = source_of()
+    plain = not (filter or sort or group_by or aggregates)
+    source = until_here(source_of, (offset, offset + limit) if plain else None)
     query = Query(
         filter=filter or None,
         sort=_keys(sort, "sort"),
@@ -81,8 +83,37 @@ def run_count(source_of: Callable[[], Source], filter: str | None = None) -> int
 
     if filter is not None and not isinstance(filter, str):
         raise ValidationError(f"filter must be a string, got {type(filter).__name__}")
-    view = default_engine().view(source_of(), Query(filter=filter or None))
+    # Without a filter the count is the table's row count: known, no row read.
+    source = until_here(source_of, None if filter else (0, 0))
+    view = default_engine().view(source, Query(filter=filter or None))
     return int(view.num_rows)
+
+
+#: Seconds between checks of a waited-for Source when its callback has not come (a safety
+#: net, as the widget's request worker has: the callback wakes the waiting thread).
+RECHECK_SECONDS = 5.0
+
+
+def until_here(source_of: Callable[[], Source], rows: tuple[int, int] | None) -> Source:
+    """``source_of()`` once answering from it needs no wait for its files: a table read cold
+    from a remote store may still be downloading (``Source.waiting``). The wait is here,
+    *before* the engine is entered, asleep until the download's callback (``Source.when_here``;
+    no busy loop), so the engine's lock is never held while a download runs: the widgets and
+    other threads' queries go on meanwhile. ``rows``: the plain rows ``[start, stop)`` a
+    query reads (an unfiltered, unsorted page: those within the table's head need no
+    wait), or None for any query. A failed download raises its error here (typed, naming
+    the table and the step); the next call fetches again."""
+    source = source_of()
+    if rows is not None:
+        rows = (min(rows[0], source.num_rows), min(rows[1], source.num_rows))
+    waited = False
+    while source.waiting(rows):
+        waited = True
+        error = _download_ends(source, rows)
+        if error is not None:
+            raise error
+    # Asked again: a Source made while the files were downloading reads them now.
+    return source_of() if waited else source
 
 
 def _aggregates(
@@ -121,3 +152,19 @@ def to_frame(page: pa.Table, read_blob: Callable[[str], bytes]) -> Any:
     if "_row" in page.column_names:
         frame.index = pd.Index(page.column("_row").to_pylist(), name="_row")
     return frame
+
+
+def _download_ends(source: Source, rows: tuple[int, int] | None) -> BaseException | None:
+    """Sleep until the download ``source`` waits for ends (its callback wakes this thread);
+    its error, or None."""
+    done = threading.Event()
+    outcome: list[BaseException | None] = []
+
+    def arrived(error: BaseException | None) -> None:
+        outcome.append(error)
+        done.set()
+
+    source.when_here(arrived)
+    while not done.wait(RECHECK_SECONDS) and source.waiting(rows):
+        pass
+    return outcome[0] if outcome else None

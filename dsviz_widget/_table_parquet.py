@@ -359,6 +359,11 @@ class PendingSource(Source):
     def when_here(self, callback: Callable[[BaseException | None], None]) -> None:
         self._pending.when_done(callback)
 
+    def present(self) -> Source:
+        # While the files download: the head's Source (checked when the relation was made).
+        whole = self._whole_source()
+        return self._waiting.head_source if whole is None else whole
+
     @property
     def identity(self) -> Hashable:
         whole = self._whole_source()
@@ -380,9 +385,9 @@ class PendingRelation:
         self._backend = backend
         self._pending = pending
         with _damaged(backend.label):
-            self._head: ParquetRelation | None = ParquetRelation(
-                Source.from_parquet([pending.head], name=backend.label)
-            )
+            #: The head file's own Source (``PendingSource.present``).
+            self.head_source = Source.from_parquet([pending.head], name=backend.label)
+            self._head: ParquetRelation | None = ParquetRelation(self.head_source)
             self.head_rows = self._head.num_rows
         self.name = self._head.name
         self.columns = self._head.columns

@@ -92,6 +92,12 @@ class Source:
         else maybe in another thread."""
         callback(None)
 
+    def present(self) -> Source:
+        """The rows that can be read now without waiting (never waits): this Source, or,
+        while :meth:`waiting`, the Source of the rows already here (a remote table's head:
+        its first rows, same schema; ``_row`` ids are the whole table's)."""
+        return self
+
     @property
     def identity(self) -> Hashable:
         """What the engine caches relations and views under (with the query).

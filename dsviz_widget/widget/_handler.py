@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import pyarrow as pa
 
+from dsviz_widget._errors import DsvizError
 from dsviz_widget.engine import Engine, FilterError, QueryError, Source, View, capabilities
 from dsviz_widget.widget._arrow import for_browser, to_ipc
 from dsviz_widget.widget._media import MediaCache, MediaError
@@ -176,6 +177,7 @@ class MessageHandler:
                     },
                 }
             )
+        class_lists, overlays = self._described()
         reply: InfoResponse = {
             "id": "",
             "kind": "info-response",
@@ -183,13 +185,57 @@ class MessageHandler:
             "total_rows": self.source.num_rows,
             "columns": columns,
             "classes": self.classes,
-            "class_lists": self.objects.class_lists(),
-            "overlays": self.overlays(),
+            "class_lists": class_lists,
+            "overlays": overlays,
             "compare": self.compare,
             "same_images": self.same_images(),
             "protocol": PROTOCOL_VERSION,
         }
         return dict(reply), []
+
+    def _described(self) -> tuple[dict[str, list[str]], dict[str, OverlayInfo]]:
+        """The info reply's class lists and overlays, without waiting for the table's files.
+
+        A remote table still downloading them is described from what is here (schema and
+        metadata from its head, the row count from the manifest), not after the whole
+        download: the class lists its first rows use and every other list of its metadata,
+        and, as what its image cells draw is not known yet, every control the metadata's
+        plan of derived columns allows (not exact). So is one whose download just failed (its error
+        comes with the requests that need the file; the next one fetches again)."""
+        if self.objects.complete():
+            try:
+                return self.objects.class_lists(), self.overlays()
+            except DsvizError as exc:
+                if self.source.present() is self.source:
+                    raise  # not a table whose files were downloading: a real failure
+                log.warning("%s described from its first rows: %s", self.name, exc)
+        class_lists = self.objects.class_lists_now()
+        return class_lists, self._planned_overlays(class_lists)
+
+    def _planned_overlays(self, lists: dict[str, list[str]]) -> dict[str, OverlayInfo]:
+        """:meth:`_unknown_overlays`, narrowed by the derived columns the table's metadata
+        describes: they were planned at ingest from every cell (``_derived.plan``), so an
+        image column has box counts only if some cell has boxes, score columns only if some
+        box is scored, mask fractions only if some cell has a mask. Which classes occur per
+        class list is not narrowed (every class of the lists). Without such a plan (none
+        made, or some of it left out), nothing is narrowed."""
+        out = self._unknown_overlays(lists)
+        meta = self.source.metadata
+        derived = meta.get("derived")
+        if meta.get("derived_omitted") or not isinstance(derived, list) or not derived:
+            return out
+        for name, overlay in out.items():
+            kinds = {
+                d.get("kind") for d in derived if isinstance(d, dict) and d.get("source") == name
+            }
+            overlay["boxes"] = "box_count" in kinds
+            overlay["scores"] = "max_score" in kinds
+            overlay["masks"] = "mask_fraction" in kinds
+            if not overlay["boxes"]:
+                overlay["box_classes"] = {}
+            if not overlay["masks"]:
+                overlay["mask_classes"] = {}
+        return out
 
     def overlays(self) -> dict[str, OverlayInfo]:
         """Per image column, what its cells draw and which classes occur (read once)."""
@@ -211,21 +257,24 @@ class MessageHandler:
                 # Over budget: offer every control with every class of the lists in use,
                 # as if nothing were known, rather than fail the whole description.
                 log.warning("image overlays of %s not read: %s", self.name, exc)
-                lists = self.objects.class_lists()
-                self._overlays = {}
-                for name, digests in lists.items():
-                    every = {
-                        d: sorted(int(c["id"]) for c in self.classes.get(d, [])) for d in digests
-                    }
-                    self._overlays[name] = {
-                        "boxes": True,
-                        "scores": True,
-                        "masks": True,
-                        "box_classes": every,
-                        "mask_classes": every,
-                        "exact": False,
-                    }
+                self._overlays = self._unknown_overlays(self.objects.class_lists())
         return self._overlays
+
+    def _unknown_overlays(self, lists: dict[str, list[str]]) -> dict[str, OverlayInfo]:
+        """Overlays when what the cells draw is not known: every control, with every class
+        of the lists the image columns use (``lists``), marked not exact."""
+        out: dict[str, OverlayInfo] = {}
+        for name, digests in lists.items():
+            every = {d: sorted(int(c["id"]) for c in self.classes.get(d, [])) for d in digests}
+            out[name] = {
+                "boxes": True,
+                "scores": True,
+                "masks": True,
+                "box_classes": every,
+                "mask_classes": every,
+                "exact": False,
+            }
+        return out
 
     def same_images(self) -> dict[str, bool]:
         """Compare mode: per compared image column, whether its versions are one picture on

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,13 +45,36 @@ class TableObjects:
         self._source = source
         self._engine = engine or shared_engine()
         self._index: _Index | None = None
+        # What the rows already here name (a remote table's head), while its files download.
+        self._here: _Index | None = None
         self._lock = threading.Lock()  # the worker thread and the kernel's thread both ask
+        self._here_lock = threading.Lock()  # apart: _lock may be held by a whole scan
+
+    def complete(self) -> bool:
+        """Whether the whole table's list can be had without waiting for its files."""
+        return self._index is not None or not self._source.waiting()
+
+    def _present(self) -> _Index:
+        """What the rows here now name (all of them, once the table's files are here)."""
+        with self._here_lock:
+            if self._here is None:
+                self._here = self._scan(self._source.present())
+            return self._here
+
+    def named_now(self, asked: list[tuple[Role, str]]) -> bool:
+        """Whether :meth:`check` of each of ``asked`` answers without waiting for the
+        table's files: they are here, or the rows here (a remote table's head) name them."""
+        if self.complete():
+            return True
+        here = self._present()
+        return all(digest in _named(here, role) for role, digest in asked)
 
     def check(self, role: Role, digest: str) -> None:
         """Raise :class:`NotThisTable` unless a cell of the table names ``digest`` as ``role``."""
+        if not self.complete() and digest in _named(self._present(), role):
+            return  # a cell of the rows here names it: no need to wait for the rest
         index = self._load()
-        known = {"image": index.images, "mask": index.masks, "audio": index.audio}[role]
-        if digest not in known:
+        if digest not in _named(index, role):
             raise NotThisTable(f"no {role} cell of this table refers to the file {digest[:12]}")
 
     def audio_format(self, digest: str) -> str:
@@ -61,14 +85,26 @@ class TableObjects:
         """``image column -> [classes digest, ...]`` the column's cells use."""
         return {k: list(v) for k, v in self._load().class_lists.items()}
 
+    def class_lists_now(self) -> dict[str, list[str]]:
+        """:meth:`class_lists` without waiting for the table's files: while they download,
+        the lists the rows here use (first-seen order), then every other list the table's
+        metadata holds (a later row may use it): never one too few."""
+        if self.complete():
+            return self.class_lists()
+        every = [d for d in (self._source.metadata.get("classes") or {}) if isinstance(d, str)]
+        out = {}
+        for name, seen in self._present().class_lists.items():
+            out[name] = [*seen, *(d for d in every if d not in seen)]
+        return out
+
     def _load(self) -> _Index:
         with self._lock:
             if self._index is None:
-                self._index = self._scan()
+                self._index = self._scan(self._source)
             return self._index
 
-    def _scan(self) -> _Index:
-        kinds = self._source.kinds
+    def _scan(self, source: Source) -> _Index:
+        kinds = source.kinds
         images = [n for n, k in kinds.items() if k == "image"]
         audio = [n for n, k in kinds.items() if k == "audio"]
         index = _Index()
@@ -76,7 +112,7 @@ class TableObjects:
             return index
         wanted: dict[str, tuple[str, ...]] = {n: ("digest", "masks", "classes") for n in images}
         wanted.update({n: ("digest", "format") for n in audio})
-        table = self._read(wanted)
+        table = self._read(source, wanted)
         for name in images:
             col = table.column(name)
             index.images.update(_distinct(_field(col, "digest")))
@@ -95,10 +131,9 @@ class TableObjects:
                 index.audio[d] = f or ""
         return index
 
-    def _read(self, wanted: dict[str, tuple[str, ...]]) -> pa.Table:
+    def _read(self, source: Source, wanted: dict[str, tuple[str, ...]]) -> pa.Table:
         """The named struct fields of the named columns, from wherever the source keeps them."""
         names = list(wanted)
-        source = self._source
         if source.arrow is not None:
             return source.arrow.select(names)
         if source.parquet:
@@ -124,6 +159,16 @@ class TableObjects:
         step = 100_000
         parts = [view.page(o, step).select(names) for o in range(0, max(1, view.num_rows), step)]
         return pa.concat_tables(parts)
+
+
+def _named(index: _Index, role: Role) -> Collection[str]:
+    """The files ``index`` lists in ``role``."""
+    named: dict[str, Collection[str]] = {
+        "image": index.images,
+        "mask": index.masks,
+        "audio": index.audio,
+    }
+    return named[role]
 
 
 def _field(col: pa.ChunkedArray, name: str) -> pa.ChunkedArray:

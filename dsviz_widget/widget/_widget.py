@@ -11,6 +11,7 @@ import pandas as pd
 import traitlets as t
 
 from dsviz_widget._errors import DsvizError, ValidationError
+from dsviz_widget._frames import until_here
 from dsviz_widget.engine import Query, QueryError, Source
 from dsviz_widget.table import Table
 from dsviz_widget.widget._cells import made_in_cell
@@ -33,7 +34,7 @@ from dsviz_widget.widget._versions import (
     versions_state,
 )
 from dsviz_widget.widget._views import NOT_LOGGED, ViewStore
-from dsviz_widget.widget._worker import RequestWorker
+from dsviz_widget.widget._worker import RequestWorker, plain
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 
@@ -238,6 +239,7 @@ class DatasetWidget(anywidget.AnyWidget):
             self.group_row = None
             return
         spec: QuerySpec = {**self._spec(), "group_row": None, "sort": [], "columns": None}
+        self._until_here(None)
         found = self._model.view(spec).page(0, 1)
         if found.num_rows == 0:
             self.group = change["old"]
@@ -489,10 +491,18 @@ class DatasetWidget(anywidget.AnyWidget):
             "group_row": self.group_row,
         }
 
+    def _until_here(self, rows: tuple[int, int] | None) -> None:
+        """Wait until the table's rows ``[start, stop)`` (None: any query) can be read, before
+        the engine is entered: a cold remote table may still be downloading its file, and a
+        wait inside the engine would hold it from every other widget and query."""
+        until_here(lambda: self._handler.source, rows)
+
     @property
     def num_rows(self) -> int:
         """Rows (or groups) the current view state shows."""
-        return int(self._model.view(self._spec()).num_rows)
+        spec = self._spec()
+        self._until_here((0, 0) if plain(spec) else None)
+        return int(self._model.view(spec).num_rows)
 
     @property
     def selected(self) -> pd.DataFrame:
@@ -504,11 +514,15 @@ class DatasetWidget(anywidget.AnyWidget):
         >>> list(w.selected.index)                # doctest: +SKIP
         [5, 2]
         """
-        table = self._model.rows(list(self.selection))
+        ids = list(self.selection)
+        self._until_here((min(ids), max(ids) + 1) if ids else (0, 0))
+        table = self._model.rows(ids)
         frame: pd.DataFrame = table.to_pandas().set_index("_row")
         return frame
 
     def page(self, offset: int = 0, limit: int = 50) -> pd.DataFrame:
         """Rows ``offset .. offset+limit`` of the current view, as the grid shows them."""
-        frame: pd.DataFrame = self._model.view(self._spec()).page(offset, limit).to_pandas()
+        spec = self._spec()
+        self._until_here((offset, offset + limit) if plain(spec) else None)
+        frame: pd.DataFrame = self._model.view(spec).page(offset, limit).to_pandas()
         return frame

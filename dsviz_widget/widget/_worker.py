@@ -26,6 +26,7 @@ from typing import Any
 
 from dsviz_widget.engine import Source, Superseded, Work, doing
 from dsviz_widget.widget._handler import MessageHandler
+from dsviz_widget.widget._objects import Role
 from dsviz_widget.widget._requests import error_reply
 
 Send = Callable[[dict[str, Any], list[bytes]], None]
@@ -45,15 +46,16 @@ PRIORITY = {
 # Requests a page of another query makes stale (their answers describe rows no longer shown).
 STALE_KINDS = ("page", "count", "groups", "summary")
 # Requests that read the table's rows (or media names, to check a file is the table's): set
-# aside while its Source waits for its files. ``info`` is not (what the browser needs first;
-# a table with image columns reads them for it, and then waits as before).
+# aside while its Source waits for its files. ``info`` is not (what the browser needs first:
+# answered from what is here, see ``MessageHandler._info``), nor thumbnails of files the
+# rows here name (a head's images, ``TableObjects.named_now``).
 READS_ROWS = frozenset(PRIORITY) - {"info"} | {"ids", "changes", "transitions"}
 #: Seconds between checks of a waiting Source when its callback has not come (a safety net:
 #: the callback wakes the worker).
 RECHECK_SECONDS = 5.0
 
 
-def _plain(spec: Any) -> bool:
+def plain(spec: Any) -> bool:
     """Whether a page's query is the table as it is (no filter, sort, grouping, drill)."""
     if not isinstance(spec, dict):
         return spec is None
@@ -158,14 +160,28 @@ class RequestWorker:
         if not isinstance(kind, str) or kind not in READS_ROWS:
             return False  # not a request that reads rows (or not a request: answered at once)
         source = self._handler.source
-        if kind == "count" and _plain(msg.get("query")):
+        if kind == "thumbnails" and self._named_now(msg):
+            return False  # files the rows here name (a head's images): read them now
+        if kind == "count" and plain(msg.get("query")):
             return source.waiting((0, 0))  # the table's row count: known, no row read
-        if kind == "page" and _plain(msg.get("query")):
+        if kind == "page" and plain(msg.get("query")):
             offset, limit = msg.get("offset"), msg.get("limit")
             if type(offset) is not int or type(limit) is not int or offset < 0 or limit < 0:
                 return False  # a bad request: its error reply comes at once
             return source.waiting((offset, min(offset + limit, source.num_rows)))
         return source.waiting()
+
+    def _named_now(self, msg: dict[str, Any]) -> bool:
+        """Whether the files a thumbnails request names can be checked as the table's
+        without waiting for its files (False for a malformed request: it waits aside)."""
+        images, masks = msg.get("images"), msg.get("masks")
+        if not isinstance(images, list) or not isinstance(masks, list):
+            return False
+        asked: list[tuple[Role, str]] = [("image", d) for d in images]
+        asked += [("mask", d) for d in masks]
+        if not all(isinstance(d, str) for _, d in asked):
+            return False
+        return self._handler.objects.named_now(asked)
 
     def _set_aside(self, msg: dict[str, Any]) -> None:
         """(Under ``_cond``.) Keep ``msg`` until the Source's files are here."""
