@@ -262,3 +262,28 @@ def test_any_query_of_a_downloading_table_answers_from_its_head_or_waits_aside(
     relay.gate.set()
     for call, job in asked:
         assert job.result() == expected(df, call), call
+
+
+def test_a_join_or_comparison_of_a_downloading_table_waits_outside_the_engine(
+    held: tuple[StoreKind, _Relay], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``JoinedTable`` and ``dv.compare`` read all of their parts: a part still downloading
+    is waited for before the engine is entered, so other queries answer meanwhile; let go,
+    the join and the comparison are pandas'."""
+    kind, relay = held
+    df, other = frame(), frame(500, seed=9)
+    table = cold_table(kind, relay, monkeypatch, dv.Table(dataframe=df))
+    local = dv.Table(dataframe=other)
+    labels = dv.Table(dataframe=pd.DataFrame({"id": np.arange(0, 3000, 7), "tag": "seventh"}))
+    joined = dv.JoinedTable(table, labels, "id")
+    newer = dv.Table(dataframe=df.assign(x=np.where(df.id % 5 == 0, -1.0, df.x)))
+    joins = Asked(lambda: joined.query(sort=["-id"], limit=4))
+    compared = Asked(lambda: dv.compare(table, newer, on="id").count("changed"))
+    wait_held(relay)
+    time.sleep(0.3)
+    assert local_answers(local, other) < 2.0
+    assert joins.thread.is_alive() and compared.thread.is_alive()
+    relay.gate.set()
+    got = joins.result()
+    assert got["id"].tolist() == [2996, 2989, 2982, 2975]
+    assert compared.result() == int((df.id % 5 == 0).sum())
