@@ -132,19 +132,8 @@ def _value(b: Any, p: int, t: int) -> tuple[Any, int]:
 def _struct(b: Any, p: int) -> tuple[dict[int, Any], int]:
     """A struct as {field id: value}, and the position after it."""
     out: dict[int, Any] = {}
-    fid = 0
-    while True:
-        h = b[p]
-        p += 1
-        if h == 0:
-            return out, p
-        delta = h >> 4
-        if delta:
-            fid += delta
-        else:
-            v, p = _varint(b, p)
-            fid = (v >> 1) ^ -(v & 1)
-        out[fid], p = _value(b, p, h & 15)
+    p, _ = _fields(b, p, out, False)
+    return out, p
 
 
 def parse_struct(b: Any) -> dict[int, Any]:
@@ -161,22 +150,23 @@ def page_header(b: Any) -> dict[int, Any]:
     parse stopped (the header is at least that long)."""
     try:
         out: dict[int, Any] = {}
-        p, fid = _scalars(b, 0, out)
+        p, fid = _fields(b, 0, out, True)
         if fid:
             if fid not in (5, 7, 8):
                 raise Unsupported("not a data or dictionary page")
             out[fid] = {}
-            p, _ = _scalars(b, p, out[fid])
+            p, _ = _fields(b, p, out[fid], True)
     except (IndexError, struct.error, RecursionError) as exc:
         raise Unsupported(f"malformed page header: {exc}") from None
     out[0] = p
     return out
 
 
-def _scalars(b: Any, p: int, into: dict[int, Any]) -> tuple[int, int]:
-    """Read a struct's fields from ``b[p:]`` into ``into`` until its end or its first
-    struct field: (the position after the end, 0), or (the struct's position, its field
-    id). Integers are decoded inline: this runs for every value read from a page."""
+def _fields(b: Any, p: int, into: dict[int, Any], stop_at_struct: bool) -> tuple[int, int]:
+    """Read a struct's fields from ``b[p:]`` into ``into`` until its end: (the position
+    after it, 0); with ``stop_at_struct``, until its first struct field: (the position of
+    that struct, its field id). Integers, most of a footer and every page header, are
+    decoded inline (a function call each doubled the footer's parse)."""
     fid = 0
     while True:
         h = b[p]
@@ -189,8 +179,6 @@ def _scalars(b: Any, p: int, into: dict[int, Any]) -> tuple[int, int]:
         else:
             v, p = _varint(b, p)
             fid = (v >> 1) ^ -(v & 1)
-        if t == 12:
-            return p, fid
         if t == 5 or t == 6:
             v = shift = 0
             while True:
@@ -201,6 +189,8 @@ def _scalars(b: Any, p: int, into: dict[int, Any]) -> tuple[int, int]:
                     break
                 shift += 7
             into[fid] = (v >> 1) ^ -(v & 1)
+        elif t == 12 and stop_at_struct:
+            return p, fid
         else:
             into[fid], p = _value(b, p, t)
 
