@@ -457,7 +457,9 @@ class ParquetRelation:
 
     def _page_readers(self) -> None:
         for k in range(len(self.paths)):
-            self._page_reader(k)
+            reader = self._page_reader(k)
+            if reader is not None:
+                reader.load_indexes()
 
     def _page_reader(self, k: int) -> PageRows | None:
         """File ``k``'s page reader (made once; two threads asking at the same moment may

@@ -151,6 +151,12 @@ def test_rows_from_pages_are_pyarrows(
     want = _expected(table, ids, names)
     for c in names:
         assert _same(got.column(c).cast(table.schema.field(c).type).to_pylist(), want[c]), c
+    # The offset indexes decoded all at once (the engine's footer thread) are the ones
+    # decoded chunk by chunk: every chunk, the same rows.
+    ahead = pr.PageRows(str(path), table.schema)
+    ahead.load_indexes()
+    assert len(ahead._index) == len(ahead._chunks) * len(names)
+    assert ahead.take(ids, names).equals(got)
 
 
 def _logged_like(path: Path, table: pa.Table) -> None:
