@@ -625,13 +625,13 @@ class PageRows:
         )
         broken = np.bincount(owner[bad], minlength=len(found)) > 0
         starts = np.cumsum(counts) - counts
-        got = {}
+        got: dict[tuple[int, int], tuple[array[int], array[int], array[int]]] = {}
         for i, (g, c, _, count) in enumerate(found):
             if broken[i] or not room[i]:
                 continue
             part = slice(int(starts[i]), int(starts[i] + count))
-            got[(g, c)] = tuple(
-                array("q", a[part].astype("<i8").tobytes()) for a in (offsets, sizes, firsts)
+            o, z, r = (array("q", a[part].astype("<i8").tobytes()) for a in (offsets, sizes, firsts))
+            got[(g, c)] = (o, z, r)
             )
         with self._lock:
             for key, value in got.items():
