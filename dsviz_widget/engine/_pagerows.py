@@ -630,9 +630,10 @@ class PageRows:
             if broken[i] or not room[i]:
                 continue
             part = slice(int(starts[i]), int(starts[i] + count))
-            o, z, r = (array("q", a[part].astype("<i8").tobytes()) for a in (offsets, sizes, firsts))
-            got[(g, c)] = (o, z, r)
+            o, z, r = (
+                array("q", a[part].astype("<i8").tobytes()) for a in (offsets, sizes, firsts)
             )
+            got[(g, c)] = (o, z, r)
         with self._lock:
             for key, value in got.items():
                 self._index.setdefault(key, value)
