@@ -156,7 +156,9 @@ def test_rows_from_pages_are_pyarrows(
     ahead = pr.PageRows(str(path), table.schema)
     ahead.load_indexes()
     assert len(ahead._index) == len(ahead._chunks) * len(names)
-    assert ahead.take(ids, names).equals(got)
+    again = ahead.take(ids, names)
+    for c in names:  # (Table.equals would call NaN unequal to itself)
+        assert _same(again.column(c).to_pylist(), got.column(c).to_pylist()), c
 
 
 def _logged_like(path: Path, table: pa.Table) -> None:
