@@ -16,9 +16,12 @@ a stored key is never overwritten; every read is checked against the digest.
   cache, with no round trip), and probes before its first write instead, so no write ever
   relies on the record. A server that is down is then reported by the first call that
   needs it (a fetch, a write), naming that step.
-  The probe's 7 requests are signed and sent by a small client of the standard library
+  The probe's 7 requests are signed and sent by small clients of the standard library
   (``_sigv4.py``), not boto3, whenever the credentials and settings are all the
   ``S3Config``'s; otherwise (a profile, ``~/.aws``, instance metadata, a proxy…) by boto3.
+  They go in parallel branches (:meth:`S3ObjectStore._probe_through`): three round trips
+  before the open returns, the cleanup after it; ``Store`` opens the catalog meanwhile
+  (``probe_in_background``).
 - **boto3** (writes, listing, deletes) is imported and its client made on first use (~0.8 s:
   botocore parses its JSON service models), so a process that only reads never pays for it.
 - **Reads** go into a bounded, least-recently-used cache of whole objects in the user's cache
