@@ -55,7 +55,7 @@ from tests.team.test_s3_parallel_reads import _Relay, _RelayHandler
 
 ROOT = Path(__file__).parents[2]
 #: How long the relay holds every request (a round trip on a real network).
-HOLD = 0.1
+HOLD = 0.2
 
 
 @dataclass(frozen=True)
@@ -189,25 +189,27 @@ def test_the_open_waits_three_round_trips_and_each_second_write_follows_the_firs
     store = S3ObjectStore(s3_url, cfg, cache_dir=cache_dir)
     opened = time.monotonic()
     assert store.probed and store._boto is None
-    # One after the other the 7 requests took 7 holds; three are on the way now.
-    assert opened - began < 5 * HOLD, f"the open took {opened - began:.2f} s"
+    # One after the other the 7 requests took 7 holds or more; three are on the way now
+    # (the rest: the relay's forwarding, a loaded machine).
+    assert opened - began < 4.5 * HOLD, f"the open took {opened - began:.2f} s"
     assert _s3.wait_for_probe_cleanups(10)
     create, part, complete = (relay.one(w) for w in ("create", "part", "complete"))
     put, second_put = relay.puts()
     abort, delete = relay.one("abort"), relay.one("delete")
     # Independent requests went at once, on connections of their own.
-    assert create.arrived < put.answering and put.connection != create.connection
+    assert create.arrived < put.answering and put.arrived < create.answering
+    assert put.connection != create.connection
     # The chains: each second write after the first PUT was answered; the part after the
     # upload was created; the completion after its part; the cleanup after both verdicts.
     assert second_put.arrived > put.answering
     assert complete.arrived > max(put.answering, part.answering) and part.arrived > create.answering
     assert complete.connection != second_put.connection
-    assert complete.arrived < second_put.answering  # the two verdicts were awaited together
+    # The two verdicts were awaited together.
+    assert complete.arrived < second_put.answering and second_put.arrived < complete.answering
     verdicts = max(second_put.answering, complete.answering)
     assert min(abort.arrived, delete.arrived) > verdicts
     # The open did not wait for the cleanup; the cleanup still happened.
-    assert opened < delete.answering + HOLD
-    assert opened - began < (delete.answering - began)
+    assert opened < delete.answering
     nothing_left(seaweed_shared, s3_url)
     assert len({s.connection for s in relay.seen}) <= 3  # kept alive, reused
 
