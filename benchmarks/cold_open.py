@@ -3,8 +3,12 @@ no remembered probe), ``dv.init(dir="s3://…")`` then ``use_artifact().get()``.
 
     python benchmarks/cold_open.py --runs 7                       # this checkout
     python benchmarks/cold_open.py --runs 7 --before /tmp/main     # and another, alternating
+    python benchmarks/cold_open.py --runs 7 --before /tmp/main --postgres
+    python benchmarks/cold_open.py --runs 7 --before /tmp/main --latency 20  # a far server
 
-A small table is logged to a ``weed mini`` the script starts on loopback (catalog: SQLite).
+A small table is logged to a ``weed mini`` the script starts on loopback (catalog: SQLite, or
+with ``--postgres`` a PostgreSQL the script starts on loopback: a team's setup, whose catalog
+open costs more than the probe).
 Each run starts one process per checkout, in alternating order, each with a new empty
 ``DSVIZ_CACHE_DIR``; a process reports the time of ``import dsviz_widget``, of ``dv.init``
 (the catalog and the probe of conditional writes) and of ``get``, and whether boto3 was
@@ -14,12 +18,14 @@ imported. The parent reports medians / p95 in ms and the load average before and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +48,19 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+@contextlib.contextmanager
+def far(endpoint: str, latency_ms: float) -> Iterator[str]:
+    """``endpoint``, or with a latency the endpoint of tests/team's timing relay in front of
+    it, holding every request that long (the probe's as well as the reads')."""
+    if not latency_ms:
+        yield endpoint
+        return
+    from tests.team.test_probe_parallel import timed_relay
+
+    with timed_relay(endpoint, hold=latency_ms / 1000) as relay:
+        yield relay.endpoint
+
+
 def p95(xs: list[float]) -> float:
     return sorted(xs)[max(0, round(0.95 * len(xs)) - 1)]
 
@@ -51,6 +70,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--before", type=Path, help="another checkout's root, run alternately")
+    parser.add_argument("--postgres", action="store_true", help="a PostgreSQL catalog")
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0,
+        help="the readers reach S3 through a relay holding every request MS (a far server)",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     import dsviz_widget as dv
@@ -58,12 +84,18 @@ def main() -> int:
 
     checkouts = {"this": ROOT} | ({"before": args.before.resolve()} if args.before else {})
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in checkouts}
-    with tempfile.TemporaryDirectory() as tmp, _servers.seaweed() as server:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        _servers.seaweed() as server,
+        _servers.postgres() if args.postgres else contextlib.nullcontext() as postgres,
+        far(server.endpoint, args.latency) as endpoint,
+    ):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DSVIZ_"))}
-        env.update(server.env())
+        env.update(server.env(), AWS_ENDPOINT_URL=endpoint)
         os.environ.update(server.env())
         os.environ["DSVIZ_CACHE_DIR"] = f"{tmp}/writer"
-        url, catalog = f"s3://{server.bucket}/cold", f"{tmp}/catalog.sqlite"
+        url = f"s3://{server.bucket}/cold"
+        catalog = postgres.url if postgres else f"{tmp}/catalog.sqlite"
         with dv.init(dir=url, catalog=catalog):
             art = dv.Artifact("cold", type="dataset")
             art.add(dv.Table(columns=["i"], data=[[i] for i in range(args.rows)]), "data")
@@ -84,7 +116,10 @@ def main() -> int:
                 assert sample.pop("file").startswith(str(checkouts[name])), (name, sample)
                 samples[name].append(sample)
         ended = load()
-    print(f"{args.runs} cold opens per checkout; load average {began} -> {ended}\n")
+    kind = "PostgreSQL" if args.postgres else "SQLite"
+    print(
+        f"{args.runs} cold opens per checkout ({kind} catalog); load average {began} -> {ended}\n"
+    )
     print("| checkout | import | dv.init (median / p95) | get | boto3 imported |")
     print("|---|---|---|---|---|")
     for name, runs in samples.items():

@@ -486,8 +486,8 @@ def postgres(database: str = "dsviz") -> Iterator[Postgres]:
 class _IgnoringHandler(BaseHTTPRequestHandler):
     """Path-style S3 for one bucket, kept in memory, multipart uploads included.
     Authentication is not checked, and ``If-None-Match`` is ignored on purpose when completing
-    a multipart upload, and on PUT too unless the server was made with ``honour_put``: a second
-    write replaces the object."""
+    a multipart upload unless the server was made with ``honour_complete``, and on PUT unless
+    it was made with ``honour_put``: a second write replaces the object."""
 
     protocol_version = "HTTP/1.1"  # keep-alive and ``Expect: 100-continue``, as boto3 expects
     server: _IgnoringServer
@@ -551,10 +551,14 @@ class _IgnoringHandler(BaseHTTPRequestHandler):
             body = f"<InitiateMultipartUploadResult>{names}<UploadId>{upload}</UploadId>"
             return self._reply(200, (body + "</InitiateMultipartUploadResult>").encode())
         with self.server.lock:
+            exists = key in self.server.objects
+            conditional = self.headers.get("If-None-Match") == "*"
+            if self.server.honour_complete and exists and conditional:
+                return self._reply(412, b"<Error><Code>PreconditionFailed</Code></Error>")
             parts = self.server.uploads.pop(query.get("uploadId", [""])[0], None)
             if parts is None:
                 return self._reply(404, b"<Error><Code>NoSuchUpload</Code></Error>")
-            # If-None-Match ignored on completion, even by a server honouring it on PUT.
+            # If-None-Match ignored on completion (unless ``honour_complete``).
             self.server.objects[key] = b"".join(parts[n] for n in sorted(parts))
         body = f'<CompleteMultipartUploadResult>{names}<ETag>"x-1"</ETag>'
         self._reply(200, (body + "</CompleteMultipartUploadResult>").encode())
@@ -615,10 +619,11 @@ class _IgnoringHandler(BaseHTTPRequestHandler):
 class _IgnoringServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, bucket: str, honour_put: bool) -> None:
+    def __init__(self, bucket: str, honour_put: bool, honour_complete: bool = False) -> None:
         super().__init__((HOST, 0), _IgnoringHandler)
         self.bucket = bucket
         self.honour_put = honour_put
+        self.honour_complete = honour_complete
         self.objects: dict[str, bytes] = {}
         self.uploads: dict[str, dict[int, bytes]] = {}
         self.lock = threading.Lock()
@@ -644,10 +649,12 @@ class IgnoringS3:
 
 
 @contextlib.contextmanager
-def ignoring_s3(bucket: str = BUCKET, honour_put: bool = False) -> Iterator[IgnoringS3]:
-    """The look-alike, ignoring ``If-None-Match`` everywhere, or (``honour_put``) only when
-    completing a multipart upload."""
-    server = _IgnoringServer(bucket, honour_put)
+def ignoring_s3(
+    bucket: str = BUCKET, honour_put: bool = False, honour_complete: bool = False
+) -> Iterator[IgnoringS3]:
+    """The look-alike, ignoring ``If-None-Match`` everywhere, or only when completing a
+    multipart upload (``honour_put``), or only on a single PUT (``honour_complete``)."""
+    server = _IgnoringServer(bucket, honour_put, honour_complete)
     thread = threading.Thread(target=server.serve_forever, name="ignoring-s3", daemon=True)
     thread.start()
     try:

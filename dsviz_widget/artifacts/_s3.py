@@ -16,9 +16,12 @@ a stored key is never overwritten; every read is checked against the digest.
   cache, with no round trip), and probes before its first write instead, so no write ever
   relies on the record. A server that is down is then reported by the first call that
   needs it (a fetch, a write), naming that step.
-  The probe's 7 requests are signed and sent by a small client of the standard library
+  The probe's 7 requests are signed and sent by small clients of the standard library
   (``_sigv4.py``), not boto3, whenever the credentials and settings are all the
   ``S3Config``'s; otherwise (a profile, ``~/.aws``, instance metadata, a proxy…) by boto3.
+  They go in parallel branches (:meth:`S3ObjectStore._probe_through`): three round trips
+  before the open returns, the cleanup after it; ``Store`` opens the catalog meanwhile
+  (``probe_in_background``).
 - **boto3** (writes, listing, deletes) is imported and its client made on first use (~0.8 s:
   botocore parses its JSON service models), so a process that only reads never pays for it.
 - **Reads** go into a bounded, least-recently-used cache of whole objects in the user's cache
@@ -47,11 +50,11 @@ import threading
 import uuid
 import weakref
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from dsviz_widget._errors import (
@@ -236,6 +239,11 @@ class S3ObjectStore:
         Probe that the server enforces conditional writes (leave on: see the module's notes).
         False: the caller vouches that this process already did (a Dask worker of a client
         that opened the store); nothing is probed, not even before a write.
+    probe_in_background : bool
+        Send the open's probe from a thread of its own and return at once: the caller does
+        its own work meanwhile (``Store`` opens the catalog) and must call :meth:`opened`
+        before using the store, which raises the probe's error. Reads of objects before
+        that are safe (they never change, and are checked); writes wait for the probe.
 
     Examples
     --------
@@ -254,6 +262,7 @@ class S3ObjectStore:
         cache_bytes: int | None = None,
         part_size: int = PART_SIZE,
         check: bool = True,
+        probe_in_background: bool = False,
     ) -> None:
         self.url = url
         self.bucket, self.prefix = parse_url(url)
@@ -281,9 +290,22 @@ class S3ObjectStore:
         #: for by ``check=False``); until then every write path probes first.
         self.probed = not check
         self._probe_lock = threading.Lock()
+        #: The open's probe running in a thread of its own until :meth:`opened`.
+        self._opening: _Branch[None] | None = None
         _guard_arrow_exit()
         if check and not self._probe_remembered():
-            self.check_conditional_writes()
+            if probe_in_background:
+                self._opening = _Branch(self._probe_at_open, "dsviz-open-probe")
+            else:
+                self.check_conditional_writes()
+
+    def opened(self) -> None:
+        """Wait for the open's probe when it was started in the background
+        (``probe_in_background=True``: the caller opens its catalog meanwhile) and raise its
+        error, as the constructor would have raised it; nothing to wait for otherwise."""
+        opening, self._opening = self._opening, None
+        if opening is not None:
+            opening.result()
 
     @property
     def _client(self) -> Any:
@@ -325,12 +347,19 @@ class S3ObjectStore:
             raise RemoteStoreError(step, f"no bucket {self.bucket!r} at {self.config.where}")
 
     def _ensure_probed(self) -> None:
-        """Before a write: probe once in this process if the open relied on a record."""
+        """Before a write: probe once in this process if the open relied on a record (or
+        wait for the open's probe still running in the background, then probe again only
+        if it failed)."""
         if self.probed:
             return
         with self._probe_lock:
             if not self.probed:
                 self.check_conditional_writes("writing to the store")
+
+    def _probe_at_open(self) -> None:
+        with self._probe_lock:
+            if not self.probed:
+                self.check_conditional_writes()
 
     def check_conditional_writes(self, doing: str = "opening the store") -> None:
         """Refuse a server that would overwrite an object despite ``If-None-Match: *``.
@@ -352,15 +381,29 @@ class S3ObjectStore:
         from dsviz_widget.artifacts import _sigv4
 
         step = f"{doing} {self.url} (checking that {self.config.where} refuses overwrites)"
-        with self._small_client() as small:
-            if small is not None:
-                try:
-                    return self._probe_through(small, step)
-                except RemoteStoreError as exc:
-                    if not isinstance(exc.__cause__, _sigv4.WrongRegion):
-                        raise
+        with self._small_client() as small:  # kept idle for the probe's first branch
+            usable = small is not None
+        if usable:
+            try:
+                return self._probe_through(self._small_sender, step)
+            except RemoteStoreError as exc:
+                if not isinstance(exc.__cause__, _sigv4.WrongRegion | _NoSmallClient):
+                    raise
             # The bucket is in another region than configured: boto3 follows such an answer.
-        self._probe_through(_BotoRequests(self._client, self.bucket), step)
+        self._probe_through(self._boto_sender, step)
+
+    @contextmanager
+    def _small_sender(self) -> Iterator[_ProbeRequests]:
+        """A small client for one branch of the probe (its own connection)."""
+        with self._small_client() as small:
+            if small is None:  # another thread found it cannot stand in here meanwhile
+                raise _NoSmallClient("the small client cannot send the probe here")
+            yield small
+
+    @contextmanager
+    def _boto_sender(self) -> Iterator[_ProbeRequests]:
+        """boto3's client (thread-safe: one for every branch of the probe)."""
+        yield _BotoRequests(self._client, self.bucket)
 
     @contextmanager
     def _small_client(self) -> Iterator[Any]:
@@ -395,31 +438,62 @@ class S3ObjectStore:
         if client is not None:
             client.close()
 
-    def _probe_through(self, via: _ProbeRequests, step: str) -> None:
-        """The probe's requests, sent by ``via`` (``_sigv4.Client`` or boto3's)."""
+    def _probe_through(self, sender: _Sender, step: str) -> None:
+        """The probe's requests, each branch sent by its own ``sender()`` (a small client with
+        its own connection, or boto3's): three round trips on the way, not seven.
+
+        ::
+
+            PUT key (conditional)  ─┬─ PUT key again: must be 412 ──────────┬─ (in the background:
+            create upload ─ part 1 ─┴─ complete, conditional: must be 412 ──┘   abort, DELETE key)
+
+        Both second writes are sent only once the key exists (the first PUT answered), as
+        when they went one after the other; the failure reported is the one the sequence
+        would have met first (the first PUT's, then the second PUT's or its overwrite, then
+        the completion's). On success the cleanup is left to a thread (waited for at exit:
+        :func:`wait_for_probe_cleanups`); on failure it is done before the error is raised.
+        """
         key = f"{self._base}probe/{uuid.uuid4().hex}"
+        upload: list[str] = []  # the multipart upload's id, once created
+
+        def start_upload() -> str:
+            with sender() as via:
+                upload.append(via.create_upload(key))
+                return via.upload_part(key, upload[0], 1, b"3")
+
         try:
             with self._step(step):
-                via.put(key, b"1")
-                if self._put_once(key, b"2", via):
-                    raise self._ignores(key, "a second PUT")
-                upload_id = via.create_upload(key)
+                multipart = _Branch(start_upload, "dsviz-probe-upload")
                 try:
-                    etag = via.upload_part(key, upload_id, 1, b"3")
-                    if self._complete_once(key, upload_id, [etag], via):
-                        raise self._ignores(key, "a second multipart upload's completion")
-                finally:
-                    self._abort(key, upload_id, via)
+                    with sender() as via:
+                        via.put(key, b"1")
+                except BaseException:
+                    multipart.wait()  # its own failure, if any, comes second
+                    raise
+                etag = multipart.result()
+
+                def complete() -> bool:
+                    with sender() as via:
+                        return self._complete_once(key, upload[0], [etag], via)
+
+                completion = _Branch(complete, "dsviz-probe-complete")
+                try:
+                    with sender() as via:
+                        overwrote = self._put_once(key, b"2", via)
+                except BaseException:
+                    completion.wait()
+                    raise
+                if overwrote:
+                    completion.wait()
+                    raise self._ignores(key, "a second PUT")
+                if completion.result():
+                    raise self._ignores(key, "a second multipart upload's completion")
         except BaseException as exc:
             # Cleaning up on a server we cannot reach would only repeat its retries.
             if not _unreachable(exc):
-                self._delete_quietly(key, via)
+                _clean_probe(key, upload, sender)
             raise
-        self._delete_quietly(key, via)
-
-    def _delete_quietly(self, key: str, via: _ProbeRequests) -> None:
-        with suppress(Exception):
-            via.delete(key)
+        _clean_probe_later(key, upload, sender)
 
     def _ignores(self, key: str, what: str) -> ConditionalWritesNotEnforced:
         return ConditionalWritesNotEnforced(
@@ -808,6 +882,101 @@ class _ProbeRequests(Protocol):
     def complete(self, key: str, upload_id: str, etags: list[str]) -> None: ...
     def abort(self, key: str, upload_id: str) -> None: ...
     def delete(self, key: str) -> None: ...
+
+
+#: Where a branch of the probe gets its requests' sender, for the branch's duration.
+_Sender = Callable[[], AbstractContextManager[_ProbeRequests]]
+_T = TypeVar("_T")
+#: How long the interpreter's exit waits for probe cleanups still running (a server that
+#: stopped answering): whatever is left then, gc removes (``stale_probes``, ``stale_uploads``).
+CLEANUP_EXIT_WAIT = 5.0
+
+
+class _NoSmallClient(RuntimeError):
+    """The small client stopped standing in for boto3 while the probe ran: boto3 probes."""
+
+
+class _Branch(Generic[_T]):
+    """``fn()`` run in a daemon thread of its own, started at once; :meth:`result` waits for
+    it and returns its value or raises its error in the caller's thread."""
+
+    def __init__(self, fn: Callable[[], _T], name: str) -> None:
+        self._fn = fn
+        self._value: _T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as exc:  # raised by result(), in the caller's thread
+            self._error = exc
+
+    def wait(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def result(self) -> _T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+
+def _clean_probe(key: str, upload: list[str], sender: _Sender) -> None:
+    """Abort the probe's multipart upload (if it was created) and remove its key (best
+    effort: a probe key or upload left behind is gc's to remove)."""
+    with suppress(Exception), sender() as via:
+        if upload:
+            with suppress(Exception):
+                via.abort(key, upload[0])
+        via.delete(key)
+
+
+_cleanups: set[threading.Thread] = set()
+_cleanups_lock = threading.Lock()
+_cleanups_guarded = False
+
+
+def _clean_probe_later(key: str, upload: list[str], sender: _Sender) -> None:
+    """:func:`_clean_probe` in a thread: a passed probe's open need not wait for it. The
+    interpreter's exit waits for it (:func:`wait_for_probe_cleanups`), up to
+    :data:`CLEANUP_EXIT_WAIT`."""
+    global _cleanups_guarded
+
+    def clean() -> None:
+        try:
+            _clean_probe(key, upload, sender)
+        finally:
+            with _cleanups_lock:
+                _cleanups.discard(thread)
+
+    thread = threading.Thread(target=clean, name="dsviz-probe-cleanup", daemon=True)
+    with _cleanups_lock:
+        if not _cleanups_guarded:
+            import atexit
+
+            atexit.register(wait_for_probe_cleanups, CLEANUP_EXIT_WAIT)
+            _cleanups_guarded = True
+        _cleanups.add(thread)
+    thread.start()
+
+
+def wait_for_probe_cleanups(timeout: float | None = None) -> bool:
+    """Wait for the cleanups of passed probes still running (at most ``timeout`` seconds in
+    all); True if none is left. Run at the interpreter's exit."""
+    import time
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        with _cleanups_lock:
+            running = [t for t in _cleanups if t.is_alive()]
+        if not running:
+            return True
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return False
+        running[0].join(left)
 
 
 @dataclass(frozen=True)

@@ -387,10 +387,8 @@ class Client:
 
     def complete(self, key: str, upload_id: str, etags: Sequence[str]) -> None:
         """CompleteMultipartUpload with ``If-None-Match: *``."""
-        from xml.sax.saxutils import escape
-
         parts = "".join(
-            f"<Part><ETag>{escape(etag)}</ETag><PartNumber>{n}</PartNumber></Part>"
+            f"<Part><ETag>{xml_text(etag)}</ETag><PartNumber>{n}</PartNumber></Part>"
             for n, etag in enumerate(etags, 1)
         )
         body = f'<CompleteMultipartUpload xmlns="{_XMLNS}">{parts}</CompleteMultipartUpload>'
@@ -591,6 +589,17 @@ class Client:
 
 
 # -- reading answers ---------------------------------------------------------------------------
+def xml_text(text: str) -> str:
+    """``text`` as XML character data: ``&``, ``<`` and ``>`` escaped, as
+    ``xml.sax.saxutils.escape`` does (whose import pulls in ``urllib.request``: ~4 ms of a
+    cold open's probe).
+
+    >>> xml_text('"a&b<c>"')
+    '"a&amp;b&lt;c&gt;"'
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 

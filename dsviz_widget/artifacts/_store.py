@@ -89,11 +89,31 @@ class Store:
             self.workdir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise store_error(f"cannot create the store directory {self.workdir}", exc) from exc
+        self._manifests: dict[str, Manifest] = {}
         self.objects: Objects
-        if is_remote(location):
-            self.objects = RemoteObjects(S3ObjectStore(location), self.workdir)
-        else:
+        if not is_remote(location):
             self.objects = ObjectStore(self.workdir)
+            self._open_catalog(catalog)
+            return
+        # The probe of conditional writes (a server never seen) runs while the catalog opens
+        # (PostgreSQL's import, connect and schema check cost more than the probe); its
+        # verdict is waited for before the store is used, and its error comes first, as when
+        # it ran first (docs/team-store.md).
+        remote = S3ObjectStore(location, probe_in_background=True)
+        try:
+            self.objects = RemoteObjects(remote, self.workdir)
+            self._open_catalog(catalog)
+        except BaseException:
+            remote.opened()
+            raise
+        try:
+            remote.opened()
+        except BaseException:
+            if hasattr(self.catalog, "close"):
+                self.catalog.close()
+            raise
+
+    def _open_catalog(self, catalog: str) -> None:
         if not is_url(catalog):
             try:
                 Path(catalog).parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +127,6 @@ class Store:
                 if path.is_symlink():
                     raise link_error(path)
         self.catalog = open_catalog(catalog)
-        self._manifests: dict[str, Manifest] = {}
 
     def set_cache_size(self, size: int) -> None:
         """Bound the read cache of an ``s3://`` store to ``size`` bytes (evicting now); a

@@ -36,11 +36,16 @@ def postgres() -> Iterator[_servers.Postgres]:
     yield from _servers.started(_servers.postgres)
 
 
-@pytest.fixture(params=[False, True], ids=["ignores-put", "ignores-multipart"])
+@pytest.fixture(
+    params=[(False, False), (True, False), (False, True)],
+    ids=["ignores-put", "ignores-multipart", "ignores-put-only"],
+)
 def ignoring_s3(request: pytest.FixtureRequest) -> Iterator[_servers.IgnoringS3]:
     """The look-alike ignoring ``If-None-Match`` on every write, then only when completing
-    a multipart upload."""
-    with _servers.ignoring_s3(honour_put=request.param) as server:
+    a multipart upload, then only on a single PUT (the probe's two second writes now go
+    together: either alone must be caught)."""
+    honour_put, honour_complete = request.param
+    with _servers.ignoring_s3(honour_put=honour_put, honour_complete=honour_complete) as server:
         yield server
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 import dsviz_widget as dv
-from dsviz_widget.artifacts import _probe_record, _sigv4
+from dsviz_widget.artifacts import _probe_record, _s3, _sigv4
 from dsviz_widget.artifacts._s3 import (
     ConditionalWritesNotEnforced,
     RemoteStoreError,
@@ -113,8 +113,10 @@ def test_a_cold_open_probes_with_seven_signed_requests_and_makes_no_boto3_client
     small_client_probes(cfg)
     store = S3ObjectStore(s3_url, cfg, cache_dir=cache_dir)
     assert store.probed and store._boto is None
-    methods = [m for m, _, _ in relay.requests]
-    assert methods == ["PUT", "PUT", "POST", "PUT", "POST", "DELETE", "DELETE"]
+    assert _s3.wait_for_probe_cleanups(10)  # the cleanup runs after the open, in a thread
+    # The same 7 requests as ever (their order: tests/team/test_probe_parallel.py).
+    methods = sorted(m for m, _, _ in relay.requests)
+    assert methods == sorted(["PUT", "PUT", "POST", "PUT", "POST", "DELETE", "DELETE"])
     paths = {p for _, p, _ in relay.requests}
     assert len(paths) == 1 and f"/{_servers.BUCKET}/{store.prefix}/probe/" in paths.pop()
     assert _probe_record.passed(cache_dir, relay.endpoint, store.bucket, store.prefix)
