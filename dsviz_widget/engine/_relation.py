@@ -411,6 +411,8 @@ class ParquetRelation:
                 by_pages = reader.take(local, columns)
             except Unsupported:
                 self._pages[k] = None  # the file changed: DuckDB from now on
+            except OSError:
+                pass  # gone or unreadable now: DuckDB reads it (or names the error)
         have = (
             {}
             if by_pages is None
