@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsviz_widget.artifacts._serialize import _writer_options
-from dsviz_widget.engine import Engine, Query, Source
+from dsviz_widget.engine import Engine, Query, QueryError, Source
 from dsviz_widget.engine import _pagerows as pr
 from dsviz_widget.engine._relation import ParquetRelation
 
@@ -311,3 +311,17 @@ def test_sorted_pages_of_a_page_readable_table_need_no_row_store(
     other.page(150_000, 50)
     assert other.relation.store is not None
     engine.close()
+
+
+def test_a_file_gone_under_the_reader_is_the_engines_usual_error(tmp_path: Path) -> None:
+    """The page reader opens the file for each page: gone, the read is DuckDB's, whose
+    failure the engine words as for any other table (a ``QueryError``, not an ``OSError``)."""
+    path = tmp_path / "t.parquet"
+    _logged_like(path, _table(300_000))
+    source = Source.from_parquet([str(path)])
+    engine = Engine()
+    ids = np.array([5, 150_001, 299_999])
+    assert engine.rows(source, ids, ["id"]).column("id").to_pylist() == ids.tolist()
+    path.unlink()
+    with pytest.raises(QueryError, match="reading rows failed"):
+        engine.rows(source, ids, ["id"])
