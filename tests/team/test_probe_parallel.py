@@ -136,16 +136,23 @@ class _TimedRelay(_Relay):
 
     def puts(self) -> list[Seen]:
         """The probe's two single PUTs, in the order they arrived."""
-        with self.lock:
-            found = sorted((s for s in self.seen if s.what == "put"), key=lambda s: s.arrived)
-        assert len(found) == 2, self.seen
-        return found
+        return sorted(self._seen("put", 2), key=lambda s: s.arrived)
 
     def one(self, what: str) -> Seen:
-        with self.lock:
-            found = [s for s in self.seen if s.what == what]
-        assert len(found) == 1, (what, self.seen)
-        return found[0]
+        return self._seen(what, 1)[0]
+
+    def _seen(self, what: str, n: int) -> list[Seen]:
+        """The ``n`` requests of kind ``what``. A request is recorded once its answer has
+        been sent, so the client may be done with it a moment before: wait up to 5 s."""
+        deadline = time.monotonic() + 5.0
+        while True:
+            with self.lock:
+                found = [s for s in self.seen if s.what == what]
+            if len(found) >= n or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        assert len(found) == n, (what, self.seen)
+        return found
 
 
 @contextmanager
