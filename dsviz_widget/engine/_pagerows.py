@@ -565,7 +565,7 @@ class PageRows:
         spans = [
             (g, leaf.index, int(chunks[leaf.index][4]), int(chunks[leaf.index][5]))
             for g, chunks in enumerate(self._chunks)
-            for leaf in self.leaves.values()
+            for leaf in list(self.leaves.values())  # a take may drop one meanwhile
             if (g, leaf.index) not in self._index
         ]
         if not spans:

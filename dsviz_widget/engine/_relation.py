@@ -460,10 +460,14 @@ class ParquetRelation:
         return len(local) <= _ROWS_PER_GROUP_TOUCHED * touched
 
     def _page_readers(self) -> None:
+        """The footer thread: page readers made and their offset indexes decoded ahead. Only
+        a head start: whatever fails here (a file gone meanwhile) is met again, and reported,
+        by the read that needs it."""
         for k in range(len(self.paths)):
             reader = self._page_reader(k)
             if reader is not None:
-                reader.load_indexes()
+                with contextlib.suppress(Exception):
+                    reader.load_indexes()
 
     def _page_reader(self, k: int) -> PageRows | None:
         """File ``k``'s page reader (made once; two threads asking at the same moment may
