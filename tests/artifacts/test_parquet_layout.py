@@ -4,6 +4,7 @@ leaf column but numbers it does not shrink."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import dsviz_widget as dv
-from dsviz_widget.artifacts._serialize import PAGE_ROWS, _leaf_paths, _writer_options
+from dsviz_widget.artifacts._serialize import PAGE_ROWS, _leaf_paths
+from dsviz_widget.engine._pagerows import PageRows, page_header
 
 SCHEMAS = [
     pa.schema([("a", pa.int64()), ("b", pa.string())]),
@@ -66,7 +68,19 @@ def test_a_logged_table_has_small_v2_pages_an_offset_index_and_snappy_where_it_h
     for g in range(md.num_row_groups):
         for i in range(md.num_columns):
             assert md.row_group(g).column(i).has_offset_index
-    assert PAGE_ROWS == 2048
-    first = next(pq.ParquetFile(tables[0]).iter_batches(batch_size=10))
-    opts = _writer_options(first.schema, first)
-    assert opts["max_rows_per_page"] == PAGE_ROWS and opts["data_page_version"] == "2.0"
+    # What the file holds, read back page by page: every data page a v2 page of at most
+    # PAGE_ROWS rows (the layout the engine's page reader relies on for speed).
+    reader = PageRows(str(tables[0]), pq.read_schema(tables[0]))
+    fd = os.open(tables[0], os.O_RDONLY)
+    try:
+        for g in range(md.num_row_groups):
+            rows = md.row_group(g).num_rows
+            for leaf in reader.leaves.values():
+                offsets, sizes, firsts = reader._pages(fd, g, leaf)
+                ends = [*firsts[1:], rows]
+                assert max(e - f for f, e in zip(firsts, ends, strict=True)) <= PAGE_ROWS
+                assert len(firsts) >= -(-rows // PAGE_ROWS)
+                for at, size in zip(offsets, sizes, strict=True):
+                    assert page_header(memoryview(os.pread(fd, size, at)))[1] == 3  # v2
+    finally:
+        os.close(fd)
