@@ -104,6 +104,17 @@ def new_temp_path(suffix: str) -> str:
     return path
 
 
+def until_quiet(since: float) -> float:
+    """Seconds work nobody waits for, asked for at ``since`` (``time.monotonic()``), should
+    still wait before it starts (0: now): until the foreground has been quiet for
+    ``QUIET_S``, and no longer than ``MAX_DEFER_S`` after ``since``."""
+    left = QUIET_S - quiet_for()
+    waited = time.monotonic() - since
+    if left <= 0 or waited >= MAX_DEFER_S:
+        return 0.0
+    return min(left, MAX_DEFER_S - waited)
+
+
 def remove_file(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
@@ -618,13 +629,7 @@ class BackgroundWorker:
     @staticmethod
     def _defer(job: Job) -> float:
         """Seconds to wait before starting ``job`` (0: now); see ``QUIET_S``."""
-        if job.urgent:
-            return 0.0
-        left = QUIET_S - quiet_for()
-        waited = time.monotonic() - job.queued_at
-        if left <= 0 or waited >= MAX_DEFER_S:
-            return 0.0
-        return min(left, MAX_DEFER_S - waited)
+        return 0.0 if job.urgent else until_quiet(job.queued_at)
 
     def _run(self, job: Job) -> None:
         con = None

@@ -1,22 +1,28 @@
-"""The engine's locked-down DuckDB connections, and a spare one opened ahead of need.
+"""The engine's locked-down DuckDB connections, and spare ones opened ahead of need.
 
 External access is switched off, so SQL cannot reach the file system or the network
 (``read_text('/etc/passwd')``, ``COPY ... TO``, ``ATTACH`` all fail); the only files
 DuckDB may open are the Parquet files of the sources being viewed (``allowed_paths``, set
-before access is switched off, since DuckDB refuses to change it afterwards). Extension
+before access is switched off, since DuckDB refuses to change it afterwards; DuckDB can
+also write those, see RELIABILITY.md "Not covered"). Extension
 loading and installation are off and the configuration is locked, so no statement can
 undo any of this.
 
-**Why a spare.** Because ``allowed_paths`` cannot be widened, the engine opens a new
+**Why spares.** Because ``allowed_paths`` cannot be widened, the engine opens a new
 connection whenever a query reads a file it may not read yet (the first query of each
 Parquet file in a process), and the background worker opens one per job. Making a DuckDB
 database costs ~25-30 ms of CPU (60-150 ms of wall time on a busy machine), more than a
-first page takes, while configuring and locking one costs ~2 ms. So one unlocked, idle
-database is made ahead by a helper thread, and :func:`open_connection` takes it,
-configures it (threads, memory, temp dir, allowed paths) and locks it in the caller's
-thread, then asks for the next. No statement ever runs on the spare before it is locked,
-and it never leaves this module unlocked. When no spare is ready, the caller opens its own,
-as before; one being made is waited for.
+first page takes, while configuring and locking one costs ~2 ms. So unlocked, idle
+databases are made ahead by a helper thread (``SPARES`` of them), and
+:func:`open_connection` takes one, configures it (threads, memory, temp dir, allowed paths)
+and locks it in the caller's thread, then asks for the next. No statement ever runs on a
+spare before it is locked, and none leaves this module unlocked. When no spare is ready,
+the caller opens its own, as before; one being made is waited for.
+
+Two, not one: a new file's first query often follows another new file's within the ~30 ms a
+spare takes to make (a script reading two tables, a comparison of two versions, the first
+query after the first table's): with one spare, the second waited for it (8 of the 65 ms of
+a sorted first page, profiled). An idle database holds ~4 MB.
 
 The helper makes (and closes replaced) databases only while no foreground query runs
 (:func:`foreground`): done during a query, it slowed that query by a third. At the lowest
@@ -52,11 +58,12 @@ _CREATE_CONFIG: dict[str, str | int | bool] = {
 }
 
 _cv = threading.Condition()
-_spare: duckdb.DuckDBPyConnection | None = None
+SPARES = 2
+_spares: list[duckdb.DuckDBPyConnection] = []  # made ahead, unlocked, never used
 _retired: list[duckdb.DuckDBPyConnection] = []  # closed by the helper thread
 _helper: threading.Thread | None = None
 _spares_made = 0  # how many spares were taken (tests check that opening reuses them)
-_making = False  # a spare was asked for and is not made yet
+_making = False  # fewer than SPARES are ready, and more were asked for
 _creating = False  # the helper is making it right now
 _busy = 0  # foreground queries running (the helper works only when there are none)
 _quiet_since = 0.0  # time.monotonic() when the last foreground query ended
@@ -144,14 +151,17 @@ def _create() -> duckdb.DuckDBPyConnection:
 
 
 def _take_spare() -> duckdb.DuckDBPyConnection | None:
-    global _spare, _spares_made
+    global _spares_made
     with _cv:
-        # One being made is further along than one we would start: wait for it.
-        _cv.wait_for(lambda: not _creating, SPARE_WAIT_S)
-        con, _spare = _spare, None
-        if con is not None:
-            _spares_made += 1
-        return con
+        if not _enabled:
+            return None
+        if not _spares:
+            # One being made is further along than one we would start: wait for it.
+            _cv.wait_for(lambda: not _creating, SPARE_WAIT_S)
+        if not _spares:
+            return None
+        _spares_made += 1
+        return _spares.pop()
 
 
 def _make_spare() -> None:
@@ -159,7 +169,7 @@ def _make_spare() -> None:
     global _making, _quiet_since
     with _cv:
         _quiet_since = time.monotonic()  # the taker's query is about to run
-        if _enabled and _spare is None and not _making:
+        if _enabled and len(_spares) < SPARES and not _making:
             _making = True
             _start_helper()
             _cv.notify_all()
@@ -175,7 +185,7 @@ def _start_helper() -> None:
 
 
 def _helper_loop() -> None:
-    global _spare, _making, _creating
+    global _making, _creating
     while True:
         with _cv:
             _cv.wait_for(_has_work)
@@ -193,10 +203,15 @@ def _helper_loop() -> None:
         con: duckdb.DuckDBPyConnection | None = None
         with contextlib.suppress(duckdb.Error):  # then the next taker opens its own
             con = _create()
+        made = con is not None
         with _cv:
-            _making = _creating = False
-            if _enabled and _spare is None:
-                _spare, con = con, None
+            _creating = False
+            if _enabled and con is not None and len(_spares) < SPARES:
+                _spares.append(con)
+                con = None
+            # The next one is made in the next round (if no query runs by then); after a
+            # failure, only when asked again.
+            _making = _enabled and made and len(_spares) < SPARES
             _cv.notify_all()
         if con is not None:
             con.close()
@@ -239,29 +254,30 @@ def quiet_for() -> float:
 
 
 def spares_taken() -> int:
-    """How many connections were taken ready-made from the spare (for tests)."""
+    """How many connections were taken ready-made from the spares (for tests)."""
     return _spares_made
 
 
 def wait_for_spare(timeout: float | None = None) -> bool:
-    """Wait until the spare asked for is made (no foreground query must be running);
-    whether one is ready (for tests)."""
+    """Wait until the spares asked for are made (no foreground query must be running);
+    whether all ``SPARES`` are ready (for tests)."""
     with _cv:
         _cv.wait_for(lambda: not _making, timeout)
-        return _spare is not None
+        return len(_spares) >= SPARES
 
 
 @atexit.register
 def _shutdown() -> None:
     # A database being made or closed while the interpreter exits could abort the process.
-    global _spare, _enabled
+    global _enabled
     with _cv:
         _enabled = False
-        helper, con, _spare = _helper, _spare, None
+        helper, cons = _helper, list(_spares)
+        _spares.clear()
         _cv.notify_all()
     if helper is not None:
         helper.join()
-    if con is not None:
+    for con in cons:
         con.close()
 
 
@@ -274,10 +290,10 @@ _forked_leftovers: list[object] = []
 def _after_fork() -> None:
     # A database's threads do not survive fork: the child must never use the parent's,
     # nor free them (see _forked_leftovers).
-    global _spare, _helper, _cv, _retired, _making, _creating, _busy
-    _forked_leftovers.extend([_spare, *_retired])
+    global _spares, _helper, _cv, _retired, _making, _creating, _busy
+    _forked_leftovers.extend([*_spares, *_retired])
     _cv = threading.Condition()
-    _spare = None
+    _spares = []
     _helper = None
     _retired = []
     _making = _creating = False

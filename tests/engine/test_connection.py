@@ -53,3 +53,19 @@ def test_spares_are_made_between_foreground_queries() -> None:
         assert not _connection.wait_for_spare(0.3)  # ... which waits for the query to end
     assert _connection.wait_for_spare(30)
     retire(con)
+
+
+def test_two_new_files_in_a_row_both_open_on_spares(tmp_path: Path) -> None:
+    """A second new file right after the first (a comparison of two versions, a script
+    reading two tables) finds a spare ready too, instead of waiting for one being made."""
+    retire(open_connection())
+    assert _connection.wait_for_spare(30)
+    taken = _connection.spares_taken()
+    with foreground():  # no spare is made meanwhile
+        first = open_connection([str(tmp_path / "a.parquet")])
+        second = open_connection([str(tmp_path / "b.parquet")])
+    assert _connection.spares_taken() == taken + 2
+    for con, name in ((first, "a"), (second, "b")):
+        assert _settings(con)[1:] == (False, True, [str(tmp_path / f"{name}.parquet")])
+        retire(con)
+    assert _connection.wait_for_spare(30)  # both made again once no query runs
