@@ -16,8 +16,11 @@ interface Setup {
 }
 
 /** A controller over a fake kernel of `n` rows, started, with its first rows loaded. */
-async function started(n = 10, state: Partial<ViewState> = {}, visible = 20, summaryDelayMs = 0): Promise<Setup> {
+async function started(
+  n = 10, state: Partial<ViewState> = {}, visible = 20, summaryDelayMs = 0, prepare: (kernel: FakeKernel) => void = () => undefined,
+): Promise<Setup> {
   const kernel = FakeKernel.ofSize(n);
+  prepare(kernel);
   const model = new FakeModel(state);
   const view = new FakeView(visible);
   const query = new QueryController(model, kernel.client, view, { summaryDelayMs });
@@ -386,17 +389,7 @@ describe("QueryController: a provisional description becomes exact in place", ()
   const PROVISIONAL = { image: box([1, 2]) };
   const EXACT = { image: { ...box([2]), scores: false, masks: false, mask_classes: {}, exact: true } };
 
-  async function provisional(): Promise<Setup> {
-    const kernel = FakeKernel.ofSize(10);
-    kernel.provisional = PROVISIONAL;
-    const model = new FakeModel();
-    const view = new FakeView(20);
-    const query = new QueryController(model, kernel.client, view, { summaryDelayMs: 0 });
-    const rows = view.next("rows");
-    await query.start();
-    await rows;
-    return { kernel, model, view, query };
-  }
+  const provisional = (): Promise<Setup> => started(10, {}, 20, 0, (kernel) => { kernel.provisional = PROVISIONAL; });
 
   it("asks once more, waiting, and shows the exact one without reloading the rows", async () => {
     const { kernel, model, view, query } = await provisional();
