@@ -114,6 +114,9 @@ export class QueryController {
   private openWhenFilled: RowData | null = null;
   /** Which table's description is asked (a restart makes an unanswered one stale). */
   private infoGeneration = 0;
+  /** The exact description failed (its download did): ask again with the next query, which
+   * most often needs the file too (the kernel fetches it again in the background). */
+  private settleAgain = false;
 
   constructor(
     private readonly model: Model,
@@ -426,6 +429,7 @@ export class QueryController {
   restart(): Promise<void> {
     this._info = null;
     this.infoGeneration++;
+    this.settleAgain = false;
     this._classes.clear();
     this._summaries.clear();
     clearTimeout(this.summaryTimer);
@@ -481,8 +485,9 @@ export class QueryController {
    * files are here (no polling; it waits as long as the download takes). The exact one
    * replaces it in place: the query, the rows drawn, the scroll, the selection and the open
    * detail view stay. A failed download leaves the provisional one in force and says why. */
-  private async settle(): Promise<void> {
+  private async settle(quiet = false): Promise<void> {
     const generation = this.infoGeneration;
+    this.settleAgain = false;
     try {
       const { msg } = await this.client.request("info", { wait: true }, { channel: "info:exact", onSlow: () => undefined });
       if (generation !== this.infoGeneration) return;
@@ -499,7 +504,9 @@ export class QueryController {
       // Cancelled (another table shown), the widget closed or its kernel gone (the banner
       // says so): nothing to tell about the description.
       if (error instanceof RequestError && error.reason !== "server") return;
-      this.notice(`The table's description stays provisional: ${(error as Error).message}`, true);
+      this.settleAgain = true;
+      // Said once: the next query's own error (or rows) tells the rest.
+      if (!quiet) this.notice(`The table's description stays provisional: ${(error as Error).message}`, true);
     }
   }
 
@@ -592,6 +599,7 @@ export class QueryController {
     this.setStatus("Loading…");
     this.view.update("reset");
     void this.cache.ensure(0, this.view.visibleRows());
+    if (this.settleAgain) void this.settle(true);
   }
 
   private onLoaded(): void {

@@ -421,8 +421,8 @@ describe("QueryController: a provisional description becomes exact in place", ()
     expect(kernel.infos).toHaveLength(2);
   });
 
-  it("keeps the provisional one and says why when the download failed", async () => {
-    const { kernel, view, query } = await provisional();
+  it("keeps the provisional one, says why when the download failed, and asks again with the next query", async () => {
+    const { kernel, model, view, query } = await provisional();
     const status = view.next("status");
     kernel.settle(new Error("RemoteStoreError: cars:v0/data: fetching object 1234"));
     await status;
@@ -431,6 +431,18 @@ describe("QueryController: a provisional description becomes exact in place", ()
       text: "t · The table's description stays provisional: RemoteStoreError: cars:v0/data: fetching object 1234", error: true,
     });
     expect(query.numRows).toBe(10);
+    // The next query asks once more (the kernel fetches the file again); exact this time.
+    const rows = view.next("rows");
+    model.set("filter", "score > 0.5");
+    await rows;
+    expect(kernel.infos.map((m) => m.wait)).toEqual([false, true, true]);
+    const info = view.next("info");
+    kernel.settle(EXACT);
+    await info;
+    expect(query.info?.overlays).toEqual(EXACT);
+    expect(query.status).toEqual({ text: "t · 4 of 10 rows · 3 ms", error: false });
+    model.set("filter", "");
+    expect(kernel.infos).toHaveLength(3); // exact now: nothing more to ask
   });
 
   it("drops the exact one of a table no longer shown", async () => {
