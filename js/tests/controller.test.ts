@@ -455,6 +455,19 @@ describe("QueryController: a provisional description becomes exact in place", ()
     expect(query.info?.overlays).toEqual({});
   });
 
+  it("leaves nothing waiting when the widget closes meanwhile", async () => {
+    const { kernel, view, query } = await provisional();
+    expect(kernel.client.inFlight).toBe(1); // the description that waits
+    view.changes = [];
+    kernel.client.close();
+    query.destroy();
+    await Promise.resolve();
+    expect(kernel.client.inFlight).toBe(0);
+    expect(view.changes).toEqual([]); // nothing said: the widget is gone
+    kernel.settle(EXACT); // a late answer changes nothing
+    expect(query.info?.overlays).toEqual(PROVISIONAL);
+  });
+
   it("asks nothing more of a description that is exact already", async () => {
     const { kernel, query } = await started(10);
     expect(kernel.infos.map((m) => m.wait)).toEqual([false]);
