@@ -177,7 +177,14 @@ class MessageHandler:
                     },
                 }
             )
-        class_lists, overlays = self._described()
+        try:
+            class_lists, overlays, provisional = self._described(wait=request["wait"])
+        except DsvizError as exc:
+            if not request["wait"]:
+                raise
+            # The download's typed error, as the requests set aside for it get it (no traceback
+            # logged: the browser keeps its provisional description and shows this).
+            return self.failed(request, exc)
         reply: InfoResponse = {
             "id": "",
             "kind": "info-response",
@@ -189,28 +196,35 @@ class MessageHandler:
             "overlays": overlays,
             "compare": self.compare,
             "same_images": self.same_images(),
+            "provisional": provisional,
             "protocol": PROTOCOL_VERSION,
         }
         return dict(reply), []
 
-    def _described(self) -> tuple[dict[str, list[str]], dict[str, OverlayInfo]]:
-        """The info reply's class lists and overlays, without waiting for the table's files.
+    def _described(
+        self, wait: bool = False
+    ) -> tuple[dict[str, list[str]], dict[str, OverlayInfo], bool]:
+        """The info reply's class lists and overlays, and whether they are provisional.
 
-        A remote table still downloading them is described from what is here (schema and
-        metadata from its head, the row count from the manifest), not after the whole
-        download: the class lists its first rows use and every other list of its metadata,
-        and, as what its image cells draw is not known yet, every control the metadata's
-        plan of derived columns allows (not exact). So is one whose download just failed (its error
-        comes with the requests that need the file; the next one fetches again)."""
-        if self.objects.complete():
+        Unless ``wait``, without waiting for the table's files: a remote table still
+        downloading them is described from what is here (schema and metadata from its head,
+        the row count from the manifest), not after the whole download: the class lists its
+        first rows use and every other list of its metadata, and, as what its image cells
+        draw is not known yet, every control the metadata's plan of derived columns allows
+        (not exact). So is one whose download just failed (its error comes with the requests
+        that need the file; the next one fetches again). Such a description is provisional:
+        the browser then asks again with ``wait``, which the worker sets aside until the
+        files are here (``_worker.RequestWorker``), and which waits for them (or raises the
+        download's error) if asked of the handler directly."""
+        if wait or self.objects.complete():
             try:
-                return self.objects.class_lists(), self.overlays()
+                return self.objects.class_lists(), self.overlays(), False
             except DsvizError as exc:
-                if self.source.present() is self.source:
-                    raise  # not a table whose files were downloading: a real failure
+                if wait or self.source.present() is self.source:
+                    raise  # asked for the whole table, or not one whose files were downloading
                 log.warning("%s described from its first rows: %s", self.name, exc)
         class_lists = self.objects.class_lists_now()
-        return class_lists, self._planned_overlays(class_lists)
+        return class_lists, self._planned_overlays(class_lists), True
 
     def _planned_overlays(self, lists: dict[str, list[str]]) -> dict[str, OverlayInfo]:
         """:meth:`_unknown_overlays`, narrowed by the derived columns the table's metadata

@@ -104,8 +104,14 @@ class FilterErrorState(TypedDict):
 
 
 class InfoRequest(TypedDict):
+    """The table's description. The first one is answered at once, from what is here; when
+    that answer was ``provisional`` (a remote table's files still downloading), the browser
+    asks again with ``wait`` true, and the kernel answers that one once the files are here
+    (the exact description), or with the download's error."""
+
     id: str
     kind: Literal["info"]
+    wait: bool  # answer once the table's files are here, not from what is here (default false)
 
 
 class PageRequest(TypedDict):
@@ -277,6 +283,10 @@ class InfoResponse(TypedDict):
     # compare mode: compared image column (base name) -> whether its versions show the same
     # picture (digest) on every row; the widget overlays them by default only then
     same_images: dict[str, bool]
+    # Described from what is here while the table's files download (its first rows and
+    # metadata: overlays not exact, every class of the lists): ask again with ``wait`` true
+    # for the description of the whole table
+    provisional: bool
     protocol: int
 
 

@@ -87,7 +87,7 @@ def error_reply(req_id: str, kind: str, message: str, position: int = -1) -> dic
 
 
 def _info(req_id: str, msg: Mapping[str, Any]) -> InfoRequest:
-    return {"id": req_id, "kind": "info"}
+    return {"id": req_id, "kind": "info", "wait": _flag(msg, "wait")}
 
 
 def _page(req_id: str, msg: Mapping[str, Any]) -> PageRequest:
@@ -117,9 +117,7 @@ def _summary(req_id: str, msg: Mapping[str, Any]) -> SummaryRequest:
     column = msg.get("column")
     if not isinstance(column, str) or not column:
         raise BadRequest("'column' must be a non-empty string")
-    exact = msg.get("exact", False)
-    if not isinstance(exact, bool):
-        raise BadRequest("'exact' must be true or false")
+    exact = _flag(msg, "exact")
     return {"id": req_id, "kind": "summary", "query": query, "column": column, "exact": exact}
 
 
@@ -221,6 +219,14 @@ def query_spec(raw: object) -> QuerySpec:
 
 def is_digest(value: str) -> bool:
     return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def _flag(msg: Mapping[str, Any], key: str) -> bool:
+    """``msg[key]``, true or false (false when absent)."""
+    value = msg.get(key, False)
+    if not isinstance(value, bool):
+        raise BadRequest(f"'{key}' must be true or false")
+    return value
 
 
 def _int(msg: Mapping[str, Any], key: str, lo: int, hi: int | None) -> int:

@@ -14,6 +14,11 @@ file (a summary, a count, a filtered or deeper page, ...) is set aside, not star
 pages the head can answer go on being answered; the set-aside requests go back in the queue
 when the Source says the file is here (its ``when_here`` callback), or get the download's
 error reply if it failed. A newer page supersedes set-aside requests as it does queued ones.
+The description (``info``) is answered at once from what is here, marked provisional; the
+browser's second ``info``, asking to ``wait``, is set aside like a request that reads rows and
+so answered with the exact description once the file is here (or with the download's error).
+Nothing set aside outlives the widget: closing it (or the kernel going) drops them, and a
+swap to another table answers them with an error.
 """
 
 from __future__ import annotations
@@ -47,8 +52,9 @@ PRIORITY = {
 STALE_KINDS = ("page", "count", "groups", "summary")
 # Requests that read the table's rows (or media names, to check a file is the table's): set
 # aside while its Source waits for its files. ``info`` is not (what the browser needs first:
-# answered from what is here, see ``MessageHandler._info``), nor thumbnails of files the
-# rows here name (a head's images, ``TableObjects.named_now``).
+# answered from what is here, see ``MessageHandler._info``) unless it asks to ``wait`` (the
+# browser's second one, after a provisional answer), nor thumbnails of files the rows here
+# name (a head's images, ``TableObjects.named_now``).
 READS_ROWS = frozenset(PRIORITY) - {"info"} | {"ids", "changes", "transitions"}
 #: Seconds between checks of a waiting Source when its callback has not come (a safety net:
 #: the callback wakes the worker).
@@ -157,6 +163,8 @@ class RequestWorker:
 
     def _waits(self, msg: dict[str, Any]) -> bool:
         kind = msg.get("kind")
+        if kind == "info" and msg.get("wait") is True:
+            return self._handler.source.waiting()  # the exact description, once they are here
         if not isinstance(kind, str) or kind not in READS_ROWS:
             return False  # not a request that reads rows (or not a request: answered at once)
         source = self._handler.source

@@ -39,7 +39,8 @@ const LAYOUT_KEYS: (keyof ViewState)[] = ["column_widths", "pinned", "density"];
 
 /**
  * What changed, for the view to redraw:
- * - `info`: the table's description arrived (columns, classes, compare labels);
+ * - `info`: the table's description arrived (columns, classes, compare labels), or its exact
+ *   one replaced a provisional one (redraw in place: the query, rows and scroll stay);
  * - `reset`: the query changed; drawn rows are stale and the first window is loading;
  * - `header`: the columns or their summaries changed;
  * - `chips`: the kernel named the group looked into;
@@ -111,6 +112,11 @@ export class QueryController {
   private readonly count: RowCount;
   /** A group row clicked before its sample rows arrived: opened when they do. */
   private openWhenFilled: RowData | null = null;
+  /** Which table's description is asked (a restart makes an unanswered one stale). */
+  private infoGeneration = 0;
+  /** The exact description failed (its download did): ask again with the next query, which
+   * most often needs the file too (the kernel fetches it again in the background). */
+  private settleAgain = false;
 
   constructor(
     private readonly model: Model,
@@ -422,6 +428,8 @@ export class QueryController {
    * requests asked of the old table (RequestClient.cancelAll). */
   restart(): Promise<void> {
     this._info = null;
+    this.infoGeneration++;
+    this.settleAgain = false;
     this._classes.clear();
     this._summaries.clear();
     clearTimeout(this.summaryTimer);
@@ -447,23 +455,58 @@ export class QueryController {
     return this.start();
   }
 
-  /** Ask the kernel what the table is, then load the first rows. */
+  /** Ask the kernel what the table is, then load the first rows; if it could only say so
+   * provisionally (a remote table's files still downloading), ask for the exact description. */
   async start(): Promise<void> {
     try {
-      const { msg } = await this.client.request("info", {}, { onSlow: () => this.waiting() });
-      this._info = msg;
-      this.totalRows = msg.total_rows;
-      for (const [digest, list] of Object.entries(msg.classes)) {
-        const byId = new Map<number, ClassDef>();
-        for (const c of list) if (!byId.has(c.id)) byId.set(c.id, { name: c.name, color: c.color ?? "" });
-        this._classes.set(digest, byId);
-      }
-      this.view.update("info");
+      const { msg } = await this.client.request("info", { wait: false }, { onSlow: () => this.waiting() });
+      this.describe(msg);
       this.queryChanged();
+      if (msg.provisional) void this.settle();
     } catch (error) {
       if (error instanceof RequestError && error.reason === "gone") this.setStatus(GONE_STATUS, true);
       else this.setStatus(`Could not load the table: ${(error as Error).message}`, true);
       this.view.update("status");
+    }
+  }
+
+  private describe(msg: InfoResponse): void {
+    this._info = msg;
+    this.totalRows = msg.total_rows;
+    for (const [digest, list] of Object.entries(msg.classes)) {
+      const byId = new Map<number, ClassDef>();
+      for (const c of list) if (!byId.has(c.id)) byId.set(c.id, { name: c.name, color: c.color ?? "" });
+      this._classes.set(digest, byId);
+    }
+    this.view.update("info");
+  }
+
+  /** The description was provisional: one request, which the kernel answers once the table's
+   * files are here (no polling; it waits as long as the download takes). The exact one
+   * replaces it in place: the query, the rows drawn, the scroll, the selection and the open
+   * detail view stay. A failed download leaves the provisional one in force and says why. */
+  private async settle(quiet = false): Promise<void> {
+    const generation = this.infoGeneration;
+    this.settleAgain = false;
+    try {
+      const { msg } = await this.client.request("info", { wait: true }, { channel: "info:exact", onSlow: () => undefined });
+      if (generation !== this.infoGeneration) return;
+      const layout = (i: InfoResponse | null): string => JSON.stringify([i?.columns, i?.compare, i?.same_images]);
+      const moved = layout(msg) !== layout(this._info);
+      this.describe(msg);
+      if (moved && !this._grouped) {
+        this.setColumns(this.rowCols());
+        this.view.update("header");
+      }
+      this.view.update("repaint");
+    } catch (error) {
+      if (generation !== this.infoGeneration) return;
+      // Cancelled (another table shown), the widget closed or its kernel gone (the banner
+      // says so): nothing to tell about the description.
+      if (error instanceof RequestError && error.reason !== "server") return;
+      this.settleAgain = true;
+      // Said once: the next query's own error (or rows) tells the rest.
+      if (!quiet) this.notice(`The table's description stays provisional: ${(error as Error).message}`, true);
     }
   }
 
@@ -556,6 +599,7 @@ export class QueryController {
     this.setStatus("Loading…");
     this.view.update("reset");
     void this.cache.ensure(0, this.view.visibleRows());
+    if (this.settleAgain) void this.settle(true);
   }
 
   private onLoaded(): void {

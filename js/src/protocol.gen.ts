@@ -106,9 +106,16 @@ export interface FilterErrorState {
   position: number;
 }
 
+/**
+ * The table's description. The first one is answered at once, from what is here; when
+ * that answer was `provisional` (a remote table's files still downloading), the browser
+ * asks again with `wait` true, and the kernel answers that one once the files are here
+ * (the exact description), or with the download's error.
+ */
 export interface InfoRequest {
   id: string;
   kind: "info";
+  wait: boolean;
 }
 
 export interface PageRequest {
@@ -279,6 +286,7 @@ export interface InfoResponse {
   overlays: Record<string, OverlayInfo>;
   compare: CompareInfo | null;
   same_images: Record<string, boolean>;
+  provisional: boolean;
   protocol: number;
 }
 

@@ -26,8 +26,8 @@ describe("RequestClient", () => {
   it("gives every request its own id and ignores answers it did not ask for", async () => {
     const t = new FakeTransport();
     const c = new RequestClient(t);
-    const a = c.request("info", {});
-    const b = c.request("info", {});
+    const a = c.request("info", { wait: false });
+    const b = c.request("info", { wait: false });
     expect(t.sent[0]!.id).not.toBe(t.sent[1]!.id);
     t.reply({ id: "nobody", kind: "info-response" });
     t.reply({ id: 42, kind: "info-response" });
@@ -61,7 +61,7 @@ describe("RequestClient", () => {
     vi.useFakeTimers();
     const t = new FakeTransport();
     const c = new RequestClient(t, { timeoutMs: 1000 });
-    const p = c.request("info", {});
+    const p = c.request("info", { wait: false });
     const check = expect(p).rejects.toMatchObject({ reason: "timeout" });
     vi.advanceTimersByTime(1001);
     await check;
@@ -75,7 +75,7 @@ describe("RequestClient", () => {
     const t = new FakeTransport();
     const c = new RequestClient(t, { timeoutMs: 1000 });
     let slow = 0;
-    const p = c.request("info", {}, { onSlow: () => (slow += 1) });
+    const p = c.request("info", { wait: false }, { onSlow: () => (slow += 1) });
     vi.advanceTimersByTime(5000);
     expect(slow).toBe(1);
     expect(c.inFlight).toBe(1);
@@ -102,20 +102,20 @@ describe("RequestClient", () => {
     const t = new FakeTransport();
     const c = new RequestClient(t);
     const ctl = new AbortController();
-    const p = c.request("info", {}, { signal: ctl.signal });
+    const p = c.request("info", { wait: false }, { signal: ctl.signal });
     ctl.abort();
     await expect(p).rejects.toMatchObject({ reason: "cancelled" });
-    await expect(c.request("info", {}, { signal: ctl.signal })).rejects.toMatchObject({ reason: "cancelled" });
+    await expect(c.request("info", { wait: false }, { signal: ctl.signal })).rejects.toMatchObject({ reason: "cancelled" });
     expect(c.inFlight).toBe(0);
   });
 
   it("close rejects everything pending and refuses new requests", async () => {
     const t = new FakeTransport();
     const c = new RequestClient(t);
-    const p = c.request("info", {});
+    const p = c.request("info", { wait: false });
     c.close();
     await expect(p).rejects.toMatchObject({ reason: "closed" });
-    await expect(c.request("info", {})).rejects.toMatchObject({ reason: "closed" });
+    await expect(c.request("info", { wait: false })).rejects.toMatchObject({ reason: "closed" });
   });
 
   it("a send the comm refuses means the kernel is gone: this and every later request say so", async () => {
@@ -124,7 +124,7 @@ describe("RequestClient", () => {
     const c = new RequestClient(t);
     const gone = vi.fn();
     c.onGone(gone);
-    await expect(c.request("info", {})).rejects.toMatchObject({ reason: "gone", message: KERNEL_GONE });
+    await expect(c.request("info", { wait: false })).rejects.toMatchObject({ reason: "gone", message: KERNEL_GONE });
     expect(gone).toHaveBeenCalledTimes(1);
     expect(c.kernelGone).toBe(true);
     await expect(c.request("page", page)).rejects.toMatchObject({ reason: "gone" });

@@ -16,8 +16,11 @@ interface Setup {
 }
 
 /** A controller over a fake kernel of `n` rows, started, with its first rows loaded. */
-async function started(n = 10, state: Partial<ViewState> = {}, visible = 20, summaryDelayMs = 0): Promise<Setup> {
+async function started(
+  n = 10, state: Partial<ViewState> = {}, visible = 20, summaryDelayMs = 0, prepare: (kernel: FakeKernel) => void = () => undefined,
+): Promise<Setup> {
   const kernel = FakeKernel.ofSize(n);
+  prepare(kernel);
   const model = new FakeModel(state);
   const view = new FakeView(visible);
   const query = new QueryController(model, kernel.client, view, { summaryDelayMs });
@@ -377,5 +380,97 @@ describe("QueryController: capabilities come from the kernel", () => {
     query.groupBy("label");
     await rows;
     expect(query.groupChoices().map((c) => c.name)).toEqual(["id", "score"]);
+  });
+});
+
+describe("QueryController: a provisional description becomes exact in place", () => {
+  const box = (classes: number[]): { boxes: boolean; scores: boolean; masks: boolean; box_classes: Record<string, number[]>; mask_classes: Record<string, number[]>; exact: boolean } =>
+    ({ boxes: true, scores: true, masks: true, box_classes: { L: classes }, mask_classes: { L: classes }, exact: false });
+  const PROVISIONAL = { image: box([1, 2]) };
+  const EXACT = { image: { ...box([2]), scores: false, masks: false, mask_classes: {}, exact: true } };
+
+  const provisional = (): Promise<Setup> => started(10, {}, 20, 0, (kernel) => { kernel.provisional = PROVISIONAL; });
+
+  it("asks once more, waiting, and shows the exact one without reloading the rows", async () => {
+    const { kernel, model, view, query } = await provisional();
+    expect(kernel.infos.map((m) => m.wait)).toEqual([false, true]);
+    expect(query.info?.provisional).toBe(true);
+    expect(query.info?.overlays).toEqual(PROVISIONAL);
+    // The user filters while the file downloads.
+    let rows = view.next("rows");
+    model.set("filter", "score > 0.5");
+    await rows;
+    const pages = kernel.pages.length;
+    view.changes = [];
+    const info = view.next("info");
+    kernel.settle(EXACT);
+    await info;
+    expect(query.info?.provisional).toBe(false);
+    expect(query.info?.overlays).toEqual(EXACT);
+    expect(query.classes.get("L")?.get(2)?.name).toBe("dog");
+    // In place: no reset, no new page; the filter, the rows and the status stay.
+    expect(view.changes).not.toContain("reset");
+    expect(kernel.pages).toHaveLength(pages);
+    expect(model.get("filter")).toBe("score > 0.5");
+    expect(query.numRows).toBe(4);
+    expect(query.status).toEqual({ text: "t · 4 of 10 rows · 3 ms", error: false });
+    expect(kernel.infos).toHaveLength(2); // asked once: no polling
+    rows = view.next("rows");
+    model.set("filter", "");
+    await rows;
+    expect(kernel.infos).toHaveLength(2);
+  });
+
+  it("keeps the provisional one, says why when the download failed, and asks again with the next query", async () => {
+    const { kernel, model, view, query } = await provisional();
+    const status = view.next("status");
+    kernel.settle(new Error("RemoteStoreError: cars:v0/data: fetching object 1234"));
+    await status;
+    expect(query.info?.overlays).toEqual(PROVISIONAL);
+    expect(query.status).toEqual({
+      text: "t · The table's description stays provisional: RemoteStoreError: cars:v0/data: fetching object 1234", error: true,
+    });
+    expect(query.numRows).toBe(10);
+    // The next query asks once more (the kernel fetches the file again); exact this time.
+    const rows = view.next("rows");
+    model.set("filter", "score > 0.5");
+    await rows;
+    expect(kernel.infos.map((m) => m.wait)).toEqual([false, true, true]);
+    const info = view.next("info");
+    kernel.settle(EXACT);
+    await info;
+    expect(query.info?.overlays).toEqual(EXACT);
+    expect(query.status).toEqual({ text: "t · 4 of 10 rows · 3 ms", error: false });
+    model.set("filter", "");
+    expect(kernel.infos).toHaveLength(3); // exact now: nothing more to ask
+  });
+
+  it("drops the exact one of a table no longer shown", async () => {
+    const { kernel, query } = await provisional();
+    kernel.provisional = null;
+    kernel.client.cancelAll("the widget now shows another table");
+    await query.restart();
+    expect(query.info?.provisional).toBe(false);
+    kernel.settle(EXACT); // too late: the request was cancelled
+    expect(query.info?.overlays).toEqual({});
+  });
+
+  it("leaves nothing waiting when the widget closes meanwhile", async () => {
+    const { kernel, view, query } = await provisional();
+    expect(kernel.client.inFlight).toBe(1); // the description that waits
+    view.changes = [];
+    kernel.client.close();
+    query.destroy();
+    await Promise.resolve();
+    expect(kernel.client.inFlight).toBe(0);
+    expect(view.changes).toEqual([]); // nothing said: the widget is gone
+    kernel.settle(EXACT); // a late answer changes nothing
+    expect(query.info?.overlays).toEqual(PROVISIONAL);
+  });
+
+  it("asks nothing more of a description that is exact already", async () => {
+    const { kernel, query } = await started(10);
+    expect(kernel.infos.map((m) => m.wait)).toEqual([false]);
+    expect(query.info?.provisional).toBe(false);
   });
 });

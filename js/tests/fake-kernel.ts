@@ -7,7 +7,9 @@ import { Field, Int32, List, Table, tableToIPC, vectorFromArray, Float64, Utf8 }
 import { RequestClient } from "../src/client";
 import type { Change, ControllerView } from "../src/controller";
 import type { Model, ViewState } from "../src/model";
-import type { ColumnInfo, CountRequest, GroupsRequest, PageRequest, QuerySpec, Request, SummaryRequest } from "../src/protocol";
+import type {
+  ColumnInfo, CountRequest, GroupsRequest, InfoRequest, InfoResponse, PageRequest, QuerySpec, Request, SummaryRequest,
+} from "../src/protocol";
 import { FakeTransport } from "./fake-transport";
 
 export interface FakeRow {
@@ -25,6 +27,13 @@ export const COLUMNS: ColumnInfo[] = [
   // An array cell is a struct of bytes: the engine neither sorts nor groups it.
   { name: "emb", kind: "array", type: "struct", capabilities: { sortable: false, groupable: false, filterable: false, summarisable: false } },
 ];
+
+/** The class list the fake table's image overlays name. */
+export const CLASSES = { L: [{ id: 1, name: "cat", color: "#f00" }, { id: 2, name: "dog", color: "#0f0" }] };
+
+function classLists(overlays: InfoResponse["overlays"]): Record<string, string[]> {
+  return Object.fromEntries(Object.keys(overlays).map((name) => [name, ["L"]]));
+}
 
 function ipc(table: Table): DataView {
   const bytes = tableToIPC(table, "stream");
@@ -57,6 +66,10 @@ export class FakeKernel {
   /** The next page request fails with this message (a kernel-side error). */
   failNext: string | null = null;
   infoError: string | null = null;
+  /** Answer the first info request as a remote table's head describes it (`provisional`,
+   * with these overlays); an info request that waits is held until `settle()`. */
+  provisional: InfoResponse["overlays"] | null = null;
+  private heldInfo: ((overlays: InfoResponse["overlays"] | Error) => void) | null = null;
   /** As the engine does: a filtered page that is full comes back uncounted (num_rows null). */
   countLater = false;
   /** Count requests wait here until `releaseCounts()` (a count that takes a while). */
@@ -77,6 +90,17 @@ export class FakeKernel {
 
   static ofSize(n: number): FakeKernel {
     return new FakeKernel(Array.from({ length: n }, (_, i) => ({ _row: i, id: i, score: i / n, label: i % 2 ? "cat" : "dog" })));
+  }
+
+  /** Answer the held info request that waits with the exact overlays (or fail it). */
+  settle(exact: InfoResponse["overlays"] | Error): void {
+    const answer = this.heldInfo;
+    this.heldInfo = null;
+    answer?.(exact);
+  }
+
+  get infos(): InfoRequest[] {
+    return this.transport.sent.filter((m): m is InfoRequest => m.kind === "info");
   }
 
   get pages(): PageRequest[] {
@@ -117,7 +141,11 @@ export class FakeKernel {
     try {
       if (msg.kind === "info") {
         if (this.infoError) return fail(this.infoError);
-        reply({ name: "t", total_rows: this.rows.length, columns: COLUMNS, classes: {}, class_lists: {}, overlays: {}, compare: null, same_images: {}, protocol: 1 });
+        const answer = (overlays: InfoResponse["overlays"], provisional: boolean): void =>
+          reply({ name: "t", total_rows: this.rows.length, columns: COLUMNS, classes: this.provisional ? CLASSES : {}, class_lists: classLists(overlays), overlays, compare: null, same_images: {}, provisional, protocol: 1 });
+        if (this.provisional === null) answer({}, false);
+        else if (!msg.wait) answer(this.provisional, true);
+        else this.heldInfo = (exact) => (exact instanceof Error ? fail(exact.message) : answer(exact, false));
       } else if (msg.kind === "page") {
         if (this.failNext !== null) {
           const error = this.failNext;

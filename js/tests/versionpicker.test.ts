@@ -89,7 +89,7 @@ describe("a swap of the table shown", () => {
     const t = new FakeTransport();
     const c = new RequestClient(t);
     const a = c.request("page", { query: {}, offset: 0, limit: 10 });
-    const b = c.request("info", {});
+    const b = c.request("info", { wait: false });
     c.cancelAll("the widget now shows another table");
     await expect(a).rejects.toMatchObject({ reason: "cancelled", message: "the widget now shows another table" });
     await expect(b).rejects.toMatchObject({ reason: "cancelled" });
