@@ -73,8 +73,10 @@ SPARE_WAIT_S = 1.0  # a taker waits at most this long for the spare being made
 # before the background worker starts work nobody waits for (``_background``): a page's
 # query ends before its rows are converted and sent (a DataFrame, the widget's Arrow
 # reply), and a view order's two threads or a row store's decoding would share the cores
-# and the GIL with that. (The spare-connection helper does not wait for it: a spare made
-# later is more likely still being made when the next call takes one, which then waits.)
+# and the GIL with that. The spare-connection helper waits for it too, unless no spare is
+# ready (then the next new file's query would wait for one, or make its own): making a
+# database holds the GIL for much of its ~20 ms, and right after a sorted first page's query
+# that slowed its conversion to a DataFrame from ~1 to ~5 ms.
 QUIET_S = 0.1
 LATE_ROWS = 2048  # >= _view.TOP_N + 1: see open_connection
 
@@ -188,10 +190,15 @@ def _helper_loop() -> None:
     global _making, _creating
     while True:
         with _cv:
-            _cv.wait_for(_has_work)
+            while True:
+                _cv.wait_for(_has_work)
+                wait = _until_quiet()
+                if wait <= 0:
+                    break
+                _cv.wait(wait)  # a query starting meanwhile is seen by _has_work
             if not _enabled and not _retired:
                 return
-            if _retired:
+            if _retired and not (_making and not _spares):
                 old: duckdb.DuckDBPyConnection | None = _retired.pop()
             else:
                 old = None
@@ -215,6 +222,14 @@ def _helper_loop() -> None:
             _cv.notify_all()
         if con is not None:
             con.close()
+
+
+def _until_quiet() -> float:
+    """Seconds the helper waits before its next database (see ``QUIET_S``): none when no
+    spare is ready and one is asked for, or when shutting down."""
+    if not _enabled or (_making and not _spares):
+        return 0.0
+    return QUIET_S - (time.monotonic() - _quiet_since)
 
 
 def _has_work() -> bool:
