@@ -36,7 +36,7 @@ from dsviz_widget.engine._groups import Groups, check_group_by, drill_query, mat
 from dsviz_widget.engine._pages import RecentPages
 from dsviz_widget.engine._parser import parse_filter
 from dsviz_widget.engine._query import Query, check_columns, parse_sort_key
-from dsviz_widget.engine._rank import rank_ids
+from dsviz_widget.engine._rank import Ranks
 from dsviz_widget.engine._relation import ROW, Relation
 from dsviz_widget.engine._summary import SAMPLE_ROWS, summarize
 from dsviz_widget.engine._top import TopRows, rows_for, top_rows
@@ -107,7 +107,8 @@ class View:
         self._job: OrderJob | None = None  # bigger ones: the order in a temp file
         self._job_lock = threading.Lock()  # two threads paging one view make one order
         self._start_pending = False
-        self._ranked = False  # the first deep page was answered without the order (_rank)
+        # Deep pages answered from bins while the order is built (_rank); False: they cannot be.
+        self._ranks: Ranks | bool | None = None
         #: With ``group_by``: the groups, computed in two stages when asked (see ``Groups``).
         self.groups: Groups | None = None
         # Rows matching the filter, counted when first asked (see num_rows): None until then.
@@ -353,19 +354,23 @@ class View:
             got = self._top_ids(stop)
             self._start_pending = self.engine.background
             return got[offset:stop]
-        if not ready and not self._ranked and len(self.sort) == 1:
-            # The first deep page of a new sort by one number: a few scans of that column
-            # (_rank) instead of waiting for every id to be sorted. The order for the pages
-            # that follow starts once they are done: started before, its sort competed with
-            # them for the two cores and the page took twice as long.
-            self._ranked = True
-            name, desc = self.sort[0]
-            ranked = rank_ids(
-                self.engine, self.relation, self.where, self.params, name, desc, offset, stop
-            )
-            if ranked is not None:
+        if not ready and self._ranks is not False and len(self.sort) == 1:
+            # A deep page of a new sort by one number: a few scans of that column (_rank)
+            # instead of waiting for every id to be sorted. The order for the pages that
+            # follow starts once the first is done: started before, its sort competed with
+            # it for the two cores and the page took twice as long. Until the order is
+            # there, the pages near it are slices of its bins' rows, and others one scan.
+            ranks = self._ranks
+            if not isinstance(ranks, Ranks):
+                name, desc = self.sort[0]
+                ranks = Ranks(self.engine, self.relation, self.where, self.params, name, desc)
+                self._ranks = ranks
+            ranked = ranks.ids(offset, stop)
+            if ranked is None:
+                self._ranks = False  # only the whole order can tell: it is waited for
+            else:
                 if self.engine.background:
-                    self._order_job(urgent=True)
+                    self._order_job(urgent=True)  # once: a queued or running job stays
                 return ranked
         order = self._full_order()
         if order is None:  # the background order was cancelled or is taking too long

@@ -129,3 +129,94 @@ def test_a_deep_page_of_a_spread_column_is_answered_from_two_scans(
     # The last page holds the NaN rows, in source order, after every number.
     last = view.page(199_950, 50)
     assert last.column("n").to_pylist() == want.index[199_950:].tolist()
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    data=st.data(),
+    is_float=st.booleans(),
+    desc=st.booleans(),
+    parquet=st.booleans(),
+    bins=st.sampled_from([4, 64]),
+    window=st.sampled_from([3, 1_000_000]),
+)
+def test_later_pages_from_the_kept_bins_match_pandas(
+    data: st.DataObject, is_float: bool, desc: bool, parquet: bool, bins: int, window: int
+) -> None:
+    """One view's pages one after the other while its order is built: each from a window
+    kept, the histogram kept, or new bins — always pandas' page."""
+    values = data.draw(st.lists(FLOATS if is_float else INTS, min_size=1, max_size=40))
+    n = len(values)
+    table = pa.table(
+        {
+            "x": pa.array(values, pa.float64() if is_float else pa.int64()),
+            "n": pa.array(range(n), pa.int64()),
+        }
+    )
+    want = expected(values, [True] * n, desc, is_float)
+    pages = data.draw(
+        st.lists(st.tuples(st.integers(0, n + 2), st.integers(1, 6)), min_size=1, max_size=6)
+    )
+    with tempfile.TemporaryDirectory() as d, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_rank, "BINS", bins)
+        mp.setattr(_rank, "MAX_WINDOW", window)
+        source = parquet_source(table, d, [n // 2]) if parquet else Source.from_arrow(table)
+        view = Engine(background=False).view(source, Query(sort=["-x" if desc else "x"]))
+        ranks = _rank.Ranks(view.engine, view.relation, view.where, view.params, "x", desc)
+        for offset, limit in pages:
+            got = ranks.ids(offset, min(offset + limit, n))
+            if got is None:  # only the whole order can tell (rounds run out)
+                break
+            assert got.tolist() == want[offset : offset + limit]
+            assert len(ranks.windows) <= _rank.KEEP_WINDOWS
+
+
+def test_pages_after_a_deep_page_need_no_order_and_at_most_one_scan(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scrolling on from a deep page while the order is built: the next pages are slices of
+    the deep page's bins (no query); a page elsewhere is one scan (the histogram is kept);
+    none waits for the order (which the page tells apart by ``_job`` not being done)."""
+    monkeypatch.setattr(_view, "TOP_N", 100)
+    monkeypatch.setattr(_rank, "BINS", 64)  # ~3,000 rows a bin: room to scroll in one
+    rng = np.random.default_rng(11)
+    x = rng.random(200_000)
+    x[::997] = np.nan
+    table = pa.table({"x": x, "n": np.arange(200_000)})
+    pq.write_table(table, tmp_path / "t.parquet", row_group_size=20_000)
+    source = Source.from_parquet([str(tmp_path / "t.parquet")])
+    sent: list[str] = []
+    real = _rank._run
+
+    def spy(engine: Any, relation: Any, sql: str, params: list[object]) -> pa.Table:
+        sent.append(sql)
+        return real(engine, relation, sql, params)
+
+    monkeypatch.setattr(_rank, "_run", spy)
+    # No background: an order would be built only if a page waited for it (it never does).
+    view = Engine(background=False).view(source, Query(sort=["x"]))
+    want = pd.DataFrame({"x": x}).sort_values("x", na_position="last", kind="stable").index
+    page = view.page(100_000, 50)
+    assert page.column("n").to_pylist() == want[100_000:100_050].tolist()
+    assert len(sent) == 2  # the bins, then the page's rows
+    assert isinstance(view._ranks, _rank.Ranks)
+    ((first, ids),) = view._ranks.windows
+    end = first + len(ids)
+    assert first <= 100_000 and end >= 100_050 and len(ids) > 1_000
+    for offset in (end - 30, 100_050, first, 100_010):  # scrolling within the bins
+        got = view.page(offset, 30)
+        assert got.column("n").to_pylist() == want[offset : offset + 30].tolist()
+    assert len(sent) == 2
+    far = view.page(150_000, 50)  # other bins: their rows, the histogram kept
+    assert far.column("n").to_pylist() == want[150_000:150_050].tolist()
+    assert len(sent) == 3 and "GROUP BY" not in sent[2]
+    back = view.page(first + 5, 50)  # the first window is still kept
+    assert back.column("n").to_pylist() == want[first + 5 : first + 55].tolist()
+    assert len(sent) == 3
+    last = view.page(199_950, 50)  # the NaN rows, after every number, in source order
+    assert last.column("n").to_pylist() == want[199_950:].tolist()
+    assert view._job is None  # nothing sorted the whole view
