@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -106,6 +107,7 @@ class Ranks:
         self.numbers: int | None = None  # the numbers ``where`` keeps, once known
         self.ends: np.ndarray | None = None  # the first histogram's running counts
         self.windows: list[Window] = []  # newest last
+        self.scan_seconds = 0.0  # how long the last page not kept took (its bins' scans)
 
     def ids(self, offset: int, stop: int) -> np.ndarray | None:
         if stop <= offset:
@@ -157,15 +159,29 @@ class Ranks:
             self._bounds = bounds
         return self._bounds
 
+    def holds(self, offset: int, stop: int) -> bool:
+        """Whether :meth:`ids` answers ``[offset, stop)`` from what is kept, with no query."""
+        with self._lock:
+            n = self.numbers
+            return n is not None and stop <= n and self._kept(offset, stop) is not None
+
+    def _kept(self, a: int, b: int) -> np.ndarray | None:
+        n = self.numbers
+        assert n is not None
+        if min(b, n) <= a:
+            return np.zeros(0, dtype=np.int64)
+        for first, ids in reversed(self.windows):
+            if first <= a and min(b, n) <= first + len(ids):
+                return ids[a - first : min(b, n) - first]
+        return None
+
     def _numbers(self, a: int, b: int, lo: float, hi: float) -> tuple[np.ndarray, int] | None:
         """Ranks ``[a, b)`` among the numbers, from a window kept or a new one."""
-        n = self.numbers
-        if n is not None:
-            if min(b, n) <= a:
-                return np.zeros(0, dtype=np.int64), n
-            for first, ids in reversed(self.windows):
-                if first <= a and min(b, n) <= first + len(ids):
-                    return ids[a - first : min(b, n) - first], n
+        if self.numbers is not None:
+            kept = self._kept(a, b)
+            if kept is not None:
+                return kept, self.numbers
+        started = time.perf_counter()
         found = _numbers(
             self.engine,
             self.relation,
@@ -184,6 +200,7 @@ class Ranks:
             return None
         (first, ids), n = found
         self.numbers = n
+        self.scan_seconds = time.perf_counter() - started
         if len(ids):
             self.windows = [*self.windows[-(KEEP_WINDOWS - 1) :], (first, ids)]
         return ids[a - first : max(a, min(b, n)) - first], n

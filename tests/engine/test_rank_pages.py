@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import tempfile
+import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -21,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsviz_widget.engine import Engine, Query, Source, _rank, _view
+from dsviz_widget.engine import Engine, Query, Source, _background, _rank, _view
 from tests.engine.test_first_pages import parquet_source
 
 FLOATS = st.one_of(
@@ -100,17 +102,15 @@ def test_deep_pages_by_one_number_match_pandas(
         assert got.tolist() == want[offset : offset + limit]
 
 
-def test_a_deep_page_of_a_spread_column_is_answered_from_two_scans(
-    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # 200,000 rows, a deep page of -x: the bins, then the page's rows; no order waited for.
-    monkeypatch.setattr(_view, "TOP_N", 100)
-    rng = np.random.default_rng(7)
-    x = rng.random(200_000)
-    x[::1000] = np.nan
+def _spread(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, seed: int, nan_every: int
+) -> tuple[np.ndarray, Source, list[str]]:
+    """200,000 random floats (every ``nan_every``-th NaN) in a Parquet file of 10 row groups,
+    and the list of the SQL ``_rank`` sends from now on."""
+    x = np.random.default_rng(seed).random(200_000)
+    x[::nan_every] = np.nan
     table = pa.table({"x": x, "n": np.arange(200_000)})
     pq.write_table(table, tmp_path / "t.parquet", row_group_size=20_000)
-    source = Source.from_parquet([str(tmp_path / "t.parquet")])
     sent: list[str] = []
     real = _rank._run
 
@@ -119,6 +119,15 @@ def test_a_deep_page_of_a_spread_column_is_answered_from_two_scans(
         return real(engine, relation, sql, params)
 
     monkeypatch.setattr(_rank, "_run", spy)
+    return x, Source.from_parquet([str(tmp_path / "t.parquet")]), sent
+
+
+def test_a_deep_page_of_a_spread_column_is_answered_from_two_scans(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 200,000 rows, a deep page of -x: the bins, then the page's rows; no order waited for.
+    monkeypatch.setattr(_view, "TOP_N", 100)
+    x, source, sent = _spread(tmp_path, monkeypatch, seed=7, nan_every=1000)
     view = Engine(background=False).view(source, Query(sort=["-x"]))
     page = view.page(123_456, 50)
     frame = pd.DataFrame({"x": x})
@@ -183,20 +192,7 @@ def test_pages_after_a_deep_page_need_no_order_and_at_most_one_scan(
     none waits for the order (which the page tells apart by ``_job`` not being done)."""
     monkeypatch.setattr(_view, "TOP_N", 100)
     monkeypatch.setattr(_rank, "BINS", 64)  # ~3,000 rows a bin: room to scroll in one
-    rng = np.random.default_rng(11)
-    x = rng.random(200_000)
-    x[::997] = np.nan
-    table = pa.table({"x": x, "n": np.arange(200_000)})
-    pq.write_table(table, tmp_path / "t.parquet", row_group_size=20_000)
-    source = Source.from_parquet([str(tmp_path / "t.parquet")])
-    sent: list[str] = []
-    real = _rank._run
-
-    def spy(engine: Any, relation: Any, sql: str, params: list[object]) -> pa.Table:
-        sent.append(sql)
-        return real(engine, relation, sql, params)
-
-    monkeypatch.setattr(_rank, "_run", spy)
+    x, source, sent = _spread(tmp_path, monkeypatch, seed=11, nan_every=997)
     # No background: an order would be built only if a page waited for it (it never does).
     view = Engine(background=False).view(source, Query(sort=["x"]))
     want = pd.DataFrame({"x": x}).sort_values("x", na_position="last", kind="stable").index
@@ -220,3 +216,50 @@ def test_pages_after_a_deep_page_need_no_order_and_at_most_one_scan(
     last = view.page(199_950, 50)  # the NaN rows, after every number, in source order
     assert last.column("n").to_pylist() == want[199_950:].tolist()
     assert view._job is None  # nothing sorted the whole view
+
+
+class _Hold(_background.Job):
+    """Background work that holds the worker until released (the order queues behind it)."""
+
+    needs_duckdb = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def run(self, con: Any) -> None:
+        self.release.wait(30)
+
+
+def test_a_far_page_waits_a_moment_for_the_order_then_reads_its_bins(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the view's order cannot finish (the worker busy elsewhere), a page away from the
+    kept bins waits ``ORDER_PATIENCE_S`` for it, then comes from its own bins; once the order
+    is there, pages come from it."""
+    monkeypatch.setattr(_view, "TOP_N", 100)
+    monkeypatch.setattr(_view, "ORDER_PATIENCE_S", 0.2)
+    rng = np.random.default_rng(5)
+    x = rng.random(100_000)
+    table = pa.table({"x": x, "n": np.arange(100_000)})
+    pq.write_table(table, tmp_path / "t.parquet", row_group_size=10_000)
+    source = Source.from_parquet([str(tmp_path / "t.parquet")])
+    want = pd.DataFrame({"x": x}).sort_values("x", ascending=False, kind="stable").index
+    engine = Engine()
+    hold = _Hold()
+    engine.worker.submit(hold, urgent=True)
+    try:
+        view = engine.view(source, Query(sort=["-x"]))
+        assert view.page(50_000, 50).column("n").to_pylist() == want[50_000:50_050].tolist()
+        job = view._job
+        assert job is not None and not job.done.is_set()  # queued behind the held work
+        start = time.perf_counter()
+        far = view.page(90_000, 50)
+        took = time.perf_counter() - start
+        assert far.column("n").to_pylist() == want[90_000:90_050].tolist()
+        assert 0.2 <= took < 10 and not job.done.is_set()
+    finally:
+        hold.release.set()
+    assert job.wait(30) and not job.cancelled
+    assert view.page(10_000, 50).column("n").to_pylist() == want[10_000:10_050].tolist()
+    engine.close()
