@@ -372,6 +372,8 @@ class View:
                 # once, 5 such pages took ~220 ms each instead of ~8 ms once it was done).
                 # So it is waited for ORDER_PATIENCE_S (or as long as the last scans took),
                 # then the bins are scanned: never the whole order (~10 s at 100M rows).
+                if self.engine.background:  # first in the queue, as waited for (_full_order)
+                    self.engine.worker.submit(job, urgent=True)
                 lifecycle.wait(job.done, max(ORDER_PATIENCE_S, ranks.scan_seconds))
                 if job.done.is_set() and job.error is None and not job.cancelled:
                     return self.ids(offset, limit)
