@@ -61,26 +61,10 @@ KEEP_WINDOWS = 2  # windows of sorted ids a view keeps (each at most MAX_WINDOW 
 Window = tuple[int, np.ndarray]
 
 
-def rank_ids(
-    engine: Engine,
-    relation: Relation,
-    where: str,
-    params: list[object],
-    name: str,
-    desc: bool,
-    offset: int,
-    stop: int,
-) -> np.ndarray | None:
-    """The ``_row`` ids at ranks ``[offset, stop)`` of the view sorted by ``name`` alone
-    (descending if ``desc``; NaN and null last, ties in ``_row`` order), or None where only
-    the whole order can tell (see the module docstring)."""
-    return Ranks(engine, relation, where, params, name, desc).ids(offset, stop)
-
-
 class Ranks:
-    """Pages of one view sorted by one number, read from bins while its order is built:
-    :meth:`ids` as :func:`rank_ids`, with the range, the histogram and the last windows kept
-    (see the module docstring). Safe to call from several threads (one page at a time)."""
+    """Pages of one view sorted by one number, read from bins while its order is built, with
+    the range, the histogram and the last windows kept (see the module docstring). Safe to
+    call from several threads (one page at a time)."""
 
     def __init__(
         self,
@@ -110,6 +94,9 @@ class Ranks:
         self.scan_seconds = 0.0  # how long the last page not kept took (its bins' scans)
 
     def ids(self, offset: int, stop: int) -> np.ndarray | None:
+        """The ``_row`` ids at ranks ``[offset, stop)`` of the view sorted by the column alone
+        (descending if ``desc``; NaN and null last, ties in ``_row`` order), or None where only
+        the whole order can tell."""
         if stop <= offset:
             return np.zeros(0, dtype=np.int64)
         if not self.supported:

@@ -86,15 +86,8 @@ def test_deep_pages_by_one_number_match_pandas(
         mp.setattr(_rank, "MAX_WINDOW", window)
         source = parquet_source(table, d, [n // 2]) if parquet else Source.from_arrow(table)
         view = Engine(background=False).view(source, query)
-        got = _rank.rank_ids(
-            view.engine,
-            view.relation,
-            view.where,
-            view.params,
-            "x",
-            desc,
-            offset,
-            min(offset + limit, len(want)),
+        got = _rank.Ranks(view.engine, view.relation, view.where, view.params, "x", desc).ids(
+            offset, min(offset + limit, len(want))
         )
         page = Engine(background=False).view(source, query).page(offset, limit)
     assert page.column("n").to_pylist() == want[offset : offset + limit]
