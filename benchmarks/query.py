@@ -60,6 +60,7 @@ from _query_systems import (
     REUSE,
     SCENARIOS,
     SYSTEMS,
+    WARM_ARTIFACT,
     Skip,
 )
 
@@ -155,6 +156,9 @@ def prepare(n: int, cache: Path, env: dict[str, str]) -> dict[str, Any]:
         t0 = time.perf_counter()
         make_data(data, n)
         print(f"# {n:,} rows written in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    warm = cache / f"warm-v{DATA_VERSION}.parquet"
+    if not warm.exists():
+        make_data(warm, WARM_ROWS)
     store = cache / f"store-v{DATA_VERSION}-{n}-{code_key()}"
     done = store / "bench-logged.json"
     if not done.exists():
@@ -162,7 +166,7 @@ def prepare(n: int, cache: Path, env: dict[str, str]) -> dict[str, Any]:
             shutil.rmtree(old, ignore_errors=True)
         t0 = time.perf_counter()
         out = subprocess.run(
-            [sys.executable, "-c", _LOG, str(store), str(data)],
+            [sys.executable, "-c", _LOG, str(store), str(data), str(warm)],
             capture_output=True,
             text=True,
             env=env,
@@ -177,9 +181,6 @@ def prepare(n: int, cache: Path, env: dict[str, str]) -> dict[str, Any]:
             f"# {n:,} rows logged in {info['seconds']:.1f} s (peak RSS {info['rss_mb']:.0f} MB)",
             file=sys.stderr,
         )
-    warm = cache / f"warm-v{DATA_VERSION}.parquet"
-    if not warm.exists():
-        make_data(warm, WARM_ROWS)
     return {"store": str(store), "warm": str(warm), **json.loads(done.read_text())}
 
 
@@ -189,11 +190,12 @@ import json, sys
 sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
 import dsviz_widget as dv
 from _common import peak_rss_mb
-store, data = sys.argv[1], sys.argv[2]
+store, data, warm = sys.argv[1], sys.argv[2], sys.argv[3]
 with dv.init(project="query-bench", job_type="log", dir=store) as run:
-    art = dv.Artifact({ARTIFACT.split(":")[0]!r}, type="dataset")
-    art.add(dv.Table.from_parquet(data), {ENTRY!r})
-    run.log_artifact(art)
+    for name, path in (({ARTIFACT!r}, data), ({WARM_ARTIFACT!r}, warm)):
+        art = dv.Artifact(name.split(":")[0], type="dataset")
+        art.add(dv.Table.from_parquet(path), {ENTRY!r})
+        run.log_artifact(art)
     table = run.use_artifact({ARTIFACT!r}).get({ENTRY!r})
     (parquet,) = table.engine_source().parquet
 print(json.dumps({{"parquet": parquet, "rss_mb": peak_rss_mb()}}))

@@ -133,8 +133,10 @@ class ParquetColumns:
         origin: TableOrigin | None = None,
         keep: object = None,
         pending: WholeFiles | None = None,
+        root: str | None = None,
     ) -> None:
         self.paths = list(paths)
+        self.root = root  # the store's directory of these files (``Source.root``)
         # What keeps the files there while this backend reads them (a remote store's pins:
         # released when this backend is collected, so they must live exactly as long).
         self._keep = keep
@@ -290,7 +292,7 @@ class ParquetColumns:
             cached = self._source
             if cached is not None and cached.unchanged():
                 return cached
-            self._source = Source.from_parquet(self.paths, name=self.label)
+            self._source = Source.from_parquet(self.paths, name=self.label, root=self.root)
             return self._source
 
     # -- change --------------------------------------------------------------------------

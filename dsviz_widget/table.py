@@ -194,6 +194,7 @@ class Table:
         origin: TableOrigin | None = None,
         keep: object = None,
         pending: WholeFiles | None = None,
+        root: str | None = None,
     ) -> Table:
         """A Table over Parquet files of a store (how ``artifacts`` reads a table entry).
 
@@ -202,9 +203,10 @@ class Table:
         file's, and ``origin`` (:attr:`origin`) says which artifact version it is. ``keep``
         is held for as long as the files are read (the store's pins of them). ``pending``:
         the files are still downloading (``paths`` empty); its head is read until then.
+        ``root``: the store's directory of its files, which the engine may read wholesale.
         """
         return cls._of(
-            ParquetColumns(paths, reader, origin_of, label, digest, origin, keep, pending)
+            ParquetColumns(paths, reader, origin_of, label, digest, origin, keep, pending, root)
         )
 
     @property

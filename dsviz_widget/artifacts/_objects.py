@@ -115,6 +115,7 @@ class ObjectStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.objects = root / "objects"
+        self.engine_root = self.objects  # see _remote.Objects
         self.tmp = root / "tmp"
         #: Objects hashed by this process, with the stamp they had (``_verified``).
         self._verified: dict[str, Stamp] = {}

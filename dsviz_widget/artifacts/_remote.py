@@ -58,6 +58,11 @@ _TMP_NAME = re.compile(r"[0-9]+-[0-9a-f]{32}\.part")
 class Objects(Protocol):
     """What the store asks of its object area (local directory or bucket)."""
 
+    #: A local directory holding only this store's object files, where the paths of
+    #: :func:`pin` lie: the query engine may let DuckDB read anything under it
+    #: (``Source.root``), so one DuckDB database serves every table of the store.
+    engine_root: Path
+
     def has(self, digest: str) -> bool: ...
 
     def claim(self, digest: str) -> int | None:
@@ -129,6 +134,7 @@ class RemoteObjects:
         self.tmp = workdir / "tmp"
         self._pins = workdir / "pinned"
         self._own_pins = self._pins / str(os.getpid())
+        self.engine_root = self._own_pins
         # Holds per pinned digest; None: pinned for the rest of the process (verified_path).
         self._holds: dict[str, int | None] = {}
         self._pin_lock = threading.Lock()

@@ -710,6 +710,7 @@ def _read_table(
         origin,
         keep=pins,
         pending=download,
+        root=str(store.objects.engine_root),
     )
     seen = {} if seen is None else seen
     seen[(row.artifact, row.version, name)] = table

@@ -3,14 +3,16 @@
 External access is switched off, so SQL cannot reach the file system or the network
 (``read_text('/etc/passwd')``, ``COPY ... TO``, ``ATTACH`` all fail); the only files
 DuckDB may open are the Parquet files of the sources being viewed (``allowed_paths``, set
-before access is switched off, since DuckDB refuses to change it afterwards; DuckDB can
-also write those, see RELIABILITY.md "Not covered"). Extension
+before access is switched off, since DuckDB refuses to change it afterwards), or, for a
+store's tables, the store's own object directory (``_relation.grants``); DuckDB can also
+write those, see RELIABILITY.md "Not covered". Extension
 loading and installation are off and the configuration is locked, so no statement can
 undo any of this.
 
 **Why spares.** Because ``allowed_paths`` cannot be widened, the engine opens a new
 connection whenever a query reads a file it may not read yet (the first query of each
-Parquet file in a process), and the background worker opens one per job. Making a DuckDB
+Parquet file of the user's, or of each store, in a process), and the background worker
+opens one per job. Making a DuckDB
 database costs ~25-30 ms of CPU (60-150 ms of wall time on a busy machine), more than a
 first page takes, while configuring and locking one costs ~2 ms. So unlocked, idle
 databases are made ahead by a helper thread (``SPARES`` of them), and
@@ -88,7 +90,8 @@ def open_connection(
     threads: int = 2,
     temp_directory: str | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """A new in-memory DuckDB connection that can read only ``allowed_paths``.
+    """A new in-memory DuckDB connection that can read only ``allowed_paths``: files, and
+    directories (entries ending in ``os.sep``: every file whose resolved path is under one).
 
     ``temp_directory`` is where sorts bigger than ``memory_limit`` spill (DuckDB's default
     would be ``.tmp`` in the current directory); the engine passes its private temp dir.
@@ -119,9 +122,13 @@ def open_connection(
         # every page ending deeper than row 50, which then read every column of the file.
         con.execute(f"SET late_materialization_max_rows = {LATE_ROWS}")
         con.execute(f"SET dynamic_or_filter_threshold = {LATE_ROWS}")
-        paths = sorted(set(allowed_paths))
+        grants = set(allowed_paths)
+        paths = sorted(p for p in grants if not p.endswith(os.sep))
+        folders = sorted(p for p in grants if p.endswith(os.sep))
         if paths:
             con.execute("SET allowed_paths = $1", [paths])
+        if folders:
+            con.execute("SET allowed_directories = $1", [folders])
         # DuckDB's statistics propagation trusts Parquet min/max, which pyarrow writes
         # without NaN; it then folds isnan() to false and lets NaN rows through filters.
         con.execute("SET disabled_optimizers = 'statistics_propagation'")

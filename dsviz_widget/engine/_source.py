@@ -37,6 +37,11 @@ class Source:
     _kinds: dict[str, str] = field(default_factory=dict, repr=False)
     #: Per Parquet file: its real path, size and mtime (ns) when the Source was made.
     files: tuple[tuple[str, int, int], ...] = field(default=(), repr=False)
+    #: A directory (real path) that holds only files of a store this library writes, the
+    #: Parquet files among them: the engine may let DuckDB read anything under it, so that
+    #: a new table of the same store needs no new DuckDB database (``_relation.grants``).
+    #: None for files of the user's own (``Table.from_parquet``): only they are readable.
+    root: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_arrow(cls, table: pa.Table, name: str = "table") -> Source:
@@ -49,7 +54,9 @@ class Source:
         )
 
     @classmethod
-    def from_parquet(cls, paths: list[str] | tuple[str, ...], name: str = "table") -> Source:
+    def from_parquet(
+        cls, paths: list[str] | tuple[str, ...], name: str = "table", root: str | None = None
+    ) -> Source:
         if not paths:
             raise ValueError("a Parquet source needs at least one file")
         files = file_identity(paths)  # before reading: a file rewritten meanwhile then differs
@@ -68,6 +75,7 @@ class Source:
             num_rows=rows,
             _kinds=kinds_of(schema),
             files=files,
+            root=os.path.realpath(root) if root is not None else None,
         )
 
     def unchanged(self) -> bool:

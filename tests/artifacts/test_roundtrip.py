@@ -106,6 +106,26 @@ def test_dataframe_table_round_trip(store_location: StoreKind) -> None:
     pd.testing.assert_frame_equal(back.to_pandas(), df)  # type: ignore[union-attr]
 
 
+def test_tables_of_one_store_are_queried_through_one_duckdb_database(
+    store_location: StoreKind,
+) -> None:
+    """The engine may read the store's own directory of object files (its ``objects/``, or a
+    remote store's pinned copies), so a second logged table needs no new DuckDB database
+    (a new one costs ~5-10 ms of a first page); each query still answers its own table."""
+    from dsviz_widget.engine import shared_engine
+
+    frames = [pd.DataFrame({"a": np.arange(n), "b": [f"t{n}"] * n}) for n in (30, 70)]
+    tables = [log_and_reopen(dv.Table(dataframe=df), f"t{i}") for i, df in enumerate(frames)]
+    engine = shared_engine()
+    databases = []
+    for table, df in zip(tables, frames, strict=True):
+        got = table.query(sort=["-a"], limit=5)  # type: ignore[union-attr]
+        assert got["a"].tolist() == df["a"].iloc[::-1].head(5).tolist()
+        assert set(got["b"]) == {df["b"].iloc[0]}
+        databases.append(engine._con)
+    assert databases[0] is not None and databases[1] is databases[0]
+
+
 def test_plain_files(store_location: StoreKind, tmp_path: Path) -> None:
     src = tmp_path / "notes.txt"
     src.write_text("hello")

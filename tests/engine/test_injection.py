@@ -193,6 +193,12 @@ def _refuses_everything(con: duckdb.DuckDBPyConnection, sandbox: Path) -> None:
             con.execute(sql).fetchall()
 
 
+def _all_refused(con: duckdb.DuckDBPyConnection, *statements: str) -> None:
+    for sql in statements:
+        with pytest.raises(duckdb.Error):
+            con.execute(sql).fetchall()
+
+
 def test_a_viewed_parquet_file_opens_only_itself(sandbox: Path) -> None:
     """Viewing a Parquet file widens the engine's connection (a ready-made spare, set up
     and locked when taken) to that file alone: not its neighbours, not a pattern over its
@@ -221,13 +227,61 @@ def test_a_viewed_parquet_file_opens_only_itself(sandbox: Path) -> None:
         with eng.connection(rel) as con:
             (link,) = rel.allowed_paths
             assert con.execute(f"SELECT count(*) FROM read_parquet('{link}')").fetchall()[0][0]
-            for sql in [
+            _all_refused(
+                con,
                 f"SELECT * FROM read_parquet('{hidden}')",
                 f"SELECT * FROM read_parquet('{sandbox}/*.parquet')",
                 f"SELECT * FROM read_parquet('{os.path.dirname(link)}/*.parquet')",
                 f"SELECT * FROM glob('{sandbox}/*')",
-            ]:
-                with pytest.raises(duckdb.Error):
-                    con.execute(sql).fetchall()
+            )
             _refuses_everything(con, sandbox)
+    _assert_clean(sandbox)
+
+
+def test_a_stores_tables_share_one_database_and_open_only_its_directory(sandbox: Path) -> None:
+    """Tables of a store (``Source.root``: the store's object directory) are read through
+    one DuckDB database that may read that directory: a second table opens no new one. What
+    lies beside the directory (the store's catalog, a canary), a path climbing out of it and
+    a link inside it to a file outside stay unreadable."""
+    import pyarrow.parquet as pq
+
+    from dsviz_widget.engine._relation import duckdb_path
+
+    objects = sandbox / "store" / "objects"
+    (objects / "ab").mkdir(parents=True)
+    (objects / "cd").mkdir()
+    first, second = objects / "ab" / "ab01", objects / "cd" / "cd02"
+    pq.write_table(pa.table({"x": [1, 2]}), first)
+    pq.write_table(pa.table({"x": [3]}), second)
+    (sandbox / "store" / "catalog.sqlite").write_text(SECRET)
+    outside = sandbox / "outside.parquet"
+    pq.write_table(pa.table({"x": [SECRET]}), outside)
+    (objects / "ab" / "escape").symlink_to(outside)
+
+    eng = Engine()
+    pages, databases = [], []
+    for path in (first, second):
+        src = Source.from_parquet([str(path)], root=str(objects))
+        assert relation_for(src).allowed_paths == (os.path.realpath(objects) + os.sep,)
+        pages.append(eng.view(src, Query()).page(0, 5).column("x").to_pylist())
+        databases.append(eng._con)
+    assert pages == [[1, 2], [3]]
+    # The first table opened the engine's database; the second needed none.
+    assert databases[0] is not None and databases[1] is databases[0]
+    # A file outside the root, even given the root, opens only itself.
+    alone = Source.from_parquet([str(outside)], root=str(objects))
+    assert relation_for(alone).allowed_paths == (duckdb_path(str(outside), alone.files[0]),)
+
+    rel = relation_for(Source.from_parquet([str(second)], root=str(objects)))
+    with eng.connection(rel) as con:
+        assert con.execute(f"SELECT count(*) FROM read_parquet('{first}')").fetchall() == [(2,)]
+        _all_refused(
+            con,
+            f"SELECT * FROM read_text('{sandbox / 'store' / 'catalog.sqlite'}')",
+            f"SELECT * FROM read_parquet('{objects}/../../outside.parquet')",
+            f"SELECT * FROM read_parquet('{objects / 'ab' / 'escape'}')",
+            f"SELECT * FROM read_parquet('{sandbox}/*.parquet')",
+            f"SELECT * FROM glob('{sandbox}/*')",
+        )
+        _refuses_everything(con, sandbox)
     _assert_clean(sandbox)
