@@ -33,6 +33,7 @@ def summarize(
     bounds: tuple[Any, Any] | None = None,
     exact: bool = False,
     sample_rows: int = SAMPLE_ROWS,
+    most_rows: int | None = None,
 ) -> dict[str, Any]:
     """Histogram (numbers) or top values (everything else) of ``col`` over the filtered rows.
 
@@ -41,6 +42,10 @@ def summarize(
     those first ``n`` rows in scan order (``count`` is ``n``, ``counts`` and ``nulls`` are
     within them, ``distinct`` is ``None`` and ``distinct_min`` the sample's distinct values,
     a lower bound of the whole's). Every number in it is exact for what it says it is of.
+    ``most_rows``: at most this many rows are filtered (the source's): when that is no more
+    than ``sample_rows``, the whole is read at once, exactly. (Its first rows are a sample
+    read in scan order, one thread: at 1M rows, 270 ms where the exact GROUP BY takes ~170;
+    and a table of exactly ``sample_rows`` rows was labelled a sample of itself.)
 
     One scan each: top values, null and distinct counts come from one ``GROUP BY``; a
     histogram's bucket counts and nulls from another, after a scan for the finite
@@ -56,7 +61,7 @@ def summarize(
             f"SELECT count(*), count(*) FILTER (WHERE {value} IS NULL) {rows}", params
         ).fetchall()[0]
         return {"type": "none", "nulls": int(nulls), "count": int(total)}
-    if not exact and sample_rows > 0:
+    if not exact and sample_rows > 0 and (most_rows is None or most_rows > sample_rows):
         first = f"(SELECT {value} AS v {rows} LIMIT {int(sample_rows)})"
         got = _top(con, f"FROM {first}", "v", params, top)
         if got["count"] < sample_rows:  # every filtered row: exact

@@ -486,6 +486,7 @@ class View:
                         bounds=bounds,
                         exact=exact,
                         sample_rows=sample_rows,
+                        most_rows=self.total_rows,
                     )
             except duckdb.Error as exc:
                 raise QueryError(f"summary of {column!r} failed: {exc}") from exc

@@ -70,13 +70,18 @@ def test_sampled_or_exact_top_values_match_pandas(
     assert got["type"] == "top"
     if "sample" not in got:
         assert {k: got[k] for k in whole} == whole
-        # Exact only when the first rows were all of them or not mostly distinct.
+        # Exact only when the first rows were all of them (or the table holds no more than
+        # a sample's rows, filtered or not) or were not mostly distinct.
         first = reference(rows[:sample_rows])
         seen = first["count"] - first["nulls"]
-        assert len(rows) < sample_rows or not (seen and first["distinct"] > seen / 2)
+        assert (
+            len(rows) < sample_rows
+            or n <= sample_rows
+            or not (seen and first["distinct"] > seen / 2)
+        )
     else:
         n_sample = got["sample"]
-        assert n_sample == sample_rows <= len(rows)
+        assert n_sample == sample_rows <= len(rows) and sample_rows < n
         part = reference(rows[:n_sample])  # the first rows in the table's order
         assert {k: got[k] for k in ("values", "counts", "nulls", "count")} == {
             k: part[k] for k in ("values", "counts", "nulls", "count")
@@ -98,6 +103,16 @@ def test_low_cardinality_is_exact_and_all_distinct_is_a_sample() -> None:
     assert caption["sample"] == 100 and caption["count"] == 100 and caption["distinct"] is None
     assert caption["distinct_min"] == 100 and caption["counts"] == [1] * 10
     assert view.summary("caption", exact=True)["distinct"] == n
+
+
+def test_a_table_no_bigger_than_the_sample_is_summarized_exactly() -> None:
+    """Every value distinct, exactly ``sample_rows`` rows (or fewer, or that many before a
+    filter): the whole table was read, so the distinct count is shown, not a lower bound."""
+    for n, query in ((100, Query()), (60, Query()), (100, Query(filter="i % 2 == 0"))):
+        table = pa.table({"caption": [f"image {i}" for i in range(n)], "i": list(range(n))})
+        got = ENGINE.view(Source.from_arrow(table), query).summary("caption", sample_rows=100)
+        kept = n if query.filter is None else n // 2
+        assert "sample" not in got and got["distinct"] == got["count"] == kept, (n, query)
 
 
 def test_exact_summary_over_the_budget_is_the_budget_error() -> None:
