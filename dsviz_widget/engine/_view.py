@@ -377,7 +377,8 @@ class View:
                 lifecycle.wait(job.done, max(ORDER_PATIENCE_S, ranks.scan_seconds))
                 if job.done.is_set() and job.error is None and not job.cancelled:
                     return self.ids(offset, limit)
-            ranked = ranks.ids(offset, stop)
+            with self.engine.worker.holding():  # an order queued by the first page waits
+                ranked = ranks.ids(offset, stop)
             if ranked is None:
                 self._ranks = False  # only the whole order can tell: it is waited for
             else:

@@ -299,6 +299,56 @@ def test_submit_or_wait_on_a_running_job_never_runs_it_twice() -> None:
     worker.stop()
 
 
+def test_work_nobody_waits_for_does_not_start_while_a_page_holds_the_worker() -> None:
+    """A deep page's scans hold the worker (``holding``): a job queued before them (the order
+    a sorted first page queued) waits past ``MAX_DEFER_S`` until they end; a job someone
+    waits for still runs at once."""
+    worker = _background.BackgroundWorker()
+    queued, urgent = _Counting(), _Counting()
+    with worker.holding():
+        worker.submit(queued)
+        assert not queued.started.wait(_background.MAX_DEFER_S + 0.5)
+        worker.submit(urgent, urgent=True)
+        assert urgent.wait(10)
+        assert not queued.started.is_set()
+    assert queued.wait(10) and queued.runs == 1
+    worker.stop()
+
+
+def test_a_jump_after_the_first_page_runs_its_scans_before_the_order(tmp_path) -> None:
+    """The widget's jump: a sorted first page (which queues the view's order), then at once
+    a page in the middle. Its scans run alone; the order starts after them."""
+    from dsviz_widget.engine import _rank
+
+    n = 60_000
+    path = tmp_path / "t.parquet"
+    rng = np.random.default_rng(3)
+    pq.write_table(pa.table({"score": rng.random(n), "i": np.arange(n)}), path)
+    engine = Engine()
+    events: list[str] = []
+    run_order, scan = _background.OrderJob.run, _rank.Ranks.ids
+
+    def order(job: _background.OrderJob, con: object) -> None:
+        events.append("order")
+        run_order(job, con)
+
+    def scans(ranks: _rank.Ranks, start: int, stop: int) -> object:
+        time.sleep(_background.MAX_DEFER_S + 0.2)  # slower than the defer: as at 100M rows
+        got = scan(ranks, start, stop)
+        events.append("scans")
+        return got
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_background.OrderJob, "run", order)
+        mp.setattr(_rank.Ranks, "ids", scans)
+        view = engine.view(Source.from_parquet([str(path)]), Query(sort=["-score"]))
+        view.page(0, 50)
+        deep = view.page(n // 2, 50).column("_row").to_pylist()
+        assert view.order()[n // 2 : n // 2 + 50].tolist() == deep
+    assert events[:2] == ["scans", "order"], events
+    engine.close()
+
+
 def test_waits_racing_the_worker_run_each_job_once() -> None:
     # wait() used to read the running job without the lock: a job popped between that
     # read and its re-submit was queued again and ran twice.
