@@ -497,7 +497,28 @@ class BackgroundWorker:
         self._thread: threading.Thread | None = None
         self._stopped = False
         self._held = 0  # blocks of ``holding`` running now
+        self._started = 0.0  # time.monotonic() when the running job's connection opened
         _WORKERS.add(self)
+
+    def eta(self, job: Job) -> float | None:
+        """Seconds the running ``job``'s DuckDB statement still needs, from DuckDB's own
+        progress and the time it has run; None if ``job`` is not running or its progress is
+        not known yet. A view order's progress grows about evenly with the rows it reads
+        (100M rows: 2% at 0.5 s, 52% at 10 s, done at 18 s); early on the estimate runs
+        high (10M rows: 1.3 s at 0.1 s for a 1.1 s sort). DuckDB reports no progress for
+        an in-memory Arrow source: None then."""
+        with self._cv:  # the connection is closed only after the worker let go of it here
+            con = self._con
+            if con is None or self._running is not job:
+                return None
+            try:
+                done = float(con.query_progress())
+            except duckdb.Error:
+                return None
+            ran = time.monotonic() - self._started
+        if not 0.0 < done < 100.0:
+            return None
+        return ran * (100.0 - done) / done
 
     @contextlib.contextmanager
     def holding(self) -> Iterator[None]:
@@ -664,9 +685,11 @@ class BackgroundWorker:
                     memory_limit=self.memory_limit,
                     threads=self.threads,
                     temp_directory=temp_dir(),
+                    progress=isinstance(job, OrderJob),
                 )
                 with self._cv:
                     self._con = con
+                    self._started = time.monotonic()
             elif isinstance(job, RowStore):
                 job.pause = functools.partial(self._store_pause, job)
             job.run(con)

@@ -89,9 +89,11 @@ def open_connection(
     memory_limit: str = "256MB",
     threads: int = 2,
     temp_directory: str | None = None,
+    progress: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """A new in-memory DuckDB connection that can read only ``allowed_paths``: files, and
     directories (entries ending in ``os.sep``: every file whose resolved path is under one).
+    ``progress``: its queries' progress can be asked (``query_progress()``; nothing printed).
 
     ``temp_directory`` is where sorts bigger than ``memory_limit`` spill (DuckDB's default
     would be ``.tmp`` in the current directory); the engine passes its private temp dir.
@@ -122,6 +124,9 @@ def open_connection(
         # every page ending deeper than row 50, which then read every column of the file.
         con.execute(f"SET late_materialization_max_rows = {LATE_ROWS}")
         con.execute(f"SET dynamic_or_filter_threshold = {LATE_ROWS}")
+        if progress:  # measured: no cost on a 10M-row sort (1.0 s either way)
+            con.execute("SET enable_progress_bar = true")
+            con.execute("SET enable_progress_bar_print = false")
         grants = set(allowed_paths)
         paths = sorted(p for p in grants if not p.endswith(os.sep))
         folders = sorted(p for p in grants if p.endswith(os.sep))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
+import time
 import weakref
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,11 @@ if TYPE_CHECKING:
 TOP_N = 2_000  # pages ending above this depth wait for the view's order
 ORDER_WAIT_S = 300.0  # then a deep page gives up waiting and sorts with OFFSET itself
 ORDER_PATIENCE_S = 1.0  # a page away from the bins kept waits this long for the order (ids)
+# ... but stops waiting as soon as DuckDB's progress says the order needs more than this many
+# times the patience left (its estimate runs high early on: never stop a 10M-row order that
+# would have made it), and reads its bins at once instead (100M rows: a ~15 s order).
+ORDER_HOPELESS = 4.0
+ORDER_POLL_S = 0.1
 MAX_LIMIT = 100_000
 
 
@@ -308,6 +314,19 @@ class View:
             raise QueryError(f"the query failed: {err}") from err
         return None
 
+    def _wait_for_order(self, job: OrderJob, patience: float) -> None:
+        """Wait up to ``patience`` seconds for ``job``, or less once its progress shows it
+        cannot be done in time (``ORDER_HOPELESS``): waiting longer would only delay the
+        page's own scan."""
+        end = time.monotonic() + patience
+        while True:
+            left = end - time.monotonic()
+            if left <= 0 or lifecycle.wait(job.done, min(left, ORDER_POLL_S)):
+                return
+            eta = self.engine.worker.eta(job)
+            if eta is not None and eta > ORDER_HOPELESS * (end - time.monotonic()):
+                return
+
     def stop_background(self) -> None:
         """Nobody looks at this view now: its order, if still queued or being written, is
         cancelled (a running DuckDB sort interrupted), so it never competes with the view
@@ -374,7 +393,7 @@ class View:
                 # then the bins are scanned: never the whole order (~10 s at 100M rows).
                 if self.engine.background:  # first in the queue, as waited for (_full_order)
                     self.engine.worker.submit(job, urgent=True)
-                lifecycle.wait(job.done, max(ORDER_PATIENCE_S, ranks.scan_seconds))
+                self._wait_for_order(job, max(ORDER_PATIENCE_S, ranks.scan_seconds))
                 if job.done.is_set() and job.error is None and not job.cancelled:
                     return self.ids(offset, limit)
             with self.engine.worker.holding():  # an order queued by the first page waits

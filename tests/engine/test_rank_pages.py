@@ -256,3 +256,61 @@ def test_a_far_page_waits_a_moment_for_the_order_then_reads_its_bins(
     assert job.wait(30) and not job.cancelled
     assert view.page(10_000, 50).column("n").to_pylist() == want[10_000:10_050].tolist()
     engine.close()
+
+
+def test_a_far_page_stops_waiting_once_the_orders_progress_says_it_cannot_make_it(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the view's order runs, a page away from the kept bins waits for it only while
+    DuckDB's progress leaves it a chance (``BackgroundWorker.eta``): an order that would need
+    far longer than the patience left (100M rows: ~15 s) is not waited for, the page reads
+    its bins at once; one about to finish is waited for."""
+    monkeypatch.setattr(_view, "TOP_N", 100)
+    monkeypatch.setattr(_view, "ORDER_PATIENCE_S", 3.0)
+    rng = np.random.default_rng(6)
+    x = rng.random(100_000)
+    pq.write_table(pa.table({"x": x, "n": np.arange(100_000)}), tmp_path / "t.parquet")
+    source = Source.from_parquet([str(tmp_path / "t.parquet")])
+    want = pd.DataFrame({"x": x}).sort_values("x", ascending=False, kind="stable").index
+    for eta, waits in ((1000.0, False), (0.5, True)):
+        engine = Engine()
+        hold = _Hold()
+        engine.worker.submit(hold, urgent=True)  # the order queues behind it: never done
+        monkeypatch.setattr(engine.worker, "eta", lambda job, eta=eta: eta)
+        view = engine.view(source, Query(sort=["-x"]))
+        assert view.page(50_000, 50).column("n").to_pylist() == want[50_000:50_050].tolist()
+        start = time.perf_counter()
+        far = view.page(90_000, 50)
+        took = time.perf_counter() - start
+        assert far.column("n").to_pylist() == want[90_000:90_050].tolist()
+        # Hopeless: read at once (one poll); else (almost) the whole patience: the order is
+        # never done, and only its last moments are hopeless too (0.5 s > 4 x what is left).
+        assert (took >= 2.5) if waits else (took < 1.5), (eta, took)
+        hold.release.set()
+        engine.close()
+
+
+def test_a_running_orders_eta_comes_from_duckdbs_progress(tmp_path: Any) -> None:
+    """``eta`` of a view order while DuckDB sorts it: seconds left, from its progress; None
+    for a job not running (queued or done)."""
+    rng = np.random.default_rng(7)
+    n = 3_000_000
+    pq.write_table(pa.table({"x": rng.random(n)}), tmp_path / "t.parquet")
+    source = Source.from_parquet([str(tmp_path / "t.parquet")])
+    engine = Engine()
+    hold = _Hold()
+    engine.worker.submit(hold, urgent=True)
+    view = engine.view(source, Query(sort=["-x"]))
+    view.page(n // 2, 10)
+    job = view._job
+    assert job is not None and engine.worker.eta(job) is None  # queued behind the hold
+    hold.release.set()
+    seen: list[float] = []
+    while not job.done.is_set():
+        got = engine.worker.eta(job)
+        if got is not None:
+            seen.append(got)
+        time.sleep(0.002)
+    assert seen and all(0 < s < 60 for s in seen), seen[:5]
+    assert engine.worker.eta(job) is None
+    engine.close()
