@@ -580,7 +580,8 @@ def main() -> int:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
         os._exit(0)
-    sizes = list(args.sizes) + ([100_000_000] if args.huge else [])
+    # Each size once (``--sizes 100000000 --huge`` measured 100M twice).
+    sizes = list(dict.fromkeys([*args.sizes, *([100_000_000] if args.huge else [])]))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     about = f"{commit()}; {machine(['duckdb', 'polars', 'pyarrow', 'pandas', 'numpy'])}"
     print(f"# {about}", file=sys.stderr)
