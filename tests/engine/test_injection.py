@@ -238,48 +238,81 @@ def test_a_viewed_parquet_file_opens_only_itself(sandbox: Path) -> None:
     _assert_clean(sandbox)
 
 
-def test_a_stores_tables_share_one_database_and_open_only_its_directory(sandbox: Path) -> None:
+def _lit(path: object) -> str:
+    """A SQL string literal of ``path`` (the test's own text, quotes doubled)."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+@pytest.mark.parametrize(
+    "store_name",
+    [
+        "store",
+        "my store",
+        "it's",
+        "[a]*?{b}",
+        "ünï €",
+        "--; DROP",
+        "x\\y",
+        "a\nb\tc",
+        "~%20",
+        "..x",
+        "C:",
+    ],
+)
+def test_a_stores_tables_share_one_database_and_open_only_its_directory(
+    sandbox: Path, store_name: str
+) -> None:
     """Tables of a store (``Source.root``: the store's object directory) are read through
     one DuckDB database that may read that directory: a second table opens no new one. What
     lies beside the directory (the store's catalog, a canary), a path climbing out of it and
     a link inside it to a file outside stay unreadable."""
     import pyarrow.parquet as pq
 
-    from dsviz_widget.engine._relation import duckdb_path
+    from dsviz_widget.engine._relation import ParquetRelation, duckdb_path
 
-    objects = sandbox / "store" / "objects"
+    objects = sandbox / store_name / "objects"
     (objects / "ab").mkdir(parents=True)
     (objects / "cd").mkdir()
     first, second = objects / "ab" / "ab01", objects / "cd" / "cd02"
     pq.write_table(pa.table({"x": [1, 2]}), first)
     pq.write_table(pa.table({"x": [3]}), second)
-    (sandbox / "store" / "catalog.sqlite").write_text(SECRET)
+    (sandbox / store_name / "catalog.sqlite").write_text(SECRET)
     outside = sandbox / "outside.parquet"
     pq.write_table(pa.table({"x": [SECRET]}), outside)
     (objects / "ab" / "escape").symlink_to(outside)
 
+    # DuckDB reads a backslash in an allowed directory as a separator: such a store's files
+    # open one by one, by their links, as a user's own files do.
+    shared = "\\" not in store_name
     eng = Engine()
     pages, databases = [], []
     for path in (first, second):
         src = Source.from_parquet([str(path)], root=str(objects))
-        assert relation_for(src).allowed_paths == (os.path.realpath(objects) + os.sep,)
+        rel = relation_for(src)
+        want = (os.path.realpath(objects) + os.sep,) if shared else rel.links
+        assert rel.allowed_paths == want
         pages.append(eng.view(src, Query()).page(0, 5).column("x").to_pylist())
         databases.append(eng._con)
     assert pages == [[1, 2], [3]]
     # The first table opened the engine's database; the second needed none.
-    assert databases[0] is not None and databases[1] is databases[0]
+    assert databases[0] is not None and (databases[1] is databases[0]) == shared
     # A file outside the root, even given the root, opens only itself.
     alone = Source.from_parquet([str(outside)], root=str(objects))
     assert relation_for(alone).allowed_paths == (duckdb_path(str(outside), alone.files[0]),)
 
     rel = relation_for(Source.from_parquet([str(second)], root=str(objects)))
     with eng.connection(rel) as con:
-        assert con.execute(f"SELECT count(*) FROM read_parquet('{first}')").fetchall() == [(2,)]
+        # The first table's link (its path holds no quote or glob character), on the
+        # database the second uses: granted by the directory (or by the link, kept in the
+        # union of what the engine's database may read).
+        (link,) = ParquetRelation(Source.from_parquet([str(first)])).links
+        assert con.execute(f"SELECT count(*) FROM read_parquet('{link}')").fetchall() == [(2,)]
         _all_refused(
             con,
-            f"SELECT * FROM read_text('{sandbox / 'store' / 'catalog.sqlite'}')",
-            f"SELECT * FROM read_parquet('{objects}/../../outside.parquet')",
-            f"SELECT * FROM read_parquet('{objects / 'ab' / 'escape'}')",
+            f"SELECT * FROM read_text({_lit(sandbox / store_name / 'catalog.sqlite')})",
+            f"SELECT * FROM read_parquet({_lit(f'{objects}/../../outside.parquet')})",
+            f"SELECT * FROM read_parquet({_lit(objects / 'ab' / 'escape')})",
+            f"SELECT * FROM read_parquet({_lit(outside)})",
             f"SELECT * FROM read_parquet('{sandbox}/*.parquet')",
             f"SELECT * FROM glob('{sandbox}/*')",
         )
